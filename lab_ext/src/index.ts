@@ -1,0 +1,41 @@
+import {
+  JupyterFrontEnd,
+  JupyterFrontEndPlugin
+} from '@jupyterlab/application';
+import { ICommandPalette } from '@jupyterlab/apputils';
+import { ITranslator, nullTranslator } from '@jupyterlab/translation';
+
+import { showAbout } from './about';
+
+/** The gettext domain of every hybridhub string. */
+export const TRANSLATION_DOMAIN = 'hybridhub';
+
+namespace CommandIDs {
+  export const about = 'hybridhub:about';
+}
+
+const core: JupyterFrontEndPlugin<void> = {
+  id: 'hybridhub:core',
+  description: 'hybridhub: connection status and shared commands.',
+  autoStart: true,
+  optional: [ITranslator, ICommandPalette],
+  activate: (
+    app: JupyterFrontEnd,
+    translator: ITranslator | null,
+    palette: ICommandPalette | null
+  ) => {
+    const trans = (translator ?? nullTranslator).load(TRANSLATION_DOMAIN);
+    app.commands.addCommand(CommandIDs.about, {
+      label: trans.__('About hybridhub'),
+      caption: trans.__('Show what this server is connected to'),
+      execute: () => showAbout(trans)
+    });
+    palette?.addItem({
+      command: CommandIDs.about,
+      category: trans.__('hybridhub')
+    });
+    console.debug('hybridhub extension activated');
+  }
+};
+
+export default [core];

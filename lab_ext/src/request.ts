@@ -1,0 +1,66 @@
+import { URLExt } from '@jupyterlab/coreutils';
+import { ServerConnection } from '@jupyterlab/services';
+import { TranslationBundle } from '@jupyterlab/translation';
+
+/**
+ * An error from the hybridhub server extension, with a message fit for users.
+ */
+export class HybridHubRequestError extends Error {
+  constructor(
+    message: string,
+    readonly status: number,
+    readonly details: string = ''
+  ) {
+    super(message);
+    this.name = 'HybridHubRequestError';
+  }
+}
+
+/**
+ * Call a hybridhub REST endpoint; token and XSRF are handled by ServerConnection.
+ *
+ * Throws HybridHubRequestError; a 404 on the extension's own namespace means the
+ * server extension is missing, which is said plainly.
+ */
+export async function requestAPI<T>(
+  endPoint: string,
+  trans: TranslationBundle,
+  init: RequestInit = {}
+): Promise<T> {
+  const settings = ServerConnection.makeSettings();
+  const url = URLExt.join(settings.baseUrl, 'hybridhub', endPoint);
+  let response: Response;
+  try {
+    response = await ServerConnection.makeRequest(url, init, settings);
+  } catch (error) {
+    throw new HybridHubRequestError(
+      trans.__('The Jupyter server could not be reached.'),
+      0,
+      String(error)
+    );
+  }
+  const text = await response.text();
+  let data: any = text;
+  if (text.length > 0) {
+    try {
+      data = JSON.parse(text);
+    } catch {
+      // not JSON: keep the text for the details
+    }
+  }
+  if (!response.ok) {
+    if (response.status === 404 && endPoint === 'status') {
+      throw new HybridHubRequestError(
+        trans.__(
+          'The hybridhub server extension is not installed or not enabled: pip install hybridhub, then restart the server.'
+        ),
+        404
+      );
+    }
+    const message =
+      (data && typeof data === 'object' && data.message) ||
+      trans.__('The request failed (HTTP %1).', response.status);
+    throw new HybridHubRequestError(message, response.status, text);
+  }
+  return data as T;
+}

@@ -1,0 +1,69 @@
+"""The ``HYBRIDHUB_*`` environment variables the hub hands to each user server.
+
+This module is the one place where they are named and described: the spawners set them,
+the server extension reads them, and ``docs/environment.md`` is checked against this table
+by the test suite. Variables marked secret are only ever placed in the server's process
+environment (a pod's env in Kubernetes), never in labels, annotations, logs or files.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class EnvVar:
+    name: str
+    description: str
+    secret: bool = False
+
+
+S3_ENDPOINT = EnvVar(
+    "HYBRIDHUB_S3_ENDPOINT",
+    "URL of the S3-compatible object store (MinIO on-prem; the embedded store in the demo), "
+    "for example `https://minio.example.local:9000`.",
+)
+S3_REGION = EnvVar("HYBRIDHUB_S3_REGION", "Region name used for SigV4 signing (default `us-east-1`).")
+S3_ACCESS_KEY = EnvVar("HYBRIDHUB_S3_ACCESS_KEY", "Access key of the user's storage credentials.", secret=True)
+S3_SECRET_KEY = EnvVar("HYBRIDHUB_S3_SECRET_KEY", "Secret key of the user's storage credentials.", secret=True)
+S3_VERIFY_TLS = EnvVar("HYBRIDHUB_S3_VERIFY_TLS", "`true` (default) or `false`: verify the store's TLS certificate.")
+S3_CA_BUNDLE = EnvVar("HYBRIDHUB_S3_CA_BUNDLE", "Path to a PEM CA bundle for an on-prem certificate authority.")
+S3_DEFAULT_BUCKET = EnvVar("HYBRIDHUB_S3_DEFAULT_BUCKET", "Bucket the storage panel opens first.")
+S3_PREFIX = EnvVar(
+    "HYBRIDHUB_S3_PREFIX",
+    "Optional per-user key prefix; when set, the storage panel only reaches keys under it.",
+)
+GIT_REMOTE_URL = EnvVar(
+    "HYBRIDHUB_GIT_REMOTE_URL",
+    "Remote of the user's notebook repository (a local bare repository in the demo).",
+)
+GITLAB_URL = EnvVar("HYBRIDHUB_GITLAB_URL", "Base URL of the on-prem GitLab; unset means GitLab is not configured.")
+GITLAB_TOKEN = EnvVar(
+    "HYBRIDHUB_GITLAB_TOKEN",
+    "The user's GitLab OAuth access token from the hub login, refreshed at each server start.",
+    secret=True,
+)
+GITLAB_CA_BUNDLE = EnvVar("HYBRIDHUB_GITLAB_CA_BUNDLE", "Path to a PEM CA bundle for a self-hosted GitLab.")
+PROFILE = EnvVar("HYBRIDHUB_PROFILE", "Slug of the profile the server was started with.")
+IDLE_TIMEOUT = EnvVar("HYBRIDHUB_IDLE_TIMEOUT", "The profile's idle timeout in seconds (culling policy).")
+MAX_AGE = EnvVar("HYBRIDHUB_MAX_AGE", "The profile's maximum server age in seconds (culling policy).")
+
+ALL: tuple[EnvVar, ...] = (
+    S3_ENDPOINT,
+    S3_REGION,
+    S3_ACCESS_KEY,
+    S3_SECRET_KEY,
+    S3_VERIFY_TLS,
+    S3_CA_BUNDLE,
+    S3_DEFAULT_BUCKET,
+    S3_PREFIX,
+    GIT_REMOTE_URL,
+    GITLAB_URL,
+    GITLAB_TOKEN,
+    GITLAB_CA_BUNDLE,
+    PROFILE,
+    IDLE_TIMEOUT,
+    MAX_AGE,
+)
+
+SECRET_NAMES = frozenset(v.name for v in ALL if v.secret)
