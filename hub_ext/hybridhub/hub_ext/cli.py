@@ -9,6 +9,7 @@ import sys
 # Modules that provide ``register(subparsers)``; each adds one subcommand.
 SUBCOMMAND_MODULES = [
     "hybridhub.hub_ext.demo.cli",
+    "hybridhub.hub_ext.cost.cli",
 ]
 
 
