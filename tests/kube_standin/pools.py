@@ -1,0 +1,196 @@
+"""The cluster description file (YAML): node pools, quotas, images, kubelet.
+
+Loaded strictly: an unknown key is an error, so a typo in a pools file cannot
+silently fall back to a default.  See docs/kube-standin.md for the format.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+
+import yaml
+
+from .quantity import parse, parse_resources
+
+POOL_KEYS = {"name", "vm_size", "vm_family", "mode", "min", "max", "count", "capacity", "allocatable",
+             "labels", "taints", "provisioning_seconds", "scale_down_unneeded_seconds", "price_per_hour"}
+TOP_KEYS = {"speed", "quotas", "images", "kubelet", "pools", "history"}
+KUBELET_KEYS = {"pull_bandwidth", "failing_commands", "start_seconds", "crash_after_seconds",
+                "terminate_seconds", "pull_error_seconds", "backoff_initial_seconds", "backoff_max_seconds",
+                "local_processes", "local_extra_args"}
+
+
+class PoolsFileError(ValueError):
+    pass
+
+
+@dataclass
+class Pool:
+    name: str
+    vm_size: str
+    vm_family: str
+    mode: str  # "System" or "User", as AKS labels it
+    min: int
+    max: int
+    initial: int
+    capacity: dict[str, Fraction]
+    allocatable: dict[str, Fraction]
+    labels: dict[str, str]
+    taints: list[dict]
+    provisioning_seconds: float
+    scale_down_unneeded_seconds: float
+    price_per_hour: float | None = None
+
+    @property
+    def vcpus(self) -> int:
+        return int(self.capacity.get("cpu", 0))
+
+    def node_labels(self) -> dict[str, str]:
+        labels = {
+            "agentpool": self.name,
+            "kubernetes.azure.com/agentpool": self.name,
+            "kubernetes.azure.com/mode": self.mode.lower(),
+            "node.kubernetes.io/instance-type": self.vm_size,
+            "beta.kubernetes.io/instance-type": self.vm_size,
+            "kubernetes.io/os": "linux",
+            "kubernetes.io/arch": "amd64",
+        }
+        if self.capacity.get("nvidia.com/gpu"):
+            labels["kubernetes.azure.com/accelerator"] = "nvidia"
+        labels.update(self.labels)
+        return labels
+
+
+@dataclass
+class KubeletConfig:
+    pull_bandwidth: Fraction = Fraction(50 * 2**20)  # bytes per simulated second
+    failing_commands: frozenset = frozenset({"false", "/bin/false", "/usr/bin/false"})
+    start_seconds: float = 1.0
+    crash_after_seconds: float = 2.0
+    terminate_seconds: float = 1.0
+    pull_error_seconds: float = 2.0
+    backoff_initial_seconds: float = 10.0
+    backoff_max_seconds: float = 300.0
+    local_processes: bool = False
+    local_extra_args: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ClusterConfig:
+    pools: list[Pool]
+    quotas: dict[str, int]
+    images: dict[str, int]  # normalised image reference -> bytes
+    kubelet: KubeletConfig
+    speed: float | None = None
+    history: int = 10_000
+
+    def pool(self, name: str) -> Pool:
+        for p in self.pools:
+            if p.name == name:
+                return p
+        raise KeyError(name)
+
+
+def normalise_image(ref: str) -> str:
+    """``python`` -> ``docker.io/library/python:latest`` (digests kept as they are)."""
+    name, tag = ref, ""
+    if "@" in ref:
+        name, digest = ref.split("@", 1)
+        tag = "@" + digest
+    else:
+        last = ref.rsplit("/", 1)[-1]
+        if ":" in last:
+            name, t = ref.rsplit(":", 1)
+            tag = ":" + t
+        else:
+            tag = ":latest"
+    first = name.split("/", 1)[0]
+    if "/" not in name:
+        name = "docker.io/library/" + name
+    elif "." not in first and ":" not in first and first != "localhost":
+        name = "docker.io/" + name
+    return name + tag
+
+
+def _check_keys(mapping: dict, allowed: set, where: str) -> None:
+    if not isinstance(mapping, dict):
+        raise PoolsFileError(f"{where}: expected a mapping, got {mapping!r}")
+    unknown = set(mapping) - allowed
+    if unknown:
+        raise PoolsFileError(f"{where}: unknown key(s) {sorted(unknown)}; allowed: {sorted(allowed)}")
+
+
+def _pool(raw: dict, i: int) -> Pool:
+    where = f"pools[{i}]"
+    _check_keys(raw, POOL_KEYS, where)
+    for key in ("name", "vm_size", "capacity"):
+        if key not in raw:
+            raise PoolsFileError(f"{where}: missing {key!r}")
+    capacity = parse_resources(raw["capacity"])
+    allocatable = parse_resources(raw.get("allocatable") or raw["capacity"])
+    capacity.setdefault("pods", Fraction(110))
+    allocatable.setdefault("pods", capacity["pods"])
+    lo, hi = int(raw.get("min", 0)), int(raw.get("max", raw.get("min", 0)))
+    if not 0 <= lo <= hi:
+        raise PoolsFileError(f"{where}: need 0 <= min <= max, got min={lo} max={hi}")
+    initial = int(raw.get("count", lo))
+    if not lo <= initial <= hi:
+        raise PoolsFileError(f"{where}: count {initial} outside [min, max]")
+    taints = []
+    for t in raw.get("taints") or []:
+        if isinstance(t, str):  # "sku=gpu:NoSchedule", as `az aks nodepool add --node-taints`
+            kv, effect = t.rsplit(":", 1)
+            key, _, value = kv.partition("=")
+            t = {"key": key, "value": value, "effect": effect} if value else {"key": key, "effect": effect}
+        if t.get("effect") not in ("NoSchedule", "PreferNoSchedule", "NoExecute"):
+            raise PoolsFileError(f"{where}: bad taint effect in {t!r}")
+        taints.append(dict(t))
+    mode = raw.get("mode", "User")
+    if mode not in ("User", "System"):
+        raise PoolsFileError(f"{where}: mode must be User or System")
+    return Pool(
+        name=str(raw["name"]), vm_size=str(raw["vm_size"]),
+        vm_family=str(raw.get("vm_family", raw["vm_size"] + "Family")), mode=mode,
+        min=lo, max=hi, initial=initial, capacity=capacity, allocatable=allocatable,
+        labels={str(k): str(v) for k, v in (raw.get("labels") or {}).items()}, taints=taints,
+        provisioning_seconds=float(raw.get("provisioning_seconds", 180)),
+        scale_down_unneeded_seconds=float(raw.get("scale_down_unneeded_seconds", 600)),
+        price_per_hour=raw.get("price_per_hour"),
+    )
+
+
+def load_config(data: dict) -> ClusterConfig:
+    _check_keys(data, TOP_KEYS, "pools file")
+    pools = [_pool(p, i) for i, p in enumerate(data.get("pools") or [])]
+    if not pools:
+        raise PoolsFileError("pools file: at least one pool is required")
+    names = [p.name for p in pools]
+    if len(set(names)) != len(names):
+        raise PoolsFileError(f"pools file: duplicate pool names in {names}")
+    kraw = dict(data.get("kubelet") or {})
+    _check_keys(kraw, KUBELET_KEYS, "kubelet")
+    kubelet = KubeletConfig()
+    for key, value in kraw.items():
+        if key == "pull_bandwidth":
+            value = parse(value)
+        elif key == "failing_commands":
+            value = frozenset(value)
+        elif key == "local_extra_args":
+            value = [str(v) for v in value]
+        elif key == "local_processes":
+            value = bool(value)
+        else:
+            value = float(value)
+        setattr(kubelet, key, value)
+    images = {normalise_image(k): int(parse(v)) for k, v in (data.get("images") or {}).items()}
+    quotas = {str(k): int(v) for k, v in (data.get("quotas") or {}).items()}
+    speed = data.get("speed")
+    return ClusterConfig(pools=pools, quotas=quotas, images=images, kubelet=kubelet,
+                         speed=float(speed) if speed else None, history=int(data.get("history", 10_000)))
+
+
+def load_file(path: str | Path) -> ClusterConfig:
+    with open(path) as f:
+        return load_config(yaml.safe_load(f) or {})

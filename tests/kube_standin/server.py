@@ -1,0 +1,88 @@
+"""Assemble and run the stand-in: clock + store + cluster model + HTTP server."""
+
+from __future__ import annotations
+
+import os
+import socket
+import tempfile
+
+import yaml
+from tornado.httpserver import HTTPServer
+from tornado.web import Application
+
+from .apiserver import DiscoveryHandler, NotFoundHandler, ResourceHandler, StandInExtensionHandler
+from .clock import FastClock, ManualClock
+from .cluster import Cluster
+from .pools import ClusterConfig, load_file
+from .store import Store
+
+DEFAULT_TOKEN = "kube-standin-token"
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+class KubeStandIn:
+    """A running stand-in.  Create it inside a running asyncio loop.
+
+    ``speed=None`` gives a ManualClock (tests advance time themselves);
+    a number gives a FastClock running that many times faster than real time.
+    """
+
+    def __init__(self, config: ClusterConfig | str | os.PathLike, *, speed: float | None = None,
+                 manual_clock: bool = False, token: str | None = DEFAULT_TOKEN,
+                 watch_timeout: float = 1800.0, bookmark_interval: float = 60.0):
+        if not isinstance(config, ClusterConfig):
+            config = load_file(config)
+        self.config = config
+        speed = speed if speed is not None else config.speed
+        self.clock = ManualClock() if manual_clock else FastClock(speed or 1.0)
+        self.store = Store(self.clock, history=config.history)
+        self.cluster = Cluster(config, self.clock, self.store)
+        self.token = token
+        self.watch_timeout = watch_timeout
+        self.bookmark_interval = bookmark_interval
+        self.server: HTTPServer | None = None
+        self.url = ""
+        self.kubeconfig = ""
+
+    def app(self) -> Application:
+        args = {"standin": self}
+        return Application([
+            (r"/api/v1/?(.*)", ResourceHandler, args),
+            (r"/(version|api|apis|healthz|livez|readyz)/?", DiscoveryHandler, args),
+            (r"/_standin/(\w+)", StandInExtensionHandler, args),
+            (r"/.*", NotFoundHandler, args),
+        ])
+
+    async def start(self, port: int = 0, host: str = "127.0.0.1", kubeconfig_dir: str | None = None) -> str:
+        port = port or free_port(host)
+        self.server = HTTPServer(self.app(), idle_connection_timeout=3600)
+        self.server.listen(port, host)
+        self.url = f"http://{host}:{port}"
+        self.kubeconfig = self.write_kubeconfig(kubeconfig_dir)
+        return self.url
+
+    def write_kubeconfig(self, directory: str | None = None) -> str:
+        directory = directory or tempfile.mkdtemp(prefix="kube-standin-")
+        path = os.path.join(directory, "kubeconfig.yaml")
+        user = {"token": self.token} if self.token else {}
+        with open(path, "w") as f:
+            yaml.safe_dump({
+                "apiVersion": "v1", "kind": "Config", "current-context": "kube-standin",
+                "clusters": [{"name": "kube-standin", "cluster": {"server": self.url}}],
+                "users": [{"name": "kube-standin", "user": user}],
+                "contexts": [{"name": "kube-standin", "context": {"cluster": "kube-standin",
+                                                                   "user": "kube-standin", "namespace": "default"}}],
+            }, f)
+        return path
+
+    async def stop(self) -> None:
+        if self.server is not None:
+            self.server.stop()
+            await self.server.close_all_connections()
+            self.server = None
+        await self.cluster.kubelet.close()
