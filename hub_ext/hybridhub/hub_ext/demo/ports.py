@@ -8,7 +8,13 @@ LOOPBACK = "127.0.0.1"
 
 
 def port_is_free(port: int, host: str = LOOPBACK) -> bool:
+    """True when a server could listen on the port now.
+
+    SO_REUSEADDR as servers set it, so connections in TIME_WAIT after a clean stop do not
+    count as "in use"; a listening socket still does.
+    """
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
         except OSError:

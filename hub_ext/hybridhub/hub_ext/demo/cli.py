@@ -1,0 +1,104 @@
+"""``hybridhub demo``: argument parsing and the start-up sequence."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .errors import DemoError
+from .layout import DEMO_ADMIN, DEMO_USERS, SAMPLE_BUCKET, DemoPaths, DemoPorts
+from .objectstore import EmbeddedObjectStore, ObjectStoreError
+from .preflight import acquire_lock, prepare_data_dir, require_binaries, require_free_ports
+from .secrets_file import load_or_create
+from .seed import seed_bucket, seed_user
+from .supervisor import StopSignal, start_hub, stop_process_tree, wait_for_hub
+
+DEFAULT_PORT = 8000
+DEFAULT_DATA_DIR = ".hybridhub-demo"
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "demo",
+        help="run the whole platform on this machine (no Kubernetes, no GitLab)",
+        description="Start a real JupyterHub on 127.0.0.1 with hybridhub's local spawner, an embedded "
+        "S3 object store with sample data, and a local git remote per demo user.",
+    )
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=DEFAULT_PORT,
+        help=f"base port: the hub answers here; the demo uses the next 12 ports too (default {DEFAULT_PORT})",
+    )
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=Path(DEFAULT_DATA_DIR),
+        help=f"where users' files, the hub database and the object store live (default ./{DEFAULT_DATA_DIR})",
+    )
+    parser.set_defaults(func=run)
+
+
+def _banner(ports: DemoPorts, paths: DemoPaths, secrets) -> str:
+    return "\n".join(
+        [
+            "",
+            f"hybridhub demo is ready: http://127.0.0.1:{ports.public}/",
+            f"  log in as {', '.join(DEMO_USERS)} with password: {secrets.user_password}",
+            f"  log in as {DEMO_ADMIN} (administrator) with password: {secrets.admin_password}",
+            f"  object store: http://127.0.0.1:{ports.store.s3} (sample bucket '{SAMPLE_BUCKET}')",
+            f"  data: {paths.root}   logs: {paths.logs}",
+            "Press Ctrl-C to stop.",
+            "",
+        ]
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        return _run(args)
+    except DemoError as e:
+        print(f"hybridhub demo: cannot start: {e}", file=sys.stderr)
+        return 2
+
+
+def _run(args: argparse.Namespace) -> int:
+    if not 1024 <= args.port <= 65535 - 12:
+        raise DemoError(f"--port {args.port} is out of range; choose a base port between 1024 and {65535 - 12}.")
+    paths = DemoPaths(args.data_dir.resolve())
+    ports = DemoPorts.from_base(args.port)
+    require_binaries()
+    prepare_data_dir(paths)
+    lock = acquire_lock(paths)
+    store = hub = None
+    try:
+        require_free_ports(ports)
+        secrets = load_or_create(paths.secrets)
+        with StopSignal() as stop:
+            print("hybridhub demo: starting the object store…", flush=True)
+            store = EmbeddedObjectStore(paths.store, ports.store, secrets.store)
+            try:
+                store.start()
+            except ObjectStoreError as e:
+                raise DemoError(str(e)) from None
+            seed_bucket(store)
+            for username in (*DEMO_USERS, DEMO_ADMIN):
+                seed_user(paths, username)
+            print("hybridhub demo: starting JupyterHub…", flush=True)
+            hub = start_hub(paths, ports)
+            wait_for_hub(hub, ports, paths)
+            print(_banner(ports, paths, secrets), flush=True)
+            while not stop.event.wait(0.5):
+                if hub.poll() is not None:
+                    raise DemoError(f"JupyterHub stopped unexpectedly; see {paths.logs / 'jupyterhub.log'}.")
+                if store.process is None or store.process.poll() is not None:
+                    raise DemoError(f"the object store stopped unexpectedly; see {store.log_path}.")
+            print("\nhybridhub demo: stopping…", flush=True)
+    finally:
+        stop_process_tree(hub)
+        if store is not None:
+            store.stop()
+        lock.close()
+    print("hybridhub demo: stopped.", flush=True)
+    return 0

@@ -1,0 +1,39 @@
+"""JupyterHub configuration of the demo: local spawner, shared-password logins, embedded store."""
+
+from __future__ import annotations
+
+from .layout import DEMO_ADMIN, DEMO_USERS, SAMPLE_BUCKET, DemoPaths, DemoPorts
+from .preflight import find_binary
+from .secrets_file import DemoSecrets
+
+
+def configure(c, paths: DemoPaths, ports: DemoPorts, secrets: DemoSecrets) -> None:
+    """Fill a traitlets config ``c`` for the demo hub."""
+    c.JupyterHub.ip = "127.0.0.1"
+    c.JupyterHub.port = ports.public
+    c.JupyterHub.hub_ip = "127.0.0.1"
+    c.JupyterHub.hub_port = ports.hub
+    c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{ports.proxy_api}"
+    c.ConfigurableHTTPProxy.command = [find_binary("configurable-http-proxy") or "configurable-http-proxy"]
+    c.ConfigurableHTTPProxy.should_start = True
+    c.JupyterHub.db_url = f"sqlite:///{paths.hub / 'jupyterhub.sqlite'}"
+    c.JupyterHub.cookie_secret_file = str(paths.hub / "jupyterhub_cookie_secret")
+    c.JupyterHub.cleanup_servers = True
+    c.JupyterHub.cleanup_proxy = True
+
+    c.JupyterHub.authenticator_class = "shared-password"
+    c.SharedPasswordAuthenticator.user_password = secrets.user_password
+    c.SharedPasswordAuthenticator.admin_password = secrets.admin_password
+    c.Authenticator.allowed_users = set(DEMO_USERS)
+    c.Authenticator.admin_users = {DEMO_ADMIN}
+
+    c.JupyterHub.spawner_class = "hybridhub.spawner.local.HybridLocalSpawner"
+    c.HybridLocalSpawner.home_dir_template = str(paths.users / "{username}")
+    c.Spawner.start_timeout = 120
+    c.Spawner.http_timeout = 120
+    c.HybridSpawner.storage_endpoint = f"http://127.0.0.1:{ports.store.s3}"
+    c.HybridSpawner.storage_access_key = secrets.store.user_access_key
+    c.HybridSpawner.storage_secret_key = secrets.store.user_secret_key
+    c.HybridSpawner.storage_verify_tls = False
+    c.HybridSpawner.storage_default_bucket = SAMPLE_BUCKET
+    c.HybridSpawner.git_remote_template = str(paths.git / "{username}.git")

@@ -1,0 +1,72 @@
+"""Where the demo keeps its data and which loopback ports it uses."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from .objectstore import StorePorts
+
+DEMO_USERS = ("alice", "bob")
+DEMO_ADMIN = "admin"
+SAMPLE_BUCKET = "datasets"
+
+
+@dataclass(frozen=True)
+class DemoPorts:
+    """All ports derive from one base so that ``--port`` moves them together."""
+
+    public: int
+    proxy_api: int
+    hub: int
+    store: StorePorts
+
+    @classmethod
+    def from_base(cls, base: int) -> "DemoPorts":
+        return cls(public=base, proxy_api=base + 1, hub=base + 2, store=StorePorts.from_base(base + 3))
+
+    def named(self) -> dict[int, str]:
+        """Each port with what it is for, for error messages."""
+        names = {self.public: "the hub's public URL", self.proxy_api: "the proxy's API", self.hub: "the hub's API"}
+        for port in self.store.all():
+            names[port] = "the embedded object store"
+        return names
+
+
+@dataclass(frozen=True)
+class DemoPaths:
+    root: Path
+
+    @property
+    def lock(self) -> Path:
+        return self.root / "demo.lock"
+
+    @property
+    def secrets(self) -> Path:
+        return self.root / "secrets.json"
+
+    @property
+    def hub(self) -> Path:
+        return self.root / "hub"
+
+    @property
+    def store(self) -> Path:
+        return self.root / "objectstore"
+
+    @property
+    def users(self) -> Path:
+        return self.root / "users"
+
+    @property
+    def git(self) -> Path:
+        return self.root / "git"
+
+    @property
+    def logs(self) -> Path:
+        return self.root / "logs"
+
+    def user_home(self, username: str) -> Path:
+        return self.users / username
+
+    def git_remote(self, username: str) -> Path:
+        return self.git / f"{username}.git"

@@ -1,0 +1,69 @@
+"""A browser-like client of a real JupyterHub: login form, XSRF, spawning, reaching JupyterLab."""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+
+import requests
+
+
+@dataclass
+class HubSession:
+    base_url: str  # e.g. http://127.0.0.1:8000/
+    session: requests.Session
+
+    @property
+    def xsrf(self) -> str:
+        return self.session.cookies.get("_xsrf", path="/hub/") or self.session.cookies.get("_xsrf") or ""
+
+    def api(self, method: str, path: str, **kwargs) -> requests.Response:
+        headers = kwargs.pop("headers", {})
+        headers["X-XSRFToken"] = self.xsrf
+        return self.session.request(method, self.base_url + "hub/api/" + path, headers=headers, timeout=30, **kwargs)
+
+
+def login(base_url: str, username: str, password: str) -> HubSession:
+    """Log in through the hub's login form, as a browser does."""
+    session = requests.Session()
+    page = session.get(base_url + "hub/login", timeout=30)
+    page.raise_for_status()
+    match = re.search(r'name="_xsrf"[^>]*value="([^"]+)"', page.text)
+    data = {"username": username, "password": password}
+    if match:
+        data["_xsrf"] = match.group(1)
+    response = session.post(base_url + "hub/login", data=data, timeout=30, allow_redirects=False)
+    if response.status_code != 302:
+        raise AssertionError(f"login as {username} failed: HTTP {response.status_code}")
+    return HubSession(base_url, session)
+
+
+def start_server(hub: HubSession, username: str, timeout: float = 120, options: dict | None = None) -> dict:
+    """Ask the hub to start the user's server and wait until it is ready."""
+    response = hub.api("POST", f"users/{username}/server", json=options or {})
+    if response.status_code not in (201, 202):
+        raise AssertionError(f"spawn request failed: HTTP {response.status_code} {response.text}")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        model = hub.api("GET", f"users/{username}").json()
+        server = model.get("servers", {}).get("")
+        if server and server.get("ready"):
+            return server
+        if not model.get("pending") and not server:
+            raise AssertionError(f"spawn of {username} failed: {model}")
+        time.sleep(0.5)
+    raise AssertionError(f"{username}'s server was not ready within {timeout} s")
+
+
+def stop_server(hub: HubSession, username: str, timeout: float = 60) -> None:
+    response = hub.api("DELETE", f"users/{username}/server")
+    if response.status_code not in (202, 204):
+        raise AssertionError(f"stop request failed: HTTP {response.status_code} {response.text}")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        model = hub.api("GET", f"users/{username}").json()
+        if not model.get("servers"):
+            return
+        time.sleep(0.5)
+    raise AssertionError(f"{username}'s server did not stop within {timeout} s")
