@@ -51,9 +51,9 @@ class _DecimalLoader(yaml.SafeLoader):
 
 def _construct_decimal(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> Decimal:
     text = loader.construct_scalar(node).replace("_", "").strip()
-    lowered = text.lower().lstrip("+-")
-    if lowered in (".inf", ".nan"):
-        return Decimal("NaN")  # refused by the model with the field's name
+    lowered = text.lower()
+    if lowered.lstrip("+-") in (".inf", ".nan"):  # refused by the model, naming the field
+        return Decimal(lowered.replace(".inf", "Infinity").replace(".nan", "NaN"))
     try:
         return Decimal(text)
     except InvalidOperation:
