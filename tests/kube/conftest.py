@@ -97,6 +97,17 @@ async def core(standin):
         await api.close()
 
 
+def point_kubespawner_at(standin, monkeypatch) -> None:
+    """Make KubeSpawner's global client configuration use this stand-in's kubeconfig."""
+    import kubernetes_asyncio.config.kube_config as kube_config
+    from kubespawner.clients import load_config
+
+    monkeypatch.setenv("KUBECONFIG", standin.kubeconfig)
+    # read once at import time by kubernetes_asyncio
+    monkeypatch.setattr(kube_config, "KUBE_CONFIG_DEFAULT_LOCATION", standin.kubeconfig)
+    load_config(host=standin.url)
+
+
 def pod_manifest(name, *, image="example.com/notebook:1", cpu="500m", selector=None, tolerate_gpu=False,
                  gpu=0, command=None, labels=None, restart="Always", **spec):
     container = {"name": "notebook", "image": image, "resources": {"requests": {"cpu": cpu, "memory": "256Mi"}}}

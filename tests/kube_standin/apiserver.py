@@ -36,6 +36,19 @@ PARAMS = {
 }
 
 
+_TRUE = {"1", "t", "T", "TRUE", "true", "True"}
+_FALSE = {"0", "f", "F", "FALSE", "false", "False"}
+
+
+def parse_bool(name: str, value: str | None) -> bool:
+    """Booleans as Go's strconv.ParseBool reads them (kubernetes_asyncio sends "True")."""
+    if value is None or value in _FALSE:
+        return False
+    if value in _TRUE:
+        return True
+    raise bad_request(f"invalid value for {name}: {value!r}")
+
+
 class StandInHandler(RequestHandler):
     """Base: Status bodies for every error, bearer token check."""
 
@@ -188,10 +201,8 @@ class ResourceHandler(StandInHandler):
 
         def match(obj):
             return labels.matches(obj["metadata"].get("labels")) and fields.matches(obj)
-        if args.get("watch") in ("true", "1"):
+        if parse_bool("watch", args.get("watch")):
             return await self._watch(rtype, ns, match, args)
-        if args.get("watch") not in (None, "false", "0"):
-            raise bad_request(f"invalid value for watch: {args['watch']!r}")
         self._check_list_rv(args)
         items = store.list(rtype.plural, ns, match)
         start = 0
@@ -342,15 +353,18 @@ class ResourceHandler(StandInHandler):
         except ValueError:
             raise bad_request(f"invalid resource version {rv!r}")
         timeout = float(args["timeoutSeconds"]) if args.get("timeoutSeconds") else self.standin.watch_timeout
-        bookmarks = args.get("allowWatchBookmarks") in ("true", "1")
+        bookmarks = parse_bool("allowWatchBookmarks", args.get("allowWatchBookmarks"))
+        self._auto_finish = False  # the stream may end by the client leaving: finish only if it is still there
         self.set_header("Content-Type", "application/json")
         try:
             watcher, backlog = store.watch(rtype.plural, ns, since)
         except ApiError as e:
             if e.code != 410:
                 raise
+            self.standin.count("gone")
             self.write(json.dumps({"type": "ERROR", "object": e.status()}) + "\n")
             return self.finish()
+        self.standin.count("watch")
         self._closed = False
         try:
             if since is None:

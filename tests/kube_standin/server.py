@@ -45,9 +45,13 @@ class KubeStandIn:
         self.token = token
         self.watch_timeout = watch_timeout
         self.bookmark_interval = bookmark_interval
+        self.stats: dict[str, int] = {}  # "watch": watches served, "gone": 410s sent
         self.server: HTTPServer | None = None
         self.url = ""
         self.kubeconfig = ""
+
+    def count(self, what: str) -> None:
+        self.stats[what] = self.stats.get(what, 0) + 1
 
     def app(self) -> Application:
         args = {"standin": self}
