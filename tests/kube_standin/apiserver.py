@@ -390,9 +390,16 @@ class ResourceHandler(StandInHandler):
                         await self.flush()
                         last_sent = time.monotonic()
                     continue
+                if change is None:  # the stand-in is stopping: end the stream as a watch timeout would
+                    break
                 self._write_change(change, match)
                 while not watcher.queue.empty():
-                    self._write_change(watcher.queue.get_nowait(), match)
+                    change = watcher.queue.get_nowait()
+                    if change is None:
+                        break
+                    self._write_change(change, match)
+                if change is None:
+                    break
                 await self.flush()
                 last_sent = time.monotonic()
             if not self._closed:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import tempfile
@@ -85,6 +86,11 @@ class KubeStandIn:
         return path
 
     async def stop(self) -> None:
+        self.store.close_watches()
+        for _ in range(100):  # let the watch handlers end their streams cleanly
+            if not self.store.watcher_count():
+                break
+            await asyncio.sleep(0.01)
         if self.server is not None:
             self.server.stop()
             await self.server.close_all_connections()

@@ -61,7 +61,7 @@ class Watcher:
         self.store = store
         self.plural = plural
         self.namespace = namespace
-        self.queue: asyncio.Queue[Change] = asyncio.Queue()
+        self.queue: asyncio.Queue[Change | None] = asyncio.Queue()  # None: end the stream
 
     def close(self) -> None:
         self.store._watchers.discard(self)
@@ -213,6 +213,11 @@ class Store:
         """Forget all history, as etcd compaction does: older watches get 410."""
         self._history.clear()
         self._oldest_rv = self.rv
+
+    def close_watches(self) -> None:
+        """Tell every open watch to end (server shutdown)."""
+        for w in list(self._watchers):
+            w.queue.put_nowait(None)
 
     def watcher_count(self) -> int:
         return len(self._watchers)
