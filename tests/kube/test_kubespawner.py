@@ -82,3 +82,65 @@ async def test_kubespawner_reports_unschedulable_gpu_request(make_spawner, fast_
     messages = [e["message"] for e in spawner.events]
     assert any(m.startswith("pod didn't trigger scale-up:") and "untolerated taint {sku: gpu}" in m
                for m in messages), messages
+
+
+async def test_kubespawner_pod_runs_a_real_singleuser_server(tmp_path, monkeypatch):
+    """Local-process kubelet: KubeSpawner's pod command really starts jupyterhub-singleuser,
+    which answers on the pod IP KubeSpawner returns.
+
+    jupyterhub-singleuser asks the hub's API for its version before serving; a real hub is
+    the business of the spawner's end-to-end tests, so here a minimal handler answers that
+    one request."""
+    import sys
+
+    import httpx
+    import jupyterhub
+    from tornado.httpserver import HTTPServer
+    from tornado.web import Application, RequestHandler
+
+    from tests.kube_standin import KubeStandIn
+    from tests.kube_standin.server import free_port
+
+    from .conftest import cluster_config
+
+    class HubVersion(RequestHandler):
+        def get(self):
+            self.set_header("X-JupyterHub-Version", jupyterhub.__version__)
+            self.finish({"version": jupyterhub.__version__})
+
+    hub_port = free_port()
+    hub_api = HTTPServer(Application([(r"/hub/api/?", HubVersion)]))
+    hub_api.listen(hub_port, "127.0.0.1")
+
+    config = cluster_config(kubelet={"local_processes": True,
+                                     "local_extra_args": ["--ip={pod_ip}", "--allow-root"]})
+    standin = KubeStandIn(config, speed=1000)
+    await standin.start(kubeconfig_dir=str(tmp_path))
+    try:
+        point_kubespawner_at(standin, monkeypatch)
+        spawner = KubeSpawner(
+            user=HubUser("carol"), hub=Hub(ip="127.0.0.1", port=hub_port, base_url="/hub/"), api_token="secret-token", oauth_client_id="jupyterhub-user-carol",
+            k8s_api_host=standin.url, namespace="default", start_timeout=30, k8s_api_request_timeout=5,
+            image="example.com/notebook:1", cmd=[sys.executable, "-m", "jupyterhub.singleuser"],
+            environment={"JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime")})
+        spawner.server = Server(base_url="/user/carol/")
+        url = await asyncio.wait_for(spawner.start(), 30)
+        assert url.startswith("http://127.42.") and url.endswith(":8888")
+
+        async with httpx.AsyncClient(timeout=5) as http:
+            for _ in range(300):
+                try:
+                    r = await http.get(f"{url}/user/carol/api")
+                    break
+                except httpx.TransportError:
+                    await asyncio.sleep(0.1)
+            else:
+                raise AssertionError("jupyterhub-singleuser never answered")
+        assert r.status_code == 200 and "version" in r.json()
+
+        await asyncio.wait_for(spawner.stop(), 30)
+        assert standin.store.find("pods", "default", spawner.pod_name) is None
+    finally:
+        await KubeSpawner._stop_all_reflectors()
+        await standin.stop()
+        hub_api.stop()

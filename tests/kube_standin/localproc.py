@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import os
+import shutil
 import signal
 import tempfile
 
@@ -133,3 +134,4 @@ class LocalProcesses:
             task.cancel()
         if self.tasks:
             await asyncio.gather(*self.tasks, return_exceptions=True)
+        shutil.rmtree(self.root, ignore_errors=True)
