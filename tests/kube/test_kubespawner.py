@@ -73,6 +73,29 @@ async def test_kubespawner_spawns_through_scale_up_and_stops(make_spawner, fast_
     assert await spawner.poll() == 1
 
 
+async def test_kubespawner_with_pvc_and_service(make_spawner, fast_standin):
+    """The PVC, volume and Service manifests KubeSpawner builds pass strict validation."""
+    spawner = make_spawner(name="dave", image="example.com/notebook:1", storage_pvc_ensure=True,
+                           storage_capacity="10Gi", services_enabled=True,
+                           volumes=[{"name": "home", "persistentVolumeClaim": {"claimName": "claim-dave"}}],
+                           volume_mounts=[{"name": "home", "mountPath": "/home/jovyan"}])
+    url = await asyncio.wait_for(spawner.start(), 30)
+    assert url == "http://jupyter-dave.default.svc.cluster.local:8888"
+    pvc = fast_standin.store.get("persistentvolumeclaims", "default", "claim-dave")
+    assert pvc["spec"]["resources"]["requests"]["storage"] == "10Gi" and pvc["status"]["phase"] == "Bound"
+    svc = fast_standin.store.get("services", "default", "jupyter-dave")
+    assert svc["spec"]["selector"]["hub.jupyter.org/username"] == "dave"
+    await asyncio.wait_for(spawner.stop(), 30)
+    assert fast_standin.store.find("pods", "default", "jupyter-dave") is None
+    assert fast_standin.store.find("persistentvolumeclaims", "default", "claim-dave") is not None  # kept
+    # the Service is owned by the pod (ownerReferences): the garbage collector removes it
+    for _ in range(100):
+        if fast_standin.store.find("services", "default", "jupyter-dave") is None:
+            break
+        await asyncio.sleep(0.01)
+    assert fast_standin.store.find("services", "default", "jupyter-dave") is None
+
+
 async def test_kubespawner_reports_unschedulable_gpu_request(make_spawner, fast_standin):
     """Without the GPU toleration no pool can take the pod: the autoscaler says why."""
     spawner = make_spawner(name="bob", image="example.com/notebook:1", extra_resource_limits={"nvidia.com/gpu": "1"},

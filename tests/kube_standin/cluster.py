@@ -53,6 +53,7 @@ class Cluster:
         self._schedule_pending = False
         self.autoscaler = Autoscaler(self)
         self.kubelet = Kubelet(self)
+        store.on_delete.append(self._garbage_collect)
         for ns in ("default", "kube-system", "kube-public", "kube-node-lease"):
             store.create("namespaces", None, {"metadata": {"name": ns}, "spec": {"finalizers": ["kubernetes"]},
                                               "status": {"phase": "Active"}})
@@ -256,6 +257,22 @@ class Cluster:
                     self.kubelet.forget(obj)
                 self.store.delete(plural, namespace, obj["metadata"]["name"])
         self.after_pod_gone()
+
+    def _garbage_collect(self, owner: dict) -> None:
+        """The garbage collector: dependents (ownerReferences) go soon after their owner."""
+        ns, uid = owner["metadata"].get("namespace"), owner["metadata"]["uid"]
+        if ns is None:
+            return
+
+        def collect(_t):
+            for plural in ("pods", "services", "secrets", "configmaps", "persistentvolumeclaims"):
+                for obj in self.store.list(plural, ns, lambda o: any(
+                        ref.get("uid") == uid for ref in o["metadata"].get("ownerReferences") or [])):
+                    if plural == "pods":
+                        self.delete_pod(ns, obj["metadata"]["name"], None)
+                    else:
+                        self.store.delete(plural, ns, obj["metadata"]["name"])
+        self.clock.call_at(self.clock.now(), collect)
 
     def snapshot(self) -> dict:
         """Pools, nodes and the ledger, for /_standin/cluster and demos."""

@@ -75,6 +75,7 @@ class Store:
         self._history: deque[Change] = deque(maxlen=history)
         self._oldest_rv = 0  # watches from rv >= this can be served
         self._watchers: set[Watcher] = set()
+        self.on_delete: list[Callable[[dict], None]] = []  # controllers (garbage collector)
 
     # ------------------------------------------------------------------ helpers
     def _key(self, plural: str, namespace: str | None, name: str):
@@ -189,6 +190,8 @@ class Store:
         gone_obj = copy.deepcopy(old)
         gone_obj["metadata"]["resourceVersion"] = self._next_rv()
         self._commit(plural, "DELETED", gone_obj, old)
+        for hook in self.on_delete:
+            hook(gone_obj)
         return gone_obj
 
     # ------------------------------------------------------------------ watch
