@@ -51,6 +51,7 @@ class Cluster:
         self._instance = Counter()
         self._node_seq = 0
         self._schedule_pending = False
+        self._events: dict[tuple[str, str, str], str] = {}  # (uid, reason, message) -> event name
         self.autoscaler = Autoscaler(self)
         self.kubelet = Kubelet(self)
         store.on_delete.append(self._garbage_collect)
@@ -122,18 +123,21 @@ class Cluster:
         meta = obj["metadata"]
         namespace = meta.get("namespace") or "default"
         when = rfc3339(self.clock.now() if t is None else t)
-        for ev in self.store.list("events", namespace, lambda e: e["involvedObject"].get("uid") == meta["uid"]
-                                  and e["reason"] == reason and e["message"] == message):
+        key = (meta["uid"], reason, message)
+        existing = self._events.get(key)
+        if existing is not None and self.store.find("events", namespace, existing) is not None:
             def bump(e):
                 e["count"] = e.get("count", 1) + 1
                 e["lastTimestamp"] = when
-            self.store.update("events", namespace, ev["metadata"]["name"], bump)
+            self.store.update("events", namespace, existing, bump)
             return
         source = {"component": component}
         if host:
             source["host"] = host
+        name = f"{meta['name']}.{secrets.token_hex(8)}"
+        self._events[key] = name
         self.store.create("events", namespace, {
-            "metadata": {"name": f"{meta['name']}.{secrets.token_hex(8)}", "namespace": namespace},
+            "metadata": {"name": name, "namespace": namespace},
             "involvedObject": {"kind": obj["kind"], "namespace": meta.get("namespace"), "name": meta["name"],
                                "uid": meta["uid"], "apiVersion": "v1", "resourceVersion": meta["resourceVersion"]},
             "reason": reason, "message": message, "type": type_, "source": source,
