@@ -5,14 +5,30 @@ Area suites keep their own fixtures in ``tests/<area>/conftest.py``.
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from pathlib import Path
 
 import pytest
+import pytest_asyncio
 
 from hybridhub.hub_ext.demo.objectstore import EmbeddedObjectStore, StoreCredentials, StorePorts
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+
+# jp_serverapp, jp_fetch, ...: a real jupyter-server per test for the server extension
+pytest_plugins = ["pytest_jupyter.jupyter_server"]
+
+
+@pytest_asyncio.fixture
+async def jp_asyncio_loop():
+    """One event loop for async tests and jupyter-server fixtures.
+
+    pytest-asyncio (asyncio_mode=auto) runs each async test on its own loop, while
+    pytest-jupyter builds the server on ``jp_asyncio_loop``; with two loops the server never
+    answers. Handing pytest-jupyter the test's running loop makes them one.
+    """
+    yield asyncio.get_running_loop()
 
 
 def _random_credentials() -> StoreCredentials:
