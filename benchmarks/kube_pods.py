@@ -130,7 +130,7 @@ async def run_client(server: Server, pods: int, with_watch: bool) -> dict:
 
 async def run_raw(server: Server, pods: int) -> dict:
     token = "kube-standin-token"
-    limits = httpx.Limits(max_connections=10)  # the official client's pool size on this machine's default
+    limits = httpx.Limits(max_connections=100)  # kubernetes_asyncio's default connection_pool_maxsize
     async with httpx.AsyncClient(base_url=server.url, headers={"Authorization": f"Bearer {token}"},
                                  limits=limits, timeout=60) as http:
         await http.get("/api/v1/namespaces/default/pods")

@@ -40,7 +40,7 @@ async def test_pull_time_follows_image_size_then_running_with_pod_ip(http, stand
     assert "Pulled" not in reasons_for(standin, "a")
     await standin.clock.advance(0.01)
     pulled = [m for r, m in events_for(standin, "a") if r == "Pulled"][0]
-    assert pulled.startswith('Successfully pulled image "example.com/notebook:1" in 10.000s')
+    assert pulled.startswith('Successfully pulled image "example.com/notebook:1" in 10s (10s including waiting)')
     assert "Image size: 104857600 bytes." in pulled
     assert pod(standin, "a")["status"]["phase"] == "Pending"
     await standin.clock.advance(1)
@@ -68,6 +68,11 @@ async def test_big_gpu_image_takes_minutes(http, standin):
     assert pod(standin, "g")["status"]["phase"] == "Pending"
     await standin.clock.advance(0.01)
     assert pod(standin, "g")["status"]["phase"] == "Running"
+
+
+def test_durations_are_formatted_like_go():
+    from tests.kube_standin.kubelet import go_duration
+    assert [go_duration(x) for x in (0.25, 10, 153.6, 3600 + 61.5)] == ["250ms", "10s", "2m33.6s", "1h1m1.5s"]
 
 
 async def test_unknown_image_err_image_pull_then_backoff(http, standin):

@@ -99,7 +99,7 @@ async def test_kubespawner_with_pvc_and_service(make_spawner, fast_standin):
 async def test_kubespawner_reports_unschedulable_gpu_request(make_spawner, fast_standin):
     """Without the GPU toleration no pool can take the pod: the autoscaler says why."""
     spawner = make_spawner(name="bob", image="example.com/notebook:1", extra_resource_limits={"nvidia.com/gpu": "1"},
-                           start_timeout=2)
+                           start_timeout=1)
     with pytest.raises(TimeoutError):
         await spawner.start()
     messages = [e["message"] for e in spawner.events]

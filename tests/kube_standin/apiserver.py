@@ -381,7 +381,8 @@ class ResourceHandler(StandInHandler):
                 if remaining <= 0:
                     break
                 try:
-                    change = await asyncio.wait_for(watcher.queue.get(), timeout=min(remaining, 1.0))
+                    wait = min(remaining, 1.0, interval if bookmarks else 1.0)
+                    change = await asyncio.wait_for(watcher.queue.get(), timeout=wait)
                 except asyncio.TimeoutError:
                     if bookmarks and time.monotonic() - last_sent >= interval:
                         self.write(json.dumps({"type": "BOOKMARK", "object": {

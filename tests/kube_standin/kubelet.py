@@ -137,8 +137,9 @@ class Kubelet:
             if self._alive(run) is None:
                 return
             run.node.images.add(image)
-            self._event(run, "Pulled", f'Successfully pulled image "{ref}" in {seconds:.3f}s '
-                        f'({seconds:.3f}s including waiting). Image size: {size} bytes.', t=due)
+            took = go_duration(seconds)
+            self._event(run, "Pulled", f'Successfully pulled image "{ref}" in {took} '
+                        f'({took} including waiting). Image size: {size} bytes.', t=due)
             self._pull(run, index + 1, due)
         self._at(run, t + seconds, pulled)
 
@@ -292,6 +293,20 @@ def _condition(pod: dict, type_: str, status: str, reason: str | None, t: float)
     if reason:
         cond["reason"] = reason
     conds.append(cond)
+
+
+def go_duration(seconds: float) -> str:
+    """Format like Go's time.Duration (millisecond precision), as kubelet messages do: 2m33.6s."""
+    ms = int(round(seconds * 1000))
+    if ms < 1000:
+        return f"{ms}ms"
+    hours, rest = divmod(ms, 3_600_000)
+    minutes, rest = divmod(rest, 60_000)
+    secs = f"{rest / 1000:.3f}".rstrip("0").rstrip(".")
+    out = f"{hours}h" if hours else ""
+    if hours or minutes:
+        out += f"{minutes}m"
+    return out + f"{secs}s"
 
 
 def _argv0(container: dict) -> str:
