@@ -49,6 +49,19 @@ def parse_bool(name: str, value: str | None) -> bool:
     raise bad_request(f"invalid value for {name}: {value!r}")
 
 
+def int_param(args: dict, name: str, minimum: int = 0) -> int | None:
+    """An integer query parameter, or None when absent; anything else is a 400."""
+    if name not in args or args[name] == "":
+        return None
+    try:
+        value = int(args[name])
+    except ValueError:
+        raise bad_request(f"invalid value for {name}: {args[name]!r} is not an integer")
+    if value < minimum:
+        raise bad_request(f"invalid value for {name}: must be >= {minimum}")
+    return value
+
+
 class StandInHandler(RequestHandler):
     """Base: Status bodies for every error, bearer token check."""
 
@@ -212,7 +225,7 @@ class ResourceHandler(StandInHandler):
             except (IndexError, ValueError):
                 raise bad_request("continue key is not valid")
         meta = {"resourceVersion": str(store.rv)}
-        limit = int(args["limit"]) if args.get("limit") else 0
+        limit = int_param(args, "limit") or 0
         if limit and start + limit < len(items):
             meta["continue"] = f"standin:{start + limit}"
             meta["remainingItemCount"] = len(items) - start - limit
@@ -299,9 +312,11 @@ class ResourceHandler(StandInHandler):
             raise ApiError(405, "MethodNotAllowed", "deletecollection is not supported by the stand-in")
         self._read_only(rtype)
         args = self._params("delete")
-        grace = int(args["gracePeriodSeconds"]) if "gracePeriodSeconds" in args else None
+        grace = int_param(args, "gracePeriodSeconds")
         if self.request.body:
             options = self._body()
+            if not isinstance(options, dict):
+                raise bad_request("DeleteOptions must be a JSON object")
             options.setdefault("apiVersion", "v1")
             options.setdefault("kind", "DeleteOptions")
             validate_object(options, "DeleteOptions")
@@ -352,7 +367,8 @@ class ResourceHandler(StandInHandler):
             since = None if rv in (None, "", "0") else int(rv)
         except ValueError:
             raise bad_request(f"invalid resource version {rv!r}")
-        timeout = float(args["timeoutSeconds"]) if args.get("timeoutSeconds") else self.standin.watch_timeout
+        timeout = int_param(args, "timeoutSeconds")
+        timeout = self.standin.watch_timeout if timeout is None else timeout
         bookmarks = parse_bool("allowWatchBookmarks", args.get("allowWatchBookmarks"))
         self._auto_finish = False  # the stream may end by the client leaving: finish only if it is still there
         self.set_header("Content-Type", "application/json")
