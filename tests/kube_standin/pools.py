@@ -15,7 +15,7 @@ import yaml
 from .quantity import parse, parse_resources
 
 POOL_KEYS = {"name", "vm_size", "vm_family", "mode", "min", "max", "count", "capacity", "allocatable",
-             "labels", "taints", "provisioning_seconds", "scale_down_unneeded_seconds", "price_per_hour"}
+             "labels", "taints", "provisioning_seconds", "scale_down_unneeded_seconds"}
 TOP_KEYS = {"speed", "quotas", "images", "kubelet", "pools", "history"}
 KUBELET_KEYS = {"pull_bandwidth", "failing_commands", "start_seconds", "crash_after_seconds",
                 "terminate_seconds", "pull_error_seconds", "backoff_initial_seconds", "backoff_max_seconds",
@@ -41,7 +41,6 @@ class Pool:
     taints: list[dict]
     provisioning_seconds: float
     scale_down_unneeded_seconds: float
-    price_per_hour: float | None = None
 
     @property
     def vcpus(self) -> int:
@@ -130,8 +129,11 @@ def _pool(raw: dict, i: int) -> Pool:
             raise PoolsFileError(f"{where}: missing {key!r}")
     capacity = parse_resources(raw["capacity"])
     allocatable = parse_resources(raw.get("allocatable") or raw["capacity"])
+    # what every AKS node has even when the file does not say: the pod limit and an OS disk
     capacity.setdefault("pods", Fraction(110))
-    allocatable.setdefault("pods", capacity["pods"])
+    capacity.setdefault("ephemeral-storage", parse("128Gi"))
+    for name in ("pods", "ephemeral-storage"):
+        allocatable.setdefault(name, capacity[name])
     lo, hi = int(raw.get("min", 0)), int(raw.get("max", raw.get("min", 0)))
     if not 0 <= lo <= hi:
         raise PoolsFileError(f"{where}: need 0 <= min <= max, got min={lo} max={hi}")
@@ -157,7 +159,6 @@ def _pool(raw: dict, i: int) -> Pool:
         labels={str(k): str(v) for k, v in (raw.get("labels") or {}).items()}, taints=taints,
         provisioning_seconds=float(raw.get("provisioning_seconds", 180)),
         scale_down_unneeded_seconds=float(raw.get("scale_down_unneeded_seconds", 600)),
-        price_per_hour=raw.get("price_per_hour"),
     )
 
 
