@@ -1,0 +1,219 @@
+"""HybridKubeSpawner: KubeSpawner for user node pools that scale from zero.
+
+Built on KubeSpawner's public extension points only: ``profile_list`` (a callable over the
+profile catalog), ``load_user_options``, ``get_env``, ``start`` (wrapped, not replaced) and
+``progress``. What it adds: profiles with prices and group rules, progress by phase with ETAs
+from measured cold starts, and fast failure with a message that says what to do.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from kubespawner import KubeSpawner
+from tornado import web
+from traitlets import Dict, Float, Instance, Unicode, default
+
+from .choice import ProfileNotAllowed, choose_profile, price_line, profile_env, user_groups
+from .coldstarts import ColdStartHistory
+from .messages import message
+from .phases import Observation, Phase, observe, percent
+from .pod import profile_list
+from .profiles import Profile, ProfileCatalog
+from .settings import HybridSpawner
+
+
+class SpawnFailed(Exception):
+    """A start that cannot succeed; the message is for the user."""
+
+
+class HybridKubeSpawner(HybridSpawner, KubeSpawner):
+    catalog = Instance(ProfileCatalog, help="The profile catalog (configure with c.ProfileCatalog.*).")
+    language = Unicode("en", config=True, help="Language of spawn messages when the request names none: en or ja.")
+    cold_start_history_path = Unicode(
+        "hybridhub-cold-starts.json",
+        config=True,
+        help="File keeping measured cold-start times per pool (relative to the hub's working directory).",
+    )
+    node_deadline_factor = Float(
+        3.0, config=True, help="Fail when a node has not joined after this many times the pool's usual cold start."
+    )
+    pull_deadline_seconds = Float(1800, config=True, help="Fail when pulling the image takes longer than this.")
+    server_deadline_seconds = Float(300, config=True, help="Fail when the container runs but Jupyter does not start.")
+    image_sizes = Dict(
+        config=True,
+        help="""Compressed image sizes in bytes, shown while pulling, e.g.
+        ``{"registry.corp/hybridhub/singleuser-gpu:1.0": 7_500_000_000}``.""",
+    )
+    progress_interval = Float(0.25, config=True, help="How often (s) progress looks at the pod and its events.")
+
+    @default("catalog")
+    def _default_catalog(self):
+        return ProfileCatalog(parent=self)
+
+    @default("start_timeout")
+    def _default_start_timeout(self):
+        # a cold GPU start takes minutes: phase deadlines below fail fast instead
+        return 3600
+
+    @default("profile_list")
+    def _default_profile_list(self):
+        return self._profiles_for_user
+
+    def _lang(self) -> str:
+        lang = str((self.user_options or {}).get("lang") or self.language)
+        return "ja" if lang.startswith("ja") else "en"
+
+    @property
+    def history(self) -> ColdStartHistory:
+        if not hasattr(self, "_history"):
+            self._history = ColdStartHistory(self.cold_start_history_path)
+        return self._history
+
+    def eta_for(self, profile: Profile) -> float:
+        return self.history.eta(profile.pool.name, profile.pool.usual_cold_start_seconds)
+
+    def _profiles_for_user(self, spawner) -> list[dict]:
+        language = self._lang()
+        profiles = profile_list(self.catalog, user_groups(self.user), bool(getattr(self.user, "admin", False)), language)
+        for entry in profiles:
+            profile = self.catalog.get(entry["slug"])
+            entry["description"] = f"{entry['description']} — {price_line(profile, self.eta_for(profile), language)}"
+        return profiles
+
+    @property
+    def profile(self) -> Profile:
+        return self._profile
+
+    async def load_user_options(self):
+        try:
+            self._profile = choose_profile(self.catalog, self.user, (self.user_options or {}).get("profile"), self._lang())
+        except ProfileNotAllowed as e:
+            raise web.HTTPError(403, str(e), reason=str(e)) from None
+        self.user_options = {**(self.user_options or {}), "profile": self._profile.slug}
+        await super().load_user_options()
+
+    def get_env(self):
+        env = super().get_env()
+        env.update(self.hybrid_env(self.user.name))
+        if getattr(self, "_profile", None):
+            env.update(profile_env(self._profile))
+        return env
+
+    # --- start, watched phase by phase -----------------------------------------------
+
+    def start(self):
+        self._hybrid_started_at = time.monotonic()
+        self._hybrid_observation = Observation(Phase.SUBMITTED, False)
+        inner = super().start()
+        self._hybrid_start = asyncio.ensure_future(self._supervise(inner))
+        return self._hybrid_start
+
+    def _observe(self) -> Observation:
+        key = f"{self.namespace}/{self.pod_name}"
+        pod = self.pod_reflector.pods.get(key) if self.pod_reflector else None
+        return observe(pod, self.events)
+
+    def _deadline_for(self, observation: Observation, entered: float) -> tuple[str, float] | None:
+        profile = getattr(self, "_profile", None)
+        if profile is None:
+            return None
+        if observation.phase == Phase.WAITING_FOR_NODE:
+            return "waiting for a node", max(60.0, self.eta_for(profile) * self.node_deadline_factor)
+        if observation.phase == Phase.PULLING:
+            return "pulling the image", self.pull_deadline_seconds
+        if observation.phase == Phase.STARTING:
+            return "starting the server", self.server_deadline_seconds
+        return None
+
+    async def _supervise(self, inner: asyncio.Future):
+        phase_entered = time.monotonic()
+        phase = Phase.SUBMITTED
+        try:
+            while not inner.done():
+                observation = self._observe()
+                self._hybrid_observation = observation
+                if observation.phase != phase:
+                    phase, phase_entered = observation.phase, time.monotonic()
+                if observation.failure:
+                    raise SpawnFailed(self._failure_message(observation))
+                deadline = self._deadline_for(observation, phase_entered)
+                if deadline and time.monotonic() - phase_entered > deadline[1]:
+                    raise SpawnFailed(
+                        message("phase_deadline", self._lang(), phase=deadline[0], seconds=int(deadline[1]))
+                    )
+                await asyncio.wait({inner}, timeout=self.progress_interval)
+            url = inner.result()
+        except SpawnFailed as failed:
+            await self._abandon(inner)
+            raise web.HTTPError(500, str(failed), reason=str(failed)) from None
+        observation = self._observe()
+        if observation.scale_up and getattr(self, "_profile", None):
+            self.history.record(self._profile.pool.name, time.monotonic() - self._hybrid_started_at)
+        return url
+
+    def _failure_message(self, observation: Observation) -> str:
+        failure = observation.failure
+        language = self._lang()
+        if failure.kind == "cannot_scale":
+            return message("cannot_scale", language, pool=self._profile.pool.name, reason=failure.reason)
+        if failure.kind == "image_pull_failed":
+            return message("image_pull_failed", language, image=self.image, reason=failure.reason)
+        return message("crash_loop", language, reason=failure.reason)
+
+    async def _abandon(self, inner: asyncio.Future) -> None:
+        """Stop waiting and remove what this start created, so nothing is left behind."""
+        inner.cancel()
+        try:
+            await inner
+        except BaseException:  # the cancelled start's own error is not the user's message
+            pass
+        try:
+            await self.stop(now=True)
+        except Exception:
+            self.log.exception("Could not delete pod %s after a failed start", self.pod_name)
+
+    async def progress(self):
+        """Messages by phase, each at most once, with percentages that follow the phases."""
+        language = self._lang()
+        sent: set[str] = set()
+        while True:
+            start = getattr(self, "_hybrid_start", None)
+            observation = self._observe() if self.pod_reflector else Observation(Phase.SUBMITTED, False)
+            profile = getattr(self, "_profile", None)
+            for key, text in self._phase_messages(observation, profile, language):
+                if key not in sent:
+                    sent.add(key)
+                    eta = self.eta_for(profile) if profile else 0
+                    waited = time.monotonic() - getattr(self, "_hybrid_started_at", time.monotonic())
+                    yield {"progress": percent(observation, waited, eta), "message": text}
+            if start is not None and start.done():
+                return
+            await asyncio.sleep(self.progress_interval)
+
+    def _phase_messages(self, observation: Observation, profile: Profile | None, language: str):
+        if profile is None:
+            return
+        kind = "GPU" if profile.gpus else "CPU"
+        eta = self.eta_for(profile)
+        if observation.phase >= Phase.WAITING_FOR_NODE and observation.scale_up:
+            yield "requesting", message(
+                "requesting_node", language, kind=kind, pool=profile.pool.name, minutes=max(1, round(eta / 60))
+            )
+            if observation.phase == Phase.WAITING_FOR_NODE:
+                waited = int(time.monotonic() - getattr(self, "_hybrid_started_at", time.monotonic()))
+                if waited >= 15:  # a reassurance every 15 s while the node joins
+                    yield f"waiting-{waited // 15}", message(
+                        "waiting_for_node", language, kind=kind, elapsed=waited, eta=int(eta)
+                    )
+        elif observation.phase == Phase.WAITING_FOR_NODE:
+            yield "scheduling", message("scheduling", language)
+        if observation.phase >= Phase.SCHEDULED and observation.node:
+            yield "node", message("node_ready", language, node=observation.node)
+        if observation.phase >= Phase.PULLING:
+            size_bytes = observation.image_size or self.image_sizes.get(profile.image)
+            size = f" ({size_bytes / 2**30:.1f} GiB)" if size_bytes else ""
+            yield "pulling", message("pulling_image", language, image=profile.image, size=size)
+        if observation.phase >= Phase.STARTING:
+            yield "starting", message("starting_server", language)
