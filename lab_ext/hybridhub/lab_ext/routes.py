@@ -4,13 +4,33 @@ from __future__ import annotations
 
 from jupyter_server.utils import url_path_join
 
+from .activity import handlers as activity
 from .config import CodeHomeConfig, StorageConfig
 from .status_handler import StatusHandler
+from .storage import handlers as storage
+from .storage.upload_handler import UploadHandler as StorageUploadHandler
 
 NAMESPACE = "hybridhub"
 
 ROUTES = [
     ("status", StatusHandler),
+    ("activity", activity.ActivityHandler),
+    ("activity/keepalive", activity.KeepAliveHandler),
+    ("activity/warning", activity.WarningHandler),
+    ("activity/saved", activity.SavedHandler),
+    ("storage/config", storage.ConfigHandler),
+    ("storage/buckets", storage.BucketsHandler),
+    ("storage/list", storage.ListHandler),
+    ("storage/object", storage.ObjectHandler),
+    ("storage/upload", StorageUploadHandler),
+    ("storage/stat", storage.StatHandler),
+    ("storage/preview", storage.PreviewHandler),
+    ("storage/folder", storage.FolderHandler),
+    ("storage/presign", storage.PresignHandler),
+    ("storage/versions", storage.VersionsHandler),
+    ("storage/pins", storage.PinsHandler),
+    ("storage/transfers", storage.TransfersHandler),
+    (r"storage/transfers/([0-9a-f]{16})", storage.TransferHandler),
 ]
 
 
@@ -19,6 +39,7 @@ def setup_routes(serverapp) -> None:
     web_app.settings["hybridhub"] = {
         "storage": StorageConfig(parent=serverapp),
         "code_home": CodeHomeConfig(parent=serverapp),
+        "activity": activity.start_activity_monitor(serverapp),
     }
     base_url = web_app.settings["base_url"]
     handlers = [(url_path_join(base_url, NAMESPACE, path), handler) for path, handler in ROUTES]

@@ -1,0 +1,104 @@
+"""Stable reason codes for everything that can go wrong talking to the object store.
+
+The server answers ``{"message": <English>, "reason": <code>}``; the frontend picks a
+translated message by ``reason``, so codes are part of the API and never change meaning.
+Messages never contain credentials.
+"""
+
+from __future__ import annotations
+
+import ssl
+
+import urllib3.exceptions
+from minio.error import InvalidResponseError, S3Error, ServerError
+
+# reason code -> HTTP status
+REASONS: dict[str, int] = {
+    "not_configured": 503,
+    "storage_unreachable": 503,
+    "tls_error": 502,
+    "bad_credentials": 403,
+    "access_denied": 403,
+    "outside_prefix": 403,
+    "no_such_bucket": 404,
+    "no_such_key": 404,
+    "no_such_version": 404,
+    "no_such_transfer": 404,
+    "invalid_bucket": 400,
+    "invalid_key": 400,
+    "invalid_path": 400,
+    "invalid_request": 400,
+    "not_a_file": 400,
+    "file_exists": 409,
+    "object_exists": 409,
+    "preview_too_large": 413,
+    "preview_unsupported": 415,
+    "cancelled": 409,
+    "incomplete_upload": 400,
+    "storage_error": 502,
+}
+
+
+class StorageError(Exception):
+    """A failure with a stable ``reason`` and an English ``message`` safe to show."""
+
+    def __init__(self, reason: str, message: str, status: int | None = None):
+        super().__init__(message)
+        if reason not in REASONS:
+            raise ValueError(f"unknown reason code {reason!r}")
+        self.reason = reason
+        self.message = message
+        self.status = status or REASONS[reason]
+
+    def to_json(self) -> dict:
+        return {"message": self.message, "reason": self.reason}
+
+
+class Cancelled(StorageError):
+    def __init__(self, message: str = "The transfer was cancelled."):
+        super().__init__("cancelled", message)
+
+
+_S3_CODES = {
+    "NoSuchBucket": ("no_such_bucket", "The bucket does not exist."),
+    "NoSuchKey": ("no_such_key", "The object does not exist."),
+    "NoSuchVersion": ("no_such_version", "That version of the object does not exist."),
+    "AccessDenied": ("access_denied", "The object store denied access with these credentials."),
+    "AllAccessDisabled": ("access_denied", "The object store denied access with these credentials."),
+    "InvalidAccessKeyId": ("bad_credentials", "The object store did not accept the configured access key."),
+    "SignatureDoesNotMatch": ("bad_credentials", "The object store did not accept the configured secret key."),
+    "InvalidBucketName": ("invalid_bucket", "The bucket name is not valid."),
+    "KeyTooLongError": ("invalid_key", "The object key is too long."),
+}
+
+
+def _is_tls(exc: BaseException) -> bool:
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, (ssl.SSLError, urllib3.exceptions.SSLError)):
+            return True
+        exc = getattr(exc, "reason", None) or exc.__cause__ or exc.__context__
+    return False
+
+
+def translate(exc: BaseException) -> StorageError:
+    """Map an SDK or network exception to a :class:`StorageError` (never echoing secrets)."""
+    if isinstance(exc, StorageError):
+        return exc
+    if isinstance(exc, S3Error):
+        if exc.code in _S3_CODES:
+            reason, message = _S3_CODES[exc.code]
+            return StorageError(reason, message)
+        if exc.code == "ResourceNotFound" or (exc.response is not None and exc.response.status == 404):
+            return StorageError("no_such_key", "The object does not exist.")
+        return StorageError("storage_error", f"The object store refused the request ({exc.code}).")
+    if isinstance(exc, (ServerError, InvalidResponseError)):
+        return StorageError("storage_error", "The object store answered with a server error.")
+    if _is_tls(exc):
+        return StorageError("tls_error", "The object store's TLS certificate could not be verified.")
+    if isinstance(exc, (urllib3.exceptions.HTTPError, ConnectionError, TimeoutError)):
+        return StorageError("storage_unreachable", "The object store could not be reached.")
+    if isinstance(exc, OSError):
+        return StorageError("storage_error", f"A file system error occurred ({exc.strerror or type(exc).__name__}).")
+    return StorageError("storage_error", f"Unexpected storage failure ({type(exc).__name__}).")

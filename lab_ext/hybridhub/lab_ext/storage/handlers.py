@@ -1,0 +1,282 @@
+"""Thin REST handlers for the storage panel: read arguments, call the service, write JSON.
+
+Blocking SDK calls run in the service's worker threads; errors are StorageErrors answered
+as ``{"message", "reason"}`` with the status of their reason code.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from urllib.parse import quote
+
+from jupyter_server.auth.decorator import authorized
+from tornado import web
+from tornado.ioloop import IOLoop
+from tornado.iostream import StreamClosedError
+
+from ..base_handler import HybridHubHandler
+from .errors import StorageError
+from .preview import IMAGE_CAP, image_type
+from .service import StorageService
+from .transfers import READ_CHUNK, close_response
+
+
+def _flag(value: str | None) -> bool:
+    return (value or "").lower() in {"1", "true", "yes"}
+
+
+class StorageHandler(HybridHubHandler):
+    """Base: the per-server :class:`StorageService`, worker threads, error translation."""
+
+    @property
+    def service(self) -> StorageService:
+        state = self.hybridhub
+        if "storage_service" not in state:
+            root = self.settings.get("server_root_dir") or self.contents_manager.root_dir
+            state["storage_service"] = StorageService(state["storage"], root)
+        return state["storage_service"]
+
+    async def run(self, fn, *args, **kwargs):
+        return await IOLoop.current().run_in_executor(self.service.executor, functools.partial(fn, *args, **kwargs))
+
+    def arg(self, name: str, default: str | None = None) -> str | None:
+        return self.get_query_argument(name, default)
+
+    def required(self, name: str) -> str:
+        value = self.get_query_argument(name, None)
+        if not value:
+            raise StorageError("invalid_request", f"The '{name}' parameter is required.")
+        return value
+
+    def body(self) -> dict:
+        try:
+            data = json.loads(self.request.body or b"{}")
+        except ValueError:
+            raise StorageError("invalid_request", "The request body is not valid JSON.") from None
+        if not isinstance(data, dict):
+            raise StorageError("invalid_request", "The request body must be a JSON object.")
+        return data
+
+    @staticmethod
+    def field(data: dict, name: str, required: bool = True) -> str | None:
+        value = data.get(name)
+        if value is None and not required:
+            return None
+        if not isinstance(value, str) or (required and not value):
+            raise StorageError("invalid_request", f"The '{name}' field must be a non-empty string.")
+        return value
+
+    def reply(self, data) -> None:
+        self.finish(json.dumps(data))
+
+    def _handle_request_exception(self, e: BaseException) -> None:
+        if isinstance(e, StorageError):
+            self.log.warning("hybridhub storage %s %s: %s (%s)", self.request.method, self.request.path, e.status, e.reason)
+            if not self._finished:
+                if self._headers_written:
+                    self.finish()
+                else:
+                    self.send_error(e.status, exc_info=sys.exc_info())
+            return
+        super()._handle_request_exception(e)
+
+    def write_error(self, status_code: int, **kwargs) -> None:
+        exc = (kwargs.get("exc_info") or (None, None, None))[1]
+        if isinstance(exc, StorageError):
+            self.finish(json.dumps(exc.to_json()))
+            return
+        super().write_error(status_code, **kwargs)
+
+
+class ConfigHandler(StorageHandler):
+    @web.authenticated
+    @authorized
+    def get(self):
+        self.reply(self.service.summary())
+
+
+class BucketsHandler(StorageHandler):
+    @web.authenticated
+    @authorized
+    async def get(self):
+        self.reply({"buckets": await self.run(self.service.buckets)})
+
+
+class ListHandler(StorageHandler):
+    @web.authenticated
+    @authorized
+    async def get(self):
+        try:
+            limit = int(self.arg("limit", "500"))
+        except ValueError:
+            raise StorageError("invalid_request", "'limit' must be a number.") from None
+        page = await self.run(
+            self.service.list,
+            self.required("bucket"),
+            self.arg("prefix", ""),
+            self.arg("token") or None,
+            limit,
+            self.arg("search", ""),
+        )
+        self.reply(page)
+
+
+class ObjectHandler(StorageHandler):
+    """GET streams an object (attachment, or an inline image preview); DELETE removes it."""
+
+    @web.authenticated
+    @authorized
+    async def get(self):
+        bucket, key = self.required("bucket"), self.required("key")
+        inline = _flag(self.arg("inline"))
+        content_type = image_type(key) if inline else "application/octet-stream"
+        response = await self.run(self.service.open, bucket, key, self.arg("version") or None)
+        try:
+            length = int(response.headers.get("Content-Length", "-1"))
+            if inline and length > IMAGE_CAP:
+                raise StorageError("preview_too_large", "The image is too large to preview.")
+            name = key.rsplit("/", 1)[-1]
+            disposition = "inline" if inline else "attachment"
+            self.set_header("Content-Disposition", f"{disposition}; filename*=UTF-8''{quote(name)}")
+            self.set_header("X-Content-Type-Options", "nosniff")
+            self.set_header("Content-Security-Policy", "sandbox; default-src 'none'")
+            self.set_header("Cache-Control", "no-store")
+            self.set_header("Content-Type", content_type)
+            if length >= 0:
+                self.set_header("Content-Length", str(length))
+            while True:
+                chunk = await self.run(response.read, READ_CHUNK)
+                if not chunk:
+                    break
+                self.write(chunk)
+                await self.flush()
+        except StreamClosedError:
+            return  # the browser went away; nothing to clean up server-side
+        finally:
+            await self.run(close_response, response)
+        self.finish(set_content_type=content_type)
+
+    @web.authenticated
+    @authorized
+    async def delete(self):
+        await self.run(self.service.delete, self.required("bucket"), self.required("key"))
+        self.set_status(204)
+        self.finish()
+
+
+class StatHandler(StorageHandler):
+    @web.authenticated
+    @authorized
+    async def get(self):
+        self.reply(await self.run(self.service.stat, self.required("bucket"), self.required("key"), self.arg("version") or None))
+
+
+class PreviewHandler(StorageHandler):
+    @web.authenticated
+    @authorized
+    async def get(self):
+        self.reply(await self.run(self.service.preview, self.required("bucket"), self.required("key"), self.arg("version") or None))
+
+
+class FolderHandler(StorageHandler):
+    @web.authenticated
+    @authorized
+    async def post(self):
+        data = self.body()
+        self.set_status(201)
+        self.reply(await self.run(self.service.make_folder, self.field(data, "bucket"), self.field(data, "prefix")))
+
+
+class PresignHandler(StorageHandler):
+    @web.authenticated
+    @authorized
+    async def post(self):
+        data = self.body()
+        expires = data.get("expires", 3600)
+        if isinstance(expires, bool) or not isinstance(expires, int):
+            raise StorageError("invalid_request", "'expires' must be a whole number of seconds.")
+        self.reply(
+            await self.run(
+                self.service.presign,
+                self.field(data, "bucket"),
+                self.field(data, "key"),
+                expires,
+                self.field(data, "version_id", required=False),
+            )
+        )
+
+
+class VersionsHandler(StorageHandler):
+    @web.authenticated
+    @authorized
+    async def get(self):
+        self.reply({"versions": await self.run(self.service.versions, self.required("bucket"), self.required("key"))})
+
+
+class PinsHandler(StorageHandler):
+    @web.authenticated
+    @authorized
+    async def get(self):
+        self.reply({"pins": await self.run(self.service.pins)})
+
+    @web.authenticated
+    @authorized
+    async def post(self):
+        data = self.body()
+        pin = await self.run(self.service.pin, self.field(data, "bucket"), self.field(data, "key"), self.field(data, "version_id"))
+        self.set_status(201)
+        self.reply(pin)
+
+    @web.authenticated
+    @authorized
+    async def delete(self):
+        removed = await self.run(self.service.unpin, self.required("bucket"), self.required("key"))
+        if not removed:
+            raise StorageError("no_such_key", "That object is not pinned.")
+        self.set_status(204)
+        self.finish()
+
+
+class TransfersHandler(StorageHandler):
+    """Workspace transfers: POST starts one, GET lists them."""
+
+    @web.authenticated
+    @authorized
+    def get(self):
+        self.reply({"transfers": [job.to_json() for job in self.service.jobs.list()]})
+
+    @web.authenticated
+    @authorized
+    async def post(self):
+        data = self.body()
+        direction = data.get("direction")
+        overwrite = bool(data.get("overwrite", False))
+        bucket, key, path = self.field(data, "bucket"), self.field(data, "key"), self.field(data, "path")
+        if direction == "download":
+            version = self.field(data, "version_id", required=False)
+            job = await self.run(self.service.start_download, bucket, key, path, overwrite, version)
+        elif direction == "upload":
+            job = await self.run(self.service.start_upload, path, bucket, key, overwrite)
+        else:
+            raise StorageError("invalid_request", "'direction' must be 'download' or 'upload'.")
+        self.set_status(202)
+        self.reply(job.to_json())
+
+
+class TransferHandler(StorageHandler):
+    @web.authenticated
+    @authorized
+    def get(self, job_id: str):
+        self.reply(self.service.jobs.get(job_id).to_json())
+
+    @web.authenticated
+    @authorized
+    def delete(self, job_id: str):
+        job = self.service.jobs.get(job_id)
+        if job.state == "running":
+            self.service.jobs.cancel(job_id)
+        else:
+            self.service.jobs.forget(job_id)
+        self.reply(job.to_json())

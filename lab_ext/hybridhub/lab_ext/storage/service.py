@@ -1,0 +1,169 @@
+"""One object per user server tying configuration, client, confinement and jobs together.
+
+Every public method validates its inputs (bucket, key, workspace path, per-user prefix)
+before touching the store, and raises :class:`~.errors.StorageError` only. Methods block;
+handlers run them in worker threads.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from minio import Minio
+
+from . import listing, presign, preview, transfers, versions, workspace
+from .client import make_client
+from .errors import StorageError, translate
+from .jobs import Job, JobManager
+from .keys import Confinement, validate_bucket
+
+
+class StorageService:
+    def __init__(self, config, root_dir: str | os.PathLike, client: Minio | None = None):
+        self.config = config
+        self.root_dir = os.path.realpath(root_dir)
+        self.confinement = Confinement(config.prefix)
+        self.jobs = JobManager()
+        self.executor = ThreadPoolExecutor(max_workers=8, thread_name_prefix="hybridhub-storage")
+        self.upload_executor = ThreadPoolExecutor(max_workers=8, thread_name_prefix="hybridhub-upload")
+        self._client = client
+        self._lock = threading.Lock()
+
+    # -- plumbing -------------------------------------------------------------------------
+    @property
+    def client(self) -> Minio:
+        with self._lock:
+            if self._client is None:
+                self._client = make_client(self.config)
+            return self._client
+
+    def object_ref(self, bucket: str, key: str) -> tuple[str, str]:
+        return validate_bucket(bucket), self.confinement.key(key)
+
+    def summary(self) -> dict:
+        """Safe for the browser: no credential, only where and what is reachable."""
+        return {
+            "configured": bool(self.config.endpoint and self.config.access_key and self.config.secret_key),
+            "endpoint": self.config.endpoint,
+            "region": self.config.region,
+            "default_bucket": self.config.default_bucket,
+            "prefix": self.confinement.root,
+            "limits": {
+                "page_size": listing.DEFAULT_PAGE,
+                "part_size": transfers.PART_SIZE,
+                "text_preview_bytes": preview.TEXT_CAP,
+                "json_preview_bytes": preview.JSON_CAP,
+                "image_preview_bytes": preview.IMAGE_CAP,
+                "presign_max_seconds": presign.MAX_EXPIRY,
+            },
+        }
+
+    # -- browsing -------------------------------------------------------------------------
+    def buckets(self) -> list[dict]:
+        try:
+            return listing.list_buckets(self.client)
+        except StorageError as error:
+            # a restricted identity may not list buckets: offer the configured one instead
+            if error.reason == "access_denied" and self.config.default_bucket:
+                return [{"name": self.config.default_bucket, "created": None}]
+            raise
+
+    def list(self, bucket: str, prefix: str = "", token: str | None = None, limit: int = listing.DEFAULT_PAGE, search: str = "") -> dict:
+        if search and ("/" in search.rstrip("/") or any(ord(c) < 32 for c in search)):
+            raise StorageError("invalid_key", "The filter must be a plain name start without '/'.")
+        return listing.list_page(self.client, self.confinement, bucket, prefix, token, limit, search)
+
+    def stat(self, bucket: str, key: str, version_id: str | None = None) -> dict:
+        bucket, key = self.object_ref(bucket, key)
+        try:
+            st = self.client.stat_object(bucket, key, version_id=version_id or None)
+        except Exception as exc:
+            raise translate(exc) from None
+        return {
+            "bucket": bucket,
+            "key": key,
+            "size": st.size,
+            "etag": (st.etag or "").strip('"'),
+            "content_type": st.content_type,
+            "last_modified": listing._iso(st.last_modified),
+            "version_id": st.version_id,
+        }
+
+    def make_folder(self, bucket: str, prefix: str) -> dict:
+        validate_bucket(bucket)
+        prefix = self.confinement.folder(prefix)
+        if transfers.object_exists(self.client, bucket, prefix):
+            raise StorageError("object_exists", "That folder already exists.")
+        transfers.upload_stream(self.client, bucket, prefix, io.BytesIO(b""), 0, "application/x-directory")
+        return {"bucket": bucket, "prefix": prefix}
+
+    def delete(self, bucket: str, key: str) -> None:
+        bucket, key = self.object_ref(bucket, key)
+        self.stat(bucket, key)  # a clear 404 instead of S3's silent success
+        try:
+            self.client.remove_object(bucket, key)
+        except Exception as exc:
+            raise translate(exc) from None
+
+    # -- objects --------------------------------------------------------------------------
+    def check_upload(self, bucket: str, key: str, overwrite: bool) -> tuple[str, str]:
+        bucket, key = self.object_ref(bucket, key)
+        if not overwrite and transfers.object_exists(self.client, bucket, key):
+            raise StorageError("object_exists", "An object with that key already exists.")
+        return bucket, key
+
+    def upload_reader(self, bucket: str, key: str, reader, length: int, content_type: str = "") -> dict:
+        bucket, key = self.object_ref(bucket, key)
+        return transfers.upload_stream(self.client, bucket, key, reader, length, content_type)
+
+    def open(self, bucket: str, key: str, version_id: str | None = None, offset: int = 0, length: int = 0):
+        bucket, key = self.object_ref(bucket, key)
+        return transfers.open_object(self.client, bucket, key, version_id, offset, length)
+
+    def preview(self, bucket: str, key: str, version_id: str | None = None) -> dict:
+        bucket, key = self.object_ref(bucket, key)
+        return preview.preview(self.client, bucket, key, version_id)
+
+    def presign(self, bucket: str, key: str, expires: int, version_id: str | None = None) -> dict:
+        bucket, key = self.object_ref(bucket, key)
+        return presign.presign_get(self.client, bucket, key, expires, version_id)
+
+    def versions(self, bucket: str, key: str) -> list[dict]:
+        bucket, key = self.object_ref(bucket, key)
+        return versions.list_versions(self.client, bucket, key)
+
+    def pins(self) -> list[dict]:
+        return versions.read_pins(self.root_dir)
+
+    def pin(self, bucket: str, key: str, version_id: str) -> dict:
+        bucket, key = self.object_ref(bucket, key)
+        return versions.pin_version(self.client, self.root_dir, bucket, key, version_id)
+
+    def unpin(self, bucket: str, key: str) -> bool:
+        bucket, key = self.object_ref(bucket, key)
+        return versions.unpin(self.root_dir, bucket, key)
+
+    # -- workspace transfers --------------------------------------------------------------
+    def start_download(self, bucket: str, key: str, path: str, overwrite: bool = False, version_id: str | None = None) -> Job:
+        bucket, key = self.object_ref(bucket, key)
+        target = workspace.resolve_new_file(self.root_dir, path, overwrite)
+        api_path = workspace.to_api_path(self.root_dir, target)
+
+        def work(progress):
+            return transfers.download_to_file(self.client, bucket, key, target, progress, version_id)
+
+        return self.jobs.submit("download", bucket, key, api_path, work)
+
+    def start_upload(self, path: str, bucket: str, key: str, overwrite: bool = False) -> Job:
+        source = workspace.resolve_existing_file(self.root_dir, path)
+        bucket, key = self.check_upload(bucket, key, overwrite)
+        api_path = workspace.to_api_path(self.root_dir, source)
+
+        def work(progress):
+            return transfers.upload_file(self.client, bucket, key, Path(source), progress)
+
+        return self.jobs.submit("upload", bucket, key, api_path, work)

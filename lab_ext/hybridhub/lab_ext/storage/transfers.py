@@ -1,0 +1,127 @@
+"""Moving bytes: streamed uploads (multipart above one part) and atomic downloads.
+
+- Uploads go through ``put_object`` with a known length and a fixed part size: the SDK does a
+  single PUT for small objects and a multipart upload otherwise, and aborts the multipart
+  upload when the reader raises (cancel, client gone, short body), so no partial object
+  remains.
+- Downloads into the workspace are written to a hidden temporary file beside the target,
+  fsync'ed, then renamed over it; on any failure the temporary file is removed and an
+  existing target is left untouched.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+import os
+import tempfile
+import time
+from pathlib import Path
+
+from minio import Minio
+
+from .errors import StorageError, translate
+from .streams import Progress, ProgressReader
+
+PART_SIZE = 8 * 1024 * 1024  # also the memory held per part in flight
+PARALLEL_PARTS = 2
+READ_CHUNK = 1024 * 1024
+MAX_OBJECT = 5 * 1024**4  # S3's largest object
+
+
+def guess_type(key: str) -> str:
+    return mimetypes.guess_type(key)[0] or "application/octet-stream"
+
+
+def object_exists(client: Minio, bucket: str, key: str) -> bool:
+    try:
+        client.stat_object(bucket, key)
+        return True
+    except Exception as exc:
+        error = translate(exc)
+        if error.reason == "no_such_key":
+            return False
+        raise error from None
+
+
+def upload_stream(client: Minio, bucket: str, key: str, reader, length: int, content_type: str = "") -> dict:
+    """Upload ``length`` bytes read from ``reader``; raises StorageError, leaves nothing on failure."""
+    if length < 0 or length > MAX_OBJECT:
+        raise StorageError("invalid_request", "The upload size is missing or too large.")
+    try:
+        result = client.put_object(
+            bucket,
+            key,
+            reader,
+            length,
+            content_type=content_type or guess_type(key),
+            part_size=PART_SIZE,
+            num_parallel_uploads=PARALLEL_PARTS,
+        )
+    except Exception as exc:
+        error = translate(exc)
+        if isinstance(exc, IOError) and "not enough data" in str(exc):
+            error = StorageError("incomplete_upload", "The upload ended before all bytes arrived.")
+        raise error from None
+    return {"bucket": bucket, "key": key, "etag": (result.etag or "").strip('"'), "version_id": result.version_id, "size": length}
+
+
+def upload_file(client: Minio, bucket: str, key: str, path: Path, progress: Progress) -> dict:
+    length = path.stat().st_size
+    progress.total = length
+    with open(path, "rb") as f:
+        return upload_stream(client, bucket, key, ProgressReader(f, progress), length)
+
+
+def open_object(client: Minio, bucket: str, key: str, version_id: str | None = None, offset: int = 0, length: int = 0):
+    """The SDK response for streaming; the caller must ``close()`` and ``release_conn()``."""
+    try:
+        return client.get_object(bucket, key, offset=offset, length=length, version_id=version_id or None)
+    except Exception as exc:
+        raise translate(exc) from None
+
+
+def close_response(response) -> None:
+    try:
+        response.close()
+        response.release_conn()
+    except Exception:  # noqa: BLE001 - best effort on a broken connection
+        pass
+
+
+def download_to_file(
+    client: Minio, bucket: str, key: str, target: Path, progress: Progress, version_id: str | None = None
+) -> dict:
+    """Stream the object into ``target`` atomically (temporary file, fsync, rename)."""
+    target = Path(target)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".hybridhub-part", dir=target.parent)
+    tmp = Path(tmp_name)
+    response = None
+    try:
+        response = open_object(client, bucket, key, version_id)
+        expected = int(response.headers.get("Content-Length", "-1"))
+        progress.total = expected if expected >= 0 else None
+        with os.fdopen(fd, "wb") as out:
+            fd = -1
+            for chunk in response.stream(READ_CHUNK):
+                progress.check()
+                out.write(chunk)
+                progress.add(len(chunk))
+            out.flush()
+            os.fsync(out.fileno())
+        if expected >= 0 and progress.done != expected:
+            raise StorageError("storage_unreachable", "The download ended before all bytes arrived.")
+        if target.is_symlink():
+            raise StorageError("invalid_path", "The workspace path is a symbolic link; refusing to write through it.")
+        os.replace(tmp, target)
+        return {"bucket": bucket, "key": key, "size": progress.done, "version_id": response.headers.get("x-amz-version-id")}
+    except BaseException as exc:
+        if fd >= 0:
+            os.close(fd)
+        tmp.unlink(missing_ok=True)
+        if isinstance(exc, Exception):
+            raise translate(exc) from None
+        raise
+    finally:
+        if response is not None:
+            close_response(response)
+        progress.finished = time.monotonic()

@@ -1,0 +1,87 @@
+"""PUT /hybridhub/storage/upload?bucket=&key=: a streamed upload from the browser.
+
+The request body is never held whole: tornado hands it over in chunks (``data_received``),
+which go through a bounded :class:`~.streams.BytePipe` to ``put_object`` running in a worker
+thread. Authentication and authorization are checked in ``prepare``, before a single body
+byte is accepted. If the browser goes away or the store fails, the pipe fails, the SDK aborts
+the multipart upload and no partial object is left.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+
+from jupyter_server.auth.decorator import authorized
+from tornado import web
+from tornado.ioloop import IOLoop
+
+from .errors import Cancelled, StorageError
+from .handlers import StorageHandler, _flag
+from .streams import BytePipe, Progress
+from .transfers import MAX_OBJECT, PART_SIZE
+
+
+@web.stream_request_body
+class UploadHandler(StorageHandler):
+    pipe: BytePipe | None = None
+    upload: asyncio.Future | None = None
+    failure: BaseException | None = None
+
+    async def prepare(self):
+        await super().prepare()
+        if self._finished:
+            return
+        await self._check_access()
+        if self.request.method != "PUT":
+            return
+        bucket, key = self.required("bucket"), self.required("key")
+        length = self.request.headers.get("Content-Length")
+        if length is None or not length.isdigit():
+            raise StorageError("invalid_request", "Uploads need a Content-Length header.", status=411)
+        length = int(length)
+        if length > MAX_OBJECT:
+            raise StorageError("invalid_request", "The upload is larger than the largest S3 object.", status=413)
+        self.request.connection.set_max_body_size(length)
+        await self.run(self.service.check_upload, bucket, key, _flag(self.arg("overwrite")))
+        self.pipe = BytePipe(limit=PART_SIZE, progress=Progress(length))
+        content_type = self.request.headers.get("X-Object-Content-Type", "")
+        self.upload = asyncio.ensure_future(
+            IOLoop.current().run_in_executor(
+                self.service.upload_executor,
+                functools.partial(self.service.upload_reader, bucket, key, self.pipe, length, content_type),
+            )
+        )
+        self.upload.add_done_callback(self._upload_ended)
+
+    @web.authenticated
+    @authorized("write")
+    async def _check_access(self):
+        """Nothing to do: the decorators refuse anonymous or unauthorized callers."""
+
+    def _upload_ended(self, future: asyncio.Future) -> None:
+        if not future.cancelled() and future.exception() is not None and self.pipe is not None:
+            self.pipe.fail(future.exception())
+
+    async def data_received(self, chunk: bytes) -> None:
+        if self.pipe is None or self.failure is not None:
+            return  # drain the rest of a body we no longer want
+        try:
+            while not self.pipe.try_write(chunk):
+                await asyncio.sleep(0.002)  # backpressure without holding a thread
+        except BaseException as exc:  # noqa: BLE001 - reported by put()
+            self.failure = exc
+
+    @web.authenticated
+    @authorized
+    async def put(self):
+        assert self.pipe is not None and self.upload is not None
+        self.pipe.close()
+        result = await self.upload  # raises the StorageError of a failed upload
+        self.set_status(201)
+        self.reply(result)
+
+    def on_connection_close(self) -> None:
+        if self.pipe is not None and self.upload is not None and not self.upload.done():
+            self.pipe.fail(Cancelled("The browser closed the connection during the upload."))
+        super().on_connection_close()
