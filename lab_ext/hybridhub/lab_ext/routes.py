@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from jupyter_server.utils import url_path_join
 
+from .activity import handlers as activity
 from .config import CodeHomeConfig, StorageConfig
 from .status_handler import StatusHandler
 from .storage import handlers as storage
@@ -13,6 +14,10 @@ NAMESPACE = "hybridhub"
 
 ROUTES = [
     ("status", StatusHandler),
+    ("activity", activity.ActivityHandler),
+    ("activity/keepalive", activity.KeepAliveHandler),
+    ("activity/warning", activity.WarningHandler),
+    ("activity/saved", activity.SavedHandler),
     ("storage/config", storage.ConfigHandler),
     ("storage/buckets", storage.BucketsHandler),
     ("storage/list", storage.ListHandler),
@@ -34,6 +39,7 @@ def setup_routes(serverapp) -> None:
     web_app.settings["hybridhub"] = {
         "storage": StorageConfig(parent=serverapp),
         "code_home": CodeHomeConfig(parent=serverapp),
+        "activity": activity.start_activity_monitor(serverapp),
     }
     base_url = web_app.settings["base_url"]
     handlers = [(url_path_join(base_url, NAMESPACE, path), handler) for path, handler in ROUTES]
