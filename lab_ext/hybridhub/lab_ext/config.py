@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 
-from traitlets import Bool, Unicode, default
+from traitlets import Bool, Float, Unicode, default
 from traitlets.config import Configurable
 
 from hybridhub.spawner import envvars
@@ -72,6 +72,25 @@ class CodeHomeConfig(Configurable):
 
     git_remote_url = Unicode(config=True, help="Remote of the user's notebook repository.")
     gitlab_url = Unicode(config=True, help="Base URL of GitLab; empty when GitLab is not configured.")
+
+    gitlab_token = Unicode(
+        config=True,
+        help="""The user's GitLab OAuth access token (from the hub login).
+        Kept in server memory, handed only to git through GIT_ASKPASS; never sent to the browser.""",
+    )
+    gitlab_ca_bundle = Unicode(config=True, help="PEM CA bundle for a self-hosted GitLab's certificate authority.")
+    git_timeout = Float(30.0, config=True, help="Seconds a local git command may take before it is stopped.")
+    git_network_timeout = Float(
+        120.0, config=True, help="Seconds a git command that talks to the remote (push, pull, clone) may take."
+    )
+
+    @default("gitlab_token")
+    def _gitlab_token(self):
+        return _env(envvars.GITLAB_TOKEN)
+
+    @default("gitlab_ca_bundle")
+    def _gitlab_ca_bundle(self):
+        return _env(envvars.GITLAB_CA_BUNDLE)
 
     @default("git_remote_url")
     def _git_remote_url(self):

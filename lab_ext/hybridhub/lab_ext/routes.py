@@ -6,6 +6,7 @@ from jupyter_server.utils import url_path_join
 
 from .activity import handlers as activity
 from .config import CodeHomeConfig, StorageConfig
+from .git import handlers as git
 from .status_handler import StatusHandler
 from .storage import handlers as storage
 from .storage.upload_handler import UploadHandler as StorageUploadHandler
@@ -31,6 +32,16 @@ ROUTES = [
     ("storage/pins", storage.PinsHandler),
     ("storage/transfers", storage.TransfersHandler),
     (r"storage/transfers/([0-9a-f]{16})", storage.TransferHandler),
+    ("git/config", git.ConfigHandler),
+    ("git/status", git.StatusHandler),
+    ("git/stage", git.StageHandler),
+    ("git/commit", git.CommitHandler),
+    ("git/push", git.PushHandler),
+    ("git/pull", git.PullHandler),
+    ("git/branches", git.BranchesHandler),
+    ("git/merge-request", git.MergeRequestHandler),
+    ("git/projects", git.ProjectsHandler),
+    ("git/clone", git.CloneHandler),
 ]
 
 

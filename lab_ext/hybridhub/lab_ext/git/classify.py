@@ -1,0 +1,66 @@
+"""Turn git's stderr into a stable reason code (git runs with ``LC_ALL=C``)."""
+
+from __future__ import annotations
+
+from .errors import GitError
+
+_UNREACHABLE = (
+    "could not resolve host",
+    "failed to connect",
+    "couldn't connect",
+    "connection refused",
+    "connection timed out",
+    "operation timed out",
+    "network is unreachable",
+    "no route to host",
+    "ssl certificate problem",
+    "server certificate verification failed",
+    "empty reply from server",
+    "the requested url returned error: 502",
+    "the requested url returned error: 503",
+    "the requested url returned error: 504",
+)
+_AUTH = (
+    "authentication failed",
+    "http basic: access denied",
+    "invalid username or password",
+    "could not read username",
+    "could not read password",
+    "the requested url returned error: 401",
+)
+_DENIED = ("the requested url returned error: 403", "you are not allowed to push code to this project", "permission denied")
+
+
+def classify(stderr: str, operation: str, gitlab_remote: bool) -> GitError:
+    """The GitError for a failed git command; ``details`` keeps git's own words."""
+    text = stderr.lower()
+    details = stderr.strip()
+    if "protected branch" in text:
+        return GitError("protected_branch", details=details)
+    if any(marker in text for marker in _AUTH):
+        if gitlab_remote:
+            return GitError("token_expired", details=details)
+        return GitError(
+            "access_denied",
+            "The remote asked for a user name and password, and this server has no GitLab token for it.",
+            details,
+        )
+    if any(marker in text for marker in _UNREACHABLE):
+        return GitError("gitlab_unreachable" if gitlab_remote else "git_error", _unreachable(gitlab_remote), details)
+    if any(marker in text for marker in _DENIED):
+        return GitError("access_denied", details=details)
+    if "[rejected]" in text and ("non-fast-forward" in text or "fetch first" in text):
+        return GitError("non_fast_forward", details=details)
+    if operation == "pull" and ("conflict" in text or "unmerged" in text):
+        return GitError("merge_conflict", details=details)
+    if "would be overwritten" in text:
+        return GitError("uncommitted_changes", details=details)
+    if "does not appear to be a git repository" in text or "repository not found" in text:
+        return GitError("remote_not_configured", "The remote repository was not found.", details)
+    return GitError("git_error", f"git {operation} failed.", details)
+
+
+def _unreachable(gitlab_remote: bool) -> str | None:
+    if gitlab_remote:
+        return None
+    return "The remote could not be reached."

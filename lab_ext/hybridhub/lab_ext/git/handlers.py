@@ -1,0 +1,158 @@
+"""Thin REST handlers of the commit & push panel: read the body, call the core, write JSON."""
+
+from __future__ import annotations
+
+import json
+
+from jupyter_server.auth.decorator import authorized
+from tornado import web
+
+from ..base_handler import HybridHubHandler
+from .errors import GitError
+from .gitlab_api import GitLabActions
+from .repo import GitService
+from .settings import GitSettings
+
+
+def git_settings(code_home) -> GitSettings:
+    return GitSettings(
+        gitlab_url=code_home.gitlab_url.rstrip("/"),
+        gitlab_token=code_home.gitlab_token,
+        gitlab_ca_bundle=code_home.gitlab_ca_bundle,
+        timeout=code_home.git_timeout,
+        network_timeout=code_home.git_network_timeout,
+    )
+
+
+class GitHandler(HybridHubHandler):
+    @property
+    def service(self) -> GitService:
+        state = self.hybridhub
+        if "git_service" not in state:
+            root = self.settings.get("server_root_dir") or self.contents_manager.root_dir
+            state["git_service"] = GitService(root, git_settings(state["code_home"]))
+        return state["git_service"]
+
+    @property
+    def gitlab(self) -> GitLabActions:
+        return GitLabActions(self.service)
+
+    def body(self) -> dict:
+        try:
+            data = json.loads(self.request.body or b"{}")
+        except ValueError:
+            raise GitError("invalid_request", "The request body is not valid JSON.") from None
+        if not isinstance(data, dict):
+            raise GitError("invalid_request", "The request body must be a JSON object.")
+        return data
+
+    def path(self, data: dict | None = None) -> str:
+        value = (data or {}).get("path", "") if data is not None else self.get_query_argument("path", "")
+        if not isinstance(value, str):
+            raise GitError("invalid_request", "'path' must be a string.")
+        return value
+
+    def reply(self, data) -> None:
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps(data))
+
+    def _handle_request_exception(self, e: BaseException) -> None:
+        if not isinstance(e, GitError):
+            return super()._handle_request_exception(e)
+        # reason only: git's output may name paths; it never holds the token (redacted)
+        self.log.warning("hybridhub git %s %s: %s (%s)", self.request.method, self.request.path, e.status, e.reason)
+        if self._finished:
+            return
+        self.clear()
+        self.set_status(e.status)
+        self.reply(e.to_json())
+
+
+class ConfigHandler(GitHandler):
+    @web.authenticated
+    @authorized
+    def get(self):
+        s = self.service.settings
+        self.reply({"gitlab_configured": s.gitlab_configured, "gitlab_url": s.gitlab_url, "token_present": bool(s.gitlab_token)})
+
+
+class StatusHandler(GitHandler):
+    @web.authenticated
+    @authorized
+    async def get(self):
+        self.reply(await self.service.status(self.path()))
+
+
+class StageHandler(GitHandler):
+    @web.authenticated
+    @authorized
+    async def post(self):
+        data = self.body()
+        if data.get("unstage"):
+            self.reply(await self.service.unstage(self.path(data), data.get("files")))
+        else:
+            self.reply(await self.service.stage(self.path(data), data.get("files")))
+
+
+class CommitHandler(GitHandler):
+    @web.authenticated
+    @authorized
+    async def post(self):
+        data = self.body()
+        self.reply(await self.service.commit(self.path(data), data.get("message")))
+
+
+class PushHandler(GitHandler):
+    @web.authenticated
+    @authorized
+    async def post(self):
+        self.reply(await self.service.push(self.path(self.body())))
+
+
+class PullHandler(GitHandler):
+    @web.authenticated
+    @authorized
+    async def post(self):
+        self.reply(await self.service.pull(self.path(self.body())))
+
+
+class BranchesHandler(GitHandler):
+    @web.authenticated
+    @authorized
+    async def get(self):
+        self.reply(await self.service.branches(self.path()))
+
+    @web.authenticated
+    @authorized
+    async def post(self):
+        data = self.body()
+        if data.get("create", True):
+            self.reply(await self.service.create_branch(self.path(data), data.get("name"), bool(data.get("switch", True))))
+        else:
+            self.reply(await self.service.switch_branch(self.path(data), data.get("name")))
+
+
+class MergeRequestHandler(GitHandler):
+    @web.authenticated
+    @authorized
+    async def post(self):
+        data = self.body()
+        result = await self.gitlab.merge_request(
+            self.path(data), data.get("title"), data.get("description") or "", data.get("target") or None
+        )
+        self.reply(result)
+
+
+class ProjectsHandler(GitHandler):
+    @web.authenticated
+    @authorized
+    async def get(self):
+        self.reply({"projects": await self.gitlab.projects(self.get_query_argument("search", ""))})
+
+
+class CloneHandler(GitHandler):
+    @web.authenticated
+    @authorized
+    async def post(self):
+        data = self.body()
+        self.reply(await self.gitlab.clone(self.path(data), data.get("project"), data.get("directory") or None))
