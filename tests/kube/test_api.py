@@ -70,6 +70,13 @@ async def test_unknown_field_is_refused_strictly(http):
     assert (await http.get(PODS + "/bad")).status_code == 404
 
 
+async def test_unknown_field_refused_even_when_the_client_asks_to_ignore(http):
+    body = pod_manifest("bad")
+    body["spec"]["nodeSelectr"] = {"a": "b"}
+    r = await http.post(PODS, json=body, params={"fieldValidation": "Ignore"})
+    assert r.status_code == 400 and 'unknown field "spec.nodeSelectr"' in r.json()["message"]
+
+
 async def test_schema_violation_is_422_with_the_field(http):
     body = pod_manifest("bad")
     body["spec"]["containers"][0]["ports"] = [{"containerPort": "eighty"}]
@@ -119,7 +126,7 @@ async def test_official_client_sees_422_as_api_exception(core):
     ("DELETE", "/api/v1/namespaces/default/pods", 405, None),
     ("HEAD", "/api/v1/namespaces/default/pods", 405, None),
     ("POST", "/api/v1/namespaces/default/pods", 400, {"dryRun": "All"}),
-    ("POST", "/api/v1/namespaces/default/pods", 400, {"fieldValidation": "Ignore"}),
+    ("POST", "/api/v1/namespaces/default/pods", 400, {"fieldValidation": "Lenient"}),
 ])
 async def test_unknown_requests_fail_loudly(http, method, path, code, params):
     body = pod_manifest("z") if method == "POST" else None

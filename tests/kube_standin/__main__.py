@@ -3,7 +3,7 @@
     .venv/bin/python -m tests.kube_standin --pools tests/kube_standin/pools-aks.yaml --port 8001 --speed 600
 
 Prints the API URL and the path of a kubeconfig it wrote, then serves until
-interrupted.  ``KUBECONFIG=<that path> kubectl get nodes -w`` works with it.
+interrupted.  Point a Kubernetes client at that kubeconfig (``KUBECONFIG=...``).
 """
 
 from __future__ import annotations

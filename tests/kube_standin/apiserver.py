@@ -24,15 +24,16 @@ from .selectors import FieldSelector, LabelSelector
 from .store import RESOURCES
 from .validation import K8S_VERSION, validate_object, validate_update
 
-WRITE_PARAMS = {"pretty", "fieldManager", "fieldValidation", "dryRun"}
+# "timeout" is the server-wide request timeout every verb accepts (kubectl sends it); it is ignored
+WRITE_PARAMS = {"pretty", "fieldManager", "fieldValidation", "dryRun", "timeout"}
 PARAMS = {
     "list": {"pretty", "labelSelector", "fieldSelector", "resourceVersion", "resourceVersionMatch",
-             "timeoutSeconds", "watch", "allowWatchBookmarks", "limit", "continue", "sendInitialEvents"},
-    "get": {"pretty", "resourceVersion"},
+             "timeoutSeconds", "watch", "allowWatchBookmarks", "limit", "continue", "sendInitialEvents", "timeout"},
+    "get": {"pretty", "resourceVersion", "timeout"},
     "create": WRITE_PARAMS,
     "update": WRITE_PARAMS,
     "patch": WRITE_PARAMS | {"force"},
-    "delete": {"pretty", "gracePeriodSeconds", "propagationPolicy", "orphanDependents", "dryRun"},
+    "delete": {"pretty", "gracePeriodSeconds", "propagationPolicy", "orphanDependents", "dryRun", "timeout"},
 }
 
 
@@ -172,8 +173,9 @@ class ResourceHandler(StandInHandler):
             raise bad_request(f"unknown query parameter(s) for {verb}: {', '.join(sorted(unknown))}")
         if args.get("dryRun"):
             raise bad_request("dryRun is not supported by the stand-in")
-        if args.get("fieldValidation", "Strict") != "Strict":
-            raise bad_request("the stand-in always validates strictly: fieldValidation must be Strict")
+        # the stand-in validates strictly whatever the client asks (kubectl --validate=false sends Ignore)
+        if args.get("fieldValidation", "Strict") not in ("Strict", "Warn", "Ignore"):
+            raise bad_request(f"invalid fieldValidation {args['fieldValidation']!r}: Ignore, Warn or Strict")
         if args.get("sendInitialEvents"):
             raise bad_request("sendInitialEvents (watch-list) is not supported by the stand-in")
         return args

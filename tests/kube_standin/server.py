@@ -57,8 +57,8 @@ class KubeStandIn:
     def app(self) -> Application:
         args = {"standin": self}
         return Application([
-            (r"/api/v1/?(.*)", ResourceHandler, args),
-            (r"/(version|api|apis|healthz|livez|readyz)/?", DiscoveryHandler, args),
+            (r"/(version|api|api/v1|apis|healthz|livez|readyz)/?", DiscoveryHandler, args),
+            (r"/api/v1/(.*)", ResourceHandler, args),
             (r"/_standin/(\w+)", StandInExtensionHandler, args),
             (r"/.*", NotFoundHandler, args),
         ])
@@ -73,6 +73,7 @@ class KubeStandIn:
 
     def write_kubeconfig(self, directory: str | None = None) -> str:
         directory = directory or tempfile.mkdtemp(prefix="kube-standin-")
+        os.makedirs(directory, exist_ok=True)
         path = os.path.join(directory, "kubeconfig.yaml")
         user = {"token": self.token} if self.token else {}
         with open(path, "w") as f:
