@@ -275,3 +275,14 @@ async def test_objects_written_by_the_model_are_schema_valid(standin, http):
     assert pod["status"]["phase"] == "Running"
     for obj in [pod] + standin.store.list("nodes") + standin.store.list("events"):
         validate_schema(obj, obj["kind"])
+
+
+async def test_discovery(http):
+    version = (await http.get("/version")).json()
+    assert (version["major"], version["minor"]) == ("1", "33")
+    assert (await http.get("/api")).json()["versions"] == ["v1"]
+    resources = {r["name"]: r for r in (await http.get("/api/v1")).json()["resources"]}
+    assert set(resources) >= {"pods", "namespaces", "nodes", "events", "secrets", "services",
+                              "persistentvolumeclaims"}
+    assert resources["nodes"]["verbs"] == ["get", "list", "watch"]
+    assert resources["pods"]["namespaced"] is True and resources["nodes"]["namespaced"] is False
