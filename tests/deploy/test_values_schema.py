@@ -1,0 +1,55 @@
+"""The zero-to-jupyterhub values validate against the chart's schema, as Helm validates them."""
+
+from __future__ import annotations
+
+import jsonschema
+import pytest
+
+from .z2jh import SCHEMAS, VALUE_SETS, chart_values, load_schema, load_yaml
+
+pytestmark = pytest.mark.deploy
+
+
+@pytest.mark.parametrize("schema", sorted(SCHEMAS))
+@pytest.mark.parametrize("value_set", sorted(VALUE_SETS))
+def test_values_valid_against_chart_schema(schema, value_set):
+    values = chart_values(*VALUE_SETS[value_set])
+    validator = jsonschema.Draft7Validator(load_schema(schema))
+    errors = [f"{'.'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(values)]
+    assert errors == []
+
+
+@pytest.mark.parametrize("schema", sorted(SCHEMAS))
+def test_schema_catches_a_misspelt_key(schema):
+    """The check has teeth: a typo the chart would reject fails here too."""
+    values = chart_values(*VALUE_SETS["aks"])
+    values["hub"]["nodeSelecter"] = {"agentpool": "system"}
+    assert not jsonschema.Draft7Validator(load_schema(schema)).is_valid(values)
+
+
+def test_baseline_alone_is_valid():
+    """The chart-defaults subset used as the merge base satisfies the schema by itself."""
+    for schema in SCHEMAS:
+        jsonschema.validate(chart_values(), load_schema(schema), cls=jsonschema.Draft7Validator)
+
+
+def test_core_pods_on_system_pool_and_no_always_on_user_capacity():
+    values = load_yaml(VALUE_SETS["aks"][0])
+    assert values["hub"]["nodeSelector"] == {"agentpool": "system"}
+    assert values["proxy"]["chp"]["nodeSelector"] == {"agentpool": "system"}
+    assert values["proxy"]["traefik"]["nodeSelector"] == {"agentpool": "system"}
+    scheduling = values["scheduling"]
+    assert scheduling["userPlaceholder"]["enabled"] is False and scheduling["userPlaceholder"]["replicas"] == 0
+    assert scheduling["userScheduler"]["enabled"] is False
+    # pre-pullers would keep (or wait for) nodes that should scale to zero
+    assert values["prePuller"]["hook"]["enabled"] is False
+    assert values["prePuller"]["continuous"]["enabled"] is False
+    # hybridhub's culler replaces the chart's, with per-profile timeouts
+    assert values["cull"]["enabled"] is False
+
+
+def test_profiles_are_not_kept_in_the_values():
+    """Profiles come from the ProfileCatalog; a singleuser.profileList would be a second copy."""
+    for value_set in VALUE_SETS.values():
+        for path in value_set:
+            assert "profileList" not in (load_yaml(path).get("singleuser") or {}), path
