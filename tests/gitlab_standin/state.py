@@ -1,0 +1,216 @@
+"""The stand-in's world: users, groups, projects (bare repositories), OAuth apps and tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import base64
+import secrets
+import subprocess
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+GUEST, REPORTER, DEVELOPER, MAINTAINER, OWNER = 10, 20, 30, 40, 50
+TOKEN_LIFETIME = 7200  # GitLab's OAuth access tokens live two hours
+
+_HOOK = """#!/bin/sh
+# gitlab stand-in: protected branches (push allowed for Maintainers and above)
+while read old new ref; do
+  branch=${ref#refs/heads/}
+  if [ -f "$GIT_DIR/standin-protected" ] && grep -qxF "$branch" "$GIT_DIR/standin-protected"; then
+    if [ "${STANDIN_ACCESS_LEVEL:-0}" -lt 40 ]; then
+      echo "GitLab: You are not allowed to push code to protected branches on this project." >&2
+      exit 1
+    fi
+  fi
+done
+exit 0
+"""
+
+
+@dataclass(eq=False)
+class User:
+    id: int
+    username: str
+    name: str
+    email: str
+
+    def to_json(self, base_url: str) -> dict:
+        # GET /user for the token's owner (https://docs.gitlab.com/api/users/#get-the-current-user)
+        return {
+            "id": self.id,
+            "username": self.username,
+            "name": self.name,
+            "state": "active",
+            "locked": False,
+            "avatar_url": f"{base_url}/uploads/-/system/user/avatar/{self.id}/avatar.png",
+            "web_url": f"{base_url}/{self.username}",
+            "created_at": "2024-01-01T00:00:00.000Z",
+            "bio": "",
+            "public_email": "",
+            "email": self.email,
+            "commit_email": self.email,
+            "is_admin": False,
+            "two_factor_enabled": False,
+            "external": False,
+        }
+
+
+@dataclass
+class Group:
+    id: int
+    path: str
+    name: str
+    members: dict[int, int] = field(default_factory=dict)  # user id -> access level
+
+    def to_json(self, base_url: str) -> dict:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "path": self.path,
+            "full_name": self.name,
+            "full_path": self.path,
+            "description": "",
+            "visibility": "private",
+            "parent_id": None,
+            "web_url": f"{base_url}/groups/{self.path}",
+            "avatar_url": None,
+            "created_at": "2024-01-01T00:00:00.000Z",
+        }
+
+
+@dataclass
+class Project:
+    id: int
+    namespace: str
+    path: str
+    repo: Path
+    default_branch: str = "main"
+    members: dict[int, int] = field(default_factory=dict)
+    protected: set[str] = field(default_factory=set)
+    merge_requests: list[dict] = field(default_factory=list)
+
+    @property
+    def path_with_namespace(self) -> str:
+        return f"{self.namespace}/{self.path}"
+
+    def to_json(self, base_url: str) -> dict:
+        return {
+            "id": self.id,
+            "name": self.path,
+            "name_with_namespace": f"{self.namespace} / {self.path}",
+            "path": self.path,
+            "path_with_namespace": self.path_with_namespace,
+            "description": "",
+            "default_branch": self.default_branch,
+            "visibility": "private",
+            "created_at": "2024-01-01T00:00:00.000Z",
+            "last_activity_at": "2024-01-01T00:00:00.000Z",
+            "ssh_url_to_repo": f"git@standin:{self.path_with_namespace}.git",
+            "http_url_to_repo": f"{base_url}/{self.path_with_namespace}.git",
+            "web_url": f"{base_url}/{self.path_with_namespace}",
+            "readme_url": None,
+            "avatar_url": None,
+            "star_count": 0,
+            "forks_count": 0,
+            "namespace": {"id": self.id, "name": self.namespace, "path": self.namespace, "kind": "group", "full_path": self.namespace},
+        }
+
+    def protect(self, branch: str) -> None:
+        self.protected.add(branch)
+        (self.repo / "standin-protected").write_text("".join(f"{b}\n" for b in sorted(self.protected)))
+
+    def has_branch(self, branch: str) -> bool:
+        result = subprocess.run(
+            ["git", "rev-parse", "--verify", "-q", f"refs/heads/{branch}"], cwd=self.repo, capture_output=True
+        )
+        return result.returncode == 0
+
+
+@dataclass
+class Token:
+    value: str
+    user: User
+    scopes: list[str]
+    expires_at: float
+    refresh: str
+    revoked: bool = False
+
+    @property
+    def expired(self) -> bool:
+        return time.time() >= self.expires_at
+
+
+@dataclass
+class Grant:
+    user: User
+    client_id: str
+    redirect_uri: str
+    scopes: list[str]
+    challenge: str | None
+
+
+class World:
+    def __init__(self, root: Path):
+        self.root = root
+        self.lock = threading.RLock()
+        self.users: dict[int, User] = {}
+        self.groups: dict[int, Group] = {}
+        self.projects: dict[int, Project] = {}
+        self.apps: dict[str, tuple[str, str]] = {}  # client_id -> (secret, redirect_uri)
+        self.sessions: dict[str, User] = {}  # browser session cookie -> signed-in user
+        self.grants: dict[str, Grant] = {}
+        self.tokens: dict[str, Token] = {}
+        self.refresh_tokens: dict[str, Token] = {}
+        self._ids = iter(range(1, 1_000_000))
+
+    def add_user(self, username: str, name: str | None = None) -> User:
+        user = User(next(self._ids), username, name or username.title(), f"{username}@example.com")
+        self.users[user.id] = user
+        return user
+
+    def add_group(self, path: str, members: dict[User, int]) -> Group:
+        group = Group(next(self._ids), path, path.title(), {u.id: level for u, level in members.items()})
+        self.groups[group.id] = group
+        return group
+
+    def add_project(self, namespace: str, path: str, members: dict[User, int]) -> Project:
+        repo = self.root / "repos" / namespace / f"{path}.git"
+        repo.parent.mkdir(parents=True, exist_ok=True)
+        subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(repo)], check=True)
+        hook = repo / "hooks" / "pre-receive"
+        hook.write_text(_HOOK)
+        hook.chmod(0o755)
+        project = Project(next(self._ids), namespace, path, repo, members={u.id: lvl for u, lvl in members.items()})
+        self.projects[project.id] = project
+        return project
+
+    def register_app(self, redirect_uri: str) -> tuple[str, str]:
+        client_id, secret = secrets.token_hex(16), "gloas-" + secrets.token_hex(16)
+        self.apps[client_id] = (secret, redirect_uri)
+        return client_id, secret
+
+    def sign_in(self, user: User) -> str:
+        session = secrets.token_hex(16)
+        self.sessions[session] = user
+        return session
+
+    def issue(self, user: User, scopes: list[str]) -> Token:
+        token = Token(secrets.token_hex(32), user, scopes, time.time() + TOKEN_LIFETIME, secrets.token_hex(32))
+        self.tokens[token.value] = token
+        self.refresh_tokens[token.refresh] = token
+        return token
+
+    def expire(self, access_token: str) -> None:
+        self.tokens[access_token].expires_at = time.time() - 1
+
+    def project_by_ref(self, ref: str) -> Project | None:
+        for project in self.projects.values():
+            if ref == str(project.id) or ref == project.path_with_namespace:
+                return project
+        return None
+
+
+def s256(verifier: str) -> str:
+    return base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
