@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from jupyterhub.objects import Hub
 
 from hybridhub.spawner.local import HybridLocalSpawner
 from hybridhub.spawner.profiles import ProfileCatalog
@@ -69,7 +70,8 @@ def test_spawn_with_a_profile_and_stop(hub):
 
 
 def test_env_carries_the_profile_policy_and_storage():
-    spawner = HybridLocalSpawner(user=HubUser("carol"), storage_endpoint="http://127.0.0.1:9000",
+    spawner = HybridLocalSpawner(user=HubUser("carol"), hub=Hub(), api_token="t", oauth_client_id="jupyterhub-user-carol",
+                                 storage_endpoint="http://127.0.0.1:9000",
                                  storage_access_key="AK", storage_secret_key="SK")
     HybridLocalSpawner._apply_profile(spawner, {"profile": "gpu-a10"})
     env = spawner.get_env()
