@@ -1,0 +1,273 @@
+"""The hybridhub culler, run by JupyterHub as a service: ``python -m hybridhub.hub_ext.culler``.
+
+Each round lists the servers, reads each ready server's activity report, asks
+:func:`~.policy.decide` and acts: warn the server, or stop it through the hub API. One log
+line per decision, with its reason; the decisions are also served to admins at
+``/services/<name>/decisions``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import signal
+import sys
+from datetime import datetime, timezone
+from urllib.parse import urlparse
+
+from traitlets import Bool, Float, Int, Unicode, default
+from traitlets.config import Application
+
+from hybridhub.spawner.profiles import ProfileCatalog
+
+from .activity import HubClient
+from .decisions import DecisionLog, make_web_app
+from .policy import ActivityReport, Decision, Limits, ServerState, ServerView, Settings, decide
+
+
+def utcnow() -> datetime:
+    """The culler's one clock (unit tests patch this)."""
+    return datetime.now(timezone.utc)
+
+
+class HybridCuller(Application):
+    name = "hybridhub-culler"
+    description = "Stop idle JupyterHub servers by their profile's idle timeout and max age, from real activity."
+
+    aliases = {
+        "config": "HybridCuller.config_file",
+        "interval": "HybridCuller.interval",
+        "warn-before": "HybridCuller.warn_before_seconds",
+        "proxy-url": "HybridCuller.proxy_url",
+    }
+    flags = {
+        "dry-run": ({"HybridCuller": {"dry_run": True}}, "Decide and log, but never warn nor stop a server."),
+        "cull-admins": ({"HybridCuller": {"cull_admins": True}}, "Cull admins' servers too."),
+    }
+
+    config_file = Unicode(
+        "",
+        config=True,
+        help="""Python config file with ``c.HybridCuller.*`` and ``c.ProfileCatalog.*``.
+
+        Point it at a file that defines the same ``c.ProfileCatalog.profiles`` as the hub,
+        for example one both configs load, so the culler sees the same profiles.""",
+    )
+    interval = Float(60.0, config=True, help="Seconds between two culling rounds.")
+    dry_run = Bool(
+        False,
+        config=True,
+        help="""Decide and log every decision, serve them to admins, but change nothing:
+        no warning is sent to any server and no server is stopped.""",
+    )
+    warn_before_seconds = Int(
+        300,
+        config=True,
+        help="""Warn the user this many seconds before a cull (JupyterLab notification with a
+        "Keep running" action). A cull never happens sooner than this after its warning.
+        0 disables warnings.""",
+    )
+    cull_admins = Bool(False, config=True, help="Cull servers of admin users too.")
+    cull_named_servers = Bool(True, config=True, help="Cull named servers too (not only default servers).")
+    remove_named_servers = Bool(False, config=True, help="Remove culled named servers instead of only stopping them.")
+    fallback_to_hub_activity = Bool(
+        True,
+        config=True,
+        help="""When a server gives no activity report (hybridhub extension missing, server
+        unreachable), judge it by the hub's last_activity like the classic culler. When False,
+        such servers are kept (only max age stops them).""",
+    )
+    save_grace_seconds = Float(
+        15.0,
+        config=True,
+        help="""Before stopping a server with a connected browser, tell it "stopping now" and wait
+        up to this long for the browser to save open documents.""",
+    )
+    concurrency = Int(10, config=True, help="Concurrent requests to the hub and the servers.")
+    request_timeout = Float(10.0, config=True, help="Timeout of each HTTP request, seconds.")
+    decisions_kept = Int(1000, config=True, help="How many recent decisions admins can read.")
+    api_url = Unicode(config=True, help="Hub API URL (default: $JUPYTERHUB_API_URL).")
+    api_token = Unicode(config=True, help="The service's API token (default: $JUPYTERHUB_API_TOKEN).")
+    proxy_url = Unicode(
+        config=True,
+        help="""Where user servers are reached (the proxy's public or internal address), e.g.
+        ``http://proxy-public`` in zero-to-jupyterhub. Default: $JUPYTERHUB_PUBLIC_URL's origin,
+        else http://127.0.0.1:8000.""",
+    )
+    service_url = Unicode(config=True, help="Where this service listens (default: $JUPYTERHUB_SERVICE_URL).")
+    service_prefix = Unicode(config=True, help="URL prefix of this service (default: $JUPYTERHUB_SERVICE_PREFIX).")
+
+    @default("api_url")
+    def _api_url(self):
+        return os.environ.get("JUPYTERHUB_API_URL", "http://127.0.0.1:8081/hub/api")
+
+    @default("api_token")
+    def _api_token(self):
+        return os.environ.get("JUPYTERHUB_API_TOKEN", "")
+
+    @default("proxy_url")
+    def _proxy_url(self):
+        public = urlparse(os.environ.get("JUPYTERHUB_PUBLIC_URL", ""))
+        return f"{public.scheme}://{public.netloc}" if public.netloc else "http://127.0.0.1:8000"
+
+    @default("service_url")
+    def _service_url(self):
+        return os.environ.get("JUPYTERHUB_SERVICE_URL", "")
+
+    @default("service_prefix")
+    def _service_prefix(self):
+        return os.environ.get("JUPYTERHUB_SERVICE_PREFIX", f"/services/{self.name}/")
+
+    @default("log_level")
+    def _log_level(self):
+        return "INFO"
+
+    @default("log_datefmt")
+    def _log_datefmt(self):
+        return "%Y-%m-%d %H:%M:%S"
+
+    @default("log_format")
+    def _log_format(self):
+        return "[%(levelname)1.1s %(asctime)s.%(msecs).03d %(name)s] %(message)s"
+
+    def initialize(self, argv=None):
+        super().initialize(argv)
+        if self.config_file:
+            self.load_config_file(self.config_file)
+        self.catalog = ProfileCatalog(parent=self)
+        self.settings = Settings(
+            warn_before_seconds=self.warn_before_seconds,
+            cull_admins=self.cull_admins,
+            cull_named_servers=self.cull_named_servers,
+            fallback_to_hub_activity=self.fallback_to_hub_activity,
+        )
+        self.decisions = DecisionLog(self.decisions_kept)
+        self.states: dict[str, ServerState] = {}
+
+    # -- one server ---------------------------------------------------------------------
+
+    def limits_for(self, slug: str) -> Limits:
+        profile = (self.catalog.get(slug) if slug else None) or self.catalog.default_profile()
+        return Limits(profile.slug, profile.idle_timeout_seconds, profile.max_age_seconds)
+
+    def state_for(self, view: ServerView) -> ServerState:
+        state = self.states.get(view.key)
+        if state is None or state.started != view.started:  # a new start forgets old warnings
+            state = self.states[view.key] = ServerState(started=view.started)
+        return state
+
+    async def judge(self, client: HubClient, user: dict, name: str, server: dict) -> Decision:
+        view = ServerView.from_model(user, name, server)
+        limits = self.limits_for(view.profile)
+        state = self.state_for(view)
+        report: ActivityReport | None = None
+        if view.ready and not view.pending and (self.cull_admins or not view.admin):
+            report = await client.activity(server)
+        now = utcnow()
+        decision = decide(view, limits, report, now, state, self.settings)
+        outcome = await self.act(client, view, server, decision, report, state, now)
+        prefix = "[dry run] " if self.dry_run and decision.action in ("warn", "cull") else ""
+        self.log.info("%s%s %s: %s%s", prefix, decision.action, view.key, decision.reason, f" -> {outcome}" if outcome else "")
+        self.decisions.add(now, view, limits.profile, decision, self.dry_run, outcome)
+        return decision
+
+    async def act(self, client, view, server, decision, report, state, now) -> str:
+        if decision.action == "keep":
+            state.warned_at = state.warned_cull_at = state.warned_kind = None
+            return ""
+        if decision.action == "warn":
+            fresh = state.warned_at is None or state.warned_kind != decision.kind
+            if fresh:
+                state.warned_at, state.warned_kind = now, decision.kind
+            if state.warned_cull_at == decision.cull_at:
+                return ""
+            state.warned_cull_at = decision.cull_at
+            if self.dry_run:
+                return "not sent (dry run)"
+            body = {"cull_at": decision.cull_at.isoformat(), "reason": decision.reason, "kind": decision.kind}
+            return "warning sent" if await client.warn(server, body) else "warning not delivered"
+        if decision.action != "cull":
+            return ""
+        if self.dry_run:
+            return "not stopped (dry run)"
+        if report is not None and report.browser_connected and self.save_grace_seconds > 0:
+            await self.let_browser_save(client, server, decision, now)
+        status = await client.stop(view.user, view.name, self.remove_named_servers)
+        self.states.pop(view.key, None)
+        return {202: "stopping", 204: "stopped", 404: "already gone"}.get(status, f"HTTP {status}")
+
+    async def let_browser_save(self, client: HubClient, server: dict, decision: Decision, now: datetime) -> None:
+        body = {"cull_at": now.isoformat(), "reason": decision.reason, "kind": decision.kind, "state": "stopping"}
+        if not await client.warn(server, body):
+            return
+        deadline = asyncio.get_running_loop().time() + self.save_grace_seconds
+        while asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(min(1.0, self.save_grace_seconds))
+            report = await client.activity(server)
+            if report.saved_at is not None and report.saved_at >= now:
+                return
+
+    # -- rounds -------------------------------------------------------------------------
+
+    async def cull_round(self, client: HubClient) -> list[Decision]:
+        users = await client.users()
+        jobs = [
+            self.judge(client, user, name, server)
+            for user in users
+            for name, server in (user.get("servers") or {}).items()
+        ]
+        present = {ServerView.from_model(u, n, s).key for u in users for n, s in (u.get("servers") or {}).items()}
+        for key in set(self.states) - present:
+            del self.states[key]
+        self.decisions.forget_missing(present)
+        results = await asyncio.gather(*jobs, return_exceptions=True)
+        for result in results:
+            if isinstance(result, BaseException):
+                self.log.error("culling a server failed: %s: %s", type(result).__name__, result)
+        self.decisions.rounds += 1
+        return [r for r in results if isinstance(r, Decision)]
+
+    async def run(self) -> None:
+        if self.service_url:
+            url = urlparse(self.service_url)
+            app = make_web_app(self.service_prefix, self.decisions, self.dry_run, secrets.token_bytes(32))
+            app.listen(url.port or 80, url.hostname or "127.0.0.1")
+        client = HubClient(self.api_url, self.proxy_url, self.api_token, self.request_timeout, concurrency=self.concurrency)
+        self.log.info(
+            "hybridhub culler: every %s s, warn %s s ahead%s, servers via %s",
+            self.interval, self.warn_before_seconds, ", DRY RUN" if self.dry_run else "", self.proxy_url,
+        )
+        try:
+            while True:
+                try:
+                    await self.cull_round(client)
+                except Exception as error:  # the hub restarting must not kill the culler
+                    self.log.error("culling round failed: %s: %s", type(error).__name__, error)
+                await asyncio.sleep(self.interval)
+        finally:
+            await client.aclose()
+
+    def start(self):
+        if not self.api_token:
+            self.log.critical("no API token: run as a JupyterHub service or set $JUPYTERHUB_API_TOKEN")
+            sys.exit(2)
+        try:
+            asyncio.run(self.run_until_signalled())
+        except KeyboardInterrupt:
+            pass
+        self.log.info("hybridhub culler: stopped")
+
+    async def run_until_signalled(self) -> None:
+        """Run until SIGTERM or SIGINT (the hub stops its services with these)."""
+        task = asyncio.current_task()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, task.cancel)
+        try:
+            await self.run()
+        except asyncio.CancelledError:
+            pass
+
+
+main = HybridCuller.launch_instance

@@ -1,0 +1,207 @@
+"""A real JupyterHub with the hybridhub culler as a managed service, for the culling tests.
+
+One hub per test module (see ``hub`` fixtures): HybridLocalSpawner user servers, a test
+profile catalog with timeouts of seconds, shared-password logins, the culler with the
+least-privilege role documented in docs/culling.md. Everything it starts is stopped in
+``stop()`` (hub, proxy, culler, user servers), whatever happened.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psutil
+import requests
+
+from hybridhub.hub_ext.demo.ports import free_ports
+from tests.hubclient import HubSession, login
+
+VENV_BIN = Path(sys.executable).parent
+CULLER_NAME = "hybridhub-culler"
+CULLER_SCOPES = ["list:users", "read:users:name", "read:servers", "delete:servers", "access:servers"]
+
+TEST_PROFILES = [
+    # cull after 6 s idle (warning 2 s ahead)
+    {"slug": "quick", "pool": "cpu", "idle_timeout_seconds": 6, "max_age_seconds": 3600, "default": True},
+    # never idle-culled within a test, but at most 12 s old
+    {"slug": "short-life", "pool": "cpu", "idle_timeout_seconds": 3600, "max_age_seconds": 12},
+    # its start is slowed down by the test hub's pre_spawn_hook
+    {"slug": "slow", "pool": "cpu", "idle_timeout_seconds": 2, "max_age_seconds": 3600},
+]
+
+
+def profile_entries() -> list[dict]:
+    common = {"image": "local", "cpu_request": 0.1, "cpu_limit": 1, "memory_request": "256M", "memory_limit": "1G"}
+    return [{**common, "display_name": {"en": p["slug"], "ja": p["slug"]}, **p} for p in TEST_PROFILES]
+
+
+HUB_CONFIG = """
+import asyncio, json
+c = get_config()  # noqa
+settings = json.loads({settings!r})
+c.JupyterHub.ip = "127.0.0.1"
+c.JupyterHub.port = settings["port"]
+c.JupyterHub.hub_ip = "127.0.0.1"
+c.JupyterHub.hub_port = settings["hub_port"]
+c.ConfigurableHTTPProxy.api_url = "http://127.0.0.1:%d" % settings["proxy_api_port"]
+c.ConfigurableHTTPProxy.command = [settings["chp"]]
+c.JupyterHub.db_url = "sqlite:///" + settings["dir"] + "/jupyterhub.sqlite"
+c.JupyterHub.cookie_secret_file = settings["dir"] + "/cookie_secret"
+c.JupyterHub.cleanup_servers = True
+c.JupyterHub.last_activity_interval = 2  # so the hub's own (proxy) activity is fresh
+c.JupyterHub.allow_named_servers = True
+c.JupyterHub.authenticator_class = "shared-password"
+c.SharedPasswordAuthenticator.user_password = settings["user_password"]
+c.SharedPasswordAuthenticator.admin_password = settings["admin_password"]
+c.Authenticator.allow_all = True
+c.Authenticator.admin_users = {{"admin"}}
+c.JupyterHub.spawner_class = "hybridhub.spawner.local.HybridLocalSpawner"
+c.HybridLocalSpawner.home_dir_template = settings["dir"] + "/users/{{username}}"
+c.Spawner.start_timeout = 60
+c.Spawner.http_timeout = 60
+c.Spawner.args = ["--ActivityMonitor.sample_seconds=0.5"]
+c.ProfileCatalog.profiles = settings["profiles"]
+
+async def slow_start(spawner):
+    if (spawner.user_options or {{}}).get("profile") == "slow":
+        await asyncio.sleep(6)
+c.Spawner.pre_spawn_hook = slow_start
+
+c.JupyterHub.services = [{{
+    "name": "{culler}",
+    "command": settings["culler_command"],
+    "url": "http://127.0.0.1:%d" % settings["culler_port"],
+    "oauth_no_confirm": True,
+}}]
+c.JupyterHub.load_roles = [{{"name": "{culler}", "scopes": settings["culler_scopes"], "services": ["{culler}"]}}]
+"""
+
+CULLER_CONFIG = """
+import json
+c = get_config()  # noqa
+c.ProfileCatalog.profiles = json.loads({profiles!r})
+c.HybridCuller.proxy_url = "http://127.0.0.1:{port}"
+c.HybridCuller.interval = 1
+c.HybridCuller.warn_before_seconds = 2
+c.HybridCuller.save_grace_seconds = 4
+c.HybridCuller.request_timeout = 5
+{extra}
+"""
+
+
+@dataclass
+class TestHub:
+    directory: Path
+    culler_extra: str = ""
+    port: int = 0
+    user_password: str = field(default_factory=lambda: secrets.token_urlsafe(16))
+    admin_password: str = field(default_factory=lambda: secrets.token_urlsafe(40))
+    process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/"
+
+    @property
+    def log_path(self) -> Path:
+        return self.directory / "hub.log"
+
+    def start(self, timeout: float = 60) -> "TestHub":
+        self.port, hub_port, proxy_api_port, culler_port = free_ports(4)
+        profiles = profile_entries()
+        culler_config = self.directory / "culler_config.py"
+        culler_config.write_text(CULLER_CONFIG.format(profiles=json.dumps(profiles), port=self.port, extra=self.culler_extra))
+        settings = {
+            "port": self.port,
+            "hub_port": hub_port,
+            "proxy_api_port": proxy_api_port,
+            "culler_port": culler_port,
+            "chp": str(VENV_BIN / "configurable-http-proxy"),
+            "dir": str(self.directory),
+            "user_password": self.user_password,
+            "admin_password": self.admin_password,
+            "profiles": profiles,
+            "culler_command": [sys.executable, "-m", "hybridhub.hub_ext.culler", f"--config={culler_config}"],
+            "culler_scopes": CULLER_SCOPES,
+        }
+        config = self.directory / "jupyterhub_config.py"
+        config.write_text(HUB_CONFIG.format(settings=json.dumps(settings), culler=CULLER_NAME))
+        log = self.log_path.open("w")
+        self.process = subprocess.Popen(
+            [str(VENV_BIN / "jupyterhub"), "-f", str(config)],
+            cwd=self.directory,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        log.close()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise AssertionError(f"hub exited:\n{self.log()}")
+            if "JupyterHub is now running" in self.log() and "hybridhub culler: every" in self.log():
+                return self
+            time.sleep(0.3)
+        raise AssertionError(f"hub did not start:\n{self.log()}")
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        try:
+            tree = [psutil.Process(self.process.pid), *psutil.Process(self.process.pid).children(recursive=True)]
+        except psutil.NoSuchProcess:
+            tree = []
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        _, alive = psutil.wait_procs(tree, timeout=10)
+        for process in alive:  # a user server or kernel the hub did not stop
+            process.kill()
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def culler_lines(self, action: str, key: str) -> list[str]:
+        pattern = re.compile(rf"HybridCuller\] (\[dry run\] )?{re.escape(action)} {re.escape(key)}: ")
+        return [line for line in self.log().splitlines() if pattern.search(line)]
+
+    def login(self, user: str) -> HubSession:
+        return login(self.url, user, self.admin_password if user == "admin" else self.user_password)
+
+    def token(self, session: HubSession, user: str) -> str:
+        response = session.api("POST", f"users/{user}/tokens", json={"note": "culling test", "expires_in": 600})
+        assert response.status_code == 201, response.text
+        return response.json()["token"]
+
+    def server(self, session: HubSession, user: str, name: str = "") -> dict | None:
+        return session.api("GET", f"users/{user}").json().get("servers", {}).get(name)
+
+    def user_get(self, token: str, user: str, path: str, **kwargs) -> requests.Response:
+        return requests.get(f"{self.url}user/{user}/{path}", headers={"Authorization": f"token {token}"}, timeout=10, **kwargs)
+
+    def user_post(self, token: str, user: str, path: str, **kwargs) -> requests.Response:
+        return requests.post(f"{self.url}user/{user}/{path}", headers={"Authorization": f"token {token}"}, timeout=10, **kwargs)
+
+    def decisions(self, token: str) -> requests.Response:
+        return requests.get(f"{self.url}services/{CULLER_NAME}/decisions", headers={"Authorization": f"token {token}"}, timeout=10)
+
+
+def wait_until(predicate, timeout: float, interval: float = 0.3, message: str = ""):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(message or f"condition not met within {timeout} s")
