@@ -1,0 +1,79 @@
+"""GitLab Runner files: documented keys only, the cloud runner on the GPU pool, on-prem runners."""
+
+from __future__ import annotations
+
+import tomllib
+
+import pytest
+
+from hybridhub.spawner.profiles import ProfileCatalog
+
+from .z2jh import HERE, VALUES_DIR, load_yaml
+
+pytestmark = pytest.mark.deploy
+
+KEYS = load_yaml(HERE / "gitlab-runner-keys.yaml")
+CLOUD = VALUES_DIR / "gitlab-runner-cloud.yaml"
+ONPREM = {stage: VALUES_DIR / "onprem" / f"runner-{stage}.toml" for stage in ("test", "build", "deploy")}
+
+
+def check_runner_toml(config: dict) -> list[str]:
+    """Keys of a runner config.toml (or template) that the documentation does not describe."""
+    doc = KEYS["config_toml"]
+    bad = [f"[{k}]" for k in config if k != "runners"]
+    for runner in config["runners"]:
+        bad += [f"runners.{k}" for k in runner if k not in doc["runners"]]
+        if runner.get("executor") not in KEYS["executors"]:
+            bad.append(f"executor={runner.get('executor')}")
+        for section in ("docker", "kubernetes", "feature_flags"):
+            bad += [f"runners.{section}.{k}" for k in runner.get(section, {}) if k not in doc[section]]
+        for patch in runner.get("kubernetes", {}).get("pod_spec", []):
+            bad += [f"pod_spec.{k}" for k in patch if k not in doc["pod_spec"]]
+    return bad
+
+
+def cloud_runner() -> dict:
+    (runner,) = tomllib.loads(load_yaml(CLOUD)["runners"]["config"])["runners"]
+    return runner
+
+
+def test_cloud_chart_values_use_documented_keys():
+    values = load_yaml(CLOUD)
+    chart = KEYS["chart"]
+    assert sorted(set(values) - set(chart["top"])) == []
+    for section in ("rbac", "serviceAccount", "runners"):
+        assert sorted(set(values.get(section, {})) - set(chart[section])) == [], section
+
+
+def test_cloud_runner_config_uses_documented_keys():
+    assert check_runner_toml(tomllib.loads(load_yaml(CLOUD)["runners"]["config"])) == []
+
+
+def test_key_check_catches_a_typo():
+    config = {"runners": [{"executor": "kubernetes", "kubernetes": {"node_selectors": {}}}]}
+    assert check_runner_toml(config) == ["runners.kubernetes.node_selectors"]
+
+
+def test_cloud_jobs_run_on_a_gpu_pool_and_tolerate_its_taints():
+    values = load_yaml(CLOUD)
+    assert values["nodeSelector"] == {"agentpool": "system"}, "the runner manager stays on the system pool"
+    assert "runnerToken" not in values and values["runners"]["secret"], "token by Secret reference"
+    kube = cloud_runner()["kubernetes"]
+    pool = ProfileCatalog().pool_map()[kube["node_selector"]["agentpool"]]
+    assert pool.has_gpu
+    assert {f"{t.key}={t.value}": t.effect for t in pool.taints} == kube["node_tolerations"]
+    (patch,) = kube["pod_spec"]
+    assert "nvidia.com/gpu: 1" in patch["patch"]
+    assert cloud_runner()["feature_flags"]["FF_USE_ADVANCED_POD_SPEC_CONFIGURATION"] is True
+    # a GPU node joins in minutes: the job must wait for it rather than fail
+    assert kube["poll_timeout"] >= 2 * pool.usual_cold_start_seconds
+
+
+@pytest.mark.parametrize("stage", sorted(ONPREM))
+def test_onprem_runner_templates(stage):
+    config = tomllib.loads(ONPREM[stage].read_text(encoding="utf-8"))
+    assert check_runner_toml(config) == []
+    (runner,) = config["runners"]
+    assert "token" not in runner, "tokens are given to gitlab-runner register, not stored"
+    assert runner["executor"] == ("shell" if stage == "deploy" else "docker")
+    assert runner.get("docker", {}).get("privileged", False) is False
