@@ -6,6 +6,7 @@ import { ICommandPalette } from '@jupyterlab/apputils';
 import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 
 import { showAbout } from './about';
+import { storagePlugin } from './storage/plugin';
 
 /** The gettext domain of every hybridhub string. */
 export const TRANSLATION_DOMAIN = 'hybridhub';
@@ -38,4 +39,4 @@ const core: JupyterFrontEndPlugin<void> = {
   }
 };
 
-export default [core];
+export default [core, storagePlugin];

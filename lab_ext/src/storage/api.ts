@@ -1,0 +1,401 @@
+import { URLExt } from '@jupyterlab/coreutils';
+import { ServerConnection } from '@jupyterlab/services';
+import { TranslationBundle } from '@jupyterlab/translation';
+
+import { HybridHubRequestError, requestAPI } from '../request';
+
+/** What the server tells the browser about its storage (never a credential). */
+export interface IStorageConfig {
+  configured: boolean;
+  endpoint: string;
+  region: string;
+  default_bucket: string;
+  prefix: string;
+  limits: {
+    page_size: number;
+    part_size: number;
+    text_preview_bytes: number;
+    json_preview_bytes: number;
+    image_preview_bytes: number;
+    presign_max_seconds: number;
+  };
+}
+
+export interface IBucket {
+  name: string;
+  created: string | null;
+}
+
+export interface IEntry {
+  type: 'prefix' | 'object';
+  key: string;
+  name: string;
+  size?: number;
+  last_modified?: string | null;
+  etag?: string;
+}
+
+export interface IPage {
+  bucket: string;
+  prefix: string;
+  entries: IEntry[];
+  next_token: string | null;
+}
+
+export interface IPreview {
+  bucket: string;
+  key: string;
+  size: number;
+  kind: 'text' | 'csv' | 'json' | 'image' | 'binary' | 'unknown';
+  truncated?: boolean;
+  text?: string;
+  rows?: string[][];
+}
+
+export interface IVersion {
+  version_id: string;
+  is_latest: boolean;
+  is_delete_marker: boolean;
+  size: number | null;
+  last_modified: string | null;
+  etag: string;
+}
+
+export interface IPin {
+  bucket: string;
+  key: string;
+  uri: string;
+  version_id: string;
+  etag: string;
+  size: number;
+  pinned_at: string;
+}
+
+export interface IJob {
+  id: string;
+  direction: 'download' | 'upload';
+  bucket: string;
+  key: string;
+  path: string;
+  state: 'running' | 'done' | 'failed' | 'cancelled';
+  total: number | null;
+  done: number;
+  speed: number;
+  reason: string | null;
+  message: string | null;
+}
+
+/** The translated message for a server ``reason`` code (English from the server otherwise). */
+export function reasonMessage(
+  reason: string | null | undefined,
+  fallback: string,
+  trans: TranslationBundle
+): string {
+  switch (reason) {
+    case 'not_configured':
+      return trans.__(
+        'Object storage is not configured for this server. Ask your administrator.'
+      );
+    case 'storage_unreachable':
+      return trans.__(
+        'The object store could not be reached. Check the network or try again later.'
+      );
+    case 'tls_error':
+      return trans.__(
+        "The object store's TLS certificate could not be verified (check the CA bundle)."
+      );
+    case 'bad_credentials':
+      return trans.__(
+        'The object store rejected the configured credentials (wrong access key or secret key).'
+      );
+    case 'access_denied':
+      return trans.__('Access denied by the object store.');
+    case 'outside_prefix':
+      return trans.__('You may only access keys under your own prefix.');
+    case 'no_such_bucket':
+      return trans.__('The bucket does not exist.');
+    case 'no_such_key':
+      return trans.__('The object does not exist.');
+    case 'no_such_version':
+      return trans.__('That version of the object does not exist.');
+    case 'invalid_bucket':
+      return trans.__('The bucket name is not valid.');
+    case 'invalid_key':
+      return trans.__(
+        "The object key or prefix is not valid (no empty, '.' or '..' parts, no leading '/')."
+      );
+    case 'invalid_path':
+      return trans.__(
+        'The workspace path is not allowed (it must stay inside your workspace).'
+      );
+    case 'not_a_file':
+      return trans.__('The workspace path is not a file.');
+    case 'file_exists':
+      return trans.__('A file with that name already exists in the workspace.');
+    case 'object_exists':
+      return trans.__('An object with that key already exists.');
+    case 'preview_too_large':
+      return trans.__('The object is too large to preview.');
+    case 'preview_unsupported':
+      return trans.__('This kind of object cannot be previewed.');
+    case 'cancelled':
+      return trans.__('The transfer was cancelled.');
+    case 'incomplete_upload':
+      return trans.__('The upload ended before all bytes arrived.');
+    case 'invalid_request':
+      return trans.__('The request was not valid: %1', fallback);
+    default:
+      return fallback || trans.__('The object storage request failed.');
+  }
+}
+
+/** The ``reason`` of a failed hybridhub request, if the server gave one. */
+export function errorReason(error: unknown): string | null {
+  if (error instanceof HybridHubRequestError && error.details) {
+    try {
+      const data = JSON.parse(error.details);
+      return typeof data.reason === 'string' ? data.reason : null;
+    } catch {
+      return null;
+    }
+  }
+  return null;
+}
+
+/** A user-facing message for any error from the storage API. */
+export function describeError(error: unknown, trans: TranslationBundle): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return reasonMessage(errorReason(error), message, trans);
+}
+
+function query(params: Record<string, string | undefined | null>): string {
+  const search = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) {
+    if (v !== undefined && v !== null) {
+      search.set(k, v);
+    }
+  }
+  return search.toString();
+}
+
+/** Thin typed calls to /hybridhub/storage/*. */
+export class StorageAPI {
+  constructor(private readonly trans: TranslationBundle) {}
+
+  private get<T>(path: string, params: Record<string, any> = {}): Promise<T> {
+    return requestAPI<T>(`storage/${path}?${query(params)}`, this.trans);
+  }
+
+  private send<T>(
+    method: string,
+    path: string,
+    body?: unknown,
+    params: Record<string, any> = {}
+  ): Promise<T> {
+    return requestAPI<T>(`storage/${path}?${query(params)}`, this.trans, {
+      method,
+      body: body === undefined ? undefined : JSON.stringify(body)
+    });
+  }
+
+  config(): Promise<IStorageConfig> {
+    return this.get('config');
+  }
+
+  async buckets(): Promise<IBucket[]> {
+    return (await this.get<{ buckets: IBucket[] }>('buckets')).buckets;
+  }
+
+  list(
+    bucket: string,
+    prefix: string,
+    token: string | null,
+    search: string
+  ): Promise<IPage> {
+    return this.get('list', { bucket, prefix, token, search });
+  }
+
+  /** True when the object exists (a 404 means it does not). */
+  async exists(bucket: string, key: string): Promise<boolean> {
+    try {
+      await this.get('stat', { bucket, key });
+      return true;
+    } catch (error) {
+      if (errorReason(error) === 'no_such_key') {
+        return false;
+      }
+      throw error;
+    }
+  }
+
+  preview(bucket: string, key: string, version?: string): Promise<IPreview> {
+    return this.get('preview', { bucket, key, version });
+  }
+
+  async versions(bucket: string, key: string): Promise<IVersion[]> {
+    return (await this.get<{ versions: IVersion[] }>('versions', { bucket, key }))
+      .versions;
+  }
+
+  presign(
+    bucket: string,
+    key: string,
+    expires: number,
+    version_id?: string
+  ): Promise<{ url: string; expires_at: string; expires_in: number }> {
+    return this.send('POST', 'presign', { bucket, key, expires, version_id });
+  }
+
+  async pins(): Promise<IPin[]> {
+    return (await this.get<{ pins: IPin[] }>('pins')).pins;
+  }
+
+  pin(bucket: string, key: string, version_id: string): Promise<IPin> {
+    return this.send('POST', 'pins', { bucket, key, version_id });
+  }
+
+  unpin(bucket: string, key: string): Promise<void> {
+    return this.send('DELETE', 'pins', undefined, { bucket, key });
+  }
+
+  newFolder(bucket: string, prefix: string): Promise<unknown> {
+    return this.send('POST', 'folder', { bucket, prefix });
+  }
+
+  remove(bucket: string, key: string): Promise<void> {
+    return this.send('DELETE', 'object', undefined, { bucket, key });
+  }
+
+  async jobs(): Promise<IJob[]> {
+    return (await this.get<{ transfers: IJob[] }>('transfers')).transfers;
+  }
+
+  startJob(body: {
+    direction: 'download' | 'upload';
+    bucket: string;
+    key: string;
+    path: string;
+    overwrite?: boolean;
+    version_id?: string;
+  }): Promise<IJob> {
+    return this.send('POST', 'transfers', body);
+  }
+
+  cancelJob(id: string): Promise<IJob> {
+    return this.send('DELETE', `transfers/${id}`);
+  }
+
+  /** A same-origin URL (cookie-authenticated, like /files/) streaming the object. */
+  objectUrl(
+    bucket: string,
+    key: string,
+    opts: { version?: string; inline?: boolean } = {}
+  ): string {
+    const settings = ServerConnection.makeSettings();
+    const params = query({
+      bucket,
+      key,
+      version: opts.version,
+      inline: opts.inline ? '1' : undefined
+    });
+    return (
+      URLExt.join(settings.baseUrl, 'hybridhub', 'storage', 'object') +
+      '?' +
+      params
+    );
+  }
+
+  /** Fetch an image preview as a blob URL (the caller revokes it). */
+  async imageUrl(bucket: string, key: string, version?: string): Promise<string> {
+    const settings = ServerConnection.makeSettings();
+    const response = await ServerConnection.makeRequest(
+      this.objectUrl(bucket, key, { version, inline: true }),
+      {},
+      settings
+    );
+    if (!response.ok) {
+      const text = await response.text();
+      throw new HybridHubRequestError(
+        this.trans.__('The request failed (HTTP %1).', response.status),
+        response.status,
+        text
+      );
+    }
+    return URL.createObjectURL(await response.blob());
+  }
+}
+
+function getCookie(name: string): string | undefined {
+  const match = document.cookie.match('\\b' + name + '=([^;]*)\\b');
+  return match ? decodeURIComponent(match[1]) : undefined;
+}
+
+/** A browser upload in flight: progress callbacks, a promise, and abort(). */
+export interface IUploadHandle {
+  promise: Promise<void>;
+  abort(): void;
+}
+
+/**
+ * Stream ``file`` to the server with XMLHttpRequest (the browser reads it from disk in
+ * chunks; progress events give the bytes sent). Token and XSRF headers as ServerConnection.
+ */
+export function uploadFile(
+  file: Blob,
+  bucket: string,
+  key: string,
+  overwrite: boolean,
+  onProgress: (loaded: number, total: number) => void,
+  trans: TranslationBundle
+): IUploadHandle {
+  const settings = ServerConnection.makeSettings();
+  const url =
+    URLExt.join(settings.baseUrl, 'hybridhub', 'storage', 'upload') +
+    '?' +
+    query({ bucket, key, overwrite: overwrite ? '1' : undefined });
+  const xhr = new XMLHttpRequest();
+  const promise = new Promise<void>((resolve, reject) => {
+    xhr.open('PUT', url);
+    if (settings.token) {
+      xhr.setRequestHeader('Authorization', `token ${settings.token}`);
+    }
+    const xsrf = getCookie('_xsrf');
+    if (xsrf) {
+      xhr.setRequestHeader('X-XSRFToken', xsrf);
+    }
+    if (file.type) {
+      xhr.setRequestHeader('X-Object-Content-Type', file.type);
+    }
+    xhr.upload.onprogress = event => onProgress(event.loaded, event.total);
+    xhr.onload = () => {
+      if (xhr.status >= 200 && xhr.status < 300) {
+        resolve();
+      } else {
+        let message = trans.__('The request failed (HTTP %1).', xhr.status);
+        try {
+          message = JSON.parse(xhr.responseText).message || message;
+        } catch {
+          // not JSON
+        }
+        reject(new HybridHubRequestError(message, xhr.status, xhr.responseText));
+      }
+    };
+    xhr.onerror = () =>
+      reject(
+        new HybridHubRequestError(
+          trans.__('The Jupyter server could not be reached.'),
+          0
+        )
+      );
+    xhr.onabort = () =>
+      reject(
+        new HybridHubRequestError(
+          trans.__('The transfer was cancelled.'),
+          0,
+          JSON.stringify({ reason: 'cancelled' })
+        )
+      );
+    xhr.send(file);
+  });
+  return { promise, abort: () => xhr.abort() };
+}

@@ -1,0 +1,147 @@
+import { ISignal, Signal } from '@lumino/signaling';
+
+import { IBucket, IEntry, IStorageConfig, StorageAPI } from './api';
+
+/**
+ * What the storage panel shows: a bucket, a prefix inside it and the pages loaded so far.
+ * Listing is lazy: one page per request, "load more" fetches the next one.
+ */
+export class StorageModel {
+  constructor(readonly api: StorageAPI) {}
+
+  get changed(): ISignal<this, void> {
+    return this._changed;
+  }
+
+  /** Emitted with a user-facing error raised by a background refresh. */
+  get failed(): ISignal<this, unknown> {
+    return this._failed;
+  }
+
+  config: IStorageConfig | null = null;
+  buckets: IBucket[] = [];
+  bucket = '';
+  prefix = '';
+  search = '';
+  entries: IEntry[] = [];
+  nextToken: string | null = null;
+  loading = false;
+  error: unknown = null;
+  selected: IEntry | null = null;
+
+  /** The prefix the user may not go above (per-user restriction, or the bucket root). */
+  get rootPrefix(): string {
+    return this.config?.prefix ?? '';
+  }
+
+  async initialize(): Promise<void> {
+    await this.run(async () => {
+      this.config = await this.api.config();
+      if (!this.config.configured) {
+        return;
+      }
+      this.buckets = await this.api.buckets();
+      const first =
+        this.config.default_bucket ||
+        (this.buckets.length === 1 ? this.buckets[0].name : '');
+      if (first) {
+        await this.openLocation(first, this.rootPrefix);
+      }
+    });
+  }
+
+  async openBucket(bucket: string): Promise<void> {
+    await this.run(() => this.openLocation(bucket, this.rootPrefix));
+  }
+
+  async openPrefix(prefix: string): Promise<void> {
+    await this.run(() => this.openLocation(this.bucket, prefix));
+  }
+
+  async setSearch(search: string): Promise<void> {
+    this.search = search;
+    await this.refresh();
+  }
+
+  async refresh(): Promise<void> {
+    await this.run(async () => {
+      if (!this.config) {
+        this.config = await this.api.config();
+      }
+      this.buckets = await this.api.buckets();
+      if (this.bucket) {
+        await this.openLocation(this.bucket, this.prefix);
+      }
+    });
+  }
+
+  async loadMore(): Promise<void> {
+    if (!this.nextToken || this.loading) {
+      return;
+    }
+    await this.run(async () => {
+      const page = await this.api.list(
+        this.bucket,
+        this.prefix,
+        this.nextToken,
+        this.search
+      );
+      this.entries = this.entries.concat(page.entries);
+      this.nextToken = page.next_token;
+    });
+  }
+
+  select(entry: IEntry | null): void {
+    this.selected = entry;
+    this._changed.emit();
+  }
+
+  /** Breadcrumb parts below the root prefix: [label, prefix]. */
+  crumbs(): Array<[string, string]> {
+    const out: Array<[string, string]> = [];
+    const rest = this.prefix.slice(this.rootPrefix.length);
+    let acc = this.rootPrefix;
+    for (const part of rest.split('/').filter(p => p)) {
+      acc += part + '/';
+      out.push([part, acc]);
+    }
+    return out;
+  }
+
+  s3Uri(entry: IEntry): string {
+    return `s3://${this.bucket}/${entry.key}`;
+  }
+
+  private async openLocation(bucket: string, prefix: string): Promise<void> {
+    const changedPlace = bucket !== this.bucket || prefix !== this.prefix;
+    if (changedPlace) {
+      this.search = '';
+    }
+    const page = await this.api.list(bucket, prefix, null, this.search);
+    this.bucket = bucket;
+    this.prefix = page.prefix;
+    this.entries = page.entries;
+    this.nextToken = page.next_token;
+    if (changedPlace || !this.entries.some(e => e.key === this.selected?.key)) {
+      this.selected = null;
+    }
+  }
+
+  private async run(work: () => Promise<void>): Promise<void> {
+    this.loading = true;
+    this.error = null;
+    this._changed.emit();
+    try {
+      await work();
+    } catch (error) {
+      this.error = error;
+      this._failed.emit(error);
+    } finally {
+      this.loading = false;
+      this._changed.emit();
+    }
+  }
+
+  private _changed = new Signal<this, void>(this);
+  private _failed = new Signal<this, unknown>(this);
+}
