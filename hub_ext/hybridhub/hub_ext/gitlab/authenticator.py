@@ -1,0 +1,108 @@
+"""HybridGitLabOAuthenticator: oauthenticator's GitLab login with hybridhub's defaults.
+
+OAuth itself is oauthenticator's (authorize, token, refresh, PKCE); this class only:
+
+- turns the user's GitLab groups into JupyterHub groups (``manage_groups``), so that
+  oauthenticator's own ``allowed_groups`` / ``admin_groups`` rules and hybridhub's profile
+  group rules work on GitLab group paths;
+- keeps the token response in the encrypted auth_state and refreshes it before each spawn;
+- trusts a custom CA bundle for a self-hosted GitLab;
+- hands the (refreshed) access token to the user's server in ``HYBRIDHUB_GITLAB_TOKEN`` via
+  ``pre_spawn_start`` (the spawner's environment only: never labels, annotations or logs);
+- serves the login page in the user's language.
+"""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import urlencode
+
+from oauthenticator.gitlab import GitLabOAuthenticator
+from traitlets import Unicode, default
+
+from hybridhub.spawner import envvars
+
+from .login import LocalizedLoginHandler
+
+GROUPS_PER_PAGE = 100
+MAX_GROUP_PAGES = 20
+
+
+class HybridGitLabOAuthenticator(GitLabOAuthenticator):
+    gitlab_ca_bundle = Unicode(
+        "",
+        config=True,
+        help="""Path to a PEM CA bundle the hub trusts for a self-hosted GitLab (a company CA).
+
+        Example: ``c.HybridGitLabOAuthenticator.gitlab_ca_bundle = "/etc/ssl/corp-ca.pem"``.
+        The user servers get their own path through ``c.HybridSpawner.gitlab_ca_bundle``.""",
+    )
+    groups_min_access_level = Unicode(
+        "10",
+        config=True,
+        help="""Minimum GitLab access level (10 guest … 50 owner) for a group to count as the
+        user's group in ``allowed_groups`` / ``admin_groups`` and profile rules.""",
+    )
+
+    @default("enable_auth_state")
+    def _enable_auth_state(self):
+        return True
+
+    @default("manage_groups")
+    def _manage_groups(self):
+        return True
+
+    @default("refresh_pre_spawn")
+    def _refresh_pre_spawn(self):
+        return True
+
+    @default("scope")
+    def _scope(self):
+        # read_user: who logs in; api: groups, merge requests, projects; write_repository: push
+        return ["read_user", "api", "write_repository"]
+
+    @default("http_request_kwargs")
+    def _http_request_kwargs(self):
+        return {"ca_certs": self.gitlab_ca_bundle} if self.gitlab_ca_bundle else {}
+
+    async def get_user_groups(self, auth_state: dict) -> set[str]:
+        """Full paths of the GitLab groups the user belongs to (``GET /groups``, paginated)."""
+        token = auth_state["access_token"]
+        groups: set[str] = set()
+        for page in range(1, MAX_GROUP_PAGES + 1):
+            query = urlencode({"min_access_level": self.groups_min_access_level, "per_page": GROUPS_PER_PAGE, "page": page})
+            response = await self.httpfetch(
+                f"{self.gitlab_api}/groups?{query}",
+                "Fetching the user's GitLab groups",
+                parse_json=False,
+                method="GET",
+                headers=self.build_userdata_request_headers(token, "bearer"),
+                validate_cert=self.validate_server_cert,
+            )
+            groups.update(group["full_path"] for group in json.loads(response.body))
+            if not response.headers.get("X-Next-Page"):
+                break
+        return groups
+
+    async def pre_spawn_start(self, user, spawner) -> None:
+        """Put the refreshed GitLab token (and the commit identity) into the server's environment."""
+        auth_state = await user.get_auth_state()
+        if not auth_state or not auth_state.get("access_token"):
+            self.log.warning("No GitLab auth_state for %s: their server starts without a GitLab token", user.name)
+            spawner.environment.pop(envvars.GITLAB_TOKEN.name, None)
+            return
+        env = spawner.environment
+        env[envvars.GITLAB_TOKEN.name] = auth_state["access_token"]
+        env.setdefault(envvars.GITLAB_URL.name, self.gitlab_url.rstrip("/"))
+        profile = auth_state.get(self.user_auth_state_key) or {}
+        name = profile.get("name") or profile.get("username") or user.name
+        email = profile.get("commit_email") or profile.get("email") or profile.get("public_email")
+        if email:
+            for role in ("AUTHOR", "COMMITTER"):
+                env[f"GIT_{role}_NAME"] = name
+                env[f"GIT_{role}_EMAIL"] = email
+        self.log.info("GitLab token handed to %s's server environment", user.name)
+
+    def get_handlers(self, app):
+        # first match wins in tornado: our /login renders the localized page
+        return [(r"/login", LocalizedLoginHandler), *super().get_handlers(app)]
