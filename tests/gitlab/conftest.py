@@ -79,7 +79,7 @@ def world(gitlab, tmp_path) -> World:
 @pytest.fixture
 def workspace(tmp_path, world) -> Path:
     """A server root holding alice's clone of ml-team/notebooks, remote on the stand-in."""
-    root = tmp_path / "home"
+    root = tmp_path / "server-root"
     root.mkdir()
     git(root, "clone", "-q", str(world.project.repo), "notebooks")
     git(root / "notebooks", "remote", "set-url", "origin", world.remote)
