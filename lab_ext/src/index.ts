@@ -6,6 +6,7 @@ import { ICommandPalette } from '@jupyterlab/apputils';
 import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 
 import { showAbout } from './about';
+import { gitPlugin } from './git/plugin';
 import { storagePlugin } from './storage/plugin';
 
 /** The gettext domain of every hybridhub string. */
@@ -39,4 +40,4 @@ const core: JupyterFrontEndPlugin<void> = {
   }
 };
 
-export default [core, storagePlugin];
+export default [core, gitPlugin, storagePlugin];
