@@ -1,5 +1,6 @@
 """A stand-in cluster built from the profile catalog itself (one source of truth), and spawners on it."""
 
+
 from __future__ import annotations
 
 import pytest
@@ -10,39 +11,7 @@ from hybridhub.spawner.kube import HybridKubeSpawner
 from hybridhub.spawner.profiles import ProfileCatalog
 from tests.kube.conftest import point_kubespawner_at
 from tests.kube_standin import KubeStandIn, load_config
-
-# VM sizes of the reference pools (Azure's published capacities; allocatable a little less)
-VM_SIZES = {
-    "Standard_B2s": ({"cpu": "2", "memory": "4Gi"}, {"cpu": "1900m", "memory": "2.5Gi"}),
-    "Standard_NV6ads_A10_v5": ({"cpu": "6", "memory": "55Gi", "nvidia.com/gpu": "1"},
-                               {"cpu": "5840m", "memory": "48Gi", "nvidia.com/gpu": "1"}),
-    "Standard_NV18ads_A10_v5": ({"cpu": "18", "memory": "220Gi", "nvidia.com/gpu": "1"},
-                                {"cpu": "17600m", "memory": "200Gi", "nvidia.com/gpu": "1"}),
-}
-IMAGE_SIZES = {
-    "registry.example.com/hybridhub/singleuser-cpu:latest": "1.2Gi",
-    "registry.example.com/hybridhub/singleuser-gpu:latest": "7Gi",
-}
-
-
-def cluster_from_catalog(catalog: ProfileCatalog, **kubelet) -> dict:
-    pools = [{"name": "system", "mode": "System", "vm_size": "Standard_D2s_v5", "min": 1, "max": 1,
-              "capacity": {"cpu": "2", "memory": "8Gi"}, "allocatable": {"cpu": "1900m", "memory": "6Gi"}}]
-    for pool in catalog.pool_map().values():
-        capacity, allocatable = VM_SIZES[pool.vm_size]
-        pools.append({
-            "name": pool.name, "vm_size": pool.vm_size, "vm_family": pool.vm_size.split("_")[1] + "Family",
-            "min": pool.min_nodes, "max": pool.max_nodes, "capacity": capacity, "allocatable": allocatable,
-            "taints": [str(t) for t in pool.taints], "provisioning_seconds": pool.usual_cold_start_seconds,
-            "scale_down_unneeded_seconds": 600,
-        })
-    return {
-        "images": dict(IMAGE_SIZES),
-        "kubelet": {"pull_bandwidth": "40Mi", "start_seconds": 5, "crash_after_seconds": 3,
-                    "pull_error_seconds": 2, "backoff_initial_seconds": 10, "backoff_max_seconds": 40, **kubelet},
-        "pools": pools,
-    }
-
+from tests.kube_standin.from_catalog import cluster_from_catalog  # noqa: F401 (used by this folder's tests)
 
 class HubUser:
     """The attributes of jupyterhub.user.User a spawner reads (no database)."""

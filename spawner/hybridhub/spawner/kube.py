@@ -46,7 +46,12 @@ class HybridKubeSpawner(HybridSpawner, KubeSpawner):
         help="""Compressed image sizes in bytes, shown while pulling, e.g.
         ``{"registry.corp/hybridhub/singleuser-gpu:1.0": 7_500_000_000}``.""",
     )
-    progress_interval = Float(0.25, config=True, help="How often (s) progress looks at the pod and its events.")
+    progress_interval = Float(
+        0.5,
+        config=True,
+        help="""How often (s) a starting server's pod and events are looked at. The stock
+        KubeSpawner looks every second; events reach the user within about this delay.""",
+    )
 
     @default("catalog")
     def _default_catalog(self):
@@ -180,7 +185,10 @@ class HybridKubeSpawner(HybridSpawner, KubeSpawner):
         sent: set[str] = set()
         while True:
             start = getattr(self, "_hybrid_start", None)
-            observation = self._observe() if self.pod_reflector else Observation(Phase.SUBMITTED, False)
+            # the supervisor keeps the latest observation: one look per tick serves both
+            observation = getattr(self, "_hybrid_observation", None) or Observation(Phase.SUBMITTED, False)
+            if start is not None and start.done() and self.pod_reflector and not start.cancelled() and not start.exception():
+                observation = self._observe()
             profile = getattr(self, "_profile", None)
             for key, text in self._phase_messages(observation, profile, language):
                 if key not in sent:
