@@ -98,7 +98,7 @@ c.HybridCuller.request_timeout = 5
 
 
 @dataclass
-class TestHub:
+class CullingHub:
     directory: Path
     culler_extra: str = ""
     port: int = 0
@@ -114,7 +114,7 @@ class TestHub:
     def log_path(self) -> Path:
         return self.directory / "hub.log"
 
-    def start(self, timeout: float = 60) -> "TestHub":
+    def start(self, timeout: float = 60) -> "CullingHub":
         self.port, hub_port, proxy_api_port, culler_port = free_ports(4)
         profiles = profile_entries()
         culler_config = self.directory / "culler_config.py"
@@ -194,7 +194,9 @@ class TestHub:
         return requests.post(f"{self.url}user/{user}/{path}", headers={"Authorization": f"token {token}"}, timeout=10, **kwargs)
 
     def decisions(self, token: str) -> requests.Response:
-        return requests.get(f"{self.url}services/{CULLER_NAME}/decisions", headers={"Authorization": f"token {token}"}, timeout=10)
+        return requests.get(
+            f"{self.url}services/{CULLER_NAME}/decisions", headers={"Authorization": f"token {token}"}, timeout=10, allow_redirects=False
+        )
 
 
 def wait_until(predicate, timeout: float, interval: float = 0.3, message: str = ""):
