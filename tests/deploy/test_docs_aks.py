@@ -1,0 +1,171 @@
+"""docs/deploy-aks.md (and its Japanese twin): the commands match the values and the catalog."""
+
+from __future__ import annotations
+
+import re
+import shlex
+import tomllib
+
+import pytest
+import yaml
+
+from hybridhub.hub_ext.cost.estimate import estimate, load_input, render_table
+from hybridhub.spawner.profiles import ProfileCatalog
+
+from .z2jh import AKS_VALUES, REPO, SITE_VALUES, VALUES_DIR, load_yaml
+
+pytestmark = pytest.mark.deploy
+
+DOC = REPO / "docs" / "deploy-aks.md"
+DOC_JA = REPO / "docs" / "deploy-aks.ja.md"
+EXAMPLE = REPO / "examples" / "cost-paper-table1.yaml"
+CATALOG = ProfileCatalog()
+VALUES = load_yaml(AKS_VALUES)
+CLOUD_RUNNER = load_yaml(VALUES_DIR / "gitlab-runner-cloud.yaml")
+
+
+def blocks(path) -> list[str]:
+    return re.findall(r"```(?:sh|text)\n(.*?)```", path.read_text(encoding="utf-8"), re.S)
+
+
+def commands() -> list[list[str]]:
+    found = []
+    for block in re.findall(r"```sh\n(.*?)```", DOC.read_text(encoding="utf-8"), re.S):
+        for line in block.splitlines():
+            for part in re.split(r"\s&&\s|;\s", line):
+                if part.strip():
+                    found.append(shlex.split(part))
+    return found
+
+
+def options(argv: list[str]) -> dict[str, list[str]]:
+    """--flag value [value ...] -> {flag: [values]}; a bare flag maps to []."""
+    result: dict[str, list[str]] = {}
+    current = None
+    for word in argv:
+        if word.startswith("--"):
+            name, eq, value = word[2:].partition("=")
+            current = name
+            result.setdefault(name, [])
+            if eq:
+                result[name].append(value)
+        elif current is not None:
+            result[current].append(word)
+    return result
+
+
+def find(*prefix: str) -> list[dict[str, list[str]]]:
+    return [options(c) for c in commands() if c[: len(prefix)] == list(prefix)]
+
+
+def test_english_and_japanese_give_the_same_commands():
+    assert blocks(DOC) == blocks(DOC_JA)
+    assert len(blocks(DOC)) >= 10
+
+
+def test_nodepools_match_the_catalog():
+    added = {o["name"][0]: o for o in find("az", "aks", "nodepool", "add")}
+    pools = CATALOG.pool_map()
+    assert set(added) == set(pools)
+    purpose = VALUES["scheduling"]["userPods"]["nodeAffinity"]["matchNodePurpose"]
+    for name, pool in pools.items():
+        o = added[name]
+        assert o["node-vm-size"] == [pool.vm_size]
+        assert "enable-cluster-autoscaler" in o and o["mode"] == ["User"]
+        assert o["min-count"] == [str(pool.min_nodes)] and o["max-count"] == [str(pool.max_nodes)]
+        assert o["node-count"] == [str(pool.min_nodes)]
+        assert o.get("node-taints", []) == ([",".join(map(str, pool.taints))] if pool.taints else [])
+        if purpose == "require":
+            assert "hub.jupyter.org/node-purpose=user" in o["labels"]
+
+
+def test_cluster_system_pool_matches_the_values():
+    (create,) = find("az", "aks", "create")
+    assert create["nodepool-name"] == [VALUES["hub"]["nodeSelector"]["agentpool"]]
+    assert create["nodepool-name"] == [VALUES["proxy"]["chp"]["nodeSelector"]["agentpool"]]
+    assert create["nodepool-name"] == [CLOUD_RUNNER["nodeSelector"]["agentpool"]]
+    if VALUES["scheduling"]["corePods"]["nodeAffinity"]["matchNodePurpose"] == "require":
+        assert create["nodepool-labels"] == ["hub.jupyter.org/node-purpose=core"]
+    # the reference usage's B2s line counts the system node with the CPU pool's nodes
+    assert create["node-vm-size"] == [CATALOG.pool_map()["cpu"].vm_size] and create["node-count"] == ["1"]
+
+
+def test_autoscaler_profile_scales_down_quickly():
+    (update,) = [o for o in find("az", "aks", "update") if "cluster-autoscaler-profile" in o]
+    profile = dict(item.split("=", 1) for item in update["cluster-autoscaler-profile"])
+    minutes = int(profile["scale-down-unneeded-time"].removesuffix("m"))
+    assert profile["scale-down-unneeded-time"].endswith("m") and minutes < 10  # AKS default: 10m
+
+
+def test_secrets_created_are_the_ones_the_values_reference():
+    refs = {(e["valueFrom"]["secretKeyRef"]["name"], e["valueFrom"]["secretKeyRef"]["key"])
+            for e in VALUES["hub"]["extraEnv"].values() if isinstance(e, dict)}
+    generic = {c[4]: options(c) for c in commands() if c[:4] == ["kubectl", "create", "secret", "generic"]}
+    (secret_name,) = {name for name, _ in refs}
+    keys = {v.split("=", 1)[0] for v in generic[secret_name]["from-literal"]}
+    assert keys == {key for _, key in refs}
+    runner_secret = generic[CLOUD_RUNNER["runners"]["secret"]]
+    assert {v.split("=", 1)[0] for v in runner_secret["from-literal"]} == {"runner-token", "runner-registration-token"}
+    pull = {c[4] for c in commands() if c[:4] == ["kubectl", "create", "secret", "docker-registry"]}
+    assert set(load_yaml(SITE_VALUES)["imagePullSecrets"]) <= pull
+    runner_toml = tomllib.loads(CLOUD_RUNNER["runners"]["config"])
+    assert set(runner_toml["runners"][0]["kubernetes"]["image_pull_secrets"]) <= pull
+
+
+def test_helm_and_kubectl_use_the_shipped_files_and_namespace():
+    (hub,) = find("helm", "upgrade", "--install", "hybridhub")
+    files = [VALUES_DIR / p.removeprefix("helm-values/") for p in hub["values"]]
+    assert files[0] == AKS_VALUES and files[1].name == "jupyterhub-site.yaml"  # a copy of the example
+    assert SITE_VALUES.exists()
+    assert hub["version"] == ["4.4.0"]  # the chart release whose schema tests/deploy/schemas holds
+    with open(VALUES_DIR / "cost-node-reader.yaml", encoding="utf-8") as f:
+        binding = [d for d in yaml.safe_load_all(f) if d["kind"] == "ClusterRoleBinding"][0]
+    assert binding["subjects"][0]["namespace"] == hub["namespace"][0]
+    (runner,) = find("helm", "upgrade", "--install", "gitlab-runner-cloud")
+    assert runner["values"] == ["helm-values/gitlab-runner-cloud.yaml"]
+    applied = [c[c.index("-f") + 1] for c in commands() if c[:2] == ["kubectl", "apply"]]
+    assert set(applied) == {"helm-values/cost-node-reader.yaml", "helm-values/nvidia-device-plugin.yaml"}
+
+
+def test_runners_created_with_stage_tags_and_registered_with_the_templates():
+    created = {}
+    for o in find("curl"):
+        data = dict(v.split("=", 1) for v in o.get("data", []) if "=" in v)  # the URL follows the last --data
+        if "tag_list" in data:
+            created[data["description"]] = data["tag_list"].split(",")
+    cloud_name = tomllib.loads(CLOUD_RUNNER["runners"]["config"])["runners"][0]["name"]
+    assert created[cloud_name] == ["train"]
+    for stage in ("test", "build", "deploy"):
+        template = tomllib.loads((VALUES_DIR / "onprem" / f"runner-{stage}.toml").read_text())["runners"][0]
+        assert created[template["name"]] == [stage]
+    registered = find("sudo", "gitlab-runner", "register")
+    assert len(registered) == 3
+    for o in registered:
+        template = tomllib.loads((REPO / o["template-config"][0]).read_text())["runners"][0]
+        assert o["executor"] == [template["executor"]]
+
+
+def test_every_image_is_built():
+    built = set()
+    for c in commands():
+        if c[:2] == ["docker", "build"]:
+            dockerfile = c[c.index("-f") + 1] if "-f" in c else f"{c[-1]}/Dockerfile"
+            assert (REPO / dockerfile).exists(), dockerfile
+            built.add(dockerfile)
+            tag = c[c.index("-t") + 1]
+            assert tag == f"$REGISTRY/{dockerfile.split('/')[1]}:$TAG"
+    assert built == {str(p.relative_to(REPO)) for p in (REPO / "images").glob("*/Dockerfile")}
+
+
+def test_oauth_scopes_in_the_guide_are_the_configured_ones():
+    scopes = VALUES["hub"]["config"]["GitLabOAuthenticator"]["scope"]
+    text = DOC.read_text(encoding="utf-8")
+    line = next(line for line in text.split("\n\n") if "redirect URI" in line)
+    assert re.findall(r"`(read_user|api|read_repository|write_repository|[a-z_]+_[a-z_]+)`", line) == scopes
+
+
+def test_monthly_cost_is_the_models_prediction_for_the_catalog_prices():
+    table = blocks(DOC)[-1]
+    assert table == f"$ hybridhub cost estimate examples/cost-paper-table1.yaml\n{render_table(estimate(EXAMPLE))}\n"
+    prices = [float(p.vm_price_per_hour) for p in load_input(EXAMPLE).pools]
+    assert prices == [p.vm_price_per_hour for p in CATALOG.pool_map().values()]
