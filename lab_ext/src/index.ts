@@ -6,6 +6,7 @@ import { ICommandPalette } from '@jupyterlab/apputils';
 import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 
 import { showAbout } from './about';
+import { cullingPlugin } from './culling/plugin';
 import { gitPlugin } from './git/plugin';
 import { storagePlugin } from './storage/plugin';
 
@@ -40,4 +41,4 @@ const core: JupyterFrontEndPlugin<void> = {
   }
 };
 
-export default [core, gitPlugin, storagePlugin];
+export default [core, gitPlugin, storagePlugin, cullingPlugin];
