@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import ssl
 import threading
 from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
@@ -13,6 +14,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from . import api, githttp, oauth
 from .state import World
+from .tls import make_ca_and_server_cert
 
 
 @dataclass
@@ -62,8 +64,11 @@ class StrictError(Exception):
 class GitLabStandIn:
     """Start with ``with GitLabStandIn(tmp) as gitlab:``; ``gitlab.url`` is its base URL."""
 
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, tls: bool = False):
+        """``tls=True``: serve HTTPS with a certificate from a fresh CA (``self.ca_bundle``)."""
         self.world = World(Path(root))
+        self.tls = tls
+        self.ca_bundle: Path | None = None
         self.violations: list[str] = []
         self.log: list[str] = []  # request lines (method, path and query), like an access log
         self.offline = False  # True: every request is dropped (connection closed), as if down
@@ -74,7 +79,7 @@ class GitLabStandIn:
     @property
     def url(self) -> str:
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"{'https' if self.tls else 'http'}://{host}:{port}"
 
     def start(self) -> "GitLabStandIn":
         standin = self
@@ -84,6 +89,11 @@ class GitLabStandIn:
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
+        if self.tls:
+            self.ca_bundle, cert, key = make_ca_and_server_cert(self.world.root / "tls")
+            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            context.load_cert_chain(cert, key)
+            self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
         self._thread = threading.Thread(target=self._server.serve_forever, name="gitlab-standin", daemon=True)
         self._thread.start()
         return self

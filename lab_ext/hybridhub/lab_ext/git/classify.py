@@ -13,12 +13,15 @@ _UNREACHABLE = (
     "operation timed out",
     "network is unreachable",
     "no route to host",
-    "ssl certificate problem",
-    "server certificate verification failed",
     "empty reply from server",
     "the requested url returned error: 502",
     "the requested url returned error: 503",
     "the requested url returned error: 504",
+)
+_TLS = ("ssl certificate problem", "server certificate verification failed", "certificate verify failed")
+UNTRUSTED = (
+    "GitLab's TLS certificate is not trusted by this server. "
+    "Ask your administrator to set the GitLab CA bundle (c.HybridSpawner.gitlab_ca_bundle)."
 )
 _AUTH = (
     "authentication failed",
@@ -45,6 +48,8 @@ def classify(stderr: str, operation: str, gitlab_remote: bool) -> GitError:
             "The remote asked for a user name and password, and this server has no GitLab token for it.",
             details,
         )
+    if any(marker in text for marker in _TLS):
+        return GitError("gitlab_unreachable", UNTRUSTED, details)
     if any(marker in text for marker in _UNREACHABLE):
         return GitError("gitlab_unreachable" if gitlab_remote else "git_error", _unreachable(gitlab_remote), details)
     if any(marker in text for marker in _DENIED):

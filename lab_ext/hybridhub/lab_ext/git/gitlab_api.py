@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 import gitlab
 import requests
 
+from .classify import UNTRUSTED
 from .errors import GitError
 from .repo import GitService
 
@@ -67,6 +68,8 @@ class GitLabActions:
             raise GitError("token_expired", details=_safe(e)) from None
         except gitlab.exceptions.GitlabError as e:
             raise _from_http(e) from None
+        except requests.exceptions.SSLError as e:
+            raise GitError("gitlab_unreachable", UNTRUSTED, type(e).__name__) from None
         except (requests.exceptions.RequestException, OSError) as e:
             raise GitError("gitlab_unreachable", details=type(e).__name__) from None
 

@@ -109,6 +109,7 @@ async def run_git(
         env[PASSWORD_VAR] = credentials.token
         if credentials.ca_bundle:
             config += ["-c", f"http.sslCAInfo={credentials.ca_bundle}"]
+            env["GIT_SSL_CAINFO"] = credentials.ca_bundle  # the variable wins over the config
     process = await asyncio.create_subprocess_exec(
         "git",
         *config,
