@@ -35,6 +35,8 @@ MESSAGES = {
     "moved": "node {node!r} is up in pool {old!r} and was observed up in pool {new!r}",
     "bad_window": "window end {end} is before its start {start}",
     "bad_state": "not a node ledger state: {reason}",
+    "not_up": "node {node!r} is not up",
+    "taken": "node {node!r} is already up",
 }
 
 
@@ -112,6 +114,24 @@ class NodeLedger:
     def up_nodes(self) -> dict[str, str]:
         """``{node: pool}`` for the nodes up now."""
         return {node: pool for node, (pool, _) in self._open.items()}
+
+    def rename(self, old: str, new: str) -> None:
+        """Give an open node a new name, keeping its pool and start (a provisioning VM that joined)."""
+        if old not in self._open:
+            raise LedgerError(MESSAGES["not_up"].format(node=old))
+        if new in self._open:
+            raise LedgerError(MESSAGES["taken"].format(node=new))
+        self._open[new] = self._open.pop(old)
+
+    def cancel(self, node: str) -> None:
+        """Forget an open node as if it had never been up (a scale-up that never got its VM)."""
+        if self._open.pop(node, None) is None:
+            raise LedgerError(MESSAGES["not_up"].format(node=node))
+
+    def since(self, node: str) -> int | None:
+        """When an open node came up, or None."""
+        entry = self._open.get(node)
+        return None if entry is None else entry[1]
 
     def intervals(self) -> list[NodeInterval]:
         """Closed intervals, then the open ones (``end`` None)."""

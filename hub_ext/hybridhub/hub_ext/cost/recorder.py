@@ -29,6 +29,14 @@ MESSAGES = {
     "bad_state": "not a cost recorder state: {reason}",
 }
 
+# Nodes being provisioned are kept in the ledger under a placeholder name that no Kubernetes node
+# can have ("~" is not allowed in a node name) until the VM joins and the placeholder is renamed.
+PROVISIONING = "~provisioning~"
+
+
+def is_placeholder(node: str) -> bool:
+    return node.startswith(PROVISIONING)
+
 
 def _key(user: str, server_name: str) -> tuple[str, str]:
     return (user, server_name)
@@ -50,7 +58,76 @@ class CostRecorder:
         self.ledger.observe(NodeObservation(at, pool, node, False))
 
     def resync_nodes(self, at: int, listing: Mapping[str, str]) -> None:
-        self.ledger.observe_all(reconcile(self.ledger, at, listing))
+        """Bring the nodes in line with a full listing at ``at``; provisioning placeholders stay."""
+        keep = {node: pool for node, pool in self.ledger.up_nodes().items() if is_placeholder(node)}
+        self.ledger.observe_all(reconcile(self.ledger, at, {**listing, **keep}))
+
+    # -- what a service sees on a live cluster (times may lag: they are clamped, never rejected)
+    def clamp(self, at: int) -> int:
+        """``at``, or the last observation's time if that is later (the ledger never goes back)."""
+        last = self.ledger.last_at
+        return at if last is None else max(at, last)
+
+    def scale_up(self, at: int, pool: str, count: int = 1) -> list[str]:
+        """The autoscaler asked for ``count`` more VMs of ``pool``: they are billed from now."""
+        at = self.clamp(at)
+        names = []
+        for _ in range(count):
+            k = 0
+            while f"{PROVISIONING}{pool}~{at}~{k}" in self.ledger.up_nodes():
+                k += 1
+            names.append(f"{PROVISIONING}{pool}~{at}~{k}")
+            self.node_up(at, pool, names[-1])
+        return names
+
+    def provisioning(self) -> dict[str, tuple[str, int]]:
+        """``{placeholder: (pool, since)}`` for the VMs asked for that have not joined yet."""
+        return {node: (pool, self.ledger.since(node)) for node, pool in self.ledger.up_nodes().items()
+                if is_placeholder(node)}
+
+    def node_joined(self, created: int, pool: str, node: str) -> None:
+        """A node object appeared (``created`` = its creationTimestamp).  It takes over the oldest
+        placeholder of its pool asked for no later than ``created``; without one it counts from
+        ``created`` (clamped)."""
+        if node in self.ledger.up_nodes():
+            return
+        waiting = sorted((since, name) for name, (p, since) in self.provisioning().items()
+                         if p == pool and since <= created)
+        if waiting:
+            self.ledger.rename(waiting[0][1], node)
+        else:
+            self.node_up(self.clamp(created), pool, node)
+
+    def node_left(self, at: int, pool: str, node: str) -> None:
+        self.node_down(self.clamp(at), pool, node)
+
+    def expire_provisioning(self, now: int, max_age: int) -> list[str]:
+        """Forget placeholders older than ``max_age`` µs: a scale-up that never got a VM costs nothing."""
+        old = [name for name, (_, since) in self.provisioning().items() if since <= now - max_age]
+        for name in old:
+            self.ledger.cancel(name)
+        return old
+
+    def resync(self, at: int, listing: Mapping[str, tuple[str, int]], left_at: Mapping[str, int] | None = None) -> None:
+        """A full listing ``{node: (pool, created)}`` at ``at``: nodes gone went down at
+        ``left_at[node]`` (e.g. the autoscaler's ScaleDown event) or at ``at``; new nodes joined,
+        in time order."""
+        left_at = left_at or {}
+        steps = [(min(left_at.get(node, at), at), 0, node, pool)
+                 for node, pool in self.ledger.up_nodes().items()
+                 if node not in listing and not is_placeholder(node)]
+        steps += [(created, 1, node, pool) for node, (pool, created) in listing.items()
+                  if node not in self.ledger.up_nodes()]
+        for t, joined, node, pool in sorted(steps):
+            if joined:
+                self.node_joined(t, pool, node)
+            else:
+                self.node_left(t, pool, node)
+
+    def prune(self, before: int) -> None:
+        """Forget node intervals and server sessions that ended at or before ``before``."""
+        self.ledger.prune(before)
+        self.finished = [s for s in self.finished if s.stop is None or s.stop > before]
 
     # -- server events
     def server_started(self, at: int, user: str, server_name: str, profile: str, node: str,

@@ -1,0 +1,318 @@
+"""The measured-cost service, run by JupyterHub: ``python -m hybridhub.hub_ext.cost``.
+
+It watches the cluster's nodes, the autoscaler's scale-up / scale-down events and the user pods
+(list + watch, resumed after dropped watches and 410 Gone), polls the hub for each server's
+profile, feeds a :class:`~.recorder.CostRecorder`, saves it (and a summary the budget guard
+reads) atomically, and serves the admin page and its JSON / CSV API.  Prices and pools come from
+the spawner's :class:`~hybridhub.spawner.profiles.ProfileCatalog`; the fixed terms from
+``c.CostService.*``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import signal
+import sys
+import time
+from datetime import timezone, tzinfo
+from fractions import Fraction
+from pathlib import Path
+from urllib.parse import urlparse
+from zoneinfo import ZoneInfo
+
+import httpx
+from traitlets import Dict, Float, Int, List, Unicode, default
+from traitlets.config import Application
+
+from hybridhub.spawner.profiles import ProfileCatalog
+
+from .budget import FixedCosts
+from .feed import ClusterFeed
+from .ledger import HOUR
+from .recorder import CostRecorder
+from .store import JsonStore
+from .summary import build_summary
+
+MESSAGES = {
+    "no_token": "no API token: run as a JupyterHub service or set $JUPYTERHUB_API_TOKEN",
+    "bad_state": "cannot read the cost state {path}: {reason}",
+}
+
+
+def wall_clock() -> int:
+    return time.time_ns() // 1000
+
+
+def exact(value: float | int | str) -> Fraction:
+    """A configured number as written (``11.52`` is 1152/100, not the nearest binary float)."""
+    return Fraction(str(value))
+
+
+class CostService(Application):
+    name = "hybridhub-cost"
+    description = "Measure what the cluster costs (T_n per pool, per user and profile) and keep it under budget."
+    aliases = {"config": "CostService.config_file", "state": "CostService.state_path",
+               "namespace": "CostService.namespace", "kubeconfig": "CostService.kube_config_file"}
+
+    config_file = Unicode("", config=True, help="""Python config file with ``c.CostService.*`` and
+        ``c.ProfileCatalog.*`` (use the same profile catalog as the hub: prices come from it).""")
+    state_path = Unicode("hybridhub-cost.json", config=True, help="""Where the measurements are kept
+        (one JSON file, written atomically). Put it on a persistent volume: it survives restarts.""")
+    summary_path = Unicode(config=True, help="""Where the latest summary is written for the budget
+        guard (``c.BudgetGuard.summary_path``). Default: ``<state_path stem>-summary.json``.""")
+    budget = Float(100000.0, config=True, help="Monthly budget, in ``currency``. Example: 100000 (yen).")
+    warn_percent = Float(80.0, config=True, help="The page warns when the projection reaches this % of the budget.")
+    lb_price_per_hour = Float(0.0, config=True, help="Load balancer price per hour (L in C_lb = L·t). Example: 3.36.")
+    public_ip_price_per_hour = Float(0.0, config=True, help="Price of one public IP per hour (P). Example: 0.67.")
+    public_ips = Int(2, config=True, help="How many public IPs the deployment pays for (2 in the paper).")
+    other_per_month = Float(0.0, config=True, help="Everything else (e: storage, egress…) per month. Example: 200.")
+    currency = Unicode("JPY", config=True, help="Label of the amounts.")
+    timezone = Unicode("UTC", config=True, help="""Time zone of the accounting month, e.g. ``Asia/Tokyo``
+        for a Japanese company's calendar month.""")
+    extra_pools = Dict(config=True, help="""Pools billed but not in the profile catalog, e.g. the
+        hub's system pool::
+
+            c.CostService.extra_pools = {"system": {"vm_size": "Standard_D2s_v5", "vm_price_per_hour": 13.3}}
+        """)
+    namespace = Unicode(config=True, help="Namespace of the user pods (default: $POD_NAMESPACE, else 'default').")
+    event_namespaces = List(Unicode(), config=True, help="""Namespaces whose autoscaler events are
+        watched: the user pods' (TriggeredScaleUp) and 'default' (ScaleDown events on nodes).
+        Default: [namespace, "default"].""")
+    kube_config_file = Unicode("", config=True, help="""kubeconfig to use; empty: the in-cluster
+        service account when running in a pod, else $KUBECONFIG / ~/.kube/config.""")
+    watch_timeout_seconds = Int(300, config=True, help="Server-side timeout of each watch; it then resumes.")
+    provisioning_timeout_seconds = Int(3600, config=True, help="""A scale-up whose VM has not joined
+        after this long is forgotten (a VM never allocated costs nothing).""")
+    settle_seconds = Float(2.0, config=True, help="""How long a node deletion waits for the autoscaler's
+        ScaleDown event (they come on different watches) before the time it was seen is used.""")
+    hub_poll_interval = Float(30.0, config=True, help="Seconds between two reads of the hub's server list.")
+    save_interval = Float(5.0, config=True, help="Seconds between two saves of the state and summary (when changed).")
+    keep_days = Int(100, config=True, help="Measurements older than this many days are pruned.")
+    api_url = Unicode(config=True, help="Hub API URL (default: $JUPYTERHUB_API_URL).")
+    api_token = Unicode(config=True, help="The service's API token (default: $JUPYTERHUB_API_TOKEN).")
+    service_url = Unicode(config=True, help="Where this service listens (default: $JUPYTERHUB_SERVICE_URL).")
+    service_prefix = Unicode(config=True, help="URL prefix of this service (default: $JUPYTERHUB_SERVICE_PREFIX).")
+
+    @default("summary_path")
+    def _summary_path(self):
+        path = Path(self.state_path)
+        return str(path.with_name(path.stem + "-summary.json"))
+
+    @default("namespace")
+    def _namespace(self):
+        return os.environ.get("POD_NAMESPACE", "default")
+
+    @default("event_namespaces")
+    def _event_namespaces(self):
+        return list(dict.fromkeys([self.namespace, "default"]))
+
+    @default("api_url")
+    def _api_url(self):
+        return os.environ.get("JUPYTERHUB_API_URL", "http://127.0.0.1:8081/hub/api")
+
+    @default("api_token")
+    def _api_token(self):
+        return os.environ.get("JUPYTERHUB_API_TOKEN", "")
+
+    @default("service_url")
+    def _service_url(self):
+        return os.environ.get("JUPYTERHUB_SERVICE_URL", "")
+
+    @default("service_prefix")
+    def _service_prefix(self):
+        return os.environ.get("JUPYTERHUB_SERVICE_PREFIX", f"/services/{self.name}/")
+
+    @default("log_level")
+    def _log_level(self):
+        return "INFO"
+
+    # -- set-up --------------------------------------------------------------------------
+    def initialize(self, argv=None):
+        super().initialize(argv)
+        if self.config_file:
+            self.load_config_file(self.config_file)
+        self.clock = wall_clock  # µs since the epoch; tests use the stand-in's simulated clock
+        self.catalog = ProfileCatalog(parent=self)
+        self.store = JsonStore(self.state_path)
+        self.summary_store = JsonStore(self.summary_path)
+        self.recorder, feed_state = self.load_state()
+        self.feed = ClusterFeed(self.recorder, settle=self.settle_seconds)
+        self.feed.restore(feed_state)
+        self.saved_changes = self.feed.changes
+        self.tasks: list[asyncio.Task] = []
+
+    def pool_info(self) -> dict[str, dict]:
+        info = {p.name: {"vm_size": p.vm_size, "vm_price_per_hour": p.vm_price_per_hour}
+                for p in self.catalog.pool_map().values()}
+        for name, extra in self.extra_pools.items():
+            info.setdefault(name, {"vm_size": str(extra.get("vm_size", "")),
+                                   "vm_price_per_hour": extra["vm_price_per_hour"]})
+        return info
+
+    def fixed(self) -> FixedCosts:
+        return FixedCosts(exact(self.lb_price_per_hour), exact(self.public_ip_price_per_hour), self.public_ips,
+                          exact(self.other_per_month), self.currency)
+
+    def load_state(self) -> tuple[CostRecorder, dict]:
+        prices = {name: exact(p["vm_price_per_hour"]) for name, p in self.pool_info().items()}
+        try:
+            data = self.store.load()
+            recorder = CostRecorder.from_dict(data["recorder"]) if data else None
+        except (ValueError, KeyError, TypeError) as exc:
+            self.log.critical(MESSAGES["bad_state"].format(path=self.state_path, reason=exc))
+            raise SystemExit(2) from None
+        if recorder is None:
+            return CostRecorder(prices, self.fixed()), {}
+        recorder.prices, recorder.fixed = prices, self.fixed()  # the configuration is authoritative
+        return recorder, data.get("feed") or {}
+
+    @property
+    def tz(self) -> tzinfo:
+        return timezone.utc if self.timezone == "UTC" else ZoneInfo(self.timezone)
+
+    # -- figures and persistence ---------------------------------------------------------
+    def summary(self) -> dict:
+        self.feed.flush()
+        return build_summary(self.recorder, self.clock(), exact(self.budget), exact(self.warn_percent),
+                             self.tz, self.pool_info())
+
+    def save(self, force: bool = False) -> None:
+        if not force and self.feed.changes == self.saved_changes:
+            return
+        now = self.clock()
+        keep = now - self.keep_days * 24 * HOUR
+        self.recorder.prune(keep)
+        self.feed.forget_before(keep)
+        self.store.save({"recorder": self.recorder.to_dict(), "feed": self.feed.state()})
+        self.summary_store.save(self.summary())
+        self.saved_changes = self.feed.changes
+
+    def housekeeping(self) -> None:
+        self.feed.flush()
+        self.feed.expire(self.clock(), self.provisioning_timeout_seconds * 1_000_000)
+        self.save()
+
+    # -- the hub -------------------------------------------------------------------------
+    async def poll_hub(self, client: httpx.AsyncClient) -> None:
+        users, offset = [], 0
+        while True:
+            r = await client.get("users", params={"state": "active", "offset": offset, "limit": 200})
+            r.raise_for_status()
+            page = r.json()
+            items = page["items"] if isinstance(page, dict) else page
+            users += items
+            if not isinstance(page, dict) or not (page.get("_pagination") or {}).get("next"):
+                break
+            offset += len(items)
+        self.feed.hub_users(users)
+
+    async def hub_loop(self) -> None:
+        headers = {"Authorization": f"token {self.api_token}"}
+        async with httpx.AsyncClient(base_url=self.api_url.rstrip("/") + "/", headers=headers, timeout=10) as client:
+            while True:
+                try:
+                    await self.poll_hub(client)
+                except (httpx.HTTPError, ValueError, KeyError) as exc:
+                    self.log.warning("reading the hub's servers failed: %s", type(exc).__name__)
+                await asyncio.sleep(self.hub_poll_interval)
+
+    # -- Kubernetes ----------------------------------------------------------------------
+    async def kube_api(self):
+        from kubernetes_asyncio import client, config
+
+        if self.kube_config_file:
+            return await config.new_client_from_config(config_file=self.kube_config_file)
+        if os.environ.get("KUBERNETES_SERVICE_HOST"):
+            config.load_incluster_config()
+            return client.ApiClient()
+        return await config.new_client_from_config()
+
+    def watchers(self, api) -> list:
+        from kubernetes_asyncio import client
+
+        from .kube import ListWatch
+
+        core = client.CoreV1Api(api)
+        now = self.clock
+        feed = self.feed
+        kw = {"watch_timeout": self.watch_timeout_seconds, "log": self.log}
+        out = [ListWatch("events " + ns, core.list_namespaced_event, feed.events_listed,
+                         lambda kind, obj: feed.event(obj, kind), namespace=ns, **kw)
+               for ns in self.event_namespaces]
+        out.append(ListWatch("nodes", core.list_node, lambda items: feed.nodes_listed(items, now()),
+                             lambda kind, obj: feed.node_event(kind, obj, now()), **kw))
+        out.append(ListWatch("pods", core.list_namespaced_pod, lambda items: feed.pods_listed(items, now()),
+                             lambda kind, obj: feed.pod_event(kind, obj, now()), namespace=self.namespace,
+                             label_selector="component=singleuser-server", **kw))
+        return out
+
+    async def start_watching(self, api) -> list:
+        """One combined first sync of the autoscaler's events and the nodes (applied in time order),
+        then a watch on each from there; the pods are listed and watched on their own."""
+        from .kube import list_items
+
+        watchers = self.watchers(api)
+        events, nodes = [], []
+        for w in watchers[:-1]:
+            items, rv = await list_items(w.list_fn, **w.kwargs)
+            (nodes if w.name == "nodes" else events).extend(items)
+            w.prime(rv)
+        self.feed.sync(events, nodes, self.clock())
+        for w in watchers:
+            self.tasks.append(asyncio.create_task(w.run(), name=w.name))
+        await watchers[-1].synced.wait()
+        self.save(force=True)
+        return watchers
+
+    # -- running -------------------------------------------------------------------------
+    async def run(self) -> None:
+        if self.service_url:
+            from .web import make_app
+
+            url = urlparse(self.service_url)
+            make_app(self.service_prefix, self.summary, secrets.token_bytes(32)).listen(
+                url.port or 80, url.hostname or "127.0.0.1")
+        api = await self.kube_api()
+        self.tasks.append(asyncio.create_task(self.hub_loop(), name="hub"))
+        self.log.info("hybridhub cost: pools %s, namespace %s, state %s", ", ".join(self.pool_info()),
+                      self.namespace, self.state_path)
+        try:
+            await self.start_watching(api)
+            while True:
+                self.housekeeping()
+                await asyncio.sleep(self.save_interval)
+        finally:
+            await self.stop()
+            await api.close()
+
+    async def stop(self) -> None:
+        for task in self.tasks:
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+        self.tasks.clear()
+        self.feed.flush(force=True)
+        self.save(force=True)
+
+    def start(self):
+        if not self.api_token:
+            self.log.critical(MESSAGES["no_token"])
+            sys.exit(2)
+        try:
+            asyncio.run(self.run_until_signalled())
+        except KeyboardInterrupt:
+            pass
+
+    async def run_until_signalled(self) -> None:
+        task = asyncio.current_task()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, task.cancel)
+        try:
+            await self.run()
+        except asyncio.CancelledError:
+            pass
+
+
+main = CostService.launch_instance

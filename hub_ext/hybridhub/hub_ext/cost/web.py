@@ -1,0 +1,101 @@
+"""The cost service's routes, all behind JupyterHub OAuth / API tokens, for cost readers only.
+
+A cost reader is a hub admin, or anyone whose token carries ``custom:hybridhub-cost:read`` or
+``admin:users``.  Everyone else gets 403.  Routes (under the service prefix):
+
+* ``/``                  the page (English or Japanese, from Accept-Language)
+* ``/api/summary``       the same figures as JSON
+* ``/api/summary.csv``   the same figures as CSV
+* ``/oauth_callback``    JupyterHub OAuth
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Callable
+
+from jupyterhub.services.auth import HubOAuthCallbackHandler, HubOAuthenticated
+from jupyterhub.utils import url_path_join
+from tornado import web
+
+from .i18n import pick_language, text
+from .page import render_page
+from .summary import summary_csv
+
+READ_SCOPE = "custom:hybridhub-cost:read"
+READER_SCOPES = {READ_SCOPE, "admin:users"}
+
+
+def is_reader(model: dict | None) -> bool:
+    if not model:
+        return False
+    return bool(model.get("admin")) or bool(READER_SCOPES & set(model.get("scopes") or ()))
+
+
+class CostHandler(HubOAuthenticated, web.RequestHandler):
+    def initialize(self, summary: Callable[[], dict], prefix: str) -> None:
+        self.summary = summary
+        self.prefix = prefix
+
+    @property
+    def lang(self) -> str:
+        return pick_language(self.request.headers.get("Accept-Language"))
+
+    def authorize(self) -> None:
+        if not is_reader(self.current_user):
+            raise web.HTTPError(403, text(self.lang, "forbidden"))
+        unknown = sorted(set(self.request.query_arguments))
+        if unknown:
+            raise web.HTTPError(400, f"unknown query parameter(s): {', '.join(unknown)}")
+
+    def write_error(self, status_code: int, **kwargs) -> None:
+        exc = kwargs.get("exc_info", (None, None, None))[1]
+        message = exc.log_message if isinstance(exc, web.HTTPError) and exc.log_message else self._reason
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps({"status": status_code, "message": message}, ensure_ascii=False))
+
+    def no_store(self, content_type: str) -> None:
+        self.set_header("Content-Type", content_type)
+        self.set_header("Cache-Control", "no-store")
+        self.set_header("X-Content-Type-Options", "nosniff")
+
+
+class PageHandler(CostHandler):
+    @web.authenticated
+    def get(self) -> None:
+        self.authorize()
+        self.no_store("text/html; charset=utf-8")
+        self.set_header("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
+        links = {"csv": url_path_join(self.prefix, "api/summary.csv"), "json": url_path_join(self.prefix, "api/summary")}
+        self.finish(render_page(self.summary(), self.lang, links))
+
+
+class SummaryHandler(CostHandler):
+    @web.authenticated
+    def get(self) -> None:
+        self.authorize()
+        self.no_store("application/json")
+        self.finish(json.dumps(self.summary(), ensure_ascii=False))
+
+
+class CsvHandler(CostHandler):
+    @web.authenticated
+    def get(self) -> None:
+        self.authorize()
+        summary = self.summary()
+        self.no_store("text/csv; charset=utf-8")
+        self.set_header("Content-Disposition", f'attachment; filename="hybridhub-cost-{summary["month"]["start"][:7]}.csv"')
+        self.finish(summary_csv(summary))
+
+
+def make_app(prefix: str, summary: Callable[[], dict], cookie_secret: bytes) -> web.Application:
+    args = {"summary": summary, "prefix": prefix}
+    return web.Application(
+        [
+            (url_path_join(prefix, "api/summary"), SummaryHandler, args),
+            (url_path_join(prefix, "api/summary.csv"), CsvHandler, args),
+            (url_path_join(prefix, "oauth_callback"), HubOAuthCallbackHandler),
+            (prefix.rstrip("/") + "/?", PageHandler, args),
+        ],
+        cookie_secret=cookie_secret,
+    )
