@@ -77,3 +77,12 @@ def test_onprem_runner_templates(stage):
     assert "token" not in runner, "tokens are given to gitlab-runner register, not stored"
     assert runner["executor"] == ("shell" if stage == "deploy" else "docker")
     assert runner.get("docker", {}).get("privileged", False) is False
+
+
+def test_onprem_model_server_compose():
+    compose = load_yaml(VALUES_DIR / "onprem" / "model-server.compose.yaml")
+    (service,) = compose["services"].values()
+    assert service["image"].startswith("${MODEL_IMAGE:?")
+    assert service["user"] not in {"0", "root"} and service["read_only"] is True
+    assert service["ports"] == ["8080:8080"]
+    assert "/healthz" in service["healthcheck"]["test"][-1]
