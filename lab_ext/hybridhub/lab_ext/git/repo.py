@@ -23,6 +23,7 @@ class GitService:
         self.root = Path(os.path.realpath(root))
         self.settings = settings
         self._locks: dict[str, asyncio.Lock] = {}
+        self._toplevels: dict[Path, Path] = {}  # folder -> repository top level
 
     # ---- paths and locking -------------------------------------------------------------
 
@@ -55,12 +56,16 @@ class GitService:
         folder = self.resolve(relative)
         if not folder.is_dir():
             folder = folder.parent
+        cached = self._toplevels.get(folder)
+        if cached is not None and (cached / ".git").exists():
+            return cached
         result = await runner.run_git(["rev-parse", "--show-toplevel"], folder, self.settings.timeout)
         if result.returncode != 0:
             raise GitError("not_a_repository")
         top = Path(os.path.realpath(result.stdout.strip()))
         if top != self.root and self.root not in top.parents:
             raise GitError("not_a_repository", "The git repository of this folder is outside the workspace.")
+        self._toplevels[folder] = top
         return top
 
     # ---- reading -----------------------------------------------------------------------
@@ -69,8 +74,8 @@ class GitService:
         repo = await self.toplevel(relative)
         async with self.locked(repo):
             result = await self.git(repo, ["status", "--porcelain=v2", "--branch", "-z", "--untracked-files=all"])
-            remote = await self._remote(repo, required=False)
-        status = parse_status(result.stdout)
+            status = parse_status(result.stdout)
+            remote = self._pick_remote(await self._remote_config(repo), status["branch"])
         status["repository"] = self.relative(repo)
         status["remote"] = remote[0] if remote else None
         status["on_gitlab"] = bool(remote and self.settings.is_gitlab_remote(remote[1]))
@@ -189,20 +194,31 @@ class GitService:
             raise GitError("invalid_request", "You are not on a branch (detached HEAD). Create a branch first.")
         return result.stdout.strip()
 
-    async def _remote(self, repo: Path, required: bool = True) -> tuple[str, str] | None:
-        """(name, url) of the current branch's remote, else ``origin``."""
-        name = "origin"
+    async def _remote_config(self, repo: Path) -> dict[str, str]:
+        """``branch.*.remote`` and ``remote.*.url`` in one git call."""
+        pattern = r"^(branch\..*\.remote|remote\..*\.url)$"
+        result = await self.git(repo, ["config", "-z", "--get-regexp", pattern], check=False)
+        entries = {}
+        for item in result.stdout.split("\0"):
+            key, _, value = item.partition("\n")
+            if key:
+                entries[key] = value
+        return entries
+
+    @staticmethod
+    def _pick_remote(entries: dict[str, str], branch: str | None) -> tuple[str, str] | None:
+        """(name, url) of the branch's remote, else ``origin``; None without one."""
+        name = entries.get(f"branch.{branch}.remote", "origin") if branch else "origin"
+        url = entries.get(f"remote.{name}.url")
+        return (name, url) if url else None
+
+    async def _remote(self, repo: Path) -> tuple[str, str]:
         branch = await self.git(repo, ["symbolic-ref", "-q", "--short", "HEAD"], check=False)
-        if branch.returncode == 0:
-            configured = await self.git(repo, ["config", f"branch.{branch.stdout.strip()}.remote"], check=False)
-            if configured.returncode == 0 and configured.stdout.strip():
-                name = configured.stdout.strip()
-        url = await self.git(repo, ["remote", "get-url", name], check=False)
-        if url.returncode != 0:
-            if required:
-                raise GitError("remote_not_configured")
-            return None
-        return name, url.stdout.strip()
+        current = branch.stdout.strip() if branch.returncode == 0 else None
+        remote = self._pick_remote(await self._remote_config(repo), current)
+        if remote is None:
+            raise GitError("remote_not_configured")
+        return remote
 
     def _credentials(self, remote_url: str):
         if self.settings.is_gitlab_remote(remote_url) and not self.settings.gitlab_token:
