@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import tomllib
+
 import kubernetes_validate
 import pytest
 import yaml
@@ -102,3 +104,38 @@ async def test_invalid_pod_is_rejected():
     pod["spec"]["nodeSelecter"] = pod["spec"].pop("nodeSelector")
     with pytest.raises(kubernetes_validate.ValidationError):
         validate(pod)
+
+
+def test_hub_deployment_parts_are_valid():
+    """The hub Deployment's pod parts the values drive: node selector, env from Secrets, image."""
+    values = chart_values(*VALUE_SETS["aks+site"])
+    hub = values["hub"]
+    env = [{"name": k, **v} if isinstance(v, dict) else {"name": k, "value": v} for k, v in hub["extraEnv"].items()]
+    deployment = {
+        "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "hub"},
+        "spec": {"selector": {"matchLabels": {"component": "hub"}}, "template": {
+            "metadata": {"labels": {"component": "hub"}},
+            "spec": {"nodeSelector": hub["nodeSelector"],
+                     "imagePullSecrets": [{"name": n} for n in values["imagePullSecrets"]],
+                     "containers": [{"name": "hub", "image": f"{hub['image']['name']}:{hub['image']['tag']}",
+                                     "env": env, "resources": hub["resources"]}]}}},
+    }
+    validate(deployment)
+    assert all("valueFrom" in e or e["name"].startswith("HYBRIDHUB_IMAGE_") for e in env)
+
+
+def test_runner_job_pod_parts_are_valid():
+    """A train job's pod as the Kubernetes executor builds it from the runner config."""
+    values = yaml.safe_load((VALUES_DIR / "gitlab-runner-cloud.yaml").read_text(encoding="utf-8"))
+    kube = tomllib.loads(values["runners"]["config"])["runners"][0]["kubernetes"]
+    (patch,) = kube["pod_spec"]
+    gpu_limits = yaml.safe_load(patch["patch"])["containers"][0]["resources"]["limits"]
+    tolerations = [{"key": k.split("=")[0], "operator": "Equal", "value": k.split("=")[1], "effect": e}
+                   for k, e in kube["node_tolerations"].items()]
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "runner-job"}, "spec": {
+        "nodeSelector": kube["node_selector"], "tolerations": tolerations,
+        "imagePullSecrets": [{"name": n} for n in kube["image_pull_secrets"]],
+        "containers": [{"name": "build", "image": kube["image"], "resources": {
+            "requests": {"cpu": kube["cpu_request"], "memory": kube["memory_request"]},
+            "limits": {"cpu": kube["cpu_limit"], "memory": kube["memory_limit"], **gpu_limits}}}]}}
+    validate(pod)
