@@ -24,7 +24,7 @@ pytestmark = pytest.mark.demo
 HYBRIDHUB = str(Path(sys.executable).parent / "hybridhub")
 
 
-def _free_base(span: int = 13) -> int:
+def _free_base(span: int = 14) -> int:
     """A base port whose next ``span`` ports are all free."""
     for _ in range(200):
         base = free_ports(1)[0]
@@ -64,6 +64,22 @@ class OutputReader:
         return self.text
 
 
+def stop_demo(process: subprocess.Popen) -> None:
+    """Ctrl-C, as a user stops it; kill the whole tree only if it does not stop."""
+    if process.poll() is not None:
+        return
+    tree = psutil.Process(process.pid).children(recursive=True)
+    process.send_signal(signal.SIGINT)
+    try:
+        process.wait(60)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+    for child in tree:
+        if child.is_running():
+            child.kill()
+
+
 @pytest.fixture
 def demo(tmp_path):
     base = _free_base()
@@ -90,9 +106,7 @@ def demo(tmp_path):
             "output": reader,
         }
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
+        stop_demo(process)
 
 
 def test_demo_end_to_end_and_clean_stop(demo):
@@ -166,3 +180,15 @@ def test_port_in_use_is_one_clear_line(demo, tmp_path):
     assert busy.returncode == 2
     assert busy.stderr.count("\n") == 1
     assert f"port {demo['base']} on 127.0.0.1 is already in use" in busy.stderr and "--port" in busy.stderr
+
+
+def test_killed_demo_leaves_no_process_behind(demo):
+    """Even SIGKILL of the supervisor (no chance to clean up) takes its children down."""
+    hub = login(demo["url"], "alice", demo["user_password"])
+    start_server(hub, "alice")
+    children = psutil.Process(demo["process"].pid).children(recursive=True)
+    demo["process"].kill()
+    demo["process"].wait()
+    gone, alive = psutil.wait_procs(children, timeout=30)
+    assert alive == [], [p.cmdline() for p in alive]
+    assert all(port_is_free(p) for p in DemoPorts.from_base(demo["base"]).named())

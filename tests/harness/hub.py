@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from hybridhub.hub_ext.demo.children import die_with_parent
 from hybridhub.hub_ext.demo.ports import free_ports
 from hybridhub.hub_ext.demo.preflight import find_binary
 from hybridhub.hub_ext.demo.supervisor import stop_process_tree
@@ -89,6 +90,7 @@ def running_hub(workdir: Path, extra_config: str = "", users=("alice", "bob"), a
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             start_new_session=True,
+            preexec_fn=die_with_parent,
         )
     hub = RunningHub(f"http://127.0.0.1:{public}/", token, process, log_path, workdir)
     try:

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from .errors import DemoError
+from .kube_mode import standin_available, start_standin
 from .layout import DEMO_ADMIN, DEMO_USERS, SAMPLE_BUCKET, DemoPaths, DemoPorts
 from .objectstore import EmbeddedObjectStore, ObjectStoreError
 from .preflight import acquire_lock, prepare_data_dir, require_binaries, require_free_ports
@@ -29,13 +30,25 @@ def register(subparsers) -> None:
         "--port",
         type=int,
         default=DEFAULT_PORT,
-        help=f"base port: the hub answers here; the demo uses the next 12 ports too (default {DEFAULT_PORT})",
+        help=f"base port: the hub answers here; the demo uses the next 13 ports too (default {DEFAULT_PORT})",
     )
     parser.add_argument(
         "--data-dir",
         type=Path,
         default=Path(DEFAULT_DATA_DIR),
         help=f"where users' files, the hub database and the object store live (default ./{DEFAULT_DATA_DIR})",
+    )
+    parser.add_argument(
+        "--kube",
+        action="store_true",
+        help="use the real HybridKubeSpawner against the Kubernetes stand-in (a source checkout's test double) "
+        "to watch scale-from-zero starts",
+    )
+    parser.add_argument(
+        "--kube-speed",
+        type=float,
+        default=10.0,
+        help="with --kube: simulated seconds per real second (default 10: a 7-minute GPU node joins in 42 s)",
     )
     parser.set_defaults(func=run)
 
@@ -64,14 +77,16 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    if not 1024 <= args.port <= 65535 - 12:
-        raise DemoError(f"--port {args.port} is out of range; choose a base port between 1024 and {65535 - 12}.")
+    if not 1024 <= args.port <= 65535 - DemoPorts.SPAN:
+        raise DemoError(f"--port {args.port} is out of range; choose a base port between 1024 and {65535 - DemoPorts.SPAN}.")
+    if args.kube and not standin_available():
+        raise DemoError("--kube needs a source checkout: the Kubernetes stand-in is a test double under tests/.")
     paths = DemoPaths(args.data_dir.resolve())
     ports = DemoPorts.from_base(args.port)
     require_binaries()
     prepare_data_dir(paths)
     lock = acquire_lock(paths)
-    store = hub = None
+    store = hub = standin = None
     try:
         require_free_ports(ports)
         secrets = load_or_create(paths.secrets)
@@ -85,8 +100,14 @@ def _run(args: argparse.Namespace) -> int:
             seed_bucket(store)
             for username in (*DEMO_USERS, DEMO_ADMIN):
                 seed_user(paths, username)
+            extra_env = {}
+            if args.kube:
+                print("hybridhub demo: starting the Kubernetes stand-in (test double)…", flush=True)
+                paths.logs.mkdir(parents=True, exist_ok=True)
+                standin = start_standin(paths, ports.kube, args.kube_speed)
+                extra_env = {"HYBRIDHUB_DEMO_KUBE_URL": standin.url, "KUBECONFIG": standin.kubeconfig}
             print("hybridhub demo: starting JupyterHub…", flush=True)
-            hub = start_hub(paths, ports)
+            hub = start_hub(paths, ports, extra_env)
             wait_for_hub(hub, ports, paths)
             print(_banner(ports, paths, secrets), flush=True)
             while not stop.event.wait(0.5):
@@ -94,9 +115,13 @@ def _run(args: argparse.Namespace) -> int:
                     raise DemoError(f"JupyterHub stopped unexpectedly; see {paths.logs / 'jupyterhub.log'}.")
                 if store.process is None or store.process.poll() is not None:
                     raise DemoError(f"the object store stopped unexpectedly; see {store.log_path}.")
+                if standin is not None and standin.process.poll() is not None:
+                    raise DemoError(f"the Kubernetes stand-in stopped unexpectedly; see {paths.logs / 'kube-standin.log'}.")
             print("\nhybridhub demo: stopping…", flush=True)
     finally:
         stop_process_tree(hub)
+        if standin is not None:
+            stop_process_tree(standin.process)
         if store is not None:
             store.stop()
         lock.close()

@@ -7,7 +7,7 @@ from .preflight import find_binary
 from .secrets_file import DemoSecrets
 
 
-def configure(c, paths: DemoPaths, ports: DemoPorts, secrets: DemoSecrets) -> None:
+def configure(c, paths: DemoPaths, ports: DemoPorts, secrets: DemoSecrets, kube_url: str = "") -> None:
     """Fill a traitlets config ``c`` for the demo hub."""
     c.JupyterHub.ip = "127.0.0.1"
     c.JupyterHub.port = ports.public
@@ -37,3 +37,18 @@ def configure(c, paths: DemoPaths, ports: DemoPorts, secrets: DemoSecrets) -> No
     c.HybridSpawner.storage_verify_tls = False
     c.HybridSpawner.storage_default_bucket = SAMPLE_BUCKET
     c.HybridSpawner.git_remote_template = str(paths.git / "{username}.git")
+    if kube_url:
+        _configure_kube(c, paths, kube_url)
+
+
+def _configure_kube(c, paths: DemoPaths, kube_url: str) -> None:
+    """HybridKubeSpawner against the stand-in; pods run jupyterhub-singleuser as local processes."""
+    import sys
+
+    c.JupyterHub.spawner_class = "hybridhub.spawner.kube.HybridKubeSpawner"
+    c.HybridKubeSpawner.k8s_api_host = kube_url
+    c.HybridKubeSpawner.namespace = "default"
+    c.HybridKubeSpawner.cmd = [sys.executable, "-m", "jupyterhub.singleuser"]
+    c.HybridKubeSpawner.working_dir = str(paths.users / "{username}")
+    c.HybridKubeSpawner.default_url = "/lab"
+    c.HybridKubeSpawner.cold_start_history_path = str(paths.hub / "cold-starts.json")

@@ -12,4 +12,5 @@ configure(
     _paths,
     DemoPorts.from_base(int(os.environ["HYBRIDHUB_DEMO_PORT"])),
     load_or_create(_paths.secrets),
+    kube_url=os.environ.get("HYBRIDHUB_DEMO_KUBE_URL", ""),
 )

@@ -20,6 +20,7 @@ import urllib.request
 from dataclasses import dataclass, fields
 from pathlib import Path
 
+from .children import die_with_parent
 from .ports import LOOPBACK, free_ports, port_accepts
 
 
@@ -151,6 +152,7 @@ class EmbeddedObjectStore:
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,
+            preexec_fn=die_with_parent,
             )
         finally:
             log.close()

@@ -19,16 +19,17 @@ from pathlib import Path
 
 import psutil
 
+from .children import die_with_parent
 from .errors import DemoError
 from .layout import DemoPaths, DemoPorts
 
 HUB_CONFIG = Path(__file__).with_name("jupyterhub_config.py")
 
 
-def start_hub(paths: DemoPaths, ports: DemoPorts) -> subprocess.Popen:
+def start_hub(paths: DemoPaths, ports: DemoPorts, extra_env: dict[str, str] | None = None) -> subprocess.Popen:
     paths.hub.mkdir(parents=True, exist_ok=True)
     paths.logs.mkdir(parents=True, exist_ok=True)
-    env = dict(os.environ, HYBRIDHUB_DEMO_DIR=str(paths.root), HYBRIDHUB_DEMO_PORT=str(ports.public))
+    env = dict(os.environ, HYBRIDHUB_DEMO_DIR=str(paths.root), HYBRIDHUB_DEMO_PORT=str(ports.public), **(extra_env or {}))
     # the venv's bin first, so the hub finds jupyterhub-singleuser and the proxy without activation
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
     log = open(paths.logs / "jupyterhub.log", "ab")
@@ -41,6 +42,7 @@ def start_hub(paths: DemoPaths, ports: DemoPorts) -> subprocess.Popen:
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             start_new_session=True,
+            preexec_fn=die_with_parent,
         )
     finally:
         log.close()

@@ -1,0 +1,57 @@
+"""`hybridhub demo --kube`: the real HybridKubeSpawner scales a stand-in AKS pool from zero."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+
+import psutil
+import pytest
+
+from hybridhub.hub_ext.demo.layout import DemoPorts
+from hybridhub.hub_ext.demo.ports import port_is_free
+from tests.hubclient import login
+
+from .test_demo import HYBRIDHUB, OutputReader, _free_base, stop_demo
+
+pytestmark = pytest.mark.demo
+
+
+def test_kube_demo_shows_a_scale_from_zero_start(tmp_path):
+    base = _free_base()
+    process = subprocess.Popen(
+        [HYBRIDHUB, "demo", "--kube", "--kube-speed", "60", "--port", str(base), "--data-dir", str(tmp_path / "d")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        reader = OutputReader(process.stdout)
+        password = reader.wait_for(r"alice, bob with password: (\S+)\n", 120, process).group(1)
+        url = f"http://127.0.0.1:{base}/"
+        hub = login(url, "alice", password)
+        assert hub.api("POST", "users/alice/server", json={"profile": "gpu-a10"}).status_code in (201, 202)
+        messages = []
+        with hub.session.get(url + "hub/api/users/alice/server/progress", stream=True, timeout=180) as stream:
+            for line in stream.iter_lines():
+                if line.startswith(b"data:"):
+                    event = json.loads(line[5:])
+                    messages.append(event.get("message", ""))
+                    if event.get("ready") or event.get("failed"):
+                        break
+        assert event.get("ready"), messages
+        wanted = ["Requesting a GPU node from the gpua10 pool", "Node aks-gpua10-", "Downloading the image", "Starting Jupyter"]
+        found = [next(i for i, m in enumerate(messages) if m.startswith(w)) for w in wanted]
+        assert found == sorted(found), messages
+        lab = hub.session.get(url + "user/alice/lab", timeout=60)
+        assert lab.status_code == 200 and '"name": "hybridhub"' in lab.text.replace('"name":"hybridhub"', '"name": "hybridhub"')
+
+        tree = psutil.Process(process.pid).children(recursive=True)
+        process.send_signal(signal.SIGINT)
+        assert process.wait(90) == 0
+        gone, alive = psutil.wait_procs(tree, timeout=10)
+        assert alive == [], [p.cmdline() for p in alive]  # the pod's local process too
+        assert all(port_is_free(p) for p in DemoPorts.from_base(base).named())
+    finally:
+        stop_demo(process)
