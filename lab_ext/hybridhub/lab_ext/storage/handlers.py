@@ -6,6 +6,7 @@ as ``{"message", "reason"}`` with the status of their reason code.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import json
 import sys
@@ -20,7 +21,10 @@ from ..base_handler import HybridHubHandler
 from .errors import StorageError
 from .preview import IMAGE_CAP, image_type
 from .service import StorageService
-from .transfers import READ_CHUNK, close_response
+from .transfers import close_response
+
+
+STREAM_CHUNK = 4 * 1024 * 1024  # per read from the store; two are in memory per download
 
 
 def _flag(value: str | None) -> bool:
@@ -133,6 +137,7 @@ class ObjectHandler(StorageHandler):
         inline = _flag(self.arg("inline"))
         content_type = image_type(key) if inline else "application/octet-stream"
         response = await self.run(self.service.open, bucket, key, self.arg("version") or None)
+        pending = None
         try:
             length = int(response.headers.get("Content-Length", "-1"))
             if inline and length > IMAGE_CAP:
@@ -146,15 +151,24 @@ class ObjectHandler(StorageHandler):
             self.set_header("Content-Type", content_type)
             if length >= 0:
                 self.set_header("Content-Length", str(length))
+            pending = asyncio.ensure_future(self.run(response.read, STREAM_CHUNK))
             while True:
-                chunk = await self.run(response.read, READ_CHUNK)
+                chunk = await pending
+                pending = None
                 if not chunk:
                     break
+                # read the next chunk from the store while this one is sent to the browser
+                pending = asyncio.ensure_future(self.run(response.read, STREAM_CHUNK))
                 self.write(chunk)
                 await self.flush()
         except StreamClosedError:
             return  # the browser went away; nothing to clean up server-side
         finally:
+            if pending is not None:
+                try:
+                    await pending
+                except Exception:  # noqa: BLE001 - the response is being discarded
+                    pass
             await self.run(close_response, response)
         self.finish(set_content_type=content_type)
 

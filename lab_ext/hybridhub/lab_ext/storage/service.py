@@ -11,6 +11,7 @@ import io
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from minio import Minio
@@ -32,6 +33,7 @@ class StorageService:
         self.upload_executor = ThreadPoolExecutor(max_workers=8, thread_name_prefix="hybridhub-upload")
         self._client = client
         self._lock = threading.Lock()
+        self._stale: dict[tuple[str, str], datetime] = {}
 
     # -- plumbing -------------------------------------------------------------------------
     @property
@@ -118,7 +120,25 @@ class StorageService:
 
     def upload_reader(self, bucket: str, key: str, reader, length: int, content_type: str = "") -> dict:
         bucket, key = self.object_ref(bucket, key)
-        return transfers.upload_stream(self.client, bucket, key, reader, length, content_type)
+        return self._upload(bucket, key, lambda: transfers.upload_stream(self.client, bucket, key, reader, length, content_type))
+
+    def _upload(self, bucket: str, key: str, work):
+        """Run an upload; if the store vanished mid-way, the next upload of the key first aborts
+        the multipart upload the SDK could not abort then (nothing is ever left half-done)."""
+        since = self._stale.get((bucket, key))
+        if since is not None:
+            try:
+                transfers.abort_incomplete(self.client, bucket, key, since)
+                self._stale.pop((bucket, key), None)
+            except StorageError:
+                pass  # still unreachable: the upload below reports it
+        started = datetime.now(timezone.utc) - timedelta(minutes=5)  # tolerate clock skew
+        try:
+            return work()
+        except StorageError as error:
+            if error.reason in {"storage_unreachable", "storage_error"}:
+                self._stale.setdefault((bucket, key), started)
+            raise
 
     def open(self, bucket: str, key: str, version_id: str | None = None, offset: int = 0, length: int = 0):
         bucket, key = self.object_ref(bucket, key)
@@ -164,6 +184,6 @@ class StorageService:
         api_path = workspace.to_api_path(self.root_dir, source)
 
         def work(progress):
-            return transfers.upload_file(self.client, bucket, key, Path(source), progress)
+            return self._upload(bucket, key, lambda: transfers.upload_file(self.client, bucket, key, Path(source), progress))
 
         return self.jobs.submit("upload", bucket, key, api_path, work)

@@ -15,6 +15,7 @@ import mimetypes
 import os
 import tempfile
 import time
+from datetime import datetime
 from pathlib import Path
 
 from minio import Minio
@@ -63,6 +64,25 @@ def upload_stream(client: Minio, bucket: str, key: str, reader, length: int, con
             error = StorageError("incomplete_upload", "The upload ended before all bytes arrived.")
         raise error from None
     return {"bucket": bucket, "key": key, "etag": (result.etag or "").strip('"'), "version_id": result.version_id, "size": length}
+
+
+def abort_incomplete(client: Minio, bucket: str, key: str, since: datetime | None = None) -> int:
+    """Abort multipart uploads of exactly ``key`` started at or after ``since``.
+
+    Used after an upload failed while the store was unreachable: the SDK could not abort
+    then, so the next upload of the key cleans up first.
+    """
+    try:
+        uploads = client._list_multipart_uploads(bucket, prefix=key, max_uploads=1000).uploads
+        aborted = 0
+        for upload in uploads:
+            started = upload.initiated_time
+            if upload.object_name == key and (since is None or started is None or started >= since):
+                client._abort_multipart_upload(bucket, key, upload.upload_id)
+                aborted += 1
+        return aborted
+    except Exception as exc:
+        raise translate(exc) from None
 
 
 def upload_file(client: Minio, bucket: str, key: str, path: Path, progress: Progress) -> dict:

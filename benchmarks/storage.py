@@ -1,0 +1,298 @@
+"""Benchmark: object transfers through the hybridhub server extension vs the minio SDK directly.
+
+One run starts an embedded S3 server (SeaweedFS) and a real jupyter-server with the extension,
+both on loopback, and measures against the same bucket:
+
+* a large upload and download through ``PUT/GET /hybridhub/storage/{upload,object}`` vs
+  ``fput_object``/``fget_object`` of the SDK (``upload_ratio``, ``download_ratio`` =
+  extension throughput / SDK throughput; the target is >= 0.9);
+* the jupyter-server's peak RSS growth during those transfers (``rss_growth_mib``, target
+  <= 64: the server never holds a whole object);
+* many small objects uploaded one by one both ways (``small_upload_ratio``);
+* the first page of a large prefix through ``GET /hybridhub/storage/list`` vs the SDK's own
+  first page (``list_first_page_ratio`` = extension time / SDK time, target <= 1.2).
+
+    .venv/bin/python benchmarks/storage.py            # 1 GiB object, 100,000-object prefix
+    .venv/bin/python benchmarks/storage.py --quick    # 64 MiB, 2,000 objects: under a minute
+
+The last line printed is one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import io
+import itertools
+import json
+import os
+import secrets
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import psutil
+from minio import Minio
+
+from hybridhub.hub_ext.demo.objectstore import EmbeddedObjectStore, StoreCredentials, StorePorts
+from hybridhub.hub_ext.demo.ports import LOOPBACK, free_ports, port_accepts
+
+MiB = 1024 * 1024
+BLOCK = MiB
+
+
+def log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+class RssSampler(threading.Thread):
+    """Peak RSS of a process (and children), sampled every 20 ms."""
+
+    def __init__(self, pid: int):
+        super().__init__(daemon=True)
+        self.proc = psutil.Process(pid)
+        self.peak = 0
+        self.stop_event = threading.Event()
+
+    def rss(self) -> int:
+        return self.proc.memory_info().rss
+
+    def run(self) -> None:
+        while not self.stop_event.is_set():
+            self.peak = max(self.peak, self.rss())
+            time.sleep(0.02)
+
+
+class Server:
+    """A jupyter-server subprocess with the hybridhub extension, configured by HYBRIDHUB_* env."""
+
+    def __init__(self, workdir: Path, store: EmbeddedObjectStore):
+        self.port = free_ports(1)[0]
+        self.token = secrets.token_hex(16)
+        self.root = workdir / "root"
+        self.root.mkdir()
+        config_dir = workdir / "config"
+        config_dir.mkdir()
+        (config_dir / "jupyter_server_config.json").write_text(
+            json.dumps({"ServerApp": {"jpserver_extensions": {"hybridhub.lab_ext": True}}})
+        )
+        creds = store.credentials
+        env = dict(
+            os.environ,
+            JUPYTER_CONFIG_DIR=str(config_dir),
+            JUPYTER_RUNTIME_DIR=str(workdir / "runtime"),
+            HYBRIDHUB_S3_ENDPOINT=store.endpoint,
+            HYBRIDHUB_S3_ACCESS_KEY=creds.user_access_key,
+            HYBRIDHUB_S3_SECRET_KEY=creds.user_secret_key,
+        )
+        self.log = open(workdir / "server.log", "wb")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "jupyter_server", f"--port={self.port}", f"--ip={LOOPBACK}", "--no-browser",
+             f"--ServerApp.root_dir={self.root}", f"--IdentityProvider.token={self.token}", "--ServerApp.open_browser=False", "--allow-root"],
+            env=env, stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 60
+        while not port_accepts(self.port):
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.log.flush()
+                tail = (workdir / "server.log").read_text(errors="replace")[-2000:]
+                raise RuntimeError(f"jupyter-server did not start:\n{tail}")
+            time.sleep(0.2)
+
+    def connection(self) -> http.client.HTTPConnection:
+        return http.client.HTTPConnection(LOOPBACK, self.port, timeout=600, blocksize=BLOCK)
+
+    def url(self, route: str, **params) -> str:
+        return f"/hybridhub/storage/{route}?" + urllib.parse.urlencode(params)
+
+    def headers(self) -> dict:
+        return {"Authorization": f"token {self.token}"}
+
+    def upload(self, bucket: str, key: str, path: Path) -> None:
+        size = path.stat().st_size
+        conn = self.connection()
+        with open(path, "rb") as f:
+            conn.request("PUT", self.url("upload", bucket=bucket, key=key, overwrite="1"), body=f,
+                         headers={**self.headers(), "Content-Length": str(size)})
+            response = conn.getresponse()
+            body = response.read()
+        conn.close()
+        if response.status != 201:
+            raise RuntimeError(f"upload failed: {response.status} {body[:200]!r}")
+
+    def upload_bytes(self, conn, bucket: str, key: str, data: bytes) -> None:
+        conn.request("PUT", self.url("upload", bucket=bucket, key=key, overwrite="1"), body=data, headers=self.headers())
+        response = conn.getresponse()
+        body = response.read()
+        if response.status != 201:
+            raise RuntimeError(f"upload failed: {response.status} {body[:200]!r}")
+
+    def download(self, bucket: str, key: str, path: Path) -> int:
+        conn = self.connection()
+        conn.request("GET", self.url("object", bucket=bucket, key=key), headers=self.headers())
+        response = conn.getresponse()
+        if response.status != 200:
+            raise RuntimeError(f"download failed: {response.status}")
+        total = 0
+        with open(path, "wb") as out:
+            while chunk := response.read(BLOCK):
+                out.write(chunk)
+                total += len(chunk)
+        conn.close()
+        return total
+
+    def list_first_page(self, conn, bucket: str, prefix: str, limit: int) -> int:
+        conn.request("GET", self.url("list", bucket=bucket, prefix=prefix, limit=limit), headers=self.headers())
+        response = conn.getresponse()
+        page = json.loads(response.read())
+        return len(page["entries"])
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+        self.log.close()
+
+
+def timed(fn, *args) -> float:
+    start = time.perf_counter()
+    fn(*args)
+    return time.perf_counter() - start
+
+
+def make_file(path: Path, size: int) -> None:
+    block = os.urandom(BLOCK)
+    with open(path, "wb") as f:
+        left = size
+        while left > 0:
+            f.write(block[: min(BLOCK, left)])
+            left -= BLOCK
+
+
+def seed_prefix(admin: Minio, bucket: str, prefix: str, count: int) -> None:
+    def put(i: int) -> None:
+        admin.put_object(bucket, f"{prefix}{i:07d}.txt", io.BytesIO(b"x"), 1)
+
+    with ThreadPoolExecutor(16) as pool:
+        list(pool.map(put, range(count)))
+
+
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="64 MiB object, 2,000-object prefix (< 1 minute)")
+    parser.add_argument("--size-mib", type=int, help="size of the large object")
+    parser.add_argument("--objects", type=int, help="objects in the listed prefix")
+    args = parser.parse_args(argv)
+    size = (args.size_mib or (64 if args.quick else 1024)) * MiB
+    n_list = args.objects or (2_000 if args.quick else 100_000)
+    n_small, small_size, repeats = (100, 16 * 1024, 7) if args.quick else (500, 16 * 1024, 15)
+    rounds = 3 if args.quick else 2
+
+    with tempfile.TemporaryDirectory(prefix="hybridhub-bench-") as tmp:
+        work = Path(tmp)
+        creds = StoreCredentials("admin" + secrets.token_hex(4), secrets.token_urlsafe(16),
+                                 "user" + secrets.token_hex(4), secrets.token_urlsafe(16))
+        store = EmbeddedObjectStore(work / "store", StorePorts.free(), creds)
+        store.start()
+        server = None
+        try:
+            host = store.endpoint.removeprefix("http://")
+            admin = Minio(host, creds.admin_access_key, creds.admin_secret_key, secure=False)
+            sdk = Minio(host, creds.user_access_key, creds.user_secret_key, secure=False, region="us-east-1")
+            bucket = "bench-" + secrets.token_hex(4)
+            admin.make_bucket(bucket)
+            server = Server(work, store)
+            big = work / "big.bin"
+            make_file(big, size)
+            log(f"large object: {size // MiB} MiB")
+
+            # warm up: the server finishes loading in the background for a moment after it listens
+            warm = work / "warm.bin"
+            make_file(warm, MiB)
+            server.upload(bucket, "warm.bin", warm)
+            server.download(bucket, "warm.bin", work / "warm-down.bin")
+            time.sleep(2)
+
+            sampler = RssSampler(server.process.pid)
+            baseline = sampler.rss()
+            sampler.start()
+            ext_up, ext_down, sdk_up, sdk_down = [], [], [], []
+            for _ in range(rounds):  # interleaved, best of each: the machine is shared
+                ext_up.append(timed(server.upload, bucket, "ext/big.bin", big))
+                sdk_up.append(timed(sdk.fput_object, bucket, "sdk/big.bin", str(big)))
+                ext_down.append(timed(server.download, bucket, "ext/big.bin", work / "ext-down.bin"))
+                (work / "ext-down.bin").unlink()
+                sdk_down.append(timed(sdk.fget_object, bucket, "sdk/big.bin", str(work / "sdk-down.bin")))
+                (work / "sdk-down.bin").unlink()
+            sampler.stop_event.set()
+            sampler.join()
+            rss_growth = (sampler.peak - baseline) / MiB
+            t_ext_up, t_sdk_up, t_ext_down, t_sdk_down = min(ext_up), min(sdk_up), min(ext_down), min(sdk_down)
+            log(f"upload: extension {t_ext_up:.2f} s, SDK {t_sdk_up:.2f} s; download: extension {t_ext_down:.2f} s, SDK {t_sdk_down:.2f} s")
+
+            small = os.urandom(small_size)
+            conn = server.connection()
+            start = time.perf_counter()
+            for i in range(n_small):
+                server.upload_bytes(conn, bucket, f"small-ext/{i:05d}.bin", small)
+            t_ext_small = time.perf_counter() - start
+            conn.close()
+            start = time.perf_counter()
+            for i in range(n_small):
+                sdk.put_object(bucket, f"small-sdk/{i:05d}.bin", io.BytesIO(small), small_size)
+            t_sdk_small = time.perf_counter() - start
+            log(f"{n_small} small objects: extension {t_ext_small:.2f} s, SDK {t_sdk_small:.2f} s")
+
+            log(f"seeding {n_list} objects for the listing")
+            seed_prefix(admin, bucket, "many/", n_list)
+            conn = server.connection()
+            ext_times, sdk_times = [], []
+            for _ in range(repeats):
+                start = time.perf_counter()
+                got_ext = server.list_first_page(conn, bucket, "many/", 1000)
+                ext_times.append(time.perf_counter() - start)
+                start = time.perf_counter()
+                got_sdk = len(list(itertools.islice(sdk.list_objects(bucket, prefix="many/"), 1000)))
+                sdk_times.append(time.perf_counter() - start)
+            conn.close()
+            assert got_ext == got_sdk == min(1000, n_list), (got_ext, got_sdk)
+            t_ext_list, t_sdk_list = statistics.median(ext_times), statistics.median(sdk_times)
+            log(f"first page of {n_list}: extension {t_ext_list * 1000:.1f} ms, SDK {t_sdk_list * 1000:.1f} ms")
+        finally:
+            if server:
+                server.stop()
+            store.stop()
+
+    result = {
+        "benchmark": "storage",
+        "quick": bool(args.quick),
+        "object_mib": size // MiB,
+        "rounds": rounds,
+        "upload_ext_mib_s": round(size / MiB / t_ext_up, 1),
+        "upload_sdk_mib_s": round(size / MiB / t_sdk_up, 1),
+        "download_ext_mib_s": round(size / MiB / t_ext_down, 1),
+        "download_sdk_mib_s": round(size / MiB / t_sdk_down, 1),
+        "upload_ratio": round(t_sdk_up / t_ext_up, 3),
+        "download_ratio": round(t_sdk_down / t_ext_down, 3),
+        "rss_growth_mib": round(rss_growth, 1),
+        "small_objects": n_small,
+        "small_upload_ratio": round(t_sdk_small / t_ext_small, 3),
+        "list_objects": n_list,
+        "list_first_page_ext_ms": round(t_ext_list * 1000, 1),
+        "list_first_page_sdk_ms": round(t_sdk_list * 1000, 1),
+        "list_first_page_ratio": round(t_ext_list / t_sdk_list, 3),
+    }
+    print(json.dumps(result))
+    return result
+
+
+if __name__ == "__main__":
+    main()
