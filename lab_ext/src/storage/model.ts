@@ -13,6 +13,11 @@ export class StorageModel {
     return this._changed;
   }
 
+  /** Emitted when only the selected entry changed (the list itself did not). */
+  get selectionChanged(): ISignal<this, void> {
+    return this._selectionChanged;
+  }
+
   /** Emitted with a user-facing error raised by a background refresh. */
   get failed(): ISignal<this, unknown> {
     return this._failed;
@@ -92,8 +97,11 @@ export class StorageModel {
   }
 
   select(entry: IEntry | null): void {
+    if (entry?.key === this.selected?.key) {
+      return;
+    }
     this.selected = entry;
-    this._changed.emit();
+    this._selectionChanged.emit();
   }
 
   /** Breadcrumb parts below the root prefix: [label, prefix]. */
@@ -144,4 +152,5 @@ export class StorageModel {
 
   private _changed = new Signal<this, void>(this);
   private _failed = new Signal<this, unknown>(this);
+  private _selectionChanged = new Signal<this, void>(this);
 }

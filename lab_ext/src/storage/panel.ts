@@ -78,12 +78,21 @@ export class StoragePanel extends Panel {
     this.node.addEventListener('dragleave', () => this.node.classList.remove('jp-mod-dropTarget'));
     this.node.addEventListener('drop', this.onDrop);
     model.changed.connect(this.render, this);
+    model.selectionChanged.connect(this.renderSelection, this);
     this.render();
   }
 
+  /** Called the first time (and every time) the panel becomes visible. */
+  onShow: (() => void) | null = null;
+
   dispose(): void {
     this.model.changed.disconnect(this.render, this);
+    this.model.selectionChanged.disconnect(this.renderSelection, this);
     super.dispose();
+  }
+
+  protected onAfterShow(): void {
+    this.onShow?.();
   }
 
   /** Focus the listing (or the bucket picker when nothing is listed). */
@@ -208,11 +217,23 @@ export class StoragePanel extends Panel {
       more.onclick = () => void m.loadMore();
       node.appendChild(more);
     }
-    if (m.selected?.type === 'object') {
-      node.appendChild(this.actions(m.selected));
-    }
+    this.renderSelection();
     if (hadFocus && focusedKey) {
       node.querySelector<HTMLElement>(`[data-key="${CSS.escape(focusedKey)}"]`)?.focus();
+    }
+  }
+
+  /** Mark the selected row and show its actions, without rebuilding the list. */
+  private renderSelection(): void {
+    const selected = this.model.selected;
+    for (const li of Array.from(this.body.node.querySelectorAll<HTMLElement>('.jp-hybridhub-storage-item'))) {
+      const isSelected = li.dataset.key === selected?.key;
+      li.classList.toggle('jp-mod-selected', isSelected);
+      li.setAttribute('aria-selected', String(isSelected));
+    }
+    this.body.node.querySelector('.jp-hybridhub-storage-actions')?.remove();
+    if (selected?.type === 'object' && this.model.bucket) {
+      this.body.node.appendChild(this.actions(selected));
     }
   }
 

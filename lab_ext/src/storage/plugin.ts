@@ -144,11 +144,10 @@ export const storagePlugin: JupyterFrontEndPlugin<void> = {
         void model.initialize();
       }
     };
+    panel.onShow = start;
     if (panel.isVisible) {
       start();
     }
-    shell.currentChanged.connect(() => panel.isVisible && start());
-    app.restored.then(() => panel.isVisible && start());
 
     const c = app.commands;
     c.addCommand(IDs.open, {
