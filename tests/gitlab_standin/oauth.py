@@ -98,7 +98,7 @@ def token(gitlab, request):
         {
             "access_token": issued.value,
             "token_type": "Bearer",
-            "expires_in": int(issued.expires_at - time.time()),
+            "expires_in": round(issued.expires_at - time.time()),
             "refresh_token": issued.refresh,
             "scope": " ".join(issued.scopes),
             "created_at": int(time.time()),
