@@ -188,3 +188,48 @@ async def test_secrets_only_in_env_never_in_labels_or_annotations(cluster, make_
     env = {e["name"]: e.get("value") for e in pod["spec"]["containers"][0]["env"]}
     assert env["HYBRIDHUB_S3_SECRET_KEY"] == "SKSECRET2"
     await spawner.stop()
+
+
+async def test_failed_first_start_removes_the_pvc_it_created_but_keeps_an_older_one(cluster, make_spawner):
+    from kubernetes_asyncio.client import V1ObjectMeta, V1PersistentVolumeClaim, V1PersistentVolumeClaimSpec
+
+    volume = {"volumes": [{"name": "home", "persistentVolumeClaim": {"claimName": "claim-{username}"}}],
+              "volume_mounts": [{"name": "home", "mountPath": "/home/jovyan"}]}
+    spawner = make_spawner(standin=cluster, storage_pvc_ensure=True, storage_capacity="1Gi", cmd=["false"], **volume)
+    spawner.user_options = {"profile": "cpu"}
+    with pytest.raises(web.HTTPError):
+        await asyncio.wait_for(spawner.start(), 30)
+    assert cluster.store.list("persistentvolumeclaims", "default") == []
+
+    # an existing claim (earlier work) survives a failed start
+    await spawner.api.create_namespaced_persistent_volume_claim("default", V1PersistentVolumeClaim(
+        metadata=V1ObjectMeta(name="claim-bob"),
+        spec=V1PersistentVolumeClaimSpec(access_modes=["ReadWriteOnce"], resources={"requests": {"storage": "1Gi"}})))
+    bob = make_spawner(standin=cluster, name="bob", storage_pvc_ensure=True, storage_capacity="1Gi", cmd=["false"], **volume)
+    bob.user_options = {"profile": "cpu"}
+    with pytest.raises(web.HTTPError):
+        await asyncio.wait_for(bob.start(), 30)
+    assert [c["metadata"]["name"] for c in cluster.store.list("persistentvolumeclaims", "default")] == ["claim-bob"]
+    assert cluster.store.list("pods", "default") == []
+
+
+async def test_phase_deadline_fails_a_stuck_pull(tmp_path, monkeypatch, make_spawner):
+    from kubespawner import KubeSpawner
+
+    from tests.kube.conftest import point_kubespawner_at
+
+    data = cluster_from_catalog(ProfileCatalog())
+    data["images"]["registry.example.com/hybridhub/huge:1"] = "100Gi"  # 43 simulated minutes to pull
+    standin = await start_standin(tmp_path, data)
+    point_kubespawner_at(standin, monkeypatch)
+    try:
+        spawner = make_spawner(standin=standin, pull_deadline_seconds=1)
+        spawner.catalog = ProfileCatalog(profiles=[{**ProfileCatalog().profiles[0], "image": "registry.example.com/hybridhub/huge:1"}])
+        spawner.user_options = {"profile": "cpu"}
+        with pytest.raises(web.HTTPError) as info:
+            await asyncio.wait_for(spawner.start(), 60)
+        assert "did not get past 'pulling the image' within 1 s" in info.value.log_message
+        assert standin.store.list("pods", "default") == []
+    finally:
+        await KubeSpawner._stop_all_reflectors()
+        await standin.stop()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import time
 
+from kubernetes_asyncio.client.rest import ApiException
 from kubespawner import KubeSpawner
 from tornado import web
 from traitlets import Dict, Float, Instance, Unicode, default
@@ -98,6 +99,18 @@ class HybridKubeSpawner(HybridSpawner, KubeSpawner):
             raise web.HTTPError(403, str(e), reason=str(e)) from None
         self.user_options = {**(self.user_options or {}), "profile": self._profile.slug}
         await super().load_user_options()
+        # remembered before KubeSpawner may create the PVC: a failed first start removes
+        # only a claim it created itself, never one holding earlier work
+        self._hybrid_claim_existed = (not self.storage_pvc_ensure) or await self._hybrid_claim_exists()
+
+    async def _hybrid_claim_exists(self) -> bool:
+        try:
+            await self.api.read_namespaced_persistent_volume_claim(self.pvc_name, self.namespace)
+            return True
+        except ApiException as e:
+            if e.status == 404:
+                return False
+            raise
 
     def get_env(self):
         env = super().get_env()
@@ -178,6 +191,12 @@ class HybridKubeSpawner(HybridSpawner, KubeSpawner):
             await self.stop(now=True)
         except Exception:
             self.log.exception("Could not delete pod %s after a failed start", self.pod_name)
+        if getattr(self, "_hybrid_claim_existed", True) is False:
+            try:
+                await self.api.delete_namespaced_persistent_volume_claim(self.pvc_name, self.namespace)
+            except ApiException as e:
+                if e.status != 404:
+                    self.log.exception("Could not delete PVC %s after a failed start", self.pvc_name)
 
     async def progress(self):
         """Messages by phase, each at most once, with percentages that follow the phases."""
