@@ -88,6 +88,8 @@ def test_cluster_system_pool_matches_the_values():
         assert create["nodepool-labels"] == ["hub.jupyter.org/node-purpose=core"]
     # the reference usage's B2s line counts the system node with the CPU pool's nodes
     assert create["node-vm-size"] == [CATALOG.pool_map()["cpu"].vm_size] and create["node-count"] == ["1"]
+    (services_file,) = VALUES["hub"]["extraFiles"].values()
+    assert create["node-vm-size"] == [services_file["data"]["CostService"]["extra_pools"]["system"]["vm_size"]]
 
 
 def test_autoscaler_profile_scales_down_quickly():

@@ -1,41 +1,56 @@
-"""The culler and cost services run with least-privilege roles that JupyterHub accepts."""
+"""The culler and cost services: least-privilege roles JupyterHub accepts, reachable pages,
+and a configuration file both services load."""
 
 from __future__ import annotations
 
 import importlib.util
+import json
+from urllib.parse import urlparse
 
 import pytest
 from jupyterhub.roles import _validate_role_name
 from jupyterhub.scopes import _check_scopes_exist, expand_scopes
+from jupyterhub.services.service import Service
 
-from .z2jh import VALUE_SETS, chart_values, hub_config
+from hybridhub.hub_ext.cost.estimate import load_input
+from hybridhub.hub_ext.cost.service import CostService
+from hybridhub.hub_ext.culler.service import HybridCuller
+from hybridhub.spawner.profiles import ProfileCatalog
+from tests.culling.hubproc import CULLER_SCOPES  # what the culler's real-hub tests run with
+
+from .z2jh import REPO, VALUE_SETS, chart_values, hub_config
 
 pytestmark = pytest.mark.deploy
 
-# What each service does with the hub API, and so all it may hold.
 NEEDED = {
-    "hybridhub-culler": {"list:users", "read:users:activity", "read:servers", "delete:servers"},
+    "hybridhub-culler": set(CULLER_SCOPES),
+    # lists users and their servers to attribute node time; reads nothing else
     "hybridhub-cost": {"list:users", "read:users", "read:servers"},
 }
+SERVICE_APPS = {"HybridCuller": HybridCuller, "CostService": CostService, "ProfileCatalog": ProfileCatalog}
+VALUES = chart_values(*VALUE_SETS["aks+site"])
+(SERVICES_FILE,) = VALUES["hub"]["extraFiles"].values()
 
 
 @pytest.fixture
 def config(monkeypatch):
     monkeypatch.setenv("MINIO_ACCESS_KEY", "a")
     monkeypatch.setenv("MINIO_SECRET_KEY", "b")
-    return hub_config(chart_values(*VALUE_SETS["aks"]))
+    return hub_config(VALUES)
 
 
 def test_services_are_hub_managed_python_modules(config):
     services = {s["name"]: s for s in config.JupyterHub.services}
     assert set(services) == set(NEEDED)
+    fields = set(Service.class_trait_names())
     for service in services.values():
+        assert set(service) <= fields, sorted(set(service) - fields)
         assert not service.get("admin"), "services get roles, never admin"
-        assert "api_token" not in service, "tokens are generated, never written in values"
-        python, flag, module = service["command"]
+        assert "api_token" not in service, "the chart generates tokens; none in values"
+        python, flag, module, config_flag = service["command"]
         assert (python, flag) == ("python3", "-m") and module.startswith("hybridhub.hub_ext.")
-        package = module.rsplit(".", 1)[0] if module.endswith(".service") else module
-        assert importlib.util.find_spec(package) is not None, package
+        assert importlib.util.find_spec(module + ".__main__") is not None, module
+        assert config_flag == f"--config={SERVICES_FILE['mountPath']}"
 
 
 def test_roles_are_valid_for_jupyterhub(config):
@@ -53,4 +68,58 @@ def test_each_service_holds_exactly_what_it_needs(config):
     assert granted == NEEDED
     for service, scopes in granted.items():
         expanded = expand_scopes(scopes)
-        assert not any(s.startswith(("admin", "tokens", "access:servers", "servers")) for s in expanded), service
+        assert not any(s.startswith(("admin", "tokens", "servers", "users")) for s in expanded), service
+    assert not any(s.startswith("access:servers") for s in expand_scopes(granted["hybridhub-cost"]))
+
+
+def test_custom_scope_is_defined(config):
+    custom = config.JupyterHub.custom_scopes
+    for service in config.JupyterHub.services:
+        for scope in service.get("oauth_client_allowed_scopes", []):
+            assert scope in custom and custom[scope]["description"]
+
+
+def test_service_pages_are_reachable_through_the_hub_service():
+    hub = VALUES["hub"]
+    extra_ports = {p["port"]: p for p in hub["service"]["extraPorts"]}
+    listen = {app: urlparse(settings["service_url"]) for app, settings in SERVICES_FILE["data"].items()
+              if "service_url" in settings}
+    for name, service in hub["services"].items():
+        url = urlparse(service["url"])
+        assert url.hostname == "hub" and url.port in extra_ports and extra_ports[url.port]["targetPort"] == url.port
+        assert url.port in hub["networkPolicy"]["allowedIngressPorts"]
+        app = "HybridCuller" if "culler" in name else "CostService"
+        assert listen[app].port == url.port and listen[app].hostname == "0.0.0.0"  # the Service's name is not bindable
+
+
+def test_services_file_loads_in_both_services(tmp_path):
+    data = SERVICES_FILE["data"]
+    assert SERVICES_FILE["mountPath"].endswith(".json")  # the chart renders data to JSON by extension
+    for section, settings in data.items():
+        traits = SERVICE_APPS[section].class_traits(config=True)
+        assert set(settings) <= set(traits), sorted(set(settings) - set(traits))
+    path = tmp_path / "services.json"
+    path.write_text(json.dumps(data))
+    for app_class in (HybridCuller, CostService):
+        app = app_class()
+        app.load_config_file(str(path))  # the code path of --config
+        section = app_class.__name__
+        for key, value in data.get(section, {}).items():
+            assert getattr(app, key) == value, (section, key)
+
+
+def test_services_see_the_hubs_catalog():
+    """Services read c.ProfileCatalog from their own file: it must equal the hub's."""
+    assert VALUES["hub"]["config"].get("ProfileCatalog") == SERVICES_FILE["data"].get("ProfileCatalog")
+
+
+def test_cost_service_terms_match_the_reference():
+    cost = SERVICES_FILE["data"]["CostService"]
+    assert cost["state_path"].startswith("/srv/jupyterhub/")  # the hub's persistent volume
+    example = load_input(REPO / "examples" / "cost-paper-table1.yaml")
+    assert float(example.lb_price_per_hour) == cost["lb_price_per_hour"]
+    assert float(example.public_ip_price_per_hour) == cost["public_ip_price_per_hour"]
+    assert example.public_ips == cost["public_ips"] and float(example.other) == cost["other_per_month"]
+    system = cost["extra_pools"]["system"]
+    same_vm = [p for p in ProfileCatalog().pool_map().values() if p.vm_size == system["vm_size"]]
+    assert same_vm and same_vm[0].vm_price_per_hour == system["vm_price_per_hour"]
