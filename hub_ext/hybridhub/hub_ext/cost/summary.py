@@ -101,6 +101,11 @@ def build_summary(rec: CostRecorder, now_micros: int, budget: Fraction, warn_per
     }
 
 
+def _cell(value: str) -> str:
+    """Text a spreadsheet would run as a formula (``=``, ``+``, ``-``, ``@`` first) gets a ``'``."""
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
 def summary_csv(summary: Mapping) -> str:
     """One row per figure: ``section,name,detail,amount,currency``."""
     out = io.StringIO()
@@ -120,7 +125,7 @@ def summary_csv(summary: Mapping) -> str:
             w.writerow(["T_n", p["name"], f"n={n}", t, "h"])
     for section in ("by_profile", "by_user"):
         for row in summary[section]:
-            w.writerow([section.removeprefix("by_"), row["name"], "", row["amount"], cur])
+            w.writerow([section.removeprefix("by_"), _cell(row["name"]), "", row["amount"], cur])
     for day in summary["daily"]:
         for pool, value in day["by_pool"].items():
             w.writerow(["daily", day["date"], pool, value, cur])

@@ -1,0 +1,148 @@
+"""From Kubernetes objects to the recorder: provisioning placeholders, deletions, pods, hub profiles."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from fractions import Fraction as F
+
+import pytest
+
+from hybridhub.hub_ext.cost.feed import ClusterFeed, parse_time, scale_ups
+from hybridhub.hub_ext.cost.ledger import LedgerError, micros_at_node_count
+from hybridhub.hub_ext.cost.recorder import CostRecorder, is_placeholder
+
+pytestmark = pytest.mark.cost
+
+T0 = datetime(2026, 11, 2, 9, 0, tzinfo=timezone.utc)
+S = 1_000_000
+
+
+def ts(seconds: int) -> str:
+    return (T0 + timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def us(seconds: int) -> int:
+    return parse_time(ts(seconds))
+
+
+def node(name, pool, created):
+    return {"metadata": {"name": name, "labels": {"agentpool": pool}, "creationTimestamp": ts(created)}}
+
+
+def scale_up_event(uid, at, pool="gpu", before=0, after=1, count=1):
+    return {"metadata": {"uid": uid}, "reason": "TriggeredScaleUp", "count": count, "lastTimestamp": ts(at),
+            "involvedObject": {"kind": "Pod", "name": "jupyter-alice"},
+            "message": f"pod triggered scale-up: [{{aks-{pool}-12345678-vmss {before}->{after} (max: 3)}}]"}
+
+
+def scale_down_event(uid, at, name):
+    return {"metadata": {"uid": uid}, "reason": "ScaleDown", "count": 1, "lastTimestamp": ts(at),
+            "involvedObject": {"kind": "Node", "name": name}, "message": f'Scale-down: removing empty node "{name}"'}
+
+
+def pod(user, node_name, bound, profile="gpu-a10", server="", deleting=False, phase="Running"):
+    meta = {"name": f"jupyter-{user}", "labels": {"component": "singleuser-server", "hybridhub/profile": profile},
+            "annotations": {"hub.jupyter.org/username": user, "hub.jupyter.org/servername": server}}
+    if deleting:
+        meta["deletionTimestamp"] = ts(bound + 99999)
+    return {"metadata": meta, "spec": {"nodeName": node_name},
+            "status": {"phase": phase, "conditions": [{"type": "PodScheduled", "status": "True",
+                                                       "lastTransitionTime": ts(bound)}]}}
+
+
+def seconds_at(rec, pool, a, b):
+    return {n: v // S for n, v in micros_at_node_count(rec.ledger.intervals(), us(a), us(b), [pool])[pool].items() if v}
+
+
+@pytest.fixture
+def feed():
+    clock = [0.0]
+    f = ClusterFeed(CostRecorder({"cpu": F(10), "gpu": F(100)}), settle=2.0, monotonic=lambda: clock[0])
+    f.clock = clock
+    return f
+
+
+def test_scale_up_messages():
+    assert scale_ups("pod triggered scale-up: [{aks-gpu-12345678-vmss 0->2 (max: 3)}]") == [("gpu", 2)]
+    assert scale_ups("pod triggered scale-up: [{aks-cpu-1-vmss 1->2 (max: 3)} {aks-gpu-2-vmss 0->1 (max: 3)}]") == \
+        [("cpu", 1), ("gpu", 1)]
+    assert scale_ups("pod triggered scale-up: [{my-own-group 0->1 (max: 3)}]") == []  # not an AKS scale set
+    assert scale_ups("") == [] and scale_ups("pod didn't trigger scale-up: max node group size reached") == []
+
+
+def test_a_node_is_billed_from_the_scale_up_decision_until_its_scale_down(feed):
+    feed.event(scale_up_event("e1", 100))
+    assert list(feed.rec.provisioning().values()) == [("gpu", us(100))]
+    feed.node_event("ADDED", node("aks-gpu-12345678-vmss000000", "gpu", 400), us(405))
+    assert feed.rec.provisioning() == {}
+    feed.node_event("MODIFIED", node("aks-gpu-12345678-vmss000000", "gpu", 400), us(500))  # nothing new
+    feed.event(scale_down_event("e2", 2000, "aks-gpu-12345678-vmss000000"))
+    feed.node_event("DELETED", node("aks-gpu-12345678-vmss000000", "gpu", 400), us(2003))
+    assert seconds_at(feed.rec, "gpu", 0, 3000) == {0: 1100, 1: 1900}
+    feed.event(scale_up_event("e1", 100))  # replayed after a reconnect: already handled
+    assert feed.rec.provisioning() == {}
+    feed.event(scale_up_event("e1", 2500, count=2))  # the same event counted again: one more VM
+    assert [p for p, _ in feed.rec.provisioning().values()] == ["gpu"]
+
+
+def test_a_deletion_waits_for_its_scale_down_event_then_uses_the_time_seen(feed):
+    for i, name in enumerate(("aks-cpu-1-vmss000000", "aks-cpu-1-vmss000001")):
+        feed.node_event("ADDED", node(name, "cpu", 10 * i), us(10 * i))
+    feed.node_event("DELETED", node("aks-cpu-1-vmss000000", "cpu", 0), us(700))
+    feed.event(scale_down_event("d1", 650, "aks-cpu-1-vmss000000"))  # the event came second
+    feed.node_event("DELETED", node("aks-cpu-1-vmss000001", "cpu", 10), us(900))
+    feed.flush()
+    assert "aks-cpu-1-vmss000001" in feed.rec.ledger.up_nodes()  # still waiting for its event
+    feed.clock[0] = 2.5
+    feed.flush()
+    assert seconds_at(feed.rec, "cpu", 0, 1000) == {0: 100, 1: 10 + 250, 2: 640}
+
+
+def test_start_up_sync_applies_what_happened_while_away_in_time_order(feed):
+    feed.node_event("ADDED", node("aks-cpu-1-vmss000000", "cpu", 0), us(0))
+    feed.node_event("ADDED", node("aks-gpu-1-vmss000000", "gpu", 0), us(0))
+    saved = feed.rec.to_dict(), feed.state()
+    again = ClusterFeed(CostRecorder.from_dict(saved[0]))
+    again.restore(saved[1])
+    events = [scale_down_event("d1", 300, "aks-gpu-1-vmss000000"),  # went while we were away
+              scale_up_event("u1", 200, pool="cpu", before=1, after=2),  # came and went unseen
+              scale_down_event("d2", 900, "aks-cpu-1-vmss000001"),
+              scale_up_event("u2", 1000)]  # still provisioning
+    nodes = [node("aks-cpu-1-vmss000000", "cpu", 0)]
+    again.sync(events, nodes, us(1200))
+    assert seconds_at(again.rec, "gpu", 0, 1200) == {0: 700, 1: 300 + 200}
+    assert seconds_at(again.rec, "cpu", 0, 1200) == {1: 500, 2: 700}
+    assert [is_placeholder(n) for n in again.rec.ledger.up_nodes()] == [False, True]
+
+
+def test_pods_make_sessions_with_the_hubs_profile(feed):
+    feed.node_event("ADDED", node("n1", "gpu", 0), us(0))
+    feed.hub_users([{"name": "alice", "servers": {"": {"user_options": {"profile": "gpu-a10-large"}}}},
+                    {"name": "bob", "servers": {"lab": {"user_options": {}}}}])
+    assert feed.pod_event("ADDED", pod("alice", "n1", 60), us(61))
+    assert feed.pod_event("MODIFIED", pod("bob", "n1", 120, profile="gpu-a10", server="lab"), us(121))
+    assert not feed.pod_event("MODIFIED", pod("carol", None, 0), us(130))  # pending: no node, no session
+    assert not feed.pod_event("MODIFIED", pod("alice", "n1", 60, deleting=True), us(600))
+    feed.pods_listed([pod("bob", "n1", 120, profile="gpu-a10", server="lab")], us(1200))  # relist: bob still there
+    split = feed.rec.attribution(us(0), us(1800))
+    assert {k: v * 3600 / 100 for k, v in split.by_profile().items()} == \
+        {"gpu-a10-large": 60 + 240, "gpu-a10": 240 + 1200, None: 60}
+    feed.pods_listed([], us(1800))
+    assert feed.rec.running == {}
+
+
+def test_recorder_provisioning_and_clamping():
+    rec = CostRecorder({"gpu": F(100)})
+    a, b = rec.scale_up(us(0), "gpu", 2)
+    assert a != b and is_placeholder(a)
+    rec.node_joined(us(300), "gpu", "n1")  # takes the oldest placeholder
+    assert rec.ledger.since("n1") == us(0)
+    assert rec.expire_provisioning(us(3700), 3600 * S) == [b]  # never joined: costs nothing
+    rec.node_up(us(3800), "gpu", "n2")
+    rec.node_left(us(3700), "gpu", "n1")  # late news is clamped to the last observation, never rejected
+    assert rec.ledger.up_nodes() == {"n2": "gpu"}
+    assert seconds_at(rec, "gpu", 0, 4000) == {1: 4000}
+    with pytest.raises(LedgerError):
+        rec.ledger.rename("nope", "n2")
+    with pytest.raises(LedgerError):
+        rec.ledger.cancel("nope")
