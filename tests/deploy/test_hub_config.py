@@ -6,10 +6,14 @@ import pytest
 from jupyterhub.app import JupyterHub
 from jupyterhub.auth import Authenticator
 from jupyterhub.crypto import CryptKeeper
+from jupyterhub.spawner import Spawner
 from kubespawner import KubeSpawner
 from oauthenticator.gitlab import GitLabOAuthenticator
+from traitlets.config import Config
 from traitlets.utils.importstring import import_item
 
+from hybridhub.hub_ext.cost.guard import BudgetGuard, budget_pre_spawn_hook
+from hybridhub.hub_ext.cost.service import CostService
 from hybridhub.spawner.kube import HybridKubeSpawner
 from hybridhub.spawner.profiles import DEFAULT_PROFILES, ProfileCatalog
 from hybridhub.spawner.settings import HybridSpawner
@@ -22,7 +26,7 @@ pytestmark = pytest.mark.deploy
 CONFIGURABLES = {
     cls.__name__: cls
     for cls in (JupyterHub, KubeSpawner, HybridKubeSpawner, HybridSpawner, ProfileCatalog, GitLabOAuthenticator,
-                Authenticator, CryptKeeper)
+                Authenticator, CryptKeeper, Spawner, BudgetGuard)
 }
 SECRETS_ENV = {"MINIO_ACCESS_KEY": "test-access", "MINIO_SECRET_KEY": "test-secret-key"}
 
@@ -113,3 +117,11 @@ def test_invalid_catalog_fails_at_hub_start(secrets_env):
     values["hub"]["config"]["ProfileCatalog"] = {"profiles": [{"slug": "x", "pool": "nope"}]}
     with pytest.raises(Exception, match="pool|missing"):
         hub_config(values)
+
+
+def test_budget_guard_reads_what_the_cost_service_writes(secrets_env, tmp_path):
+    c = config_for("aks")
+    assert c.Spawner.pre_spawn_hook is budget_pre_spawn_hook
+    (services_file,) = chart_values(*VALUE_SETS["aks"])["hub"]["extraFiles"].values()
+    cost = CostService(config=Config({"CostService": services_file["data"]["CostService"]}))
+    assert BudgetGuard(config=c).summary_path == cost.summary_path
