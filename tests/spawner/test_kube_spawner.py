@@ -233,3 +233,19 @@ async def test_phase_deadline_fails_a_stuck_pull(tmp_path, monkeypatch, make_spa
     finally:
         await KubeSpawner._stop_all_reflectors()
         await standin.stop()
+
+
+async def test_form_and_forged_form_value_in_japanese(cluster, make_spawner):
+    from hybridhub.spawner.choice import ProfileNotAllowed
+
+    profiles = [dict(p) for p in ProfileCatalog().profiles]
+    profiles[2]["allowed_groups"] = ["research"]
+    spawner = make_spawner(standin=cluster)
+    spawner.catalog = ProfileCatalog(profiles=profiles)
+    form = spawner._render_form(spawner)
+    assert 'value="gpu-a10-large"' not in form and 'value="gpu-a10"' in form
+    assert "¥74.70 per hour · usually ready in about 7 min from zero" in form
+    assert "1 時間あたり ¥74.70・停止状態から通常約 7 分で起動" in form
+    assert spawner.options_from_form({"profile": ["gpu-a10"], "lang": ["ja"]}) == {"profile": "gpu-a10", "lang": "ja"}
+    with pytest.raises(ProfileNotAllowed, match="プロファイル「gpu-a10-large」は使用できません"):
+        spawner.options_from_form({"profile": ["gpu-a10-large"], "lang": ["ja"]})

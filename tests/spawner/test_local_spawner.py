@@ -36,6 +36,8 @@ def test_form_shows_allowed_profiles_with_price_and_wait(hub):
     slugs = re.findall(r'name="profile" id="hh-profile-[^"]+" value="([^"]+)"', page)
     assert slugs == ["cpu", "gpu-a10"]  # the large GPU is for the research group only
     assert "¥11.52 per hour · usually ready in about 3 min from zero" in page
+    assert "1 時間あたり ¥74.70・停止状態から通常約 7 分で起動" in page  # Japanese shown when the browser asks
+    assert "GPU ノートブック（A10）" in page and 'name="lang"' in page
     assert "¥74.70 per hour · usually ready in about 7 min from zero" in page
 
 

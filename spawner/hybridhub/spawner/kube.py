@@ -18,6 +18,7 @@ from traitlets import Dict, Float, Instance, Unicode, default
 
 from .choice import ProfileNotAllowed, choose_profile, price_line, profile_env, user_groups
 from .coldstarts import ColdStartHistory
+from .form import options_from_form, render_form
 from .messages import message
 from .phases import Observation, Phase, observe, percent
 from .pod import profile_list
@@ -66,6 +67,23 @@ class HybridKubeSpawner(HybridSpawner, KubeSpawner):
     @default("profile_list")
     def _default_profile_list(self):
         return self._profiles_for_user
+
+    @default("options_form")
+    def _default_options_form(self):
+        return self._render_form
+
+    def _render_form(self, spawner) -> str:
+        """The shared hybridhub form (both languages, price and usual wait per profile)."""
+        profiles = self.catalog.for_user(user_groups(self.user), bool(getattr(self.user, "admin", False)))
+        if len(profiles) <= 1:
+            return ""
+        default = choose_profile(self.catalog, self.user, None).slug
+        return render_form(profiles, default, {p.slug: self.eta_for(p) for p in profiles})
+
+    def options_from_form(self, formdata):
+        options = options_from_form(formdata)
+        choose_profile(self.catalog, self.user, options["profile"], options["lang"])  # refuse forged values
+        return options
 
     def _lang(self) -> str:
         lang = str((self.user_options or {}).get("lang") or self.language)

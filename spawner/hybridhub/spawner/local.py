@@ -16,7 +16,7 @@ from tornado import web
 from traitlets import Instance, Unicode, default
 
 from .choice import ProfileNotAllowed, choose_profile, profile_env, user_groups
-from .form import render_form
+from .form import options_from_form, render_form
 from .profiles import Profile, ProfileCatalog
 from .settings import HybridSpawner
 
@@ -61,20 +61,19 @@ class HybridLocalSpawner(HybridSpawner, SimpleLocalProcessSpawner):
             return ""  # nothing to choose: start straight away
         default = choose_profile(self.catalog, self.user, None).slug
         etas = {p.slug: p.pool.usual_cold_start_seconds for p in profiles}
-        return render_form(profiles, default, etas, self.language)
+        return render_form(profiles, default, etas)
 
     def options_from_form(self, formdata):
-        slug = (formdata.get("profile") or [""])[0]
+        options = options_from_form(formdata)
         # refuse a forged value here too, so the form shows the reason
-        choose_profile(self.catalog, self.user, slug, self.language)
-        return {"profile": slug}
+        choose_profile(self.catalog, self.user, options["profile"], options["lang"])
+        return options
 
     @staticmethod
     def _apply_profile(spawner: "HybridLocalSpawner", user_options: dict) -> None:
         try:
-            spawner._profile = choose_profile(
-                spawner.catalog, spawner.user, (user_options or {}).get("profile"), spawner.language
-            )
+            language = (user_options or {}).get("lang") or spawner.language
+            spawner._profile = choose_profile(spawner.catalog, spawner.user, (user_options or {}).get("profile"), language)
         except ProfileNotAllowed as e:
             raise web.HTTPError(403, str(e), reason=str(e)) from None
 
