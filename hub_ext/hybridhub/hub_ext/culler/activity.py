@@ -1,19 +1,28 @@
 """Talking to the hub REST API and to user servers (through the proxy) for the culler.
 
-One small client over ``httpx.AsyncClient``; the transport is injectable, so the benchmark
-and unit tests can answer without a network. Every call carries the service's own API token
-in an ``Authorization`` header and nothing else; tokens never appear in log lines.
+One small client over tornado's ``AsyncHTTPClient`` (JupyterHub's own HTTP stack, also what
+jupyterhub-idle-culler uses). The ``fetch`` coroutine is injectable, so the benchmark and unit
+tests can answer without a network. Every call carries the service's own API token in an
+``Authorization`` header and nothing else; tokens never appear in log lines.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import dataclass
+from typing import Awaitable, Callable
 from urllib.parse import quote
 
-import httpx
+from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest, HTTPResponse
 
 from .policy import ActivityReport
+
+Fetch = Callable[[HTTPRequest], Awaitable[HTTPResponse]]
+
+
+class HubError(RuntimeError):
+    """The hub answered a culler request with an error status."""
 
 
 @dataclass
@@ -24,30 +33,50 @@ class HubClient:
     proxy_url: str
     token: str
     timeout: float = 10.0
-    transport: httpx.AsyncBaseTransport | None = None
+    fetch: Fetch | None = None
     concurrency: int = 10
 
     def __post_init__(self) -> None:
         self.api_url = self.api_url.rstrip("/")
         self.proxy_url = self.proxy_url.rstrip("/")
-        self._client = httpx.AsyncClient(
-            headers={"Authorization": f"token {self.token}"},
-            timeout=self.timeout,
-            transport=self.transport,
-            limits=httpx.Limits(max_connections=self.concurrency),
-        )
+        self._http = None
+        if self.fetch is None:
+            self._http = AsyncHTTPClient(force_instance=True, max_clients=self.concurrency)
+            self.fetch = self._http.fetch
+        self._slots = asyncio.Semaphore(self.concurrency)
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        if self._http is not None:
+            self._http.close()
+
+    async def _request(self, method: str, url: str, body: str | None = None, **headers: str) -> HTTPResponse:
+        request = HTTPRequest(
+            url,
+            method=method,
+            body=body,
+            headers={"Authorization": f"token {self.token}", **headers},
+            request_timeout=self.timeout,
+            connect_timeout=self.timeout,
+            allow_nonstandard_methods=True,
+            follow_redirects=False,
+        )
+        async with self._slots:
+            try:
+                return await self.fetch(request, raise_error=False)
+            except HTTPClientError as error:  # a fetch that raises anyway (e.g. a test double)
+                if error.response is None:
+                    raise
+                return error.response
 
     async def users(self) -> list[dict]:
         """All users that have a server (ready or pending), following the hub's pagination."""
         users: list[dict] = []
         url: str | None = f"{self.api_url}/users?state=active&limit=200"
         while url:
-            response = await self._client.get(url, headers={"Accept": "application/jupyterhub-pagination+json"})
-            response.raise_for_status()
-            body = response.json()
+            response = await self._request("GET", url, Accept="application/jupyterhub-pagination+json")
+            if response.code != 200:
+                raise HubError(f"listing users: HTTP {response.code}")
+            body = json.loads(response.body)
             if isinstance(body, list):  # a hub without pagination
                 return body
             users.extend(body["items"])
@@ -61,33 +90,33 @@ class HubClient:
     async def activity(self, server: dict) -> ActivityReport:
         """The server's activity report; an unavailable report says why in one line."""
         try:
-            response = await self._client.get(self._server_url(server, "activity"))
-        except httpx.HTTPError as error:
-            return ActivityReport.unavailable(f"{type(error).__name__}")
-        if response.status_code != 200:
-            return ActivityReport.unavailable(f"HTTP {response.status_code}")
+            response = await self._request("GET", self._server_url(server, "activity"))
+        except (OSError, asyncio.TimeoutError) as error:
+            return ActivityReport.unavailable(type(error).__name__)
+        if response.code != 200:
+            return ActivityReport.unavailable(f"HTTP {response.code}" if response.code != 599 else "unreachable")
         try:
-            return ActivityReport.from_json(response.json())
+            return ActivityReport.from_json(json.loads(response.body))
         except (ValueError, TypeError, AttributeError) as error:
             return ActivityReport.unavailable(f"unreadable report: {error}")
 
     async def warn(self, server: dict, body: dict) -> bool:
         """Tell the server (and so the user's browser) that a cull is coming."""
         try:
-            response = await self._client.post(self._server_url(server, "activity/warning"), content=json.dumps(body))
-        except httpx.HTTPError:
+            response = await self._request("POST", self._server_url(server, "activity/warning"), json.dumps(body))
+        except (OSError, asyncio.TimeoutError):
             return False
-        return response.status_code == 200
+        return response.code == 200
 
     async def stop(self, user: str, server_name: str, remove_named: bool = False) -> int:
         """Ask the hub to stop one server; returns the HTTP status (202: stopping, 204: stopped)."""
         if server_name:
             url = f"{self.api_url}/users/{quote(user)}/servers/{quote(server_name)}"
-            content = json.dumps({"remove": True}) if remove_named else None
+            body = json.dumps({"remove": True}) if remove_named else None
         else:
             url = f"{self.api_url}/users/{quote(user)}/server"
-            content = None
-        response = await self._client.request("DELETE", url, content=content)
-        if response.status_code not in (202, 204, 404):
-            response.raise_for_status()
-        return response.status_code
+            body = None
+        response = await self._request("DELETE", url, body)
+        if response.code not in (202, 204, 404):
+            raise HubError(f"stopping {user}/{server_name}: HTTP {response.code}")
+        return response.code

@@ -1,0 +1,268 @@
+"""Benchmark: culling decisions for many servers, hybridhub's culler vs jupyterhub-idle-culler.
+
+A fleet of N servers (default 500; CPU and GPU profiles, some starting, some admins', some
+busy) is served by an in-process stand-in of the hub REST API and of the user servers'
+activity route, over real HTTP on loopback. In the same run:
+
+* ``idle_culler``: jupyterhub-idle-culler 2.x's own decision path (``cull_idle``: list users,
+  judge each server by ``last_activity``, DELETE the culled ones);
+* ``hybridhub``: one round of :class:`~hybridhub.hub_ext.culler.service.HybridCuller`
+  (list, fetch every ready server's activity report, decide, warn or stop, one log line each);
+* ``hybridhub_mock``: the same round over an in-memory ``fetch`` (no sockets: the cost of the
+  policy, parsing and bookkeeping alone);
+* ``policy``: :func:`~hybridhub.hub_ext.culler.policy.decide` alone, decisions per second.
+
+Both cullers must stop exactly the servers their signal says (checked). hybridhub makes one
+extra request per server (its activity report); the ratio shows what that costs.
+
+    .venv/bin/python benchmarks/culling.py            # 2,000 servers, 5 repeats
+    .venv/bin/python benchmarks/culling.py --quick    # 500 servers, 3 repeats, well under a minute
+
+The last line printed is one JSON object with the timings and ratios.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import io
+import json
+import logging
+import random
+import statistics
+import sys
+import time
+from datetime import datetime, timedelta, timezone
+from urllib.parse import parse_qs, urlparse
+
+import jupyterhub_idle_culler
+from tornado import web
+from tornado.httpclient import HTTPRequest, HTTPResponse
+from tornado.httpserver import HTTPServer
+from tornado.netutil import bind_sockets
+
+from hybridhub.hub_ext.culler.activity import HubClient
+from hybridhub.hub_ext.culler.policy import ActivityReport, Limits, ServerState, ServerView, Settings, decide
+from hybridhub.hub_ext.culler.service import HybridCuller
+
+NOW = datetime(2026, 11, 2, 15, 0, tzinfo=timezone.utc)
+PROFILES = {"cpu": (3600, 12 * 3600), "gpu-a10": (1200, 8 * 3600), "gpu-a10-large": (900, 4 * 3600)}
+PAGE = 200
+
+
+def iso(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def fleet(n: int, seed: int = 5) -> tuple[list[dict], dict[str, dict]]:
+    """User models (as the hub returns them) and each server's activity report."""
+    rng = random.Random(seed)
+    users, reports = [], {}
+    for i in range(n):
+        name = f"u{i:05d}"
+        profile = rng.choice(list(PROFILES))
+        started = NOW - timedelta(minutes=rng.randrange(5, 600))
+        pending = "spawn" if rng.random() < 0.05 else None
+        last_activity = NOW - timedelta(minutes=rng.randrange(0, 180))  # proxy traffic: tabs left open
+        users.append({
+            "kind": "user", "name": name, "admin": rng.random() < 0.03,
+            "servers": {"": {
+                "name": "", "ready": pending is None, "pending": pending, "url": f"/user/{name}/",
+                "started": iso(started), "last_activity": iso(last_activity),
+                "user_options": {"profile": profile},
+            }},
+        })
+        busy = rng.random() < 0.3
+        last_busy = None if rng.random() < 0.2 else NOW - timedelta(minutes=rng.randrange(0, 120))
+        reports[name] = {
+            "busy": busy, "reasons": ["1 of 1 kernel(s) executing"] if busy else [],
+            "last_busy": iso(last_busy) if last_busy else None, "keepalive_at": None,
+            "browser_connected": False, "saved_at": None, "warning": None,
+        }
+    return users, reports
+
+
+class FakeHub:
+    """Answers the hub API and the activity routes; counts what each culler asked for."""
+
+    def __init__(self, users: list[dict], reports: dict[str, dict], base: str) -> None:
+        self.users, self.reports, self.base = users, reports, base
+        self.deletes: list[str] = []
+        self.warnings = 0
+
+    def handle(self, method: str, url: str) -> tuple[int, dict | list | None]:
+        parsed = urlparse(url)
+        path, query = parsed.path, parse_qs(parsed.query)
+        if path in ("/hub/api", "/hub/api/"):
+            return 200, {"version": "6.1.1"}
+        if path == "/hub/api/users" and method == "GET":
+            offset, limit = int(query.get("offset", ["0"])[0]), int(query.get("limit", [str(PAGE)])[0])
+            items = self.users[offset:offset + limit]
+            following = offset + limit < len(self.users)
+            nxt = {"offset": offset + limit, "limit": limit, "url": f"{self.base}/hub/api/users?state=ready&offset={offset + limit}&limit={limit}"}
+            return 200, {"items": items, "_pagination": {"offset": offset, "limit": limit, "total": len(self.users), "next": nxt if following else None}}
+        parts = path.strip("/").split("/")
+        if method == "DELETE" and parts[:3] == ["hub", "api", "users"]:
+            self.deletes.append(parts[3])
+            return 204, None
+        if parts[0] == "user" and parts[2:] == ["hybridhub", "activity"]:
+            return 200, self.reports[parts[1]]
+        if parts[0] == "user" and parts[2:] == ["hybridhub", "activity", "warning"]:
+            self.warnings += 1
+            return 200, {}
+        return 404, {"message": f"not in the stand-in: {method} {path}"}
+
+
+class StandInHandler(web.RequestHandler):
+    def initialize(self, hub: FakeHub) -> None:
+        self.hub = hub
+
+    def _answer(self):
+        status, body = self.hub.handle(self.request.method, self.request.full_url())
+        self.set_status(status)
+        if body is not None:
+            self.set_header("Content-Type", "application/json")
+            self.finish(json.dumps(body))
+        else:
+            self.finish()
+
+    get = post = delete = _answer
+
+
+def in_memory_fetch(hub: FakeHub):
+    """A ``fetch`` for HubClient that answers from the stand-in without sockets."""
+
+    async def fetch(request: HTTPRequest, raise_error: bool = True) -> HTTPResponse:
+        status, body = hub.handle(request.method, request.url)
+        payload = json.dumps(body).encode() if body is not None else b""
+        return HTTPResponse(request, status, buffer=io.BytesIO(payload))
+
+    return fetch
+
+
+def quiet_logger(name: str) -> logging.Logger:
+    logger = logging.getLogger(name)
+    logger.handlers = [logging.StreamHandler(io.StringIO())]  # formatted, as in production, then dropped
+    logger.propagate = False
+    logger.setLevel(logging.INFO)
+    return logger
+
+
+def make_culler(api_url: str, proxy_url: str) -> HybridCuller:
+    culler = HybridCuller(api_url=api_url, proxy_url=proxy_url, api_token="bench", concurrency=10, warn_before_seconds=0)
+    culler.initialize([])
+    culler.log = quiet_logger("bench.hybridhub")
+    return culler
+
+
+async def time_idle_culler(base: str, hub: FakeHub) -> float:
+    hub.deletes.clear()
+    start = time.perf_counter()
+    await jupyterhub_idle_culler.cull_idle(
+        url=f"{base}/hub/api", api_token="bench", inactive_limit=3600, logger=quiet_logger("bench.idle"),
+        concurrency=10, cull_admin_users=False,
+    )
+    return time.perf_counter() - start
+
+
+async def time_hybridhub(culler: HybridCuller, client: HubClient, hub: FakeHub) -> float:
+    hub.deletes.clear()
+    culler.states.clear()
+    start = time.perf_counter()
+    await culler.cull_round(client)
+    return time.perf_counter() - start
+
+
+def time_policy(users: list[dict], reports: dict[str, dict], repeat: int) -> float:
+    views = [ServerView.from_model(u, "", u["servers"][""]) for u in users]
+    parsed = [ActivityReport.from_json(reports[v.user]) for v in views]
+    limits = {slug: Limits(slug, *values) for slug, values in PROFILES.items()}
+    settings = Settings(warn_before_seconds=0)
+    start = time.perf_counter()
+    for _ in range(repeat):
+        for view, report in zip(views, parsed):
+            decide(view, limits[view.profile], report, NOW, ServerState(), settings)
+    return (time.perf_counter() - start) / (repeat * len(views))
+
+
+async def run(n: int, repeat: int) -> dict:
+    users, reports = fleet(n)
+    sockets = bind_sockets(0, "127.0.0.1")
+    base = f"http://127.0.0.1:{sockets[0].getsockname()[1]}"
+    hub = FakeHub(users, reports, base)
+    server = HTTPServer(web.Application([(r".*", StandInHandler, {"hub": hub})]))
+    server.add_sockets(sockets)
+
+    # both judge "now" as the fleet's reference time
+    jupyterhub_idle_culler.utcnow = lambda: NOW
+    import hybridhub.hub_ext.culler.service as service
+    service.utcnow = lambda: NOW
+
+    culler = make_culler(f"{base}/hub/api", base)
+    client = HubClient(f"{base}/hub/api", base, "bench", concurrency=10)
+    mock_hub = FakeHub(users, reports, "http://mock")
+    mock_client = HubClient("http://mock/hub/api", "http://mock", "bench", concurrency=10, fetch=in_memory_fetch(mock_hub))
+    try:
+        idle, ours, mocked = [], [], []
+        for _ in range(repeat):
+            idle.append(await time_idle_culler(base, hub))
+            idle_deletes = sorted(hub.deletes)
+            ours.append(await time_hybridhub(culler, client, hub))
+            our_deletes = sorted(hub.deletes)
+            mocked.append(await time_hybridhub(culler, client=mock_client, hub=mock_hub))
+    finally:
+        await client.aclose()
+        await mock_client.aclose()
+        server.stop()
+
+    expected_idle = sorted(
+        u["name"] for u in users
+        if u["servers"][""]["ready"]  # its cull_admin_users only concerns deleting users
+        and (NOW - datetime.fromisoformat(u["servers"][""]["last_activity"].replace("Z", "+00:00"))).total_seconds() >= 3600
+    )
+    assert idle_deletes == expected_idle, "idle-culler stopped other servers than its rule says"
+    decisions = culler.decisions.latest.values()
+    expected_ours = sorted(d["user"] for d in decisions if d["action"] == "cull")
+    assert our_deletes == expected_ours and sorted(mock_hub.deletes) == expected_ours, "hybridhub stopped other servers than it decided"
+    policy_seconds = time_policy(users, reports, repeat=max(1, 20000 // n))
+
+    med = statistics.median
+    return {
+        "benchmark": "culling",
+        "servers": n,
+        "repeat": repeat,
+        "idle_culler_round_s": round(med(idle), 4),
+        "hybridhub_round_s": round(med(ours), 4),
+        "hybridhub_mock_round_s": round(med(mocked), 4),
+        "idle_culler_servers_per_s": round(n / med(idle)),
+        "hybridhub_servers_per_s": round(n / med(ours)),
+        "hybridhub_mock_servers_per_s": round(n / med(mocked)),
+        "policy_decisions_per_s": round(1 / policy_seconds),
+        "ratio_hybridhub_vs_idle_culler_time": round(med(ours) / med(idle), 3),
+        "ratio_mock_vs_idle_culler_time": round(med(mocked) / med(idle), 3),
+        "requests_per_server_idle_culler": round((n / PAGE + 1 + len(idle_deletes)) / n, 3),
+        "requests_per_server_hybridhub": round((n / PAGE + sum(1 for u in users if u["servers"][""]["ready"] and not u["admin"]) + len(our_deletes)) / n, 3),
+        "culled_idle_culler": len(idle_deletes),
+        "culled_hybridhub": len(our_deletes),
+        "culled_both": len(set(idle_deletes) & set(our_deletes)),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="500 servers, 3 repeats")
+    parser.add_argument("--servers", type=int, default=None)
+    parser.add_argument("--repeat", type=int, default=None)
+    args = parser.parse_args(argv)
+    n = args.servers or (500 if args.quick else 2000)
+    repeat = args.repeat or (3 if args.quick else 5)
+    result = asyncio.run(run(n, repeat))
+    print(f"{n} servers: idle-culler {result['idle_culler_round_s']} s/round, hybridhub {result['hybridhub_round_s']} s/round "
+          f"({result['ratio_hybridhub_vs_idle_culler_time']}x), without sockets {result['hybridhub_mock_round_s']} s; "
+          f"policy alone {result['policy_decisions_per_s']} decisions/s", file=sys.stderr)
+    print(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
