@@ -174,6 +174,10 @@ export class GitPanel extends Widget {
   }
 
   async mergeRequest(): Promise<void> {
+    if (this.status && !this.status.gitlab_configured) {
+      Notification.warning(reasonText('gitlab_not_configured', '', this.trans), { autoClose: 6000 });
+      return;
+    }
     const answer = await InputDialog.getText({
       title: this.trans.__('Open a merge request'),
       label: this.trans.__('Title (the branch is pushed first):'),
@@ -282,9 +286,10 @@ export class GitPanel extends Widget {
       this.button(trans.__('Push'), () => void this.push(), !!s.remote && !s.detached),
       this.button(trans.__('New branch…'), () => void this.newBranch()),
       this.button(trans.__('Switch branch…'), () => void this.switchBranch()),
-      this.button(trans.__('Merge request…'), () => void this.mergeRequest(), s.gitlab_configured && s.on_gitlab,
+      // enabled without GitLab too: the answer then says clearly that GitLab is not configured
+      this.button(trans.__('Merge request…'), () => void this.mergeRequest(), true,
         s.gitlab_configured ? trans.__('Open a merge request on GitLab') : trans.__('GitLab is not configured')),
-      this.button(trans.__('Clone…'), () => void this.clone(), s.gitlab_configured,
+      this.button(trans.__('Clone…'), () => void this.clone(), true,
         s.gitlab_configured ? trans.__('Clone a GitLab project') : trans.__('GitLab is not configured'))
     );
     const staged = s.files.filter(f => f.index !== '.' && f.index !== 'U');
