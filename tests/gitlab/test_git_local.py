@@ -176,3 +176,14 @@ async def test_local_timeout_stops_git_and_its_children(demo):
     assert info.value.reason == "git_timeout"
     await asyncio.sleep(2.5)
     assert not marker.exists()  # the whole process group was stopped
+
+
+async def test_the_repositorys_commit_hooks_run(demo, local_workspace):
+    hook = local_workspace / ".git" / "hooks" / "pre-commit"
+    hook.write_text("#!/bin/sh\necho 'notebook outputs must be stripped' >&2\nexit 1\n")
+    hook.chmod(0o755)
+    (local_workspace / "x.ipynb").write_text("{}\n")
+    await demo.stage("demo", ["x.ipynb"])
+    with pytest.raises(GitError) as info:
+        await demo.commit("demo", "blocked by the hook")
+    assert info.value.reason == "git_error" and "outputs must be stripped" in info.value.details

@@ -75,6 +75,20 @@ async def test_local_git_commands_never_see_the_token(service, workspace, world,
     assert "GIT_TERMINAL_PROMPT=0" in env_text
 
 
+async def test_push_hands_the_token_only_to_the_askpass_variable(service, workspace, world, tmp_path, monkeypatch):
+    monkeypatch.setenv("HYBRIDHUB_GITLAB_TOKEN", world.token)
+    dump = tmp_path / "pre-push-env"
+    hook = workspace / "notebooks" / ".git" / "hooks" / "pre-push"
+    hook.write_text(f"#!/bin/sh\nenv > {dump}\n")
+    hook.chmod(0o755)
+    await service.create_branch("notebooks", "hooked")
+    await commit_change(service, "h.ipynb", "{}\n")
+    await service.push("notebooks")
+    lines = [line for line in dump.read_text().splitlines() if world.token in line]
+    assert lines == [f"{runner.PASSWORD_VAR}={world.token}"]  # what git's askpass needs, nothing else
+    assert f"GIT_ASKPASS={runner.askpass_program()}" in dump.read_text()
+
+
 async def test_pull_brings_remote_commits(service, workspace, world, tmp_path):
     other = tmp_path / "other"
     git(tmp_path, "clone", "-q", str(world.project.repo), str(other))

@@ -139,7 +139,7 @@ class GitService:
             if staged.returncode == 0:
                 raise GitError("nothing_to_commit")
             identity = await self._identity(repo)
-            await self.git(repo, [*identity, "commit", "-q", "--no-verify", "-m", message.strip()], op="commit")
+            await self.git(repo, [*identity, "commit", "-q", "-m", message.strip()], op="commit")
             head = await self.git(repo, ["log", "-1", "--format=%H%x00%s"])
         sha, summary = head.stdout.rstrip("\n").split("\0", 1)
         return {"commit": sha, "summary": summary}

@@ -12,7 +12,9 @@ token is never in argv, never in the remote URL, never on disk, never in a log l
 from __future__ import annotations
 
 import asyncio
+import atexit
 import os
+import shutil
 import signal
 import stat
 import tempfile
@@ -48,6 +50,7 @@ def askpass_program() -> Path:
         path = folder / "askpass"
         path.write_text(_ASKPASS_SCRIPT)
         path.chmod(stat.S_IRWXU)
+        atexit.register(shutil.rmtree, folder, True)
         _askpass_path = path
     return _askpass_path
 
