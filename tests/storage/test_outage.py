@@ -20,7 +20,7 @@ from hybridhub.lab_ext.storage.errors import StorageError
 from hybridhub.lab_ext.storage.service import StorageService
 from hybridhub.lab_ext.storage.streams import BytePipe, Progress
 
-from .conftest import minio_for, new_bucket, storage_config
+from .conftest import minio_for, new_bucket, on_server_loop, storage_config
 
 pytestmark = pytest.mark.storage
 
@@ -139,3 +139,43 @@ def test_store_killed_mid_transfer_then_restarted(own_store, own_admin, workspac
     job = svc.jobs.wait(svc.start_download(bucket, "big/data.bin", "data.bin", overwrite=True).id, 60)
     assert job.state == "done" and (workspace / "data.bin").read_bytes() == data
     svc.jobs.shutdown()
+
+
+@pytest.fixture
+def jp_server_config(own_store):
+    creds = own_store.credentials
+    return {
+        "ServerApp": {"jpserver_extensions": {"hybridhub.lab_ext": True}},
+        "StorageConfig": {"endpoint": own_store.endpoint, "access_key": creds.user_access_key, "secret_key": creds.user_secret_key},
+    }
+
+
+@on_server_loop
+async def test_download_through_the_server_breaks_when_the_store_dies(jp_fetch, jp_http_port, jp_base_url, jp_auth_header, own_store, own_admin):
+    import asyncio
+
+    bucket = new_bucket(own_admin)
+    size = 64 * 1024 * 1024
+    own_admin.put_object(bucket, "dl/big.bin", io.BytesIO(os.urandom(size)), size)
+    reader, writer = await asyncio.open_connection("127.0.0.1", jp_http_port)
+    writer.write(
+        f"GET {jp_base_url}hybridhub/storage/object?bucket={bucket}&key=dl/big.bin HTTP/1.1\r\n"
+        f"Host: 127.0.0.1\r\nAuthorization: {jp_auth_header['Authorization']}\r\n\r\n".encode()
+    )
+    await writer.drain()
+    head = await reader.readuntil(b"\r\n\r\n")
+    assert b" 200 " in head.split(b"\r\n")[0] and f"Content-Length: {size}".encode() in head
+    got = len(await reader.readexactly(1024 * 1024))
+    await asyncio.get_running_loop().run_in_executor(None, own_store.stop)
+    try:
+        while True:
+            chunk = await asyncio.wait_for(reader.read(1024 * 1024), 60)
+            if not chunk:
+                break
+            got += len(chunk)
+    except ConnectionError:
+        pass
+    finally:
+        writer.close()
+        await asyncio.get_running_loop().run_in_executor(None, own_store.start)
+    assert got < size  # the connection was broken, not finished as if complete

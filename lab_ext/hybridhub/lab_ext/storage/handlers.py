@@ -80,7 +80,9 @@ class StorageHandler(HybridHubHandler):
             self.log.warning("hybridhub storage %s %s: %s (%s)", self.request.method, self.request.path, e.status, e.reason)
             if not self._finished:
                 if self._headers_written:
-                    self.finish()
+                    # mid-stream: break the connection so the browser sees a failed download,
+                    # never a short file that looks complete
+                    self.request.connection.close()
                 else:
                     self.send_error(e.status, exc_info=sys.exc_info())
             return
