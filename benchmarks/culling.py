@@ -35,15 +35,23 @@ import time
 from datetime import datetime, timedelta, timezone
 from urllib.parse import parse_qs, urlparse
 
-import jupyterhub_idle_culler
-from tornado import web
-from tornado.httpclient import HTTPRequest, HTTPResponse
-from tornado.httpserver import HTTPServer
-from tornado.netutil import bind_sockets
+from pathlib import Path
 
-from hybridhub.hub_ext.culler.activity import HubClient
-from hybridhub.hub_ext.culler.policy import ActivityReport, Limits, ServerState, ServerView, Settings, decide
-from hybridhub.hub_ext.culler.service import HybridCuller
+REPO_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO_ROOT))  # the Kubernetes stand-in of the trace replay lives in tests/
+
+import jupyterhub_idle_culler  # noqa: E402
+from tornado import web  # noqa: E402
+from tornado.httpclient import HTTPRequest, HTTPResponse  # noqa: E402
+from tornado.httpserver import HTTPServer  # noqa: E402
+from tornado.netutil import bind_sockets  # noqa: E402
+
+from hybridhub.hub_ext.culler.activity import HubClient  # noqa: E402
+from hybridhub.hub_ext.culler.policy import ActivityReport, Limits, ServerState, ServerView, Settings, decide  # noqa: E402
+from hybridhub.hub_ext.culler.service import HybridCuller  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from culling_trace import replay_all  # noqa: E402
 
 NOW = datetime(2026, 11, 2, 15, 0, tzinfo=timezone.utc)
 PROFILES = {"cpu": (3600, 12 * 3600), "gpu-a10": (1200, 8 * 3600), "gpu-a10-large": (900, 4 * 3600)}
@@ -253,10 +261,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="500 servers, 3 repeats")
     parser.add_argument("--servers", type=int, default=None)
     parser.add_argument("--repeat", type=int, default=None)
+    parser.add_argument("--no-trace", action="store_true", help="skip the month trace replay")
     args = parser.parse_args(argv)
     n = args.servers or (500 if args.quick else 2000)
     repeat = args.repeat or (3 if args.quick else 5)
     result = asyncio.run(run(n, repeat))
+    if not args.no_trace:
+        started = time.perf_counter()
+        trace = asyncio.run(replay_all())
+        result.update({"trace_" + key: value for key, value in trace.items()})
+        result["trace_seconds"] = round(time.perf_counter() - started, 1)
+        result["trace_hybridhub_below_z2jh"] = trace["waste_hybridhub"] < trace["waste_z2jh_default"]
+        result["trace_hybridhub_within_1_15"] = trace["waste_hybridhub"] <= 1.15
+        print(f"month trace: waste none {trace['waste_none']}, z2jh default {trace['waste_z2jh_default']}, "
+              f"hybridhub {trace['waste_hybridhub']}; month cost (yen) {trace['month_cost_yen_none']} / "
+              f"{trace['month_cost_yen_z2jh_default']} / {trace['month_cost_yen_hybridhub']}", file=sys.stderr)
     print(f"{n} servers: idle-culler {result['idle_culler_round_s']} s/round, hybridhub {result['hybridhub_round_s']} s/round "
           f"({result['ratio_hybridhub_vs_idle_culler_time']}x), without sockets {result['hybridhub_mock_round_s']} s; "
           f"policy alone {result['policy_decisions_per_s']} decisions/s", file=sys.stderr)
