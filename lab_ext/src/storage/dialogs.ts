@@ -9,7 +9,8 @@ import { TranslationBundle } from '@jupyterlab/translation';
 import { Widget } from '@lumino/widgets';
 
 import { HybridHubRequestError } from '../request';
-import { describeError, IVersion, StorageAPI } from './api';
+import { IVersion, StorageAPI } from './api';
+import { describeError } from './errors';
 import { formatBytes } from './transfers';
 
 /** A translated error notification with the server's answer behind "Show details". */

@@ -10,7 +10,8 @@ import {
 import { CommandRegistry } from '@lumino/commands';
 import { Panel, Widget } from '@lumino/widgets';
 
-import { describeError, IEntry } from './api';
+import { IEntry } from './api';
+import { describeError } from './errors';
 import { StorageModel } from './model';
 import { formatBytes, TransferList, TransferManager } from './transfers';
 

@@ -13,7 +13,8 @@ import {
   TranslationBundle
 } from '@jupyterlab/translation';
 
-import { errorReason, IEntry, StorageAPI } from './api';
+import { IEntry, StorageAPI } from './api';
+import { errorReason } from './errors';
 import {
   askText,
   codeSnippet,

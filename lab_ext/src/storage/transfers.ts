@@ -2,14 +2,8 @@ import { TranslationBundle } from '@jupyterlab/translation';
 import { ISignal, Signal } from '@lumino/signaling';
 import { Widget } from '@lumino/widgets';
 
-import {
-  describeError,
-  errorReason,
-  IJob,
-  reasonMessage,
-  StorageAPI,
-  uploadFile
-} from './api';
+import { IJob, StorageAPI, uploadFile } from './api';
+import { describeError, errorReason, reasonMessage } from './errors';
 
 export type TransferState = 'running' | 'done' | 'failed' | 'cancelled';
 
