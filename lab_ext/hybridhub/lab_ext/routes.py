@@ -7,6 +7,7 @@ from jupyter_server.utils import url_path_join
 from .activity import handlers as activity
 from .config import CodeHomeConfig, StorageConfig
 from .git import handlers as git
+from .pipelines import handlers as pipelines
 from .status_handler import StatusHandler
 from .storage import handlers as storage
 from .storage.upload_handler import UploadHandler as StorageUploadHandler
@@ -42,6 +43,16 @@ ROUTES = [
     ("git/merge-request", git.MergeRequestHandler),
     ("git/projects", git.ProjectsHandler),
     ("git/clone", git.CloneHandler),
+    ("pipelines/config", pipelines.ConfigHandler),
+    ("pipelines/projects", pipelines.ProjectsHandler),
+    ("pipelines/refs", pipelines.RefsHandler),
+    ("pipelines/variables", pipelines.VariablesHandler),
+    ("pipelines/runs", pipelines.RunsHandler),
+    (r"pipelines/runs/(\d+)", pipelines.RunHandler),
+    (r"pipelines/runs/(\d+)/cancel", pipelines.CancelHandler),
+    (r"pipelines/runs/(\d+)/jobs/([A-Za-z0-9_.-]+)/(play|retry)", pipelines.JobActionHandler),
+    (r"pipelines/runs/(\d+)/jobs/([A-Za-z0-9_.-]+)/trace", pipelines.TraceHandler),
+    ("pipelines/template", pipelines.TemplateHandler),
 ]
 
 

@@ -1,0 +1,58 @@
+"""Stable reason codes of the pipeline panel.
+
+The server answers ``{"message": <English>, "reason": <code>}``; the frontend shows the
+translated text for ``reason``. Messages never hold a token or an S3 key.
+"""
+
+from __future__ import annotations
+
+REASONS: dict[str, tuple[int, str]] = {
+    "invalid_request": (400, "The request is not valid."),
+    "invalid_variables": (400, "A pipeline variable is not valid: names are letters, digits and _, values are text."),
+    "unknown_project": (404, "That project does not exist or you cannot access it."),
+    "unknown_ref": (404, "That branch or tag does not exist in the project."),
+    "no_ci_file": (409, "The project has no .gitlab-ci.yml at that ref. Add the pipeline template first."),
+    "invalid_ci_file": (422, "The .gitlab-ci.yml is not valid."),
+    "unknown_pipeline": (404, "That pipeline does not exist."),
+    "unknown_job": (404, "That job does not exist in the pipeline."),
+    "not_playable": (409, "Only a manual job that is waiting can be played."),
+    "not_retryable": (409, "Only a finished job can be retried."),
+    "not_cancelable": (409, "The pipeline has already finished."),
+    "busy": (409, "A job of this pipeline is still running. Wait for it to finish."),
+    "files_exist": (409, "The project already has some of the template's files. Confirm to overwrite them."),
+    "runner_missing": (
+        503,
+        "gitlab-ci-local is not installed: run 'npm ci' in the hybridhub source folder "
+        "or install gitlab-ci-local 4.73.0 on the PATH.",
+    ),
+    "rsync_missing": (503, "rsync is not installed; gitlab-ci-local needs it: apt-get install rsync."),
+    "runner_timeout": (504, "The pipeline took too long and was stopped."),
+    "token_expired": (
+        401,
+        "GitLab did not accept your access token (it may have expired). "
+        "Stop and start your server from the hub control panel to get a fresh one.",
+    ),
+    "access_denied": (403, "GitLab refused this action for your account."),
+    "gitlab_unreachable": (503, "GitLab could not be reached. Check the network or try again later."),
+    "gitlab_error": (502, "GitLab answered with an error. Try again later."),
+    "pipeline_error": (500, "The pipeline could not be started."),
+}
+
+
+class PipelineError(Exception):
+    """A failure with a stable ``reason``, an English ``message`` and optional ``details``."""
+
+    def __init__(self, reason: str, message: str | None = None, details: str = "") -> None:
+        if reason not in REASONS:
+            raise ValueError(f"unknown pipeline reason code {reason!r}")
+        self.reason = reason
+        self.status = REASONS[reason][0]
+        self.message = message or REASONS[reason][1]
+        self.details = details
+        super().__init__(self.message)
+
+    def to_json(self) -> dict:
+        body = {"message": self.message, "reason": self.reason}
+        if self.details:
+            body["details"] = self.details
+        return body

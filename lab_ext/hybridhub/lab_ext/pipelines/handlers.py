@@ -1,0 +1,171 @@
+"""Thin REST handlers of the pipeline panel: read the request, call a backend, write JSON."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+from jupyter_server.auth.decorator import authorized
+from tornado import web
+
+from ..base_handler import HybridHubHandler
+from . import template
+from .backend import validate_request_id, validate_variables
+from .errors import PipelineError
+from .service import PipelinesConfig, PipelinesService, apply_pins
+
+SERVICE_KEY = "pipelines"
+
+
+class PipelinesHandler(HybridHubHandler):
+    @property
+    def service(self) -> PipelinesService:
+        state = self.hybridhub
+        if SERVICE_KEY not in state:
+            root = self.settings.get("server_root_dir") or self.contents_manager.root_dir
+            config = PipelinesConfig(parent=self.settings.get("serverapp"))
+            state[SERVICE_KEY] = PipelinesService(root, config, state.get("code_home"), state.get("storage"))
+        return state[SERVICE_KEY]
+
+    def backend(self, data: dict | None = None):
+        name = (data or {}).get("backend") if data is not None else self.get_query_argument("backend", "")
+        return self.service.backend(name or None)
+
+    def project(self, data: dict | None = None) -> str:
+        value = (data or {}).get("project") if data is not None else self.get_query_argument("project", "")
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = str(value)
+        if not isinstance(value, str) or not value:
+            raise PipelineError("unknown_project")
+        return value
+
+    def body(self) -> dict:
+        try:
+            data = json.loads(self.request.body or b"{}")
+        except ValueError:
+            raise PipelineError("invalid_request", details="the body is not JSON") from None
+        if not isinstance(data, dict):
+            raise PipelineError("invalid_request", details="the body must be a JSON object")
+        return data
+
+    def reply(self, data, status: int = 200) -> None:
+        self.set_status(status)
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps(data))
+
+    def _handle_request_exception(self, e: BaseException) -> None:
+        if isinstance(e, asyncio.TimeoutError):
+            e = PipelineError("gitlab_unreachable", details="the request timed out")
+        if not isinstance(e, PipelineError):
+            return super()._handle_request_exception(e)
+        self.log.warning("hybridhub pipelines %s %s: %s (%s)", self.request.method, self.request.path, e.status, e.reason)
+        if self._finished:
+            return
+        self.clear()
+        self.reply(e.to_json(), e.status)
+
+
+class ConfigHandler(PipelinesHandler):
+    @web.authenticated
+    @authorized
+    def get(self):
+        service = self.service
+        url = service.code_home.gitlab_url.rstrip("/") if service.gitlab_configured else ""
+        self.reply({"backends": service.available(), "default": service.default_backend, "gitlab_url": url,
+                    "pins": service.pins()})  # fmt: skip
+
+
+class ProjectsHandler(PipelinesHandler):
+    @web.authenticated
+    @authorized
+    async def get(self):
+        self.reply({"projects": await self.backend().projects(self.get_query_argument("search", ""))})
+
+
+class RefsHandler(PipelinesHandler):
+    @web.authenticated
+    @authorized
+    async def get(self):
+        self.reply(await self.backend().refs(self.project()))
+
+
+class VariablesHandler(PipelinesHandler):
+    @web.authenticated
+    @authorized
+    async def get(self):
+        ref = self.get_query_argument("ref", "")
+        variables = await self.backend().template_variables(self.project(), ref)
+        self.reply({"variables": apply_pins(variables, self.service.pins())})
+
+
+class RunsHandler(PipelinesHandler):
+    @web.authenticated
+    @authorized
+    async def get(self):
+        limit = min(max(int(self.get_query_argument("limit", "20") or 20), 1), 100)
+        self.reply({"pipelines": await self.backend().pipelines(self.project(), limit)})
+
+    @web.authenticated
+    @authorized
+    async def post(self):
+        data = self.body()
+        ref = data.get("ref")
+        if not isinstance(ref, str) or not ref:
+            raise PipelineError("unknown_ref")
+        variables = validate_variables(data.get("variables"))
+        request_id = validate_request_id(data.get("request_id"))
+        pipeline = await self.backend(data).create(self.project(data), ref, variables, request_id)
+        self.reply(pipeline, 201)
+
+
+class RunHandler(PipelinesHandler):
+    @web.authenticated
+    @authorized
+    async def get(self, pipeline_id: str):
+        self.reply(await self.backend().pipeline(self.project(), int(pipeline_id)))
+
+
+class CancelHandler(PipelinesHandler):
+    @web.authenticated
+    @authorized
+    async def post(self, pipeline_id: str):
+        data = self.body()
+        self.reply(await self.backend(data).cancel(self.project(data), int(pipeline_id)))
+
+
+class JobActionHandler(PipelinesHandler):
+    @web.authenticated
+    @authorized
+    async def post(self, pipeline_id: str, job_id: str, action: str):
+        data = self.body()
+        backend, project = self.backend(data), self.project(data)
+        call = backend.play if action == "play" else backend.retry
+        self.reply(await call(project, int(pipeline_id), job_id))
+
+
+class TraceHandler(PipelinesHandler):
+    @web.authenticated
+    @authorized
+    async def get(self, pipeline_id: str, job_id: str):
+        try:
+            offset = int(self.get_query_argument("offset", "0"))
+        except ValueError:
+            raise PipelineError("invalid_request", details="offset must be an integer") from None
+        if offset < 0:
+            raise PipelineError("invalid_request", details="offset must not be negative")
+        self.reply(await self.backend().trace(self.project(), int(pipeline_id), job_id, offset))
+
+
+class TemplateHandler(PipelinesHandler):
+    @web.authenticated
+    @authorized
+    def get(self):
+        path = self.get_query_argument("path", "")
+        self.reply({"files": template.template_files(), "existing": template.existing(self.service.root, path)})
+
+    @web.authenticated
+    @authorized
+    def post(self):
+        data = self.body()
+        self.reply(template.add_template(self.service.root, data.get("path", ""), bool(data.get("overwrite"))), 201)
+

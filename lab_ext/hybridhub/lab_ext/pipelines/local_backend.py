@@ -1,0 +1,388 @@
+"""The local backend: the repository's ``.gitlab-ci.yml`` run by gitlab-ci-local in the shell.
+
+A pipeline is a shared clone of the workspace repository at the chosen commit, run with
+``--shell-isolation --force-shell-executor`` and ``HYBRIDHUB_LOCAL_RUN=true``. Job states come
+from gitlab-ci-local's output lines, logs from ``.gitlab-ci-local/output/<job>.log`` (read from
+an offset, so each poll costs only the new bytes), metrics from the jobs' ``metrics.json``
+artifacts. Manual jobs wait until played; play and retry run that one job in the same clone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import os
+import signal
+import shutil
+import time
+from pathlib import Path
+
+from . import ci_file
+from .backend import FINISHED, PipelineBackend, group_stages, runner_kind
+from .errors import PipelineError
+from .local_run import CiLocalProcess, argv_for, check_tools, job_env, parse_line
+from .local_store import PipelineStore, iso_to_epoch, now_iso, read_metrics
+
+GIT_TIMEOUT = 60.0
+MAX_TRACE_CHUNK = 512 * 1024
+try:  # the culler counts a running pipeline as activity
+    from ..activity import registry as _activity
+except ImportError:  # pragma: no cover - the activity module ships with the package
+    _activity = None
+
+
+async def git(*args: str, cwd: Path, timeout: float = GIT_TIMEOUT) -> str:
+    proc = await asyncio.create_subprocess_exec(
+        "git", *args, cwd=cwd, stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        env={**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"},
+    )  # fmt: skip
+    try:
+        out, err = await asyncio.wait_for(proc.communicate(), timeout)
+    except asyncio.TimeoutError:
+        proc.kill()
+        await proc.wait()
+        raise PipelineError("pipeline_error", details=f"git {args[0]} timed out") from None
+    if proc.returncode:
+        raise GitFailed(err.decode("utf-8", "replace").strip())
+    return out.decode("utf-8", "replace")
+
+
+class GitFailed(Exception):
+    pass
+
+
+class LocalBackend(PipelineBackend):
+    name = "local"
+
+    def __init__(self, root: str | os.PathLike, *, tool: str = "", timeout: float = 3600.0, env: dict | None = None):
+        self.root = Path(os.path.realpath(root))
+        self.store = PipelineStore(self.root)
+        self.tool, self.timeout, self.extra_env = tool, timeout, dict(env or {})
+        self.running: dict[int, CiLocalProcess] = {}
+        self.tasks: dict[int, asyncio.Task] = {}
+        self.requests: dict[str, int] = {}
+        self.starting: set[int] = set()
+        self.lock = asyncio.Lock()
+        atexit.register(self._kill_all_now)
+
+    def _kill_all_now(self) -> None:
+        """At interpreter exit, no pipeline's process group outlives the server."""
+        for proc in list(self.running.values()):
+            if proc.proc is not None and proc.proc.returncode is None:
+                try:
+                    os.killpg(proc.proc.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+
+    # ---- projects and refs -------------------------------------------------------------
+    async def projects(self, search: str = "") -> list[dict]:
+        found = []
+        candidates = [self.root] + sorted(p for p in self.root.iterdir() if p.is_dir() and not p.name.startswith("."))
+        for path in candidates:
+            if (path / ".git").exists():
+                rel = "." if path == self.root else path.name
+                name = path.name
+                if search.lower() in name.lower():
+                    found.append({"id": rel, "name": name, "path": rel, "web_url": ""})
+        return found
+
+    def _project_dir(self, project: str) -> Path:
+        if not isinstance(project, str) or project in ("", "..") or "/" in project or "\\" in project:
+            raise PipelineError("unknown_project")
+        path = self.root if project == "." else self.root / project
+        if not (path / ".git").exists() or path.resolve().parent not in (self.root, self.root.parent):
+            raise PipelineError("unknown_project")
+        return path
+
+    async def refs(self, project: str) -> dict:
+        path = self._project_dir(project)
+        out = await git("for-each-ref", "--format=%(refname)", "refs/heads", "refs/tags", cwd=path)
+        branches = [r[len("refs/heads/"):] for r in out.split() if r.startswith("refs/heads/")]
+        tags = [r[len("refs/tags/"):] for r in out.split() if r.startswith("refs/tags/")]
+        try:
+            default = (await git("symbolic-ref", "--short", "HEAD", cwd=path)).strip()
+        except GitFailed:
+            default = branches[0] if branches else ""
+        return {"default": default, "branches": branches, "tags": tags}
+
+    async def _resolve(self, path: Path, ref: str) -> str:
+        if not isinstance(ref, str) or not ref or ref.startswith("-") or len(ref) > 255:
+            raise PipelineError("unknown_ref")
+        try:
+            return (await git("rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}", cwd=path)).strip()
+        except GitFailed:
+            raise PipelineError("unknown_ref") from None
+
+    async def _ci_text(self, path: Path, sha: str) -> str:
+        try:
+            return await git("show", f"{sha}:.gitlab-ci.yml", cwd=path)
+        except GitFailed:
+            raise PipelineError("no_ci_file") from None
+
+    async def template_variables(self, project: str, ref: str) -> list[dict]:
+        path = self._project_dir(project)
+        return ci_file.variables(ci_file.load(await self._ci_text(path, await self._resolve(path, ref))))
+
+    # ---- launching -----------------------------------------------------------------------
+    async def create(self, project: str, ref: str, variables: list[dict], request_id: str | None) -> dict:
+        path = self._project_dir(project)
+        async with self.lock:
+            if request_id:
+                known = self.requests.get(request_id) or self._find_request(request_id)
+                if known:
+                    return await self.pipeline(project, known)
+            sha = await self._resolve(path, ref)
+            data = ci_file.load(await self._ci_text(path, sha))
+            tool = check_tools(self.tool)
+            record = self._new_record(project, ref, sha, variables, request_id, data)
+            if request_id:
+                self.requests[request_id] = record["id"]
+            self.store.save(record)
+            self.starting.add(record["id"])
+        src = self.store.run_dir(record["id"]) / "src"
+        try:
+            await git("clone", "--quiet", "--no-checkout", "--shared", str(path), str(src), cwd=self.root)
+            await git("checkout", "--quiet", "--detach", sha, cwd=src)
+        except GitFailed as exc:
+            record.update(status="failed", finished_at=now_iso(), error="clone failed")
+            self.store.save(record)
+            self.starting.discard(record["id"])
+            raise PipelineError("pipeline_error", details=str(exc)[:300]) from None
+        names = [j["name"] for j in record["jobs"] if j["when"] != "manual"]
+        self._start(record, argv_for(tool, self._variables(record), []), names)
+        self.starting.discard(record["id"])
+        self.store.prune(set(self.running) | self.starting)
+        return self._view(record)
+
+    def _find_request(self, request_id: str) -> int | None:
+        for record in self.store.records(limit=100):
+            if record.get("request_id") == request_id:
+                return record["id"]
+        return None
+
+    def _new_record(self, project, ref, sha, variables, request_id, data) -> dict:
+        tags = ci_file.job_tags(data, variables)
+        jobs = []
+        for index, (name, job) in enumerate(ci_file.jobs(data).items(), start=1):
+            manual = job["when"] == "manual"
+            jobs.append(
+                {"id": index, "name": name, "stage": job["stage"], "when": job["when"], "tags": tags.get(name, []),
+                 "status": "manual" if manual else "created", "allow_failure": manual,
+                 "started_at": None, "finished_at": None, "retried": False}
+            )  # fmt: skip
+        return {
+            "id": self.store.next_id(), "project": project, "ref": ref, "sha": sha, "status": "pending",
+            "created_at": now_iso(), "started_at": None, "finished_at": None, "variables": variables,
+            "request_id": request_id, "stages_order": ci_file.stages(data), "jobs": jobs, "metrics": None,
+            "error": "", "next_job_id": len(jobs) + 1,
+        }  # fmt: skip
+
+    @staticmethod
+    def _variables(record: dict) -> list[dict]:
+        return [{"key": "HYBRIDHUB_LOCAL_RUN", "value": "true"}] + record["variables"]
+
+    def _start(self, record: dict, argv: list[str], names: list[str]) -> None:
+        src = self.store.run_dir(record["id"]) / "src"
+        proc = CiLocalProcess(argv, src, job_env(self.extra_env), self.timeout)
+        self.running[record["id"]] = proc
+        self.tasks[record["id"]] = asyncio.create_task(self._supervise(record["id"], proc, names))
+
+    async def _supervise(self, pipeline_id: int, proc: CiLocalProcess, names: list[str]) -> None:
+        token = _activity.start("pipeline-watch", f"local pipeline {pipeline_id}") if _activity else None
+        record = self.store.load(pipeline_id)
+        record["status"] = "running"
+        record["started_at"] = record["started_at"] or now_iso()
+        self.store.save(record)
+        current = {name: self._current(record, name) for name in names}
+
+        def on_line(line: str) -> None:
+            event = parse_line(line, names)
+            if event is None:
+                return
+            job = current[event.job]
+            if event.kind == "started":
+                job.update(status="running", started_at=now_iso(), finished_at=None)
+            elif event.kind in ("finished", "result") and job["status"] == "running" or event.kind == "result":
+                job["status"] = "failed" if event.failed else "success"
+                job["allow_failure"] = job["allow_failure"] or event.allowed
+                job["finished_at"] = job["finished_at"] or now_iso()
+                self._keep_log(pipeline_id, job)
+            self.store.save(record)
+
+        try:
+            code = await proc.run(on_line)
+            self._finish(record, proc, code, names)
+        except Exception as exc:  # noqa: BLE001 - the record must not stay "running"
+            record.update(status="failed", error=f"{type(exc).__name__}")
+            self._finish(record, proc, -1, names)
+        finally:
+            self.running.pop(pipeline_id, None)
+            self.tasks.pop(pipeline_id, None)
+            if token is not None:
+                _activity.finish(token)
+
+    @staticmethod
+    def _current(record: dict, name: str) -> dict:
+        return [j for j in record["jobs"] if j["name"] == name and not j["retried"]][-1]
+
+    def _finish(self, record: dict, proc: CiLocalProcess, code: int, names: list[str]) -> None:
+        stopped = "canceled" if proc.canceled or proc.timed_out else None
+        for name in names:
+            job = self._current(record, name)
+            if job["status"] in ("running", "created", "pending"):
+                job["status"] = stopped or ("skipped" if job["status"] != "running" else "failed")
+                job["finished_at"] = now_iso() if job["started_at"] else None
+                if job["started_at"]:
+                    self._keep_log(record["id"], job)
+        for job in record["jobs"]:
+            if job["status"] == "manual" and (stopped or self._blocking_failure(record)):
+                job["status"] = "skipped"
+        if proc.timed_out:
+            record["error"] = "runner_timeout"
+        elif code and not self._blocking_failure(record) and not stopped:
+            record["error"] = "\n".join(proc.tail[-10:])
+        record["metrics"] = read_metrics(self.store.run_dir(record["id"]) / "src") or record.get("metrics")
+        record["status"] = self._overall(record, stopped, code)
+        record["finished_at"] = now_iso()
+        self.store.save(record)
+
+    @staticmethod
+    def _blocking_failure(record: dict) -> bool:
+        return any(j["status"] == "failed" and not j["allow_failure"] and not j["retried"] for j in record["jobs"])
+
+    def _overall(self, record: dict, stopped: str | None, code: int) -> str:
+        if stopped:
+            return "canceled"
+        if self._blocking_failure(record) or (code and record.get("error")):
+            return "failed"
+        return "success"
+
+    def _keep_log(self, pipeline_id: int, job: dict) -> None:
+        run = self.store.run_dir(pipeline_id)
+        live = run / "src" / ".gitlab-ci-local" / "output" / f"{job['name']}.log"
+        if live.is_file():
+            (run / "logs").mkdir(exist_ok=True)
+            shutil.copyfile(live, run / "logs" / f"{job['id']}.log")
+
+    # ---- reading -------------------------------------------------------------------------
+    def _view(self, record: dict) -> dict:
+        jobs = [self._job_view(record, j) for j in record["jobs"] if not j["retried"]]
+        started, finished = iso_to_epoch(record["started_at"]), iso_to_epoch(record["finished_at"])
+        view = {k: record[k] for k in ("id", "project", "ref", "sha", "status", "created_at", "started_at", "finished_at")}
+        view.update(
+            variables=record["variables"], metrics=record["metrics"], web_url="", backend=self.name,
+            duration=round((finished or time.time()) - started, 1) if started else None,
+            error=record.get("error", ""), stages=group_stages(jobs, record["stages_order"]),
+        )  # fmt: skip
+        return view
+
+    @staticmethod
+    def _job_view(record: dict, job: dict) -> dict:
+        started, finished = iso_to_epoch(job["started_at"]), iso_to_epoch(job["finished_at"])
+        return {
+            "id": job["id"], "name": job["name"], "stage": job["stage"], "status": job["status"],
+            "started_at": job["started_at"], "finished_at": job["finished_at"],
+            "duration": round((finished or time.time()) - started, 1) if started else None,
+            "allow_failure": job["allow_failure"], "manual": job["when"] == "manual", "web_url": "",
+            "runner": {"kind": runner_kind(job["tags"]), "tags": job["tags"], "description": "local shell"},
+        }  # fmt: skip
+
+    def _load(self, project: str, pipeline_id: int) -> dict:
+        self._project_dir(project)
+        record = self.store.load(pipeline_id)
+        if record.get("project") != project:
+            raise PipelineError("unknown_pipeline")
+        if record["status"] in ("running", "pending") and record["id"] not in set(self.running) | self.starting:
+            record.update(status="canceled", error="the server stopped while the pipeline was running")
+            for job in record["jobs"]:
+                if job["status"] in ("running", "created", "pending"):
+                    job["status"] = "canceled"
+            self.store.save(record)
+        return record
+
+    async def pipelines(self, project: str, limit: int = 20) -> list[dict]:
+        self._project_dir(project)
+        views = []
+        for record in self.store.records(project, limit):
+            view = self._view(self._load(project, record["id"]))
+            view.pop("stages")
+            views.append(view)
+        return views
+
+    async def pipeline(self, project: str, pipeline_id: int) -> dict:
+        return self._view(self._load(project, pipeline_id))
+
+    async def trace(self, project: str, pipeline_id: int, job_id, offset: int) -> dict:
+        record = self._load(project, pipeline_id)
+        job = self._job(record, job_id)
+        run = self.store.run_dir(pipeline_id)
+        kept = run / "logs" / f"{job['id']}.log"
+        path = kept if kept.is_file() else run / "src" / ".gitlab-ci-local" / "output" / f"{job['name']}.log"
+        content, next_offset = b"", max(0, int(offset))
+        if path.is_file() and job["started_at"]:
+            with path.open("rb") as handle:
+                handle.seek(next_offset)
+                content = handle.read(MAX_TRACE_CHUNK)
+            next_offset += len(content)
+        complete = job["status"] in FINISHED and (not path.is_file() or next_offset >= path.stat().st_size)
+        return {"offset": offset, "next_offset": next_offset, "content": content.decode("utf-8", "replace"),
+                "complete": complete}  # fmt: skip
+
+    @staticmethod
+    def _job(record: dict, job_id) -> dict:
+        for job in record["jobs"]:
+            if str(job["id"]) == str(job_id):
+                return job
+        raise PipelineError("unknown_job")
+
+    # ---- actions -------------------------------------------------------------------------
+    async def cancel(self, project: str, pipeline_id: int) -> dict:
+        record = self._load(project, pipeline_id)
+        proc = self.running.get(pipeline_id)
+        if proc is None:
+            raise PipelineError("not_cancelable")
+        proc.canceled = True
+        await proc.kill()
+        task = self.tasks.get(pipeline_id)
+        if task:
+            await asyncio.wait_for(asyncio.shield(task), 30)
+        return await self.pipeline(project, record["id"])
+
+    async def play(self, project: str, pipeline_id: int, job_id) -> dict:
+        record = self._load(project, pipeline_id)
+        job = self._job(record, job_id)
+        if job["status"] != "manual":
+            raise PipelineError("not_playable")
+        return await self._run_one(record, job, job)
+
+    async def retry(self, project: str, pipeline_id: int, job_id) -> dict:
+        record = self._load(project, pipeline_id)
+        job = self._job(record, job_id)
+        if job["status"] not in ("success", "failed", "canceled") or job["retried"]:
+            raise PipelineError("not_retryable")
+        fresh = dict(job, id=record["next_job_id"], status="created", started_at=None, finished_at=None)
+        fresh["allow_failure"] = job["when"] == "manual"
+        record["next_job_id"] += 1
+        job["retried"] = True
+        record["jobs"].append(fresh)
+        return await self._run_one(record, job, fresh)
+
+    async def _run_one(self, record: dict, old: dict, job: dict) -> dict:
+        if record["id"] in self.running:
+            raise PipelineError("busy")
+        tool = check_tools(self.tool)
+        if job is old:
+            job["status"] = "created"
+        record.update(status="running", finished_at=None, error="")
+        self.store.save(record)
+        self._start(record, argv_for(tool, self._variables(record), [job["name"]]), [job["name"]])
+        return self._view(record)
+
+    async def close(self) -> None:
+        for pipeline_id, proc in list(self.running.items()):
+            proc.canceled = True
+            await proc.kill(grace=2.0)
+        tasks = [t for t in self.tasks.values() if not t.done()]
+        if tasks:
+            await asyncio.wait(tasks, timeout=10)

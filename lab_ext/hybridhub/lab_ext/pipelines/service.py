@@ -1,0 +1,104 @@
+"""Per-server pipeline state: configuration, the two backends, data pins for the form."""
+
+from __future__ import annotations
+
+import os
+
+from traitlets import Float, Unicode, default
+from traitlets.config import Configurable
+
+from ..storage.versions import read_pins
+from .backend import PipelineBackend
+from .errors import PipelineError
+from .local_backend import LocalBackend
+
+
+class PipelinesConfig(Configurable):
+    """``c.PipelinesConfig.*``: which backend runs pipelines and how long they may take."""
+
+    backend = Unicode(
+        "auto",
+        config=True,
+        help="""'gitlab', 'local' or 'auto' (GitLab when a GitLab URL and token are configured,
+        else local). Example: c.PipelinesConfig.backend = "local".""",
+    )
+    gitlab_ci_local = Unicode(config=True, help="Path of gitlab-ci-local 4.73.0 (default: the package's node_modules, then PATH).")
+    local_timeout = Float(3600.0, config=True, help="Seconds a local pipeline run may take before it is stopped.")
+    gitlab_timeout = Float(20.0, config=True, help="Seconds one GitLab API request may take.")
+
+    @default("backend")
+    def _backend_default(self):
+        return os.environ.get("HYBRIDHUB_PIPELINES_BACKEND", "auto")
+
+
+def s3_job_env(storage) -> dict[str, str]:
+    """The object-store settings local jobs read (process environment only, never files)."""
+    if storage is None or not getattr(storage, "configured", False):
+        return {}
+    return {
+        "S3_ENDPOINT": storage.endpoint,
+        "AWS_ENDPOINT_URL": storage.endpoint,
+        "AWS_REGION": storage.region,
+        "AWS_ACCESS_KEY_ID": storage.access_key,
+        "AWS_SECRET_ACCESS_KEY": storage.secret_key,
+    }
+
+
+def apply_pins(variables: list[dict], pins: list[dict]) -> list[dict]:
+    """Defaults from the storage panel's pins: a ``*_URI`` whose value is pinned gets its
+    ``*_VERSION``; ``DATA_URI`` with no matching pin takes the newest pin."""
+    by_uri = {p.get("uri"): p for p in pins if p.get("uri")}
+    newest = max(pins, key=lambda p: p.get("pinned_at", ""), default=None)
+    values = {v["key"]: v for v in variables}
+    for var in variables:
+        if not var["key"].endswith("_URI"):
+            continue
+        version_key = var["key"][: -len("_URI")] + "_VERSION"
+        pin = by_uri.get(var["value"]) or (newest if var["key"] == "DATA_URI" else None)
+        if pin and version_key in values:
+            var["value"] = pin["uri"]
+            var["pinned"] = True
+            values[version_key]["value"] = pin.get("version_id", "")
+            values[version_key]["pinned"] = True
+    return variables
+
+
+class PipelinesService:
+    def __init__(self, root: str, config: PipelinesConfig, code_home=None, storage=None) -> None:
+        self.root, self.config, self.code_home = root, config, code_home
+        self.local = LocalBackend(root, tool=config.gitlab_ci_local, timeout=config.local_timeout, env=s3_job_env(storage))
+        self._gitlab: PipelineBackend | None = None
+
+    @property
+    def gitlab_configured(self) -> bool:
+        return bool(self.code_home is not None and self.code_home.gitlab_url and self.code_home.gitlab_token)
+
+    @property
+    def default_backend(self) -> str:
+        if self.config.backend in ("local", "gitlab"):
+            return self.config.backend
+        return "gitlab" if self.gitlab_configured else "local"
+
+    def available(self) -> list[str]:
+        return ["gitlab", "local"] if self.gitlab_configured else ["local"]
+
+    def backend(self, name: str | None) -> PipelineBackend:
+        name = name or self.default_backend
+        if name == "local":
+            return self.local
+        if name == "gitlab" and self.gitlab_configured:
+            if self._gitlab is None:
+                from .gitlab_backend import GitLabBackend
+
+                self._gitlab = GitLabBackend(
+                    self.code_home.gitlab_url, self.code_home.gitlab_token,
+                    ca_bundle=self.code_home.gitlab_ca_bundle, timeout=self.config.gitlab_timeout,
+                )  # fmt: skip
+            return self._gitlab
+        raise PipelineError("invalid_request", details=f"unknown or unconfigured backend {str(name)[:20]!r}")
+
+    def pins(self) -> list[dict]:
+        return read_pins(self.root)
+
+    async def close(self) -> None:
+        await self.local.close()

@@ -1,0 +1,98 @@
+"""Test the trained model: metrics, then the gate (threshold and the production model).
+
+    python ml/evaluate.py --model model/model.json --data s3://datasets/sensors/test.csv \
+        --min-accuracy 0.9 --production s3://models/ml-project/production/metrics.json
+
+Writes metrics.json (kept as an artifact) and metrics.txt (a GitLab metrics report: one
+``name value`` per line) before deciding, so a failed gate still shows its numbers.
+Exit status 1 when accuracy is below --min-accuracy or below the production model's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from data import expand, parse_csv, scale  # noqa: E402
+from s3io import exists, read_bytes  # noqa: E402
+from train import sigmoid  # noqa: E402
+
+
+def predict(model: dict, rows: list[list[float]]) -> list[float]:
+    scaled = scale([expand(r) for r in rows], model["scaler"])
+    return [sigmoid(sum(w * v for w, v in zip(model["weights"], x)) + model["bias"]) for x in scaled]
+
+
+def metrics_for(model: dict, rows: list[list[float]], labels: list[int]) -> dict:
+    scores = predict(model, rows)
+    predicted = [1 if s >= 0.5 else 0 for s in scores]
+    tp = sum(1 for p, y in zip(predicted, labels) if p == y == 1)
+    fp = sum(1 for p, y in zip(predicted, labels) if p == 1 and y == 0)
+    fn = sum(1 for p, y in zip(predicted, labels) if p == 0 and y == 1)
+    correct = sum(1 for p, y in zip(predicted, labels) if p == y)
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / (tp + fn) if tp + fn else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {
+        "accuracy": round(correct / len(labels), 6),
+        "precision": round(precision, 6),
+        "recall": round(recall, 6),
+        "f1": round(f1, 6),
+        "test_rows": len(labels),
+    }
+
+
+def production_accuracy(uri: str) -> float | None:
+    if not uri or not exists(uri):
+        return None
+    return float(json.loads(read_bytes(uri))["metrics"]["accuracy"])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", default="model/model.json")
+    parser.add_argument("--data", required=True)
+    parser.add_argument("--version", default="")
+    parser.add_argument("--min-accuracy", type=float, default=float(os.environ.get("MIN_ACCURACY", "0.95")))
+    parser.add_argument("--production", default="", help="metrics.json of the model in production (optional)")
+    parser.add_argument("--metrics", default="metrics.json")
+    parser.add_argument("--report", default="metrics.txt")
+    args = parser.parse_args(argv)
+
+    model = json.loads(Path(args.model).read_text(encoding="utf-8"))
+    rows, labels = parse_csv(read_bytes(args.data, args.version))
+    metrics = metrics_for(model, rows, labels)
+    baseline = production_accuracy(args.production)
+    document = {
+        "metrics": metrics,
+        "gate": {"min_accuracy": args.min_accuracy, "production_accuracy": baseline},
+        "data": {"uri": args.data, "version": args.version},
+        "training": model.get("training", {}),
+        "commit": os.environ.get("CI_COMMIT_SHA", ""),
+        "pipeline_id": os.environ.get("CI_PIPELINE_ID", ""),
+    }
+    failures = []
+    if metrics["accuracy"] < args.min_accuracy:
+        failures.append(f"accuracy {metrics['accuracy']:.4f} is below the threshold {args.min_accuracy:.4f}")
+    if baseline is not None and metrics["accuracy"] < baseline:
+        failures.append(f"accuracy {metrics['accuracy']:.4f} is below the production model's {baseline:.4f}")
+    document["gate"]["passed"] = not failures
+    Path(args.metrics).write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    Path(args.report).write_text("".join(f"{k} {v}\n" for k, v in metrics.items()), encoding="utf-8")
+    for name, value in metrics.items():
+        print(f"{name:>10}: {value}")
+    if failures:
+        for failure in failures:
+            print(f"\x1b[31mGATE FAILED: {failure}\x1b[0m")
+        return 1
+    print("\x1b[32mGATE PASSED\x1b[0m")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,105 @@
+"""Read and write the pipeline's data: s3://bucket/key (a given version), https://, or a path.
+
+Standard library only, so the same file runs in a slim image, on a shell runner and on the
+developer's machine. S3 requests are signed with AWS Signature V4 using the credentials in
+the environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, S3_ENDPOINT or AWS_ENDPOINT_URL,
+AWS_REGION); the keys are never printed.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import hmac
+import os
+import sys
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+TIMEOUT = 60
+
+
+def _sign(key: bytes, msg: str) -> bytes:
+    return hmac.new(key, msg.encode(), hashlib.sha256).digest()
+
+
+def _endpoint() -> str:
+    endpoint = os.environ.get("S3_ENDPOINT") or os.environ.get("AWS_ENDPOINT_URL") or ""
+    if not endpoint:
+        raise SystemExit("S3_ENDPOINT (or AWS_ENDPOINT_URL) is not set: cannot read s3:// data")
+    return endpoint.rstrip("/")
+
+
+def _s3_request(method: str, uri: str, version: str = "", body: bytes = b"") -> bytes:
+    parsed = urllib.parse.urlparse(uri)
+    bucket, key = parsed.netloc, parsed.path.lstrip("/")
+    if not bucket or not key:
+        raise SystemExit(f"not an s3://bucket/key URI: {uri}")
+    access = os.environ.get("AWS_ACCESS_KEY_ID", "")
+    secret = os.environ.get("AWS_SECRET_ACCESS_KEY", "")
+    if not access or not secret:
+        raise SystemExit("AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY are not set: cannot read s3:// data")
+    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+    endpoint = urllib.parse.urlparse(_endpoint())
+    path = "/" + urllib.parse.quote(f"{bucket}/{key}", safe="/-_.~")
+    query = f"versionId={urllib.parse.quote(version, safe='-_.~')}" if version else ""
+    now = datetime.datetime.now(datetime.timezone.utc)
+    stamp, day = now.strftime("%Y%m%dT%H%M%SZ"), now.strftime("%Y%m%d")
+    payload = hashlib.sha256(body).hexdigest()
+    headers = {"host": endpoint.netloc, "x-amz-content-sha256": payload, "x-amz-date": stamp}
+    signed = ";".join(sorted(headers))
+    canonical = "\n".join(
+        [method, path, query, "".join(f"{k}:{headers[k]}\n" for k in sorted(headers)), signed, payload]
+    )
+    scope = f"{day}/{region}/s3/aws4_request"
+    to_sign = "\n".join(["AWS4-HMAC-SHA256", stamp, scope, hashlib.sha256(canonical.encode()).hexdigest()])
+    key_bytes = _sign(_sign(_sign(_sign(("AWS4" + secret).encode(), day), region), "s3"), "aws4_request")
+    signature = hmac.new(key_bytes, to_sign.encode(), hashlib.sha256).hexdigest()
+    headers["authorization"] = f"AWS4-HMAC-SHA256 Credential={access}/{scope}, SignedHeaders={signed}, Signature={signature}"
+    url = f"{endpoint.scheme}://{endpoint.netloc}{path}" + (f"?{query}" if query else "")
+    request = urllib.request.Request(url, data=body if method == "PUT" else None, method=method, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=TIMEOUT) as response:
+            return response.read()
+    except urllib.error.HTTPError as exc:
+        raise SystemExit(f"{method} {uri} failed: HTTP {exc.code}") from None
+    except urllib.error.URLError as exc:
+        raise SystemExit(f"{method} {uri} failed: {exc.reason}") from None
+
+
+def read_bytes(uri: str, version: str = "") -> bytes:
+    """The content of ``uri``; ``version`` pins an S3 object version (reproducible runs)."""
+    if uri.startswith("s3://"):
+        return _s3_request("GET", uri, version)
+    if uri.startswith(("http://", "https://")):
+        with urllib.request.urlopen(uri, timeout=TIMEOUT) as response:
+            return response.read()
+    return Path(uri.removeprefix("file://")).read_bytes()
+
+
+def write_bytes(uri: str, data: bytes) -> None:
+    if uri.startswith("s3://"):
+        _s3_request("PUT", uri, body=data)
+        return
+    path = Path(uri.removeprefix("file://"))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+
+
+def exists(uri: str) -> bool:
+    if uri.startswith(("s3://", "http://", "https://")):
+        try:
+            read_bytes(uri)
+            return True
+        except SystemExit:
+            return False
+    return Path(uri.removeprefix("file://")).is_file()
+
+
+if __name__ == "__main__":  # python ml/s3io.py put <local file> <uri>
+    if len(sys.argv) == 4 and sys.argv[1] == "put":
+        write_bytes(sys.argv[3], Path(sys.argv[2]).read_bytes())
+        print(f"wrote {sys.argv[2]} to {sys.argv[3]}")
+    else:
+        raise SystemExit("usage: s3io.py put <local file> <uri>")
