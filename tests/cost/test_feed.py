@@ -146,3 +146,14 @@ def test_recorder_provisioning_and_clamping():
         rec.ledger.rename("nope", "n2")
     with pytest.raises(LedgerError):
         rec.ledger.cancel("nope")
+
+
+def test_a_node_seen_before_its_scale_up_event_is_billed_from_the_decision(feed):
+    feed.node_event("ADDED", node("aks-cpu-1-vmss000000", "cpu", 0), us(0))  # there before: not claimed
+    feed.node_event("ADDED", node("aks-gpu-1-vmss000000", "gpu", 400), us(400))  # the node watch was faster
+    feed.event(scale_up_event("e1", 100))  # than the event watch
+    feed.event(scale_up_event("e2", 200, pool="cpu", before=1, after=2))  # no cpu node joined since 200
+    assert feed.rec.ledger.since("aks-gpu-1-vmss000000") == us(100)
+    assert feed.rec.ledger.since("aks-cpu-1-vmss000000") == us(0)
+    assert [p for p, _ in feed.rec.provisioning().values()] == ["cpu"]
+    assert seconds_at(feed.rec, "gpu", 0, 1000) == {0: 100, 1: 900}

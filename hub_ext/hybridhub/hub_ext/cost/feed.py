@@ -83,6 +83,7 @@ class ClusterFeed:
         self.seen_events: dict[str, list[int]] = {}  # event uid -> [count handled, time]
         self.scale_down_at: dict[str, int] = {}  # node -> time of its ScaleDown event
         self.pending_down: dict[str, tuple[str, int, float]] = {}  # node -> (pool, seen at, deadline)
+        self.unclaimed: dict[str, tuple[str, int]] = {}  # node seen before its scale-up -> (pool, created)
         self.hub_profiles: dict[tuple[str, str], str] = {}  # (user, server) -> profile from the hub
         self.horizon = 0  # events before this time were forgotten: never handle them again
         self.changes = 0  # bumped on every change, so the service knows when to save
@@ -125,11 +126,12 @@ class ClusterFeed:
             if kind == 0:
                 self.rec.node_left(t, pool, what)
             elif kind == 1:
-                self.rec.scale_up(t, pool, int(what))
+                self._scale_up(t, pool, int(what))
+            elif kind == 2:
+                self._joined(t, pool, what)
             else:
                 self.rec.node_joined(t, pool, what)
-                if kind == 3:
-                    self.rec.node_left(t, pool, what)
+                self.rec.node_left(t, pool, what)
         for name in [n for n in self.pending_down if n in listing]:
             del self.pending_down[name]
         self.changes += 1
@@ -147,9 +149,25 @@ class ClusterFeed:
             else:
                 self.pending_down[name] = (pool, now, self.monotonic() + self.settle)
         else:
-            created = parse_time((node.get("metadata") or {}).get("creationTimestamp")) or now
-            self.rec.node_joined(created, pool, name)
+            self._joined(parse_time((node.get("metadata") or {}).get("creationTimestamp")) or now, pool, name)
         self.changes += 1
+
+    def _joined(self, created: int, pool: str, name: str) -> None:
+        if self.rec.node_joined(created, pool, name) == "new":
+            self.unclaimed[name] = (pool, created)
+
+    def _scale_up(self, when: int, pool: str, count: int) -> None:
+        """A scale-up whose node may already be here (the two come on different watches): that node
+        is billed from the decision; otherwise a placeholder waits for it."""
+        up = self.rec.ledger.up_nodes()
+        for _ in range(count):
+            early = sorted((created, name) for name, (p, created) in self.unclaimed.items()
+                           if p == pool and created >= when and name in up)
+            if early:
+                self.rec.ledger.backdate(early[0][1], when)
+                del self.unclaimed[early[0][1]]
+            else:
+                self.rec.scale_up(when, pool, 1)
 
     def flush(self, force: bool = False) -> None:
         """Close deletions whose ScaleDown event did not come within ``settle`` seconds."""
@@ -168,7 +186,7 @@ class ClusterFeed:
         if kind == "DELETED":
             return
         for when, pool, added in self._scale_event(event):
-            self.rec.scale_up(when, pool, added)
+            self._scale_up(when, pool, added)
 
     def _scale_event(self, event: Mapping) -> list[tuple[int, str, int]]:
         """Note a ScaleDown; return ``[(time, pool, VMs added)]`` for a TriggeredScaleUp not yet handled."""
@@ -195,6 +213,8 @@ class ClusterFeed:
     def expire(self, now: int, max_age: int) -> None:
         if self.rec.expire_provisioning(now, max_age):
             self.changes += 1
+        up = self.rec.ledger.up_nodes()
+        self.unclaimed = {n: v for n, v in self.unclaimed.items() if n in up and v[1] > now - max_age}
 
     # -- user servers
     def _server(self, pod: Mapping) -> tuple[str, str, str] | None:

@@ -128,6 +128,13 @@ class NodeLedger:
         if self._open.pop(node, None) is None:
             raise LedgerError(MESSAGES["not_up"].format(node=node))
 
+    def backdate(self, node: str, start: int) -> None:
+        """Move an open node's start earlier (its VM was asked for before the node was seen)."""
+        if node not in self._open:
+            raise LedgerError(MESSAGES["not_up"].format(node=node))
+        pool, since = self._open[node]
+        self._open[node] = (pool, min(since, start))
+
     def since(self, node: str) -> int | None:
         """When an open node came up, or None."""
         entry = self._open.get(node)

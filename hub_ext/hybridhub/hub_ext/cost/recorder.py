@@ -85,18 +85,19 @@ class CostRecorder:
         return {node: (pool, self.ledger.since(node)) for node, pool in self.ledger.up_nodes().items()
                 if is_placeholder(node)}
 
-    def node_joined(self, created: int, pool: str, node: str) -> None:
+    def node_joined(self, created: int, pool: str, node: str) -> str:
         """A node object appeared (``created`` = its creationTimestamp).  It takes over the oldest
-        placeholder of its pool asked for no later than ``created``; without one it counts from
-        ``created`` (clamped)."""
+        placeholder of its pool asked for no later than ``created`` (returns "placeholder");
+        without one it counts from ``created``, clamped ("new"); "known" if it is already up."""
         if node in self.ledger.up_nodes():
-            return
+            return "known"
         waiting = sorted((since, name) for name, (p, since) in self.provisioning().items()
                          if p == pool and since <= created)
         if waiting:
             self.ledger.rename(waiting[0][1], node)
-        else:
-            self.node_up(self.clamp(created), pool, node)
+            return "placeholder"
+        self.node_up(self.clamp(created), pool, node)
+        return "new"
 
     def node_left(self, at: int, pool: str, node: str) -> None:
         self.node_down(self.clamp(at), pool, node)

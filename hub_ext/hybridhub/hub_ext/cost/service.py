@@ -142,6 +142,7 @@ class CostService(Application):
         self.feed.restore(feed_state)
         self.saved_changes = self.feed.changes
         self.tasks: list[asyncio.Task] = []
+        self._summary_cache: tuple | None = None
 
     def pool_info(self) -> dict[str, dict]:
         info = {p.name: {"vm_size": p.vm_size, "vm_price_per_hour": p.vm_price_per_hour}
@@ -174,7 +175,16 @@ class CostService(Application):
 
     # -- figures and persistence ---------------------------------------------------------
     def summary(self) -> dict:
+        """The figures as of now; the page and API reuse them for a second while nothing changed."""
         self.feed.flush()
+        key = (self.feed.changes, self.clock() // 1_000_000)
+        if self._summary_cache and self._summary_cache[0] == key:
+            return self._summary_cache[1]
+        summary = self._build_summary()
+        self._summary_cache = (key, summary)
+        return summary
+
+    def _build_summary(self) -> dict:
         return build_summary(self.recorder, self.clock(), exact(self.budget), exact(self.warn_percent),
                              self.tz, self.pool_info())
 
@@ -274,18 +284,30 @@ class CostService(Application):
             url = urlparse(self.service_url)
             make_app(self.service_prefix, self.summary, secrets.token_bytes(32)).listen(
                 url.port or 80, url.hostname or "127.0.0.1")
-        api = await self.kube_api()
         self.tasks.append(asyncio.create_task(self.hub_loop(), name="hub"))
         self.log.info("hybridhub cost: pools %s, namespace %s, state %s", ", ".join(self.pool_info()),
                       self.namespace, self.state_path)
+        api, delay = None, 1.0
         try:
-            await self.start_watching(api)
+            while api is None:
+                try:
+                    api = await self.kube_api()
+                    await self.start_watching(api)
+                except Exception as exc:  # the API server may not be up yet: the page still answers
+                    self.log.warning("cannot reach Kubernetes (%s: %s); retrying in %.0f s",
+                                     type(exc).__name__, exc, delay)
+                    if api is not None:
+                        await api.close()
+                    api = None
+                    await asyncio.sleep(delay)
+                    delay = min(30.0, delay * 2)
             while True:
                 self.housekeeping()
                 await asyncio.sleep(self.save_interval)
         finally:
             await self.stop()
-            await api.close()
+            if api is not None:
+                await api.close()
 
     async def stop(self) -> None:
         for task in self.tasks:
