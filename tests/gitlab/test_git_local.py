@@ -52,12 +52,17 @@ async def test_demo_commit_push_pull_round_trip(demo, local_workspace, tmp_path)
     assert (await demo.status("demo"))["ahead"] == 0
 
 
-async def test_commit_needs_a_message_and_staged_changes(demo):
+async def test_commit_needs_a_message_and_staged_changes(demo, local_workspace):
     with pytest.raises(GitError) as info:
         await demo.commit("demo", "   ")
     assert info.value.reason == "empty_message"
     with pytest.raises(GitError) as info:
         await demo.commit("demo", "nothing")
+    assert info.value.reason == "nothing_to_commit"
+    (local_workspace / "analysis.ipynb").write_text("changed but not staged\n")
+    (local_workspace / "untracked.ipynb").write_text("{}\n")
+    with pytest.raises(GitError) as info:
+        await demo.commit("demo", "nothing staged")
     assert info.value.reason == "nothing_to_commit"
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -16,6 +17,8 @@ from .classify import classify
 from .errors import GitError
 from .settings import GitSettings
 from .status import parse_status
+
+_NOTHING_TO_COMMIT = re.compile(r"^(nothing to commit|nothing added to commit|no changes added to commit)", re.M)
 
 
 class GitService:
@@ -135,11 +138,12 @@ class GitService:
             raise GitError("empty_message")
         repo = await self.toplevel(relative)
         async with self.locked(repo):
-            staged = await self.git(repo, ["diff", "--cached", "--quiet"], check=False)
-            if staged.returncode == 0:
-                raise GitError("nothing_to_commit")
             identity = await self._identity(repo)
-            await self.git(repo, [*identity, "commit", "-q", "-m", message.strip()], op="commit")
+            result = await self.git(repo, [*identity, "commit", "-q", "-m", message.strip()], check=False)
+            if result.returncode != 0:
+                if _NOTHING_TO_COMMIT.search(result.stdout):
+                    raise GitError("nothing_to_commit")
+                raise classify(result.stderr + result.stdout, "commit", False)
             head = await self.git(repo, ["log", "-1", "--format=%H%x00%s"])
         sha, summary = head.stdout.rstrip("\n").split("\0", 1)
         return {"commit": sha, "summary": summary}
