@@ -53,4 +53,11 @@ def test_dry_run_decides_and_logs_but_changes_nothing(hub):
     assert body["dry_run"] is True and body["rounds"] >= 5
     assert body["servers"]["dan"]["action"] == "cull" and body["servers"]["dan"]["outcome"] == "not stopped (dry run)"
     assert body["servers"]["dan/extra"]["action"] == "cull"
+    assert body["servers"]["dan/extra"]["reason"].startswith("idle")  # its own report, read through the proxy
     assert body["servers"]["admin"]["action"] == "skip-admin"
+
+    # an admin's browser session reaches the decisions page through the hub's OAuth
+    page = admin.session.get(f"{hub.url}services/hybridhub-culler/decisions", timeout=30)
+    assert page.status_code == 200 and page.json()["dry_run"] is True
+    user_page = dan.session.get(f"{hub.url}services/hybridhub-culler/decisions", timeout=30)
+    assert user_page.status_code == 403
