@@ -33,7 +33,9 @@ from hybridhub.hub_ext.cost.attribution import ServerSession, attribute
 from hybridhub.hub_ext.cost.budget import FixedCosts
 from hybridhub.hub_ext.cost.ledger import HOUR, NodeLedger, NodeObservation, hours_at_node_count, node_hours
 from hybridhub.hub_ext.cost.recorder import CostRecorder
+from hybridhub.hub_ext.cost.page import render_page
 from hybridhub.hub_ext.cost.store import JsonStore
+from hybridhub.hub_ext.cost.summary import amount, build_summary
 
 POOLS = {"B2s": (Fraction("11.52"), 12, 0.55), "NV6ads_A10_v5": (Fraction("74.7"), 6, 0.42),
          "NV18ads_A10_v5": (Fraction("263.61"), 3, 0.32)}  # price, max nodes, chance an event is a scale-up
@@ -154,13 +156,21 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     print(f"state: {size / 1e6:.1f} MB saved in {t_save:.3f} s, loaded in {t_load:.3f} s")
 
+    # what the service does for each page view or API call (cached for a second): the whole month
+    summary, t_summary = timed(build_summary, recorder, END - 1, Fraction(100000))
+    page, t_page = timed(render_page, summary, "en", {"csv": "c", "json": "j"})
+    if summary["nodes_cost"] != amount(expected):
+        print("MISMATCH: the summary's node cost differs from the ledger's", file=sys.stderr)
+        return 1
+    print(f"summary of the month: {t_summary:.3f} s, page rendered in {t_page:.3f} s ({len(page) / 1e3:.0f} kB)")
+
     print(json.dumps({
         "benchmark": "cost", "observations": len(observations), "sessions": len(sessions),
         "ledger_s": round(t_ledger, 4), "naive_s": round(t_naive, 4),
         "naive_over_ledger": round(t_naive / t_ledger, 2),
         "per_observation_us": round(t_ledger / len(observations) * 1e6, 3),
         "attribution_s": round(t_attr, 4), "save_s": round(t_save, 4), "load_s": round(t_load, 4),
-        "state_bytes": size, "exact_match": True,
+        "state_bytes": size, "summary_s": round(t_summary, 4), "page_s": round(t_page, 4), "exact_match": True,
     }))
     return 0
 

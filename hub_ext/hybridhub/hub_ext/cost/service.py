@@ -224,7 +224,7 @@ class CostService(Application):
             while True:
                 try:
                     await self.poll_hub(client)
-                except (httpx.HTTPError, ValueError, KeyError) as exc:
+                except Exception as exc:  # the hub restarting must not stop the service; no URL nor token logged
                     self.log.warning("reading the hub's servers failed: %s", type(exc).__name__)
                 await asyncio.sleep(self.hub_poll_interval)
 
