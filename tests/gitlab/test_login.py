@@ -58,7 +58,7 @@ def test_login_page_speaks_the_browser_language(setup):
 
 def test_member_of_the_allowed_group_logs_in(setup):
     gitlab, users, hub, _ = setup
-    _, callback = gitlab_login(hub, gitlab, users["alice"])
+    browser, callback = gitlab_login(hub, gitlab, users["alice"])
     assert callback.status_code == 302, callback.text
     model = hub.api("GET", "users/alice").json()
     assert model["admin"] is False and "ml-team" in model["groups"]
@@ -70,6 +70,12 @@ def test_member_of_the_allowed_group_logs_in(setup):
     db.close()
     blob = dict(rows)["alice"]
     assert blob and state["access_token"].encode() not in blob and state["refresh_token"].encode() not in blob
+    # what the browser sees of itself holds no token
+    for path in ("hub/api/user", "hub/home", "hub/token"):
+        page = browser.get(urljoin(hub.url, path), timeout=30)
+        assert page.status_code == 200, path
+        assert state["access_token"] not in page.text and state["refresh_token"] not in page.text
+    assert "auth_state" not in browser.get(urljoin(hub.url, "hub/api/user"), timeout=30).json()
 
 
 def test_user_outside_the_allowed_groups_is_refused(setup):
