@@ -18,6 +18,7 @@ from hybridhub.hub_ext.cost.budget import FixedCosts
 from hybridhub.hub_ext.cost.guard import BudgetGuard, budget_pre_spawn_hook
 from hybridhub.hub_ext.cost.i18n import MESSAGES, pick_language
 from hybridhub.hub_ext.cost.ledger import HOUR, to_micros
+from hybridhub.hub_ext.cost.money import format_amount
 from hybridhub.hub_ext.cost.page import render_page
 from hybridhub.hub_ext.cost.recorder import CostRecorder
 from hybridhub.hub_ext.cost.store import JsonStore
@@ -123,11 +124,11 @@ async def test_guard_refuses_gpu_when_over_budget(tmp_path):
         await guard(tmp_path, "gpu-a10")
     assert info.value.status_code == 403
     projected = JsonStore(tmp_path / "summary.json").load()["projection"]["total"]
-    assert f"projected cost {projected} JPY exceeds" in info.value.log_message
-    assert "gpu-a10" in info.value.log_message and "budget of 1000.00 JPY" in info.value.log_message
+    assert f"projected cost {format_amount(F(projected))} JPY exceeds" in info.value.log_message
+    assert "gpu-a10" in info.value.log_message and "budget of 1,000.00 JPY" in info.value.log_message
     with pytest.raises(web.HTTPError) as info:
         await guard(tmp_path, "gpu-a10-large", lang="ja,en;q=0.5")
-    assert "予算 1000.00 JPY" in info.value.log_message
+    assert "予算 1,000.00 JPY" in info.value.log_message
     await guard(tmp_path, "cpu")  # no GPU: allowed
     await guard(tmp_path, None)  # the default profile (cpu): allowed
     await guard(tmp_path, "gpu-a10", admin=True)  # admins are exempt

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import time
 from datetime import datetime
+from fractions import Fraction
 from typing import Any, Mapping
 
 from tornado import web
@@ -27,6 +28,7 @@ from traitlets.config import LoggingConfigurable
 from hybridhub.spawner.profiles import ProfileCatalog
 
 from .i18n import pick_language, text
+from .money import format_amount
 from .store import JsonStore, StoreError
 
 
@@ -98,11 +100,16 @@ class BudgetGuard(LoggingConfigurable):
             self.log.warning("budget guard: figures unavailable (%s); allowing profile %s", exc, slug)
             return
         if summary["budget"]["level"] == "over":
-            message = text(lang, "guard_refused", profile=slug, projected=summary["projection"]["total"],
-                           budget=summary["budget"]["amount"], currency=summary.get("currency", ""))
+            message = text(lang, "guard_refused", profile=slug, projected=_grouped(summary["projection"]["total"]),
+                           budget=_grouped(summary["budget"]["amount"]), currency=summary.get("currency", ""))
             self.log.info("budget guard: refused profile %s (projection %s over budget %s)", slug,
                           summary["projection"]["total"], summary["budget"]["amount"])
             raise web.HTTPError(403, message)
+
+
+def _grouped(amount: str) -> str:
+    """``"100000.00"`` → ``"100,000.00"``."""
+    return format_amount(Fraction(amount))
 
 
 def _language(spawner, guard: BudgetGuard) -> str:
