@@ -14,7 +14,7 @@ from fractions import Fraction
 import pytest
 from kubernetes_asyncio import client
 
-from hybridhub.hub_ext.cost.ledger import HOUR, micros_at_node_count, node_hours
+from hybridhub.hub_ext.cost.ledger import micros_at_node_count, node_hours
 from tests.kube.conftest import api_client_for, pod_manifest
 
 from .conftest import POOLS, SYSTEM_PRICE, RunningService
