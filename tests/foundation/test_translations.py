@@ -34,4 +34,6 @@ def test_japanese_entries_keep_placeholders():
 
 def test_catalog_header_names_the_domain():
     header = load_catalog()[""]
-    assert header["domain"] == "hybridhub" and header["language"] == "ja_JP"
+    # JupyterLab's Gettext files messages under this locale and looks them up as "ja-JP"
+    # (the form the ja-JP language pack uses); "ja_JP" here silently leaves the UI in English
+    assert header["domain"] == "hybridhub" and header["language"] == "ja-JP"
