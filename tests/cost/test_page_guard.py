@@ -65,8 +65,12 @@ def test_page_is_escaped_and_translated():
     en = render_page(s, "en", LINKS)
     assert "<script>" not in en and "&lt;script&gt;alert(1)&lt;/script&gt;" in en
     assert "Cost of the platform" in en and "Within budget" in en and "T_1 (h)" in en and "<svg" in en
+    total = s["month_to_date"]["total"]
+    assert "," in format_amount(F(total)) and f"{format_amount(F(total))} JPY" in en  # grouped for reading
+    assert "<td>C_lb</td><td>load balancer</td>" in en and '<td class="n">575.28</td>' in en
     ja = render_page(s, "ja", LINKS)
     assert "プラットフォームのコスト" in ja and "予算内です" in ja and "Cost of the platform" not in ja
+    assert "ロードバランサー" in ja and "パブリック IP" in ja
     over = render_page(build_summary(recorder(), MONTH + 48 * HOUR, F(1000)), "en", LINKS)
     assert 'class="over"' in over and "Over budget" in over
 

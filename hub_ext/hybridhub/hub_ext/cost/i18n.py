@@ -44,6 +44,9 @@ EN = {
     "downloads": "Download",
     "csv": "CSV",
     "json": "JSON",
+    "kind_load_balancer": "load balancer",
+    "kind_public_ips": "public IP",
+    "kind_other": "other (e)",
     "forbidden": "The cost page is for administrators.",
     "guard_refused": ("The {profile} profile is paused for the rest of the month: the month's projected cost "
                       "{projected} {currency} exceeds the budget of {budget} {currency}. "
@@ -89,6 +92,9 @@ JA = {
     "downloads": "ダウンロード",
     "csv": "CSV",
     "json": "JSON",
+    "kind_load_balancer": "ロードバランサー",
+    "kind_public_ips": "パブリック IP",
+    "kind_other": "その他（e）",
     "forbidden": "コストのページは管理者専用です。",
     "guard_refused": ("今月の残りの期間、プロファイル {profile} は停止中です。今月の見込みコスト "
                       "{projected} {currency} が予算 {budget} {currency} を超えています。"

@@ -10,6 +10,8 @@ from html import escape
 from typing import Iterable, Mapping
 
 from .i18n import text
+from .model import KIND_POOL
+from .money import format_amount
 
 STYLE = """
 body{font-family:system-ui,sans-serif;margin:1.5rem;color:#222;max-width:70rem}
@@ -23,6 +25,11 @@ COLOURS = ("#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b
 
 def _e(value) -> str:
     return escape(str(value), quote=True)
+
+
+def _m(amount: str) -> str:
+    """``"22347.1"`` → ``"22,347.10"`` (the summary's amounts are plain decimals)."""
+    return format_amount(Fraction(amount))
 
 
 def _table(headers: Iterable[str], rows: Iterable[Iterable], numeric_from: int = 1) -> str:
@@ -56,7 +63,7 @@ def _daily_chart(daily: list[Mapping], pools: list[str]) -> str:
                 parts.append(f'<rect x="{float(x):.1f}" y="{y}" width="{float(w):.1f}" height="{row - 3}" '
                              f'fill="{COLOURS[i % len(COLOURS)]}"/>')
             x += w
-        parts.append(f'<text x="{float(x) + 4:.1f}" y="{y + 11}">{_e(day["total"])}</text>')
+        parts.append(f'<text x="{float(x) + 4:.1f}" y="{y + 11}">{_e(_m(day["total"]))}</text>')
     height = 20 + len(daily) * row + 4
     return (f'<svg role="img" width="{label + width + 80}" height="{height}" '
             f'xmlns="http://www.w3.org/2000/svg">{"".join(parts)}</svg>')
@@ -72,16 +79,17 @@ def render_page(summary: Mapping, lang: str, links: Mapping[str, str]) -> str:
            f"<h1>{_e(t('title'))}</h1>",
            f"<p>{_e(t('month', start=summary['month']['start'][:10], end=summary['month']['end'][:10], now=summary['generated_at']))}</p>",
            _table([t("mtd"), t("projection"), t("budget")],
-                  [[f"{summary['month_to_date']['total']} {cur}", f"{summary['projection']['total']} {cur}",
-                    f"{budget['amount']} {cur}"]], numeric_from=0).replace("<table>", '<table class="big">'),
+                  [[f"{_m(summary['month_to_date']['total'])} {cur}", f"{_m(summary['projection']['total'])} {cur}",
+                    f"{_m(budget['amount'])} {cur}"]], numeric_from=0).replace("<table>", '<table class="big">'),
            f'<p class="{_e(level)}" id="budget-level">{_e(t("level_" + level, percent=budget["projected_percent"]))}</p>',
            f"<h2>{_e(t('terms'))}</h2>",
            _table([t("term"), t("item"), t("amount", currency=cur)],
-                  [[x["key"], x["label"], x["amount"]] for x in summary["month_to_date"]["terms"]], numeric_from=2),
+                  [[x["key"], x["label"] if x["kind"] == KIND_POOL else t("kind_" + x["kind"]), _m(x["amount"])]
+                   for x in summary["month_to_date"]["terms"]], numeric_from=2),
            f"<h2>{_e(t('pools'))}</h2>",
            _table([t("pool"), t("vm_size"), t("price"), t("nodes_up"), t("node_hours"), t("cost"), t("idle_cost")],
-                  [[p["name"], p["vm_size"], p["price_per_hour"], p["nodes_up"], p["node_hours"], p["cost"],
-                    p["idle_cost"]] for p in summary["pools"]], numeric_from=2)]
+                  [[p["name"], p["vm_size"], p["price_per_hour"], p["nodes_up"], p["node_hours"], _m(p["cost"]),
+                    _m(p["idle_cost"])] for p in summary["pools"]], numeric_from=2)]
     k = max((len(p["hours_at_node_count"]) for p in summary["pools"]), default=1)
     out += [f"<h2>{_e(t('histogram'))}</h2>",
             _table([t("pool"), *(f"T_{n} (h)" for n in range(k))],
@@ -90,9 +98,9 @@ def render_page(summary: Mapping, lang: str, links: Mapping[str, str]) -> str:
     pools = [p["name"] for p in summary["pools"]]
     out += [f"<h2>{_e(t('daily'))}</h2>", _daily_chart(summary["daily"], pools),
             _table([t("date"), *pools, t("total")],
-                   [[d["date"], *(d["by_pool"].get(p, "0.00") for p in pools), d["total"]] for d in summary["daily"]])]
+                   [[d["date"], *(_m(d["by_pool"].get(p, "0")) for p in pools), _m(d["total"])] for d in summary["daily"]])]
     for section, who in (("by_profile", "profile"), ("by_user", "user")):
-        rows = [[t("idle") if r["idle"] else r["name"], r["amount"]] for r in summary[section]]
+        rows = [[t("idle") if r["idle"] else r["name"], _m(r["amount"])] for r in summary[section]]
         out += [f"<h2>{_e(t(section))}</h2>", _table([t(who), t("amount", currency=cur)], rows)]
     out.append(f"<h2>{_e(t('servers'))}</h2>")
     if summary["servers"]:
