@@ -145,3 +145,13 @@ def test_summary_holds_no_secret(service, object_store):
     text = repr(service.summary())
     assert object_store.credentials.user_secret_key not in text
     assert object_store.credentials.user_access_key not in text
+
+
+def test_listing_keeps_unusual_key_characters(service, bucket, admin):
+    keys = ["odd/a+b c.txt", "odd/日本語 データ.csv", "odd/100%&=?.bin", "odd/sub dir/x.txt"]
+    for key in keys:
+        put(admin, bucket, key)
+    page = service.list(bucket, "odd/")
+    assert sorted(e["key"] for e in page["entries"]) == sorted(keys[:3] + ["odd/sub dir/"])
+    obj = next(e for e in page["entries"] if e["name"] == "a+b c.txt")
+    assert obj["size"] == 1 and obj["last_modified"].startswith("20")

@@ -8,9 +8,10 @@ hides the token); this module is the one place that relies on it.
 from __future__ import annotations
 
 from datetime import datetime
+from urllib.parse import unquote_plus
+from xml.etree import ElementTree
 
 from minio import Minio
-from minio.datatypes import parse_list_objects
 
 from .errors import translate
 from .keys import Confinement, validate_bucket
@@ -23,18 +24,41 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
-def entry(obj, prefix: str) -> dict:
-    name = obj.object_name[len(prefix):]
-    if obj.is_dir:
-        return {"type": "prefix", "key": obj.object_name, "name": name}
-    return {
-        "type": "object",
-        "key": obj.object_name,
-        "name": name,
-        "size": obj.size,
-        "last_modified": _iso(obj.last_modified),
-        "etag": (obj.etag or "").strip('"'),
-    }
+_NS = "{http://s3.amazonaws.com/doc/2006-03-01/}"
+
+
+def parse_page(xml: bytes, prefix: str) -> tuple[list[dict], bool, str | None]:
+    """Entries, truncated, next token from a ListObjectsV2 answer (``encoding-type=url``).
+
+    A lean parser: dates stay the ISO 8601 strings S3 sends; nothing else is computed.
+    """
+    root = ElementTree.fromstring(xml)
+    ns = _NS if root.tag.startswith(_NS) else ""
+    url = (root.findtext(f"{ns}EncodingType") or "") == "url"
+
+    def key(text: str | None) -> str:
+        return unquote_plus(text or "") if url else (text or "")
+
+    entries = []
+    for el in root.iterfind(f"{ns}CommonPrefixes"):
+        full = key(el.findtext(f"{ns}Prefix"))
+        entries.append({"type": "prefix", "key": full, "name": full[len(prefix):]})
+    for el in root.iterfind(f"{ns}Contents"):
+        full = key(el.findtext(f"{ns}Key"))
+        if full == prefix:
+            continue  # the folder's own marker object
+        entries.append(
+            {
+                "type": "object",
+                "key": full,
+                "name": full[len(prefix):],
+                "size": int(el.findtext(f"{ns}Size") or 0),
+                "last_modified": el.findtext(f"{ns}LastModified"),
+                "etag": (el.findtext(f"{ns}ETag") or "").strip('"'),
+            }
+        )
+    truncated = (root.findtext(f"{ns}IsTruncated") or "").lower() == "true"
+    return entries, truncated, root.findtext(f"{ns}NextContinuationToken")
 
 
 def list_buckets(client: Minio) -> list[dict]:
@@ -70,10 +94,9 @@ def list_page(
         query["continuation-token"] = token
     try:
         response = client._execute("GET", bucket, query_params=query)
-        objects, truncated, next_token, _ = parse_list_objects(response)
+        entries, truncated, next_token = parse_page(response.data, prefix)
     except Exception as exc:
         raise translate(exc) from None
-    entries = [entry(o, prefix) for o in objects if o.object_name != prefix]
     entries.sort(key=lambda e: (e["type"] != "prefix", e["name"]))
     return {
         "bucket": bucket,
