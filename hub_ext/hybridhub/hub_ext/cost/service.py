@@ -32,7 +32,7 @@ from .budget import FixedCosts
 from .feed import ClusterFeed
 from .ledger import HOUR
 from .recorder import CostRecorder
-from .store import JsonStore
+from .store import JsonStore, StoreError
 from .summary import build_summary
 
 MESSAGES = {
@@ -161,7 +161,7 @@ class CostService(Application):
         try:
             data = self.store.load()
             recorder = CostRecorder.from_dict(data["recorder"]) if data else None
-        except (ValueError, KeyError, TypeError) as exc:
+        except (StoreError, ValueError, KeyError, TypeError) as exc:
             self.log.critical(MESSAGES["bad_state"].format(path=self.state_path, reason=exc))
             raise SystemExit(2) from None
         if recorder is None:
