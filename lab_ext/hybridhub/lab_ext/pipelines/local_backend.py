@@ -198,7 +198,7 @@ class LocalBackend(PipelineBackend):
 
         def on_line(line: str) -> None:
             event = parse_line(line, names)
-            if event is None:
+            if event is None or proc.canceled or proc.timed_out:  # a killed job is not a result
                 return
             job = current[event.job]
             if event.kind == "started":

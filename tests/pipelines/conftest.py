@@ -1,0 +1,92 @@
+"""Fixtures of the pipeline suite: sample data files, a workspace repository holding the
+template, a local backend that always stops what it started."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+
+from hybridhub.hub_ext.demo.sample_data import sensor_csv
+from hybridhub.lab_ext.pipelines.local_backend import LocalBackend
+from hybridhub.lab_ext.pipelines.template import add_template
+
+
+def git(cwd: Path, *args: str) -> str:
+    command = ["git", "-c", "user.name=Fixture", "-c", "user.email=fixture@example.com", "-c", "init.defaultBranch=main"]
+    return subprocess.run(command + list(args), cwd=cwd, check=True, capture_output=True, text=True).stdout
+
+
+def commit_all(repo: Path, message: str = "update") -> str:
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", message)
+    return git(repo, "rev-parse", "HEAD").strip()
+
+
+@pytest.fixture(scope="session")
+def sample_data(tmp_path_factory) -> dict[str, Path]:
+    """The demo's sensors/train.csv and sensors/test.csv as local files."""
+    base = tmp_path_factory.mktemp("sample-data")
+    (base / "train.csv").write_bytes(sensor_csv(2000, seed=1))
+    (base / "test.csv").write_bytes(sensor_csv(500, seed=2))
+    return {"train": base / "train.csv", "test": base / "test.csv"}
+
+
+@pytest.fixture
+def workspace(tmp_path) -> Path:
+    """A user's home: a git repository (branch main) with the template committed."""
+    root = tmp_path / "home"
+    root.mkdir()
+    git(root, "init", "-q", "-b", "main")
+    add_template(root, "")
+    commit_all(root, "Add the hybridhub pipeline template")
+    return root
+
+
+def data_variables(sample_data, **extra) -> list[dict]:
+    values = {"DATA_URI": str(sample_data["train"]), "TEST_DATA_URI": str(sample_data["test"]), "EPOCHS": "150"}
+    values.update(extra)
+    return [{"key": k, "value": v} for k, v in values.items()]
+
+
+@pytest_asyncio.fixture
+async def backend(workspace):
+    local = LocalBackend(workspace, timeout=120)
+    try:
+        yield local
+    finally:
+        await local.close()
+
+
+async def wait_for(backend, project: str, pipeline_id: int, done, timeout: float = 60.0) -> dict:
+    """Poll like the panel does until ``done(view)``; returns the last view."""
+    deadline = time.monotonic() + timeout
+    while True:
+        view = await backend.pipeline(project, pipeline_id)
+        if done(view):
+            return view
+        if time.monotonic() > deadline:
+            raise AssertionError(f"pipeline {pipeline_id} stuck: {view['status']} {jobs_of(view)}")
+        await asyncio.sleep(0.2)
+
+
+def jobs_of(view: dict) -> dict[str, str]:
+    return {job["name"]: job["status"] for stage in view["stages"] for job in stage["jobs"]}
+
+
+def finished(view: dict) -> bool:
+    return view["status"] not in ("pending", "running")
+
+
+@pytest.fixture(scope="session")
+def tools_present() -> None:
+    """The local backend's tools are part of the dev environment; missing ones fail loudly."""
+    from hybridhub.lab_ext.pipelines.local_run import check_tools
+
+    check_tools()
+    assert shutil.which("git")
