@@ -40,12 +40,13 @@ def scale_down_event(uid, at, name):
             "involvedObject": {"kind": "Node", "name": name}, "message": f'Scale-down: removing empty node "{name}"'}
 
 
-def pod(user, node_name, bound, profile="gpu-a10", server="", deleting=False, phase="Running"):
+def pod(user, node_name, bound, profile="gpu-a10", server="", deleting=False, phase="Running", cpu=None):
     meta = {"name": f"jupyter-{user}", "labels": {"component": "singleuser-server", "hybridhub/profile": profile},
             "annotations": {"hub.jupyter.org/username": user, "hub.jupyter.org/servername": server}}
     if deleting:
         meta["deletionTimestamp"] = ts(bound + 99999)
-    return {"metadata": meta, "spec": {"nodeName": node_name},
+    resources = {"requests": {"cpu": cpu}} if cpu else {}
+    return {"metadata": meta, "spec": {"nodeName": node_name, "containers": [{"name": "notebook", "resources": resources}]},
             "status": {"phase": phase, "conditions": [{"type": "PodScheduled", "status": "True",
                                                        "lastTransitionTime": ts(bound)}]}}
 
@@ -157,3 +158,17 @@ def test_a_node_seen_before_its_scale_up_event_is_billed_from_the_decision(feed)
     assert feed.rec.ledger.since("aks-cpu-1-vmss000000") == us(0)
     assert [p for p, _ in feed.rec.provisioning().values()] == ["cpu"]
     assert seconds_at(feed.rec, "gpu", 0, 1000) == {0: 100, 1: 900}
+
+
+def test_servers_on_one_node_share_it_by_cpu_request(feed):
+    feed.node_event("ADDED", node("n1", "cpu", 0), us(0))
+    feed.pod_event("ADDED", pod("alice", "n1", 0, profile="cpu", cpu="500m"), us(0))
+    feed.pod_event("ADDED", pod("bob", "n1", 0, profile="cpu", cpu="1.5"), us(0))
+    feed.pod_event("ADDED", pod("carol", "n1", 0, profile="cpu", cpu="lots"), us(0))  # unreadable: 1 core
+    by_user = feed.rec.attribution(us(0), us(3600)).by_user()
+    assert by_user == {"alice": F(10, 6), "bob": F(30, 6), "carol": F(20, 6)}  # 10 per node-hour, 0.5:1.5:1
+    equal = ClusterFeed(CostRecorder({"cpu": F(10)}), share_by_cpu=False)
+    equal.node_event("ADDED", node("n1", "cpu", 0), us(0))
+    for user, cpu in (("alice", "500m"), ("bob", "1500m")):
+        equal.pod_event("ADDED", pod(user, "n1", 0, profile="cpu", cpu=cpu), us(0))
+    assert equal.rec.attribution(us(0), us(3600)).by_user() == {"alice": 5, "bob": 5}

@@ -10,7 +10,8 @@ together with ``now`` (µs).  Where the cluster says when something happened, th
 * a node stops being billed when it is deleted: at the autoscaler's ``ScaleDown`` event on it, or,
   without one, when the deletion is seen (a deletion waits ``settle`` seconds for its event, as the
   two arrive on different watches);
-* a user server occupies its node from the pod's ``PodScheduled`` time until its pod goes.
+* a user server occupies its node from the pod's ``PodScheduled`` time until its pod goes; servers
+  sharing a node share its time in proportion to their CPU requests (or equally).
 
 The profile of a server comes from the hub (``user_options["profile"]``), else from the pod's
 ``hybridhub/profile`` label.
@@ -21,6 +22,7 @@ from __future__ import annotations
 import re
 import time
 from datetime import datetime
+from fractions import Fraction
 from typing import Callable, Iterable, Mapping
 
 from hybridhub.spawner.pod import PROFILE_LABEL
@@ -65,6 +67,19 @@ def _pool_of_node_name(name: str) -> str | None:
     return match.group(1) if match else None
 
 
+def cpu_request(pod: Mapping) -> Fraction:
+    """The pod's CPU request in cores (``500m`` → 1/2), summed over its containers; 1 when none
+    is given or it cannot be read."""
+    total = Fraction(0)
+    for container in (pod.get("spec") or {}).get("containers") or []:
+        value = str(((container.get("resources") or {}).get("requests") or {}).get("cpu") or "0")
+        try:
+            total += Fraction(value[:-1]) / 1000 if value.endswith("m") else Fraction(value)
+        except (ValueError, ZeroDivisionError):
+            return Fraction(1)
+    return total if total > 0 else Fraction(1)
+
+
 def node_pool(node: Mapping) -> str | None:
     labels = (node.get("metadata") or {}).get("labels") or {}
     return labels.get(POOL_LABEL) or labels.get(AKS_POOL_LABEL)
@@ -76,8 +91,10 @@ def event_time(event: Mapping) -> int | None:
 
 
 class ClusterFeed:
-    def __init__(self, recorder: CostRecorder, settle: float = 2.0, monotonic: Callable[[], float] = time.monotonic):
+    def __init__(self, recorder: CostRecorder, settle: float = 2.0, monotonic: Callable[[], float] = time.monotonic,
+                 share_by_cpu: bool = True):
         self.rec = recorder
+        self.share_by_cpu = share_by_cpu
         self.settle = settle
         self.monotonic = monotonic
         self.seen_events: dict[str, list[int]] = {}  # event uid -> [count handled, time]
@@ -253,7 +270,8 @@ class ClusterFeed:
             return False
         bound = next((parse_time(c.get("lastTransitionTime")) for c in status.get("conditions") or []
                       if c.get("type") == "PodScheduled" and c.get("status") == "True"), None)
-        self.rec.server_started(bound or now, user, server, profile, node)
+        weight = cpu_request(pod) if self.share_by_cpu else Fraction(1)
+        self.rec.server_started(bound or now, user, server, profile, node, weight)
         self.changes += 1
         return True
 

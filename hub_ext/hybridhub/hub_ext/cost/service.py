@@ -23,7 +23,7 @@ from urllib.parse import urlparse
 from zoneinfo import ZoneInfo
 
 import httpx
-from traitlets import Dict, Float, Int, List, Unicode, default
+from traitlets import Bool, Dict, Float, Int, List, Unicode, default
 from traitlets.config import Application
 
 from hybridhub.spawner.profiles import ProfileCatalog
@@ -87,6 +87,8 @@ class CostService(Application):
         after this long is forgotten (a VM never allocated costs nothing).""")
     settle_seconds = Float(2.0, config=True, help="""How long a node deletion waits for the autoscaler's
         ScaleDown event (they come on different watches) before the time it was seen is used.""")
+    share_by_cpu_request = Bool(True, config=True, help="""Servers sharing a node share its cost in
+        proportion to their pods' CPU requests; False: equal shares.""")
     hub_poll_interval = Float(30.0, config=True, help="Seconds between two reads of the hub's server list.")
     save_interval = Float(5.0, config=True, help="Seconds between two saves of the state and summary (when changed).")
     keep_days = Int(100, config=True, help="Measurements older than this many days are pruned.")
@@ -138,7 +140,7 @@ class CostService(Application):
         self.store = JsonStore(self.state_path)
         self.summary_store = JsonStore(self.summary_path)
         self.recorder, feed_state = self.load_state()
-        self.feed = ClusterFeed(self.recorder, settle=self.settle_seconds)
+        self.feed = ClusterFeed(self.recorder, settle=self.settle_seconds, share_by_cpu=self.share_by_cpu_request)
         self.feed.restore(feed_state)
         self.saved_changes = self.feed.changes
         self.tasks: list[asyncio.Task] = []
