@@ -63,3 +63,20 @@ def test_an_unreadable_state_stops_the_service_with_a_clear_message(tmp_path, ca
     assert info.value.code == 2
     err = capfd.readouterr().err
     assert "cannot read the cost state" in err and reason in err
+
+
+def test_the_summary_for_the_guard_is_rewritten_even_without_changes(tmp_path):
+    svc = service(tmp_path, summary_interval=0.0)
+    start = svc.clock()
+    svc.clock = lambda: start
+    svc.save(force=True)
+    path = tmp_path / "cost-summary.json"
+    first = json.loads(path.read_text())["data"]["generated_at"]
+    svc.clock = lambda: start + 3_600_000_000  # an hour later, nothing happened on the cluster
+    svc.save()
+    again = json.loads(path.read_text())["data"]
+    assert again["generated_at"] != first and again["generated_at"] == svc.summary()["generated_at"]
+    svc.summary_interval = 3600.0
+    svc.clock = lambda: start + 7_200_000_000
+    svc.save()  # nothing changed and the summary is fresh enough: not rewritten
+    assert json.loads(path.read_text())["data"] == again

@@ -91,6 +91,8 @@ class CostService(Application):
         proportion to their pods' CPU requests; False: equal shares.""")
     hub_poll_interval = Float(30.0, config=True, help="Seconds between two reads of the hub's server list.")
     save_interval = Float(5.0, config=True, help="Seconds between two saves of the state and summary (when changed).")
+    summary_interval = Float(60.0, config=True, help="""The summary for the budget guard is rewritten at
+        least this often (seconds), changes or not: the projection moves with time.""")
     keep_days = Int(100, config=True, help="Measurements older than this many days are pruned.")
     api_url = Unicode(config=True, help="Hub API URL (default: $JUPYTERHUB_API_URL).")
     api_token = Unicode(config=True, help="The service's API token (default: $JUPYTERHUB_API_TOKEN).")
@@ -145,6 +147,7 @@ class CostService(Application):
         self.saved_changes = self.feed.changes
         self.tasks: list[asyncio.Task] = []
         self._summary_cache: tuple | None = None
+        self.summary_written = float("-inf")
 
     def pool_info(self) -> dict[str, dict]:
         info = {p.name: {"vm_size": p.vm_size, "vm_price_per_hour": p.vm_price_per_hour}
@@ -192,14 +195,20 @@ class CostService(Application):
 
     def save(self, force: bool = False) -> None:
         if not force and self.feed.changes == self.saved_changes:
+            if time.monotonic() - self.summary_written >= self.summary_interval:
+                self.write_summary()
             return
         now = self.clock()
         keep = now - self.keep_days * 24 * HOUR
         self.recorder.prune(keep)
         self.feed.forget_before(keep)
         self.store.save({"recorder": self.recorder.to_dict(), "feed": self.feed.state()})
-        self.summary_store.save(self.summary())
+        self.write_summary()
         self.saved_changes = self.feed.changes
+
+    def write_summary(self) -> None:
+        self.summary_store.save(self.summary())
+        self.summary_written = time.monotonic()
 
     def housekeeping(self) -> None:
         self.feed.flush()
