@@ -172,3 +172,18 @@ def test_servers_on_one_node_share_it_by_cpu_request(feed):
     for user, cpu in (("alice", "500m"), ("bob", "1500m")):
         equal.pod_event("ADDED", pod(user, "n1", 0, profile="cpu", cpu=cpu), us(0))
     assert equal.rec.attribution(us(0), us(3600)).by_user() == {"alice": 5, "bob": 5}
+
+
+def test_the_hubs_servers_are_listed_with_their_node_when_placed(feed):
+    from hybridhub.hub_ext.cost.summary import build_summary
+
+    feed.node_event("ADDED", node("n1", "gpu", 0), us(0))
+    feed.hub_users([{"name": "alice", "servers": {"": {"user_options": {"profile": "gpu-a10"}, "ready": True,
+                                                       "started": ts(50)}}},
+                    {"name": "bob", "servers": {"x": {"user_options": {}, "ready": False, "started": None}}}])
+    feed.pod_event("ADDED", pod("alice", "n1", 60), us(61))
+    servers = build_summary(feed.rec, us(100), F(1000), hub_servers=feed.hub_servers)["servers"]
+    assert servers == [
+        {"user": "bob", "server": "x", "profile": "", "node": "", "since": "", "ready": False},
+        {"user": "alice", "server": "", "profile": "gpu-a10", "node": "n1", "since": ts(60), "ready": True},
+    ]

@@ -22,7 +22,7 @@ import requests
 from hybridhub.hub_ext.demo.ports import free_ports
 from hybridhub.hub_ext.demo.supervisor import stop_process_tree
 from tests.harness.hub import ADMIN_PASSWORD, USER_PASSWORD, running_hub
-from tests.hubclient import login
+from tests.hubclient import login, start_server, stop_server
 
 pytestmark = pytest.mark.cost
 
@@ -64,7 +64,7 @@ def hub_config(workdir: Path, kubeconfig: str) -> str:
             "command": [sys.executable, "-m", "hybridhub.hub_ext.cost",
                         "--state={workdir / 'cost.json'}", "--kubeconfig={kubeconfig}",
                         "--CostService.budget=100", "--CostService.lb_price_per_hour=3.36",
-                        "--CostService.save_interval=0.5"],
+                        "--CostService.save_interval=0.5", "--CostService.hub_poll_interval=0.5"],
             "oauth_no_confirm": True,
             "oauth_client_allowed_scopes": ["custom:hybridhub-cost:read"],
         }})
@@ -156,3 +156,24 @@ def test_the_guard_refuses_gpu_over_budget_to_users_not_admins(hub):
         r = session.api("POST", f"users/{user}/server", json={"profile": profile})
         assert r.status_code in (201, 202), r.text
         hub.api("DELETE", f"users/{user}/server")
+
+
+def test_the_page_lists_the_hubs_servers_with_their_profile(hub):
+    alice = login(hub.url, "alice", USER_PASSWORD)
+    admin = login(hub.url, "admin", ADMIN_PASSWORD)
+    started = start_server(alice, "alice", timeout=60, options={"profile": "cpu"})
+    try:
+        deadline = time.monotonic() + 15
+        while True:
+            servers = browse(admin, hub.url + PREFIX + "api/summary").json()["servers"]
+            mine = [s for s in servers if s["user"] == "alice"]
+            if mine and mine[0].get("ready"):
+                break
+            assert time.monotonic() < deadline, servers
+            time.sleep(0.3)
+        # no pod, no node (the local spawner): listed, but no node time is attributed to it
+        assert mine == [{"user": "alice", "server": "", "profile": "cpu", "node": "", "since": started["started"],
+                         "ready": True}]
+        assert "<td>alice</td><td></td><td>cpu</td>" in browse(admin, hub.url + PREFIX).text
+    finally:
+        stop_server(alice, "alice")

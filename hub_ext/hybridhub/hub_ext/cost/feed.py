@@ -102,6 +102,7 @@ class ClusterFeed:
         self.pending_down: dict[str, tuple[str, int, float]] = {}  # node -> (pool, seen at, deadline)
         self.unclaimed: dict[str, tuple[str, int]] = {}  # node seen before its scale-up -> (pool, created)
         self.hub_profiles: dict[tuple[str, str], str] = {}  # (user, server) -> profile from the hub
+        self.hub_servers: dict[tuple[str, str], dict] = {}  # (user, server) -> profile, started, ready
         self.horizon = 0  # events before this time were forgotten: never handle them again
         self.changes = 0  # bumped on every change, so the service knows when to save
 
@@ -277,11 +278,13 @@ class ClusterFeed:
 
     # -- the hub's view
     def hub_users(self, users: Iterable[Mapping]) -> None:
-        """The hub's ``GET /users`` models: remember each server's profile."""
-        profiles = {}
+        """The hub's ``GET /users`` models: each server's profile, start and readiness."""
+        servers = {}
         for user in users:
             for name, server in (user.get("servers") or {}).items():
                 profile = (server.get("user_options") or {}).get("profile")
-                if isinstance(profile, str) and profile:
-                    profiles[(user["name"], name)] = profile
-        self.hub_profiles = profiles
+                servers[(user["name"], name)] = {
+                    "profile": profile if isinstance(profile, str) and profile else None,
+                    "started": server.get("started"), "ready": bool(server.get("ready"))}
+        self.hub_servers = servers
+        self.hub_profiles = {key: s["profile"] for key, s in servers.items() if s["profile"]}

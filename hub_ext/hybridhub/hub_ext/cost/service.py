@@ -191,7 +191,7 @@ class CostService(Application):
 
     def _build_summary(self) -> dict:
         return build_summary(self.recorder, self.clock(), exact(self.budget), exact(self.warn_percent),
-                             self.tz, self.pool_info())
+                             self.tz, self.pool_info(), self.feed.hub_servers)
 
     def save(self, force: bool = False) -> None:
         if not force and self.feed.changes == self.saved_changes:

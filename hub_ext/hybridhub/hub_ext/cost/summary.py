@@ -47,9 +47,24 @@ def _days(month_start: datetime, now: datetime) -> list[tuple[str, int, int]]:
     return out
 
 
+def _servers(rec: CostRecorder, hub_servers: Mapping[tuple[str, str], Mapping]) -> list[dict]:
+    """Servers running now: placed on a node (from the pods) and/or known to the hub."""
+    out = {}
+    for key, s in rec.running.items():
+        out[key] = {"user": s.user, "server": s.server_name, "profile": s.profile, "node": s.node,
+                    "since": _iso(s.start)}
+    for (user, name), s in hub_servers.items():
+        row = out.setdefault((user, name), {"user": user, "server": name, "profile": s.get("profile") or "",
+                                            "node": "", "since": s.get("started") or ""})
+        row["ready"] = bool(s.get("ready"))
+    return sorted(out.values(), key=lambda r: (r["since"], r["user"], r["server"]))
+
+
 def build_summary(rec: CostRecorder, now_micros: int, budget: Fraction, warn_percent: Fraction = Fraction(80),
-                  tz: tzinfo = timezone.utc, pool_info: Mapping[str, Mapping] | None = None) -> dict:
-    """The month containing ``now_micros`` (calendar month in ``tz``), as of ``now_micros``."""
+                  tz: tzinfo = timezone.utc, pool_info: Mapping[str, Mapping] | None = None,
+                  hub_servers: Mapping[tuple[str, str], Mapping] | None = None) -> dict:
+    """The month containing ``now_micros`` (calendar month in ``tz``), as of ``now_micros``;
+    ``hub_servers`` (``{(user, server): {profile, started, ready}}``) adds the hub's view."""
     now_dt = datetime(1970, 1, 1, tzinfo=timezone.utc) + timedelta(microseconds=now_micros)
     start_dt, end_dt = month_bounds(now_dt, tz)
     start, end = to_micros(start_dt), to_micros(end_dt)
@@ -96,8 +111,7 @@ def build_summary(rec: CostRecorder, now_micros: int, budget: Fraction, warn_per
         "by_profile": _ranked(split.by_profile()),
         "by_user": _ranked(split.by_user()),
         "daily": daily,
-        "servers": [{"user": s.user, "server": s.server_name, "profile": s.profile, "node": s.node,
-                     "since": _iso(s.start)} for s in sorted(rec.running.values(), key=lambda s: s.start)],
+        "servers": _servers(rec, hub_servers or {}),
     }
 
 
