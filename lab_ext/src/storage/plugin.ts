@@ -308,7 +308,7 @@ export const storagePlugin: JupyterFrontEndPlugin<void> = {
       rank: 60
     });
     const category = trans.__('Object storage');
-    for (const command of [IDs.open, IDs.refresh, IDs.upload, IDs.newFolder, IDs.preview, IDs.download, IDs.toWorkspace, IDs.copyUri, IDs.copySnippet, IDs.presign, IDs.versions, IDs.remove]) {
+    for (const command of [IDs.open, IDs.refresh, IDs.upload, IDs.newFolder, IDs.preview, IDs.download, IDs.toWorkspace, IDs.copyUri, IDs.copySnippet, IDs.presign, IDs.versions, IDs.remove, IDs.uploadFromWorkspace]) {
       palette?.addItem({ command, category });
     }
   }
