@@ -40,7 +40,7 @@ def sample_data(tmp_path_factory) -> dict[str, Path]:
 @pytest.fixture
 def workspace(tmp_path) -> Path:
     """A user's home: a git repository (branch main) with the template committed."""
-    root = tmp_path / "home"
+    root = tmp_path / "userhome"
     root.mkdir()
     git(root, "init", "-q", "-b", "main")
     add_template(root, "")

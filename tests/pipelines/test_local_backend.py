@@ -193,7 +193,7 @@ async def test_projects_refs_and_template_variables(backend, workspace):
 
     git(workspace, "tag", "v1")
     git(workspace, "branch", "feature")
-    assert await backend.projects() == [{"id": ".", "name": "home", "path": ".", "web_url": ""}]
+    assert await backend.projects() == [{"id": ".", "name": "userhome", "path": ".", "web_url": ""}]
     refs = await backend.refs(".")
     assert refs == {"default": "main", "branches": ["feature", "main"], "tags": ["v1"]}
     variables = {v["key"]: v for v in await backend.template_variables(".", "v1")}

@@ -180,7 +180,8 @@ class LocalBackend(PipelineBackend):
 
     @staticmethod
     def _variables(record: dict) -> list[dict]:
-        return [{"key": "HYBRIDHUB_LOCAL_RUN", "value": "true"}] + record["variables"]
+        given = [v for v in record["variables"] if v["key"] != "HYBRIDHUB_LOCAL_RUN"]
+        return given + [{"key": "HYBRIDHUB_LOCAL_RUN", "value": "true"}]  # always, whatever the form said
 
     def _start(self, record: dict, argv: list[str], names: list[str]) -> None:
         src = self.store.run_dir(record["id"]) / "src"
