@@ -35,6 +35,8 @@ TEST_PROFILES = [
     {"slug": "short-life", "pool": "cpu", "idle_timeout_seconds": 3600, "max_age_seconds": 12},
     # its start is slowed down by the test hub's pre_spawn_hook
     {"slug": "slow", "pool": "cpu", "idle_timeout_seconds": 2, "max_age_seconds": 3600},
+    # for the browser test, which plays the culler's warnings itself
+    {"slug": "lab", "pool": "cpu", "idle_timeout_seconds": 3600, "max_age_seconds": 3600},
 ]
 
 
@@ -58,6 +60,7 @@ c.JupyterHub.cookie_secret_file = settings["dir"] + "/cookie_secret"
 c.JupyterHub.cleanup_servers = True
 c.JupyterHub.last_activity_interval = 2  # so the hub's own (proxy) activity is fresh
 c.JupyterHub.allow_named_servers = True
+c.JupyterHub.tornado_settings = {{"slow_spawn_timeout": 0}}  # spawn requests answer 202 at once
 c.JupyterHub.authenticator_class = "shared-password"
 c.SharedPasswordAuthenticator.user_password = settings["user_password"]
 c.SharedPasswordAuthenticator.admin_password = settings["admin_password"]

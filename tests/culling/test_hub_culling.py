@@ -20,15 +20,9 @@ from tests.hubclient import start_server
 pytestmark = pytest.mark.culling
 
 
-@pytest.fixture(scope="module")
-def hub(tmp_path_factory):
-    test_hub = CullingHub(tmp_path_factory.mktemp("culling-hub"))
-    try:
-        test_hub.start()
-        test_hub.admin = test_hub.login("admin")
-        yield test_hub
-    finally:
-        test_hub.stop()
+@pytest.fixture
+def hub(culling_hub):
+    return culling_hub
 
 
 def launch(hub: CullingHub, user: str, profile: str) -> tuple[str, dict]:

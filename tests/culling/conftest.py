@@ -1,0 +1,19 @@
+"""The culling suite's shared real hub (one per session, used by several modules)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.culling.hubproc import CullingHub
+
+
+@pytest.fixture(scope="session")
+def culling_hub(tmp_path_factory):
+    """A real JupyterHub with the culler (not in dry run); always stopped, with its servers."""
+    hub = CullingHub(tmp_path_factory.mktemp("culling-hub"))
+    try:
+        hub.start()
+        hub.admin = hub.login("admin")
+        yield hub
+    finally:
+        hub.stop()
