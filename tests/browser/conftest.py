@@ -1,0 +1,135 @@
+"""One ``hybridhub demo`` and one headless Chromium per browser test module.
+
+Chromium is Debian's (``apt-get install chromium``), driven by Python playwright; playwright's
+own browser downloads are never used.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.demo.test_demo import HYBRIDHUB, OutputReader, _free_base, stop_demo
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = REPO_ROOT / "test-artifacts"
+METRICS = ARTIFACTS / "browser-metrics.json"
+BUILD = REPO_ROOT / "lab_ext" / "hybridhub" / "lab_ext" / "labextension"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-dev-shm-usage"]
+
+
+def served_labextension() -> Path:
+    """The hybridhub labextension folder jupyter-server serves (the first one on the path)."""
+    from jupyter_core.paths import jupyter_path
+
+    for root in jupyter_path("labextensions"):
+        candidate = Path(root) / "hybridhub"
+        if (candidate / "package.json").exists():
+            return candidate
+    raise AssertionError("no installed hybridhub labextension: run ./dev test (it builds and installs it)")
+
+
+def assert_served_build_is_current() -> None:
+    """Test what was built: the installed copy must be the current ``npm run build:prod`` output."""
+    built = json.loads((BUILD / "package.json").read_text())["jupyterlab"]["_build"]["load"]
+    served_dir = served_labextension()
+    served = json.loads((served_dir / "package.json").read_text())["jupyterlab"]["_build"]["load"]
+    assert built == served, (
+        f"{served_dir} serves {served}, but the current build is {built}: the editable install copies "
+        "the labextension at install time; reinstall (./dev test) or copy the build there"
+    )
+
+
+@pytest.fixture
+def jp_asyncio_loop():
+    """No in-process jupyter-server here: playwright's sync API owns this thread's event loop.
+
+    The suite-wide async ``jp_asyncio_loop`` (requested by pytest-jupyter's autouse
+    ``jp_server_cleanup``) cannot start while playwright's loop runs, so browser tests opt out.
+    """
+    yield None
+
+
+@pytest.fixture
+def jp_server_cleanup():
+    yield
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    from playwright.sync_api import sync_playwright
+
+    executable = shutil.which("chromium")
+    assert executable, "Debian's Chromium is needed: apt-get install chromium"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    assert_served_build_is_current()
+    data_dir = tmp_path_factory.mktemp("browser-demo") / "demo"
+    base = _free_base()
+    process = subprocess.Popen(
+        [HYBRIDHUB, "demo", "--port", str(base), "--data-dir", str(data_dir)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        reader = OutputReader(process.stdout)
+        match = reader.wait_for(
+            r"log in as alice, bob with password: (\S+)\n.*log in as admin \(administrator\) with password: (\S+)",
+            timeout=120,
+            process=process,
+        )
+        yield {
+            "url": f"http://127.0.0.1:{base}/",
+            "base": base,
+            "user_password": match.group(1),
+            "admin_password": match.group(2),
+            "data_dir": data_dir,
+            "output": reader,
+        }
+    finally:
+        stop_demo(process)
+
+
+class Metrics:
+    """Numbers measured in the browser, merged into ``test-artifacts/browser-metrics.json``."""
+
+    def __init__(self, path: Path = METRICS):
+        self.path = path
+        self.data: dict = {}
+
+    def record(self, *keys_and_value) -> None:
+        *keys, last, value = keys_and_value
+        node = self.data
+        for key in keys:
+            node = node.setdefault(key, {})
+        node[last] = value
+
+    def save(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        old = json.loads(self.path.read_text()) if self.path.exists() else {}
+        old.update(self.data)
+        self.path.write_text(json.dumps(old, indent=2, ensure_ascii=False) + "\n")
+
+
+@pytest.fixture(scope="module")
+def metrics():
+    collected = Metrics()
+    try:
+        yield collected
+    finally:
+        if collected.data:
+            collected.save()
+            print("\nbrowser metrics:", json.dumps(collected.data, ensure_ascii=False))
