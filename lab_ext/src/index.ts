@@ -8,6 +8,7 @@ import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 import { showAbout } from './about';
 import { cullingPlugin } from './culling/plugin';
 import { gitPlugin } from './git/plugin';
+import { pipelinesPlugin } from './pipelines/plugin';
 import { storagePlugin } from './storage/plugin';
 
 /** The gettext domain of every hybridhub string. */
@@ -41,4 +42,4 @@ const core: JupyterFrontEndPlugin<void> = {
   }
 };
 
-export default [core, gitPlugin, storagePlugin, cullingPlugin];
+export default [core, gitPlugin, storagePlugin, cullingPlugin, pipelinesPlugin];

@@ -1,0 +1,65 @@
+import { TranslationBundle } from '@jupyterlab/translation';
+
+import { HybridHubRequestError } from '../request';
+
+/** The ``reason`` code of a failed pipelines request, if the server gave one. */
+export function pipelineReason(error: unknown): string | null {
+  if (error instanceof HybridHubRequestError && error.details) {
+    try {
+      const data = JSON.parse(error.details);
+      return typeof data.reason === 'string' ? data.reason : null;
+    } catch {
+      return null;
+    }
+  }
+  return null;
+}
+
+/** The translated text for a server reason code; the server's English otherwise. */
+export function pipelineMessage(error: unknown, trans: TranslationBundle): string {
+  const fallback = error instanceof Error ? error.message : String(error);
+  switch (pipelineReason(error)) {
+    case 'invalid_variables':
+      return trans.__('A pipeline variable is not valid: names are letters, digits and _, values are text.');
+    case 'unknown_project':
+      return trans.__('That project does not exist or you cannot access it.');
+    case 'unknown_ref':
+      return trans.__('That branch or tag does not exist in the project.');
+    case 'no_ci_file':
+      return trans.__('The project has no .gitlab-ci.yml at that ref. Add the pipeline template first.');
+    case 'invalid_ci_file':
+      return trans.__('The .gitlab-ci.yml is not valid.');
+    case 'unknown_pipeline':
+      return trans.__('That pipeline does not exist.');
+    case 'unknown_job':
+      return trans.__('That job does not exist in the pipeline.');
+    case 'not_playable':
+      return trans.__('Only a manual job that is waiting can be played.');
+    case 'not_retryable':
+      return trans.__('Only a finished job can be retried.');
+    case 'not_cancelable':
+      return trans.__('The pipeline has already finished.');
+    case 'busy':
+      return trans.__('A job of this pipeline is still running. Wait for it to finish.');
+    case 'files_exist':
+      return trans.__('The project already has some of the template\'s files. Confirm to overwrite them.');
+    case 'runner_missing':
+      return trans.__('gitlab-ci-local is not installed on this server: ask your administrator (npm ci in the hybridhub source folder).');
+    case 'rsync_missing':
+      return trans.__('rsync is not installed on this server; the local pipeline runner needs it.');
+    case 'runner_timeout':
+      return trans.__('The pipeline took too long and was stopped.');
+    case 'token_expired':
+      return trans.__('GitLab did not accept your access token (it may have expired). Stop and start your server from the hub control panel to get a fresh one.');
+    case 'access_denied':
+      return trans.__('GitLab refused this action for your account.');
+    case 'gitlab_unreachable':
+      return trans.__('GitLab could not be reached. Check the network or try again later.');
+    case 'gitlab_error':
+      return trans.__('GitLab answered with an error. Try again later.');
+    case 'invalid_request':
+      return trans.__('The request was not valid: %1', fallback);
+    default:
+      return fallback || trans.__('The pipeline request failed.');
+  }
+}
