@@ -226,3 +226,15 @@ async def test_unauthenticated_requests_are_refused(jp_fetch, jp_http_port, jp_b
         with pytest.raises(HTTPClientError) as info:
             await client.fetch(base + path, method=method, body=body, raise_error=True)
         assert info.value.code in {401, 403}, (method, path)
+
+
+@on_server_loop
+async def test_empty_file_upload_and_download(jp_fetch, admin):
+    bucket = new_bucket(admin)
+    r = await jp_fetch("hybridhub", "storage", "upload", method="PUT", body=b"", params={"bucket": bucket, "key": "empty.txt"}, allow_nonstandard_methods=True)
+    assert r.code == 201 and data(r)["size"] == 0
+    assert admin.stat_object(bucket, "empty.txt").size == 0
+    r = await jp_fetch("hybridhub", "storage", "object", params={"bucket": bucket, "key": "empty.txt"})
+    assert r.body == b""
+    p = data(await jp_fetch("hybridhub", "storage", "preview", params={"bucket": bucket, "key": "empty.txt"}))
+    assert p["kind"] == "text" and p["text"] == "" and p["truncated"] is False
