@@ -6,6 +6,7 @@ import json
 from fractions import Fraction as F
 
 import pytest
+from traitlets import TraitError
 
 from hybridhub.hub_ext.cost.service import CostService
 
@@ -80,3 +81,15 @@ def test_the_summary_for_the_guard_is_rewritten_even_without_changes(tmp_path):
     svc.clock = lambda: start + 7_200_000_000
     svc.save()  # nothing changed and the summary is fresh enough: not rewritten
     assert json.loads(path.read_text())["data"] == again
+
+
+@pytest.mark.parametrize("setting, message", [
+    ({"budget": 0}, "budget must be greater than 0"),
+    ({"warn_percent": 120}, "warn_percent must be between 0 and 100"),
+    ({"timezone": "Mars/Olympus"}, "unknown time zone 'Mars/Olympus'"),
+    ({"extra_pools": {"system": {"vm_size": "B2s"}}}, "extra_pools['system'].vm_price_per_hour"),
+])
+def test_bad_settings_are_refused_naming_the_setting(tmp_path, capfd, setting, message):
+    with pytest.raises((SystemExit, TraitError)) as info:
+        service(tmp_path, **setting)
+    assert message in str(info.value) + capfd.readouterr().err

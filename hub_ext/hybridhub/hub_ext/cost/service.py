@@ -23,7 +23,7 @@ from urllib.parse import urlparse
 from zoneinfo import ZoneInfo
 
 import httpx
-from traitlets import Bool, Dict, Float, Int, List, Unicode, default
+from traitlets import Bool, Dict, Float, Int, List, TraitError, Unicode, default, validate
 from traitlets.config import Application
 
 from hybridhub.spawner.profiles import ProfileCatalog
@@ -98,6 +98,34 @@ class CostService(Application):
     api_token = Unicode(config=True, help="The service's API token (default: $JUPYTERHUB_API_TOKEN).")
     service_url = Unicode(config=True, help="Where this service listens (default: $JUPYTERHUB_SERVICE_URL).")
     service_prefix = Unicode(config=True, help="URL prefix of this service (default: $JUPYTERHUB_SERVICE_PREFIX).")
+
+    @validate("budget")
+    def _check_budget(self, proposal):
+        if proposal["value"] <= 0:
+            raise TraitError(f"CostService.budget must be greater than 0 (got {proposal['value']})")
+        return proposal["value"]
+
+    @validate("warn_percent")
+    def _check_warn(self, proposal):
+        if not 0 <= proposal["value"] <= 100:
+            raise TraitError(f"CostService.warn_percent must be between 0 and 100 (got {proposal['value']})")
+        return proposal["value"]
+
+    @validate("timezone")
+    def _check_timezone(self, proposal):
+        try:
+            ZoneInfo(proposal["value"])
+        except (ValueError, KeyError, OSError):
+            raise TraitError(f"CostService.timezone: unknown time zone {proposal['value']!r} (e.g. Asia/Tokyo)") from None
+        return proposal["value"]
+
+    @validate("extra_pools")
+    def _check_extra_pools(self, proposal):
+        for name, pool in proposal["value"].items():
+            price = pool.get("vm_price_per_hour") if isinstance(pool, dict) else None
+            if isinstance(price, bool) or not isinstance(price, (int, float)) or price < 0:
+                raise TraitError(f"CostService.extra_pools[{name!r}].vm_price_per_hour: a number >= 0 is required")
+        return proposal["value"]
 
     @default("summary_path")
     def _summary_path(self):
@@ -219,7 +247,8 @@ class CostService(Application):
     async def poll_hub(self, client: httpx.AsyncClient) -> None:
         users, offset = [], 0
         while True:
-            r = await client.get("users", params={"state": "active", "offset": offset, "limit": 200})
+            r = await client.get("users", params={"state": "active", "offset": offset, "limit": 200},
+                                 headers={"Accept": "application/jupyterhub-pagination+json"})
             r.raise_for_status()
             page = r.json()
             items = page["items"] if isinstance(page, dict) else page
