@@ -102,3 +102,5 @@ class PipelinesService:
 
     async def close(self) -> None:
         await self.local.close()
+        if self._gitlab is not None:
+            await self._gitlab.close()

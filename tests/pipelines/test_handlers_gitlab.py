@@ -1,0 +1,81 @@
+"""With GitLab configured, the routes offer both backends and drive GitLab through the
+stand-in; the user's token never reaches a response or a log line."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+
+import pytest
+from tornado.httpclient import HTTPClientError
+
+from hybridhub.lab_ext.pipelines.template import add_template
+from tests.gitlab_standin import GitLabStandIn
+from tests.gitlab_standin.pipelines import install
+from tests.gitlab_standin.state import DEVELOPER
+
+pytestmark = pytest.mark.pipelines
+
+
+@pytest.fixture
+def standin(tmp_path):
+    gitlab = GitLabStandIn(tmp_path / "gitlab").start()
+    try:
+        install(gitlab)
+        alice = gitlab.world.add_user("alice")
+        project = gitlab.world.add_project("ml-team", "sensors", {alice: DEVELOPER})
+        work = tmp_path / "seed"
+        subprocess.run(["git", "clone", "-q", str(project.repo), str(work)], check=True, capture_output=True)
+        add_template(work, "")
+        env = {**os.environ, "STANDIN_ACCESS_LEVEL": "50"}
+        for args in (["add", "-A"], ["commit", "-q", "-m", "template"], ["push", "-q", "origin", "main"]):
+            subprocess.run(["git", "-c", "user.name=F", "-c", "user.email=f@e", *args], cwd=work, check=True, env=env,
+                           capture_output=True)  # fmt: skip
+        gitlab.token = gitlab.world.issue(alice, ["api"]).value
+        gitlab.project = project
+        yield gitlab
+    finally:
+        gitlab.stop()
+    assert gitlab.violations == []
+
+
+@pytest.fixture
+def jp_server_config(monkeypatch, standin):
+    monkeypatch.setenv("HYBRIDHUB_GITLAB_URL", standin.url)
+    monkeypatch.setenv("HYBRIDHUB_GITLAB_TOKEN", standin.token)
+    return {"ServerApp": {"jpserver_extensions": {"hybridhub.lab_ext": True}}}
+
+
+async def test_gitlab_backend_through_the_server(jp_fetch, jp_serverapp, standin, caplog):
+    caplog.set_level(logging.DEBUG)
+    bodies = []
+
+    async def call(*path, body=None, **params):
+        if body is None:
+            response = await jp_fetch("hybridhub", "pipelines", *path, params=params)
+        else:
+            response = await jp_fetch("hybridhub", "pipelines", *path, method="POST", body=json.dumps(body))
+        bodies.append(response.body.decode())
+        return json.loads(response.body)
+
+    config = await call("config")
+    assert config["backends"] == ["gitlab", "local"] and config["default"] == "gitlab"
+    assert config["gitlab_url"] == standin.url
+    project = str(standin.project.id)
+    assert (await call("projects"))["projects"][0]["path"] == "ml-team/sensors"
+    created = await call("runs", body={"backend": "gitlab", "project": project, "ref": "main",
+                                       "variables": [{"key": "DATA_VERSION", "value": "abc"}],
+                                       "request_id": "gl-handler-0001"})  # fmt: skip
+    assert created["web_url"].startswith(standin.url) and created["backend"] == "gitlab"
+    view = await call("runs", str(created["id"]), project=project, backend="gitlab")
+    assert view["variables"] == [{"key": "DATA_VERSION", "value": "abc"}]
+    standin.offline = True
+    with pytest.raises(HTTPClientError) as info:
+        await call("runs", str(created["id"]), project=project, backend="gitlab")
+    standin.offline = False
+    assert info.value.code == 503 and json.loads(info.value.response.body)["reason"] == "gitlab_unreachable"
+    service = jp_serverapp.web_app.settings["hybridhub"]["pipelines"]
+    await service.close()
+    assert standin.token not in "".join(bodies) + caplog.text
