@@ -40,7 +40,7 @@ def kube(tmp_path_factory):
                             stderr=subprocess.STDOUT, text=True, start_new_session=True)
     try:
         info = None
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 60
         while info is None and time.monotonic() < deadline:
             line = proc.stdout.readline()
             if not line and proc.poll() is not None:
@@ -86,7 +86,7 @@ def hub_config(workdir: Path, kubeconfig: str) -> str:
 def hub(tmp_path_factory, kube):
     workdir = tmp_path_factory.mktemp("cost-hub")
     with running_hub(workdir, hub_config(workdir, kube["kubeconfig"]), users=("alice", "bob", "carol")) as h:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 60  # the service's first summary, once it has listed the cluster
         while not (workdir / "cost-summary.json").exists():
             assert time.monotonic() < deadline, h.log()[-3000:]
             time.sleep(0.2)
