@@ -24,7 +24,7 @@ pytestmark = pytest.mark.demo
 HYBRIDHUB = str(Path(sys.executable).parent / "hybridhub")
 
 
-def _free_base(span: int = 14) -> int:
+def _free_base(span: int = 16) -> int:
     """A base port whose next ``span`` ports are all free."""
     for _ in range(200):
         base = free_ports(1)[0]
@@ -131,6 +131,10 @@ def test_demo_end_to_end_and_clean_stop(demo):
     # the admin can log in too, with the admin password only
     admin = login(demo["url"], "admin", demo["admin_password"])
     assert admin.api("GET", "users").status_code == 200
+    # the culler runs as a hub service and answers admins
+    assert "hybridhub-culler" in admin.api("GET", "services").json()
+    decisions = admin.session.get(demo["url"] + "services/hybridhub-culler/decisions", timeout=30)
+    assert decisions.status_code == 200, decisions.text
 
     demo_process = psutil.Process(demo["process"].pid)
     children = demo_process.children(recursive=True)

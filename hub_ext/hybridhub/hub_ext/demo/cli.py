@@ -30,7 +30,7 @@ def register(subparsers) -> None:
         "--port",
         type=int,
         default=DEFAULT_PORT,
-        help=f"base port: the hub answers here; the demo uses the next 13 ports too (default {DEFAULT_PORT})",
+        help=f"base port: the hub answers here; the demo uses the next 15 ports too (default {DEFAULT_PORT})",
     )
     parser.add_argument(
         "--data-dir",

@@ -37,8 +37,31 @@ def configure(c, paths: DemoPaths, ports: DemoPorts, secrets: DemoSecrets, kube_
     c.HybridSpawner.storage_verify_tls = False
     c.HybridSpawner.storage_default_bucket = SAMPLE_BUCKET
     c.HybridSpawner.git_remote_template = str(paths.git / "{username}.git")
+    _configure_culler(c, ports)
     if kube_url:
         _configure_kube(c, paths, kube_url)
+
+
+def _configure_culler(c, ports: DemoPorts) -> None:
+    """hybridhub's culler as a hub service: per-profile idle timeouts, warning first, least privilege."""
+    import sys
+
+    c.JupyterHub.services = [
+        {
+            "name": "hybridhub-culler",
+            "command": [sys.executable, "-m", "hybridhub.hub_ext.culler", "--interval=60", "--warn-before=300",
+                        f"--proxy-url=http://127.0.0.1:{ports.public}"],
+            "url": f"http://127.0.0.1:{ports.culler}",
+            "oauth_no_confirm": True,
+        }
+    ]
+    c.JupyterHub.load_roles = [
+        {
+            "name": "hybridhub-culler",
+            "scopes": ["list:users", "read:users:name", "read:servers", "delete:servers", "access:servers"],
+            "services": ["hybridhub-culler"],
+        }
+    ]
 
 
 def _configure_kube(c, paths: DemoPaths, kube_url: str) -> None:

@@ -21,17 +21,21 @@ class DemoPorts:
     hub: int
     store: StorePorts
     kube: int  # the Kubernetes stand-in, with --kube
+    culler: int  # the idle-culler service
+    cost: int  # the cost service, with --kube
 
-    SPAN = 14  # ports used from the base
+    SPAN = 16  # ports used from the base
 
     @classmethod
     def from_base(cls, base: int) -> "DemoPorts":
-        return cls(public=base, proxy_api=base + 1, hub=base + 2, store=StorePorts.from_base(base + 3), kube=base + 13)
+        return cls(public=base, proxy_api=base + 1, hub=base + 2, store=StorePorts.from_base(base + 3),
+                   kube=base + 13, culler=base + 14, cost=base + 15)
 
     def named(self) -> dict[int, str]:
         """Each port with what it is for, for error messages."""
         names = {self.public: "the hub's public URL", self.proxy_api: "the proxy's API", self.hub: "the hub's API",
-                 self.kube: "the Kubernetes stand-in (--kube)"}
+                 self.kube: "the Kubernetes stand-in (--kube)", self.culler: "the idle-culler service",
+                 self.cost: "the cost service (--kube)"}
         for port in self.store.all():
             names[port] = "the embedded object store"
         return names
