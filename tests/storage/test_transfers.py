@@ -154,3 +154,11 @@ def test_missing_object_download_fails_cleanly(service, bucket, workspace):
     job = service.jobs.wait(service.start_download(bucket, "nope.bin", "nope.bin").id)
     assert job.state == "failed" and job.error.reason == "no_such_key"
     assert list(workspace.iterdir()) == []
+
+
+def test_part_size_grows_for_huge_objects_to_stay_within_10000_parts():
+    assert transfers.part_size_for(0) == transfers.PART_SIZE
+    assert transfers.part_size_for(10 * 1024**3) == transfers.PART_SIZE
+    for size in (100 * 1024**3, 1024**4, transfers.MAX_OBJECT):
+        part = transfers.part_size_for(size)
+        assert part % MiB == 0 and -(-size // part) <= 10_000, size

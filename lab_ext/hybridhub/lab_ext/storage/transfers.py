@@ -23,8 +23,10 @@ from minio import Minio
 from .errors import StorageError, translate
 from .streams import Progress, ProgressReader
 
-PART_SIZE = 8 * 1024 * 1024  # also the memory held per part in flight
+PART_SIZE = 6 * 1024 * 1024  # smallest part; also the memory held per part in flight
 PARALLEL_PARTS = 2
+MAX_PARTS = 10_000  # S3's limit on parts per upload
+MiB = 1024 * 1024
 READ_CHUNK = 1024 * 1024
 MAX_OBJECT = 5 * 1024**4  # S3's largest object
 
@@ -44,6 +46,12 @@ def object_exists(client: Minio, bucket: str, key: str) -> bool:
         raise error from None
 
 
+def part_size_for(length: int) -> int:
+    """``PART_SIZE``, or larger (whole MiB) when the object needs more than 10,000 parts."""
+    needed = -(-max(length, 0) // (MAX_PARTS - 1))
+    return max(PART_SIZE, -(-needed // MiB) * MiB)
+
+
 def upload_stream(client: Minio, bucket: str, key: str, reader, length: int, content_type: str = "") -> dict:
     """Upload ``length`` bytes read from ``reader``; raises StorageError, leaves nothing on failure."""
     if length < 0 or length > MAX_OBJECT:
@@ -55,7 +63,7 @@ def upload_stream(client: Minio, bucket: str, key: str, reader, length: int, con
             reader,
             length,
             content_type=content_type or guess_type(key),
-            part_size=PART_SIZE,
+            part_size=part_size_for(length),
             num_parallel_uploads=PARALLEL_PARTS,
         )
     except Exception as exc:

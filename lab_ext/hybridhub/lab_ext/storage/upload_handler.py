@@ -19,7 +19,7 @@ from tornado.ioloop import IOLoop
 from .errors import Cancelled, StorageError
 from .handlers import StorageHandler, _flag
 from .streams import BytePipe, Progress
-from .transfers import MAX_OBJECT, PART_SIZE
+from .transfers import MAX_OBJECT, part_size_for
 
 
 @web.stream_request_body
@@ -44,7 +44,7 @@ class UploadHandler(StorageHandler):
             raise StorageError("invalid_request", "The upload is larger than the largest S3 object.", status=413)
         self.request.connection.set_max_body_size(length)
         await self.run(self.service.check_upload, bucket, key, _flag(self.arg("overwrite")))
-        self.pipe = BytePipe(limit=PART_SIZE, progress=Progress(length))
+        self.pipe = BytePipe(limit=part_size_for(length), progress=Progress(length))
         content_type = self.request.headers.get("X-Object-Content-Type", "")
         self.upload = asyncio.ensure_future(
             IOLoop.current().run_in_executor(
