@@ -173,3 +173,35 @@ async def test_the_hook_reads_the_spawners_config(tmp_path):
         await budget_pre_spawn_hook(sp)
     sp.user_options = {"profile": "cpu"}
     await budget_pre_spawn_hook(sp)
+
+
+async def test_guard_reads_the_summary_over_http_with_its_token(tmp_path):
+    from tornado.httpserver import HTTPServer
+    from tornado.testing import bind_unused_port
+
+    summary = build_summary(recorder(), MONTH + 48 * HOUR, F(1000))
+    summary["generated_at"] = datetime.now(timezone.utc).isoformat()
+    seen = []
+
+    class Summary(web.RequestHandler):
+        def get(self):
+            seen.append(self.request.headers.get("Authorization"))
+            if self.request.headers.get("Authorization") != "token reader-token":
+                raise web.HTTPError(403)
+            self.finish(summary)
+
+    sock, port = bind_unused_port()
+    server = HTTPServer(web.Application([("/api/summary", Summary)]))
+    server.add_sockets([sock])
+    url = f"http://127.0.0.1:{port}/api/summary"
+    try:
+        with pytest.raises(web.HTTPError) as info:
+            await guard(tmp_path, "gpu-a10", summary_url=url, api_token="reader-token")
+        assert "budget of 1,000.00 JPY" in info.value.log_message and seen == ["token reader-token"]
+        await guard(tmp_path, "gpu-a10", summary_url=url, api_token="wrong")  # 403: unavailable, allowed
+        with pytest.raises(web.HTTPError) as info:
+            await guard(tmp_path, "gpu-a10", summary_url=url, api_token="wrong", when_unavailable="refuse")
+        assert "HTTPClientError from the cost service" in info.value.log_message
+        assert "wrong" not in info.value.log_message
+    finally:
+        server.stop()
