@@ -151,8 +151,10 @@ export class PipelinesPanel extends Widget {
       control.value = variable.value;
       control.setAttribute('aria-label', variable.key);
       control.oninput = control.onchange = () => (variable.value = control.value);
-      const help = variable.description ?? '';
-      const label = h('label', { class: 'jp-hybridhub-pl-var', title: help }, h('code', {}, variable.key), control);
+      const label = h('label', { class: 'jp-hybridhub-pl-var' }, h('code', {}, variable.key), control);
+      if (variable.description) {
+        label.append(h('span', { class: 'jp-hybridhub-pl-help' }, variable.description));
+      }
       if (variable.pinned) {
         label.append(h('span', { class: 'jp-hybridhub-pl-pinned' }, trans.__('from your data pin')));
       }

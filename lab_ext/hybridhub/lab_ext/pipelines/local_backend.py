@@ -122,7 +122,8 @@ class LocalBackend(PipelineBackend):
 
     async def template_variables(self, project: str, ref: str) -> list[dict]:
         path = self._project_dir(project)
-        return ci_file.variables(ci_file.load(await self._ci_text(path, await self._resolve(path, ref))))
+        declared = ci_file.variables(ci_file.load(await self._ci_text(path, await self._resolve(path, ref))))
+        return [v for v in declared if v["key"] != "HYBRIDHUB_LOCAL_RUN"]  # forced to true here
 
     # ---- launching -----------------------------------------------------------------------
     async def create(self, project: str, ref: str, variables: list[dict], request_id: str | None) -> dict:
