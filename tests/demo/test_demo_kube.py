@@ -47,6 +47,14 @@ def test_kube_demo_shows_a_scale_from_zero_start(tmp_path):
         lab = hub.session.get(url + "user/alice/lab", timeout=60)
         assert lab.status_code == 200 and '"name": "hybridhub"' in lab.text.replace('"name":"hybridhub"', '"name": "hybridhub"')
 
+        # the admin sees what it costs: the cost service measures the stand-in's nodes
+        admin_password = reader.wait_for(r"admin \(administrator\) with password: (\S+)\n", 5, process).group(1)
+        admin = login(url, "admin", admin_password)
+        page = admin.session.get(url + "services/hybridhub-cost/", timeout=60)
+        assert page.status_code == 200 and "gpua10" in page.text, page.text[:500]
+        assert login(url, "bob", password).session.get(url + "services/hybridhub-cost/api/summary",
+                                                      timeout=60).status_code == 403
+
         tree = psutil.Process(process.pid).children(recursive=True)
         process.send_signal(signal.SIGINT)
         assert process.wait(90) == 0

@@ -31,7 +31,7 @@ def cluster_from_catalog(catalog, **kubelet) -> dict:
             "name": pool.name, "vm_size": pool.vm_size, "vm_family": pool.vm_size.split("_")[1] + "Family",
             "min": pool.min_nodes, "max": pool.max_nodes, "capacity": capacity, "allocatable": allocatable,
             "taints": [str(t) for t in pool.taints], "provisioning_seconds": pool.usual_cold_start_seconds,
-            "scale_down_unneeded_seconds": 600,
+            "scale_down_unneeded_seconds": pool.scale_down_unneeded_seconds,
         })
     return {
         "images": dict(IMAGE_SIZES),

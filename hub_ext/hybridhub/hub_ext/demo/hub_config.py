@@ -40,6 +40,7 @@ def configure(c, paths: DemoPaths, ports: DemoPorts, secrets: DemoSecrets, kube_
     _configure_culler(c, ports)
     if kube_url:
         _configure_kube(c, paths, kube_url)
+        _configure_cost(c, paths, ports)
 
 
 def _configure_culler(c, ports: DemoPorts) -> None:
@@ -75,3 +76,40 @@ def _configure_kube(c, paths: DemoPaths, kube_url: str) -> None:
     c.HybridKubeSpawner.working_dir = str(paths.users / "{username}")
     c.HybridKubeSpawner.default_url = "/lab"
     c.HybridKubeSpawner.cold_start_history_path = str(paths.hub / "cold-starts.json")
+
+
+def _configure_cost(c, paths: DemoPaths, ports: DemoPorts) -> None:
+    """The measured-cost service (it reads the stand-in's nodes) and the budget guard."""
+    import os
+    import sys
+
+    from hybridhub.hub_ext.cost.guard import budget_pre_spawn_hook
+
+    state = paths.hub / "hybridhub-cost.json"
+    config = paths.hub / "hybridhub_cost_config.py"
+    config.write_text(
+        "# written by hybridhub demo --kube\n"
+        f"c.CostService.kube_config_file = {os.environ.get('KUBECONFIG', '')!r}\n"
+        "c.CostService.namespace = 'default'\n"
+        "c.CostService.timezone = 'Asia/Tokyo'\n"
+        "c.CostService.lb_price_per_hour = 3.36\n"
+        "c.CostService.public_ip_price_per_hour = 0.67\n"
+        "c.CostService.other_per_month = 200\n"
+        "c.CostService.hub_poll_interval = 5\n"
+        "c.CostService.extra_pools = {'system': {'vm_size': 'Standard_D2s_v5', 'vm_price_per_hour': 14.4}}\n"
+    )
+    c.JupyterHub.services.append(
+        {
+            "name": "hybridhub-cost",
+            "url": f"http://127.0.0.1:{ports.cost}",
+            "command": [sys.executable, "-m", "hybridhub.hub_ext.cost", f"--config={config}", f"--state={state}"],
+            "oauth_no_confirm": True,
+            "oauth_client_allowed_scopes": ["custom:hybridhub-cost:read"],
+        }
+    )
+    c.JupyterHub.custom_scopes = {"custom:hybridhub-cost:read": {"description": "Read the platform's cost figures."}}
+    c.JupyterHub.load_roles.append(
+        {"name": "hybridhub-cost", "scopes": ["list:users", "read:users", "read:servers"], "services": ["hybridhub-cost"]}
+    )
+    c.Spawner.pre_spawn_hook = budget_pre_spawn_hook
+    c.BudgetGuard.summary_path = str(state.with_name("hybridhub-cost-summary.json"))
