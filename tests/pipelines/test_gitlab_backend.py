@@ -16,6 +16,7 @@ from hybridhub.lab_ext.pipelines.gitlab_backend import GitLabBackend
 from hybridhub.lab_ext.pipelines.template import add_template
 from tests.gitlab_standin import GitLabStandIn
 from tests.gitlab_standin.pipelines import install
+from tests.gitlab_standin.server import Response
 from tests.gitlab_standin.state import DEVELOPER, REPORTER
 
 
@@ -144,3 +145,9 @@ async def test_errors_map_to_reason_codes(world, backend):
         await backend.projects()
     assert info.value.reason == "gitlab_unreachable"
     standin.offline = False
+    broken = ("GET", r"/api/v4/projects/([^/]+)/pipelines", lambda gitlab, request, ref: Response.json(
+        {"message": "500 Internal Server Error"}, 500), ["per_page", "order_by", "sort"])  # fmt: skip
+    standin.routes = [broken] + standin.routes
+    with pytest.raises(PipelineError) as info:
+        await backend.pipelines(pid)
+    assert (info.value.reason, info.value.status) == ("gitlab_error", 502)

@@ -139,18 +139,18 @@ async def test_errors_have_reason_codes(server, workspace):
     code, body = await error(server, "runs", body={"project": ".", "ref": "main", "backend": "gitlab"})
     assert (code, body["reason"]) == (400, "invalid_request")  # GitLab is not configured here
     (workspace / "empty").mkdir()
-    (workspace / "empty" / "README.md").write_text("no pipeline here\n")
+    (workspace / "empty" / "PIPELINE.md").write_text("no pipeline here\n")
     from .conftest import commit_all, git
 
     git(workspace / "empty", "init", "-q", "-b", "main")
     commit_all(workspace / "empty", "first")
     code, body = await error(server, "variables", project="empty", ref="main")
     assert (code, body["reason"]) == (409, "no_ci_file") and body["message"]
-    assert (await call(server, "template", path="empty"))["existing"] == ["README.md"]
+    assert (await call(server, "template", path="empty"))["existing"] == ["PIPELINE.md"]
     code, body = await error(server, "template", body={"path": "empty"})
-    assert (code, body["reason"], body["details"]) == (409, "files_exist", "README.md")
-    assert (workspace / "empty" / "README.md").read_text() == "no pipeline here\n"
+    assert (code, body["reason"], body["details"]) == (409, "files_exist", "PIPELINE.md")
+    assert (workspace / "empty" / "PIPELINE.md").read_text() == "no pipeline here\n"
     written = await call(server, "template", body={"path": "empty", "overwrite": True})
-    assert ".gitlab-ci.yml" in written["written"] and written["replaced"] == ["README.md"]
+    assert ".gitlab-ci.yml" in written["written"] and written["replaced"] == ["PIPELINE.md"]
     code, body = await error(server, "runs", "1", "jobs", "1", "trace", project=".", offset="-5")
     assert (code, body["reason"]) == (400, "invalid_request")
