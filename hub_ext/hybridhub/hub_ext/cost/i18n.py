@@ -6,6 +6,8 @@ header (quality values honoured); English is the fallback.
 
 from __future__ import annotations
 
+from hybridhub.hub_ext.language import negotiate
+
 EN = {
     "title": "Cost of the platform",
     "month": "Month {start} – {end}, as of {now}",
@@ -107,21 +109,7 @@ MESSAGES = {"en": EN, "ja": JA}
 
 def pick_language(accept_language: str | None) -> str:
     """The best of our languages for an ``Accept-Language`` header (``ja-JP,ja;q=0.9,en;q=0.8``)."""
-    best, best_q = "en", -1.0
-    for part in (accept_language or "").split(","):
-        tag, _, params = part.strip().partition(";")
-        lang = tag.strip().lower().split("-")[0]
-        q = 1.0
-        for param in params.split(";"):
-            key, _, value = param.strip().partition("=")
-            if key == "q":
-                try:
-                    q = float(value)
-                except ValueError:
-                    q = 0.0
-        if lang in MESSAGES and q > best_q and q > 0:
-            best, best_q = lang, q
-    return best
+    return negotiate(accept_language, tuple(MESSAGES))
 
 
 def text(language: str, key: str, **values) -> str:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from jupyterhub.handlers.login import LoginHandler
 
+from hybridhub.hub_ext.language import negotiate
+
 TEXTS = {
     "en": {
         "sign_in": "Log in with {service}",
@@ -16,31 +18,8 @@ TEXTS = {
         "insecure": "警告: このハブは暗号化されていない HTTP で提供されています。管理者に HTTPS の有効化を依頼してください。",
     },
 }
-DEFAULT_LANGUAGE = "en"
-
-
-def negotiate(accept_language: str | None, supported=tuple(TEXTS)) -> str:
-    """The best supported language of an Accept-Language header (RFC 9110 weights)."""
-    best, best_q = DEFAULT_LANGUAGE, 0.0
-    for position, item in enumerate((accept_language or "").split(",")):
-        tag, _, params = item.strip().partition(";")
-        q = 1.0
-        for param in params.split(";"):
-            key, _, value = param.strip().partition("=")
-            if key == "q":
-                try:
-                    q = float(value)
-                except ValueError:
-                    q = 0.0
-        primary = tag.strip().lower().split("-")[0]
-        # equal weights keep the header's order
-        if primary in supported and q > best_q and q > 0:
-            best, best_q = primary, q
-    return best
-
-
 def login_texts(accept_language: str | None, service: str) -> dict:
-    lang = negotiate(accept_language)
+    lang = negotiate(accept_language, tuple(TEXTS))
     return {"lang": lang, **{key: text.format(service=service) for key, text in TEXTS[lang].items()}}
 
 
