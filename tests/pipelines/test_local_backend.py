@@ -15,7 +15,7 @@ import pytest
 from hybridhub.lab_ext.pipelines.errors import PipelineError
 from hybridhub.lab_ext.pipelines.local_backend import LocalBackend
 
-from .conftest import commit_all, data_variables, finished, jobs_of, wait_for
+from .conftest import commit_all, data_variables, finished, git, jobs_of, wait_for
 
 pytestmark = pytest.mark.pipelines
 
@@ -68,6 +68,7 @@ async def test_template_pipeline_passes_then_deploy_is_played(backend, workspace
     history = await backend.pipelines(".")
     assert [p["id"] for p in history] == [1] and history[0]["metrics"] == view["metrics"]
     assert not (workspace / ".hybridhub/pipelines/1/pipeline.json").read_text().count("AWS_SECRET")
+    assert git(workspace, "status", "--porcelain") == ""  # runs never show up as changes of the repository
 
 
 async def test_raised_threshold_fails_the_gate_and_stops_the_pipeline(backend, sample_data, tools_present):
@@ -138,6 +139,19 @@ async def test_cancel_kills_the_process_group(backend, workspace, tools_present)
     assert info.value.reason == "not_cancelable"
 
 
+async def test_a_run_over_its_time_limit_is_stopped(workspace, tools_present):
+    (workspace / ".gitlab-ci.yml").write_text("stages: [work]\nforever:\n  stage: work\n  script:\n    - sleep 600\n")
+    commit_all(workspace, "endless pipeline")
+    limited = LocalBackend(workspace, timeout=4)
+    try:
+        created = await limited.create(".", "main", [], None)
+        view = await wait_for(limited, ".", created["id"], finished, timeout=30)
+    finally:
+        await limited.close()
+    assert view["status"] == "canceled" and view["error"] == "runner_timeout"
+    assert jobs_of(view) == {"forever": "canceled"}
+
+
 def alive(pid: int) -> bool:
     try:
         with open(f"/proc/{pid}/stat") as stat:
@@ -189,8 +203,6 @@ async def test_projects_refs_and_template_variables(backend, workspace):
     commit_all_tag = workspace / "tagged"
     commit_all_tag.write_text("x")
     commit_all(workspace, "tagged")
-    from .conftest import git
-
     git(workspace, "tag", "v1")
     git(workspace, "branch", "feature")
     assert await backend.projects() == [{"id": ".", "name": "userhome", "path": ".", "web_url": ""}]

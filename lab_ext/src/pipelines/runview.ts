@@ -69,7 +69,11 @@ export class RunView {
       tools.append(button(trans.__('Cancel pipeline'), () => this.actions.cancel(), 'jp-mod-warn'));
     }
     if (p.error) {
-      parts.push(h('div', { class: 'jp-hybridhub-pl-error' }, p.error));
+      const known: Record<string, string> = {
+        runner_timeout: trans.__('The pipeline took too long and was stopped.'),
+        interrupted: trans.__('The server stopped while the pipeline was running.')
+      };
+      parts.push(h('div', { class: 'jp-hybridhub-pl-error', role: 'alert' }, known[p.error] ?? p.error));
     }
     this.header.replaceChildren(h('div', {}, ...parts), tools);
   }

@@ -296,7 +296,7 @@ class LocalBackend(PipelineBackend):
         if record.get("project") != project:
             raise PipelineError("unknown_pipeline")
         if record["status"] in ("running", "pending") and record["id"] not in set(self.running) | self.starting:
-            record.update(status="canceled", error="the server stopped while the pipeline was running")
+            record.update(status="canceled", error="interrupted")  # the server stopped during the run
             for job in record["jobs"]:
                 if job["status"] in ("running", "created", "pending"):
                     job["status"] = "canceled"
