@@ -12,6 +12,7 @@ import time
 
 import pytest
 
+from hybridhub.lab_ext.activity import registry
 from hybridhub.lab_ext.pipelines.errors import PipelineError
 from hybridhub.lab_ext.pipelines.local_backend import LocalBackend
 
@@ -128,7 +129,9 @@ async def test_cancel_kills_the_process_group(backend, workspace, tools_present)
     pid_file = next(run_dir.rglob("job.pid"), None) or next(workspace.parent.rglob("job.pid"))
     job_pid = int(pid_file.read_text())
     os.kill(job_pid, 0)  # the job's shell is alive
+    assert registry.REGISTRY.counts().get("pipeline-watch") == 1  # the culler sees the work
     canceled = await backend.cancel(".", created["id"])
+    assert registry.REGISTRY.counts().get("pipeline-watch") is None
     assert canceled["status"] == "canceled" and jobs_of(canceled) == {"slow": "canceled"}
     deadline = time.monotonic() + 10
     while alive(job_pid):  # gone, or a zombie waiting for init to reap it

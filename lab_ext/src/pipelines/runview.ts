@@ -24,6 +24,7 @@ export class RunView {
   private jobId: IJob['id'] | null = null;
   private offset = 0;
   private traceBusy = false;
+  private lastChunk = 0;
 
   constructor(
     private readonly api: PipelinesAPI,
@@ -117,7 +118,17 @@ export class RunView {
     if (this.pipeline) {
       this.renderStages(this.pipeline);
     }
-    void this.pollTrace();
+    void this.drain();
+  }
+
+  /** Read a finished job's log to the end (the server answers in chunks of at most 512 KiB). */
+  private async drain(): Promise<void> {
+    for (let i = 0; i < 200; i++) {
+      const more = await this.pollTrace();
+      if (!more || this.lastChunk === 0) {
+        return;
+      }
+    }
   }
 
   /** Fetch the bytes after the current offset; keeps the view scrolled to the end if it was. */
@@ -135,6 +146,7 @@ export class RunView {
       }
       const atEnd = this.log.scrollTop + this.log.clientHeight >= this.log.scrollHeight - 4;
       this.renderer.append(trace.content);
+      this.lastChunk = trace.next_offset - this.offset;
       this.offset = trace.next_offset;
       if (atEnd) {
         this.log.scrollTop = this.log.scrollHeight;
