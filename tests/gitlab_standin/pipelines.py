@@ -72,6 +72,7 @@ class CiState:
         self.honor_range = False
         self.trace_bytes_sent = 0
         self.create_calls = 0
+        self.slow_create_answer = 0.0
 
     # ---- what tests do to the "runners" -------------------------------------------------
     def start(self, job: Job, runner: dict | None = None) -> None:
@@ -241,6 +242,8 @@ def create_pipeline(gitlab, request, ref):
                       status="manual" if when == "manual" else "created")  # fmt: skip
             ci.jobs[job.id] = job
     ci.refresh(pipeline.id)
+    if ci.slow_create_answer:  # the pipeline exists, but the answer comes after the client gave up
+        time.sleep(ci.slow_create_answer)
     return _json(ci.pipeline_json(pipeline), 201)
 
 
@@ -260,7 +263,8 @@ def list_pipelines(gitlab, request, ref):
         return user
     if request.param("order_by") not in (None, "id") or request.param("sort") not in (None, "asc", "desc"):
         raise gitlab.violation(400, "unsupported order_by/sort")
-    found = [p for p in gitlab.ci.pipelines.values() if p.project_id == project.id]
+    found = [p for p in gitlab.ci.pipelines.values()
+             if p.project_id == project.id and request.param("ref") in (None, p.ref)]  # fmt: skip
     found.sort(key=lambda p: p.id, reverse=request.param("sort", "desc") == "desc")
     return api._page(request, [gitlab.ci.pipeline_json(p) for p in found])
 

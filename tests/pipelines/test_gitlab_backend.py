@@ -104,6 +104,22 @@ async def test_launch_watch_and_act(world, backend):
     assert [p["id"] for p in history] == [created["id"]] and history[0]["metrics"]["accuracy"] == 0.97
 
 
+async def test_a_lost_launch_answer_never_makes_a_second_pipeline(world):
+    standin, ci, project, token, _ = world
+    impatient = GitLabBackend(standin.url, token, timeout=1)
+    ci.slow_create_answer = 2.5
+    with pytest.raises(PipelineError) as info:
+        await impatient.create(str(project.id), "main", [{"key": "EPOCHS", "value": "5"}], "lost-answer-01")
+    assert info.value.reason == "gitlab_unreachable" and len(ci.pipelines) == 1  # it did start
+    ci.slow_create_answer = 0
+    again = await impatient.create(str(project.id), "main", [{"key": "EPOCHS", "value": "5"}], "lost-answer-01")
+    assert ci.create_calls == 1 and again["id"] == next(iter(ci.pipelines))
+    assert again["variables"] == [{"key": "EPOCHS", "value": "5"}]  # the request id stays out of sight
+    other = await impatient.create(str(project.id), "main", [], "another-launch")
+    assert other["id"] != again["id"] and ci.create_calls == 2
+    await impatient.close()
+
+
 async def test_trace_uses_range_when_the_server_honours_it(world, backend):
     standin, ci, project, _, _ = world
     created = await backend.create(str(project.id), "main", [], None)

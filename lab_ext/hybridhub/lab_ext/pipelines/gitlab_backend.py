@@ -22,6 +22,7 @@ from .backend import FINISHED, PipelineBackend, group_stages, runner_kind
 from .errors import PipelineError
 
 MAX_TRACE_CHUNK = 512 * 1024
+REQUEST_VARIABLE = "HYBRIDHUB_REQUEST_ID"  # sent with each launch, so a lost answer can be found again
 WATCH_LEASE = 90.0  # seconds a pipeline counts as watched after the panel's last poll
 try:  # the culler counts a watched, running pipeline as activity
     from ..activity import registry as _activity
@@ -52,6 +53,7 @@ class GitLabBackend(PipelineBackend):
         self.requests: dict[str, tuple[str, int]] = {}
         self.locks: dict[str, asyncio.Lock] = {}
         self.metrics_cache: dict[tuple[str, int], dict | None] = {}
+        self.uncertain: set[str] = set()  # launches whose answer was lost
         self.watches: dict[tuple[str, int], tuple[int, asyncio.TimerHandle]] = {}
 
     def _watch(self, project: str, pipeline_id: int, active: bool) -> None:
@@ -147,13 +149,36 @@ class GitLabBackend(PipelineBackend):
         async with lock:
             if key and key in self.requests:
                 return await self.pipeline(*self.requests[key])
+            if key and key in self.uncertain:  # the last attempt may have started one: look first
+                found = await self._find_request(project, ref, request_id)
+                if found is not None:
+                    self.requests[key] = (project, found)
+                    return await self.pipeline(project, found)
+            sent = [v for v in variables if v["key"] != REQUEST_VARIABLE]
+            if request_id:
+                sent.append({"key": REQUEST_VARIABLE, "value": request_id})
             body = {"ref": ref, "variables": [{"key": v["key"], "value": v["value"], "variable_type": "env_var"}
-                                              for v in variables]}  # fmt: skip
-            response = await self._call("post", f"/projects/{_project_path(project)}/pipeline", post_data=body)
+                                              for v in sent]}  # fmt: skip
+            try:
+                response = await self._call("post", f"/projects/{_project_path(project)}/pipeline", post_data=body)
+            except PipelineError as exc:
+                if key and exc.reason in ("gitlab_unreachable", "gitlab_error"):
+                    self.uncertain.add(key)
+                raise
             created = response.json()
             if key:
                 self.requests[key] = (project, int(created["id"]))
+                self.uncertain.discard(key)
         return await self.pipeline(project, int(created["id"]))
+
+    async def _find_request(self, project: str, ref: str, request_id: str) -> int | None:
+        """The pipeline a lost answer started: its variables carry the request id."""
+        base = f"/projects/{_project_path(project)}/pipelines"
+        for p in await self._json(base, {"ref": ref, "per_page": 10, "order_by": "id", "sort": "desc"}):
+            variables = await self._json(f"{base}/{int(p['id'])}/variables", not_found="unknown_pipeline")
+            if any(v["key"] == REQUEST_VARIABLE and v["value"] == request_id for v in variables):
+                return int(p["id"])
+        return None
 
     def _pipeline_view(self, project: str, p: dict) -> dict:
         return {
@@ -176,7 +201,8 @@ class GitLabBackend(PipelineBackend):
         view = self._pipeline_view(project, await self._json(base, not_found="unknown_pipeline"))
         jobs = await self._jobs(project, pipeline_id)
         view["variables"] = [{"key": v["key"], "value": v["value"]}
-                             for v in await self._json(f"{base}/variables", not_found="unknown_pipeline")]  # fmt: skip
+                             for v in await self._json(f"{base}/variables", not_found="unknown_pipeline")
+                             if v["key"] != REQUEST_VARIABLE]  # fmt: skip
         view["stages"] = group_stages([self._job_view(j) for j in reversed(jobs)], [])
         view["metrics"] = await self._metrics(project, pipeline_id, view["status"], jobs)
         self._watch(project, pipeline_id, view["status"] not in FINISHED)
