@@ -13,8 +13,6 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
-import signal
-import sys
 import time
 from datetime import timezone, tzinfo
 from fractions import Fraction
@@ -24,9 +22,10 @@ from zoneinfo import ZoneInfo
 
 import httpx
 from traitlets import Bool, Dict, Float, Int, List, TraitError, Unicode, default, validate
-from traitlets.config import Application
 
 from hybridhub.spawner.profiles import ProfileCatalog
+
+from ..service_app import HubServiceApp
 
 from .budget import FixedCosts
 from .feed import ClusterFeed
@@ -36,7 +35,6 @@ from .store import JsonStore, StoreError
 from .summary import build_summary
 
 MESSAGES = {
-    "no_token": "no API token: run as a JupyterHub service or set $JUPYTERHUB_API_TOKEN",
     "bad_state": "cannot read the cost state {path}: {reason}",
 }
 
@@ -50,7 +48,7 @@ def exact(value: float | int | str) -> Fraction:
     return Fraction(str(value))
 
 
-class CostService(Application):
+class CostService(HubServiceApp):
     name = "hybridhub-cost"
     description = "Measure what the cluster costs (T_n per pool, per user and profile) and keep it under budget."
     aliases = {"config": "CostService.config_file", "state": "CostService.state_path",
@@ -94,10 +92,6 @@ class CostService(Application):
     summary_interval = Float(60.0, config=True, help="""The summary for the budget guard is rewritten at
         least this often (seconds), changes or not: the projection moves with time.""")
     keep_days = Int(100, config=True, help="Measurements older than this many days are pruned.")
-    api_url = Unicode(config=True, help="Hub API URL (default: $JUPYTERHUB_API_URL).")
-    api_token = Unicode(config=True, help="The service's API token (default: $JUPYTERHUB_API_TOKEN).")
-    service_url = Unicode(config=True, help="Where this service listens (default: $JUPYTERHUB_SERVICE_URL).")
-    service_prefix = Unicode(config=True, help="URL prefix of this service (default: $JUPYTERHUB_SERVICE_PREFIX).")
 
     @validate("budget")
     def _check_budget(self, proposal):
@@ -139,26 +133,6 @@ class CostService(Application):
     @default("event_namespaces")
     def _event_namespaces(self):
         return list(dict.fromkeys([self.namespace, "default"]))
-
-    @default("api_url")
-    def _api_url(self):
-        return os.environ.get("JUPYTERHUB_API_URL", "http://127.0.0.1:8081/hub/api")
-
-    @default("api_token")
-    def _api_token(self):
-        return os.environ.get("JUPYTERHUB_API_TOKEN", "")
-
-    @default("service_url")
-    def _service_url(self):
-        return os.environ.get("JUPYTERHUB_SERVICE_URL", "")
-
-    @default("service_prefix")
-    def _service_prefix(self):
-        return os.environ.get("JUPYTERHUB_SERVICE_PREFIX", f"/services/{self.name}/")
-
-    @default("log_level")
-    def _log_level(self):
-        return "INFO"
 
     # -- set-up --------------------------------------------------------------------------
     def initialize(self, argv=None):
@@ -356,25 +330,6 @@ class CostService(Application):
         self.tasks.clear()
         self.feed.flush(force=True)
         self.save(force=True)
-
-    def start(self):
-        if not self.api_token:
-            self.log.critical(MESSAGES["no_token"])
-            sys.exit(2)
-        try:
-            asyncio.run(self.run_until_signalled())
-        except KeyboardInterrupt:
-            pass
-
-    async def run_until_signalled(self) -> None:
-        task = asyncio.current_task()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, task.cancel)
-        try:
-            await self.run()
-        except asyncio.CancelledError:
-            pass
 
 
 main = CostService.launch_instance

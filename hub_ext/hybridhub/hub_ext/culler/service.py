@@ -11,15 +11,14 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
-import signal
-import sys
 from datetime import datetime, timezone
 from urllib.parse import urlparse
 
 from traitlets import Bool, Float, Int, Unicode, default
-from traitlets.config import Application
 
 from hybridhub.spawner.profiles import ProfileCatalog
+
+from ..service_app import HubServiceApp
 
 from .activity import HubClient
 from .decisions import DecisionLog, make_web_app
@@ -31,7 +30,7 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
-class HybridCuller(Application):
+class HybridCuller(HubServiceApp):
     name = "hybridhub-culler"
     description = "Stop idle JupyterHub servers by their profile's idle timeout and max age, from real activity."
 
@@ -87,41 +86,17 @@ class HybridCuller(Application):
     concurrency = Int(10, config=True, help="Concurrent requests to the hub and the servers.")
     request_timeout = Float(10.0, config=True, help="Timeout of each HTTP request, seconds.")
     decisions_kept = Int(1000, config=True, help="How many recent decisions admins can read.")
-    api_url = Unicode(config=True, help="Hub API URL (default: $JUPYTERHUB_API_URL).")
-    api_token = Unicode(config=True, help="The service's API token (default: $JUPYTERHUB_API_TOKEN).")
     proxy_url = Unicode(
         config=True,
         help="""Where user servers are reached (the proxy's public or internal address), e.g.
         ``http://proxy-public`` in zero-to-jupyterhub. Default: $JUPYTERHUB_PUBLIC_URL's origin,
         else http://127.0.0.1:8000.""",
     )
-    service_url = Unicode(config=True, help="Where this service listens (default: $JUPYTERHUB_SERVICE_URL).")
-    service_prefix = Unicode(config=True, help="URL prefix of this service (default: $JUPYTERHUB_SERVICE_PREFIX).")
-
-    @default("api_url")
-    def _api_url(self):
-        return os.environ.get("JUPYTERHUB_API_URL", "http://127.0.0.1:8081/hub/api")
-
-    @default("api_token")
-    def _api_token(self):
-        return os.environ.get("JUPYTERHUB_API_TOKEN", "")
 
     @default("proxy_url")
     def _proxy_url(self):
         public = urlparse(os.environ.get("JUPYTERHUB_PUBLIC_URL", ""))
         return f"{public.scheme}://{public.netloc}" if public.netloc else "http://127.0.0.1:8000"
-
-    @default("service_url")
-    def _service_url(self):
-        return os.environ.get("JUPYTERHUB_SERVICE_URL", "")
-
-    @default("service_prefix")
-    def _service_prefix(self):
-        return os.environ.get("JUPYTERHUB_SERVICE_PREFIX", f"/services/{self.name}/")
-
-    @default("log_level")
-    def _log_level(self):
-        return "INFO"
 
     @default("log_datefmt")
     def _log_datefmt(self):
@@ -247,27 +222,6 @@ class HybridCuller(Application):
                 await asyncio.sleep(self.interval)
         finally:
             await client.aclose()
-
-    def start(self):
-        if not self.api_token:
-            self.log.critical("no API token: run as a JupyterHub service or set $JUPYTERHUB_API_TOKEN")
-            sys.exit(2)
-        try:
-            asyncio.run(self.run_until_signalled())
-        except KeyboardInterrupt:
-            pass
-        self.log.info("hybridhub culler: stopped")
-
-    async def run_until_signalled(self) -> None:
-        """Run until SIGTERM or SIGINT (the hub stops its services with these)."""
-        task = asyncio.current_task()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, task.cancel)
-        try:
-            await self.run()
-        except asyncio.CancelledError:
-            pass
 
 
 main = HybridCuller.launch_instance
