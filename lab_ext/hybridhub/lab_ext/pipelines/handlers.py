@@ -102,7 +102,10 @@ class RunsHandler(PipelinesHandler):
     @web.authenticated
     @authorized
     async def get(self):
-        limit = min(max(int(self.get_query_argument("limit", "20") or 20), 1), 100)
+        try:
+            limit = min(max(int(self.get_query_argument("limit", "20") or 20), 1), 100)
+        except ValueError:
+            raise PipelineError("invalid_request", details="limit must be an integer") from None
         self.reply({"pipelines": await self.backend().pipelines(self.project(), limit)})
 
     @web.authenticated

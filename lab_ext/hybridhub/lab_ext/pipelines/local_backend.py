@@ -153,7 +153,7 @@ class LocalBackend(PipelineBackend):
         names = [j["name"] for j in record["jobs"] if j["when"] != "manual"]
         self._start(record, argv_for(tool, self._variables(record), []), names)
         self.starting.discard(record["id"])
-        self.store.prune(set(self.running) | self.starting)
+        await asyncio.to_thread(self.store.prune, set(self.running) | self.starting)
         return self._view(record)
 
     def _find_request(self, request_id: str) -> int | None:
@@ -382,7 +382,7 @@ class LocalBackend(PipelineBackend):
         return self._view(record)
 
     async def close(self) -> None:
-        for pipeline_id, proc in list(self.running.items()):
+        for proc in list(self.running.values()):
             proc.canceled = True
             await proc.kill(grace=2.0)
         tasks = [t for t in self.tasks.values() if not t.done()]
