@@ -194,7 +194,7 @@ def main(argv=None) -> dict:
     size = (args.size_mib or (64 if args.quick else 1024)) * MiB
     n_list = args.objects or (2_000 if args.quick else 100_000)
     n_small, small_size, repeats = (100, 16 * 1024, 7) if args.quick else (500, 16 * 1024, 15)
-    rounds = 3 if args.quick else 2
+    rounds = 4 if args.quick else 2
 
     with tempfile.TemporaryDirectory(prefix="hybridhub-bench-") as tmp:
         work = Path(tmp)
@@ -225,13 +225,25 @@ def main(argv=None) -> dict:
             baseline = sampler.rss()
             sampler.start()
             ext_up, ext_down, sdk_up, sdk_down = [], [], [], []
-            for _ in range(rounds):  # interleaved, best of each: the machine is shared
-                ext_up.append(timed(server.upload, bucket, "ext/big.bin", big))
-                sdk_up.append(timed(sdk.fput_object, bucket, "sdk/big.bin", str(big)))
-                ext_down.append(timed(server.download, bucket, "ext/big.bin", work / "ext-down.bin"))
+            def ext_download():
+                server.download(bucket, "ext/big.bin", work / "ext-down.bin")
                 (work / "ext-down.bin").unlink()
-                sdk_down.append(timed(sdk.fget_object, bucket, "sdk/big.bin", str(work / "sdk-down.bin")))
+
+            def sdk_download():
+                sdk.fget_object(bucket, "ext/big.bin", str(work / "sdk-down.bin"))
                 (work / "sdk-down.bin").unlink()
+
+            # interleaved, order alternating, best of each (the machine is shared); both sides
+            # download the same object so the store's caches favour neither
+            for i in range(rounds):
+                steps = [("ext_up", lambda: server.upload(bucket, "ext/big.bin", big)),
+                         ("sdk_up", lambda: sdk.fput_object(bucket, "sdk/big.bin", str(big)))]
+                downs = [("ext_down", ext_download), ("sdk_down", sdk_download)]
+                if i % 2:
+                    steps.reverse()
+                    downs.reverse()
+                for name, step in steps + downs:
+                    {"ext_up": ext_up, "sdk_up": sdk_up, "ext_down": ext_down, "sdk_down": sdk_down}[name].append(timed(step))
             sampler.stop_event.set()
             sampler.join()
             rss_growth = (sampler.peak - baseline) / MiB
