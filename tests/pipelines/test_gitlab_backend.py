@@ -67,7 +67,7 @@ async def test_launch_watch_and_act(world, backend):
     assert created["variables"] == variables and created["web_url"].endswith(f"/-/pipelines/{created['id']}")
     assert [s["name"] for s in created["stages"]] == ["train", "test", "build", "deploy"]
     runners = {j["name"]: j["runner"] for s in created["stages"] for j in s["jobs"]}
-    assert runners["train"] == {"kind": "cloud", "tags": ["hybridhub-cloud-gpu"], "description": ""}
+    assert runners["train"] == {"kind": "cloud", "tags": ["train"], "description": ""}
     assert runners["deploy"]["kind"] == "onprem"
     pipeline = ci.pipelines[created["id"]]
     train = ci.job(pipeline, "train")

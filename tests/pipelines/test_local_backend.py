@@ -44,8 +44,8 @@ async def test_template_pipeline_passes_then_deploy_is_played(backend, workspace
     assert jobs_of(view) == {"train": "success", "test": "success", "build": "success", "deploy": "manual"}
     assert [s["name"] for s in view["stages"]] == ["train", "test", "build", "deploy"]
     runners = {j["name"]: j["runner"] for s in view["stages"] for j in s["jobs"]}
-    assert runners["train"]["kind"] == "cloud" and runners["train"]["tags"] == ["hybridhub-cloud-gpu"]
-    assert runners["test"]["kind"] == "onprem" and runners["deploy"]["tags"] == ["hybridhub-onprem"]
+    assert runners["train"]["kind"] == "cloud" and runners["train"]["tags"] == ["train"]
+    assert runners["test"]["kind"] == "onprem" and runners["deploy"]["tags"] == ["deploy"]
     # incremental chunks add up to exactly the whole log, nothing repeated
     whole = (workspace / ".hybridhub/pipelines/1/logs/1.log").read_text()
     assert "".join(chunks) == whole and "trained on 2000 rows" in whole
