@@ -14,6 +14,8 @@ from minio import Minio
 from minio.commonconfig import ENABLED
 from minio.versioningconfig import VersioningConfig
 
+from hybridhub.lab_ext.pipelines.template import add_template
+
 from .errors import DemoError
 from .layout import SAMPLE_BUCKET, DemoPaths
 from .objectstore import EmbeddedObjectStore
@@ -95,8 +97,10 @@ def seed_user(paths: DemoPaths, username: str) -> None:
     home.mkdir(parents=True, exist_ok=True)
     (home / "getting-started.ipynb").write_text(json.dumps(GETTING_STARTED, indent=1))
     (home / "README.md").write_text(f"# {username}'s notebooks\n\nPushed to the demo's local remote.\n")
+    # the ML CI/CD template with its example project: the pipeline panel runs it locally
+    add_template(home, "")
     _git(["init", "--quiet"], cwd=home)
-    _git(["add", "README.md", "getting-started.ipynb"], cwd=home)
+    _git(["add", "--all"], cwd=home)
     _git(["commit", "--quiet", "-m", "Start the notebook repository"], cwd=home)
     _git(["remote", "add", "origin", str(remote)], cwd=home)
     _git(["push", "--quiet", "-u", "origin", "main"], cwd=home)
