@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -73,13 +74,13 @@ def chromium():
             browser.close()
 
 
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory):
+@contextmanager
+def running_demo(data_dir: Path, *args: str):
+    """``hybridhub demo`` as a person starts it; always stopped with Ctrl-C (then killed)."""
     assert_served_build_is_current()
-    data_dir = tmp_path_factory.mktemp("browser-demo") / "demo"
-    base = _free_base()
+    base = _free_base(span=16)  # the demo's ports are base .. base+15
     process = subprocess.Popen(
-        [HYBRIDHUB, "demo", "--port", str(base), "--data-dir", str(data_dir)],
+        [HYBRIDHUB, "demo", *args, "--port", str(base), "--data-dir", str(data_dir)],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -88,7 +89,7 @@ def demo(tmp_path_factory):
         reader = OutputReader(process.stdout)
         match = reader.wait_for(
             r"log in as alice, bob with password: (\S+)\n.*log in as admin \(administrator\) with password: (\S+)",
-            timeout=120,
+            timeout=180,
             process=process,
         )
         yield {
@@ -101,6 +102,12 @@ def demo(tmp_path_factory):
         }
     finally:
         stop_demo(process)
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    with running_demo(tmp_path_factory.mktemp("browser-demo") / "demo") as running:
+        yield running
 
 
 class Metrics:
@@ -133,3 +140,23 @@ def metrics():
         if collected.data:
             collected.save()
             print("\nbrowser metrics:", json.dumps(collected.data, ensure_ascii=False))
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    if report.when == "call":
+        item.browser_failed = report.failed
+    return report
+
+
+@pytest.fixture(autouse=True)
+def screenshot_on_failure(request):
+    """A failing browser test leaves the page as it was: test-artifacts/screenshots/<lang>/FAILED-*.png."""
+    yield
+    lab = request.node.funcargs.get("lab")
+    if lab is not None and getattr(request.node, "browser_failed", False):
+        try:
+            lab.page.screenshot(path=str(lab.shots_dir / f"FAILED-{request.node.name}.png"))
+        except Exception as error:  # the page may be gone; the test's own error says why
+            print(f"no failure screenshot: {error}")
