@@ -26,7 +26,7 @@ HYBRIDHUB_UI = ".jp-hybridhub-storage, .jp-hybridhub-git, .jp-hybridhub-pl"
 DIALOG = ".jp-Dialog-content"
 
 # Every text node and labelling attribute that a person sees or a screen reader reads.
-_VISIBLE_TEXTS_JS = """
+VISIBLE_TEXTS_JS = """
 (selector) => {
   const out = [];
   const shown = el => !!(el.offsetWidth || el.offsetHeight || el.getClientRects().length);
@@ -239,7 +239,7 @@ class Lab:
         return {"runs_ms": times, "median_ms": statistics.median(times)}
 
     def visible_texts(self, selector: str = HYBRIDHUB_UI) -> list[str]:
-        return self.page.evaluate(_VISIBLE_TEXTS_JS, selector)
+        return self.page.evaluate(VISIBLE_TEXTS_JS, selector)
 
     def assert_no_english(self, selector: str = HYBRIDHUB_UI) -> None:
         if self.lang != "ja":

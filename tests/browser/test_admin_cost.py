@@ -12,7 +12,7 @@ import pytest
 
 from hybridhub.hub_ext.cost.i18n import EN, JA
 from tests.browser.conftest import running_demo
-from tests.browser.lab import _VISIBLE_TEXTS_JS, LOCALES, SHOTS
+from tests.browser.lab import VISIBLE_TEXTS_JS, LOCALES, SHOTS
 from tests.hubclient import login, start_server
 
 pytestmark = pytest.mark.browser
@@ -49,7 +49,7 @@ def test_admin_opens_the_cost_page_from_the_services_menu(kube_demo, chromium, l
         page.locator("nav .dropdown-item", has_text="hybridhub-cost").click()
         page.wait_for_url("**/services/hybridhub-cost/**")
         title = page.locator("h1").inner_text()
-        texts = page.evaluate(_VISIBLE_TEXTS_JS, "body")
+        texts = page.evaluate(VISIBLE_TEXTS_JS, "body")
         (SHOTS / lang).mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SHOTS / lang / "admin-cost-page.png"), full_page=True)
         html_lang = page.evaluate("document.documentElement.lang")

@@ -14,7 +14,7 @@ import re
 import pytest
 
 from hybridhub.hub_ext.pages import CATALOG, TEMPLATE_DIR
-from tests.browser.lab import _VISIBLE_TEXTS_JS, LOCALES, SHOTS
+from tests.browser.lab import VISIBLE_TEXTS_JS, LOCALES, SHOTS
 from tests.harness.hub import USER_PASSWORD, running_hub
 
 pytestmark = pytest.mark.browser
@@ -33,7 +33,7 @@ def hub(tmp_path_factory):
 
 
 def _english_left(page) -> list[str]:
-    texts = page.evaluate(_VISIBLE_TEXTS_JS, "body")
+    texts = page.evaluate(VISIBLE_TEXTS_JS, "body")
     return [t for t in texts if any(p.match(" ".join(t.split())) for p in ENGLISH)]
 
 

@@ -185,6 +185,7 @@ def test_storage_upload_preview_download(lab, tmp_path):
     page.locator(".jp-hybridhub-storage-actions button", has_text=t("Download to Workspace…")).click()
     page.wait_for_selector(".jp-Dialog input")
     target = f"{lab.lang}-{csv_name}"
+    lab.seen["downloaded"] = target
     page.fill(".jp-Dialog input", target)
     lab.shot("storage-download-dialog")
     lab.assert_no_english(DIALOG)
@@ -205,11 +206,14 @@ def test_git_commit_and_push(lab):
     page.keyboard.press("Control+Shift+F")
     lab.palette_run("hybridhub:git-open", t("Open Notebook Repository Panel"))
     panel = page.locator("#hybridhub-git")
-    stage_all = panel.locator("button", has_text=t("Stage all"))
-    stage_all.wait_for(timeout=30_000)
+    # only the data file downloaded in the storage step (JupyterLab's own files under ~/.jupyter
+    # show up as changes too: the person leaves them out)
+    row = panel.locator(f".jp-hybridhub-git-file[data-path='{_downloaded(lab)}']")
+    row.wait_for(timeout=30_000)
     lab.shot("git-changes")
     lab.assert_no_english()
-    stage_all.click()
+    row.locator("button", has_text=t("Stage")).click()
+    panel.locator(f".jp-hybridhub-git-file[data-path='{_downloaded(lab)}'] button", has_text=t("Unstage")).wait_for()
     commit = panel.locator("button", has_text=re.compile("^" + re.escape(t("Commit")) + "$"))
     wait_until(commit.is_enabled, timeout=30, what="the commit button to be enabled")
     message = f"Add sensor data ({lab.lang})"
@@ -225,9 +229,13 @@ def test_git_commit_and_push(lab):
     lab.assert_no_english()
 
     remote = lab.demo["data_dir"] / "git" / f"{lab.user}.git"
-    log = subprocess.run(["git", "--git-dir", str(remote), "log", "--all", "--format=%s"],
+    log = subprocess.run(["git", "--git-dir", str(remote), "log", "-1", "--name-only", "--format=%s", "main"],
                          capture_output=True, text=True, check=True).stdout
-    assert message in log.splitlines(), log
+    assert log.split() == [*message.split(), _downloaded(lab)], log
+
+
+def _downloaded(lab: Lab) -> str:
+    return lab.seen["downloaded"]
 
 
 # -- pipelines: run the example pipeline on this server, approve the deploy, see it pass ---------
