@@ -52,6 +52,20 @@ GETTING_STARTED = {
 }
 
 
+HOME_GITIGNORE = """\
+# files Jupyter and the tools keep in the home directory, not notebook work
+.jupyter/
+.local/
+.ipython/
+.cache/
+.config/
+.npm/
+.hybridhub/
+.ipynb_checkpoints/
+__pycache__/
+"""
+
+
 def seed_bucket(store: EmbeddedObjectStore) -> None:
     creds = store.credentials
     client = Minio(
@@ -97,6 +111,8 @@ def seed_user(paths: DemoPaths, username: str) -> None:
     home.mkdir(parents=True, exist_ok=True)
     (home / "getting-started.ipynb").write_text(json.dumps(GETTING_STARTED, indent=1))
     (home / "README.md").write_text(f"# {username}'s notebooks\n\nPushed to the demo's local remote.\n")
+    # the home is the repository: keep Jupyter's and the tools' own files out of it
+    (home / ".gitignore").write_text(HOME_GITIGNORE)
     # the ML CI/CD template with its example project: the pipeline panel runs it locally
     add_template(home, "")
     _git(["init", "--quiet"], cwd=home)
