@@ -12,6 +12,7 @@ import json
 import re
 import subprocess
 import time
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -282,6 +283,32 @@ def test_pipeline_runs_to_the_end_with_the_local_backend(lab, metrics):
     assert header.inner_text() == t("passed")
     lab.shot("pipelines-passed")
     lab.assert_no_english()
+
+
+# -- the idle-culling warning, as the culler announces it ---------------------------------------
+
+
+def test_cull_warning_and_keep_running(lab):
+    """The test plays the culler's part (its POST to the server, as in tests/culling): the person
+    sees the warning in their language and keeps the server running once."""
+    page, t = lab.page, lab.t
+    cull_at = (datetime.now(timezone.utc) + timedelta(minutes=10)).isoformat()
+    body = {"cull_at": cull_at, "reason": "idle 15m00s since start, timeout 20m00s (profile cpu)", "kind": "idle", "state": "pending"}
+    posted = lab.api("POST", "hybridhub/activity/warning", body)
+    assert posted["status"] == 200, posted
+    intro = t("This server is idle and will be stopped in %1 min to save costs. (%2)").split("%1")[0].strip()
+    toast = page.locator(".Toastify__toast", has_text=intro)
+    toast.first.wait_for(timeout=60_000)  # the plugin polls every 30 s
+    page.wait_for_timeout(800)  # the toast slides in
+    lab.shot("cull-warning")
+    text = toast.first.inner_text()
+    if lab.lang == "ja":
+        assert JAPANESE.search(text) and not lab.catalog.english([text.split("\n")[0]]), text
+    toast.first.get_by_role("button", name=t("Keep running")).click()
+    page.locator(".Toastify__toast", has_text=t("The server will keep running.")).first.wait_for(timeout=15_000)
+    report = json.loads(lab.api("GET", "hybridhub/activity")["text"])
+    assert report["warning"] is None and report["keepalive_at"], report
+    lab.shot("cull-keep-running")
 
 
 # -- keyboard, palette, themes, render time ----------------------------------------------------
