@@ -154,9 +154,11 @@ def pytest_runtest_makereport(item, call):
 def screenshot_on_failure(request):
     """A failing browser test leaves the page as it was: test-artifacts/screenshots/<lang>/FAILED-*.png."""
     yield
+    from playwright.sync_api import Error as PlaywrightError
+
     lab = request.node.funcargs.get("lab")
     if lab is not None and getattr(request.node, "browser_failed", False):
         try:
             lab.page.screenshot(path=str(lab.shots_dir / f"FAILED-{request.node.name}.png"))
-        except Exception as error:  # the page may be gone; the test's own error says why
+        except PlaywrightError as error:  # the page may be gone; the test's own error says why
             print(f"no failure screenshot: {error}")

@@ -13,13 +13,15 @@ import statistics
 import time
 from pathlib import Path
 
+from playwright.sync_api import Error as PlaywrightError
+
 from tests.i18n import load_catalog
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SHOTS = REPO_ROOT / "test-artifacts" / "screenshots"
 LOCALES = {"en": "en-US", "ja": "ja-JP"}
 JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
-JUPYTER_CONFIG = re.compile(r'(<script id="jupyter-config-data" type="application/json">)(.*?)(</script>)', re.S)
+JUPYTER_CONFIG = re.compile(r'(<script id="jupyter-config-data" type="application/json">)(.*?)(</script>)', re.DOTALL)
 
 # Roots of hybridhub's own widgets, whose texts must all be translated in Japanese.
 HYBRIDHUB_UI = ".jp-hybridhub-storage, .jp-hybridhub-git, .jp-hybridhub-pl"
@@ -108,7 +110,7 @@ class Catalog:
     def __init__(self):
         self.entries = {k: v[0] for k, v in load_catalog().items() if k}
         self.patterns = [
-            (re.compile("^" + ".+?".join(re.escape(p) for p in re.split(r"%\d", msgid)) + "$", re.S), msgid)
+            (re.compile("^" + ".+?".join(re.escape(p) for p in re.split(r"%\d", msgid)) + "$", re.DOTALL), msgid)
             for msgid, msgstr in self.entries.items()
             if msgstr != msgid and re.search(r"[A-Za-z]{3}", msgid)
         ]
@@ -188,7 +190,7 @@ class Lab:
         item = self.page.locator(f".lm-CommandPalette-item[data-command='{command}']")
         try:
             item.wait_for(state="attached", timeout=10_000)
-        except Exception:
+        except PlaywrightError:
             shown = self.page.eval_on_selector_all(".lm-CommandPalette-item", "els => els.map(e => e.dataset.command)")
             raise AssertionError(f"{command} ({label!r}, query {query!r}) is not in the palette; it lists {shown}") from None
         if not query:  # scrolled to and picked with the pointer

@@ -9,10 +9,10 @@ from __future__ import annotations
 import re
 
 import pytest
-
 from hybridhub.hub_ext.cost.i18n import EN, JA
+
 from tests.browser.conftest import running_demo
-from tests.browser.lab import VISIBLE_TEXTS_JS, LOCALES, SHOTS
+from tests.browser.lab import LOCALES, SHOTS, VISIBLE_TEXTS_JS
 from tests.hubclient import login, start_server
 
 pytestmark = pytest.mark.browser

@@ -12,9 +12,9 @@ import json
 import re
 
 import pytest
-
 from hybridhub.hub_ext.pages import CATALOG, TEMPLATE_DIR
-from tests.browser.lab import VISIBLE_TEXTS_JS, LOCALES, SHOTS
+
+from tests.browser.lab import LOCALES, SHOTS, VISIBLE_TEXTS_JS
 from tests.harness.hub import USER_PASSWORD, running_hub
 
 pytestmark = pytest.mark.browser

@@ -12,9 +12,10 @@ import json
 import re
 import subprocess
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from playwright.sync_api import Error as PlaywrightError
 
 from tests.browser.conftest import BUILD
 from tests.browser.lab import DIALOG, LOCALES, Catalog, Lab, expose_app, wait_until
@@ -80,8 +81,8 @@ def _log_in_and_spawn(lab: Lab, demo: dict, user: str) -> dict:
     while "/lab" not in page.url and time.monotonic() < deadline:
         try:
             messages.extend(page.locator("#progress-log .progress-log-event").all_text_contents())
-        except Exception:  # the page navigates to JupyterLab while we read it
-            pass
+        except PlaywrightError:  # the page navigates to JupyterLab while we read it
+            continue
         time.sleep(0.2)
     seen["progress"] = [m.strip() for m in dict.fromkeys(messages) if m.strip()]
     page.wait_for_selector("#jp-main-dock-panel", timeout=90_000)
@@ -292,7 +293,7 @@ def test_cull_warning_and_keep_running(lab):
     """The test plays the culler's part (its POST to the server, as in tests/culling): the person
     sees the warning in their language and keeps the server running once."""
     page, t = lab.page, lab.t
-    cull_at = (datetime.now(timezone.utc) + timedelta(minutes=10)).isoformat()
+    cull_at = (datetime.now(UTC) + timedelta(minutes=10)).isoformat()
     body = {"cull_at": cull_at, "reason": "idle 15m00s since start, timeout 20m00s (profile cpu)", "kind": "idle", "state": "pending"}
     posted = lab.api("POST", "hybridhub/activity/warning", body)
     assert posted["status"] == 200, posted
@@ -335,8 +336,8 @@ def test_panels_reachable_by_keyboard(lab):
         page.keyboard.press("Control+Shift+F")
         lab.palette_run(command, lab.t(label))
         page.wait_for_selector(selector, state="visible")
-        wait_until(lambda: page.evaluate("(s) => document.querySelector(s).contains(document.activeElement)", selector)
-                   or _tab_into(page, selector), timeout=10, what=f"focus inside {selector}")
+        wait_until(lambda s=selector: page.evaluate("(s) => document.querySelector(s).contains(document.activeElement)", s)
+                   or _tab_into(page, s), timeout=10, what=f"focus inside {selector}")
         focusable = page.eval_on_selector_all(
             f"{selector} button:not([disabled]), {selector} select, {selector} input, {selector} [tabindex='0']",
             "els => els.filter(e => e.offsetParent !== null).map(e => e.getAttribute('aria-label') || e.textContent.trim())",
