@@ -12,6 +12,7 @@ import json
 import re
 
 import pytest
+from hybridhub.hub_ext.gitlab import TEMPLATE_DIR as GITLAB_TEMPLATE_DIR
 from hybridhub.hub_ext.pages import CATALOG, TEMPLATE_DIR
 
 from tests.browser.lab import LOCALES, SHOTS, VISIBLE_TEXTS_JS
@@ -27,7 +28,8 @@ ENGLISH += [re.compile("^" + p + "$") for p, _ in TABLE["patterns"]]
 
 @pytest.fixture(scope="module")
 def hub(tmp_path_factory):
-    config = f"c.JupyterHub.template_paths = [{TEMPLATE_DIR!r}]\n"
+    # with the GitLab login's directory too, as a GitLab deployment configures it
+    config = f"c.JupyterHub.template_paths = [{TEMPLATE_DIR!r}, {GITLAB_TEMPLATE_DIR!r}]\n"
     with running_hub(tmp_path_factory.mktemp("hub-pages"), extra_config=config) as running:
         yield running
 
