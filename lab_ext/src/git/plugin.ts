@@ -65,7 +65,8 @@ export const gitPlugin: JupyterFrontEndPlugin<void> = {
     c.addCommand(GitCommandIDs.newBranch, { label: trans.__('New Branch…'), execute: () => panel.newBranch() });
     c.addCommand(GitCommandIDs.mergeRequest, { label: trans.__('Open a Merge Request…'), execute: () => panel.mergeRequest() });
     c.addCommand(GitCommandIDs.clone, { label: trans.__('Clone a GitLab Project…'), execute: () => panel.clone() });
-    const category = trans.__('Notebook repository');
+    // starts with an ASCII word: JupyterLab's palette search matches from word starts
+    const category = `hybridhub · ${trans.__('Notebook repository')}`;
     for (const command of Object.values(GitCommandIDs)) {
       palette?.addItem({ command, category });
     }

@@ -307,7 +307,8 @@ export const storagePlugin: JupyterFrontEndPlugin<void> = {
       selector: '.jp-DirListing-item[data-isdir="false"]',
       rank: 60
     });
-    const category = trans.__('Object storage');
+    // starts with an ASCII word: JupyterLab's palette search matches from word starts
+    const category = `hybridhub · ${trans.__('Object storage')}`;
     for (const command of [IDs.open, IDs.refresh, IDs.upload, IDs.newFolder, IDs.preview, IDs.download, IDs.toWorkspace, IDs.copyUri, IDs.copySnippet, IDs.presign, IDs.versions, IDs.remove, IDs.uploadFromWorkspace]) {
       palette?.addItem({ command, category });
     }

@@ -19,6 +19,10 @@ def configure(c, paths: DemoPaths, ports: DemoPorts, secrets: DemoSecrets, kube_
     c.JupyterHub.db_url = f"sqlite:///{paths.hub / 'jupyterhub.sqlite'}"
     c.JupyterHub.cookie_secret_file = str(paths.hub / "jupyterhub_cookie_secret")
     c.JupyterHub.cleanup_servers = True
+    # hub pages (login, spawn, progress, home) in Japanese when the browser asks for it
+    from hybridhub.hub_ext.pages import TEMPLATE_DIR
+
+    c.JupyterHub.template_paths = [TEMPLATE_DIR]
     c.JupyterHub.cleanup_proxy = True
 
     c.JupyterHub.authenticator_class = "shared-password"
