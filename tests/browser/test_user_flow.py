@@ -297,7 +297,7 @@ def test_cull_warning_and_keep_running(lab):
     body = {"cull_at": cull_at, "reason": "idle 15m00s since start, timeout 20m00s (profile cpu)", "kind": "idle", "state": "pending"}
     posted = lab.api("POST", "hybridhub/activity/warning", body)
     assert posted["status"] == 200, posted
-    intro = t("This server is idle and will be stopped in %1 min to save costs. (%2)").split("%1")[0].strip()
+    intro = t("This server is idle and will be stopped in %1 min to save costs.").split("%1")[0].strip()
     toast = page.locator(".Toastify__toast", has_text=intro)
     toast.first.wait_for(timeout=60_000)  # the plugin polls every 30 s
     page.wait_for_timeout(800)  # the toast slides in

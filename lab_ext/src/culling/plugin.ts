@@ -95,15 +95,15 @@ export const cullingPlugin: JupyterFrontEndPlugin<void> = {
       const message =
         warning.kind === 'max-age'
           ? trans.__(
-              'This server reached its maximum running time and will be stopped in %1 min. Save your work. (%2)',
-              minutesLeft(warning),
-              warning.reason
+              'This server reached its maximum running time and will be stopped in %1 min. Save your work.',
+              minutesLeft(warning)
             )
           : trans.__(
-              'This server is idle and will be stopped in %1 min to save costs. (%2)',
-              minutesLeft(warning),
-              warning.reason
+              'This server is idle and will be stopped in %1 min to save costs.',
+              minutesLeft(warning)
             );
+      // the culler's own wording (English, with exact times) stays in the browser console
+      console.info('hybridhub culler:', warning.reason);
       const actions: Notification.IAction[] =
         warning.kind === 'idle'
           ? [
