@@ -17,6 +17,22 @@ export class HybridHubRequestError extends Error {
 }
 
 /**
+ * The stable ``reason`` code the server extension sent with a failed request, or null.
+ * Panels map it to a translated message; the server's English stays behind "Show details".
+ */
+export function errorReason(error: unknown): string | null {
+  if (error instanceof HybridHubRequestError && error.details) {
+    try {
+      const data = JSON.parse(error.details);
+      return typeof data.reason === 'string' ? data.reason : null;
+    } catch {
+      return null;
+    }
+  }
+  return null;
+}
+
+/**
  * Call a hybridhub REST endpoint; token and XSRF are handled by ServerConnection.
  *
  * Throws HybridHubRequestError; a 404 on the extension's own namespace means the

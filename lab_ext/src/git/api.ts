@@ -1,6 +1,6 @@
 import { TranslationBundle } from '@jupyterlab/translation';
 
-import { HybridHubRequestError, requestAPI } from '../request';
+import { errorReason, HybridHubRequestError, requestAPI } from '../request';
 
 /** One changed file of the repository (paths relative to the repository). */
 export interface IGitFile {
@@ -53,18 +53,8 @@ export interface IProject {
   web_url: string;
 }
 
-/** The stable reason code of a server error, or null. */
-export function gitErrorReason(error: unknown): string | null {
-  if (error instanceof HybridHubRequestError && error.details) {
-    try {
-      const data = JSON.parse(error.details);
-      return typeof data.reason === 'string' ? data.reason : null;
-    } catch {
-      return null;
-    }
-  }
-  return null;
-}
+/** The stable reason code of a server error, or null (shared with every panel). */
+export const gitErrorReason = errorReason;
 
 /** git's own words about a failure, when the server sent them. */
 export function gitErrorDetails(error: unknown): string {

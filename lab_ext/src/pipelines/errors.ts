@@ -1,19 +1,9 @@
 import { TranslationBundle } from '@jupyterlab/translation';
 
-import { HybridHubRequestError } from '../request';
+import { errorReason } from '../request';
 
-/** The ``reason`` code of a failed pipelines request, if the server gave one. */
-export function pipelineReason(error: unknown): string | null {
-  if (error instanceof HybridHubRequestError && error.details) {
-    try {
-      const data = JSON.parse(error.details);
-      return typeof data.reason === 'string' ? data.reason : null;
-    } catch {
-      return null;
-    }
-  }
-  return null;
-}
+/** The ``reason`` code of a failed pipelines request (shared with every panel). */
+export const pipelineReason = errorReason;
 
 /** The translated text for a server reason code; the server's English otherwise. */
 export function pipelineMessage(error: unknown, trans: TranslationBundle): string {

@@ -1,6 +1,6 @@
 import { TranslationBundle } from '@jupyterlab/translation';
 
-import { HybridHubRequestError } from '../request';
+import { errorReason } from '../request';
 
 /** The translated message for a server ``reason`` code (English from the server otherwise). */
 export function reasonMessage(
@@ -66,18 +66,7 @@ export function reasonMessage(
   }
 }
 
-/** The ``reason`` of a failed hybridhub request, if the server gave one. */
-export function errorReason(error: unknown): string | null {
-  if (error instanceof HybridHubRequestError && error.details) {
-    try {
-      const data = JSON.parse(error.details);
-      return typeof data.reason === 'string' ? data.reason : null;
-    } catch {
-      return null;
-    }
-  }
-  return null;
-}
+export { errorReason };
 
 /** A user-facing message for any error from the storage API. */
 export function describeError(error: unknown, trans: TranslationBundle): string {
