@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
-from tests.demo.test_demo import HYBRIDHUB, OutputReader, _free_base, stop_demo
+from tests.harness.demo import running_demo as harness_demo
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO_ROOT / "test-artifacts"
@@ -76,32 +75,10 @@ def chromium():
 
 @contextmanager
 def running_demo(data_dir: Path, *args: str):
-    """``hybridhub demo`` as a person starts it; always stopped with Ctrl-C (then killed)."""
+    """``hybridhub demo`` as a person starts it, serving the current build of the extension."""
     assert_served_build_is_current()
-    base = _free_base(span=16)  # the demo's ports are base .. base+15
-    process = subprocess.Popen(
-        [HYBRIDHUB, "demo", *args, "--port", str(base), "--data-dir", str(data_dir)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        reader = OutputReader(process.stdout)
-        match = reader.wait_for(
-            r"log in as alice, bob with password: (\S+)\n.*log in as admin \(administrator\) with password: (\S+)",
-            timeout=180,
-            process=process,
-        )
-        yield {
-            "url": f"http://127.0.0.1:{base}/",
-            "base": base,
-            "user_password": match.group(1),
-            "admin_password": match.group(2),
-            "data_dir": data_dir,
-            "output": reader,
-        }
-    finally:
-        stop_demo(process)
+    with harness_demo(data_dir, *args, timeout=180) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")

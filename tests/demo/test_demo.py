@@ -3,110 +3,25 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import signal
 import subprocess
-import sys
-import threading
-import time
-from pathlib import Path
 
 import psutil
 import pytest
 
 from hybridhub.hub_ext.demo.layout import DemoPorts
-from hybridhub.hub_ext.demo.ports import free_ports, port_is_free
+from hybridhub.hub_ext.demo.ports import port_is_free
+from tests.harness.demo import HYBRIDHUB, running_demo
+from tests.harness.demo import free_base as _free_base
 from tests.hubclient import login, start_server, stop_server
 
 pytestmark = pytest.mark.demo
 
-HYBRIDHUB = str(Path(sys.executable).parent / "hybridhub")
-
-
-def _free_base(span: int = 16) -> int:
-    """A base port whose next ``span`` ports are all free."""
-    for _ in range(200):
-        base = free_ports(1)[0]
-        if base + span < 65000 and all(port_is_free(p) for p in range(base, base + span)):
-            return base
-    raise RuntimeError("no free port range")
-
-
-class OutputReader:
-    """Collects a process's stdout in a thread, so tests can wait for a pattern."""
-
-    def __init__(self, stream):
-        self.text = ""
-        self._lock = threading.Lock()
-        self._thread = threading.Thread(target=self._pump, args=(stream,), daemon=True)
-        self._thread.start()
-
-    def _pump(self, stream):
-        for line in stream:
-            with self._lock:
-                self.text += line
-
-    def wait_for(self, pattern: str, timeout: float, process: subprocess.Popen) -> re.Match:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            with self._lock:
-                match = re.search(pattern, self.text, re.S)
-            if match:
-                return match
-            if process.poll() is not None:
-                break
-            time.sleep(0.2)
-        raise AssertionError(f"demo output did not match {pattern!r}:\n{self.text}")
-
-    def join(self, timeout: float = 10) -> str:
-        self._thread.join(timeout)
-        return self.text
-
-
-def stop_demo(process: subprocess.Popen) -> None:
-    """Ctrl-C, as a user stops it; kill the whole tree only if it does not stop."""
-    if process.poll() is not None:
-        return
-    tree = psutil.Process(process.pid).children(recursive=True)
-    process.send_signal(signal.SIGINT)
-    try:
-        process.wait(60)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-    for child in tree:
-        if child.is_running():
-            child.kill()
-
-
 @pytest.fixture
 def demo(tmp_path):
-    base = _free_base()
-    process = subprocess.Popen(
-        [HYBRIDHUB, "demo", "--port", str(base), "--data-dir", str(tmp_path / "demo")],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        reader = OutputReader(process.stdout)
-        match = reader.wait_for(
-            r"log in as alice, bob with password: (\S+)\n.*log in as admin \(administrator\) with password: (\S+)",
-            timeout=120,
-            process=process,
-        )
-        yield {
-            "process": process,
-            "base": base,
-            "url": f"http://127.0.0.1:{base}/",
-            "user_password": match.group(1),
-            "admin_password": match.group(2),
-            "data_dir": tmp_path / "demo",
-            "output": reader,
-        }
-    finally:
-        stop_demo(process)
+    with running_demo(tmp_path / "demo") as running:
+        yield running
 
 
 def test_demo_end_to_end_and_clean_stop(demo):

@@ -13,7 +13,8 @@ from hybridhub.hub_ext.demo.layout import DemoPorts
 from hybridhub.hub_ext.demo.ports import port_is_free
 from tests.hubclient import login
 
-from .test_demo import HYBRIDHUB, OutputReader, _free_base, stop_demo
+from tests.harness.demo import HYBRIDHUB, OutputReader, stop_demo
+from tests.harness.demo import free_base as _free_base
 
 pytestmark = pytest.mark.demo
 
