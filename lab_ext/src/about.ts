@@ -1,7 +1,8 @@
-import { Dialog, Notification, showDialog } from '@jupyterlab/apputils';
+import { Dialog, showDialog } from '@jupyterlab/apputils';
 import { TranslationBundle } from '@jupyterlab/translation';
 import { Widget } from '@lumino/widgets';
 
+import { showError } from './notify';
 import { HybridHubRequestError, requestAPI } from './request';
 import { IServerStatus } from './status';
 
@@ -59,22 +60,6 @@ export async function showAbout(trans: TranslationBundle): Promise<void> {
       error instanceof HybridHubRequestError ? error.message : String(error);
     const details =
       error instanceof HybridHubRequestError ? error.details : '';
-    Notification.error(message, {
-      autoClose: false,
-      actions: details
-        ? [
-            {
-              label: trans.__('Show details'),
-              callback: () => {
-                void showDialog({
-                  title: trans.__('Details'),
-                  body: details,
-                  buttons: [Dialog.okButton({ label: trans.__('Close') })]
-                });
-              }
-            }
-          ]
-        : []
-    });
+    showError(message, details, trans);
   }
 }

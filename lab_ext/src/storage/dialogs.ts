@@ -8,6 +8,7 @@ import {
 import { TranslationBundle } from '@jupyterlab/translation';
 import { Widget } from '@lumino/widgets';
 
+import { showError } from '../notify';
 import { HybridHubRequestError } from '../request';
 import { IVersion, StorageAPI } from './api';
 import { describeError } from './errors';
@@ -16,23 +17,7 @@ import { formatBytes } from './transfers';
 /** A translated error notification with the server's answer behind "Show details". */
 export function notifyError(error: unknown, trans: TranslationBundle): void {
   const details = error instanceof HybridHubRequestError ? error.details : '';
-  Notification.error(describeError(error, trans), {
-    autoClose: false,
-    actions: details
-      ? [
-          {
-            label: trans.__('Show details'),
-            callback: () => {
-              void showDialog({
-                title: trans.__('Details'),
-                body: details,
-                buttons: [Dialog.okButton({ label: trans.__('Close') })]
-              });
-            }
-          }
-        ]
-      : []
-  });
+  showError(describeError(error, trans), details, trans);
 }
 
 export async function askText(
