@@ -21,7 +21,7 @@ from ..base_handler import HybridHubHandler
 from .errors import StorageError
 from .preview import IMAGE_CAP, image_type
 from .service import StorageService
-from .transfers import close_response
+from .transfers import ObjectBody, close_response
 
 
 STREAM_CHUNK = 4 * 1024 * 1024  # per read from the store; two are in memory per download
@@ -153,16 +153,23 @@ class ObjectHandler(StorageHandler):
             self.set_header("Content-Type", content_type)
             if length >= 0:
                 self.set_header("Content-Length", str(length))
-            pending = asyncio.ensure_future(self.run(response.read, STREAM_CHUNK))
+            # two buffers: the store fills one (worker thread) while the other goes to the
+            # browser; tornado sends a memoryview without copying it
+            size = STREAM_CHUNK if length < 0 else max(1, min(STREAM_CHUNK, length))
+            buffers = [memoryview(bytearray(size)) for _ in range(2)]
+            body = ObjectBody(response)
+            await self.flush()  # the headers
+            turn = 0
+            pending = asyncio.ensure_future(self.run(body.readinto, buffers[turn]))
             while True:
-                chunk = await pending
+                n = await pending
                 pending = None
-                if not chunk:
+                if not n:
                     break
-                # read the next chunk from the store while this one is sent to the browser
-                pending = asyncio.ensure_future(self.run(response.read, STREAM_CHUNK))
-                self.write(chunk)
-                await self.flush()
+                sending = buffers[turn][:n]
+                turn ^= 1
+                pending = asyncio.ensure_future(self.run(body.readinto, buffers[turn]))
+                await self.request.connection.write(sending)
         except StreamClosedError:
             return  # the browser went away; nothing to clean up server-side
         finally:

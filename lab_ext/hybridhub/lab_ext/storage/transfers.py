@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import http.client
 import mimetypes
 import os
 import tempfile
@@ -106,6 +107,40 @@ def open_object(client: Minio, bucket: str, key: str, version_id: str | None = N
         return client.get_object(bucket, key, offset=offset, length=length, version_id=version_id or None)
     except Exception as exc:
         raise translate(exc) from None
+
+
+class ObjectBody:
+    """An object's bytes exactly as stored, read into buffers the caller owns and reuses.
+
+    ``readinto`` on the http.client response under the SDK's urllib3 response allocates
+    nothing per chunk, so a 1 GiB download keeps memory flat (fresh 4 MiB chunks from
+    worker threads would otherwise pile up in their malloc arenas), and it skips urllib3's
+    content decoding: an object stored with ``Content-Encoding: gzip`` is delivered as
+    stored, matching the Content-Length announced for it. A body that ends early raises
+    instead of looking complete.
+    """
+
+    def __init__(self, response):
+        self.response = response
+        self.length = int(response.headers.get("Content-Length", "-1"))
+        self.received = 0
+        raw = getattr(response, "_fp", None)
+        self._raw = raw if isinstance(raw, http.client.HTTPResponse) else None
+
+    def readinto(self, buffer: memoryview) -> int:
+        try:
+            if self._raw is not None:
+                n = self._raw.readinto(buffer)
+            else:
+                data = self.response.read(len(buffer), decode_content=False)
+                n = len(data)
+                buffer[:n] = data
+        except Exception as exc:
+            raise translate(exc) from None
+        if n == 0 and self.length >= 0 and self.received != self.length:
+            raise StorageError("storage_unreachable", "The object store closed the connection before the whole object arrived.")
+        self.received += n
+        return n
 
 
 def close_response(response) -> None:
