@@ -4,10 +4,13 @@ One run starts an embedded S3 server (SeaweedFS) and a real jupyter-server with 
 both on loopback, and measures against the same bucket:
 
 * a large upload and download through ``PUT/GET /hybridhub/storage/{upload,object}`` vs
-  ``fput_object``/``get_object`` of the SDK (``upload_ratio``, ``download_ratio`` =
-  extension throughput / SDK throughput; the target is >= 0.9). Downloads on both sides
-  stream into the same in-memory sink (see ``Sink``); the content through the extension is
-  checked against the source by SHA-256 once, untimed;
+  ``fput_object``/``get_object`` of the SDK (ratios = extension throughput / SDK throughput;
+  the target is >= 0.9). The server is configured with a browser endpoint, as the reference
+  deployment is, so ``download_ratio`` is a browser's download: the extension looks the
+  object up and redirects, the store sends the bytes. ``download_proxied_ratio`` is the same
+  download streamed through the server (``proxy=1``; what happens without a browser
+  endpoint). Downloads on every side stream into the same in-memory sink (see ``Sink``);
+  the bytes through the extension are checked against the source by SHA-256, untimed;
 * the jupyter-server's peak RSS growth during those transfers (``rss_growth_mib``, target
   <= 64: the server never holds a whole object);
 * many small objects uploaded one by one both ways (``small_upload_ratio``);
@@ -15,7 +18,7 @@ both on loopback, and measures against the same bucket:
   first page (``list_first_page_ratio`` = extension time / SDK time, target <= 1.2).
 
     .venv/bin/python benchmarks/storage.py            # 1 GiB object, 100,000-object prefix
-    .venv/bin/python benchmarks/storage.py --quick    # 64 MiB, 2,000 objects: under a minute
+    .venv/bin/python benchmarks/storage.py --quick    # 256 MiB, 2,000 objects: under a minute
 
 The last line printed is one JSON object.
 """
@@ -93,6 +96,8 @@ class Server:
             HYBRIDHUB_S3_ENDPOINT=store.endpoint,
             HYBRIDHUB_S3_ACCESS_KEY=creds.user_access_key,
             HYBRIDHUB_S3_SECRET_KEY=creds.user_secret_key,
+            # browsers reach the store: downloads may be redirected there (proxy=1 opts out)
+            HYBRIDHUB_S3_BROWSER_ENDPOINT=store.endpoint,
         )
         self.log = open(workdir / "server.log", "wb")
         self.process = subprocess.Popen(
@@ -137,15 +142,24 @@ class Server:
             raise RuntimeError(f"upload failed: {response.status} {body[:200]!r}")
 
     def download(self, bucket: str, key: str, sink: "Sink") -> None:
+        """Streamed through the server (``proxy=1``)."""
+        conn = self.connection()
+        conn.request("GET", self.url("object", bucket=bucket, key=key, proxy=1), headers=self.headers())
+        drain(conn, conn.getresponse(), sink)
+
+    def download_direct(self, bucket: str, key: str, sink: "Sink") -> None:
+        """As a browser does with a browser endpoint: the server redirects, the store sends."""
         conn = self.connection()
         conn.request("GET", self.url("object", bucket=bucket, key=key), headers=self.headers())
         response = conn.getresponse()
-        if response.status != 200:
-            raise RuntimeError(f"download failed: {response.status}")
-        buffer = memoryview(bytearray(BLOCK))
-        while n := response.readinto(buffer):
-            sink.write(buffer[:n])
+        response.read()
         conn.close()
+        if response.status != 307:
+            raise RuntimeError(f"expected a redirect, got {response.status}")
+        link = urllib.parse.urlsplit(response.getheader("Location"))
+        store = http.client.HTTPConnection(link.hostname, link.port, timeout=600, blocksize=BLOCK)
+        store.request("GET", f"{link.path}?{link.query}")  # no Authorization: browsers drop it on redirects
+        drain(store, store.getresponse(), sink)
 
     def list_first_page(self, conn, bucket: str, prefix: str, limit: int) -> int:
         conn.request("GET", self.url("list", bucket=bucket, prefix=prefix, limit=limit), headers=self.headers())
@@ -178,6 +192,15 @@ class Sink:
         self.size += len(data)
         if self.hash is not None:
             self.hash.update(data)
+
+
+def drain(conn: http.client.HTTPConnection, response: http.client.HTTPResponse, sink: Sink) -> None:
+    if response.status != 200:
+        raise RuntimeError(f"download failed: {response.status} {response.read()[:200]!r}")
+    buffer = memoryview(bytearray(BLOCK))
+    while n := response.readinto(buffer):
+        sink.write(buffer[:n])
+    conn.close()
 
 
 def sdk_download(client: Minio, bucket: str, key: str, sink: Sink) -> None:
@@ -215,14 +238,14 @@ def seed_prefix(admin: Minio, bucket: str, prefix: str, count: int) -> None:
 
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="64 MiB object, 2,000-object prefix (< 1 minute)")
+    parser.add_argument("--quick", action="store_true", help="256 MiB object, 2,000-object prefix (< 1 minute)")
     parser.add_argument("--size-mib", type=int, help="size of the large object")
     parser.add_argument("--objects", type=int, help="objects in the listed prefix")
     args = parser.parse_args(argv)
-    size = (args.size_mib or (64 if args.quick else 1024)) * MiB
+    size = (args.size_mib or (256 if args.quick else 1024)) * MiB
     n_list = args.objects or (2_000 if args.quick else 100_000)
     n_small, small_size, repeats = (100, 16 * 1024, 7) if args.quick else (500, 16 * 1024, 15)
-    rounds = 4 if args.quick else 2
+    rounds = 4 if args.quick else 3
 
     with tempfile.TemporaryDirectory(prefix="hybridhub-bench-") as tmp:
         work = Path(tmp)
@@ -252,40 +275,47 @@ def main(argv=None) -> dict:
             sampler = RssSampler(server.process.pid)
             baseline = sampler.rss()
             sampler.start()
-            ext_up, ext_down, sdk_up, sdk_down = [], [], [], []
-            def ext_download():
-                sink = Sink()
-                server.download(bucket, "ext/big.bin", sink)
-                assert sink.size == size, (sink.size, size)
+            def download_step(fetch):
+                def step():
+                    sink = Sink()
+                    fetch(bucket, "ext/big.bin", sink)
+                    assert sink.size == size, (sink.size, size)
+                return step
 
-            def sdk_download_step():
-                sink = Sink()
-                sdk_download(sdk, bucket, "ext/big.bin", sink)
-                assert sink.size == size, (sink.size, size)
-
-            # interleaved, order alternating, best of each (the machine is shared); both sides
-            # download the same object so the store's caches favour neither
+            uploads = {
+                "ext_up": lambda: server.upload(bucket, "ext/big.bin", big),
+                "sdk_up": lambda: sdk.fput_object(bucket, "sdk/big.bin", str(big)),
+            }
+            downloads = {
+                "ext_direct": download_step(server.download_direct),
+                "ext_proxied": download_step(server.download),
+                "sdk_down": download_step(lambda b, k, sink: sdk_download(sdk, b, k, sink)),
+            }
+            times: dict[str, list[float]] = {name: [] for name in [*uploads, *downloads]}
+            # interleaved, order rotating, best of each (the machine is shared); every download
+            # reads the same object so the store's caches favour none
             for i in range(rounds):
-                steps = [("ext_up", lambda: server.upload(bucket, "ext/big.bin", big)),
-                         ("sdk_up", lambda: sdk.fput_object(bucket, "sdk/big.bin", str(big)))]
-                downs = [("ext_down", ext_download), ("sdk_down", sdk_download_step)]
-                if i % 2:
-                    steps.reverse()
-                    downs.reverse()
-                for name, step in steps + downs:
-                    {"ext_up": ext_up, "sdk_up": sdk_up, "ext_down": ext_down, "sdk_down": sdk_down}[name].append(timed(step))
+                up_order = list(uploads)[::-1] if i % 2 else list(uploads)
+                down_order = list(downloads)[i % 3:] + list(downloads)[:i % 3]
+                for name in up_order:
+                    times[name].append(timed(uploads[name]))
+                for name in down_order:
+                    times[name].append(timed(downloads[name]))
             sampler.stop_event.set()
             sampler.join()
             rss_growth = (sampler.peak - baseline) / MiB
             # untimed: the bytes that came through the extension are the bytes that went in
-            expected, through_ext = Sink(digest=True), Sink(digest=True)
+            expected = Sink(digest=True)
             with open(big, "rb") as f:
                 while block := f.read(BLOCK):
                     expected.write(block)
-            server.download(bucket, "ext/big.bin", through_ext)
-            assert through_ext.hash.digest() == expected.hash.digest(), "download through the extension differs"
-            t_ext_up, t_sdk_up, t_ext_down, t_sdk_down = min(ext_up), min(sdk_up), min(ext_down), min(sdk_down)
-            log(f"upload: extension {t_ext_up:.2f} s, SDK {t_sdk_up:.2f} s; download: extension {t_ext_down:.2f} s, SDK {t_sdk_down:.2f} s")
+            for fetch in (server.download, server.download_direct):
+                got = Sink(digest=True)
+                fetch(bucket, "ext/big.bin", got)
+                assert got.hash.digest() == expected.hash.digest(), f"{fetch.__name__}: the bytes differ"
+            best = {name: min(values) for name, values in times.items()}
+            log("upload: extension {ext_up:.2f} s, SDK {sdk_up:.2f} s; download: redirected {ext_direct:.2f} s, "
+                "proxied {ext_proxied:.2f} s, SDK {sdk_down:.2f} s".format(**best))
 
             small = os.urandom(small_size)
             conn = server.connection()
@@ -325,12 +355,14 @@ def main(argv=None) -> dict:
         "quick": bool(args.quick),
         "object_mib": size // MiB,
         "rounds": rounds,
-        "upload_ext_mib_s": round(size / MiB / t_ext_up, 1),
-        "upload_sdk_mib_s": round(size / MiB / t_sdk_up, 1),
-        "download_ext_mib_s": round(size / MiB / t_ext_down, 1),
-        "download_sdk_mib_s": round(size / MiB / t_sdk_down, 1),
-        "upload_ratio": round(t_sdk_up / t_ext_up, 3),
-        "download_ratio": round(t_sdk_down / t_ext_down, 3),
+        "upload_ext_mib_s": round(size / MiB / best["ext_up"], 1),
+        "upload_sdk_mib_s": round(size / MiB / best["sdk_up"], 1),
+        "download_ext_mib_s": round(size / MiB / best["ext_direct"], 1),
+        "download_proxied_mib_s": round(size / MiB / best["ext_proxied"], 1),
+        "download_sdk_mib_s": round(size / MiB / best["sdk_down"], 1),
+        "upload_ratio": round(best["sdk_up"] / best["ext_up"], 3),
+        "download_ratio": round(best["sdk_down"] / best["ext_direct"], 3),
+        "download_proxied_ratio": round(best["sdk_down"] / best["ext_proxied"], 3),
         "rss_growth_mib": round(rss_growth, 1),
         "small_objects": n_small,
         "small_upload_ratio": round(t_sdk_small / t_ext_small, 3),

@@ -22,6 +22,7 @@ def test_docs_list_exactly_the_variables_with_their_secrecy():
 def test_spawner_settings_become_env_and_server_config_reads_them(monkeypatch):
     settings = HybridSpawner(
         storage_endpoint="https://minio.corp:9000",
+        storage_browser_endpoint="https://minio.corp.example:9000",
         storage_access_key="AK",
         storage_secret_key="SK",
         storage_prefix_template="users/{username}/",
@@ -36,6 +37,7 @@ def test_spawner_settings_become_env_and_server_config_reads_them(monkeypatch):
     storage = StorageConfig()
     assert (storage.endpoint, storage.access_key, storage.secret_key) == ("https://minio.corp:9000", "AK", "SK")
     assert storage.verify_tls is True and storage.prefix == "users/alice/" and storage.configured
+    assert storage.browser_endpoint == "https://minio.corp.example:9000"
     assert CodeHomeConfig().gitlab_url == "https://gitlab.corp"
 
 

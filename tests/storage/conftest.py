@@ -22,6 +22,7 @@ def storage_config(store, access: str | None = None, secret: str | None = None, 
     creds = store.credentials
     values = dict(
         endpoint=store.endpoint,
+        browser_endpoint="",
         region="us-east-1",
         access_key=access or creds.user_access_key,
         secret_key=secret or creds.user_secret_key,
@@ -96,3 +97,11 @@ def on_server_loop(fn):
     wrapper.__module__ = fn.__module__
     wrapper.pytestmark = list(getattr(fn, "pytestmark", []))
     return wrapper
+
+
+def server_config(store, **storage) -> dict:
+    """jp_server_config for a jupyter-server with the extension, on ``store`` as the user."""
+    creds = store.credentials
+    settings = {"endpoint": store.endpoint, "access_key": creds.user_access_key, "secret_key": creds.user_secret_key}
+    settings.update(storage)
+    return {"ServerApp": {"jpserver_extensions": {"hybridhub.lab_ext": True}}, "StorageConfig": settings}

@@ -14,7 +14,7 @@ from tornado.httpclient import HTTPClientError
 
 from hybridhub.lab_ext.storage import transfers
 
-from .conftest import new_bucket, on_server_loop
+from .conftest import new_bucket, on_server_loop, server_config
 from .test_transfers import pending_uploads
 
 pytestmark = pytest.mark.storage
@@ -22,16 +22,7 @@ pytestmark = pytest.mark.storage
 
 @pytest.fixture
 def jp_server_config(object_store):
-    creds = object_store.credentials
-    return {
-        "ServerApp": {"jpserver_extensions": {"hybridhub.lab_ext": True}},
-        "StorageConfig": {
-            "endpoint": object_store.endpoint,
-            "region": "us-east-1",
-            "access_key": creds.user_access_key,
-            "secret_key": creds.user_secret_key,
-        },
-    }
+    return server_config(object_store, region="us-east-1")
 
 
 async def fail_with(coro) -> tuple[int, dict]:
@@ -238,3 +229,18 @@ async def test_empty_file_upload_and_download(jp_fetch, admin):
     assert r.body == b""
     p = data(await jp_fetch("hybridhub", "storage", "preview", params={"bucket": bucket, "key": "empty.txt"}))
     assert p["kind"] == "text" and p["text"] == "" and p["truncated"] is False
+
+
+@on_server_loop
+async def test_download_sends_the_bytes_as_stored_even_when_content_encoded(jp_fetch, admin):
+    """An object uploaded with Content-Encoding: gzip is sent as stored (its Content-Length),
+    never silently decompressed on the way."""
+    import gzip
+
+    bucket = new_bucket(admin)
+    stored = gzip.compress(b"label,value\n" * 5000)
+    admin.put_object(bucket, "logs/a.csv.gz", io.BytesIO(stored), len(stored), metadata={"Content-Encoding": "gzip"})
+    assert admin.stat_object(bucket, "logs/a.csv.gz").metadata.get("Content-Encoding") == "gzip"
+    r = await jp_fetch("hybridhub", "storage", "object", params={"bucket": bucket, "key": "logs/a.csv.gz"}, decompress_response=False)
+    assert r.body == stored and int(r.headers["Content-Length"]) == len(stored)
+    assert "Content-Encoding" not in r.headers

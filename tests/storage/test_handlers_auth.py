@@ -6,7 +6,7 @@ import pytest
 from jupyter_server.auth.authorizer import Authorizer
 from tornado.httpclient import HTTPClientError
 
-from .conftest import new_bucket, on_server_loop
+from .conftest import new_bucket, on_server_loop, server_config
 from .test_transfers import pending_uploads
 
 pytestmark = pytest.mark.storage
@@ -19,11 +19,9 @@ class NoHybridhub(Authorizer):
 
 @pytest.fixture
 def jp_server_config(object_store):
-    creds = object_store.credentials
-    return {
-        "ServerApp": {"jpserver_extensions": {"hybridhub.lab_ext": True}, "authorizer_class": NoHybridhub},
-        "StorageConfig": {"endpoint": object_store.endpoint, "access_key": creds.user_access_key, "secret_key": creds.user_secret_key},
-    }
+    config = server_config(object_store)
+    config["ServerApp"]["authorizer_class"] = NoHybridhub
+    return config
 
 
 @pytest.mark.parametrize(

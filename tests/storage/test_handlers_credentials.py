@@ -7,7 +7,7 @@ import json
 import pytest
 from tornado.httpclient import HTTPClientError
 
-from .conftest import on_server_loop
+from .conftest import on_server_loop, server_config
 
 pytestmark = pytest.mark.storage
 
@@ -16,14 +16,7 @@ WRONG_SECRET = "definitely-not-the-secret-key"
 
 @pytest.fixture
 def jp_server_config(object_store):
-    return {
-        "ServerApp": {"jpserver_extensions": {"hybridhub.lab_ext": True}},
-        "StorageConfig": {
-            "endpoint": object_store.endpoint,
-            "access_key": object_store.credentials.user_access_key,
-            "secret_key": WRONG_SECRET,
-        },
-    }
+    return server_config(object_store, secret_key=WRONG_SECRET)
 
 
 @on_server_loop

@@ -20,7 +20,7 @@ from hybridhub.lab_ext.storage.errors import StorageError
 from hybridhub.lab_ext.storage.service import StorageService
 from hybridhub.lab_ext.storage.streams import BytePipe, Progress
 
-from .conftest import minio_for, new_bucket, on_server_loop, storage_config
+from .conftest import minio_for, new_bucket, on_server_loop, server_config, storage_config
 
 pytestmark = pytest.mark.storage
 
@@ -143,11 +143,7 @@ def test_store_killed_mid_transfer_then_restarted(own_store, own_admin, workspac
 
 @pytest.fixture
 def jp_server_config(own_store):
-    creds = own_store.credentials
-    return {
-        "ServerApp": {"jpserver_extensions": {"hybridhub.lab_ext": True}},
-        "StorageConfig": {"endpoint": own_store.endpoint, "access_key": creds.user_access_key, "secret_key": creds.user_secret_key},
-    }
+    return server_config(own_store)
 
 
 @on_server_loop

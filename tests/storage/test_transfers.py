@@ -162,3 +162,13 @@ def test_part_size_grows_for_huge_objects_to_stay_within_10000_parts():
     for size in (100 * 1024**3, 1024**4, transfers.MAX_OBJECT):
         part = transfers.part_size_for(size)
         assert part % MiB == 0 and -(-size // part) <= 10_000, size
+
+
+def test_download_into_workspace_keeps_a_content_encoded_object_as_stored(service, bucket, admin, workspace):
+    import gzip
+
+    stored = gzip.compress(b"x,y\n" * 10000)
+    admin.put_object(bucket, "logs/b.csv.gz", io.BytesIO(stored), len(stored), metadata={"Content-Encoding": "gzip"})
+    job = service.jobs.wait(service.start_download(bucket, "logs/b.csv.gz", "b.csv.gz").id)
+    assert job.state == "done", job.to_json()
+    assert (workspace / "b.csv.gz").read_bytes() == stored

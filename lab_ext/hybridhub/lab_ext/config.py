@@ -22,6 +22,11 @@ class StorageConfig(Configurable):
     """Where the object store is and how to reach it."""
 
     endpoint = Unicode(config=True, help="S3 endpoint URL, e.g. https://minio.corp:9000.")
+    browser_endpoint = Unicode(
+        config=True,
+        help="The store's URL as browsers reach it; when set, downloads to the computer are "
+        "redirected to a short-lived presigned URL there, and presigned links use it.",
+    )
     region = Unicode(config=True, help="Region used to sign requests.")
     access_key = Unicode(config=True, help="Access key (kept in server memory; never sent to the browser).")
     secret_key = Unicode(config=True, help="Secret key (kept in server memory; never sent to the browser).")
@@ -33,6 +38,10 @@ class StorageConfig(Configurable):
     @default("endpoint")
     def _endpoint(self):
         return _env(envvars.S3_ENDPOINT)
+
+    @default("browser_endpoint")
+    def _browser_endpoint(self):
+        return _env(envvars.S3_BROWSER_ENDPOINT)
 
     @default("region")
     def _region(self):

@@ -12,6 +12,8 @@ export interface IStorageConfig {
   region: string;
   default_bucket: string;
   prefix: string;
+  /** Downloads to the computer are redirected to the store (a browser endpoint is set). */
+  direct_downloads: boolean;
   limits: {
     page_size: number;
     part_size: number;
@@ -203,7 +205,10 @@ export class StorageAPI {
     return this.send('DELETE', `transfers/${id}`);
   }
 
-  /** A same-origin URL (cookie-authenticated, like /files/) streaming the object. */
+  /**
+   * A same-origin URL (cookie-authenticated, like /files/) for the object: streamed through
+   * the server, or, with a browser endpoint, redirected to a short-lived presigned URL.
+   */
   objectUrl(
     bucket: string,
     key: string,

@@ -23,6 +23,12 @@ S3_ENDPOINT = EnvVar(
     "URL of the S3-compatible object store (MinIO on-prem; the embedded store in the demo), "
     "for example `https://minio.example.local:9000`.",
 )
+S3_BROWSER_ENDPOINT = EnvVar(
+    "HYBRIDHUB_S3_BROWSER_ENDPOINT",
+    "The object store's URL as users' browsers reach it. When set, downloads to the computer and "
+    "presigned links go straight to the store with a short-lived presigned URL instead of "
+    "through the user server (no cloud egress, no server CPU).",
+)
 S3_REGION = EnvVar("HYBRIDHUB_S3_REGION", "Region name used for SigV4 signing (default `us-east-1`).")
 S3_ACCESS_KEY = EnvVar("HYBRIDHUB_S3_ACCESS_KEY", "Access key of the user's storage credentials.", secret=True)
 S3_SECRET_KEY = EnvVar("HYBRIDHUB_S3_SECRET_KEY", "Secret key of the user's storage credentials.", secret=True)
@@ -50,6 +56,7 @@ MAX_AGE = EnvVar("HYBRIDHUB_MAX_AGE", "The profile's maximum server age in secon
 
 ALL: tuple[EnvVar, ...] = (
     S3_ENDPOINT,
+    S3_BROWSER_ENDPOINT,
     S3_REGION,
     S3_ACCESS_KEY,
     S3_SECRET_KEY,

@@ -20,6 +20,14 @@ class HybridSpawner(LoggingConfigurable):
         config=True,
         help="URL of the S3-compatible store (MinIO) given to user servers, e.g. https://minio.corp:9000.",
     )
+    storage_browser_endpoint = Unicode(
+        "",
+        config=True,
+        help="""The store's URL as users' browsers reach it (often the same as storage_endpoint
+        on-prem). When set, downloads to the computer are redirected to a short-lived presigned
+        URL on it: the bytes go store -> browser, not store -> cloud pod -> browser (no cloud
+        egress, no user-server CPU). Leave empty when browsers cannot reach the store.""",
+    )
     storage_region = Unicode("us-east-1", config=True, help="Region used to sign S3 requests.")
     storage_access_key = Unicode("", config=True, help="S3 access key handed to user servers (kept out of logs).")
     storage_secret_key = Unicode("", config=True, help="S3 secret key handed to user servers (kept out of logs).")
@@ -45,6 +53,7 @@ class HybridSpawner(LoggingConfigurable):
         """The ``HYBRIDHUB_*`` variables for one user's server (only those that are set)."""
         values = {
             envvars.S3_ENDPOINT: self.storage_endpoint,
+            envvars.S3_BROWSER_ENDPOINT: self.storage_browser_endpoint,
             envvars.S3_REGION: self.storage_region,
             envvars.S3_ACCESS_KEY: self.storage_access_key,
             envvars.S3_SECRET_KEY: self.storage_secret_key,

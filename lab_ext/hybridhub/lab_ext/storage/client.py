@@ -50,23 +50,43 @@ def make_http(verify_tls: bool, ca_bundle: str = "", pool_size: int = 16) -> url
     )
 
 
-def make_client(config) -> Minio:
-    """A client for ``config`` (a StorageConfig or anything with the same attributes)."""
+def _require_configured(config) -> None:
     if not (config.endpoint and config.access_key and config.secret_key):
         raise StorageError(
             "not_configured",
             "Object storage is not configured: set HYBRIDHUB_S3_ENDPOINT, HYBRIDHUB_S3_ACCESS_KEY "
             "and HYBRIDHUB_S3_SECRET_KEY (or c.StorageConfig).",
         )
-    netloc, secure = parse_endpoint(config.endpoint)
-    if not config.verify_tls:
-        urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
+
+
+def _minio(config, endpoint: str, **options) -> Minio:
+    _require_configured(config)
+    netloc, secure = parse_endpoint(endpoint)
     return Minio(
         netloc,
         access_key=config.access_key,
         secret_key=config.secret_key,
         secure=secure,
         region=config.region or "us-east-1",
-        http_client=make_http(config.verify_tls, config.ca_bundle),
-        cert_check=config.verify_tls,
+        **options,
     )
+
+
+def make_client(config) -> Minio:
+    """A client for ``config`` (a StorageConfig or anything with the same attributes)."""
+    _require_configured(config)
+    if not config.verify_tls:
+        urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
+    return _minio(
+        config, config.endpoint, http_client=make_http(config.verify_tls, config.ca_bundle), cert_check=config.verify_tls
+    )
+
+
+def make_presign_client(config) -> Minio:
+    """A client that only signs URLs, for the address browsers use (``browser_endpoint``).
+
+    SigV4 signs the Host header, so a link for browsers must be signed for their host name,
+    which may differ from the one the server uses. With the region set, signing is local:
+    this client never opens a connection.
+    """
+    return _minio(config, config.browser_endpoint or config.endpoint)

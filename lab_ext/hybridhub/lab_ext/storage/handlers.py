@@ -10,7 +10,6 @@ import asyncio
 import functools
 import json
 import sys
-from urllib.parse import quote
 
 from jupyter_server.auth.decorator import authorized
 from tornado import web
@@ -19,6 +18,7 @@ from tornado.iostream import StreamClosedError
 
 from ..base_handler import HybridHubHandler
 from .errors import StorageError
+from .presign import content_disposition
 from .preview import IMAGE_CAP, image_type
 from .service import StorageService
 from .transfers import ObjectBody, close_response
@@ -130,13 +130,24 @@ class ListHandler(StorageHandler):
 
 
 class ObjectHandler(StorageHandler):
-    """GET streams an object (attachment, or an inline image preview); DELETE removes it."""
+    """GET sends an object (attachment, or an inline image preview); DELETE removes it.
+
+    With a browser endpoint configured, an attachment is a 307 redirect to a short-lived
+    presigned URL (``proxy=1`` streams it through this server anyway); otherwise, and for
+    inline previews, the bytes are streamed through this server.
+    """
 
     @web.authenticated
     @authorized
     async def get(self):
         bucket, key = self.required("bucket"), self.required("key")
         inline = _flag(self.arg("inline"))
+        if not inline and self.service.direct_downloads and not _flag(self.arg("proxy")):
+            link = await self.run(self.service.download_link, bucket, key, self.arg("version") or None)
+            self.set_header("Cache-Control", "no-store")
+            self.set_header("Referrer-Policy", "no-referrer")
+            self.redirect(link, status=307)
+            return
         content_type = image_type(key) if inline else "application/octet-stream"
         response = await self.run(self.service.open, bucket, key, self.arg("version") or None)
         pending = None
@@ -144,9 +155,7 @@ class ObjectHandler(StorageHandler):
             length = int(response.headers.get("Content-Length", "-1"))
             if inline and length > IMAGE_CAP:
                 raise StorageError("preview_too_large", "The image is too large to preview.")
-            name = key.rsplit("/", 1)[-1]
-            disposition = "inline" if inline else "attachment"
-            self.set_header("Content-Disposition", f"{disposition}; filename*=UTF-8''{quote(name)}")
+            self.set_header("Content-Disposition", content_disposition(key, inline))
             self.set_header("X-Content-Type-Options", "nosniff")
             self.set_header("Content-Security-Policy", "sandbox; default-src 'none'")
             self.set_header("Cache-Control", "no-store")

@@ -17,7 +17,7 @@ from pathlib import Path
 from minio import Minio
 
 from . import listing, presign, preview, transfers, versions, workspace
-from .client import make_client
+from .client import make_client, make_presign_client
 from .errors import StorageError, translate
 from .jobs import Job, JobManager
 from .keys import Confinement, validate_bucket
@@ -32,16 +32,31 @@ class StorageService:
         self.executor = ThreadPoolExecutor(max_workers=8, thread_name_prefix="hybridhub-storage")
         self.upload_executor = ThreadPoolExecutor(max_workers=8, thread_name_prefix="hybridhub-upload")
         self._client = client
+        self._presign_client: Minio | None = None
         self._lock = threading.Lock()
         self._stale: dict[tuple[str, str], datetime] = {}
 
     # -- plumbing -------------------------------------------------------------------------
+    def _once(self, attribute: str, make) -> Minio:
+        """Build a client on first use (a misconfiguration is reported by the call that needs it)."""
+        with self._lock:
+            if getattr(self, attribute) is None:
+                setattr(self, attribute, make(self.config))
+            return getattr(self, attribute)
+
     @property
     def client(self) -> Minio:
-        with self._lock:
-            if self._client is None:
-                self._client = make_client(self.config)
-            return self._client
+        return self._once("_client", make_client)
+
+    @property
+    def presign_client(self) -> Minio:
+        """Signs links for browsers: on ``browser_endpoint`` when set (see make_presign_client)."""
+        return self._once("_presign_client", make_presign_client)
+
+    @property
+    def direct_downloads(self) -> bool:
+        """Browsers can reach the store: send downloads there instead of through this server."""
+        return bool(self.config.browser_endpoint)
 
     def object_ref(self, bucket: str, key: str) -> tuple[str, str]:
         return validate_bucket(bucket), self.confinement.key(key)
@@ -54,6 +69,7 @@ class StorageService:
             "region": self.config.region,
             "default_bucket": self.config.default_bucket,
             "prefix": self.confinement.root,
+            "direct_downloads": self.direct_downloads,
             "limits": {
                 "page_size": listing.DEFAULT_PAGE,
                 "part_size": transfers.PART_SIZE,
@@ -150,7 +166,20 @@ class StorageService:
 
     def presign(self, bucket: str, key: str, expires: int, version_id: str | None = None) -> dict:
         bucket, key = self.object_ref(bucket, key)
-        return presign.presign_get(self.client, bucket, key, expires, version_id)
+        return presign.presign_get(self.presign_client, bucket, key, expires, version_id)
+
+    def download_link(self, bucket: str, key: str, version_id: str | None = None) -> str:
+        """A short-lived link on the browser endpoint that saves the object as a file.
+
+        The object is looked up first, so a missing object or a refused credential is a
+        clear error from this server rather than an XML page from the store.
+        """
+        self.stat(bucket, key, version_id)
+        bucket, key = self.object_ref(bucket, key)
+        link = presign.presign_get(
+            self.presign_client, bucket, key, presign.DIRECT_DOWNLOAD_EXPIRY, version_id, presign.content_disposition(key)
+        )
+        return link["url"]
 
     def versions(self, bucket: str, key: str) -> list[dict]:
         bucket, key = self.object_ref(bucket, key)

@@ -163,16 +163,16 @@ def download_to_file(
         response = open_object(client, bucket, key, version_id)
         expected = int(response.headers.get("Content-Length", "-1"))
         progress.total = expected if expected >= 0 else None
+        body = ObjectBody(response)  # raises if the body ends early
+        buffer = memoryview(bytearray(READ_CHUNK))
         with os.fdopen(fd, "wb") as out:
             fd = -1
-            for chunk in response.stream(READ_CHUNK):
+            while n := body.readinto(buffer):
                 progress.check()
-                out.write(chunk)
-                progress.add(len(chunk))
+                out.write(buffer[:n])
+                progress.add(n)
             out.flush()
             os.fsync(out.fileno())
-        if expected >= 0 and progress.done != expected:
-            raise StorageError("storage_unreachable", "The download ended before all bytes arrived.")
         if target.is_symlink():
             raise StorageError("invalid_path", "The workspace path is a symbolic link; refusing to write through it.")
         os.replace(tmp, target)
