@@ -209,6 +209,42 @@ def test_storage_upload_preview_download(lab, tmp_path, metrics):
     page.locator(".jp-DirListing-itemText", has_text=target).first.wait_for(timeout=30_000)
 
 
+def test_storage_upload_by_dragging_from_the_file_browser(lab):
+    """With the storage panel on the right sidebar, drag a workspace file onto it: uploaded
+    as a server-side job, the workspace file left where it was."""
+    page = lab.page
+    name = f"drag-{lab.lang}.txt"
+    assert lab.api("PUT", f"api/contents/{name}", {"type": "file", "format": "text", "content": "dragged\n"})["status"] in (200, 201)
+    page.evaluate("""() => {
+        const app = window.jupyterapp;
+        const panel = Array.from(app.shell.widgets('left')).find(w => w.id === 'hybridhub-storage');
+        app.shell.add(panel, 'right');
+        app.shell.activateById('hybridhub-storage');
+        return app.commands.execute('filebrowser:activate');
+    }""")
+    try:
+        page.locator("#hybridhub-storage .jp-hybridhub-storage-crumb").first.click()  # the bucket's top
+        item = page.locator(".jp-DirListing-item", has_text=name).first
+        item.wait_for(timeout=30_000)
+        target = page.locator("#hybridhub-storage .jp-hybridhub-storage-body")
+        source, drop = item.bounding_box(), target.bounding_box()
+        page.mouse.move(source["x"] + 20, source["y"] + source["height"] / 2)
+        page.mouse.down()
+        page.mouse.move(source["x"] + 40, source["y"] + source["height"] / 2 + 10, steps=5)
+        page.mouse.move(drop["x"] + drop["width"] / 2, drop["y"] + 40, steps=15)
+        assert "jp-mod-dropTarget" in (page.locator("#hybridhub-storage").get_attribute("class") or "")
+        lab.shot("storage-drag-from-file-browser")
+        page.mouse.up()
+        page.wait_for_selector(f"#hybridhub-storage .jp-hybridhub-storage-name:text-is('{name}')", timeout=60_000)
+        assert lab.api("GET", f"api/contents/{name}?content=0")["status"] == 200  # copied, not moved
+    finally:
+        page.evaluate("""() => {
+            const app = window.jupyterapp;
+            const panel = Array.from(app.shell.widgets('right')).find(w => w.id === 'hybridhub-storage');
+            if (panel) { app.shell.add(panel, 'left', { rank: 250 }); }
+        }""")
+
+
 # -- git: stage, commit, push to the remote ----------------------------------------------------
 
 

@@ -22,6 +22,16 @@ export const storageIcon = new LabIcon({
     '<svg xmlns="http://www.w3.org/2000/svg" width="16" viewBox="0 0 24 24"><g class="jp-icon3" fill="#616161"><path d="M12 2C7 2 3 3.6 3 5.5v13C3 20.4 7 22 12 22s9-1.6 9-3.5v-13C21 3.6 17 2 12 2zm0 2c4.1 0 7 1.2 7 1.5S16.1 7 12 7 5 5.8 5 5.5 7.9 4 12 4zM5 8.2C6.7 8.9 9.2 9.3 12 9.3s5.3-.4 7-1.1v3.3c0 .3-2.9 1.5-7 1.5S5 11.8 5 11.5V8.2zm0 6.1c1.7.7 4.2 1.2 7 1.2s5.3-.5 7-1.2v4.2c0 .3-2.9 1.5-7 1.5s-7-1.2-7-1.5v-4.2z"/></g></svg>'
 });
 
+/** The paths JupyterLab's file browser puts on a drag (its CONTENTS_MIME). */
+const CONTENTS_MIME = 'application/x-jupyter-icontents';
+
+/** The parts of a Lumino drag event (``lm-dragenter`` … ``lm-drop``) the panel uses. */
+interface IContentsDragEvent extends Event {
+  readonly mimeData: { hasData(mime: string): boolean; getData(mime: string): unknown };
+  readonly proposedAction: string;
+  dropAction: string;
+}
+
 /** Command ids the panel's buttons and menus run (defined by the plugin). */
 export namespace StorageCommandIDs {
   export const open = 'hybridhub:storage-open';
@@ -59,7 +69,12 @@ export class StoragePanel extends Panel {
     readonly transfers: TransferManager,
     private readonly commands: CommandRegistry,
     private readonly trans: TranslationBundle,
-    private readonly uploadFiles: (files: File[]) => void
+    private readonly uploads: {
+      /** Files dropped from the computer. */
+      uploadFiles: (files: File[]) => void;
+      /** Paths dragged from JupyterLab's file browser. */
+      uploadWorkspacePaths: (paths: string[]) => void;
+    }
   ) {
     super();
     this.id = 'hybridhub-storage';
@@ -78,6 +93,10 @@ export class StoragePanel extends Panel {
     this.node.addEventListener('dragover', this.onDragOver);
     this.node.addEventListener('dragleave', () => this.node.classList.remove('jp-mod-dropTarget'));
     this.node.addEventListener('drop', this.onDrop);
+    this.node.addEventListener('lm-dragenter', this.onWorkspaceDrag);
+    this.node.addEventListener('lm-dragover', this.onWorkspaceDrag);
+    this.node.addEventListener('lm-dragleave', () => this.node.classList.remove('jp-mod-dropTarget'));
+    this.node.addEventListener('lm-drop', this.onWorkspaceDrop);
     model.changed.connect(this.render, this);
     model.selectionChanged.connect(this.renderSelection, this);
     this.render();
@@ -345,7 +364,40 @@ export class StoragePanel extends Panel {
     const files = Array.from(event.dataTransfer?.files ?? []);
     if (files.length && this.model.bucket) {
       event.preventDefault();
-      this.uploadFiles(files);
+      this.uploads.uploadFiles(files);
+    }
+  };
+
+  private acceptsWorkspaceDrag(event: Event): event is IContentsDragEvent {
+    const mimeData = (event as IContentsDragEvent).mimeData;
+    return !!this.model.bucket && !!mimeData?.hasData(CONTENTS_MIME);
+  }
+
+  /** Lumino drags from the file browser: accept them (enter) and show the drop target (over). */
+  private onWorkspaceDrag = (event: Event): void => {
+    if (!this.acceptsWorkspaceDrag(event)) {
+      return;
+    }
+    event.preventDefault();
+    event.stopPropagation();
+    if (event.type === 'lm-dragover') {
+      event.dropAction = event.proposedAction;
+    }
+    this.node.classList.add('jp-mod-dropTarget');
+  };
+
+  private onWorkspaceDrop = (event: Event): void => {
+    this.node.classList.remove('jp-mod-dropTarget');
+    if (!this.acceptsWorkspaceDrag(event)) {
+      return;
+    }
+    event.preventDefault();
+    event.stopPropagation();
+    // the file browser offers only 'move'; accepting it moves nothing: the files are copied up
+    event.dropAction = event.proposedAction;
+    const paths = event.mimeData.getData(CONTENTS_MIME);
+    if (event.proposedAction !== 'none' && Array.isArray(paths)) {
+      this.uploads.uploadWorkspacePaths(paths.filter((p): p is string => typeof p === 'string'));
     }
   };
 

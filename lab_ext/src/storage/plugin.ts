@@ -4,7 +4,7 @@ import {
   JupyterFrontEnd,
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
-import { ICommandPalette } from '@jupyterlab/apputils';
+import { ICommandPalette, Notification } from '@jupyterlab/apputils';
 import { PathExt } from '@jupyterlab/coreutils';
 import { IDefaultFileBrowser } from '@jupyterlab/filebrowser';
 import {
@@ -74,26 +74,58 @@ export const storagePlugin: JupyterFrontEndPlugin<void> = {
       model.selected?.type === 'object' ? model.selected : null;
     const hasObject = () => selectedObject() !== null;
 
+    /** false: a new key; true: replace it (the user agreed); null: the user declined. */
+    const overwriteOrSkip = async (bucket: string, key: string): Promise<boolean | null> => {
+      if (!(await api.exists(bucket, key))) {
+        return false;
+      }
+      const replace = await confirm(
+        trans.__('Replace object?'),
+        trans.__('%1 already exists in %2. Replace it?', key, bucket),
+        trans.__('Replace'),
+        trans
+      );
+      return replace ? true : null;
+    };
+
     const uploadFiles = (files: File[]) =>
       void guarded(trans, async () => {
         const bucket = model.bucket;
         const prefix = model.prefix;
         for (const file of files) {
           const key = prefix + file.name;
-          let overwrite = false;
-          if (await api.exists(bucket, key)) {
-            overwrite = await confirm(
-              trans.__('Replace object?'),
-              trans.__('%1 already exists in %2. Replace it?', key, bucket),
-              trans.__('Replace'),
-              trans
-            );
-            if (!overwrite) {
-              continue;
-            }
+          const overwrite = await overwriteOrSkip(bucket, key);
+          if (overwrite !== null) {
+            await guarded(trans, () => transfers.upload(file, bucket, key, overwrite));
           }
-          await guarded(trans, () => transfers.upload(file, bucket, key, overwrite));
         }
+      });
+
+    /** Workspace files into the open folder, as server-side jobs (the bytes never reach the browser). */
+    const uploadWorkspaceFiles = async (items: { name: string; path: string }[]) => {
+      if (!model.bucket) {
+        throw new Error(trans.__('Open a bucket in the object storage panel first.'));
+      }
+      const bucket = model.bucket;
+      const prefix = model.prefix;
+      for (const item of items) {
+        const key = prefix + item.name;
+        const overwrite = await overwriteOrSkip(bucket, key);
+        if (overwrite !== null) {
+          await transfers.startJob({ direction: 'upload', bucket, key, path: item.path, overwrite });
+        }
+      }
+    };
+
+    /** Paths dragged from JupyterLab's file browser: files are uploaded, folders skipped with a notice. */
+    const uploadWorkspacePaths = (paths: string[]) =>
+      void guarded(trans, async () => {
+        const models = await Promise.all(paths.map(path => app.serviceManager.contents.get(path, { content: false })));
+        const files = models.filter(m => m.type !== 'directory');
+        if (files.length < models.length) {
+          Notification.warning(trans.__('Folders are not uploaded: drop the files inside them.'), { autoClose: 5000 });
+        }
+        await uploadWorkspaceFiles(files);
       });
 
     const toWorkspace = (key: string, versionId?: string) =>
@@ -128,7 +160,7 @@ export const storagePlugin: JupyterFrontEndPlugin<void> = {
         }
       });
 
-    const panel = new StoragePanel(model, transfers, app.commands, trans, uploadFiles);
+    const panel = new StoragePanel(model, transfers, app.commands, trans, { uploadFiles, uploadWorkspacePaths });
     shell.add(panel, 'left', { rank: 250 });
     restorer?.add(panel, 'hybridhub-storage');
     transfers.finished.connect((_, t) => {
@@ -274,28 +306,9 @@ export const storagePlugin: JupyterFrontEndPlugin<void> = {
       caption: trans.__('Upload the selected workspace files into the open storage folder'),
       isEnabled: () => !!fileBrowser,
       execute: () =>
-        guarded(trans, async () => {
-          if (!model.bucket) {
-            throw new Error(trans.__('Open a bucket in the object storage panel first.'));
-          }
-          const items = Array.from(fileBrowser?.selectedItems() ?? []).filter(i => i.type !== 'directory');
-          for (const item of items) {
-            const key = model.prefix + item.name;
-            let overwrite = false;
-            if (await api.exists(model.bucket, key)) {
-              overwrite = await confirm(
-                trans.__('Replace object?'),
-                trans.__('%1 already exists in %2. Replace it?', key, model.bucket),
-                trans.__('Replace'),
-                trans
-              );
-              if (!overwrite) {
-                continue;
-              }
-            }
-            await transfers.startJob({ direction: 'upload', bucket: model.bucket, key, path: item.path, overwrite });
-          }
-        })
+        guarded(trans, () =>
+          uploadWorkspaceFiles(Array.from(fileBrowser?.selectedItems() ?? []).filter(i => i.type !== 'directory'))
+        )
     });
 
     const objectSelector = '.jp-hybridhub-storage-item[data-type="object"]';
