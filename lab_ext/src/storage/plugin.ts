@@ -88,21 +88,11 @@ export const storagePlugin: JupyterFrontEndPlugin<void> = {
       return replace ? true : null;
     };
 
-    const uploadFiles = (files: File[]) =>
-      void guarded(trans, async () => {
-        const bucket = model.bucket;
-        const prefix = model.prefix;
-        for (const file of files) {
-          const key = prefix + file.name;
-          const overwrite = await overwriteOrSkip(bucket, key);
-          if (overwrite !== null) {
-            await guarded(trans, () => transfers.upload(file, bucket, key, overwrite));
-          }
-        }
-      });
-
-    /** Workspace files into the open folder, as server-side jobs (the bytes never reach the browser). */
-    const uploadWorkspaceFiles = async (items: { name: string; path: string }[]) => {
+    /** Each item into the open folder, asking before replacing an existing object. */
+    const uploadEach = async <T extends { name: string }>(
+      items: T[],
+      start: (item: T, bucket: string, key: string, overwrite: boolean) => Promise<unknown>
+    ) => {
       if (!model.bucket) {
         throw new Error(trans.__('Open a bucket in the object storage panel first.'));
       }
@@ -112,10 +102,23 @@ export const storagePlugin: JupyterFrontEndPlugin<void> = {
         const key = prefix + item.name;
         const overwrite = await overwriteOrSkip(bucket, key);
         if (overwrite !== null) {
-          await transfers.startJob({ direction: 'upload', bucket, key, path: item.path, overwrite });
+          await start(item, bucket, key, overwrite);
         }
       }
     };
+
+    const uploadFiles = (files: File[]) =>
+      void guarded(trans, () =>
+        uploadEach(files, (file, bucket, key, overwrite) =>
+          guarded(trans, () => transfers.upload(file, bucket, key, overwrite))
+        )
+      );
+
+    /** Workspace files, as server-side jobs (the bytes never reach the browser). */
+    const uploadWorkspaceFiles = (items: { name: string; path: string }[]) =>
+      uploadEach(items, (item, bucket, key, overwrite) =>
+        transfers.startJob({ direction: 'upload', bucket, key, path: item.path, overwrite })
+      );
 
     /** Paths dragged from JupyterLab's file browser: files are uploaded, folders skipped with a notice. */
     const uploadWorkspacePaths = (paths: string[]) =>
