@@ -7,15 +7,43 @@ extension as a whole.
 
 from __future__ import annotations
 
+import json
+
 from jupyter_server.base.handlers import APIHandler
+
+from .reasons import ReasonError
 
 AUTH_RESOURCE = "hybridhub"
 
 
 class HybridHubHandler(APIHandler):
     auth_resource = AUTH_RESOURCE
+    #: the area named in log lines ("storage", "git", "pipelines")
+    area = "api"
 
     @property
     def hybridhub(self) -> dict:
         """Per-server state set up once by :func:`~hybridhub.lab_ext.routes.setup_routes`."""
         return self.settings["hybridhub"]
+
+    def as_reason_error(self, error: BaseException) -> BaseException:
+        """Hook: map an area's own exceptions to its ReasonError (default: unchanged)."""
+        return error
+
+    def _handle_request_exception(self, e: BaseException) -> None:
+        e = self.as_reason_error(e)
+        if not isinstance(e, ReasonError):
+            return super()._handle_request_exception(e)
+        # the reason code only: messages may name paths, details may hold command output
+        self.log.warning("hybridhub %s %s %s: %s (%s)", self.area, self.request.method, self.request.path, e.status, e.reason)
+        if self._finished:
+            return
+        if self._headers_written:
+            # mid-stream: break the connection so the browser sees a failed download, never
+            # a short file that looks complete
+            self.request.connection.close()
+            return
+        self.clear()
+        self.set_status(e.status)
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps(e.to_json()))

@@ -7,6 +7,8 @@ change meaning. Messages never contain a token.
 
 from __future__ import annotations
 
+from ..reasons import ReasonError
+
 # reason code -> (HTTP status, English message with what to do)
 REASONS: dict[str, tuple[int, str]] = {
     "invalid_request": (400, "The request is not valid."),
@@ -56,21 +58,5 @@ REASONS: dict[str, tuple[int, str]] = {
 }
 
 
-class GitError(Exception):
-    """A failure with a stable ``reason``, an English ``message`` and optional ``details``."""
-
-    def __init__(self, reason: str, message: str | None = None, details: str = ""):
-        if reason not in REASONS:
-            raise ValueError(f"unknown reason code {reason!r}")
-        status, default_message = REASONS[reason]
-        super().__init__(message or default_message)
-        self.reason = reason
-        self.status = status
-        self.message = message or default_message
-        self.details = details
-
-    def to_json(self) -> dict:
-        body = {"message": self.message, "reason": self.reason}
-        if self.details:
-            body["details"] = self.details
-        return body
+class GitError(ReasonError):
+    REASONS = REASONS

@@ -25,6 +25,8 @@ def git_settings(code_home) -> GitSettings:
 
 
 class GitHandler(HybridHubHandler):
+    area = "git"
+
     @property
     def service(self) -> GitService:
         state = self.hybridhub
@@ -55,17 +57,6 @@ class GitHandler(HybridHubHandler):
     def reply(self, data) -> None:
         self.set_header("Content-Type", "application/json")
         self.finish(json.dumps(data))
-
-    def _handle_request_exception(self, e: BaseException) -> None:
-        if not isinstance(e, GitError):
-            return super()._handle_request_exception(e)
-        # reason only: git's output may name paths; it never holds the token (redacted)
-        self.log.warning("hybridhub git %s %s: %s (%s)", self.request.method, self.request.path, e.status, e.reason)
-        if self._finished:
-            return
-        self.clear()
-        self.set_status(e.status)
-        self.reply(e.to_json())
 
 
 class ConfigHandler(GitHandler):

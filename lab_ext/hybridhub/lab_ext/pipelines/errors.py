@@ -6,6 +6,8 @@ translated text for ``reason``. Messages never hold a token or an S3 key.
 
 from __future__ import annotations
 
+from ..reasons import ReasonError
+
 REASONS: dict[str, tuple[int, str]] = {
     "invalid_request": (400, "The request is not valid."),
     "invalid_variables": (400, "A pipeline variable is not valid: names are letters, digits and _, values are text."),
@@ -39,20 +41,5 @@ REASONS: dict[str, tuple[int, str]] = {
 }
 
 
-class PipelineError(Exception):
-    """A failure with a stable ``reason``, an English ``message`` and optional ``details``."""
-
-    def __init__(self, reason: str, message: str | None = None, details: str = "") -> None:
-        if reason not in REASONS:
-            raise ValueError(f"unknown pipeline reason code {reason!r}")
-        self.reason = reason
-        self.status = REASONS[reason][0]
-        self.message = message or REASONS[reason][1]
-        self.details = details
-        super().__init__(self.message)
-
-    def to_json(self) -> dict:
-        body = {"message": self.message, "reason": self.reason}
-        if self.details:
-            body["details"] = self.details
-        return body
+class PipelineError(ReasonError):
+    REASONS = REASONS

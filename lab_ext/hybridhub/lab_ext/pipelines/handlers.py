@@ -18,6 +18,8 @@ SERVICE_KEY = "pipelines"
 
 
 class PipelinesHandler(HybridHubHandler):
+    area = "pipelines"
+
     @property
     def service(self) -> PipelinesService:
         state = self.hybridhub
@@ -53,16 +55,10 @@ class PipelinesHandler(HybridHubHandler):
         self.set_header("Content-Type", "application/json")
         self.finish(json.dumps(data))
 
-    def _handle_request_exception(self, e: BaseException) -> None:
-        if isinstance(e, asyncio.TimeoutError):
-            e = PipelineError("gitlab_unreachable", details="the request timed out")
-        if not isinstance(e, PipelineError):
-            return super()._handle_request_exception(e)
-        self.log.warning("hybridhub pipelines %s %s: %s (%s)", self.request.method, self.request.path, e.status, e.reason)
-        if self._finished:
-            return
-        self.clear()
-        self.reply(e.to_json(), e.status)
+    def as_reason_error(self, error: BaseException) -> BaseException:
+        if isinstance(error, asyncio.TimeoutError):
+            return PipelineError("gitlab_unreachable", details="the request timed out")
+        return error
 
 
 class ConfigHandler(PipelinesHandler):

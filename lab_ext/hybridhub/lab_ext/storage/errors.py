@@ -12,46 +12,37 @@ import ssl
 import urllib3.exceptions
 from minio.error import InvalidResponseError, S3Error, ServerError
 
-# reason code -> HTTP status
-REASONS: dict[str, int] = {
-    "not_configured": 503,
-    "storage_unreachable": 503,
-    "tls_error": 502,
-    "bad_credentials": 403,
-    "access_denied": 403,
-    "outside_prefix": 403,
-    "no_such_bucket": 404,
-    "no_such_key": 404,
-    "no_such_version": 404,
-    "no_such_transfer": 404,
-    "invalid_bucket": 400,
-    "invalid_key": 400,
-    "invalid_path": 400,
-    "invalid_request": 400,
-    "not_a_file": 400,
-    "file_exists": 409,
-    "object_exists": 409,
-    "preview_too_large": 413,
-    "preview_unsupported": 415,
-    "cancelled": 409,
-    "incomplete_upload": 400,
-    "storage_error": 502,
+from ..reasons import ReasonError
+
+# reason code -> (HTTP status, default English message)
+REASONS: dict[str, tuple[int, str]] = {
+    "not_configured": (503, "Object storage is not configured."),
+    "storage_unreachable": (503, "The object store could not be reached."),
+    "tls_error": (502, "The object store's TLS certificate could not be verified."),
+    "bad_credentials": (403, "The object store did not accept the configured credentials."),
+    "access_denied": (403, "The object store denied access with these credentials."),
+    "outside_prefix": (403, "That key is outside the prefix this server may reach."),
+    "no_such_bucket": (404, "The bucket does not exist."),
+    "no_such_key": (404, "The object does not exist."),
+    "no_such_version": (404, "That version of the object does not exist."),
+    "no_such_transfer": (404, "That transfer does not exist."),
+    "invalid_bucket": (400, "The bucket name is not valid."),
+    "invalid_key": (400, "The object key is not valid."),
+    "invalid_path": (400, "The workspace path is not valid."),
+    "invalid_request": (400, "The request is not valid."),
+    "not_a_file": (400, "The workspace path is not a file."),
+    "file_exists": (409, "A file with that name already exists in the workspace."),
+    "object_exists": (409, "An object with that key already exists."),
+    "preview_too_large": (413, "The object is too large to preview."),
+    "preview_unsupported": (415, "This kind of object cannot be previewed."),
+    "cancelled": (409, "The transfer was cancelled."),
+    "incomplete_upload": (400, "The upload ended before all bytes arrived."),
+    "storage_error": (502, "The object store answered with an error."),
 }
 
 
-class StorageError(Exception):
-    """A failure with a stable ``reason`` and an English ``message`` safe to show."""
-
-    def __init__(self, reason: str, message: str, status: int | None = None):
-        super().__init__(message)
-        if reason not in REASONS:
-            raise ValueError(f"unknown reason code {reason!r}")
-        self.reason = reason
-        self.message = message
-        self.status = status or REASONS[reason]
-
-    def to_json(self) -> dict:
-        return {"message": self.message, "reason": self.reason}
+class StorageError(ReasonError):
+    REASONS = REASONS
 
 
 class Cancelled(StorageError):

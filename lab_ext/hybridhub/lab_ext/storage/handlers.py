@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
-import sys
 
 from jupyter_server.auth.decorator import authorized
 from tornado import web
@@ -32,7 +31,9 @@ def _flag(value: str | None) -> bool:
 
 
 class StorageHandler(HybridHubHandler):
-    """Base: the per-server :class:`StorageService`, worker threads, error translation."""
+    """Base: the per-server :class:`StorageService` and its worker threads."""
+
+    area = "storage"
 
     @property
     def service(self) -> StorageService:
@@ -74,26 +75,6 @@ class StorageHandler(HybridHubHandler):
 
     def reply(self, data) -> None:
         self.finish(json.dumps(data))
-
-    def _handle_request_exception(self, e: BaseException) -> None:
-        if isinstance(e, StorageError):
-            self.log.warning("hybridhub storage %s %s: %s (%s)", self.request.method, self.request.path, e.status, e.reason)
-            if not self._finished:
-                if self._headers_written:
-                    # mid-stream: break the connection so the browser sees a failed download,
-                    # never a short file that looks complete
-                    self.request.connection.close()
-                else:
-                    self.send_error(e.status, exc_info=sys.exc_info())
-            return
-        super()._handle_request_exception(e)
-
-    def write_error(self, status_code: int, **kwargs) -> None:
-        exc = (kwargs.get("exc_info") or (None, None, None))[1]
-        if isinstance(exc, StorageError):
-            self.finish(json.dumps(exc.to_json()))
-            return
-        super().write_error(status_code, **kwargs)
 
 
 class ConfigHandler(StorageHandler):
