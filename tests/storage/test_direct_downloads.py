@@ -113,3 +113,18 @@ async def test_missing_object_is_a_clear_404_not_a_redirect(jp_fetch, admin):
         await jp_fetch("hybridhub", "storage", "object", params={"bucket": bucket, "key": "nope.bin"}, follow_redirects=False)
     assert info.value.code == 404
     assert json.loads(info.value.response.body)["reason"] == "no_such_key"
+
+
+def test_a_link_for_an_older_version_sends_that_version(object_store, workspace, admin):
+    bucket = new_bucket(admin, versioned=True)
+    first = admin.put_object(bucket, "team/model.bin", io.BytesIO(b"v1"), 2)
+    admin.put_object(bucket, "team/model.bin", io.BytesIO(b"v2 bytes"), 8)
+    svc = StorageService(storage_config(object_store, browser_endpoint=browser_endpoint(object_store)), workspace)
+    try:
+        assert fetch_as_browser(svc.download_link(bucket, "team/model.bin", first.version_id)).body == b"v1"
+        assert fetch_as_browser(svc.download_link(bucket, "team/model.bin")).body == b"v2 bytes"
+        with pytest.raises(StorageError) as info:
+            svc.download_link(bucket, "team/model.bin", "not-a-version")
+        assert info.value.reason == "no_such_version"
+    finally:
+        svc.jobs.shutdown()

@@ -100,7 +100,11 @@ class StorageService:
         try:
             st = self.client.stat_object(bucket, key, version_id=version_id or None)
         except Exception as exc:
-            raise translate(exc) from None
+            error = translate(exc)
+            # a HEAD answer has no body: S3 says 404 alike for a missing object and version
+            if version_id and error.reason == "no_such_key" and transfers.object_exists(self.client, bucket, key):
+                error = StorageError("no_such_version", "That version of the object does not exist.")
+            raise error from None
         return {
             "bucket": bucket,
             "key": key,
