@@ -6,19 +6,13 @@ from __future__ import annotations
 
 import os
 import re
-import secrets
 import shutil
-import signal
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 import yaml
 
-from hybridhub.hub_ext.demo.ports import free_ports
+from tests.harness.lab import running_lab
 
 from .conftest import commit_all
 
@@ -47,37 +41,9 @@ def lab(workspace, sample_data, tmp_path):
     ci["train"]["script"].insert(0, f"printf '\\033[31m%s\\033[0m\\n' '{HOSTILE}'")
     (workspace / ".gitlab-ci.yml").write_text(yaml.safe_dump(ci, sort_keys=False))
     commit_all(workspace, "local data for the browser test")
-    port, token = free_ports(1)[0], secrets.token_hex(16)
-    home = tmp_path / "jhome"
-    home.mkdir()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HYBRIDHUB_GITLAB", "JUPYTERHUB_"))}
-    env.update(HOME=str(home), JUPYTER_RUNTIME_DIR=str(home / "runtime"))
-    jupyter = Path(sys.executable).parent / "jupyter"
-    process = subprocess.Popen(
-        [str(jupyter), "lab", "--no-browser", f"--port={port}", "--ServerApp.ip=127.0.0.1",
-         f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={workspace}",
-         "--LabApp.expose_app_in_browser=True", "--allow-root"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(f"{url}api/status?token={token}", timeout=2)
-                break
-            except OSError:
-                assert process.poll() is None and time.monotonic() < deadline, "jupyter lab did not start"
-                time.sleep(0.3)
-        yield url, token
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+    with running_lab(workspace, tmp_path / "jhome", env) as server:
+        yield server
 
 
 def test_launch_and_watch_from_the_panel(lab):
