@@ -6,8 +6,6 @@ import asyncio
 import io
 import json
 import os
-import socket
-import uuid
 
 import pytest
 from tornado.httpclient import HTTPClientError

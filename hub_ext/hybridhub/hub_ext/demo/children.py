@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import ctypes
 import signal
+import subprocess
 import sys
+from pathlib import Path
 
 _PR_SET_PDEATHSIG = 1
 
@@ -18,3 +20,18 @@ def die_with_parent() -> None:
     if sys.platform.startswith("linux"):
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+
+
+def start_child(command: list[str], log_path: Path, stdout=None, **options) -> subprocess.Popen:
+    """Start ``command`` in its own session, dying with the demo, stdin closed; its output
+    (stderr only when ``stdout`` is given, e.g. a pipe the caller reads) appended to ``log_path``."""
+    with open(log_path, "ab") as log:
+        return subprocess.Popen(
+            command,
+            stdout=log if stdout is None else stdout,
+            stderr=subprocess.STDOUT if stdout is None else log,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            preexec_fn=die_with_parent,
+            **options,
+        )

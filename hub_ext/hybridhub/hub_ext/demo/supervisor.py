@@ -19,7 +19,7 @@ from pathlib import Path
 
 import psutil
 
-from .children import die_with_parent
+from .children import start_child
 from .errors import DemoError
 from .layout import DemoPaths, DemoPorts
 
@@ -32,20 +32,8 @@ def start_hub(paths: DemoPaths, ports: DemoPorts, extra_env: dict[str, str] | No
     env = dict(os.environ, HYBRIDHUB_DEMO_DIR=str(paths.root), HYBRIDHUB_DEMO_PORT=str(ports.public), **(extra_env or {}))
     # the venv's bin first, so the hub finds jupyterhub-singleuser and the proxy without activation
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
-    log = open(paths.logs / "jupyterhub.log", "ab")
-    try:
-        return subprocess.Popen(
-            [sys.executable, "-m", "jupyterhub", "-f", str(HUB_CONFIG)],
-            cwd=paths.hub,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-            preexec_fn=die_with_parent,
-        )
-    finally:
-        log.close()
+    return start_child([sys.executable, "-m", "jupyterhub", "-f", str(HUB_CONFIG)], paths.logs / "jupyterhub.log",
+                       cwd=paths.hub, env=env)
 
 
 def wait_for_hub(hub: subprocess.Popen, ports: DemoPorts, paths: DemoPaths, timeout: float = 90) -> None:
