@@ -44,6 +44,12 @@ def start_server(hub: HubSession, username: str, timeout: float = 120, options: 
     response = hub.api("POST", f"users/{username}/server", json=options or {})
     if response.status_code not in (201, 202):
         raise AssertionError(f"spawn request failed: HTTP {response.status_code} {response.text}")
+    return wait_ready(hub, username, timeout)
+
+
+def wait_ready(hub, username: str, timeout: float = 120, failure=lambda model: str(model)) -> dict:
+    """Wait for a spawn under way (``hub`` has ``api(method, path)``); ``failure`` describes a
+    spawn that ended without a server."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         model = hub.api("GET", f"users/{username}").json()
@@ -51,8 +57,8 @@ def start_server(hub: HubSession, username: str, timeout: float = 120, options: 
         if server and server.get("ready"):
             return server
         if not model.get("pending") and not server:
-            raise AssertionError(f"spawn of {username} failed: {model}")
-        time.sleep(0.5)
+            raise AssertionError(f"spawn of {username} failed: {failure(model)}")
+        time.sleep(0.3)
     raise AssertionError(f"{username}'s server was not ready within {timeout} s")
 
 

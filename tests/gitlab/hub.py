@@ -14,6 +14,7 @@ from urllib.parse import urljoin
 import requests
 
 from hybridhub.hub_ext.demo.ports import free_ports
+from tests import hubclient
 
 CONFIG = """
 from hybridhub.hub_ext.gitlab import TEMPLATE_DIR
@@ -126,16 +127,7 @@ def gitlab_login(hub: Hub, gitlab, user) -> tuple[requests.Session, requests.Res
 
 
 def wait_ready(hub: Hub, username: str, timeout: float = 60) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        model = hub.api("GET", f"users/{username}").json()
-        server = model.get("servers", {}).get("")
-        if server and server.get("ready"):
-            return server
-        if not model.get("pending") and not server:
-            raise AssertionError(f"spawn of {username} failed:\n{hub.log()[-3000:]}")
-        time.sleep(0.3)
-    raise AssertionError(f"{username}'s server was not ready")
+    return hubclient.wait_ready(hub, username, timeout, failure=lambda model: "\n" + hub.log()[-3000:])
 
 
 def stop_server(hub: Hub, username: str, timeout: float = 30) -> None:
