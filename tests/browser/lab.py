@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import re
 import statistics
-import time
 from pathlib import Path
 
 from playwright.sync_api import Error as PlaywrightError
@@ -269,13 +268,3 @@ class Lab:
         toast = self.page.locator(".jp-toast-message, .Toastify__toast-body").filter(has_text=re.compile(text_pattern))
         toast.first.wait_for(timeout=timeout)
         return toast.first.inner_text()
-
-
-def wait_until(predicate, timeout: float = 30, interval: float = 0.3, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"timed out waiting for {what}")

@@ -18,7 +18,8 @@ import pytest
 from playwright.sync_api import Error as PlaywrightError
 
 from tests.browser.conftest import BUILD
-from tests.browser.lab import DIALOG, LOCALES, Catalog, Lab, expose_app, wait_until
+from tests.browser.lab import DIALOG, LOCALES, Catalog, Lab, expose_app
+from tests.harness.wait import wait_until
 
 pytestmark = pytest.mark.browser
 

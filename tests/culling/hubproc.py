@@ -200,13 +200,3 @@ class CullingHub:
         return requests.get(
             f"{self.url}services/{CULLER_NAME}/decisions", headers={"Authorization": f"token {token}"}, timeout=10, allow_redirects=False
         )
-
-
-def wait_until(predicate, timeout: float, interval: float = 0.3, message: str = ""):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(message or f"condition not met within {timeout} s")

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.culling.hubproc import wait_until
+from tests.harness.wait import wait_until
 from tests.hubclient import start_server
 
 pytestmark = pytest.mark.culling

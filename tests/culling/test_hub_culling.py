@@ -13,7 +13,8 @@ from datetime import timedelta
 import pytest
 
 from hybridhub.hub_ext.culler.policy import parse_time
-from tests.culling.hubproc import CullingHub, wait_until
+from tests.culling.hubproc import CullingHub
+from tests.harness.wait import wait_until
 from tests.culling.kernels import execute, start_kernel
 from tests.hubclient import start_server
 

@@ -9,7 +9,8 @@ import time
 
 import pytest
 
-from tests.culling.hubproc import CullingHub, wait_until
+from tests.culling.hubproc import CullingHub
+from tests.harness.wait import wait_until
 from tests.hubclient import start_server
 
 pytestmark = pytest.mark.culling

@@ -3,9 +3,7 @@ handed to git through GIT_ASKPASS only."""
 
 from __future__ import annotations
 
-import os
 import socket
-import subprocess
 from pathlib import Path
 
 import pytest

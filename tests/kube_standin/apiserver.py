@@ -18,7 +18,7 @@ from tornado.iostream import StreamClosedError
 from tornado.web import RequestHandler
 
 from . import admission
-from .errors import ApiError, bad_request, not_found
+from .errors import ApiError, bad_request
 from .patch import apply_patch
 from .selectors import FieldSelector, LabelSelector
 from .store import RESOURCES
@@ -84,7 +84,7 @@ class StandInHandler(RequestHandler):
         if isinstance(exc, ApiError):
             err = exc
         elif status_code == 405:
-            err = ApiError(405, "MethodNotAllowed", f"the server does not allow this method on the requested resource")
+            err = ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
         else:
             err = ApiError(status_code, "InternalError", f"stand-in error: {exc!r}")
         self.set_status(err.code)

@@ -8,7 +8,6 @@ import json
 import pytest
 from tornado import web
 
-from hybridhub.spawner.kube import HybridKubeSpawner
 from hybridhub.spawner.profiles import ProfileCatalog
 
 from .conftest import cluster_from_catalog, start_standin
