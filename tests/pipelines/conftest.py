@@ -4,6 +4,7 @@ template, a local backend that always stops what it started."""
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 import subprocess
 import time
@@ -26,6 +27,16 @@ def commit_all(repo: Path, message: str = "update") -> str:
     git(repo, "add", "-A")
     git(repo, "commit", "-q", "-m", message)
     return git(repo, "rev-parse", "HEAD").strip()
+
+
+def push_template(project_repo: Path, work: Path) -> None:
+    """Clone a stand-in GitLab project into ``work``, add the ML template, push it as a maintainer."""
+    subprocess.run(["git", "clone", "-q", str(project_repo), str(work)], check=True, capture_output=True)
+    add_template(work, "")
+    env = {**os.environ, "STANDIN_ACCESS_LEVEL": "50"}
+    for args in (["add", "-A"], ["commit", "-q", "-m", "template"], ["push", "-q", "origin", "main"]):
+        subprocess.run(["git", "-c", "user.name=F", "-c", "user.email=f@e", *args], cwd=work, check=True, env=env,
+                       capture_output=True)  # fmt: skip
 
 
 @pytest.fixture(scope="session")

@@ -5,19 +5,18 @@ play, metrics from the artifact, and GitLab's errors mapped to reason codes."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 
 import pytest
 
 from hybridhub.lab_ext.activity import registry
 from hybridhub.lab_ext.pipelines.errors import PipelineError
 from hybridhub.lab_ext.pipelines.gitlab_backend import GitLabBackend
-from hybridhub.lab_ext.pipelines.template import add_template
 from tests.gitlab_standin import GitLabStandIn
 from tests.gitlab_standin.pipelines import install
 from tests.gitlab_standin.server import Response
 from tests.gitlab_standin.state import DEVELOPER, REPORTER
+
+from .conftest import push_template
 
 
 pytestmark = pytest.mark.pipelines
@@ -30,13 +29,7 @@ def world(tmp_path):
         ci = install(standin)
         alice, bob = standin.world.add_user("alice"), standin.world.add_user("bob")
         project = standin.world.add_project("ml-team", "sensors", {alice: DEVELOPER, bob: REPORTER})
-        work = tmp_path / "seed"
-        subprocess.run(["git", "clone", "-q", str(project.repo), str(work)], check=True, capture_output=True)
-        add_template(work, "")
-        env = {**os.environ, "STANDIN_ACCESS_LEVEL": "50"}
-        for args in (["add", "-A"], ["commit", "-q", "-m", "template"], ["push", "-q", "origin", "main"]):
-            subprocess.run(["git", "-c", "user.name=F", "-c", "user.email=f@e", *args], cwd=work, check=True, env=env,
-                           capture_output=True)  # fmt: skip
+        push_template(project.repo, tmp_path / "seed")
         token = standin.world.issue(alice, ["api", "read_user"]).value
         yield standin, ci, project, token, standin.world.issue(bob, ["api"]).value
     finally:

@@ -5,16 +5,15 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import subprocess
 
 import pytest
 from tornado.httpclient import HTTPClientError
 
-from hybridhub.lab_ext.pipelines.template import add_template
 from tests.gitlab_standin import GitLabStandIn
 from tests.gitlab_standin.pipelines import install
 from tests.gitlab_standin.state import DEVELOPER
+
+from .conftest import push_template
 
 pytestmark = pytest.mark.pipelines
 
@@ -26,13 +25,7 @@ def standin(tmp_path):
         install(gitlab)
         alice = gitlab.world.add_user("alice")
         project = gitlab.world.add_project("ml-team", "sensors", {alice: DEVELOPER})
-        work = tmp_path / "seed"
-        subprocess.run(["git", "clone", "-q", str(project.repo), str(work)], check=True, capture_output=True)
-        add_template(work, "")
-        env = {**os.environ, "STANDIN_ACCESS_LEVEL": "50"}
-        for args in (["add", "-A"], ["commit", "-q", "-m", "template"], ["push", "-q", "origin", "main"]):
-            subprocess.run(["git", "-c", "user.name=F", "-c", "user.email=f@e", *args], cwd=work, check=True, env=env,
-                           capture_output=True)  # fmt: skip
+        push_template(project.repo, tmp_path / "seed")
         gitlab.token = gitlab.world.issue(alice, ["api"]).value
         gitlab.project = project
         yield gitlab
