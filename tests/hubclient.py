@@ -47,6 +47,22 @@ def start_server(hub: HubSession, username: str, timeout: float = 120, options: 
     return wait_ready(hub, username, timeout)
 
 
+def open_lab(base_url: str, username: str, password: str, extension_route: str) -> tuple[HubSession, str, str]:
+    """Log in, start the server, load JupyterLab once (which sets the server's XSRF cookie).
+
+    Returns the session, the URL of ``<server>/hybridhub/<extension_route>/`` and the XSRF token
+    to send with that server's non-GET requests.
+    """
+    hub = login(base_url, username, password)
+    start_server(hub, username)
+    server = f"{base_url}user/{username}/"
+    lab = hub.session.get(server + "lab", timeout=60)
+    if lab.status_code != 200:
+        raise AssertionError(f"JupyterLab of {username}: HTTP {lab.status_code}")
+    xsrf = hub.session.cookies.get("_xsrf", path=f"/user/{username}/")
+    return hub, f"{server}hybridhub/{extension_route}/", xsrf
+
+
 def wait_ready(hub, username: str, timeout: float = 120, failure=lambda model: str(model)) -> dict:
     """Wait for a spawn under way (``hub`` has ``api(method, path)``); ``failure`` describes a
     spawn that ended without a server."""

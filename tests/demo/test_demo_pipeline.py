@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from tests.hubclient import login, start_server
+from tests.hubclient import open_lab
 
 from .test_demo import demo  # noqa: F401 (fixture)
 
@@ -14,12 +14,7 @@ pytestmark = [pytest.mark.demo, pytest.mark.pipelines]
 
 
 def test_example_pipeline_runs_locally_in_the_demo(demo):  # noqa: F811
-    hub = login(demo["url"], "alice", demo["user_password"])
-    start_server(hub, "alice")
-    base = demo["url"] + "user/alice/"
-    assert hub.session.get(base + "lab", timeout=60).status_code == 200
-    xsrf = hub.session.cookies.get("_xsrf", path="/user/alice/")
-    api = base + "hybridhub/pipelines/"
+    hub, api, xsrf = open_lab(demo["url"], "alice", demo["user_password"], "pipelines")
 
     config = hub.session.get(api + "config", timeout=30).json()
     assert "local" in config["backends"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.hubclient import login, start_server
+from tests.hubclient import open_lab
 
 from .test_demo import demo  # noqa: F401 (fixture)
 
@@ -12,12 +12,7 @@ pytestmark = [pytest.mark.demo, pytest.mark.storage]
 
 
 def test_sample_bucket_browse_upload_download(demo):  # noqa: F811
-    hub = login(demo["url"], "bob", demo["user_password"])
-    start_server(hub, "bob")
-    base = demo["url"] + "user/bob/"
-    assert hub.session.get(base + "lab", timeout=60).status_code == 200
-    xsrf = hub.session.cookies.get("_xsrf", path="/user/bob/")
-    api = base + "hybridhub/storage/"
+    hub, api, xsrf = open_lab(demo["url"], "bob", demo["user_password"], "storage")
 
     assert "datasets" in [b["name"] for b in hub.session.get(api + "buckets", timeout=30).json()["buckets"]]
     page = hub.session.get(api + "list", params={"bucket": "datasets", "prefix": "sensors/"}, timeout=30).json()

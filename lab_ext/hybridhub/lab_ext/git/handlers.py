@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 
 from jupyter_server.auth.decorator import authorized
 from tornado import web
@@ -26,37 +25,21 @@ def git_settings(code_home) -> GitSettings:
 
 class GitHandler(HybridHubHandler):
     area = "git"
+    error_class = GitError
 
     @property
     def service(self) -> GitService:
-        state = self.hybridhub
-        if "git_service" not in state:
-            root = self.settings.get("server_root_dir") or self.contents_manager.root_dir
-            state["git_service"] = GitService(root, git_settings(state["code_home"]))
-        return state["git_service"]
+        return self.shared("git_service", lambda state: GitService(self.root_dir, git_settings(state["code_home"])))
 
     @property
     def gitlab(self) -> GitLabActions:
         return GitLabActions(self.service)
-
-    def body(self) -> dict:
-        try:
-            data = json.loads(self.request.body or b"{}")
-        except ValueError:
-            raise GitError("invalid_request", "The request body is not valid JSON.") from None
-        if not isinstance(data, dict):
-            raise GitError("invalid_request", "The request body must be a JSON object.")
-        return data
 
     def path(self, data: dict | None = None) -> str:
         value = (data or {}).get("path", "") if data is not None else self.get_query_argument("path", "")
         if not isinstance(value, str):
             raise GitError("invalid_request", "'path' must be a string.")
         return value
-
-    def reply(self, data) -> None:
-        self.set_header("Content-Type", "application/json")
-        self.finish(json.dumps(data))
 
 
 class ConfigHandler(GitHandler):

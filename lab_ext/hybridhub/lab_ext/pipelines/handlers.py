@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 
 from jupyter_server.auth.decorator import authorized
 from tornado import web
@@ -19,15 +18,15 @@ SERVICE_KEY = "pipelines"
 
 class PipelinesHandler(HybridHubHandler):
     area = "pipelines"
+    error_class = PipelineError
 
     @property
     def service(self) -> PipelinesService:
-        state = self.hybridhub
-        if SERVICE_KEY not in state:
-            root = self.settings.get("server_root_dir") or self.contents_manager.root_dir
+        def make(state: dict) -> PipelinesService:
             config = PipelinesConfig(parent=self.settings.get("serverapp"))
-            state[SERVICE_KEY] = PipelinesService(root, config, state.get("code_home"), state.get("storage"))
-        return state[SERVICE_KEY]
+            return PipelinesService(self.root_dir, config, state.get("code_home"), state.get("storage"))
+
+        return self.shared(SERVICE_KEY, make)
 
     def backend(self, data: dict | None = None):
         name = (data or {}).get("backend") if data is not None else self.get_query_argument("backend", "")
@@ -41,19 +40,9 @@ class PipelinesHandler(HybridHubHandler):
             raise PipelineError("unknown_project")
         return value
 
-    def body(self) -> dict:
-        try:
-            data = json.loads(self.request.body or b"{}")
-        except ValueError:
-            raise PipelineError("invalid_request", details="the body is not JSON") from None
-        if not isinstance(data, dict):
-            raise PipelineError("invalid_request", details="the body must be a JSON object")
-        return data
-
-    def reply(self, data, status: int = 200) -> None:
-        self.set_status(status)
-        self.set_header("Content-Type", "application/json")
-        self.finish(json.dumps(data))
+    def invalid_request(self, message: str) -> PipelineError:
+        # the pipeline panel shows its own text for the code; the specifics go to "details"
+        return PipelineError("invalid_request", details=message)
 
     def as_reason_error(self, error: BaseException) -> BaseException:
         if isinstance(error, asyncio.TimeoutError):

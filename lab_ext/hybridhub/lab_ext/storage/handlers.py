@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import json
 
 from jupyter_server.auth.decorator import authorized
 from tornado import web
@@ -34,14 +33,11 @@ class StorageHandler(HybridHubHandler):
     """Base: the per-server :class:`StorageService` and its worker threads."""
 
     area = "storage"
+    error_class = StorageError
 
     @property
     def service(self) -> StorageService:
-        state = self.hybridhub
-        if "storage_service" not in state:
-            root = self.settings.get("server_root_dir") or self.contents_manager.root_dir
-            state["storage_service"] = StorageService(state["storage"], root)
-        return state["storage_service"]
+        return self.shared("storage_service", lambda state: StorageService(state["storage"], self.root_dir))
 
     async def run(self, fn, *args, **kwargs):
         return await IOLoop.current().run_in_executor(self.service.executor, functools.partial(fn, *args, **kwargs))
@@ -55,15 +51,6 @@ class StorageHandler(HybridHubHandler):
             raise StorageError("invalid_request", f"The '{name}' parameter is required.")
         return value
 
-    def body(self) -> dict:
-        try:
-            data = json.loads(self.request.body or b"{}")
-        except ValueError:
-            raise StorageError("invalid_request", "The request body is not valid JSON.") from None
-        if not isinstance(data, dict):
-            raise StorageError("invalid_request", "The request body must be a JSON object.")
-        return data
-
     @staticmethod
     def field(data: dict, name: str, required: bool = True) -> str | None:
         value = data.get(name)
@@ -72,9 +59,6 @@ class StorageHandler(HybridHubHandler):
         if not isinstance(value, str) or (required and not value):
             raise StorageError("invalid_request", f"The '{name}' field must be a non-empty string.")
         return value
-
-    def reply(self, data) -> None:
-        self.finish(json.dumps(data))
 
 
 class ConfigHandler(StorageHandler):
