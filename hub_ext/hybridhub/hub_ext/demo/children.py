@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ctypes
+import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -35,3 +37,11 @@ def start_child(command: list[str], log_path: Path, stdout=None, **options) -> s
             preexec_fn=die_with_parent,
             **options,
         )
+
+
+def find_binary(name: str) -> str | None:
+    """A binary beside this interpreter (the .venv's bin) first, then on PATH."""
+    beside = Path(sys.executable).parent / name
+    if beside.is_file() and os.access(beside, os.X_OK):
+        return str(beside)
+    return shutil.which(name)

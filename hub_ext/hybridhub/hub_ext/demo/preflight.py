@@ -6,22 +6,13 @@ import errno
 import fcntl
 import os
 import shutil
-import sys
-from pathlib import Path
 from typing import IO
 
 from .errors import DemoError
 from .layout import DemoPaths, DemoPorts
+from .children import find_binary
 from .objectstore import find_weed
 from .ports import port_is_free
-
-
-def find_binary(name: str) -> str | None:
-    """A binary beside this interpreter (the .venv's bin) first, then on PATH."""
-    beside = Path(sys.executable).parent / name
-    if beside.is_file() and os.access(beside, os.X_OK):
-        return str(beside)
-    return shutil.which(name)
 
 
 def require_binaries() -> dict[str, str]:
