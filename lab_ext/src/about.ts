@@ -3,7 +3,7 @@ import { TranslationBundle } from '@jupyterlab/translation';
 import { Widget } from '@lumino/widgets';
 
 import { showError } from './notify';
-import { HybridHubRequestError, requestAPI } from './request';
+import { errorDetails, HybridHubRequestError, requestAPI } from './request';
 import { IServerStatus } from './status';
 
 function row(list: HTMLElement, label: string, value: string): void {
@@ -58,8 +58,6 @@ export async function showAbout(trans: TranslationBundle): Promise<void> {
   } catch (error) {
     const message =
       error instanceof HybridHubRequestError ? error.message : String(error);
-    const details =
-      error instanceof HybridHubRequestError ? error.details : '';
-    showError(message, details, trans);
+    showError(message, errorDetails(error), trans);
   }
 }

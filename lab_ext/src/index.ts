@@ -6,13 +6,13 @@ import { ICommandPalette } from '@jupyterlab/apputils';
 import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 
 import { showAbout } from './about';
+import { TRANSLATION_DOMAIN } from './request';
 import { cullingPlugin } from './culling/plugin';
 import { gitPlugin } from './git/plugin';
 import { pipelinesPlugin } from './pipelines/plugin';
 import { storagePlugin } from './storage/plugin';
 
-/** The gettext domain of every hybridhub string. */
-export const TRANSLATION_DOMAIN = 'hybridhub';
+export { TRANSLATION_DOMAIN };
 
 namespace CommandIDs {
   export const about = 'hybridhub:about';

@@ -2,6 +2,9 @@ import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 import { TranslationBundle } from '@jupyterlab/translation';
 
+/** The gettext domain of every hybridhub string (JupyterLab's ITranslator). */
+export const TRANSLATION_DOMAIN = 'hybridhub';
+
 /**
  * An error from the hybridhub server extension, with a message fit for users.
  */
@@ -30,6 +33,11 @@ export function errorReason(error: unknown): string | null {
     }
   }
   return null;
+}
+
+/** The server's answer to a failed request (for "Show details"), or ''. */
+export function errorDetails(error: unknown): string {
+  return error instanceof HybridHubRequestError ? error.details : '';
 }
 
 /**

@@ -5,7 +5,7 @@ import {
 import { Notification } from '@jupyterlab/apputils';
 import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 
-import { HybridHubRequestError } from '../request';
+import { HybridHubRequestError, TRANSLATION_DOMAIN } from '../request';
 import { CullingModel, ICullWarning } from './model';
 
 const SAVE_ALL = 'docmanager:save-all';
@@ -42,7 +42,7 @@ export const cullingPlugin: JupyterFrontEndPlugin<void> = {
   autoStart: true,
   optional: [ITranslator],
   activate: (app: JupyterFrontEnd, translator: ITranslator | null) => {
-    const trans = (translator ?? nullTranslator).load('hybridhub');
+    const trans = (translator ?? nullTranslator).load(TRANSLATION_DOMAIN);
     const model = new CullingModel(trans);
     let notificationId = '';
 

@@ -1,6 +1,6 @@
 import { TranslationBundle } from '@jupyterlab/translation';
 
-import { errorReason, HybridHubRequestError, requestAPI } from '../request';
+import { HybridHubRequestError, requestAPI } from '../request';
 
 /** One changed file of the repository (paths relative to the repository). */
 export interface IGitFile {
@@ -52,9 +52,6 @@ export interface IProject {
   path_with_namespace: string;
   web_url: string;
 }
-
-/** The stable reason code of a server error, or null (shared with every panel). */
-export const gitErrorReason = errorReason;
 
 /** git's own words about a failure, when the server sent them. */
 export function gitErrorDetails(error: unknown): string {

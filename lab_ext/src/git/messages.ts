@@ -3,7 +3,8 @@ import { PageConfig, URLExt } from '@jupyterlab/coreutils';
 import { TranslationBundle } from '@jupyterlab/translation';
 import { Widget } from '@lumino/widgets';
 
-import { gitErrorDetails, gitErrorReason } from './api';
+import { errorReason } from '../request';
+import { gitErrorDetails } from './api';
 
 /** A translated message, with what to do, for each reason code of the git routes. */
 export function reasonText(reason: string | null, fallback: string, trans: TranslationBundle): string {
@@ -59,7 +60,7 @@ export interface IErrorActions {
 
 /** Show a failed git action as a notification with the next step as an action. */
 export function notifyGitError(error: unknown, trans: TranslationBundle, actions: IErrorActions = {}): void {
-  const reason = gitErrorReason(error);
+  const reason = errorReason(error);
   const fallback = error instanceof Error ? error.message : String(error);
   const buttons: Notification.IAction[] = [];
   if (reason === 'non_fast_forward' && actions.pull) {

@@ -3,7 +3,8 @@ import { TranslationBundle } from '@jupyterlab/translation';
 import { LabIcon, refreshIcon } from '@jupyterlab/ui-components';
 import { Widget } from '@lumino/widgets';
 
-import { GitAPI, gitErrorReason, IGitFile, IGitStatus, IMergeRequest } from './api';
+import { errorReason } from '../request';
+import { GitAPI, IGitFile, IGitStatus, IMergeRequest } from './api';
 import { notifyGitError, reasonText } from './messages';
 
 /** The sidebar icon: a commit on a branch (distinct from jupyterlab-git's icon). */
@@ -74,7 +75,7 @@ export class GitPanel extends Widget {
       this.problem = null;
     } catch (error) {
       this.status = null;
-      const reason = gitErrorReason(error);
+      const reason = errorReason(error);
       this.problem = reasonText(reason, error instanceof Error ? error.message : String(error), this.trans);
     }
     this.render();

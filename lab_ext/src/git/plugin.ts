@@ -3,6 +3,7 @@ import { ICommandPalette } from '@jupyterlab/apputils';
 import { IDefaultFileBrowser } from '@jupyterlab/filebrowser';
 import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 
+import { TRANSLATION_DOMAIN } from '../request';
 import { GitAPI } from './api';
 import { GitPanel } from './panel';
 
@@ -32,7 +33,7 @@ export const gitPlugin: JupyterFrontEndPlugin<void> = {
     restorer: ILayoutRestorer | null,
     fileBrowser: IDefaultFileBrowser | null
   ) => {
-    const trans = (translator ?? nullTranslator).load('hybridhub');
+    const trans = (translator ?? nullTranslator).load(TRANSLATION_DOMAIN);
     const panel = new GitPanel(new GitAPI(trans), trans, () => fileBrowser?.model.path ?? '');
     shell.add(panel, 'left', { rank: 260 });
     restorer?.add(panel, 'hybridhub-git');

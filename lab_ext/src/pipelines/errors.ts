@@ -2,13 +2,10 @@ import { TranslationBundle } from '@jupyterlab/translation';
 
 import { errorReason } from '../request';
 
-/** The ``reason`` code of a failed pipelines request (shared with every panel). */
-export const pipelineReason = errorReason;
-
 /** The translated text for a server reason code; the server's English otherwise. */
 export function pipelineMessage(error: unknown, trans: TranslationBundle): string {
   const fallback = error instanceof Error ? error.message : String(error);
-  switch (pipelineReason(error)) {
+  switch (errorReason(error)) {
     case 'invalid_variables':
       return trans.__('A pipeline variable is not valid: names are letters, digits and _, values are text.');
     case 'unknown_project':

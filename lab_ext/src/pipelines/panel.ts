@@ -3,10 +3,11 @@ import { TranslationBundle } from '@jupyterlab/translation';
 import { LabIcon, refreshIcon } from '@jupyterlab/ui-components';
 import { Widget } from '@lumino/widgets';
 
-import { HybridHubRequestError } from '../request';
+import { showError } from '../notify';
+import { errorDetails, errorReason, HybridHubRequestError } from '../request';
 import { IJob, IPipeline, IVariable, newRequestId, PipelinesAPI } from './api';
 import { button, h } from './dom';
-import { pipelineMessage, pipelineReason } from './errors';
+import { pipelineMessage } from './errors';
 import { HistoryView } from './history';
 import { RunView } from './runview';
 
@@ -21,13 +22,7 @@ const TRACE_MS = 1000;
 
 /** A failed request as a notification with a "Show details" action (details never hold secrets). */
 export function notifyPipelineError(error: unknown, trans: TranslationBundle): void {
-  const details = error instanceof HybridHubRequestError ? error.details : '';
-  Notification.error(pipelineMessage(error, trans), {
-    autoClose: false,
-    actions: details
-      ? [{ label: trans.__('Show details'), callback: () => void showDialog({ title: trans.__('Details'), body: details, buttons: [Dialog.okButton({ label: trans.__('Close') })] }) }]
-      : []
-  });
+  showError(pipelineMessage(error, trans), errorDetails(error), trans);
 }
 
 /** The sidebar panel: choose project and ref, fill the variables, launch, watch, compare. */
@@ -132,7 +127,7 @@ export class PipelinesPanel extends Widget {
     try {
       this.variables = await this.api.variables(this.project, this.refSelect.value);
     } catch (error) {
-      if (pipelineReason(error) !== 'no_ci_file') {
+      if (errorReason(error) !== 'no_ci_file') {
         throw error;
       }
       this.variables = [];

@@ -2,6 +2,7 @@ import { ILabShell, ILayoutRestorer, JupyterFrontEnd, JupyterFrontEndPlugin } fr
 import { ICommandPalette } from '@jupyterlab/apputils';
 import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 
+import { TRANSLATION_DOMAIN } from '../request';
 import { PipelinesPanel } from './panel';
 
 export namespace PipelinesCommandIDs {
@@ -24,7 +25,7 @@ export const pipelinesPlugin: JupyterFrontEndPlugin<void> = {
     palette: ICommandPalette | null,
     restorer: ILayoutRestorer | null
   ) => {
-    const trans = (translator ?? nullTranslator).load('hybridhub');
+    const trans = (translator ?? nullTranslator).load(TRANSLATION_DOMAIN);
     const panel = new PipelinesPanel(trans);
     shell.add(panel, 'left', { rank: 260 });
     restorer?.add(panel, 'hybridhub-pipelines');

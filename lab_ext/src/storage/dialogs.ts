@@ -9,15 +9,14 @@ import { TranslationBundle } from '@jupyterlab/translation';
 import { Widget } from '@lumino/widgets';
 
 import { showError } from '../notify';
-import { HybridHubRequestError } from '../request';
+import { errorDetails } from '../request';
 import { IVersion, StorageAPI } from './api';
 import { describeError } from './errors';
 import { formatBytes } from './transfers';
 
 /** A translated error notification with the server's answer behind "Show details". */
 export function notifyError(error: unknown, trans: TranslationBundle): void {
-  const details = error instanceof HybridHubRequestError ? error.details : '';
-  showError(describeError(error, trans), details, trans);
+  showError(describeError(error, trans), errorDetails(error), trans);
 }
 
 export async function askText(

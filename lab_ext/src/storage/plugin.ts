@@ -13,6 +13,7 @@ import {
   TranslationBundle
 } from '@jupyterlab/translation';
 
+import { TRANSLATION_DOMAIN } from '../request';
 import { IEntry, StorageAPI } from './api';
 import { errorReason } from './errors';
 import {
@@ -65,7 +66,7 @@ export const storagePlugin: JupyterFrontEndPlugin<void> = {
     restorer: ILayoutRestorer | null,
     fileBrowser: IDefaultFileBrowser | null
   ) => {
-    const trans = (translator ?? nullTranslator).load('hybridhub');
+    const trans = (translator ?? nullTranslator).load(TRANSLATION_DOMAIN);
     const api = new StorageAPI(trans);
     const model = new StorageModel(api);
     const transfers = new TransferManager(api, trans);
