@@ -74,7 +74,6 @@ def _minio(config, endpoint: str, **options) -> Minio:
 
 def make_client(config) -> Minio:
     """A client for ``config`` (a StorageConfig or anything with the same attributes)."""
-    _require_configured(config)
     if not config.verify_tls:
         urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
     return _minio(

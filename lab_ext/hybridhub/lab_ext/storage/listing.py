@@ -85,11 +85,9 @@ def list_page(
         "list-type": "2",
         "delimiter": "/",
         "max-keys": str(limit),
-        "prefix": prefix + (search or ""),
+        "prefix": prefix + (search or ""),  # the search text only narrows what is already allowed
         "encoding-type": "url",
     }
-    if search:
-        confinement.prefix(prefix)  # the search text only narrows what is already allowed
     if token:
         query["continuation-token"] = token
     try:
