@@ -5,6 +5,7 @@ Always stopped with Ctrl-C (then the whole process tree killed if it does not st
 
 from __future__ import annotations
 
+import random
 import re
 import signal
 import subprocess
@@ -16,16 +17,31 @@ from pathlib import Path
 
 import psutil
 
-from hybridhub.hub_ext.demo.ports import free_ports, port_is_free
+from hybridhub.hub_ext.demo.ports import port_is_free
 
 HYBRIDHUB = str(Path(sys.executable).parent / "hybridhub")
 
 
+def ephemeral_range() -> tuple[int, int]:
+    """The ports the kernel hands out to outgoing connections (Linux default 32768-60999)."""
+    try:
+        low, high = (int(v) for v in Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split())
+        return low, high
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
 def free_base(span: int = 16) -> int:
-    """A base port whose next ``span`` ports are all free (the demo uses base .. base+15)."""
+    """A base port whose next ``span`` ports are all free (the demo uses base .. base+15).
+
+    Chosen below the ephemeral range: the demo binds its ports over several seconds while the
+    hub, the proxy and the stand-ins open outgoing connections, and an ephemeral port taken in
+    between made a late bind (the cost service, base+15) fail with "address already in use".
+    """
+    low = ephemeral_range()[0]
     for _ in range(200):
-        base = free_ports(1)[0]
-        if base + span < 65000 and all(port_is_free(p) for p in range(base, base + span)):
+        base = random.randrange(15000, low - span)
+        if all(port_is_free(p) for p in range(base, base + span)):
             return base
     raise RuntimeError("no free port range")
 
