@@ -108,6 +108,30 @@ async def test_failing_command_crash_loop_back_off(http, standin):
     assert cs["restartCount"] == 2 and "back-off 20s" in cs["state"]["waiting"]["message"]
 
 
+async def test_command_exiting_before_the_relist_is_never_seen_ready(tmp_path):
+    # kubernetes pkg/kubelet/kubelet.go (genericPlegRelistPeriod = 1 s) and pkg/kubelet/pleg/generic.go:
+    # state is read from the runtime at each relist, so a container that has already exited
+    # by then is reported exited (then CrashLoopBackOff), never running and ready.
+    standin = KubeStandIn(cluster_config(kubelet={"crash_after_seconds": 0}), manual_clock=True)
+    await standin.start(kubeconfig_dir=str(tmp_path))
+    try:
+        async with httpx.AsyncClient(base_url=standin.url, timeout=10,
+                                     headers={"Authorization": f"Bearer {standin.token}"}) as http:
+            await create(http, standin, pod_manifest("q", command=["false"], cpu="100m"))
+            await standin.clock.advance(12)
+            # every version a watcher could have seen
+            seen = [cs for change in standin.store._history if change.plural == "pods"
+                    and change.obj["metadata"]["name"] == "q"
+                    for cs in change.obj["status"].get("containerStatuses") or []]
+            assert seen and not any(cs["ready"] or "running" in cs["state"] for cs in seen)
+            assert "Started" in reasons_for(standin, "q")
+            cs = container_state(standin, "q")
+            assert cs["state"]["waiting"]["reason"] == "CrashLoopBackOff"
+            assert cs["lastState"]["terminated"]["exitCode"] == 1
+    finally:
+        await standin.stop()
+
+
 async def test_failing_command_with_restart_never_fails_the_pod(http, standin):
     await create(http, standin, pod_manifest("n", command=["/bin/false"], cpu="100m", restart="Never"))
     await standin.clock.advance(13)

@@ -35,7 +35,7 @@ def cluster_from_catalog(catalog, **kubelet) -> dict:
         })
     return {
         "images": dict(IMAGE_SIZES),
-        "kubelet": {"pull_bandwidth": "40Mi", "start_seconds": 5, "crash_after_seconds": 3,
+        "kubelet": {"pull_bandwidth": "40Mi", "start_seconds": 5, "crash_after_seconds": 0,
                     "pull_error_seconds": 2, "backoff_initial_seconds": 10, "backoff_max_seconds": 40, **kubelet},
         "pools": pools,
     }

@@ -21,6 +21,11 @@ from .localproc import LocalProcesses
 from .pools import normalise_image
 
 COMPONENT = "kubelet"
+# The kubelet learns container state changes by relisting the runtime every second
+# (kubernetes pkg/kubelet/kubelet.go: genericPlegRelistPeriod = time.Second * 1;
+# pkg/kubelet/pleg/generic.go). A container that exits before the next relist is only
+# ever seen as exited: its pod is never reported Running with the container ready.
+PLEG_RELIST_SECONDS = 1.0
 
 
 @dataclass
@@ -176,10 +181,17 @@ class Kubelet:
         if self.local is not None:
             self.local.spawn(run, container, t)
         else:
-            self.container_started(run, container["name"], t)
             argv0 = _argv0(container)
-            if argv0 and (argv0 in self.cfg.failing_commands
-                          or os.path.basename(argv0) in self.cfg.failing_commands):
+            failing = bool(argv0) and (argv0 in self.cfg.failing_commands
+                                       or os.path.basename(argv0) in self.cfg.failing_commands)
+            if failing and self.cfg.crash_after_seconds < PLEG_RELIST_SECONDS:
+                # started (the event follows StartContainer), exited before the next relist
+                self._event(run, "Started", f"Started container {container['name']}", t=t)
+                self._at(run, t + PLEG_RELIST_SECONDS,
+                         lambda due: self.container_exited(run, container["name"], 1, due))
+                return
+            self.container_started(run, container["name"], t)
+            if failing:
                 self._at(run, t + self.cfg.crash_after_seconds,
                          lambda due: self.container_exited(run, container["name"], 1, due))
 

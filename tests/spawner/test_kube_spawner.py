@@ -199,6 +199,16 @@ async def test_failed_first_start_removes_the_pvc_it_created_but_keeps_an_older_
     with pytest.raises(web.HTTPError):
         await asyncio.wait_for(spawner.start(), 30)
     assert cluster.store.list("persistentvolumeclaims", "default") == []
+    # the hub saves the state and starts again later: the claim is created again, not assumed
+    state = spawner.get_state()
+    assert "pvc_name" not in state
+    again = make_spawner(standin=cluster, storage_pvc_ensure=True, storage_capacity="1Gi", **volume)
+    again.load_state(state)
+    again.user_options = {"profile": "cpu"}
+    await spawn(again)
+    assert [c["metadata"]["name"] for c in cluster.store.list("persistentvolumeclaims", "default")] == ["claim-alice"]
+    await again.stop()
+    cluster.store.delete("persistentvolumeclaims", "default", "claim-alice")
 
     # an existing claim (earlier work) survives a failed start
     await spawner.api.create_namespaced_persistent_volume_claim("default", V1PersistentVolumeClaim(

@@ -215,6 +215,10 @@ class HybridKubeSpawner(HybridSpawner, KubeSpawner):
             except ApiException as e:
                 if e.status != 404:
                     self.log.exception("Could not delete PVC %s after a failed start", self.pvc_name)
+                    return
+            # KubeSpawner saves pvc_name in the state and skips creating the claim when
+            # _pvc_exists is set: the next start must create it again
+            self._pvc_exists = False
 
     async def progress(self):
         """Messages by phase, each at most once, with percentages that follow the phases."""
