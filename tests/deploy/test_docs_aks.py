@@ -160,7 +160,7 @@ def test_every_image_is_built():
 
 
 def test_oauth_scopes_in_the_guide_are_the_configured_ones():
-    scopes = VALUES["hub"]["config"]["GitLabOAuthenticator"]["scope"]
+    scopes = VALUES["hub"]["config"]["HybridGitLabOAuthenticator"]["scope"]
     text = DOC.read_text(encoding="utf-8")
     line = next(line for line in text.split("\n\n") if "redirect URI" in line)
     assert re.findall(r"`(read_user|api|read_repository|write_repository|[a-z_]+_[a-z_]+)`", line) == scopes

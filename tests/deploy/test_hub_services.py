@@ -18,7 +18,7 @@ from hybridhub.hub_ext.culler.service import HybridCuller
 from hybridhub.spawner.profiles import ProfileCatalog
 from tests.culling.hubproc import CULLER_SCOPES  # what the culler's real-hub tests run with
 
-from .z2jh import REPO, VALUE_SETS, chart_values, hub_config
+from .z2jh import REPO, VALUE_SETS, chart_values, config_for
 
 pytestmark = pytest.mark.deploy
 
@@ -33,20 +33,21 @@ VALUES = chart_values(*VALUE_SETS["aks+site"])
 
 
 @pytest.fixture
-def config(monkeypatch):
-    monkeypatch.setenv("MINIO_ACCESS_KEY", "a")
-    monkeypatch.setenv("MINIO_SECRET_KEY", "b")
-    return hub_config(VALUES)
+def config():
+    """The hub's configuration as the chart's jupyterhub_config.py builds it (JupyterHub section)."""
+    return config_for("aks+site")["JupyterHub"]
 
 
 def test_services_are_hub_managed_python_modules(config):
-    services = {s["name"]: s for s in config.JupyterHub.services}
+    services = {s["name"]: s for s in config["services"]}
     assert set(services) == set(NEEDED)
     fields = set(Service.class_trait_names())
     for service in services.values():
         assert set(service) <= fields, sorted(set(service) - fields)
         assert not service.get("admin"), "services get roles, never admin"
-        assert "api_token" not in service, "the chart generates tokens; none in values"
+        assert "apiToken" not in VALUES["hub"]["services"][service["name"]], "the chart generates tokens"
+        assert set(service["environment"]) == {"KUBERNETES_SERVICE_HOST", "KUBERNETES_SERVICE_PORT",
+                                               "POD_NAMESPACE", "HYBRIDHUB_PROFILE_CATALOG"}
         python, flag, module, config_flag = service["command"]
         assert (python, flag) == ("python3", "-m") and module.startswith("hybridhub.hub_ext.")
         assert importlib.util.find_spec(module + ".__main__") is not None, module
@@ -54,14 +55,14 @@ def test_services_are_hub_managed_python_modules(config):
 
 
 def test_roles_are_valid_for_jupyterhub(config):
-    for role in config.JupyterHub.load_roles:
+    for role in config["load_roles"]:
         _validate_role_name(role["name"])
         _check_scopes_exist(role["scopes"], who_for=role["name"])
 
 
 def test_each_service_holds_exactly_what_it_needs(config):
     granted: dict[str, set[str]] = {}
-    for role in config.JupyterHub.load_roles:
+    for role in config["load_roles"]:
         assert set(role) <= {"name", "description", "scopes", "services"}, "roles bind services only"
         for service in role["services"]:
             granted.setdefault(service, set()).update(role["scopes"])
@@ -73,8 +74,8 @@ def test_each_service_holds_exactly_what_it_needs(config):
 
 
 def test_custom_scope_is_defined(config):
-    custom = config.JupyterHub.custom_scopes
-    for service in config.JupyterHub.services:
+    custom = config["custom_scopes"]
+    for service in config["services"]:
         for scope in service.get("oauth_client_allowed_scopes", []):
             assert scope in custom and custom[scope]["description"]
 
@@ -108,9 +109,9 @@ def test_services_file_loads_in_both_services(tmp_path):
             assert getattr(app, key) == value, (section, key)
 
 
-def test_services_see_the_hubs_catalog():
-    """Services read c.ProfileCatalog from their own file: it must equal the hub's."""
-    assert VALUES["hub"]["config"].get("ProfileCatalog") == SERVICES_FILE["data"].get("ProfileCatalog")
+def test_services_file_keeps_no_second_catalog():
+    """The services get the hub's catalog from the hub (hub_ext/handover.py), never a copy in their file."""
+    assert "ProfileCatalog" not in SERVICES_FILE["data"]
 
 
 def test_cost_service_terms_match_the_reference():

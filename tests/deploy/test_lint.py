@@ -36,7 +36,7 @@ def test_no_inline_secret(path):
 
 
 @pytest.mark.parametrize("bad", [
-    {"hub": {"config": {"GitLabOAuthenticator": {"client_secret": "s3cr3t"}}}},
+    {"hub": {"config": {"HybridGitLabOAuthenticator": {"client_secret": "s3cr3t"}}}},
     {"hub": {"extraEnv": {"OAUTH_CLIENT_SECRET": "abc"}}},
     {"proxy": {"secretToken": "0123456789abcdef0123456789abcdef"}},
     {"hub": {"extraConfig": {"x": "c.HybridSpawner.storage_secret_key = 'minio123'"}}},

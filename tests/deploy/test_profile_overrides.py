@@ -8,7 +8,9 @@ from kubespawner import KubeSpawner
 from hybridhub.spawner.pod import profile_list
 from hybridhub.spawner.profiles import ProfileCatalog
 
-from .z2jh import VALUE_SETS, chart_values, hub_config
+from traitlets.config import Config
+
+from .z2jh import VALUE_SETS, chart_values, config_for
 
 pytestmark = pytest.mark.deploy
 
@@ -36,11 +38,8 @@ def test_catalog_overrides_are_kubespawner_traits():
         assert unknown == [], f"{entry['slug']}: not KubeSpawner traits: {unknown}"
 
 
-def test_site_catalog_overrides_are_kubespawner_traits(monkeypatch):
-    monkeypatch.setenv("MINIO_ACCESS_KEY", "a")
-    monkeypatch.setenv("MINIO_SECRET_KEY", "b")
-    monkeypatch.setenv("HYBRIDHUB_IMAGE_REGISTRY", "registry.corp.example/hybridhub")
-    c = hub_config(chart_values(*VALUE_SETS["aks+site"]))
+def test_site_catalog_overrides_are_kubespawner_traits():
+    c = Config(config_for("aks+site", HYBRIDHUB_IMAGE_REGISTRY="registry.corp.example/hybridhub"))
     for language in ("en", "ja"):
         for entry in profile_list(ProfileCatalog(config=c), set(), True, language):
             assert set(entry["kubespawner_override"]) <= TRAITS

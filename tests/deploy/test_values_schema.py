@@ -27,8 +27,8 @@ def test_schema_catches_a_misspelt_key(schema):
     assert not jsonschema.Draft7Validator(load_schema(schema)).is_valid(values)
 
 
-def test_baseline_alone_is_valid():
-    """The chart-defaults subset used as the merge base satisfies the schema by itself."""
+def test_chart_defaults_alone_are_valid():
+    """The chart's own default values (the merge base) satisfy the schema by themselves."""
     for schema in SCHEMAS:
         jsonschema.validate(chart_values(), load_schema(schema), cls=jsonschema.Draft7Validator)
 
@@ -49,7 +49,10 @@ def test_core_pods_on_system_pool_and_no_always_on_user_capacity():
 
 
 def test_profiles_are_not_kept_in_the_values():
-    """Profiles come from the ProfileCatalog; a singleuser.profileList would be a second copy."""
+    """Profiles come from the ProfileCatalog; a singleuser.profileList would be a second copy, and the
+    chart's default ([]) is removed (null), or it would replace HybridKubeSpawner's profiles."""
+    assert load_yaml(VALUE_SETS["aks"][0])["singleuser"]["profileList"] is None
     for value_set in VALUE_SETS.values():
-        for path in value_set:
+        assert "profileList" not in chart_values(*value_set)["singleuser"]
+        for path in value_set[1:]:
             assert "profileList" not in (load_yaml(path).get("singleuser") or {}), path

@@ -1,23 +1,38 @@
-"""What the zero-to-jupyterhub chart does with values, reproduced for the deploy tests.
+"""The zero-to-jupyterhub chart's own hub, run over hybridhub's values (chart 4.4.0).
 
-- :func:`chart_values` coalesces the chart's defaults (the schema-required subset in
-  ``chart-baseline.yaml``) with ``-f`` files the way Helm does (maps merge, ``null`` deletes).
-- :func:`hub_config` builds the traitlets Config the chart's ``jupyterhub_config.py`` builds:
-  KubeSpawner defaults, then ``hub.config`` section by section, then ``hub.services`` and
-  ``hub.loadRoles`` as JupyterHub lists, then each ``hub.extraConfig`` snippet in key order.
+- :func:`chart_values` coalesces the chart's real default ``values.yaml`` with ``-f`` files the way
+  Helm does (maps merge key by key, ``null`` deletes a default).
+- :class:`HubPod` lays out what the chart mounts into the hub pod (its ``jupyterhub_config.py`` and
+  ``z2jh.py``, the Secret with the merged values and generated keys, the ConfigMap with resource
+  names, ``hub.extraFiles``, the service-account files, the ``/srv/jupyterhub`` volume) and runs a
+  command in a private mount namespace where those paths are where the chart puts them, with the
+  hub container's environment. Nothing of the chart is re-implemented: its files are run as they are.
+- :func:`hub_config` loads the chart's ``jupyterhub_config.py`` with JupyterHub's own config loader
+  in such a pod and returns the resulting configuration as JSON.
+
+The chart's files live outside the repository (``../shared/z2jh-4.4.0``, see its README) and are
+never copied into it; ``HYBRIDHUB_Z2JH_DIR`` points elsewhere if needed.
 """
 
 from __future__ import annotations
 
+import base64
 import copy
 import json
+import os
+import secrets
+import shutil
+import subprocess
+import sys
+from functools import lru_cache
 from pathlib import Path
 
 import yaml
-from traitlets.config import Config
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
+CHART = Path(os.environ.get("HYBRIDHUB_Z2JH_DIR", REPO.parent / "shared" / "z2jh-4.4.0"))
+CHART_VERSION = "4.4.0"
 VALUES_DIR = REPO / "helm-values"
 SCHEMAS = {
     "main": HERE / "schemas" / "z2jh-values.schema.json",
@@ -26,6 +41,12 @@ SCHEMAS = {
 AKS_VALUES = VALUES_DIR / "jupyterhub-aks.yaml"
 SITE_VALUES = VALUES_DIR / "jupyterhub-site.example.yaml"
 VALUE_SETS = {"aks": [AKS_VALUES], "aks+site": [AKS_VALUES, SITE_VALUES]}
+RELEASE = {"Name": "hybridhub", "Namespace": "jhub", "Service": "Helm"}
+# resource names from the chart's ConfigMap (templates/_helpers-names.tpl with fullnameOverride "")
+RESOURCE_NAMES = ("hub", "proxy-api", "proxy-http", "proxy-public", "singleuser", "image-pull-secret",
+                  "user-scheduler", "priority")
+# the secret holding what hub.extraEnv's secretKeyRefs name (docs/deploy-aks.md, step 4)
+SITE_SECRET = "hybridhub-secrets"
 
 
 def load_yaml(path: Path):
@@ -50,37 +71,218 @@ def coalesce(base: dict, override: dict) -> dict:
     return merged
 
 
-def chart_values(*files: Path) -> dict:
-    values = load_yaml(HERE / "chart-baseline.yaml")
-    for path in files:
-        values = coalesce(values, load_yaml(path) or {})
+def _published(values):
+    """The published chart's defaults: chartpress replaces "set-by-chartpress" with the version."""
+    if isinstance(values, dict):
+        return {k: _published(v) for k, v in values.items()}
+    if isinstance(values, list):
+        return [_published(v) for v in values]
+    return CHART_VERSION if values == "set-by-chartpress" else values
+
+
+@lru_cache
+def chart_defaults() -> dict:
+    path = CHART / "values.yaml"
+    if not path.is_file():
+        raise FileNotFoundError(f"the zero-to-jupyterhub {CHART_VERSION} files are missing: {path}")
+    return _published(load_yaml(path))
+
+
+def chart_values(*files: Path | dict) -> dict:
+    """The chart's defaults, then each values file (a path, or a dict for a test's own layer)."""
+    values = chart_defaults()
+    for layer in files:
+        values = coalesce(values, layer if isinstance(layer, dict) else (load_yaml(layer) or {}))
     return values
 
 
-def hub_config(values: dict) -> Config:
-    """The Config the chart's jupyterhub_config.py hands JupyterHub (the parts values drive)."""
-    c = Config()
-    c.JupyterHub.spawner_class = "kubespawner.KubeSpawner"
-    single = values.get("singleuser", {})
-    image = single.get("image", {})
-    c.KubeSpawner.image = f"{image['name']}:{image['tag']}"
-    c.KubeSpawner.cmd = single.get("cmd")
-    c.KubeSpawner.default_url = single.get("defaultUrl") or ""
-    c.KubeSpawner.start_timeout = single.get("startTimeout", 300)
-    hub = values.get("hub", {})
-    for section, settings in (hub.get("config") or {}).items():
-        c[section].update(copy.deepcopy(settings))
-    services, roles = [], []
-    for name, service in (hub.get("services") or {}).items():
-        service = dict(service, name=service.get("name", name))
-        if "apiToken" in service:
-            service["api_token"] = service.pop("apiToken")
-        services.append(service)
-    for name, role in (hub.get("loadRoles") or {}).items():
-        roles.append(dict(role, name=role.get("name", name)))
-    c.JupyterHub.services = services
-    c.JupyterHub.load_roles = roles
-    for key in sorted(hub.get("extraConfig") or {}):
-        code = compile(hub["extraConfig"][key], f"hub.extraConfig.{key}", "exec")
-        exec(code, {"c": c, "get_config": lambda: c})
-    return c
+def _render_extra_file(details: dict) -> str:
+    """hub.extraFiles: ``data`` rendered by the mount path's extension (JSON, YAML, TOML), else stringData."""
+    if "stringData" in details:
+        return details["stringData"]
+    if "binaryData" in details:
+        return base64.b64decode(details["binaryData"]).decode()
+    data = details["data"]
+    if details["mountPath"].endswith(".json"):
+        return json.dumps(data)
+    return yaml.safe_dump(data)
+
+
+class HubPod:
+    """The hub pod's files and environment under ``root``; :meth:`command` runs a program in it."""
+
+    def __init__(self, root: Path, values: dict, *, site_secret: dict[str, str] | None = None,
+                 service_hosts: dict[str, tuple[str, int]] | None = None, namespace: str = "jhub",
+                 kube_api: tuple[str, int] | None = None, kube_ca: Path | None = None,
+                 kube_token: str = "hub-service-account-token"):
+        self.root = root
+        self.values = values
+        self.namespace = namespace
+        self.site_secret = site_secret or {}
+        self.service_hosts = service_hosts or {}
+        self.kube_api = kube_api
+        self.kube_ca = kube_ca
+        self.kube_token = kube_token
+        self.generated = {
+            "hub.config.ConfigurableHTTPProxy.auth_token": secrets.token_hex(32),
+            "hub.config.JupyterHub.cookie_secret": secrets.token_hex(32),
+            "hub.config.CryptKeeper.keys": secrets.token_hex(32),
+        }
+        for key in (values.get("hub", {}).get("services") or {}):
+            self.generated[f"hub.services.{key}.apiToken"] = secrets.token_hex(32)
+
+    # -- files -------------------------------------------------------------------------
+    @property
+    def etc(self) -> Path:  # mounted at /usr/local/etc
+        return self.root / "usr-local-etc"
+
+    @property
+    def srv(self) -> Path:  # mounted at /srv (the hub's PVC at /srv/jupyterhub)
+        return self.root / "srv"
+
+    @property
+    def serviceaccount(self) -> Path:  # mounted at /var/run/secrets/kubernetes.io/serviceaccount
+        return self.root / "serviceaccount"
+
+    @property
+    def hosts(self) -> Path:  # the cluster's DNS names of Services, as /etc/hosts
+        return self.root / "hosts"
+
+    def write(self) -> None:
+        jh = self.etc / "jupyterhub"
+        for sub in ("config", "secret"):
+            (jh / sub).mkdir(parents=True, exist_ok=True)
+        for name in ("jupyterhub_config.py", "z2jh.py"):
+            shutil.copyfile(CHART / "files" / "hub" / name, jh / name)  # mounted, run as shipped
+        for name in RESOURCE_NAMES:
+            (jh / "config" / name).write_text(name)
+        # templates/hub/secret.yaml: the merged values plus Chart and Release, and the generated keys
+        secret_values = dict(copy.deepcopy(self.values), Chart={"Name": "jupyterhub", "Version": CHART_VERSION,
+                                                                 "AppVersion": "5.4.3"}, Release=RELEASE)
+        (jh / "secret" / "values.yaml").write_text(yaml.safe_dump(secret_values))
+        for key, value in self.generated.items():
+            (jh / "secret" / key).write_text(value)
+        for details in (self.values.get("hub", {}).get("extraFiles") or {}).values():
+            target = Path(details["mountPath"])
+            if not str(target).startswith("/usr/local/etc/"):
+                raise ValueError(f"this test pod mounts extraFiles under /usr/local/etc only: {target}")
+            path = self.etc / target.relative_to("/usr/local/etc")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(_render_extra_file(details))
+        (self.srv / "jupyterhub").mkdir(parents=True, exist_ok=True)
+        self.serviceaccount.mkdir(parents=True, exist_ok=True)
+        (self.serviceaccount / "namespace").write_text(self.namespace)
+        (self.serviceaccount / "token").write_text(self.kube_token)
+        if self.kube_ca is not None:
+            shutil.copyfile(self.kube_ca, self.serviceaccount / "ca.crt")
+        names = sorted({"localhost", *self.service_hosts})
+        self.hosts.write_text("127.0.0.1 " + " ".join(names) + "\n::1 localhost\n")
+
+    # -- environment -------------------------------------------------------------------
+    def environment(self) -> dict[str, str]:
+        """templates/hub/deployment.yaml's env, Kubernetes' service variables, hub.extraEnv."""
+        env = {
+            "PATH": f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin",
+            "HOME": str(self.srv / "jupyterhub"),
+            "LANG": "C.UTF-8",
+            "PYTHONUNBUFFERED": "1",
+            "HELM_RELEASE_NAME": RELEASE["Name"],
+            "POD_NAMESPACE": self.namespace,
+            "CONFIGPROXY_AUTH_TOKEN": self.generated["hub.config.ConfigurableHTTPProxy.auth_token"],
+        }
+        if self.kube_api is not None:
+            host, port = self.kube_api
+            env.update({"KUBERNETES_SERVICE_HOST": host, "KUBERNETES_SERVICE_PORT": str(port),
+                        "KUBERNETES_SERVICE_PORT_HTTPS": str(port)})
+        for name, (host, port) in self.service_hosts.items():
+            prefix = name.upper().replace("-", "_")
+            env[f"{prefix}_SERVICE_HOST"] = host
+            env[f"{prefix}_SERVICE_PORT"] = str(port)
+        for name, spec in (self.values.get("hub", {}).get("extraEnv") or {}).items():
+            if isinstance(spec, dict):
+                ref = (spec.get("valueFrom") or {}).get("secretKeyRef") or {}
+                if ref.get("name") != SITE_SECRET:
+                    raise ValueError(f"hub.extraEnv.{name}: unsupported source {spec}")
+                if ref["key"] not in self.site_secret:
+                    continue  # the kubelet would refuse to start the pod: the test provides every key
+                env[name] = self.site_secret[ref["key"]]
+            else:
+                env[name] = str(spec)
+        return env
+
+    def command(self, argv: list[str]) -> list[str]:
+        """``argv`` in a private mount namespace where the chart's paths hold this pod's files."""
+        script = (
+            'set -e; R="$1"; shift; '
+            'mount --bind "$R/usr-local-etc" /usr/local/etc; '
+            'mount --bind "$R/srv" /srv; '
+            'mount -t tmpfs tmpfs /run; '
+            'mkdir -p /run/secrets/kubernetes.io/serviceaccount; '
+            'mount --bind "$R/serviceaccount" /run/secrets/kubernetes.io/serviceaccount; '
+            'mount --bind "$R/hosts" /etc/hosts; '
+            'cd /srv/jupyterhub; exec "$@"'
+        )
+        unshare = ["unshare", "--mount", "--propagation", "private"]
+        if os.geteuid() != 0:
+            unshare.insert(1, "--map-root-user")
+        return [*unshare, "sh", "-c", script, "hub-pod", str(self.root), *argv]
+
+
+# JupyterHub's own loader over the chart's config file; callables and objects as text
+_DUMP = """
+import json, sys
+from jupyterhub.app import JupyterHub
+
+def plain(value):
+    if callable(value):
+        return f"{getattr(value, '__module__', '?')}.{getattr(value, '__qualname__', repr(value))}"
+    if hasattr(value, "to_dict"):
+        return value.to_dict()
+    return repr(value)
+
+app = JupyterHub()
+app.load_config_file("/usr/local/etc/jupyterhub/jupyterhub_config.py")
+print("\\n@@CONFIG@@" + json.dumps(app.config, default=plain))
+"""
+
+
+def hub_config(values: dict, root: Path, *, env: dict[str, str] | None = None,
+               site_secret: dict[str, str] | None = None) -> dict:
+    """The configuration the chart's jupyterhub_config.py builds from ``values`` (JSON)."""
+    pod = HubPod(root, values, site_secret=site_secret,
+                 service_hosts={"hub": ("127.0.0.1", 8081), "proxy-api": ("127.0.0.1", 8001),
+                                "proxy-public": ("127.0.0.1", 80)},
+                 kube_api=("127.0.0.1", 443))
+    pod.write()
+    result = subprocess.run(pod.command([sys.executable, "-c", _DUMP]), env={**pod.environment(), **(env or {})},
+                            capture_output=True, text=True, timeout=120)
+    if result.returncode != 0 or "@@CONFIG@@" not in result.stdout:
+        raise HubConfigError(result.stdout[-3000:] + result.stderr[-3000:])
+    return json.loads(result.stdout.rsplit("@@CONFIG@@", 1)[1])
+
+
+class HubConfigError(RuntimeError):
+    """The chart's hub configuration failed to load (the hub pod would crash-loop)."""
+
+
+SITE_SECRET_VALUES = {  # what `kubectl create secret generic hybridhub-secrets` holds (docs/deploy-aks.md)
+    "gitlab-oauth-client-id": "test-client-id",
+    "gitlab-oauth-client-secret": "test-client-secret",
+    "crypt-key": "ab" * 32,
+    "minio-access-key": "test-access",
+    "minio-secret-key": "test-secret-key",
+}
+
+
+@lru_cache
+def _cached_config(value_set: str, env_items: tuple) -> str:
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="z2jh-hub-") as root:
+        return json.dumps(hub_config(chart_values(*VALUE_SETS[value_set]), Path(root), env=dict(env_items),
+                                     site_secret=SITE_SECRET_VALUES))
+
+
+def config_for(value_set: str, **env: str) -> dict:
+    """The chart-built hub configuration for a value set (cached; a fresh copy each call)."""
+    return json.loads(_cached_config(value_set, tuple(sorted(env.items()))))

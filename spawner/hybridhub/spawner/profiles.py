@@ -8,12 +8,18 @@ Standard_NV6ads_A10_v5 and a larger one of Standard_NV18ads_A10_v5, each 0..3 no
 
 from __future__ import annotations
 
+import copy
+import json
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from traitlets import List, TraitError, validate
+from traitlets import List, TraitError, default, validate
 from traitlets.config import LoggingConfigurable
 
+# The hub hands its own catalog to the services it starts (hub_ext/handover.py) in this variable,
+# so the culler and the cost service use exactly the hub's pools, profiles and prices.
+CATALOG_ENV = "HYBRIDHUB_PROFILE_CATALOG"
 POOL_LABEL = "agentpool"  # AKS labels every node with its pool name under this key
 GPU_RESOURCE = "nvidia.com/gpu"
 
@@ -264,7 +270,6 @@ class ProfileCatalog(LoggingConfigurable):
     """The admin-configured pools and profiles (``c.ProfileCatalog.*``)."""
 
     pools = List(
-        default_value=DEFAULT_POOLS,
         config=True,
         help="""Kubernetes node pools that user servers run on. Each entry:
         name (the AKS pool name; nodes carry the label agentpool=<name>), vm_size,
@@ -278,7 +283,6 @@ class ProfileCatalog(LoggingConfigurable):
         """,
     )
     profiles = List(
-        default_value=DEFAULT_PROFILES,
         config=True,
         help="""What users can start. Each entry: slug, display_name ({"en": ..., "ja": ...}),
         description, pool (a pool name), image, cpu_request, cpu_limit, memory_request,
@@ -286,6 +290,19 @@ class ProfileCatalog(LoggingConfigurable):
         the pool's VM price), allowed_groups (empty: everyone), default.
         """,
     )
+
+    @default("pools")
+    def _default_pools(self):
+        # a service started by the hub gets the hub's catalog; otherwise the reference one
+        return copy.deepcopy(handed_over().get("pools", DEFAULT_POOLS))
+
+    @default("profiles")
+    def _default_profiles(self):
+        return copy.deepcopy(handed_over().get("profiles", DEFAULT_PROFILES))
+
+    def as_json(self) -> str:
+        """The catalog as the hub hands it to its services (``HYBRIDHUB_PROFILE_CATALOG``)."""
+        return json.dumps({"pools": self.pools, "profiles": self.profiles}, ensure_ascii=False)
 
     @validate("pools")
     def _validate_pools(self, proposal):
@@ -328,3 +345,17 @@ class ProfileCatalog(LoggingConfigurable):
 
     def for_user(self, groups: set[str], is_admin: bool = False) -> list[Profile]:
         return [p for p in self.all_profiles() if p.allows(groups, is_admin)]
+
+
+def handed_over() -> dict:
+    """The hub's catalog when this process is one of its services, else ``{}``."""
+    text = os.environ.get(CATALOG_ENV)
+    if not text:
+        return {}
+    try:
+        data = json.loads(text)
+    except ValueError:
+        raise ProfileError(f"{CATALOG_ENV} is not JSON") from None
+    if not isinstance(data, dict):
+        raise ProfileError(f"{CATALOG_ENV} must be an object with pools and profiles")
+    return data

@@ -128,7 +128,7 @@ class CostService(HubServiceApp):
 
     @default("namespace")
     def _namespace(self):
-        return os.environ.get("POD_NAMESPACE", "default")
+        return os.environ.get("POD_NAMESPACE") or _service_account_namespace() or "default"
 
     @default("event_namespaces")
     def _event_namespaces(self):
@@ -333,3 +333,15 @@ class CostService(HubServiceApp):
 
 
 main = CostService.launch_instance
+
+
+SERVICE_ACCOUNT_NAMESPACE = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
+
+
+def _service_account_namespace() -> str:
+    """The pod's namespace as Kubernetes mounts it for every pod with a service account."""
+    try:
+        with open(SERVICE_ACCOUNT_NAMESPACE, encoding="utf-8") as f:
+            return f.read().strip()
+    except OSError:
+        return ""
