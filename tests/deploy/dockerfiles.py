@@ -7,10 +7,13 @@ import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from packaging.requirements import Requirement
+
 from .z2jh import REPO
 
 IMAGES = REPO / "images"
 EXACT_TAG = re.compile(r"^v?\d+\.\d+\.\d+([.-][0-9A-Za-z.-]+)?$")
+VARIABLE = re.compile(r"\$\{(\w+)\}|\$(\w+)")
 
 
 @dataclass
@@ -29,6 +32,20 @@ class Dockerfile:
 
     def all(self, name: str) -> list[str]:
         return [args for instr, args in self.instructions if instr == name]
+
+    @property
+    def build_args(self) -> dict[str, str]:
+        """``ARG NAME=default`` values (what a build without --build-arg uses)."""
+        found = {}
+        for args in self.all("ARG"):
+            name, _, default = args.partition("=")
+            found[name.strip()] = default.strip().strip('"')
+        return found
+
+    def expand(self, text: str) -> str:
+        """``${NAME}`` and ``$NAME`` replaced by the ARG defaults (others left as they are)."""
+        args = self.build_args
+        return VARIABLE.sub(lambda m: args.get(m.group(1) or m.group(2), m.group(0)), text)
 
 
 def parse(path: Path) -> Dockerfile:
@@ -81,12 +98,50 @@ def final_user(dockerfile: Dockerfile) -> str | None:
     return users[-1].split(":")[0] if users else None
 
 
-def copy_sources(dockerfile: Dockerfile) -> list[str]:
-    sources = []
+def copies(dockerfile: Dockerfile) -> list[tuple[list[str], str]]:
+    """(sources, destination) of each COPY/ADD from the build context, ARGs expanded."""
+    found = []
     for args in dockerfile.all("COPY") + dockerfile.all("ADD"):
-        words = shlex.split(args)
+        words = shlex.split(dockerfile.expand(args))
         if any(w.startswith("--from") for w in words):
             continue
         words = [w for w in words if not w.startswith("--")]
-        sources += words[:-1]
-    return sources
+        found.append((words[:-1], words[-1]))
+    return found
+
+
+def copy_sources(dockerfile: Dockerfile) -> list[str]:
+    return [source for sources, _ in copies(dockerfile) for source in sources]
+
+
+def context_path(dockerfile: Dockerfile, image_path: str) -> Path:
+    """The build-context file a COPY put at ``image_path`` in the image."""
+    for sources, destination in copies(dockerfile):
+        for source in sources:
+            if destination.endswith("/"):
+                if image_path == destination + source.rpartition("/")[2]:
+                    return dockerfile.context / source
+            elif image_path == destination:
+                return dockerfile.context / source
+    raise AssertionError(f"{dockerfile.path}: nothing is copied to {image_path}")
+
+
+def pip_installs(dockerfile: Dockerfile) -> list[list[str]]:
+    """The arguments of every ``pip install`` the RUN instructions make, ARGs expanded."""
+    found = []
+    for args in dockerfile.all("RUN"):
+        for command in re.split(r"&&|;", dockerfile.expand(args)):
+            words = shlex.split(command)
+            for start in range(len(words) - 1):
+                if words[start].rpartition("/")[2] in ("pip", "pip3") and words[start + 1] == "install":
+                    found.append(words[start + 2:])
+                    break
+    return found
+
+
+def hybridhub_requirement(dockerfile: Dockerfile) -> Requirement | None:
+    """The image's ``hybridhub…`` requirement (with its extras), or None if it installs none."""
+    found = [Requirement(word) for install in pip_installs(dockerfile) for word in install
+             if not word.startswith("-") and re.match(r"hybridhub\b", word)]
+    assert len(found) <= 1, f"{dockerfile.path}: hybridhub installed more than once"
+    return found[0] if found else None

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import fnmatch
 import re
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
 
 from hybridhub.spawner.profiles import DEFAULT_PROFILES
 
-from .dockerfiles import IMAGES, all_dockerfiles, base_images, copy_sources, final_user, is_pinned, parse
+from .dockerfiles import (IMAGES, all_dockerfiles, base_images, copies, copy_sources, final_user, hybridhub_requirement,
+                          is_pinned, parse)
 from .z2jh import AKS_VALUES, REPO, VALUES_DIR, load_yaml
 
 pytestmark = pytest.mark.deploy
@@ -21,7 +24,11 @@ DOCKERFILES = all_dockerfiles()
 IDS = [p.parent.name for p in DOCKERFILES]
 # Rules a Dockerfile may switch off inline, each only with a reason written above it.
 ALLOWED_IGNORES = {"DL3008"}  # apt pins: Debian drops superseded versions, the base is pinned
-WHEEL = "dist/hybridhub-*.whl"
+VERSION = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]["version"]
+WHEEL = f"dist/hybridhub-{VERSION}-py3-none-any.whl"  # what `pip wheel` builds into dist/ (docs/deploy-aks.md)
+# Which part of hybridhub each image installs: the hub pod `hybridhub[hub]`, user servers the
+# base distribution only (no kubespawner, oauthenticator, idle-culler or the demo's object store).
+ROLES = {"hub": {"hub"}, "singleuser-cpu": set(), "singleuser-gpu": set(), "trainer": None, "model-server": None}
 
 
 def hadolint() -> str:
@@ -85,15 +92,42 @@ def test_runs_as_non_root(path):
 def test_copy_sources_exist_in_the_build_context(path):
     dockerfile = parse(path)
     for source in copy_sources(dockerfile):
-        if source == WHEEL:
+        if source.startswith("dist/hybridhub-"):
+            assert source == WHEEL, f"{path}: copies {source}, the checkout builds {WHEEL}"
             assert dockerfile.context == REPO, "the wheel is built into the repository's dist/"
             continue
         assert (dockerfile.context / source).exists(), f"{path}: COPY {source} not in its build context"
     ignore = path.with_name("Dockerfile.dockerignore")
     if dockerfile.context != path.parent:
         # a repository-root build sends only what it copies
-        kept = {line[1:] for line in ignore.read_text().splitlines() if line.startswith("!")}
-        assert set(copy_sources(dockerfile)) <= kept
+        kept = [line[1:] for line in ignore.read_text().splitlines() if line.startswith("!")]
+        for source in copy_sources(dockerfile):
+            assert any(fnmatch.fnmatch(source, pattern) for pattern in kept), f"{ignore.name} leaves out {source}"
+
+
+@pytest.mark.parametrize("path", DOCKERFILES, ids=IDS)
+def test_image_installs_only_its_roles_part_of_hybridhub(path):
+    dockerfile = parse(path)
+    requirement = hybridhub_requirement(dockerfile)
+    expected = ROLES[path.parent.name]
+    if expected is None:
+        assert requirement is None, f"{path.parent.name} should not install hybridhub"
+        return
+    assert requirement is not None and set(requirement.extras) == expected, requirement
+    # a direct reference to the wheel this Dockerfile copies: the package can come from nowhere else
+    wheel = WHEEL.rpartition("/")[2]
+    assert requirement.url == f"file:///tmp/wheels/{wheel}", requirement.url
+    assert ([WHEEL], "/tmp/wheels/") in copies(dockerfile)
+
+
+def test_role_check_reads_extras_and_wheel_names(tmp_path):
+    fake = tmp_path / "Dockerfile"
+    fake.write_text("# build context: repository root\nFROM python:3.12.12-slim-bookworm\nARG W=hybridhub-9.whl\n"
+                    "COPY dist/${W} /tmp/wheels/\nRUN pip install --no-cache-dir \"hybridhub[hub,demo] @ file:///tmp/wheels/${W}\" "
+                    "&& rm -rf /tmp/wheels\nUSER 1000\n")
+    requirement = hybridhub_requirement(parse(fake))
+    assert set(requirement.extras) == {"hub", "demo"} and requirement.url == "file:///tmp/wheels/hybridhub-9.whl"
+    assert copy_sources(parse(fake)) == ["dist/hybridhub-9.whl"]
 
 
 @pytest.mark.parametrize("path", sorted(IMAGES.glob("*/requirements.txt")), ids=lambda p: p.parent.name)
