@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 
 import psutil
 import pytest
+import yaml
 
-from hybridhub.hub_ext.demo.layout import DemoPorts
+from hybridhub.hub_ext.demo.kube_mode import SOURCE_ROOT, standin_command
+from hybridhub.hub_ext.demo.layout import DemoPaths, DemoPorts
 from hybridhub.hub_ext.demo.ports import port_is_free
+from hybridhub.spawner.profiles import ProfileCatalog
 from tests.hubclient import login
+from tests.kube_standin.from_catalog import cluster_from_catalog
 
 from tests.harness.demo import HYBRIDHUB, OutputReader, stop_demo
 from tests.harness.demo import free_base as _free_base
@@ -64,3 +69,21 @@ def test_kube_demo_shows_a_scale_from_zero_start(tmp_path):
         assert all(port_is_free(p) for p in DemoPorts.from_base(base).named())
     finally:
         stop_demo(process)
+
+
+def test_the_demo_starts_the_standin_as_a_program_with_the_catalogs_pools(tmp_path):
+    """No import of the test double: options only, and the stand-in builds its pools from the catalog."""
+    paths = DemoPaths(tmp_path / "d")
+    (paths.root / "kube").mkdir(parents=True)
+    command = standin_command(paths, 0, 60)
+    assert command[1:3] == ["-m", "tests.kube_standin"]
+    process = subprocess.Popen(command, cwd=SOURCE_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        info = next(json.loads(line) for line in process.stdout if line.startswith("{"))
+        assert info["speed"] == 60 and os.path.exists(info["kubeconfig"])
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(30)
+    extra = ["--ip={pod_ip}", "--port={port}"] + (["--allow-root"] if os.geteuid() == 0 else [])
+    expected = cluster_from_catalog(ProfileCatalog(), local_processes=True, local_extra_args=extra, start_seconds=1)
+    assert yaml.safe_load((paths.root / "kube" / "pools.yaml").read_text()) == yaml.safe_load(yaml.safe_dump(expected))
