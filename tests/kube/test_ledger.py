@@ -1,4 +1,10 @@
-"""The ledger's T_n (time with n nodes per pool) for a scripted day, exactly."""
+"""The ledger's T_n (time with n nodes per pool) for a scripted day, exactly.
+
+A VM is billed from the scale-up until Azure has deleted it: the autoscaler taints an unneeded node,
+deletes the VMSS instance 5 s later (--node-delete-delay-after-taint) and the VM goes the pool's
+``deletion_seconds`` (60 by default) after that (cluster-autoscaler core/scaledown/actuation/actuator.go,
+cloudprovider/azure/azure_scale_set.go DeleteInstances); see tests/kube/test_scaledown.py.
+"""
 
 from __future__ import annotations
 
@@ -30,16 +36,17 @@ async def test_scripted_scenario_exact_node_time(http, standin):
     await http.delete(PODS + "/b", params={"gracePeriodSeconds": "0"})   # node of b unneeded from 2000
     await at(3600)
 
+    # tainted at 1600 / 2600, VM deleted 5 + 60 s later
     assert [(t - t0, n) for t, pool, n in ledger.changes if pool == "cpu"] == [
-        (0, 0), (0, 1), (50, 2), (1600, 1), (2600, 0)]
-    assert ledger.seconds("cpu", clock.now()) == {0: 1000.0, 1: 1050.0, 2: 1550.0}
-    assert ledger.node_seconds("cpu", clock.now()) == 1050 + 2 * 1550
+        (0, 0), (0, 1), (50, 2), (1665, 1), (2665, 0)]
+    assert ledger.seconds("cpu", clock.now()) == {0: 935.0, 1: 1050.0, 2: 1615.0}
+    assert ledger.node_seconds("cpu", clock.now()) == 1050 + 2 * 1615
     assert ledger.seconds("system", clock.now()) == {1: 3600.0}
     assert ledger.seconds("gpu", clock.now()) == {0: 3600.0}
 
     report = (await http.get("/_standin/ledger")).json()
-    assert report["pools"]["cpu"]["T_n_hours"] == {"0": 1000 / 3600, "1": 1050 / 3600, "2": 1550 / 3600}
-    assert report["pools"]["cpu"]["node_hours"] == 4150 / 3600
+    assert report["pools"]["cpu"]["T_n_hours"] == {"0": 935 / 3600, "1": 1050 / 3600, "2": 1615 / 3600}
+    assert report["pools"]["cpu"]["node_hours"] == 4280 / 3600
 
 
 async def test_gpu_day_with_graceful_stops(http, standin):
@@ -56,15 +63,15 @@ async def test_gpu_day_with_graceful_stops(http, standin):
     await at(7200)
     await http.post(PODS, json=pod_manifest("u2", **gpu))    # node 2 from 7200
     await at(10800)
-    await http.delete(PODS + "/u1")                          # gone at 10801, node removed 11401
+    await http.delete(PODS + "/u1")                          # gone at 10801, tainted 11401, VM gone 11466
     await at(14400)
-    await http.delete(PODS + "/u2")                          # gone at 14401, node removed 15001
+    await http.delete(PODS + "/u2")                          # gone at 14401, tainted 15001, VM gone 15066
     await at(8 * 3600)
 
     assert ledger.seconds("gpu", clock.now()) == {
-        0: 3600.0 + (8 * 3600 - 15001),
-        1: (7200 - 3600) + (15001 - 11401),
-        2: 11401 - 7200,
+        0: 3600.0 + (8 * 3600 - 15066),
+        1: (7200 - 3600) + (15066 - 11466),
+        2: 11466 - 7200,
     }
 
 

@@ -1,36 +1,55 @@
-"""A cluster-autoscaler model, with AKS's node pools as node groups.
+"""A cluster-autoscaler model (releases 1.31-1.37), with AKS's node pools (VMSS) as node groups.
 
-* Scale-up: for each unschedulable pod that no node being provisioned can take,
-  simulate the pod on a template node of every pool; pick the least wasteful
-  pool that fits, is below its max and within the vCPU quota of its VM family;
-  emit ``TriggeredScaleUp`` (or ``NotTriggerScaleUp`` with the reasons) on the
-  pod; the node joins after the pool's provisioning time.
-* Scale-down: a node with no running pods for the pool's
-  scale-down-unneeded time is removed (``ScaleDown`` event on the node), never
-  below the pool's min.
+What each part reproduces (paths in github.com/kubernetes/autoscaler, cluster-autoscaler/):
 
-Simplifications (see docs/kube-standin.md): decisions are event-driven instead
-of a 10 s scan loop; "unneeded" means empty (utilisation and pod moves are not
-modelled); a quota refusal is reported at decision time as NotTriggerScaleUp,
-where a real AKS would accept the scale-up and fail it with QuotaExceeded.
+* the loop (loop/trigger.go): every ``--scan-interval`` (10 s) while pods wait, at once when an
+  unschedulable pod appears, and again right after a successful scale-up;
+* scale-up (core/scaleup/orchestrator/orchestrator.go): pods that fit a node being provisioned wait
+  for it; node groups in backoff, at their max size or over the autoscaler's own resource limits are
+  skipped (skippedreasons.go), the others are simulated with a template node; the best option
+  (least waste) is resized and EVERY pod it helps gets ``TriggeredScaleUp`` with the same message
+  (processors/status/eventing_scale_up_processor.go); pods get ``NotTriggerScaleUp`` only from a
+  loop that tried no scale-up;
+* resize (core/scaleup/orchestrator/executor.go): ``ScaledUpGroup`` events on the status ConfigMap;
+  a refused resize (AKS: the VMSS PUT exceeding the subscription's vCPU quota, an error returned by
+  IncreaseSize, cloudprovider/azure/azure_scale_set.go) gives ``FailedToScaleUpGroup`` there, backs
+  the group off and no pod event; an asynchronous allocation failure gives ``TriggeredScaleUp`` and
+  then no node: after ``--max-node-provision-time`` (15 min) ``ScaleUpTimedOut``, backoff, and the
+  target size is reverted (clusterstate/clusterstate.go updateScaleRequests, 1.36+);
+* scale-down: see scaledown.py.
+
+Simplifications (docs/kube-standin.md): one equivalence group per pod, first-fit binpacking on the
+template node, least-waste expander (AKS's default is random), reasons sorted by count (Go's map
+order is random), nodes Ready as soon as they register.
 """
 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
-from fractions import Fraction
+from dataclasses import dataclass
 
+from .castatus import Backoff, Recorder, StatusWriter
+from .kubelet import go_duration
+from .scaledown import ScaleDown
 from .scheduling import misfit, pod_requests, summarise
+
+GIB = 2**30
 
 
 @dataclass
 class Upcoming:
-    """A node being provisioned; pods it will take are reserved on it."""
+    """A VM asked for: it registers as a node at ``ready_at`` unless its allocation fails."""
     pool: object
-    free: dict
     ready_at: float
-    reserved: set = field(default_factory=set)
+    fails: bool
+    timer: object = None
+
+
+@dataclass
+class ScaleUpRequest:
+    increase: int
+    time: float
+    expected: float
 
 
 class Autoscaler:
@@ -38,8 +57,24 @@ class Autoscaler:
 
     def __init__(self, cluster):
         self.cluster = cluster
+        self.cfg = cluster.config.autoscaler
+        self.target = {p.name: p.initial for p in cluster.config.pools}  # VMSS capacity
         self.upcoming: list[Upcoming] = []
-        self._waiting: dict[str, Upcoming] = {}  # pod uid -> node it waits for
+        self.requests: dict[str, ScaleUpRequest] = {}
+        self.backoff = Backoff(self.cfg.initial_backoff_seconds, self.cfg.max_backoff_seconds,
+                               self.cfg.backoff_reset_seconds)
+        self.recorder = Recorder(cluster)
+        self.status = StatusWriter(cluster)
+        self.scaledown = ScaleDown(self)
+        self._loop_timer = None
+        self._seen_unschedulable: set[str] = set()
+
+    def start(self, t: float) -> None:
+        """The autoscaler starts: its status ConfigMap is created ("Initializing")."""
+        self.status.create(t)
+
+    def groups(self) -> list:
+        return [p for p in self.cluster.config.pools if p.autoscale]
 
     def upcoming_count(self, pool_name: str) -> int:
         return sum(1 for u in self.upcoming if u.pool.name == pool_name)
@@ -48,95 +83,232 @@ class Autoscaler:
         digits = int(hashlib.sha256(pool.name.encode()).hexdigest(), 16) % 10**8
         return f"aks-{pool.name}-{digits:08d}-vmss"
 
+    # ------------------------------------------------------------------ the loop
+    def consider(self, pods: list[dict], t: float) -> None:
+        """The scheduler's pass ended with ``pods`` unschedulable: a new one starts a loop at once."""
+        uids = {p["metadata"]["uid"] for p in pods}
+        if uids - self._seen_unschedulable:
+            self.request_loop(t)
+        elif pods and self._loop_timer is None:
+            self._loop_timer = self.cluster.clock.call_at(t + self.cfg.scan_interval_seconds, self.run_once)
+        self._seen_unschedulable = uids
+
+    def request_loop(self, t: float) -> None:
+        if self._loop_timer is not None and self._loop_timer.due <= t:
+            return
+        if self._loop_timer is not None:
+            self._loop_timer.cancel()
+        self._loop_timer = self.cluster.clock.call_at(t, self.run_once)
+
+    def run_once(self, t: float) -> None:
+        self._loop_timer = None
+        self.backoff.remove_stale(t)
+        self._update_requests(t)
+        pods = self._unschedulable()
+        remaining = self._not_on_upcoming(pods)
+        scaled = bool(remaining) and self._scale_up(remaining, t)
+        self.write_status(t)
+        if scaled:
+            self.request_loop(t)
+        elif pods:
+            self._loop_timer = self.cluster.clock.call_at(t + self.cfg.scan_interval_seconds, self.run_once)
+
+    def _unschedulable(self) -> list[dict]:
+        """Pods the scheduler marked Unschedulable that still fit no node (CA filters the others out)."""
+        cluster = self.cluster
+        free = {name: cluster.free(s) for name, s in cluster.nodes.items() if not s.deleting}
+        out = []
+        for pod in cluster.pending_pods():
+            cond = next((c for c in pod["status"].get("conditions", []) if c["type"] == "PodScheduled"), {})
+            if cond.get("reason") != "Unschedulable":
+                continue
+            req = pod_requests(pod)
+            fit = next((n for n, f in free.items()
+                        if misfit(pod, n, cluster.labels_of(n), cluster.nodes[n].taints, f, req) is None), None)
+            if fit is None:
+                out.append(pod)
+                continue
+            for k, v in req.items():  # the pod is placed in the simulation (filter-out-schedulable)
+                free[fit][k] = free[fit].get(k, 0) - v
+        return out
+
+    def _not_on_upcoming(self, pods: list[dict]) -> list[dict]:
+        """Pods that fit a node being provisioned wait for it (orchestrator.go UpcomingNodes)."""
+        frees = [(u, dict(u.pool.allocatable)) for u in self.upcoming]
+        remaining = []
+        for pod in pods:
+            req = pod_requests(pod)
+            spot = next((f for u, f in frees if misfit(pod, "", u.pool.node_labels(), u.pool.taints, f, req) is None),
+                        None)
+            if spot is None:
+                remaining.append(pod)
+                continue
+            for k, v in req.items():
+                spot[k] = spot.get(k, 0) - v
+        return remaining
+
     # ------------------------------------------------------------------ scale-up
+    def _limits_exceeded(self, pool) -> list[str]:
+        """The autoscaler's own limits (--cores-total, --memory-total): since 1.35 reported as
+        ``exceeded quota: "cluster-wide", resources: cpu`` (resourcequotas/, cloudprovider/resource_limiter.go)."""
+        states = list(self.cluster.nodes.values())
+        cores = sum(int(s.pool.capacity.get("cpu", 0)) for s in states) + sum(
+            int(u.pool.capacity.get("cpu", 0)) for u in self.upcoming)
+        memory = sum(s.pool.capacity.get("memory", 0) for s in states) + sum(
+            u.pool.capacity.get("memory", 0) for u in self.upcoming)
+        out = []
+        if cores + int(pool.capacity.get("cpu", 0)) > self.cfg.cores_total:
+            out.append("cpu")
+        if memory + pool.capacity.get("memory", 0) > self.cfg.memory_total_gib * GIB:
+            out.append("memory")
+        return out
+
+    def _skip_reason(self, pool, t: float) -> str | None:
+        if self.backoff.status(pool.name, t) is not None:
+            return "in backoff after failed scale-up"
+        if self.target[pool.name] >= pool.max:
+            return "max node group size reached"
+        exceeded = self._limits_exceeded(pool)
+        if exceeded:
+            return f'exceeded quota: "cluster-wide", resources: {", ".join(exceeded)}'
+        return None
+
+    @staticmethod
+    def _binpack(pods: list[dict], pool) -> int:
+        nodes: list[dict] = []
+        for pod in pods:
+            req = pod_requests(pod)
+            spot = next((n for n in nodes if all(n.get(k, 0) >= v for k, v in req.items())), None)
+            if spot is None:
+                spot = dict(pool.allocatable)
+                nodes.append(spot)
+            for k, v in req.items():
+                spot[k] = spot.get(k, 0) - v
+        return len(nodes)
+
+    def _scale_up(self, pods: list[dict], t: float) -> bool:
+        """One scale-up attempt for ``pods``; True when a node group was resized."""
+        skipped, rejected, options = {}, {p["metadata"]["uid"]: [] for p in pods}, []
+        for pool in self.groups():
+            why = self._skip_reason(pool, t)
+            if why:
+                skipped[pool.name] = why
+                continue
+            fits = []
+            for pod in pods:
+                reason = misfit(pod, "template-node", pool.node_labels(), pool.taints, pool.allocatable,
+                                pod_requests(pod))
+                if reason:
+                    rejected[pod["metadata"]["uid"]].append(reason)
+                else:
+                    fits.append(pod)
+            if fits:
+                options.append((pool, min(self._binpack(fits, pool), pool.max - self.target[pool.name]), fits))
+        if not options:
+            for pod in pods:
+                reasons = rejected[pod["metadata"]["uid"]] + list(skipped.values())
+                self.recorder.event(pod, "NotTriggerScaleUp", f"pod didn't trigger scale-up: {summarise(reasons)}", t)
+            return False
+        pool, nodes, helped = min(options, key=lambda o: (o[0].allocatable.get("cpu", 0),
+                                                          o[0].allocatable.get("memory", 0), o[0].name))
+        current, group = self.target[pool.name], self.vmss(pool)
+        new = current + nodes
+        self.recorder.log_event("ScaledUpGroup", f"Scale-up: setting group {group} size to {new} instead of "
+                                f"{current} (max: {pool.max})", t)
+        error = self._increase_size(pool, nodes)
+        if error:
+            self.recorder.log_event("FailedToScaleUpGroup", f"Scale-up failed for group {group}: {error}", t,
+                                    "Warning")
+            self.backoff.backoff(pool.name, "cloudProviderError", f"failed to increase node group size: {error}", t)
+            return False
+        self._resized(pool, nodes, t)
+        self.recorder.log_event("ScaledUpGroup", f"Scale-up: group {group} size set to {new} instead of "
+                                f"{current} (max: {pool.max})", t)
+        for pod in helped:
+            self.recorder.event(pod, "TriggeredScaleUp",
+                                f"pod triggered scale-up: [{{{group} {current}->{new} (max: {pool.max})}}]", t)
+        return True
+
     def _family_vcpus(self, family: str) -> int:
         ledger = self.cluster.ledger
         return sum(ledger.count(p.name) * p.vcpus for p in self.cluster.config.pools if p.vm_family == family)
 
-    def consider(self, pods: list[dict], t: float) -> None:
-        for pod in pods:
-            uid = pod["metadata"]["uid"]
-            if uid in self._waiting and self._waiting[uid] in self.upcoming:
-                continue
-            requests = pod_requests(pod)
-            target = next((u for u in self.upcoming if misfit(pod, "", u.pool.node_labels(), u.pool.taints,
-                                                                u.free, requests) is None), None)
-            if target is None:
-                target = self._scale_up_for(pod, requests, t)
-            if target is not None:
-                for k, v in requests.items():
-                    target.free[k] = target.free.get(k, Fraction(0)) - v
-                target.reserved.add(uid)
-                self._waiting[uid] = target
-
-    def _scale_up_for(self, pod: dict, requests: dict, t: float) -> Upcoming | None:
+    def _increase_size(self, pool, nodes: int) -> str | None:
+        """AKS's answer to the VMSS capacity update: None, or the synchronous error (quota)."""
         quotas = self.cluster.config.quotas
-        candidates, reasons = [], []
-        for pool in self.cluster.config.pools:
-            why = misfit(pod, "template-node", pool.node_labels(), pool.taints, pool.allocatable, requests)
-            if why is None and self.cluster.ledger.count(pool.name) >= pool.max:
-                why = "max node group size reached"
-            if why is None and pool.vm_family in quotas:
-                used, limit = self._family_vcpus(pool.vm_family), quotas[pool.vm_family]
-                if used + pool.vcpus > limit:
-                    why = (f"exceeded quota: {pool.vm_family} vCPUs in use {used} + {pool.vcpus} "
-                           f"requested > limit {limit}")
-            if why:
-                reasons.append(why)
-            else:
-                candidates.append(pool)
-        if not candidates:
-            self.cluster.event(pod, "NotTriggerScaleUp", f"pod didn't trigger scale-up: {summarise(reasons)}",
-                               component=self.COMPONENT, t=t)
+        used = self._family_vcpus(pool.vm_family)
+        need = nodes * pool.vcpus
+        limit = quotas.get(pool.vm_family)
+        if pool.fail_scale_up == "quota" and limit is None:
+            limit = used
+        if limit is None or used + need <= limit:
             return None
-        # "least-waste" expander: the smallest node that fits
-        pool = min(candidates, key=lambda p: (p.allocatable.get("cpu", 0), p.allocatable.get("memory", 0), p.name))
-        before = self.cluster.ledger.count(pool.name)
-        self.cluster.ledger.set_count(pool.name, before + 1, t)
-        up = Upcoming(pool, dict(pool.allocatable), t + pool.provisioning_seconds)
-        self.upcoming.append(up)
-        self.cluster.clock.call_at(up.ready_at, lambda due, up=up: self._ready(up, due))
-        self.cluster.event(pod, "TriggeredScaleUp",
-                           f"pod triggered scale-up: [{{{self.vmss(pool)} {before}->{before + 1} (max: {pool.max})}}]",
-                           component=self.COMPONENT, t=t)
-        return up
+        return (f'Code="OperationNotAllowed" Message="Operation could not be completed as it results in exceeding '
+                f"approved {pool.vm_family} Cores quota. Additional details - Deployment Model: Resource Manager, "
+                f"Location: {self.cluster.config.region}, Current Limit: {limit}, Current Usage: {used}, "
+                f'Additional Required: {need}, (Minimum) New Limit Required: {used + need}."')
+
+    def _resized(self, pool, nodes: int, t: float) -> None:
+        self.target[pool.name] += nodes
+        fails = pool.fail_scale_up == "allocation"
+        for _ in range(nodes):
+            up = Upcoming(pool, t + pool.provisioning_seconds, fails)
+            if not fails:
+                up.timer = self.cluster.clock.call_at(up.ready_at, lambda due, up=up: self._ready(up, due))
+            self.upcoming.append(up)
+        if not fails:  # Azure bills a VM from its allocation; a failed allocation bills nothing
+            ledger = self.cluster.ledger
+            ledger.set_count(pool.name, ledger.count(pool.name) + nodes, t)
+        req = self.requests.get(pool.name)
+        expected = t + self.cfg.max_node_provision_seconds
+        if req is None:
+            self.requests[pool.name] = ScaleUpRequest(nodes, t, expected)
+        else:
+            req.increase, req.time, req.expected = req.increase + nodes, t, expected
+        self.cluster.clock.call_at(expected, self.run_once)
+
+    def _update_requests(self, t: float) -> None:
+        """clusterstate.go updateScaleRequests: done when no node is upcoming; timed out after
+        max-node-provision-time: ScaleUpTimedOut, backoff, target reverted (1.36+)."""
+        for name, req in list(self.requests.items()):
+            pool = self.cluster.config.pool(name)
+            waiting = [u for u in self.upcoming if u.pool is pool]
+            if not waiting:
+                del self.requests[name]
+                continue
+            if req.expected > t:
+                continue
+            group, took = self.vmss(pool), go_duration(t - req.time)
+            self.recorder.log_event("ScaleUpTimedOut", f"Nodes added to group {group} failed to register within "
+                                    f"{took}", t, "Warning")
+            self.backoff.backoff(name, "timeout", f"Scale-up timed out for node group {group} after {took}", t)
+            for up in waiting:
+                if up.fails:
+                    self.upcoming.remove(up)
+                    self.target[name] -= 1
+            del self.requests[name]
 
     def _ready(self, up: Upcoming, t: float) -> None:
+        if up not in self.upcoming:
+            return
         self.upcoming.remove(up)
-        for uid in up.reserved:
-            if self._waiting.get(uid) is up:
-                del self._waiting[uid]
         self.cluster.add_node(up.pool)
         self.cluster.request_scheduling()
 
-    # ------------------------------------------------------------------ scale-down
+    def write_status(self, t: float) -> None:
+        self.status.write([{
+            "name": self.vmss(p), "ready": sum(1 for s in self.cluster.nodes.values() if s.pool is p),
+            "target": self.target[p.name], "min": p.min, "max": p.max,
+            "scaling_up": p.name in self.requests and self.upcoming_count(p.name) > 0,
+            "backoff": self.backoff.status(p.name, t),
+            "candidates": self.scaledown.candidates(p)} for p in self.groups()], t)
+
+    # ------------------------------------------------------------------ scale-down (scaledown.py)
     def node_added(self, state) -> None:
         self.cluster.request_scheduling()  # the pass ends with check_scale_down
 
     def node_used(self, state) -> None:
-        if state.unneeded_timer is not None:
-            state.unneeded_timer.cancel()
-            state.unneeded_timer = None
+        self.scaledown.node_used(state)
 
     def check_scale_down(self, t: float) -> None:
-        for state in list(self.cluster.nodes.values()):
-            empty = not self.cluster.pods_on(state.name)
-            if not empty:
-                self.node_used(state)
-            elif state.unneeded_timer is None and self.cluster.ledger.count(state.pool.name) > state.pool.min:
-                state.unneeded_timer = self.cluster.clock.call_at(
-                    t + state.pool.scale_down_unneeded_seconds, lambda due, s=state: self._remove(s, due))
-
-    def _remove(self, state, t: float) -> None:
-        state.unneeded_timer = None
-        pool = state.pool
-        if state.name not in self.cluster.nodes or self.cluster.pods_on(state.name):
-            return
-        count = self.cluster.ledger.count(pool.name)
-        if count <= pool.min:
-            return
-        node = self.cluster.store.get("nodes", None, state.name)
-        self.cluster.event(node, "ScaleDown", f"Scale-down: removing empty node \"{state.name}\"",
-                           component=self.COMPONENT, t=t)
-        self.cluster.remove_node(state)
-        self.cluster.ledger.set_count(pool.name, count - 1, t)
+        self.scaledown.check(t)

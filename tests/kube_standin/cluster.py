@@ -33,6 +33,8 @@ class NodeState:
     images: set = field(default_factory=set)
     unneeded_timer: object = None
     pod_ips: int = 0
+    taints: list = field(default_factory=list)  # the pool's, plus the autoscaler's ToBeDeleted taint
+    deleting: bool = False  # tainted by the autoscaler, the VM is being deleted
 
 
 def quantity_str(q: Fraction) -> str:
@@ -52,12 +54,14 @@ class Cluster:
         self._node_seq = 0
         self._schedule_pending = False
         self._events: dict[tuple[str, str, str], str] = {}  # (uid, reason, message) -> event name
+        self._event_expiry: dict[tuple[str, str], object] = {}  # (namespace, name) -> expiry timer
         self.autoscaler = Autoscaler(self)
         self.kubelet = Kubelet(self)
         store.on_delete.append(self._garbage_collect)
         for ns in ("default", "kube-system", "kube-public", "kube-node-lease"):
             store.create("namespaces", None, {"metadata": {"name": ns}, "spec": {"finalizers": ["kubernetes"]},
                                               "status": {"phase": "Active"}})
+        self.autoscaler.start(clock.now())
         for pool in config.pools:
             self.ledger.add_pool(pool.name, pool.initial, clock.now())
             for _ in range(pool.initial):
@@ -80,7 +84,8 @@ class Cluster:
         """A VM of ``pool`` has joined and is Ready (the ledger is updated by the caller)."""
         name = self.node_name(pool)
         self._node_seq += 1
-        state = NodeState(name, pool, self._node_seq, f"10.224.{self._node_seq // 250}.{4 + self._node_seq % 250}")
+        state = NodeState(name, pool, self._node_seq, f"10.224.{self._node_seq // 250}.{4 + self._node_seq % 250}",
+                          taints=[dict(t) for t in pool.taints])
         self.nodes[name] = state
         now = rfc3339(self.clock.now())
         self.store.create("nodes", None, {
@@ -100,6 +105,9 @@ class Cluster:
         })
         self.autoscaler.node_added(state)
         return state
+
+    def labels_of(self, node_name: str) -> dict:
+        return state_labels(self.nodes[node_name])
 
     def remove_node(self, state: NodeState) -> None:
         del self.nodes[state.name]
@@ -166,7 +174,7 @@ class Cluster:
             reasons, best = [], None
             missing = self._missing_claim(pod)
             for name, state in sorted(self.nodes.items()):
-                why = missing or misfit(pod, name, state_labels(state), state.pool.taints, free[name], requests)
+                why = missing or misfit(pod, name, state_labels(state), state.taints, free[name], requests)
                 if why:
                     reasons.append(why)
                     continue

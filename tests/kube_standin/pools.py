@@ -15,8 +15,13 @@ import yaml
 from .quantity import parse, parse_resources
 
 POOL_KEYS = {"name", "vm_size", "vm_family", "mode", "min", "max", "count", "capacity", "allocatable",
-             "labels", "taints", "provisioning_seconds", "scale_down_unneeded_seconds"}
-TOP_KEYS = {"speed", "quotas", "images", "kubelet", "pools", "history"}
+             "labels", "taints", "provisioning_seconds", "scale_down_unneeded_seconds", "autoscale",
+             "fail_scale_up", "deletion_seconds"}
+TOP_KEYS = {"speed", "quotas", "images", "kubelet", "pools", "history", "autoscaler", "event_ttl_seconds", "region"}
+AUTOSCALER_KEYS = {"scan_interval_seconds", "max_node_provision_seconds", "initial_backoff_seconds",
+                   "max_backoff_seconds", "backoff_reset_seconds", "cores_total", "memory_total_gib",
+                   "delete_delay_after_taint_seconds"}
+FAIL_MODES = (None, "quota", "allocation")
 KUBELET_KEYS = {"pull_bandwidth", "failing_commands", "start_seconds", "crash_after_seconds",
                 "terminate_seconds", "pull_error_seconds", "backoff_initial_seconds", "backoff_max_seconds",
                 "local_processes", "local_extra_args"}
@@ -41,6 +46,9 @@ class Pool:
     taints: list[dict]
     provisioning_seconds: float
     scale_down_unneeded_seconds: float
+    autoscale: bool = True  # a node group of the cluster autoscaler (AKS: --enable-cluster-autoscaler)
+    fail_scale_up: str | None = None  # "quota": Azure refuses the resize; "allocation": the VM never comes
+    deletion_seconds: float = 60.0  # VMSS instance delete request -> VM and node object gone
 
     @property
     def vcpus(self) -> int:
@@ -77,6 +85,19 @@ class KubeletConfig:
 
 
 @dataclass
+class AutoscalerConfig:
+    """cluster-autoscaler flags (defaults: cluster-autoscaler config/flags/flags.go, config/const.go)."""
+    scan_interval_seconds: float = 10.0          # --scan-interval
+    max_node_provision_seconds: float = 900.0    # --max-node-provision-time 15m
+    initial_backoff_seconds: float = 300.0       # --initial-node-group-backoff-duration 5m
+    max_backoff_seconds: float = 1800.0          # --max-node-group-backoff-duration 30m
+    backoff_reset_seconds: float = 10800.0       # --node-group-backoff-reset-timeout 3h
+    cores_total: int = 5000 * 64                 # --cores-total 0:320000
+    memory_total_gib: int = 5000 * 64 * 20       # --memory-total 0:6400000
+    delete_delay_after_taint_seconds: float = 5.0  # --node-delete-delay-after-taint 5s
+
+
+@dataclass
 class ClusterConfig:
     pools: list[Pool]
     quotas: dict[str, int]
@@ -84,6 +105,9 @@ class ClusterConfig:
     kubelet: KubeletConfig
     speed: float | None = None
     history: int = 10_000
+    autoscaler: AutoscalerConfig = field(default_factory=AutoscalerConfig)
+    event_ttl_seconds: float = 3600.0  # kube-apiserver --event-ttl (default 1h)
+    region: str = "japaneast"
 
     def pool(self, name: str) -> Pool:
         for p in self.pools:
@@ -152,6 +176,9 @@ def _pool(raw: dict, i: int) -> Pool:
     mode = raw.get("mode", "User")
     if mode not in ("User", "System"):
         raise PoolsFileError(f"{where}: mode must be User or System")
+    fail = raw.get("fail_scale_up")
+    if fail not in FAIL_MODES:
+        raise PoolsFileError(f"{where}: fail_scale_up must be quota or allocation, got {fail!r}")
     return Pool(
         name=str(raw["name"]), vm_size=str(raw["vm_size"]),
         vm_family=str(raw.get("vm_family", raw["vm_size"] + "Family")), mode=mode,
@@ -159,6 +186,8 @@ def _pool(raw: dict, i: int) -> Pool:
         labels={str(k): str(v) for k, v in (raw.get("labels") or {}).items()}, taints=taints,
         provisioning_seconds=float(raw.get("provisioning_seconds", 180)),
         scale_down_unneeded_seconds=float(raw.get("scale_down_unneeded_seconds", 600)),
+        autoscale=bool(raw.get("autoscale", mode == "User")), fail_scale_up=fail,
+        deletion_seconds=float(raw.get("deletion_seconds", 60)),
     )
 
 
@@ -187,9 +216,15 @@ def load_config(data: dict) -> ClusterConfig:
         setattr(kubelet, key, value)
     images = {normalise_image(k): int(parse(v)) for k, v in (data.get("images") or {}).items()}
     quotas = {str(k): int(v) for k, v in (data.get("quotas") or {}).items()}
+    araw = dict(data.get("autoscaler") or {})
+    _check_keys(araw, AUTOSCALER_KEYS, "autoscaler")
+    autoscaler = AutoscalerConfig(**{k: (int(v) if k in ("cores_total", "memory_total_gib") else float(v))
+                                     for k, v in araw.items()})
     speed = data.get("speed")
     return ClusterConfig(pools=pools, quotas=quotas, images=images, kubelet=kubelet,
-                         speed=float(speed) if speed else None, history=int(data.get("history", 10_000)))
+                         speed=float(speed) if speed else None, history=int(data.get("history", 10_000)),
+                         autoscaler=autoscaler, event_ttl_seconds=float(data.get("event_ttl_seconds", 3600)),
+                         region=str(data.get("region", "japaneast")))
 
 
 def load_file(path: str | Path) -> ClusterConfig:
