@@ -18,23 +18,34 @@ ROOT = Path(__file__).resolve().parents[2]
 AKS = ROOT / "tests" / "kube_standin" / "pools-aks.yaml"
 
 
-def test_example_pools_file_is_aks_like():
+def test_example_pools_file_is_the_guides_cluster():
+    """pools-aks.yaml: the pools of the profile catalog and of docs/deploy-aks.md, with its labels."""
+    from hybridhub.spawner.profiles import DEFAULT_POOLS
+
     cfg = load_file(AKS)
-    assert [p.name for p in cfg.pools] == ["system", "cpu", "gpu-a10", "gpu-a10-large"]
+    assert [p.name for p in cfg.pools] == ["system"] + [p["name"] for p in DEFAULT_POOLS]
     system = cfg.pool("system")
-    assert (system.min, system.max, system.mode) == (1, 1, "System")
-    for name, size in [("cpu", "Standard_B2s"), ("gpu-a10", "Standard_NV6ads_A10_v5"),
-                       ("gpu-a10-large", "Standard_NV18ads_A10_v5")]:
-        pool = cfg.pool(name)
-        assert (pool.vm_size, pool.min, pool.max) == (size, 0, 3)
+    assert (system.min, system.max, system.mode, system.autoscale) == (1, 1, "System", False)
+    assert system.node_labels()["hub.jupyter.org/node-purpose"] == "core"
+    for entry in DEFAULT_POOLS:
+        pool = cfg.pool(entry["name"])
+        assert (pool.vm_size, pool.min, pool.max, pool.autoscale) == (entry["vm_size"], 0, 3, True)
         labels = pool.node_labels()
-        assert labels["agentpool"] == labels["kubernetes.azure.com/agentpool"] == name
-        assert pool.provisioning_seconds > 0 and pool.scale_down_unneeded_seconds > 0
+        assert labels["agentpool"] == labels["kubernetes.azure.com/agentpool"] == entry["name"]
+        assert labels["hub.jupyter.org/node-purpose"] == "user"
+        assert pool.provisioning_seconds == entry["usual_cold_start_seconds"]
         assert pool.vm_family in cfg.quotas
-    for name in ("gpu-a10", "gpu-a10-large"):
-        assert cfg.pool(name).taints == [{"key": "sku", "value": "gpu", "effect": "NoSchedule"}]
-        assert cfg.pool(name).allocatable["nvidia.com/gpu"] == 1
-    assert cfg.pool("cpu").taints == []
+        assert [f"{t['key']}={t['value']}:{t['effect']}" for t in pool.taints] == entry.get("taints", [])
+    assert cfg.pool("gpua10").allocatable["nvidia.com/gpu"] == 1
+
+
+def test_catalog_cluster_has_the_guides_labels():
+    from hybridhub.spawner.profiles import ProfileCatalog
+    from tests.kube_standin.from_catalog import cluster_from_catalog
+
+    cfg = load_config(cluster_from_catalog(ProfileCatalog()))
+    purposes = {p.name: p.node_labels()["hub.jupyter.org/node-purpose"] for p in cfg.pools}
+    assert purposes == {"system": "core", "cpu": "user", "gpua10": "user", "gpua10large": "user"}
 
 
 @pytest.mark.parametrize("data, message", [
@@ -43,6 +54,10 @@ def test_example_pools_file_is_aks_like():
     ({"pools": []}, "at least one pool"),
     ({"pool": []}, "unknown key"),
     ({"pools": [{"name": "a", "vm_size": "x", "capacity": {"cpu": "1"}, "taints": ["k=v:Sometimes"]}]}, "taint"),
+    ({"pools": [{"name": "gpu-a10", "vm_size": "x", "capacity": {"cpu": "1"}}]}, "lowercase"),
+    ({"pools": [{"name": "a", "vm_size": "x", "capacity": {"cpu": "1"}, "fail_scale_up": "yes"}]}, "fail_scale_up"),
+    ({"autoscaler": {"scan_interval": 10}, "pools": [{"name": "a", "vm_size": "x", "capacity": {"cpu": "1"}}]},
+     "unknown key"),
 ])
 def test_pools_file_is_loaded_strictly(data, message):
     with pytest.raises(PoolsFileError, match=message):

@@ -21,8 +21,11 @@ IMAGE_SIZES = {
 
 def cluster_from_catalog(catalog, **kubelet) -> dict:
     """The stand-in's cluster description (the pools-file format) for a ``ProfileCatalog``."""
+    # the deployment guide's (docs/deploy-aks.md) labels: the chart's core pods need node-purpose=core,
+    # its user pods (scheduling.userPods.nodeAffinity.matchNodePurpose: require) node-purpose=user
     pools = [{"name": "system", "mode": "System", "vm_size": "Standard_D2s_v5", "min": 1, "max": 1,
-              "capacity": {"cpu": "2", "memory": "8Gi"}, "allocatable": {"cpu": "1900m", "memory": "6Gi"}}]
+              "capacity": {"cpu": "2", "memory": "8Gi"}, "allocatable": {"cpu": "1900m", "memory": "6Gi"},
+              "labels": {"hub.jupyter.org/node-purpose": "core"}}]
     for pool in catalog.pool_map().values():
         if pool.vm_size not in VM_SIZES:
             raise ValueError(f"pool {pool.name}: no capacity known for VM size {pool.vm_size}")
@@ -31,6 +34,7 @@ def cluster_from_catalog(catalog, **kubelet) -> dict:
             "name": pool.name, "vm_size": pool.vm_size, "vm_family": pool.vm_size.split("_")[1] + "Family",
             "min": pool.min_nodes, "max": pool.max_nodes, "capacity": capacity, "allocatable": allocatable,
             "taints": [str(t) for t in pool.taints], "provisioning_seconds": pool.usual_cold_start_seconds,
+            "labels": {"hub.jupyter.org/node-purpose": "user"},
             "scale_down_unneeded_seconds": pool.scale_down_unneeded_seconds,
         })
     return {

@@ -6,6 +6,7 @@ silently fall back to a default.  See docs/kube-standin.md for the format.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -151,6 +152,9 @@ def _pool(raw: dict, i: int) -> Pool:
     for key in ("name", "vm_size", "capacity"):
         if key not in raw:
             raise PoolsFileError(f"{where}: missing {key!r}")
+    if not re.fullmatch(r"[a-z][a-z0-9]{0,11}", str(raw["name"])):
+        raise PoolsFileError(f"{where}: AKS pool names are lowercase letters and digits, starting with a letter, "
+                             f"at most 12 characters (got {raw['name']!r})")
     capacity = parse_resources(raw["capacity"])
     allocatable = parse_resources(raw.get("allocatable") or raw["capacity"])
     # what every AKS node has even when the file does not say: the pod limit and an OS disk
