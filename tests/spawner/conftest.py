@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 from jupyterhub.objects import Hub, Server
 from kubespawner import KubeSpawner
@@ -33,16 +35,23 @@ async def start_standin(tmp_path, data: dict, speed: float = 1000) -> KubeStandI
     return standin
 
 
-@pytest.fixture
-async def cluster(tmp_path, monkeypatch):
-    """Stand-in cluster for the default catalog, 1000x faster than real time."""
-    standin = await start_standin(tmp_path, cluster_from_catalog(ProfileCatalog()))
+@contextlib.asynccontextmanager
+async def running_standin(tmp_path, monkeypatch, data: dict):
+    """A stand-in for ``data`` that KubeSpawner talks to; stopped with KubeSpawner's reflectors."""
+    standin = await start_standin(tmp_path, data)
     point_kubespawner_at(standin, monkeypatch)
     try:
         yield standin
     finally:
         await KubeSpawner._stop_all_reflectors()
         await standin.stop()
+
+
+@pytest.fixture
+async def cluster(tmp_path, monkeypatch):
+    """Stand-in cluster for the default catalog, 1000x faster than real time."""
+    async with running_standin(tmp_path, monkeypatch, cluster_from_catalog(ProfileCatalog())) as standin:
+        yield standin
 
 
 @pytest.fixture

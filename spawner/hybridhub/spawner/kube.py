@@ -19,7 +19,7 @@ from traitlets import Dict, Float, Instance, Unicode, default
 from .choice import ProfileNotAllowed, choose_profile, price_line, profile_env, user_groups
 from .coldstarts import ColdStartHistory
 from .form import options_from_form, render_form
-from .messages import message
+from .messages import message, phase_name, resource_names
 from .phases import Observation, Phase, observe, percent
 from .pod import profile_list
 from .profiles import Profile, ProfileCatalog
@@ -40,6 +40,9 @@ class HybridKubeSpawner(HybridSpawner, KubeSpawner):
     )
     node_deadline_factor = Float(
         3.0, config=True, help="Fail when a node has not joined after this many times the pool's usual cold start."
+    )
+    prepare_deadline_seconds = Float(
+        600, config=True, help="Fail when the pod's start-up steps (init containers) take longer than this."
     )
     pull_deadline_seconds = Float(1800, config=True, help="Fail when pulling the image takes longer than this.")
     server_deadline_seconds = Float(300, config=True, help="Fail when the container runs but Jupyter does not start.")
@@ -157,6 +160,8 @@ class HybridKubeSpawner(HybridSpawner, KubeSpawner):
             return None
         if observation.phase == Phase.WAITING_FOR_NODE:
             return "waiting for a node", max(60.0, self.eta_for(profile) * self.node_deadline_factor)
+        if observation.phase == Phase.PREPARING:
+            return "preparing the server", self.prepare_deadline_seconds
         if observation.phase == Phase.PULLING:
             return "pulling the image", self.pull_deadline_seconds
         if observation.phase == Phase.STARTING:
@@ -176,9 +181,7 @@ class HybridKubeSpawner(HybridSpawner, KubeSpawner):
                     raise SpawnFailed(self._failure_message(observation))
                 deadline = self._deadline_for(observation, phase_entered)
                 if deadline and time.monotonic() - phase_entered > deadline[1]:
-                    raise SpawnFailed(
-                        message("phase_deadline", self._lang(), phase=deadline[0], seconds=int(deadline[1]))
-                    )
+                    raise SpawnFailed(self._deadline_message(observation, *deadline))
                 await asyncio.wait({inner}, timeout=self.progress_interval)
             url = inner.result()
         except SpawnFailed as failed:
@@ -189,13 +192,28 @@ class HybridKubeSpawner(HybridSpawner, KubeSpawner):
             self.history.record(self._profile.pool.name, time.monotonic() - self._hybrid_started_at)
         return url
 
+    def _deadline_message(self, observation: Observation, phase: str, seconds: float) -> str:
+        language, pool = self._lang(), self._profile.pool.name
+        if observation.phase == Phase.WAITING_FOR_NODE and observation.scale_up:
+            # the autoscaler asked for a node that never came (an asynchronous VMSS failure shows so)
+            return message("node_never_joined", language, pool=pool, seconds=int(seconds),
+                           eta=int(self.eta_for(self._profile)))
+        if observation.phase == Phase.WAITING_FOR_NODE and observation.autoscaler_note:
+            return message("scale_not_ready", language, pool=pool, seconds=int(seconds))
+        return message("phase_deadline", language, phase=phase_name(phase, language), seconds=int(seconds))
+
     def _failure_message(self, observation: Observation) -> str:
         failure = observation.failure
-        language = self._lang()
-        if failure.kind == "cannot_scale":
-            return message("cannot_scale", language, pool=self._profile.pool.name, reason=failure.reason)
+        language, pool = self._lang(), self._profile.pool.name
+        kind = "GPU" if self._profile.gpus else "CPU"
+        if failure.kind in ("cannot_scale", "pool_at_max", "scale_backoff"):
+            return message(failure.kind, language, pool=pool, reason=failure.reason)
+        if failure.kind == "autoscaler_limit":
+            return message(failure.kind, language, kind=kind, resources=resource_names(failure.reason, language))
         if failure.kind == "image_pull_failed":
             return message("image_pull_failed", language, image=self.image, reason=failure.reason)
+        if failure.kind in ("init_image_pull_failed", "init_crash_loop"):
+            return message(failure.kind, language, step=failure.step, image=failure.image, reason=failure.reason)
         return message("crash_loop", language, reason=failure.reason)
 
     async def _abandon(self, inner: asyncio.Future) -> None:
@@ -260,6 +278,8 @@ class HybridKubeSpawner(HybridSpawner, KubeSpawner):
             yield "scheduling", message("scheduling", language)
         if observation.phase >= Phase.SCHEDULED and observation.node:
             yield "node", message("node_ready", language, node=observation.node)
+        for step in observation.steps:  # each start-up step once, even when it passed between two looks
+            yield f"preparing-{step}", message("preparing_server", language, step=step)
         if observation.phase >= Phase.PULLING:
             size_bytes = observation.image_size or self.image_sizes.get(profile.image)
             size = f" ({size_bytes / 2**30:.1f} GiB)" if size_bytes else ""

@@ -27,6 +27,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Downloading the image {image}{size}.",
         "ja": "イメージ {image}{size} をダウンロードしています。",
     },
+    "preparing_server": {
+        "en": "Preparing your server: start-up step {step}.",
+        "ja": "サーバーの起動を準備しています（ステップ {step}）。",
+    },
     "image_ready": {
         "en": "Image ready; starting the container.",
         "ja": "イメージの準備ができました。コンテナを起動しています。",
@@ -40,10 +44,45 @@ MESSAGES: dict[str, dict[str, str]] = {
         "ja": "プロファイル「{slug}」は使用できません。次から選んでください: {allowed}。",
     },
     "cannot_scale": {
-        "en": "The {pool} pool cannot add a node: {reason}. Try again later or choose another profile; "
-        "an administrator can raise the pool's maximum or the subscription quota.",
-        "ja": "{pool} プールにノードを追加できません: {reason}。しばらくしてから再試行するか、別のプロファイルを"
-        "選んでください。管理者はプールの上限またはサブスクリプションのクォータを引き上げられます。",
+        "en": "The {pool} pool cannot add a node for this server: {reason}. Choose another profile, or ask an "
+        "administrator to check the profile's pool settings.",
+        "ja": "{pool} プールにこのサーバー用のノードを追加できません: {reason}。別のプロファイルを選ぶか、"
+        "プロファイルのプール設定を管理者に確認してもらってください。",
+    },
+    "pool_at_max": {
+        "en": "The {pool} pool is at its maximum number of nodes, all in use. Try again later or choose another "
+        "profile; an administrator can raise the pool's maximum.",
+        "ja": "{pool} プールはノード数の上限に達しており、すべて使用中です。しばらくしてから再試行するか、"
+        "別のプロファイルを選んでください。管理者はプールの上限を引き上げられます。",
+    },
+    "scale_backoff": {
+        "en": "The {pool} pool could not add a node: its last scale-up failed, and the autoscaler is waiting "
+        "before it tries again. Azure may be out of capacity or quota for this VM size. Choose another profile "
+        "or try again in a few minutes.",
+        "ja": "{pool} プールにノードを追加できません。前回のスケールアップが失敗したため、オートスケーラーが"
+        "再試行を待っています。この VM サイズの Azure の空き容量またはクォータが不足している可能性があります。"
+        "別のプロファイルを選ぶか、数分後に再試行してください。",
+    },
+    "autoscaler_limit": {
+        "en": "No {kind} node can be added: the cluster autoscaler's own limit on {resources} is reached (a "
+        "setting of the cluster, not the Azure quota). Try again later or choose another profile; an "
+        "administrator can raise the limit.",
+        "ja": "{kind_ja}ノードを追加できません。クラスターのオートスケーラー自身の{resources}の上限に達しています"
+        "（Azure のクォータではなく、クラスターの設定です）。しばらくしてから再試行するか、別のプロファイルを"
+        "選んでください。管理者はこの上限を引き上げられます。",
+    },
+    "node_never_joined": {
+        "en": "A node was requested from the {pool} pool {seconds} s ago and has not joined (it usually takes "
+        "about {eta} s). Azure may be out of capacity for this VM size; try again later or choose another profile.",
+        "ja": "{pool} プールにノードを要求してから {seconds} 秒経ちましたが、まだ参加していません（通常は約 "
+        "{eta} 秒）。この VM サイズの Azure の空き容量が不足している可能性があります。しばらくしてから"
+        "再試行するか、別のプロファイルを選んでください。",
+    },
+    "scale_not_ready": {
+        "en": "The {pool} pool was not ready for scale-up for {seconds} s, so no node was added. Try again later "
+        "or choose another profile; an administrator can check the pool's health.",
+        "ja": "{pool} プールが {seconds} 秒間スケールアップできる状態にならず、ノードが追加されませんでした。"
+        "しばらくしてから再試行するか、別のプロファイルを選んでください。管理者はプールの状態を確認できます。",
     },
     "image_pull_failed": {
         "en": "The image {image} could not be downloaded ({reason}). Ask an administrator to check the "
@@ -57,6 +96,20 @@ MESSAGES: dict[str, dict[str, str]] = {
         "ja": "サーバーが起動中にクラッシュしました（{reason}）。起動用ファイルの最近の変更を確認するか、"
         "管理者に Pod のログを確認してもらってください。",
     },
+    "init_image_pull_failed": {
+        "en": "The start-up step {step} could not download its image {image} ({reason}). This step belongs to "
+        "the cluster's set-up, not to your profile: ask an administrator to check that image and the registry access.",
+        "ja": "起動準備のステップ {step} がイメージ {image} をダウンロードできませんでした（{reason}）。"
+        "このステップはプロファイルではなくクラスター側の設定です。このイメージとレジストリへのアクセスを"
+        "管理者に確認してもらってください。",
+    },
+    "init_crash_loop": {
+        "en": "The start-up step {step} keeps failing ({reason}), so your server cannot start. This step belongs "
+        "to the cluster's set-up, not to your files: ask an administrator to look at the logs of {step}.",
+        "ja": "起動準備のステップ {step} が失敗を繰り返しているため（{reason}）、サーバーを起動できません。"
+        "このステップはお使いのファイルではなくクラスター側の設定です。{step} のログを管理者に確認して"
+        "もらってください。",
+    },
     "phase_deadline": {
         "en": "Your server did not get past '{phase}' within {seconds} s. Try again, or ask an administrator.",
         "ja": "サーバーが {seconds} 秒以内に「{phase}」の段階を終えられませんでした。再試行するか管理者に相談してください。",
@@ -64,6 +117,36 @@ MESSAGES: dict[str, dict[str, str]] = {
 }
 
 KIND_JA = {"GPU": "GPU ", "CPU": "CPU "}
+
+# Phase names inside "phase_deadline"; resource names of the autoscaler's limits (cluster-autoscaler's
+# cloudprovider.ResourceNameCores/Memory, a GPU type such as nvidia.com/gpu, and "nodes").
+PHASES = {
+    "waiting for a node": "ノードの待機",
+    "preparing the server": "サーバーの起動準備",
+    "pulling the image": "イメージのダウンロード",
+    "starting the server": "サーバーの起動",
+}
+RESOURCES = {
+    "cpu": ("CPU cores", "CPU コア数"),
+    "memory": ("memory", "メモリ"),
+    "nodes": ("the total number of nodes", "ノード総数"),
+}
+
+
+def phase_name(phase: str, language: str) -> str:
+    return PHASES.get(phase, phase) if language == "ja" else phase
+
+
+def resource_names(resources: str, language: str) -> str:
+    """``"cpu, nvidia.com/gpu"`` -> ``"CPU cores and GPUs"`` (``"CPU コア数・GPU 数"``)."""
+    ja = language == "ja"
+    names = []
+    for resource in (r.strip() for r in resources.split(",") if r.strip()):
+        gpu = "gpu" in resource.lower()
+        en_name, ja_name = ("GPUs", "GPU 数") if gpu else RESOURCES.get(resource, (resource, resource))
+        names.append(ja_name if ja else en_name)
+    names = list(dict.fromkeys(names))
+    return "・".join(names) if ja else " and ".join(names)
 
 
 def message(key: str, language: str = "en", **values) -> str:
