@@ -77,9 +77,9 @@ async def test_failing_init_container_fails_naming_the_step(chart_cluster, make_
 
 async def test_gpu_image_pull_is_governed_by_the_pull_deadline_not_the_server_deadline(chart_cluster, make_spawner):
     # the init container is created and started before the 40 GiB pull: its events must not start
-    # the server deadline (0.3 s here; the pull takes about a real second)
+    # the server deadline (0.5 s here; the pull takes about a real second)
     spawner = make_spawner(standin=chart_cluster, init_containers=[block_cloud_metadata()],
-                           server_deadline_seconds=0.3, pull_deadline_seconds=60, progress_interval=0.02)
+                           server_deadline_seconds=0.5, pull_deadline_seconds=60, progress_interval=0.02)
     spawner.user_options = {"profile": "gpu-a10"}
     url, events = await spawn(spawner)
     texts = [e["message"] for e in events]
