@@ -179,6 +179,7 @@ def test_an_autoscaler_refusal_after_the_pod_was_scheduled_is_stale():
 def test_limit_messages_name_the_resources_in_both_languages():
     assert resource_names("cpu, nvidia.com/gpu", "en") == "CPU cores and GPUs"
     assert resource_names("cpu, memory", "ja") == "CPU コア数・メモリ"
+    assert resource_names("nvidia-tesla-t4, nodes", "en") == "GPUs and the total number of nodes"
     en = message("autoscaler_limit", "en", kind="GPU", resources=resource_names("nvidia.com/gpu", "en"))
     assert en.startswith("No GPU node can be added: the cluster autoscaler's own limit on GPUs is reached")
     assert "not the Azure quota" in en

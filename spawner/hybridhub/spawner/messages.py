@@ -118,8 +118,9 @@ MESSAGES: dict[str, dict[str, str]] = {
 
 KIND_JA = {"GPU": "GPU ", "CPU": "CPU "}
 
-# Phase names inside "phase_deadline"; resource names of the autoscaler's limits (cluster-autoscaler's
-# cloudprovider.ResourceNameCores/Memory, a GPU type such as nvidia.com/gpu, and "nodes").
+# Phase names inside "phase_deadline"; resource names of the autoscaler's limits: cluster-autoscaler's
+# cloudprovider.ResourceNameCores/Memory, "nodes" (scaleup.py), and any other name is a GPU type
+# (cloudprovider/cloud_provider.go IsCustomResource: "anything which is not cpu/memory" is a GPU).
 PHASES = {
     "waiting for a node": "ノードの待機",
     "preparing the server": "サーバーの起動準備",
@@ -142,8 +143,7 @@ def resource_names(resources: str, language: str) -> str:
     ja = language == "ja"
     names = []
     for resource in (r.strip() for r in resources.split(",") if r.strip()):
-        gpu = "gpu" in resource.lower()
-        en_name, ja_name = ("GPUs", "GPU 数") if gpu else RESOURCES.get(resource, (resource, resource))
+        en_name, ja_name = RESOURCES.get(resource, ("GPUs", "GPU 数"))
         names.append(ja_name if ja else en_name)
     names = list(dict.fromkeys(names))
     return "・".join(names) if ja else " and ".join(names)
