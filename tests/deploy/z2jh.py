@@ -93,6 +93,16 @@ def chart_values(*files: Path | dict) -> dict:
     values = chart_defaults()
     for layer in files:
         values = coalesce(values, layer if isinstance(layer, dict) else (load_yaml(layer) or {}))
+    return _without_nulls(values)
+
+
+def _without_nulls(values):
+    """Helm's coalesced .Values hold no null entries (pkg/chartutil/coalesce.go deletes them), so
+    the chart's ``nameOverride:`` reaches z2jh.get_config as absent, not as None."""
+    if isinstance(values, dict):
+        return {k: _without_nulls(v) for k, v in values.items() if v is not None}
+    if isinstance(values, list):
+        return [_without_nulls(v) for v in values]
     return values
 
 
@@ -286,3 +296,12 @@ def _cached_config(value_set: str, env_items: tuple) -> str:
 def config_for(value_set: str, **env: str) -> dict:
     """The chart-built hub configuration for a value set (cached; a fresh copy each call)."""
     return json.loads(_cached_config(value_set, tuple(sorted(env.items()))))
+
+
+def with_cluster_dns(hosts: Path, argv: list[str]) -> list[str]:
+    """``argv`` seeing ``hosts`` as /etc/hosts: the cluster's DNS names of the chart's Services."""
+    unshare = ["unshare", "--mount", "--propagation", "private"]
+    if os.geteuid() != 0:
+        unshare.insert(1, "--map-root-user")
+    script = 'set -e; mount --bind "$1" /etc/hosts; shift; exec "$@"'
+    return [*unshare, "sh", "-c", script, "cluster-dns", str(hosts), *argv]

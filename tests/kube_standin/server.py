@@ -63,11 +63,14 @@ class KubeStandIn:
             (r"/.*", NotFoundHandler, args),
         ])
 
-    async def start(self, port: int = 0, host: str = "127.0.0.1", kubeconfig_dir: str | None = None) -> str:
+    async def start(self, port: int = 0, host: str = "127.0.0.1", kubeconfig_dir: str | None = None,
+                    ssl_context=None) -> str:
+        """Serve on ``host:port``; with ``ssl_context`` over HTTPS, as a real API server does
+        (in-cluster clients only speak HTTPS to it, trusting the service account's ca.crt)."""
         port = port or free_port(host)
-        self.server = HTTPServer(self.app(), idle_connection_timeout=3600)
+        self.server = HTTPServer(self.app(), idle_connection_timeout=3600, ssl_options=ssl_context)
         self.server.listen(port, host)
-        self.url = f"http://{host}:{port}"
+        self.url = f"{'https' if ssl_context else 'http'}://{host}:{port}"
         self.kubeconfig = self.write_kubeconfig(kubeconfig_dir)
         return self.url
 

@@ -1,0 +1,225 @@
+"""The hub as the zero-to-jupyterhub chart runs it, over our AKS and site values, end to end.
+
+The chart's own ``jupyterhub_config.py`` and ``z2jh.py`` (../shared/z2jh-4.4.0) in a hub pod's
+mount namespace (tests/deploy/z2jh.py) with the chart's default values merged with
+``jupyterhub-aks.yaml``, the site example and this machine's layer (loopback addresses, the
+stand-ins' URLs); configurable-http-proxy as the proxy pod; the Kubernetes stand-in over HTTPS as
+the cluster (in-cluster service-account auth, pools from the hub's catalog, pods as local
+processes); the GitLab stand-in over HTTPS behind a company CA as the identity provider. The
+culler and the cost service are started by the hub itself, with the environment it gives them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import ssl
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urljoin
+
+import pytest
+import requests
+
+from hybridhub.hub_ext.demo.ports import free_ports
+from hybridhub.hub_ext.demo.supervisor import stop_process_tree
+from hybridhub.spawner.profiles import CATALOG_ENV
+from tests.gitlab_standin import GitLabStandIn
+from tests.gitlab_standin.state import DEVELOPER
+from tests.hubclient import HubSession, wait_ready
+
+from .z2jh import REPO, SITE_SECRET_VALUES, VALUE_SETS, HubPod, chart_values, config_for, with_cluster_dns
+
+pytestmark = pytest.mark.deploy
+
+NAMESPACE = "jhub"
+SERVICES = ("hub", "proxy-api", "proxy-public", "proxy-http")
+
+
+def machine_layer(ports: dict[str, int], gitlab, client: tuple[str, str]) -> dict:
+    """This test machine's values: loopback ports, the stand-ins, a token for the test's checks."""
+    public = f"http://127.0.0.1:{ports['public']}/"
+    return {
+        "hub": {
+            "config": {
+                "HybridGitLabOAuthenticator": {
+                    "gitlab_url": gitlab.url, "gitlab_ca_bundle": str(gitlab.ca_bundle),
+                    "oauth_callback_url": f"{public}hub/oauth_callback",
+                },
+                "HybridSpawner": {"gitlab_url": gitlab.url},
+            },
+            "services": {
+                "hybridhub-culler": {"url": f"http://hub:{ports['culler']}"},
+                "hybridhub-cost": {"url": f"http://hub:{ports['cost']}"},
+                "tester": {},  # an API token for the test's own checks (the chart generates it)
+            },
+            "loadRoles": {"tester": {"scopes": ["admin:users", "admin:servers", "list:users"], "services": ["tester"]}},
+            "extraFiles": {"hybridhub-services": {"data": {
+                "HybridCuller": {"proxy_url": f"http://proxy-http:{ports['public']}",
+                                 "service_url": f"http://127.0.0.1:{ports['culler']}"},
+                "CostService": {"service_url": f"http://127.0.0.1:{ports['cost']}", "save_interval": 0.5,
+                                "hub_poll_interval": 0.5},
+            }}},
+            # the chart binds the hub on all of the pod's interfaces; this machine allows loopback only
+            "extraConfig": {"99-test-machine-loopback": (
+                "import os\nc.JupyterHub.hub_bind_url = 'http://127.0.0.1:' + os.environ['HUB_SERVICE_PORT']\n")},
+        },
+    }
+
+
+class Deployment:
+    def __init__(self, root: Path):
+        self.root = root
+        self.procs: list[subprocess.Popen] = []
+        self.ports = dict(zip(("hub", "api", "public", "culler", "cost", "kube"), free_ports(6)))
+
+    def start(self, argv: list[str], name: str, env: dict | None = None) -> subprocess.Popen:
+        log = open(self.root / f"{name}.log", "wb")
+        proc = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=REPO, start_new_session=True)
+        self.procs.append(proc)
+        return proc
+
+    def log(self, name: str) -> str:
+        path = self.root / f"{name}.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def stop(self) -> None:
+        for proc in reversed(self.procs):
+            stop_process_tree(proc)
+
+
+def wait_for(check, timeout: float, what: str, logs=lambda: ""):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            result = check()
+            if result:
+                return result
+        except (requests.RequestException, OSError, ValueError):
+            pass
+        time.sleep(0.3)
+    raise AssertionError(f"{what} within {timeout} s\n{logs()[-4000:]}")
+
+
+@pytest.fixture(scope="module")
+def deployment(tmp_path_factory):
+    root = tmp_path_factory.mktemp("chart-hub")
+    gitlab = GitLabStandIn(root / "gitlab", tls=True).start()
+    alice = gitlab.world.add_user("alice")
+    gitlab.world.add_group("mlops", {alice: DEVELOPER})
+    d = Deployment(root)
+    public = f"http://127.0.0.1:{d.ports['public']}/"
+    client = gitlab.world.register_app(f"{public}hub/oauth_callback")
+    values = chart_values(*VALUE_SETS["aks+site"], machine_layer(d.ports, gitlab, client))
+    secret = {**SITE_SECRET_VALUES, "gitlab-oauth-client-id": client[0], "gitlab-oauth-client-secret": client[1]}
+    service_hosts = {"hub": ("127.0.0.1", d.ports["hub"]), "proxy-api": ("127.0.0.1", d.ports["api"]),
+                     "proxy-public": ("127.0.0.1", d.ports["public"]), "proxy-http": ("127.0.0.1", d.ports["public"])}
+    pod = HubPod(root / "hub-pod", values, site_secret=secret, service_hosts=service_hosts, namespace=NAMESPACE,
+                 kube_api=("127.0.0.1", d.ports["kube"]))
+    hub_env = pod.environment()
+    try:
+        # the cluster, built from the hub's own catalog (as its services get it)
+        catalog = next(s for s in config_for("aks+site", **{k: v for k, v in hub_env.items()
+                                                            if k.startswith("HYBRIDHUB_IMAGE_")})
+                       ["JupyterHub"]["services"] if s["name"] == "hybridhub-cost")["environment"][CATALOG_ENV]
+        pod.write()
+        kube = d.start(with_cluster_dns(pod.hosts, [sys.executable, "-m", "tests.deploy.chart_cluster",
+                                                    "--port", str(d.ports["kube"]), "--token", pod.kube_token,
+                                                    "--tls-dir", str(root / "kube-tls"), "--namespace", NAMESPACE]),
+                       "kube", env={**os.environ, CATALOG_ENV: catalog,  # the image's PATH: jupyterhub-singleuser
+                                    "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"})
+        wait_for(lambda: any(line.startswith('{"url"') for line in d.log("kube").splitlines()), 60,
+                 "the Kubernetes stand-in did not start", lambda: d.log("kube"))
+        assert kube.poll() is None
+        pod.kube_ca = root / "kube-tls" / "ca.pem"
+        pod.write()
+        proxy = [str(REPO / ".venv" / "bin" / "configurable-http-proxy"), "--ip", "127.0.0.1", "--port",
+                 str(d.ports["public"]), "--api-ip", "127.0.0.1", "--api-port", str(d.ports["api"]),
+                 "--default-target", f"http://hub:{d.ports['hub']}",
+                 "--error-target", f"http://hub:{d.ports['hub']}/hub/error"]
+        d.start(with_cluster_dns(pod.hosts, proxy), "proxy",
+                env={"PATH": os.environ["PATH"], "CONFIGPROXY_AUTH_TOKEN": hub_env["CONFIGPROXY_AUTH_TOKEN"]})
+        # the hub container's command (templates/hub/deployment.yaml)
+        d.start(pod.command(["jupyterhub", "--config", "/usr/local/etc/jupyterhub/jupyterhub_config.py",
+                             "--upgrade-db"]), "hub", env=hub_env)
+        wait_for(lambda: requests.get(f"{public}hub/api/", timeout=3).status_code == 200, 90,
+                 "the hub did not answer through the proxy", lambda: d.log("hub"))
+        yield d, pod, gitlab, alice, public
+    finally:
+        d.stop()
+        gitlab.stop()
+
+
+class Kube:
+    """The test's own client of the stand-in (the hub's service-account token and CA)."""
+
+    def __init__(self, pod: HubPod, port: int):
+        self.base = f"https://127.0.0.1:{port}"
+        self.headers = {"Authorization": f"Bearer {pod.kube_token}"}
+        self.verify = str(pod.kube_ca)
+
+    def get(self, path: str) -> dict:
+        r = requests.get(self.base + path, headers=self.headers, verify=self.verify, timeout=10)
+        r.raise_for_status()
+        return r.json()
+
+
+def login(public: str, gitlab, user) -> HubSession:
+    """The browser's OAuth dance through the GitLab stand-in."""
+    session = requests.Session()
+    session.cookies.set("_gitlab_session", gitlab.world.sign_in(user), domain="127.0.0.1", path="/")
+    start = session.get(urljoin(public, "hub/oauth_login"), allow_redirects=False, timeout=30)
+    assert start.status_code == 302 and start.headers["Location"].startswith(f"{gitlab.url}/oauth/authorize?")
+    authorize = session.get(start.headers["Location"], allow_redirects=False, timeout=30, verify=str(gitlab.ca_bundle))
+    assert authorize.status_code == 302, authorize.text
+    callback = session.get(authorize.headers["Location"], allow_redirects=False, timeout=30)
+    assert callback.status_code == 302, callback.text
+    assert session.get(urljoin(public, "hub/home"), timeout=30).status_code == 200
+    return HubSession(public, session)
+
+
+def pod_env(kube: Kube, name: str) -> dict[str, str]:
+    pod = kube.get(f"/api/v1/namespaces/{NAMESPACE}/pods/{name}")
+    (notebook,) = pod["spec"]["containers"]
+    return {e["name"]: e.get("value") for e in notebook["env"]}
+
+
+def test_login_spawn_cpu_and_gpu_with_token_and_costs(deployment):
+    d, pod, gitlab, alice, public = deployment
+    kube = Kube(pod, d.ports["kube"])
+    session = login(public, gitlab, alice)
+    summaries = []
+    for profile in ("cpu", "gpu-a10"):
+        response = session.api("POST", "users/alice/server", json={"profile": profile})
+        assert response.status_code in (201, 202), response.text
+        wait_ready(session, "alice", timeout=180, failure=lambda model: d.log("hub")[-4000:])
+        spec = kube.get(f"/api/v1/namespaces/{NAMESPACE}/pods/jupyter-alice")["spec"]
+        assert [c["name"] for c in spec.get("initContainers", [])] == ["block-cloud-metadata"]
+        node = kube.get(f"/api/v1/nodes/{spec['nodeName']}")
+        assert node["metadata"]["labels"]["agentpool"] == ("cpu" if profile == "cpu" else "gpua10")
+        env = pod_env(kube, "jupyter-alice")
+        assert env["HYBRIDHUB_PROFILE"] == profile
+        token = env["HYBRIDHUB_GITLAB_TOKEN"]
+        assert token and gitlab.world.tokens[token].user is alice  # the token GitLab issued at login
+        assert env["HYBRIDHUB_GITLAB_URL"] == gitlab.url
+        assert env["HYBRIDHUB_S3_ENDPOINT"] == "https://minio.corp.example:9000"
+        assert env["HYBRIDHUB_S3_SECRET_KEY"] == SITE_SECRET_VALUES["minio-secret-key"]
+        # JupyterLab itself answers through the proxy (OAuth with the hub on the way)
+        lab = session.session.get(f"{public}user/alice/lab", timeout=60)
+        assert lab.status_code == 200 and lab.url == f"{public}user/alice/lab", (lab.status_code, lab.url)
+        assert session.api("DELETE", "users/alice/server").status_code in (202, 204)
+        wait_for(lambda: not session.api("GET", "users/alice").json().get("servers"), 60, "alice's server did not stop")
+    # the cost service, started by the hub, measured the nodes the spawns brought up
+    def measured():
+        r = session.session.get(f"{public}services/hybridhub-cost/api/summary", timeout=30)
+        summary = r.json() if r.status_code == 200 else {}
+        pools = {p["name"]: p for p in summary.get("pools", [])}
+        ok = all(float(pools.get(name, {}).get("node_hours", 0)) > 0 for name in ("cpu", "gpua10"))
+        summaries.append(summary)
+        return ok and summary
+    summary = wait_for(measured, 60, "the cost page did not show the spawns' node-hours",
+                       lambda: "\n".join(line for line in d.log("hub").splitlines() if "GET /" not in line
+                                          and "XSRF" not in line)[-3000:] + json.dumps(summaries[-1:])[:3000])
+    assert "Config not found" not in d.log("hub")
