@@ -166,3 +166,15 @@ async def test_main_container_events_name_their_container(http, standin):
     assert ("", "Scheduled") in {(p, r) for p, r, _ in events(standin, "plain")}
     assert pod(standin, "plain")["status"]["containerStatuses"][0]["state"].keys() == {"running"}
     assert "initContainerStatuses" not in pod(standin, "plain")["status"]
+
+
+async def test_deletion_stops_only_running_containers(http, standin):
+    # kuberuntime_container.go killContainersWithSyncResult: the running containers get "Stopping container x"
+    await create(http, standin, with_init("d", BLOCK))
+    await standin.clock.advance(1)                 # still initialising: nothing of the server runs
+    assert (await http.delete(PODS + "/d")).status_code == 200
+    assert "Killing" not in [r for _, r, _ in events(standin, "d")]
+    await create(http, standin, pod_manifest("r", cpu="100m"))
+    await standin.clock.advance(11)
+    assert (await http.delete(PODS + "/r")).status_code == 200
+    assert ("spec.containers{notebook}", "Killing", "Stopping container notebook") in events(standin, "r")

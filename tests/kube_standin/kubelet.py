@@ -361,8 +361,10 @@ class Kubelet:
         if run is None:
             self.cluster.finish_deletion(pod["metadata"]["namespace"], pod["metadata"]["name"], pod["metadata"]["uid"])
             return
-        for c in pod["spec"]["containers"]:
-            self._event(run, "Killing", f"Stopping container {c['name']}", container=c["name"])
+        for init in (True, False):  # killContainer: only containers that are running
+            for cs in statuses(pod, init):
+                if "running" in cs["state"]:
+                    self._event(run, "Killing", f"Stopping container {cs['name']}", container=cs["name"], init=init)
         for timer in run.timers:
             timer.cancel()
         if self.local is not None:

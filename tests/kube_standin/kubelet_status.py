@@ -62,7 +62,7 @@ class KubeletEvents:
 
 
 def statuses(pod: dict, init: bool) -> list[dict]:
-    return pod["status"]["initContainerStatuses" if init else "containerStatuses"]
+    return pod["status"].get("initContainerStatuses" if init else "containerStatuses") or []
 
 
 def initial_statuses(pod: dict, t: float) -> None:
