@@ -64,6 +64,9 @@ def condition(p, type_):
 
 
 async def test_init_containers_run_one_by_one_before_the_main_image_is_pulled(http, standin):
+    # kuberuntime_manager.go computePodActions (next init container after the previous exited 0, then the
+    # main containers); kuberuntime_container.go startContainer (pull, Created, Started per container);
+    # kubelet_pods.go (PodInitializing), status/generate.go (Initialized), prober/prober_manager.go (ready)
     second = {**BLOCK, "name": "second"}
     await create(http, standin, with_init("p", BLOCK, second))
     init_path, second_path, main_path = ("spec.initContainers{block-cloud-metadata}", "spec.initContainers{second}",
@@ -109,6 +112,8 @@ async def test_init_containers_run_one_by_one_before_the_main_image_is_pulled(ht
 
 
 async def test_missing_init_image_is_reported_on_the_init_container(http, standin):
+    # images/image_manager.go (Failed, ErrImagePull, BackOff, ImagePullBackOff on the container's ref);
+    # kubelet_pods.go convertToAPIContainerStatuses (the waiting reason from the reason cache, init too)
     missing = {**BLOCK, "image": "quay.io/jupyterhub/k8s-network-tools:0.0.0-typo"}
     await create(http, standin, with_init("m", missing))
     await standin.clock.advance(2)                 # pull_error_seconds
@@ -133,6 +138,8 @@ async def test_missing_init_image_is_reported_on_the_init_container(http, standi
 
 
 async def test_failing_init_container_is_restarted_with_back_off_and_the_server_never_starts(http, standin):
+    # kuberuntime_manager.go computePodActions (a failed init container restarts under Always/OnFailure)
+    # and doBackOff ("Back-off restarting failed container", CrashLoopBackOff)
     await create(http, standin, with_init("f", {**BLOCK, "command": ["false"]}))
     await standin.clock.advance(0.4 + 1 + 2)       # pull, start, crash_after_seconds
     path = "spec.initContainers{block-cloud-metadata}"
@@ -151,6 +158,7 @@ async def test_failing_init_container_is_restarted_with_back_off_and_the_server_
 
 
 async def test_failing_init_container_with_restart_never_fails_the_pod(http, standin):
+    # kuberuntime_manager.go computePodActions (init failed and no restart: KillPod); kubelet_pods.go getPhase
     await create(http, standin, with_init("n", {**BLOCK, "command": ["false"]}, restart="Never"))
     await standin.clock.advance(0.4 + 1 + 2)
     p = pod(standin, "n")
@@ -160,6 +168,7 @@ async def test_failing_init_container_with_restart_never_fails_the_pod(http, sta
 
 
 async def test_main_container_events_name_their_container(http, standin):
+    # container/ref.go GenerateContainerRef: kubelet events about a container carry its fieldPath
     await create(http, standin, pod_manifest("plain", cpu="100m"))
     await standin.clock.advance(11)
     assert {p for p, _, _ in events(standin, "plain") if p} == {"spec.containers{notebook}"}
