@@ -248,8 +248,9 @@ class CostService(HubServiceApp):
 
         if self.kube_config_file:
             return await config.new_client_from_config(config_file=self.kube_config_file)
-        if os.environ.get("KUBERNETES_SERVICE_HOST"):
-            config.load_incluster_config()
+        environ = in_cluster_environ(os.environ, os.path.exists(config.incluster_config.SERVICE_TOKEN_FILENAME))
+        if environ is not None:
+            config.load_incluster_config(environ=environ)
             return client.ApiClient()
         return await config.new_client_from_config()
 
@@ -345,3 +346,17 @@ def _service_account_namespace() -> str:
             return f.read().strip()
     except OSError:
         return ""
+
+
+def in_cluster_environ(environ, has_service_account: bool) -> dict | None:
+    """How to reach the API server from a pod; None outside a cluster.
+
+    A hub-managed service may start without the ``KUBERNETES_SERVICE_*`` variables (JupyterHub
+    passes services a bare environment); inside a pod with a service account, the API server is
+    still ``kubernetes.default.svc:443`` through the cluster's DNS.
+    """
+    if environ.get("KUBERNETES_SERVICE_HOST"):
+        return dict(environ)
+    if has_service_account:
+        return {**environ, "KUBERNETES_SERVICE_HOST": "kubernetes.default.svc", "KUBERNETES_SERVICE_PORT": "443"}
+    return None
