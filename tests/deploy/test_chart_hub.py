@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 from urllib.parse import urljoin
 
+import psutil
 import pytest
 import requests
 
@@ -222,4 +223,25 @@ def test_login_spawn_cpu_and_gpu_with_token_and_costs(deployment):
     summary = wait_for(measured, 60, "the cost page did not show the spawns' node-hours",
                        lambda: "\n".join(line for line in d.log("hub").splitlines() if "GET /" not in line
                                           and "XSRF" not in line)[-3000:] + json.dumps(summaries[-1:])[:3000])
-    assert "Config not found" not in d.log("hub")
+    assert "Config not found" not in d.log("hub") and "cannot reach Kubernetes" not in d.log("hub")
+
+
+def test_services_run_with_the_hubs_catalog_and_the_cluster(deployment):
+    """The culler and the cost service, as the hub started them, see the hub's catalog (the site
+    registry's images, rewritten by extraConfig) and the API server, not the built-in defaults."""
+    d, pod, *_ = deployment
+    hub_env = pod.environment()
+    seen = {}
+    for proc in psutil.process_iter(["cmdline"]):
+        cmdline = proc.info["cmdline"] or []
+        for module in ("hybridhub.hub_ext.culler", "hybridhub.hub_ext.cost"):
+            if module in cmdline:
+                seen[module] = proc.environ()
+    assert set(seen) == {"hybridhub.hub_ext.culler", "hybridhub.hub_ext.cost"}
+    registry = hub_env["HYBRIDHUB_IMAGE_REGISTRY"]
+    for env in seen.values():
+        profiles = json.loads(env[CATALOG_ENV])["profiles"]
+        assert [p["slug"] for p in profiles] == ["cpu", "gpu-a10", "gpu-a10-large"]
+        assert all(p["image"].startswith(registry + "/") for p in profiles)
+        assert env["KUBERNETES_SERVICE_HOST"] == "127.0.0.1" and env["POD_NAMESPACE"] == NAMESPACE
+        assert "MINIO_SECRET_KEY" not in env and "CONFIGPROXY_AUTH_TOKEN" not in env
