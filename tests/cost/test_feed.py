@@ -1,4 +1,9 @@
-"""From Kubernetes objects to the recorder: provisioning placeholders, deletions, pods, hub profiles."""
+"""From Kubernetes objects to the recorder: provisioning placeholders, deletions, pods, hub profiles.
+
+The autoscaler behaviours the feed reads are those of cluster-autoscaler's source (see
+tests/kube/test_autoscaler_failures.py and tests/kube/test_scaledown.py for the stand-in that
+reproduces them, and tests/cost/test_standin_scaleups.py for the feed against it).
+"""
 
 from __future__ import annotations
 
@@ -25,19 +30,29 @@ def us(seconds: int) -> int:
     return parse_time(ts(seconds))
 
 
-def node(name, pool, created):
-    return {"metadata": {"name": name, "labels": {"agentpool": pool}, "creationTimestamp": ts(created)}}
+def node(name, pool, created, tainted_at=None):
+    body = {"metadata": {"name": name, "labels": {"agentpool": pool}, "creationTimestamp": ts(created)}}
+    if tainted_at is not None:  # cluster-autoscaler utils/taints/taints.go: value = unix time of marking
+        body["spec"] = {"taints": [{"key": "ToBeDeletedByClusterAutoscaler", "effect": "NoSchedule",
+                                    "value": str(us(tainted_at) // S)}]}
+    return body
 
 
-def scale_up_event(uid, at, pool="gpu", before=0, after=1, count=1):
+def scale_up_event(uid, at, pool="gpu", before=0, after=1, count=1, pod="jupyter-alice"):
     return {"metadata": {"uid": uid}, "reason": "TriggeredScaleUp", "count": count, "lastTimestamp": ts(at),
-            "involvedObject": {"kind": "Pod", "name": "jupyter-alice"},
+            "involvedObject": {"kind": "Pod", "name": pod, "uid": f"uid-{pod}"},
             "message": f"pod triggered scale-up: [{{aks-{pool}-12345678-vmss {before}->{after} (max: 3)}}]"}
+
+
+def not_triggered_event(uid, at, pod="jupyter-alice"):
+    return {"metadata": {"uid": uid}, "reason": "NotTriggerScaleUp", "count": 1, "lastTimestamp": ts(at),
+            "involvedObject": {"kind": "Pod", "name": pod, "uid": f"uid-{pod}"},
+            "message": "pod didn't trigger scale-up: 1 in backoff after failed scale-up"}
 
 
 def scale_down_event(uid, at, name):
     return {"metadata": {"uid": uid}, "reason": "ScaleDown", "count": 1, "lastTimestamp": ts(at),
-            "involvedObject": {"kind": "Node", "name": name}, "message": f'Scale-down: removing empty node "{name}"'}
+            "involvedObject": {"kind": "Node", "name": name}, "message": "marked the node as toBeDeleted/unschedulable"}
 
 
 def pod(user, node_name, bound, profile="gpu-a10", server="", deleting=False, phase="Running", cpu=None):
@@ -71,32 +86,32 @@ def test_scale_up_messages():
     assert scale_ups("") == [] and scale_ups("pod didn't trigger scale-up: max node group size reached") == []
 
 
-def test_a_node_is_billed_from_the_scale_up_decision_until_its_scale_down(feed):
+def test_a_node_is_billed_from_the_scale_up_decision_until_its_vm_is_gone(feed):
     feed.event(scale_up_event("e1", 100))
     assert list(feed.rec.provisioning().values()) == [("gpu", us(100))]
     feed.node_event("ADDED", node("aks-gpu-12345678-vmss000000", "gpu", 400), us(405))
     assert feed.rec.provisioning() == {}
     feed.node_event("MODIFIED", node("aks-gpu-12345678-vmss000000", "gpu", 400), us(500))  # nothing new
-    feed.event(scale_down_event("e2", 2000, "aks-gpu-12345678-vmss000000"))
-    feed.node_event("DELETED", node("aks-gpu-12345678-vmss000000", "gpu", 400), us(2003))
-    assert seconds_at(feed.rec, "gpu", 0, 3000) == {0: 1100, 1: 1900}
+    feed.event(scale_down_event("e2", 2000, "aks-gpu-12345678-vmss000000"))  # marked: still billed
+    assert "aks-gpu-12345678-vmss000000" in feed.rec.ledger.up_nodes()
+    feed.node_event("DELETED", node("aks-gpu-12345678-vmss000000", "gpu", 400), us(2030))  # seen within 65 s
+    assert seconds_at(feed.rec, "gpu", 0, 3000) == {0: 1070, 1: 1930}
     feed.event(scale_up_event("e1", 100))  # replayed after a reconnect: already handled
     assert feed.rec.provisioning() == {}
     feed.event(scale_up_event("e1", 2500, count=2))  # the same event counted again: one more VM
     assert [p for p, _ in feed.rec.provisioning().values()] == ["gpu"]
 
 
-def test_a_deletion_waits_for_its_scale_down_event_then_uses_the_time_seen(feed):
+def test_a_marked_node_is_billed_until_its_vm_is_deleted_not_until_seen(feed):
+    # cluster-autoscaler core/scaledown/actuation: taint, VMSS instance deleted 5 s later; Azure deletes
+    # the VM in about a minute (vm_delete_seconds 65 from the taint); the Node object may go later
     for i, name in enumerate(("aks-cpu-1-vmss000000", "aks-cpu-1-vmss000001")):
         feed.node_event("ADDED", node(name, "cpu", 10 * i), us(10 * i))
-    feed.node_event("DELETED", node("aks-cpu-1-vmss000000", "cpu", 0), us(700))
-    feed.event(scale_down_event("d1", 650, "aks-cpu-1-vmss000000"))  # the event came second
-    feed.node_event("DELETED", node("aks-cpu-1-vmss000001", "cpu", 10), us(900))
-    feed.flush()
-    assert "aks-cpu-1-vmss000001" in feed.rec.ledger.up_nodes()  # still waiting for its event
-    feed.clock[0] = 2.5
-    feed.flush()
-    assert seconds_at(feed.rec, "cpu", 0, 1000) == {0: 100, 1: 10 + 250, 2: 640}
+    feed.node_event("MODIFIED", node("aks-cpu-1-vmss000000", "cpu", 0, tainted_at=600), us(600))
+    assert "aks-cpu-1-vmss000000" in feed.rec.ledger.up_nodes()      # the taint is not the end
+    feed.node_event("DELETED", node("aks-cpu-1-vmss000000", "cpu", 0, tainted_at=600), us(700))
+    feed.node_event("DELETED", node("aks-cpu-1-vmss000001", "cpu", 10), us(900))  # not marked: when seen
+    assert seconds_at(feed.rec, "cpu", 0, 1000) == {0: 100, 1: 10 + 235, 2: 655}
 
 
 def test_start_up_sync_applies_what_happened_while_away_in_time_order(feed):
@@ -111,8 +126,9 @@ def test_start_up_sync_applies_what_happened_while_away_in_time_order(feed):
               scale_up_event("u2", 1000)]  # still provisioning
     nodes = [node("aks-cpu-1-vmss000000", "cpu", 0)]
     again.sync(events, nodes, us(1200))
-    assert seconds_at(again.rec, "gpu", 0, 1200) == {0: 700, 1: 300 + 200}
-    assert seconds_at(again.rec, "cpu", 0, 1200) == {1: 500, 2: 700}
+    # gone while away: its ScaleDown (marking) + 65 s; the cpu node came and went: 200 .. 900 + 65
+    assert seconds_at(again.rec, "gpu", 0, 1200) == {0: 635, 1: 365 + 200}
+    assert seconds_at(again.rec, "cpu", 0, 1200) == {1: 200 + 235, 2: 765}
     assert [is_placeholder(n) for n in again.rec.ledger.up_nodes()] == [False, True]
 
 
@@ -187,3 +203,31 @@ def test_the_hubs_servers_are_listed_with_their_node_when_placed(feed):
         {"user": "bob", "server": "x", "profile": "", "node": "", "since": "", "ready": False},
         {"user": "alice", "server": "", "profile": "gpu-a10", "node": "n1", "since": ts(60), "ready": True},
     ]
+
+
+def test_one_placeholder_per_node_of_a_scale_up_whatever_the_number_of_pods(feed):
+    # processors/status/eventing_scale_up_processor.go: the same message on every pod of the scale-up
+    for pod in ("a", "b", "c"):
+        feed.event(scale_up_event(f"e-{pod}", 100, after=2, pod=f"jupyter-{pod}"))
+    assert sorted(p for p, _ in feed.rec.provisioning().values()) == ["gpu", "gpu"]  # 0->2: two VMs
+    feed.node_event("ADDED", node("aks-gpu-12345678-vmss000000", "gpu", 400), us(400))
+    feed.node_event("ADDED", node("aks-gpu-12345678-vmss000001", "gpu", 410), us(410))
+    assert feed.rec.provisioning() == {}
+    assert seconds_at(feed.rec, "gpu", 0, 1000) == {0: 100, 2: 900}
+
+
+def test_a_scale_up_that_yields_no_node_bills_nothing(feed):
+    feed.event(scale_up_event("e-a", 100, pod="a"))
+    feed.event(scale_up_event("e-b", 100, pod="b"))
+    feed.pod_event("DELETED", pod("alice", None, 0), us(500))  # a pod that goes cancels nothing
+    assert len(feed.rec.provisioning()) == 1
+    # clusterstate.go: timed out at 1000, backed off; the next loop tells the pods
+    feed.event(not_triggered_event("n-b", 1010, pod="b"))
+    assert feed.rec.provisioning() == {}
+    feed.event(scale_up_event("e-a", 1310, count=2, pod="a"))  # the same resize retried: a new decision
+    assert list(feed.rec.provisioning().values()) == [("gpu", us(1310))]
+    feed.event({"metadata": {"uid": "t1"}, "reason": "ScaleUpTimedOut", "count": 1, "lastTimestamp": ts(2210),
+                "involvedObject": {"kind": "ConfigMap", "namespace": "kube-system", "name": "cluster-autoscaler-status"},
+                "message": "Nodes added to group aks-gpu-12345678-vmss failed to register within 15m0s"})
+    assert feed.rec.provisioning() == {}
+    assert seconds_at(feed.rec, "gpu", 0, 3000) == {0: 3000}

@@ -46,7 +46,7 @@ def group_status(standin, pool):
 async def post_all(standin, names, **kw):
     """Create pods without letting the clock turn between them: one autoscaler loop sees them all."""
     for name in names:
-        body = pod_manifest(name, **kw)
+        body = pod_manifest(name, labels={"component": "singleuser-server", "hub.jupyter.org/username": name}, **kw)
         admission.on_create("Pod", body)
         standin.cluster.pod_created(standin.store.create("pods", "default", body))
     await standin.clock.advance(0)

@@ -3,13 +3,27 @@
 No I/O: the service's list+watch loops and hub poller hand plain dicts to a :class:`ClusterFeed`,
 together with ``now`` (µs).  Where the cluster says when something happened, that time is used:
 
-* a node is billed from the autoscaler's scale-up decision — its ``TriggeredScaleUp`` event on the
-  pod (``pod triggered scale-up: [{aks-<pool>-<digits>-vmss 0->1 (max: 3)}]``) opens a
-  provisioning placeholder which the node object takes over when it joins; a node without one
-  counts from its ``creationTimestamp``;
-* a node stops being billed when it is deleted: at the autoscaler's ``ScaleDown`` event on it, or,
-  without one, when the deletion is seen (a deletion waits ``settle`` seconds for its event, as the
-  two arrive on different watches);
+* a node is billed from the autoscaler's scale-up decision: its ``TriggeredScaleUp`` events
+  (``pod triggered scale-up: [{aks-<pool>-<digits>-vmss 0->1 (max: 3)}]``) open one provisioning
+  placeholder per node added, which the node object takes over when it joins; a node without one
+  counts from its ``creationTimestamp``.  The autoscaler writes the same message on EVERY pod the
+  scale-up helps, and again (count + 1) when it retries the same resize later: one decision is
+  the group and its ``before->after`` sizes, seen again within ``DECISION_WINDOW``;
+* a decision that yields no node bills nothing (Azure bills no VM it could not allocate): its
+  open placeholders are cancelled when one of its pods gets ``NotTriggerScaleUp`` afterwards (the
+  autoscaler no longer counts on that node: the resize failed and the group is backed off), on the
+  autoscaler's ``ScaleUpTimedOut`` event (status ConfigMap, kube-system, when watched), or after
+  the service's provisioning timeout.  A pod that goes does not cancel anything: the VM was asked
+  for and comes anyway;
+* a node is billed until its VM is deleted, not when the autoscaler marks it: the taint
+  ``ToBeDeletedByClusterAutoscaler=<unix time>`` (and its ``ScaleDown`` event) comes first, the
+  autoscaler deletes the VMSS instance 5 s later (--node-delete-delay-after-taint) and Azure
+  deletes the VM in about a minute (``vm_delete_seconds``, 65 s from the taint by default - an
+  estimate, Azure publishes none); the Node object goes when that is seen, in a real cluster later
+  still (the node lifecycle controllers notice the VM gone after node-monitor-grace-period).  So a
+  marked node is billed until ``min(deletion seen, taint + vm_delete_seconds)``, an unmarked one
+  until its deletion is seen; for a node that went while the service was away, its last
+  ``ScaleDown`` event + ``vm_delete_seconds``;
 * a user server occupies its node from the pod's ``PodScheduled`` time until its pod goes; servers
   sharing a node share its time in proportion to their CPU requests (or equally).
 
@@ -35,8 +49,13 @@ AKS_POOL_LABEL = "kubernetes.azure.com/agentpool"
 USER_KEY = "hub.jupyter.org/username"
 SERVER_KEY = "hub.jupyter.org/servername"
 SCALE_UP = "TriggeredScaleUp"
+NO_SCALE_UP = "NotTriggerScaleUp"
+TIMED_OUT = "ScaleUpTimedOut"
 SCALE_DOWN = "ScaleDown"
+TO_BE_DELETED = "ToBeDeletedByClusterAutoscaler"
+DECISION_WINDOW = 300 * 1_000_000  # µs: the same resize seen again this soon is the same decision
 _GROUP = re.compile(r"\{(\S+) (\d+)->(\d+) \(max: \d+\)\}")
+_TIMED_OUT_GROUP = re.compile(r"^Nodes added to group (\S+) failed to register")
 _VMSS = re.compile(r"^aks-([a-z0-9]+)-\d+-vmss$")
 TERMINAL = {"Succeeded", "Failed"}
 
@@ -53,11 +72,16 @@ def parse_time(text: str | None) -> int | None:
 
 def scale_ups(message: str) -> list[tuple[str, int]]:
     """``[(pool, added), ...]`` from a TriggeredScaleUp message (node groups named as AKS does)."""
+    return [(pool, after - before) for pool, before, after in resizes(message)]
+
+
+def resizes(message: str) -> list[tuple[str, int, int]]:
+    """``[(pool, before, after), ...]`` of the growing AKS scale sets in a TriggeredScaleUp message."""
     out = []
     for group, before, after in _GROUP.findall(message or ""):
         match = _VMSS.match(group)
         if match and int(after) > int(before):
-            out.append((match.group(1), int(after) - int(before)))
+            out.append((match.group(1), int(before), int(after)))
     return out
 
 
@@ -92,14 +116,16 @@ def event_time(event: Mapping) -> int | None:
 
 class ClusterFeed:
     def __init__(self, recorder: CostRecorder, settle: float = 2.0, monotonic: Callable[[], float] = time.monotonic,
-                 share_by_cpu: bool = True):
+                 share_by_cpu: bool = True, vm_delete_seconds: float = 65.0):
         self.rec = recorder
+        self.vm_delete = int(vm_delete_seconds * 1_000_000)
         self.share_by_cpu = share_by_cpu
-        self.settle = settle
+        self.settle = settle  # kept for configuration compatibility: deletions no longer wait for an event
         self.monotonic = monotonic
         self.seen_events: dict[str, list[int]] = {}  # event uid -> [count handled, time]
-        self.scale_down_at: dict[str, int] = {}  # node -> time of its ScaleDown event
-        self.pending_down: dict[str, tuple[str, int, float]] = {}  # node -> (pool, seen at, deadline)
+        self.scale_down_at: dict[str, int] = {}  # node -> time of its last ScaleDown event
+        # one scale-up decision: "pool:before:after" -> {"at": µs, "nodes": [placeholders], "pods": [uids]}
+        self.decisions: dict[str, dict] = {}
         self.unclaimed: dict[str, tuple[str, int]] = {}  # node seen before its scale-up -> (pool, created)
         self.hub_profiles: dict[tuple[str, str], str] = {}  # (user, server) -> profile from the hub
         self.hub_servers: dict[tuple[str, str], dict] = {}  # (user, server) -> profile, started, ready
@@ -108,22 +134,27 @@ class ClusterFeed:
 
     # -- persistence of what is not in the recorder
     def state(self) -> dict:
-        return {"seen_events": self.seen_events, "scale_down_at": self.scale_down_at, "horizon": self.horizon}
+        return {"seen_events": self.seen_events, "scale_down_at": self.scale_down_at, "horizon": self.horizon,
+                "decisions": self.decisions}
 
     def restore(self, data: Mapping) -> None:
         self.seen_events = {str(k): [int(v[0]), int(v[1])] for k, v in (data.get("seen_events") or {}).items()}
         self.scale_down_at = {str(k): int(v) for k, v in (data.get("scale_down_at") or {}).items()}
         self.horizon = int(data.get("horizon") or 0)
+        self.decisions = {str(k): {"at": int(v["at"]), "nodes": [str(n) for n in v["nodes"]],
+                                   "pods": [str(p) for p in v["pods"]]}
+                          for k, v in (data.get("decisions") or {}).items()}
 
     def forget_before(self, before: int) -> None:
         self.horizon = max(self.horizon, before)
         self.seen_events = {k: v for k, v in self.seen_events.items() if v[1] > before}
         self.scale_down_at = {k: v for k, v in self.scale_down_at.items() if v > before}
+        self.decisions = {k: v for k, v in self.decisions.items() if v["at"] > before}
 
     # -- nodes
     def sync(self, events: Iterable[Mapping], nodes: Iterable[Mapping], now: int) -> None:
         """A full listing of the autoscaler's events and of the nodes (start-up, relist), applied
-        in time order: scale-ups, nodes gone (at their ScaleDown event, else ``now``), nodes new."""
+        in time order: scale-ups, nodes gone (at their last ScaleDown event, else ``now``), nodes new."""
         scale, downs_before = [], dict(self.scale_down_at)
         for event in sorted(events, key=lambda e: event_time(e) or 0):
             scale += self._scale_event(event)
@@ -133,67 +164,86 @@ class ClusterFeed:
             if pool and meta.get("name"):
                 listing[meta["name"]] = (pool, parse_time(meta.get("creationTimestamp")) or now)
         up = self.rec.ledger.up_nodes()
-        steps = [(t, 1, pool, str(n)) for t, pool, n in scale]
-        steps += [(min(self.scale_down_at.get(node, now), now), 0, pool, node) for node, pool in up.items()
-                  if node not in listing and not is_placeholder(node)]
+        steps = [(t, 1, pool, what) for t, pool, what in scale]
+        steps += [(min(self.scale_down_at.get(node, now) + self.vm_delete, now), 0, pool, node)
+                  for node, pool in up.items() if node not in listing and not is_placeholder(node)]
         steps += [(created, 2, pool, node) for node, (pool, created) in listing.items() if node not in up]
         # nodes that came and went unseen (while the service was down): known by their ScaleDown event
-        steps += [(t, 3, _pool_of_node_name(node), node) for node, t in self.scale_down_at.items()
+        steps += [(t + self.vm_delete, 3, _pool_of_node_name(node), node) for node, t in self.scale_down_at.items()
                   if node not in downs_before and node not in up and node not in listing and _pool_of_node_name(node)]
-        for t, kind, pool, what in sorted(steps):
+        for t, kind, pool, what in sorted(steps, key=lambda s: s[:2]):
             if kind == 0:
                 self.rec.node_left(t, pool, what)
             elif kind == 1:
-                self._scale_up(t, pool, int(what))
+                what()
             elif kind == 2:
                 self._joined(t, pool, what)
             else:
                 self.rec.node_joined(t, pool, what)
                 self.rec.node_left(t, pool, what)
-        for name in [n for n in self.pending_down if n in listing]:
-            del self.pending_down[name]
         self.changes += 1
 
     def nodes_listed(self, items: Iterable[Mapping], now: int) -> None:
         self.sync([], items, now)
 
     def node_event(self, kind: str, node: Mapping, now: int) -> None:
-        pool, name = node_pool(node), (node.get("metadata") or {}).get("name")
+        pool, meta = node_pool(node), node.get("metadata") or {}
+        name = meta.get("name")
         if not pool or not name:
             return
-        if kind == "DELETED":
-            if name in self.scale_down_at:
-                self.rec.node_left(self.scale_down_at[name], pool, name)
-            else:
-                self.pending_down[name] = (pool, now, self.monotonic() + self.settle)
+        if kind == "DELETED":  # the VM is gone (a taint before it only marked the node)
+            self.rec.node_left(self._vm_gone(node, now), pool, name)
         else:
-            self._joined(parse_time((node.get("metadata") or {}).get("creationTimestamp")) or now, pool, name)
+            self._joined(parse_time(meta.get("creationTimestamp")) or now, pool, name)
         self.changes += 1
+
+    def _vm_gone(self, node: Mapping, seen: int) -> int:
+        """When Azure stopped billing a deleted node's VM: ``seen``, or earlier for a node the
+        autoscaler marked (utils/taints/taints.go: the taint's value is the unix time it was set)."""
+        marked = None
+        for taint in (node.get("spec") or {}).get("taints") or []:
+            if taint.get("key") == TO_BE_DELETED and str(taint.get("value", "")).isdigit():
+                marked = int(taint["value"]) * 1_000_000
+        name = (node.get("metadata") or {}).get("name")
+        marked = marked if marked is not None else self.scale_down_at.get(name)
+        return seen if marked is None else min(seen, marked + self.vm_delete)
 
     def _joined(self, created: int, pool: str, name: str) -> None:
         if self.rec.node_joined(created, pool, name) == "new":
             self.unclaimed[name] = (pool, created)
 
-    def _scale_up(self, when: int, pool: str, count: int) -> None:
-        """A scale-up whose node may already be here (the two come on different watches): that node
-        is billed from the decision; otherwise a placeholder waits for it."""
+    def _decide(self, when: int, pool: str, before: int, after: int, pod: str) -> None:
+        """A TriggeredScaleUp: a new decision opens one placeholder per node added (or backdates a
+        node already seen: the two come on different watches); a known one only notes the pod."""
+        key = f"{pool}:{before}:{after}"
+        known = self.decisions.get(key)
+        if known is not None and abs(when - known["at"]) < DECISION_WINDOW:
+            if pod and pod not in known["pods"]:
+                known["pods"].append(pod)
+            return
+        placeholders = []
         up = self.rec.ledger.up_nodes()
-        for _ in range(count):
+        for _ in range(after - before):
             early = sorted((created, name) for name, (p, created) in self.unclaimed.items()
                            if p == pool and created >= when and name in up)
             if early:
                 self.rec.ledger.backdate(early[0][1], when)
                 del self.unclaimed[early[0][1]]
             else:
-                self.rec.scale_up(when, pool, 1)
+                placeholders += self.rec.scale_up(when, pool, 1)
+        self.decisions[key] = {"at": when, "nodes": placeholders, "pods": [pod] if pod else []}
+
+    def _cancel(self, keys: Iterable[str]) -> None:
+        """The decisions got no VM: their placeholders not taken over by a node bill nothing."""
+        provisioning = self.rec.provisioning()
+        for key in keys:
+            for name in self.decisions[key]["nodes"]:
+                if name in provisioning:
+                    self.rec.ledger.cancel(name)
+            self.decisions[key]["nodes"] = []
 
     def flush(self, force: bool = False) -> None:
-        """Close deletions whose ScaleDown event did not come within ``settle`` seconds."""
-        for name, (pool, seen, deadline) in sorted(self.pending_down.items(), key=lambda kv: kv[1][1]):
-            if force or self.monotonic() >= deadline:
-                del self.pending_down[name]
-                self.rec.node_left(seen, pool, name)
-                self.changes += 1
+        """Nothing waits any more: a node deletion is billed when it is seen."""
 
     # -- autoscaler events
     def events_listed(self, items: Iterable[Mapping]) -> None:
@@ -201,31 +251,39 @@ class ClusterFeed:
             self.event(event)
 
     def event(self, event: Mapping, kind: str = "ADDED") -> None:
-        if kind == "DELETED":
+        if kind == "DELETED":  # events expire (kube-apiserver --event-ttl): nothing happened
             return
-        for when, pool, added in self._scale_event(event):
-            self._scale_up(when, pool, added)
+        for _, _, apply in self._scale_event(event):
+            apply()
 
-    def _scale_event(self, event: Mapping) -> list[tuple[int, str, int]]:
-        """Note a ScaleDown; return ``[(time, pool, VMs added)]`` for a TriggeredScaleUp not yet handled."""
+    def _scale_event(self, event: Mapping) -> list[tuple[int, str, Callable[[], None]]]:
+        """Note ScaleDown, NotTriggerScaleUp and ScaleUpTimedOut; return ``[(time, pool, apply)]`` for a
+        TriggeredScaleUp occurrence not yet handled (applied in time order by the caller)."""
         uid, when = (event.get("metadata") or {}).get("uid"), event_time(event)
         if not uid or when is None or when <= self.horizon:
             return []
-        count = int(event.get("count") or 1)
+        count = int(event.get("count") or (event.get("series") or {}).get("count") or 1)
         handled = self.seen_events.get(uid, [0, when])[0]
         if count <= handled:
             return []
         self.seen_events[uid] = [count, when]
         self.changes += 1
-        reason = event.get("reason")
+        reason, involved = event.get("reason"), event.get("involvedObject") or {}
+        pod = str(involved.get("uid") or involved.get("name") or "") if involved.get("kind") == "Pod" else ""
         if reason == SCALE_UP:
-            return [(when, pool, added * (count - handled)) for pool, added in scale_ups(event.get("message", ""))]
-        if reason == SCALE_DOWN and (event.get("involvedObject") or {}).get("kind") == "Node":
-            name = event["involvedObject"].get("name", "")
-            self.scale_down_at[name] = when
-            if name in self.pending_down:
-                pool = self.pending_down.pop(name)[0]
-                self.rec.node_left(when, pool, name)
+            return [(when, pool, lambda when=when, pool=pool, b=before, a=after: self._decide(when, pool, b, a, pod))
+                    for pool, before, after in resizes(event.get("message", ""))]
+        if reason == NO_SCALE_UP and pod:
+            self._cancel([k for k, d in self.decisions.items() if pod in d["pods"] and d["at"] < when])
+        elif reason == TIMED_OUT:
+            match = _TIMED_OUT_GROUP.match(event.get("message") or "")
+            pool = _VMSS.match(match.group(1)) if match else None
+            if pool:
+                self._cancel([k for k, d in self.decisions.items() if k.split(":")[0] == pool.group(1)
+                              and d["at"] <= when])
+        elif reason == SCALE_DOWN and involved.get("kind") == "Node":
+            name = involved.get("name", "")  # "marked the node as toBeDeleted/unschedulable" comes first
+            self.scale_down_at[name] = min(when, self.scale_down_at.get(name, when))
         return []
 
     def expire(self, now: int, max_age: int) -> None:
@@ -233,6 +291,8 @@ class ClusterFeed:
             self.changes += 1
         up = self.rec.ledger.up_nodes()
         self.unclaimed = {n: v for n, v in self.unclaimed.items() if n in up and v[1] > now - max_age}
+        keep = now - max(max_age, DECISION_WINDOW)
+        self.decisions = {k: d for k, d in self.decisions.items() if d["at"] > keep}
 
     # -- user servers
     def _server(self, pod: Mapping) -> tuple[str, str, str] | None:
