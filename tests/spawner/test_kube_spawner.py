@@ -267,3 +267,16 @@ async def test_form_and_forged_form_value_in_japanese(cluster, make_spawner):
     assert spawner.options_from_form({"profile": ["gpu-a10"], "lang": ["ja"]}) == {"profile": "gpu-a10", "lang": "ja"}
     with pytest.raises(ProfileNotAllowed, match="プロファイル「gpu-a10-large」は使用できません"):
         spawner.options_from_form({"profile": ["gpu-a10-large"], "lang": ["ja"]})
+
+
+async def test_the_charts_empty_profile_list_does_not_hide_the_catalog(cluster, make_spawner):
+    # zero-to-jupyterhub 4.4.0 files/hub/jupyterhub_config.py: set_config_if_not_none(c.KubeSpawner,
+    # "profile_list", "singleuser.profileList") with the chart default [] -> profile_list = []
+    from traitlets.config import Config
+
+    spawner = make_spawner(standin=cluster, config=Config({"KubeSpawner": {"profile_list": []}}))
+    assert callable(spawner.profile_list)
+    spawner.user_options = {"profile": "cpu"}
+    await spawn(spawner)
+    assert cluster.store.get("pods", "default", spawner.pod_name)["metadata"]["labels"]["hybridhub/profile"] == "cpu"
+    await spawner.stop()

@@ -14,7 +14,7 @@ import time
 from kubernetes_asyncio.client.rest import ApiException
 from kubespawner import KubeSpawner
 from tornado import web
-from traitlets import Dict, Float, Instance, Unicode, default
+from traitlets import Dict, Float, Instance, Unicode, default, validate
 
 from .choice import ProfileNotAllowed, choose_profile, price_line, profile_env, user_groups
 from .coldstarts import ColdStartHistory
@@ -70,6 +70,15 @@ class HybridKubeSpawner(HybridSpawner, KubeSpawner):
     @default("profile_list")
     def _default_profile_list(self):
         return self._profiles_for_user
+
+    @validate("profile_list")
+    def _catalog_unless_real_profiles(self, proposal):
+        # zero-to-jupyterhub turns its default `singleuser.profileList: []` into
+        # c.KubeSpawner.profile_list = [], which would leave no profile to start
+        if isinstance(proposal["value"], list) and not proposal["value"]:
+            self.log.warning("KubeSpawner.profile_list is empty: using the hybridhub profile catalog")
+            return self._profiles_for_user
+        return proposal["value"]
 
     @default("options_form")
     def _default_options_form(self):
