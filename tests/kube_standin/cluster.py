@@ -8,13 +8,13 @@ autoscaler and the kubelet are separate modules that this one drives.
 from __future__ import annotations
 
 import hashlib
-import secrets
 from collections import Counter
 from dataclasses import dataclass, field
 from fractions import Fraction
 
 from .autoscaler import Autoscaler
 from .clock import rfc3339
+from .events import Events
 from .kubelet import Kubelet
 from .ledger import Ledger
 from .pools import ClusterConfig, Pool
@@ -53,8 +53,7 @@ class Cluster:
         self._instance = Counter()
         self._node_seq = 0
         self._schedule_pending = False
-        self._events: dict[tuple[str, str, str], str] = {}  # (uid, reason, message) -> event name
-        self._event_expiry: dict[tuple[str, str], object] = {}  # (namespace, name) -> expiry timer
+        self.events = Events(self)
         self.autoscaler = Autoscaler(self)
         self.kubelet = Kubelet(self)
         store.on_delete.append(self._garbage_collect)
@@ -127,31 +126,8 @@ class Cluster:
     # ------------------------------------------------------------------ events
     def event(self, obj: dict, reason: str, message: str, type_: str = "Normal",
               component: str = "default-scheduler", host: str | None = None, t: float | None = None) -> None:
-        """Record a core/v1 Event, deduplicated like the real event recorder (count++)."""
-        meta = obj["metadata"]
-        namespace = meta.get("namespace") or "default"
-        when = rfc3339(self.clock.now() if t is None else t)
-        key = (meta["uid"], reason, message)
-        existing = self._events.get(key)
-        if existing is not None and self.store.find("events", namespace, existing) is not None:
-            def bump(e):
-                e["count"] = e.get("count", 1) + 1
-                e["lastTimestamp"] = when
-            self.store.update("events", namespace, existing, bump)
-            return
-        source = {"component": component}
-        if host:
-            source["host"] = host
-        name = f"{meta['name']}.{secrets.token_hex(8)}"
-        self._events[key] = name
-        self.store.create("events", namespace, {
-            "metadata": {"name": name, "namespace": namespace},
-            "involvedObject": {"kind": obj["kind"], "namespace": meta.get("namespace"), "name": meta["name"],
-                               "uid": meta["uid"], "apiVersion": "v1", "resourceVersion": meta["resourceVersion"]},
-            "reason": reason, "message": message, "type": type_, "source": source,
-            "firstTimestamp": when, "lastTimestamp": when, "count": 1,
-            "reportingComponent": component, "reportingInstance": host or "",
-        })
+        """Record a core/v1 Event as client-go's tools/record does (identical events counted)."""
+        self.events.core(obj, reason, message, type_, component, host, self.clock.now() if t is None else t)
 
     # ------------------------------------------------------------------ scheduling
     def request_scheduling(self) -> None:
@@ -208,7 +184,7 @@ class Cluster:
             p["status"]["conditions"].append({"type": "PodScheduled", "status": "True",
                                               "lastTransitionTime": rfc3339(t)})
         pod = self.store.update("pods", ns, name, bind)
-        self.event(pod, "Scheduled", f"Successfully assigned {ns}/{name} to {state.name}", t=t)
+        self.events.scheduler(pod, "Normal", "Scheduled", "Binding", f"Successfully assigned {ns}/{name} to {state.name}", t)
         self.autoscaler.node_used(state)
         self.kubelet.start(pod, state, t)
 
@@ -225,7 +201,7 @@ class Cluster:
                 p["status"]["conditions"] = [c for c in p["status"].get("conditions", []) if c["type"] != "PodScheduled"]
                 p["status"]["conditions"].append({**cond, "lastTransitionTime": rfc3339(t)})
             pod = self.store.update("pods", pod["metadata"]["namespace"], pod["metadata"]["name"], mark)
-        self.event(pod, "FailedScheduling", message, "Warning", t=t)
+        self.events.scheduler(pod, "Warning", "FailedScheduling", "Scheduling", message, t)
 
     # ------------------------------------------------------------------ pod lifecycle hooks (API server)
     def pod_created(self, pod: dict) -> None:
