@@ -37,10 +37,11 @@ def micro_time(t: float) -> str:
     return datetime.fromtimestamp(t, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def reference(obj: dict) -> dict:
+def reference(obj: dict, field_path: str | None = None) -> dict:
     meta = obj["metadata"]
-    return {"kind": obj["kind"], "namespace": meta.get("namespace"), "name": meta["name"], "uid": meta["uid"],
-            "apiVersion": "v1", "resourceVersion": meta["resourceVersion"]}
+    ref = {"kind": obj["kind"], "namespace": meta.get("namespace"), "name": meta["name"], "uid": meta["uid"],
+           "apiVersion": "v1", "resourceVersion": meta["resourceVersion"]}
+    return {**ref, "fieldPath": field_path} if field_path else ref
 
 
 class Events:
@@ -68,11 +69,12 @@ class Events:
 
     # ------------------------------------------------------------------ core/v1 recorders
     def core(self, obj: dict, reason: str, message: str, type_: str, component: str, host: str | None,
-             t: float) -> None:
+             t: float, field_path: str | None = None) -> None:
+        """``field_path``: the container an event is about (``spec.containers{notebook}``), as the kubelet sets it."""
         meta = obj["metadata"]
         namespace = meta.get("namespace") or "default"
         when = rfc3339(t)
-        key = (meta["uid"], component, reason, message)
+        key = (meta["uid"], component, field_path, type_, reason, message)
         existing = self._core.get(key)
         if existing is not None and self.store.find("events", namespace, existing) is not None:
             def bump(e):
@@ -88,7 +90,7 @@ class Events:
         self._core[key] = name
         self.store.create("events", namespace, {
             "metadata": {"name": name, "namespace": namespace},
-            "involvedObject": reference(obj),
+            "involvedObject": reference(obj, field_path),
             "reason": reason, "message": message, "type": type_, "source": source,
             "firstTimestamp": when, "lastTimestamp": when, "count": 1,
             "reportingComponent": component, "reportingInstance": host or "",
