@@ -166,3 +166,20 @@ async def test_autoscaler_resource_limits_are_its_own_quota(tmp_path):
         assert 'exceeded quota: "cluster-wide", resources: cpu' in message
     finally:
         await standin.stop()
+
+
+async def test_a_group_not_ready_for_scale_up_is_a_transient_reason(tmp_path):
+    # orchestrator.go filterValidScaleUpNodeGroups: a node group whose TargetSize() fails (Azure API
+    # errors) is skipped with NotReadyReason "not ready for scale-up" (skippedreasons.go); the next loops
+    # try again
+    standin = await standin_with(tmp_path, gpu={"not_ready_seconds": 60})
+    try:
+        await post_all(standin, ["g"], **GPU)
+        [(_, message)] = [e for e in events_for(standin, "g") if e[0] == "NotTriggerScaleUp"]
+        assert message == ("pod didn't trigger scale-up: 2 node(s) didn't match Pod's node affinity/selector, "
+                           "1 not ready for scale-up")
+        await standin.clock.advance(60)
+        vmss = standin.cluster.autoscaler.vmss(standin.config.pool("gpu"))
+        assert ("TriggeredScaleUp", f"pod triggered scale-up: [{{{vmss} 0->1 (max: 3)}}]") in events_for(standin, "g")
+    finally:
+        await standin.stop()

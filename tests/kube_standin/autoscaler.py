@@ -68,6 +68,7 @@ class Autoscaler:
         self.scaledown = ScaleDown(self)
         self._loop_timer = None
         self._seen_unschedulable: set[str] = set()
+        self._started = cluster.clock.now()
 
     def start(self, t: float) -> None:
         """The autoscaler starts: its status ConfigMap is created ("Initializing")."""
@@ -164,6 +165,8 @@ class Autoscaler:
         return out
 
     def _skip_reason(self, pool, t: float) -> str | None:
+        if t < self._started + pool.not_ready_seconds:  # TargetSize() fails (Azure API errors, throttling)
+            return "not ready for scale-up"
         if self.backoff.status(pool.name, t) is not None:
             return "in backoff after failed scale-up"
         if self.target[pool.name] >= pool.max:

@@ -17,7 +17,7 @@ from .quantity import parse, parse_resources
 
 POOL_KEYS = {"name", "vm_size", "vm_family", "mode", "min", "max", "count", "capacity", "allocatable",
              "labels", "taints", "provisioning_seconds", "scale_down_unneeded_seconds", "autoscale",
-             "fail_scale_up", "deletion_seconds"}
+             "fail_scale_up", "deletion_seconds", "not_ready_seconds"}
 TOP_KEYS = {"speed", "quotas", "images", "kubelet", "pools", "history", "autoscaler", "event_ttl_seconds", "region"}
 AUTOSCALER_KEYS = {"scan_interval_seconds", "max_node_provision_seconds", "initial_backoff_seconds",
                    "max_backoff_seconds", "backoff_reset_seconds", "cores_total", "memory_total_gib",
@@ -50,6 +50,7 @@ class Pool:
     autoscale: bool = True  # a node group of the cluster autoscaler (AKS: --enable-cluster-autoscaler)
     fail_scale_up: str | None = None  # "quota": Azure refuses the resize; "allocation": the VM never comes
     deletion_seconds: float = 60.0  # VMSS instance delete request -> VM and node object gone
+    not_ready_seconds: float = 0.0  # the group's size cannot be read (Azure API errors) for this long
 
     @property
     def vcpus(self) -> int:
@@ -192,6 +193,7 @@ def _pool(raw: dict, i: int) -> Pool:
         scale_down_unneeded_seconds=float(raw.get("scale_down_unneeded_seconds", 600)),
         autoscale=bool(raw.get("autoscale", mode == "User")), fail_scale_up=fail,
         deletion_seconds=float(raw.get("deletion_seconds", 60)),
+        not_ready_seconds=float(raw.get("not_ready_seconds", 0)),
     )
 
 
