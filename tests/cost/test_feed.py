@@ -231,3 +231,11 @@ def test_a_scale_up_that_yields_no_node_bills_nothing(feed):
                 "message": "Nodes added to group aks-gpu-12345678-vmss failed to register within 15m0s"})
     assert feed.rec.provisioning() == {}
     assert seconds_at(feed.rec, "gpu", 0, 3000) == {0: 3000}
+
+
+def test_a_relist_applies_a_failed_scale_up_in_time_order(feed):
+    events = [not_triggered_event("n-a", 1010, pod="a"), scale_up_event("e-a", 100, pod="a"),
+              scale_up_event("e-b", 100, pod="b")]
+    feed.sync(events, [], us(1200))
+    assert feed.rec.provisioning() == {}
+    assert seconds_at(feed.rec, "gpu", 0, 1200) == {0: 1200}

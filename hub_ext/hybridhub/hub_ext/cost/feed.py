@@ -257,8 +257,8 @@ class ClusterFeed:
             apply()
 
     def _scale_event(self, event: Mapping) -> list[tuple[int, str, Callable[[], None]]]:
-        """Note ScaleDown, NotTriggerScaleUp and ScaleUpTimedOut; return ``[(time, pool, apply)]`` for a
-        TriggeredScaleUp occurrence not yet handled (applied in time order by the caller)."""
+        """Note a ScaleDown; return ``[(time, pool, apply)]`` for a TriggeredScaleUp, NotTriggerScaleUp or
+        ScaleUpTimedOut occurrence not yet handled (applied in time order by the caller)."""
         uid, when = (event.get("metadata") or {}).get("uid"), event_time(event)
         if not uid or when is None or when <= self.horizon:
             return []
@@ -274,13 +274,15 @@ class ClusterFeed:
             return [(when, pool, lambda when=when, pool=pool, b=before, a=after: self._decide(when, pool, b, a, pod))
                     for pool, before, after in resizes(event.get("message", ""))]
         if reason == NO_SCALE_UP and pod:
-            self._cancel([k for k, d in self.decisions.items() if pod in d["pods"] and d["at"] < when])
-        elif reason == TIMED_OUT:
+            return [(when, "", lambda: self._cancel([k for k, d in self.decisions.items()
+                                                     if pod in d["pods"] and d["at"] < when]))]
+        if reason == TIMED_OUT:
             match = _TIMED_OUT_GROUP.match(event.get("message") or "")
-            pool = _VMSS.match(match.group(1)) if match else None
-            if pool:
-                self._cancel([k for k, d in self.decisions.items() if k.split(":")[0] == pool.group(1)
-                              and d["at"] <= when])
+            group = _VMSS.match(match.group(1)) if match else None
+            if group:
+                return [(when, group.group(1), lambda: self._cancel([k for k, d in self.decisions.items()
+                                                                      if k.split(":")[0] == group.group(1)
+                                                                      and d["at"] <= when]))]
         elif reason == SCALE_DOWN and involved.get("kind") == "Node":
             name = involved.get("name", "")  # "marked the node as toBeDeleted/unschedulable" comes first
             self.scale_down_at[name] = min(when, self.scale_down_at.get(name, when))
