@@ -268,7 +268,7 @@ class Autoscaler:
             self.requests[pool.name] = ScaleUpRequest(nodes, t, expected)
         else:
             req.increase, req.time, req.expected = req.increase + nodes, t, expected
-        self.cluster.clock.call_at(expected, self.run_once)
+        self.cluster.clock.call_at(expected, self.request_loop)  # a loop then sees the timeout
 
     def _update_requests(self, t: float) -> None:
         """clusterstate.go updateScaleRequests: done when no node is upcoming; timed out after
