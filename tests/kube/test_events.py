@@ -69,3 +69,24 @@ async def test_events_expire_an_hour_after_their_last_write_with_a_deleted_watch
         assert await listed(http, "NotTriggerScaleUp") != []                      # its last write was later
     finally:
         watcher.close()
+
+
+async def test_the_same_events_are_served_by_events_k8s_io_v1(http, standin):
+    await http.post(PODS, json=pod_manifest("huge", cpu="64"))
+    await standin.clock.advance(0)
+    groups = (await http.get("/apis")).json()["groups"]
+    assert [g["name"] for g in groups] == ["events.k8s.io"]
+    body = (await http.get("/apis/events.k8s.io/v1/namespaces/default/events")).json()
+    assert (body["kind"], body["apiVersion"]) == ("EventList", "events.k8s.io/v1")
+    [failed] = [e for e in body["items"] if e["reason"] == "FailedScheduling"]
+    assert failed["note"].startswith("0/1 nodes are available") and failed["regarding"]["name"] == "huge"
+    assert failed["reportingController"] == "default-scheduler" and failed["eventTime"]
+    assert "deprecatedFirstTimestamp" not in failed and "message" not in failed
+    # an event of a core/v1 recorder: its timestamps and count are the deprecated fields, eventTime null
+    # (kubernetes-client's EventsV1Event refuses such items: "Invalid value for `event_time`")
+    [ca] = [e for e in body["items"] if e["reason"] == "NotTriggerScaleUp"]
+    assert ca["eventTime"] is None and ca["deprecatedCount"] == 1
+    assert ca["deprecatedSource"] == {"component": "cluster-autoscaler"}
+    r = await http.post("/apis/events.k8s.io/v1/namespaces/default/events", json={})
+    assert r.status_code == 405
+    assert (await http.get("/apis/apps/v1")).status_code == 404

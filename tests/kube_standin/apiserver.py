@@ -3,7 +3,8 @@
 Routes (all under ``/api/v1``): ``namespaces``, ``nodes`` (read-only: the
 autoscaler owns them), and namespaced ``pods``, ``persistentvolumeclaims``,
 ``services``, ``secrets``, ``configmaps`` and ``events``; verbs get, list,
-watch, create, replace (PUT), patch, delete.  Anything else - an unknown path,
+watch, create, replace (PUT), patch, delete.  ``/apis/events.k8s.io/v1`` serves the same
+events read-only (events_api.py).  Anything else - an unknown path,
 subresource, verb or query parameter - is answered with a Kubernetes
 ``Status`` error (400/404/405/415) instead of being accepted silently.
 """
@@ -105,7 +106,9 @@ class DiscoveryHandler(StandInHandler):
         if what == "api":
             return self.send_json({"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": []})
         if what == "apis":
-            return self.send_json({"kind": "APIGroupList", "apiVersion": "v1", "groups": []})
+            version = {"groupVersion": EVENTS_V1, "version": "v1"}
+            return self.send_json({"kind": "APIGroupList", "apiVersion": "v1", "groups": [
+                {"name": "events.k8s.io", "versions": [version], "preferredVersion": version}]})
         if what in ("healthz", "livez", "readyz"):
             self.set_header("Content-Type", "text/plain")
             return self.finish("ok")
@@ -136,15 +139,17 @@ class StandInExtensionHandler(StandInHandler):
         raise ApiError(404, "NotFound", f"unknown stand-in endpoint {what!r}")
 
 
-class NotFoundHandler(StandInHandler):
-    def prepare(self):
-        raise ApiError(404, "NotFound", "the server could not find the requested resource")
 
 
 class ResourceHandler(StandInHandler):
     """``/api/v1/...``: parse the path, check parameters, dispatch on verb."""
 
     SUPPORTED_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
+    API_VERSION = "v1"
+
+    def _out(self, obj: dict) -> dict:
+        """The stored object as this API group serves it."""
+        return obj
 
     def _route(self, path: str):
         parts = [p for p in path.split("/") if p] if path else []
@@ -209,7 +214,7 @@ class ResourceHandler(StandInHandler):
         store = self.standin.store
         if name is not None:
             self._params("get")
-            return self.send_json(store.get(rtype.plural, ns, name))
+            return self.send_json(self._out(store.get(rtype.plural, ns, name)))
         args = self._params("list")
         labels = LabelSelector(args.get("labelSelector"))
         fields = FieldSelector(args.get("fieldSelector"), rtype.plural)
@@ -234,8 +239,8 @@ class ResourceHandler(StandInHandler):
             items = items[start:start + limit]
         else:
             items = items[start:]
-        items = [{k: v for k, v in o.items() if k not in ("kind", "apiVersion")} for o in items]
-        self.send_json({"kind": f"{rtype.kind}List", "apiVersion": "v1", "metadata": meta, "items": items})
+        items = [{k: v for k, v in self._out(o).items() if k not in ("kind", "apiVersion")} for o in items]
+        self.send_json({"kind": f"{rtype.kind}List", "apiVersion": self.API_VERSION, "metadata": meta, "items": items})
 
     def _check_list_rv(self, args):
         rv, match = args.get("resourceVersion"), args.get("resourceVersionMatch")
@@ -387,7 +392,7 @@ class ResourceHandler(StandInHandler):
         try:
             if since is None:
                 for obj in store.list(rtype.plural, ns, match):
-                    self.write(json.dumps({"type": "ADDED", "object": obj}) + "\n")
+                    self.write(json.dumps({"type": "ADDED", "object": self._out(obj)}) + "\n")
             for change in backlog:
                 self._write_change(change, match)
             await self.flush()
@@ -404,7 +409,7 @@ class ResourceHandler(StandInHandler):
                 except asyncio.TimeoutError:
                     if bookmarks and time.monotonic() - last_sent >= interval:
                         self.write(json.dumps({"type": "BOOKMARK", "object": {
-                            "kind": rtype.kind, "apiVersion": "v1",
+                            "kind": rtype.kind, "apiVersion": self.API_VERSION,
                             "metadata": {"resourceVersion": str(store.rv)}}}) + "\n")
                         await self.flush()
                         last_sent = time.monotonic()
@@ -438,7 +443,12 @@ class ResourceHandler(StandInHandler):
             before = match(change.old)
             kind = {(True, True): "MODIFIED", (False, True): "ADDED", (True, False): "DELETED"}.get((before, now))
         if kind:
-            self.write(json.dumps({"type": kind, "object": change.obj}) + "\n")
+            self.write(json.dumps({"type": kind, "object": self._out(change.obj)}) + "\n")
 
     def on_connection_close(self):
         self._closed = True
+
+
+
+# the catch-all handler also serves events.k8s.io/v1 (it subclasses ResourceHandler, defined above)
+from .events_api import EVENTS_V1, NotFoundHandler  # noqa: E402

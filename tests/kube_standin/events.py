@@ -147,3 +147,23 @@ class Events:
         else:
             entry["timer"] = self.clock.call_at(min(entry["observed"] + FINISH_SECONDS, t + REFRESH_SECONDS),
                                                 lambda d, k=key: self._flush(k, d))
+
+
+# pkg/apis/events/v1/conversion.go Convert_core_Event_To_v1_Event: the same stored Event, other field names
+_TO_V1 = {"involvedObject": "regarding", "message": "note", "source": "deprecatedSource",
+          "firstTimestamp": "deprecatedFirstTimestamp", "lastTimestamp": "deprecatedLastTimestamp",
+          "count": "deprecatedCount", "reportingComponent": "reportingController"}
+
+
+def to_events_v1(event: dict) -> dict:
+    """A stored (core/v1) Event as ``events.k8s.io/v1`` serves it; empty deprecated fields are omitted."""
+    out = {}
+    for key, value in event.items():
+        name = _TO_V1.get(key, key)
+        if name.startswith("deprecated") and not value:
+            continue
+        out[name] = value
+    out.setdefault("eventTime", None)  # metav1.MicroTime zero: null (core/v1 recorders set none)
+    if "kind" in out:
+        out["apiVersion"] = "events.k8s.io/v1"
+    return out
