@@ -80,6 +80,8 @@ def test_oauth_code_flow_with_pkce_and_rotating_refresh(world):
     refresh = {"grant_type": "refresh_token", "refresh_token": token["refresh_token"], "client_id": client_id, "client_secret": secret}
     renewed = requests.post(f"{gitlab.url}/oauth/token", data=refresh).json()
     assert renewed["access_token"] != token["access_token"]
+    # GitLab revokes the old token when the new one is first used (test_tokens_standin.py)
+    assert requests.get(f"{gitlab.url}/api/v4/user", headers=bearer(renewed["access_token"])).status_code == 200
     assert requests.get(f"{gitlab.url}/api/v4/user", headers=bearer(token["access_token"])).status_code == 401
     assert requests.post(f"{gitlab.url}/oauth/token", data=refresh).status_code == 400  # rotated
     no_session = requests.get(f"{gitlab.url}/oauth/authorize", params=params, allow_redirects=False)

@@ -118,6 +118,12 @@ class GitLabStandIn:
     def dispatch(self, request: Request) -> Response:
         if githttp.is_git_path(request.path):
             return githttp.handle(self, request)
+        if request.path.startswith("/api/v4/"):
+            # GitLab's API auth finder (find_oauth_access_token) revokes the token a refreshed
+            # access token replaced, the first time the new one is used
+            header = request.headers.get("authorization", "")
+            if header.startswith("Bearer "):
+                self.world.use(header[7:])
         matched_path = False
         for method, pattern, handler, params in self.routes:
             match = re.fullmatch(pattern, request.path)

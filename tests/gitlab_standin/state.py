@@ -12,7 +12,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 GUEST, REPORTER, DEVELOPER, MAINTAINER, OWNER = 10, 20, 30, 40, 50
-TOKEN_LIFETIME = 7200  # GitLab's OAuth access tokens live two hours
+TOKEN_LIFETIME = 7200  # GitLab's OAuth access tokens live two hours (config/initializers/doorkeeper.rb)
+# the scopes GitLab's Doorkeeper knows (lib/gitlab/auth.rb: DEFAULT_SCOPES and optional_scopes, trimmed)
+SERVER_SCOPES = frozenset({
+    "api", "read_api", "read_user", "read_repository", "write_repository", "read_registry", "write_registry",
+    "create_runner", "manage_runner", "k8s_proxy", "ai_features", "sudo", "admin_mode", "openid", "profile", "email",
+})  # fmt: skip
+DEFAULT_SCOPES = ("api",)  # Gitlab::Auth::DEFAULT_SCOPES: what an authorize request without ``scope`` gets
+# what docs/gitlab.md tells an admin to tick when registering the hub's application
+DOCUMENTED_APP_SCOPES = ("read_user", "api", "write_repository")
+
 
 _HOOK = """#!/bin/sh
 # gitlab stand-in: protected branches (push allowed for Maintainers and above)
@@ -128,18 +137,51 @@ class Project:
         return result.returncode == 0
 
 
+class Clock:
+    """The stand-in's time: wall time plus whatever a test fast-forwarded (never a sleep)."""
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def now(self) -> float:
+        return time.time() + self.offset
+
+    def advance(self, seconds: float) -> None:
+        self.offset += seconds
+
+
 @dataclass
+class App:
+    """A registered OAuth application (Admin > Applications): secret, callback and its scopes."""
+
+    secret: str
+    redirect_uri: str
+    scopes: tuple[str, ...]
+
+
+@dataclass(eq=False)
 class Token:
+    """An OAuth access token row: Doorkeeper keeps the access and refresh token in one record."""
+
     value: str
     user: User
     scopes: list[str]
-    expires_at: float
+    created_at: float
     refresh: str
+    clock: Clock = field(repr=False)
+    app: str | None = None  # client_id of the application it was issued to
+    expires_in: int = TOKEN_LIFETIME
     revoked: bool = False
+    previous_refresh: str = ""  # the refresh token this one replaced, revoked on first use
+
+    @property
+    def expires_at(self) -> float:
+        return self.created_at + self.expires_in
 
     @property
     def expired(self) -> bool:
-        return time.time() >= self.expires_at
+        # Doorkeeper::Models::Expirable#expired?: now > created_at + expires_in
+        return self.clock.now() > self.expires_at
 
 
 @dataclass
@@ -158,7 +200,8 @@ class World:
         self.users: dict[int, User] = {}
         self.groups: dict[int, Group] = {}
         self.projects: dict[int, Project] = {}
-        self.apps: dict[str, tuple[str, str]] = {}  # client_id -> (secret, redirect_uri)
+        self.apps: dict[str, App] = {}  # client_id -> registered application
+        self.clock = Clock()
         self.sessions: dict[str, User] = {}  # browser session cookie -> signed-in user
         self.grants: dict[str, Grant] = {}
         self.tokens: dict[str, Token] = {}
@@ -186,9 +229,13 @@ class World:
         self.projects[project.id] = project
         return project
 
-    def register_app(self, redirect_uri: str) -> tuple[str, str]:
+    def register_app(self, redirect_uri: str, scopes=DOCUMENTED_APP_SCOPES) -> tuple[str, str]:
+        """Register an application with its scopes (GitLab requires at least one)."""
+        scopes = tuple(scopes)
+        if not scopes or not set(scopes) <= SERVER_SCOPES:
+            raise ValueError(f"GitLab refuses to register an application with scopes {scopes!r}")
         client_id, secret = secrets.token_hex(16), "gloas-" + secrets.token_hex(16)
-        self.apps[client_id] = (secret, redirect_uri)
+        self.apps[client_id] = App(secret, redirect_uri, scopes)
         return client_id, secret
 
     def sign_in(self, user: User) -> str:
@@ -196,14 +243,31 @@ class World:
         self.sessions[session] = user
         return session
 
-    def issue(self, user: User, scopes: list[str]) -> Token:
-        token = Token(secrets.token_hex(32), user, scopes, time.time() + TOKEN_LIFETIME, secrets.token_hex(32))
+    def issue(self, user: User, scopes: list[str], app: str | None = None, previous_refresh: str = "") -> Token:
+        token = Token(
+            secrets.token_hex(32), user, list(scopes), self.clock.now(), secrets.token_hex(32), self.clock,
+            app=app, previous_refresh=previous_refresh,
+        )  # fmt: skip
         self.tokens[token.value] = token
         self.refresh_tokens[token.refresh] = token
         return token
 
+    def use(self, access_token: str) -> None:
+        """An API request authenticated with ``access_token``: GitLab's auth finder calls
+        ``revoke_previous_refresh_token!``, so the token it replaced (access and refresh) dies now."""
+        with self.lock:
+            token = self.tokens.get(access_token)
+            if token is None or not token.previous_refresh:
+                return
+            old = self.refresh_tokens.get(token.previous_refresh)
+            if old is not None:
+                old.revoked = True
+            token.previous_refresh = ""
+
     def expire(self, access_token: str) -> None:
-        self.tokens[access_token].expires_at = time.time() - 1
+        """Age one token past its lifetime (the clock of every other token stays)."""
+        token = self.tokens[access_token]
+        token.created_at = self.clock.now() - token.expires_in - 1
 
     def project_by_ref(self, ref: str) -> Project | None:
         for project in self.projects.values():
