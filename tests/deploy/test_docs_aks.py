@@ -159,11 +159,31 @@ def test_every_image_is_built():
     assert built == {str(p.relative_to(REPO)) for p in (REPO / "images").glob("*/Dockerfile")}
 
 
-def test_oauth_scopes_in_the_guide_are_the_configured_ones():
-    scopes = VALUES["hub"]["config"]["HybridGitLabOAuthenticator"]["scope"]
-    text = DOC.read_text(encoding="utf-8")
-    line = next(line for line in text.split("\n\n") if "redirect URI" in line)
-    assert re.findall(r"`(read_user|api|read_repository|write_repository|[a-z_]+_[a-z_]+)`", line) == scopes
+def registration_scopes(path, marker: str) -> list[str]:
+    """The backticked GitLab scopes in the paragraph (or table row) of ``path`` holding ``marker``."""
+    text = path.read_text(encoding="utf-8")
+    paragraph = next(p for p in re.split(r"\n\s*\n|\n(?=\|)", text) if marker in p)
+    from tests.gitlab_standin.state import SERVER_SCOPES  # every scope name GitLab knows
+
+    return [word for word in re.findall(r"`([a-z_]+)`", paragraph) if word in SERVER_SCOPES]
+
+
+def test_one_scope_list_in_code_values_and_registration_docs():
+    """GitLab refuses a login asking for a scope the application was not registered with
+    (invalid_scope), so the authenticator's default, the values and every registration text
+    name exactly hub_ext.gitlab.scopes.SCOPES."""
+    from hybridhub.hub_ext.gitlab import HybridGitLabOAuthenticator
+    from hybridhub.hub_ext.gitlab.scopes import SCOPES
+
+    assert HybridGitLabOAuthenticator().scope == list(SCOPES)
+    assert VALUES["hub"]["config"]["HybridGitLabOAuthenticator"]["scope"] == list(SCOPES)
+    gitlab_doc = REPO / "docs" / "gitlab.md"
+    for path, marker in [
+        (DOC, "redirect URI"), (DOC_JA, "リダイレクト URI"), (gitlab_doc, "| Scopes |"), (REPO / "README.md", "**GitLab login**"),
+    ]:  # fmt: skip
+        assert registration_scopes(path, marker) == list(SCOPES), path
+    default_row = next(line for line in gitlab_doc.read_text(encoding="utf-8").splitlines() if line.startswith("| `scope` |"))
+    assert f"`{' '.join(SCOPES)}`" in default_row
 
 
 def test_monthly_cost_is_the_models_prediction_for_the_catalog_prices():

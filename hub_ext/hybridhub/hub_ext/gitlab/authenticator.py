@@ -23,6 +23,7 @@ from traitlets import Unicode, default
 from hybridhub.spawner import envvars
 
 from .login import LocalizedLoginHandler
+from .scopes import SCOPES
 
 GROUPS_PER_PAGE = 100
 MAX_GROUP_PAGES = 20
@@ -58,8 +59,7 @@ class HybridGitLabOAuthenticator(GitLabOAuthenticator):
 
     @default("scope")
     def _scope(self):
-        # read_user: who logs in; api: groups, merge requests, projects; write_repository: push
-        return ["read_user", "api", "write_repository"]
+        return list(SCOPES)  # exactly what the GitLab application is registered with
 
     @default("http_request_kwargs")
     def _http_request_kwargs(self):
