@@ -8,7 +8,7 @@ from __future__ import annotations
 import time
 from urllib.parse import unquote
 
-from .state import DEVELOPER, MAINTAINER
+from .state import DEVELOPER
 
 READ_SCOPES = {"api", "read_api"}
 USER_SCOPES = {"api", "read_api", "read_user"}
@@ -219,18 +219,11 @@ def create_merge_request(gitlab, request, ref):
 
 
 def protected_branches(gitlab, request, ref):
-    from .server import Response
-
     user, found = _project(gitlab, request, ref)
     if found is None:
         return user
-    levels = [{"access_level": MAINTAINER, "access_level_description": "Maintainers"}]
-    return Response.json(
-        [
-            {"id": i + 1, "name": name, "push_access_levels": levels, "merge_access_levels": levels, "allow_force_push": False}
-            for i, name in enumerate(sorted(found.protected))
-        ]
-    )
+    items = [rule.to_json(found.id * 100 + i) for i, rule in enumerate(found.protected_branches.values(), 1)]
+    return _page(request, sorted(items, key=lambda b: b["name"]))
 
 
 _PAGE = ["per_page", "page"]

@@ -3,7 +3,7 @@
 Authentication is HTTP Basic with username ``oauth2`` and the OAuth access token as the
 password, as GitLab accepts it. Reading needs Reporter and a repository-capable scope, pushing
 needs Developer and ``write_repository`` (or ``api``); protected branches are enforced by the
-bare repository's pre-receive hook with GitLab's own rejection message.
+bare repository's pre-receive hook (protection.py) with GitLab's own rejection messages.
 """
 
 from __future__ import annotations
@@ -86,7 +86,8 @@ def _cgi(gitlab, request, project, username: str, level: int):
         "CONTENT_LENGTH": str(len(request.body)),
         "REMOTE_USER": username,
         "REMOTE_ADDR": "127.0.0.1",
-        "STANDIN_ACCESS_LEVEL": str(level),
+        "STANDIN_ACCESS_LEVEL": str(level),  # read by the pre-receive hook (protection.py)
+        "STANDIN_URL": gitlab.url,
     }
     if "content-encoding" in request.headers:
         env["HTTP_CONTENT_ENCODING"] = request.headers["content-encoding"]

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import hashlib
 import base64
+import json
 import secrets
 import subprocess
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from . import protection
+from .protection import ProtectedBranch
 
 GUEST, REPORTER, DEVELOPER, MAINTAINER, OWNER = 10, 20, 30, 40, 50
 TOKEN_LIFETIME = 7200  # GitLab's OAuth access tokens live two hours (config/initializers/doorkeeper.rb)
@@ -22,19 +27,9 @@ DEFAULT_SCOPES = ("api",)  # Gitlab::Auth::DEFAULT_SCOPES: what an authorize req
 # what docs/gitlab.md tells an admin to tick when registering the hub's application
 DOCUMENTED_APP_SCOPES = ("read_user", "api", "write_repository")
 
-
-_HOOK = """#!/bin/sh
-# gitlab stand-in: protected branches (push allowed for Maintainers and above)
-while read old new ref; do
-  branch=${ref#refs/heads/}
-  if [ -f "$GIT_DIR/standin-protected" ] && grep -qxF "$branch" "$GIT_DIR/standin-protected"; then
-    if [ "${STANDIN_ACCESS_LEVEL:-0}" -lt 40 ]; then
-      echo "GitLab: You are not allowed to push code to protected branches on this project." >&2
-      exit 1
-    fi
-  fi
-done
-exit 0
+# the pre-receive hook runs tests/gitlab_standin/protection.py (GitLab's branch checks)
+_HOOK = f"""#!/bin/sh
+exec "{sys.executable}" "{Path(__file__).with_name('protection.py')}"
 """
 
 
@@ -97,8 +92,12 @@ class Project:
     repo: Path
     default_branch: str = "main"
     members: dict[int, int] = field(default_factory=dict)
-    protected: set[str] = field(default_factory=set)
+    protected_branches: dict[str, ProtectedBranch] = field(default_factory=dict)
     merge_requests: list[dict] = field(default_factory=list)
+    # Settings > CI/CD > Variables, "Minimum role to use pipeline variables": no_one_allowed,
+    # developer, maintainer or owner. 17.5 self-managed lets every pipeline creator set them
+    # (restrict_user_defined_variables off), which is "developer" (app/models/project_ci_cd_setting.rb)
+    ci_pipeline_variables_minimum_override_role: str = "developer"
 
     @property
     def path_with_namespace(self) -> str:
@@ -126,9 +125,31 @@ class Project:
             "namespace": {"id": self.id, "name": self.namespace, "path": self.namespace, "kind": "group", "full_path": self.namespace},
         }
 
-    def protect(self, branch: str) -> None:
-        self.protected.add(branch)
-        (self.repo / "standin-protected").write_text("".join(f"{b}\n" for b in sorted(self.protected)))
+    @property
+    def protected(self) -> set[str]:
+        return set(self.protected_branches)
+
+    def protect(self, branch: str, push: int = MAINTAINER, merge: int = MAINTAINER, allow_force_push: bool = False) -> None:
+        """Protect a branch (or ``*`` pattern) as a Maintainer does in Settings > Repository."""
+        self.protected_branches[branch] = ProtectedBranch(branch, push, merge, allow_force_push)
+        self._write_rules()
+
+    def unprotect(self, branch: str) -> None:
+        del self.protected_branches[branch]
+        self._write_rules()
+
+    def _write_rules(self) -> None:
+        stored = {"default_branch": self.default_branch, "project": self.path_with_namespace,
+                  "branches": [vars(b) for b in self.protected_branches.values()]}  # fmt: skip
+        (self.repo / protection.RULES_FILE).write_text(json.dumps(stored))
+
+    def rules(self) -> dict:
+        empty = not subprocess.run(["git", "for-each-ref", "--count=1", "refs/heads"], cwd=self.repo,
+                                   capture_output=True, text=True).stdout.strip()  # fmt: skip
+        return protection.rules(self.default_branch, list(self.protected_branches.values()), empty)
+
+    def level(self, user) -> int:
+        return self.members.get(user.id, 0)
 
     def has_branch(self, branch: str) -> bool:
         result = subprocess.run(
@@ -226,6 +247,7 @@ class World:
         hook.write_text(_HOOK)
         hook.chmod(0o755)
         project = Project(next(self._ids), namespace, path, repo, members={u.id: lvl for u, lvl in members.items()})
+        project.protect(project.default_branch)  # new projects: the default branch "fully protected"
         self.projects[project.id] = project
         return project
 
