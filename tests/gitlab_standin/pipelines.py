@@ -11,136 +11,34 @@ documents none) unless ``honor_range`` is set, and counts the bytes it sends.
 
 from __future__ import annotations
 
-import itertools
 import subprocess
 import time
-from dataclasses import dataclass, field
 from urllib.parse import unquote
 
 import yaml
 
 from . import api
-from .state import DEVELOPER
+from .ci_state import CiState, Job, Pipeline
+from .protection import can_push_to_branch, can_update_branch, protection_for
+from .state import DEVELOPER, MAINTAINER, OWNER
 
 _PAGE = ["page", "per_page"]
 _VAR_TYPES = {"env_var", "file"}
 
 
-def _now() -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime())
+# lib/gitlab/ci/pipeline/chain/validate/abilities.rb (GitLab 16+; before, "Insufficient permissions for
+# protected ref '<ref>'") and lib/gitlab/ci/pipeline/chain/build/associations.rb; both reach the client
+# through render_validation_error! as 400 {"message": {"base": [...]}} (lib/api/ci/pipelines.rb)
+_REF_REFUSED = ("You do not have sufficient permission to run a pipeline on '{ref}'. Please select a different "
+                "branch or contact your administrator for assistance.")  # fmt: skip
+_VARIABLES_REFUSED = "Insufficient permissions to set pipeline variables"
+# app/models/project_ci_cd_setting.rb: override_pipeline_variables_allowed?
+_VARIABLE_ROLES = {"no_one_allowed": None, "developer": DEVELOPER, "maintainer": MAINTAINER, "owner": OWNER}
 
 
-@dataclass
-class Job:
-    id: int
-    pipeline_id: int
-    name: str
-    stage: str
-    when: str
-    tags: list[str]
-    status: str = "created"
-    trace: bytes = b""
-    artifacts: dict[str, bytes] = field(default_factory=dict)
-    metrics_report: bool = False
-    started: float | None = None
-    finished: float | None = None
-    retried: bool = False
-    runner: dict | None = None
-
-
-@dataclass
-class Pipeline:
-    id: int
-    iid: int
-    project_id: int
-    ref: str
-    sha: str
-    variables: list[dict]
-    stages: list[str]
-    created_at: str = field(default_factory=_now)
-    status: str = "created"
-    started: float | None = None
-    finished: float | None = None
-
-
-class CiState:
-    def __init__(self, gitlab) -> None:
-        self.gitlab = gitlab
-        self.pipelines: dict[int, Pipeline] = {}
-        self.jobs: dict[int, Job] = {}
-        self.ids = itertools.count(1000)
-        self.honor_range = False
-        self.trace_bytes_sent = 0
-        self.create_calls = 0
-        self.slow_create_answer = 0.0
-
-    # ---- what tests do to the "runners" -------------------------------------------------
-    def start(self, job: Job, runner: dict | None = None) -> None:
-        job.status, job.started = "running", time.time()
-        job.runner = runner or {"id": 7, "description": "stand-in runner", "active": True, "paused": False,
-                                "is_shared": False, "runner_type": "project_type", "name": "stand-in",
-                                "online": True, "status": "online"}  # fmt: skip
-        self.refresh(job.pipeline_id)
-
-    def write(self, job: Job, text: str) -> None:
-        job.trace += text.encode()
-
-    def finish(self, job: Job, status: str, artifacts: dict[str, bytes] | None = None, metrics: bool = False) -> None:
-        job.status, job.finished = status, time.time()
-        job.artifacts.update(artifacts or {})
-        job.metrics_report = metrics
-        self.refresh(job.pipeline_id)
-
-    def job(self, pipeline: Pipeline, name: str) -> Job:
-        return [j for j in self.jobs.values() if j.pipeline_id == pipeline.id and j.name == name and not j.retried][-1]
-
-    def refresh(self, pipeline_id: int) -> None:
-        pipeline = self.pipelines[pipeline_id]
-        jobs = [j for j in self.jobs.values() if j.pipeline_id == pipeline_id and not j.retried]
-        statuses = {j.status for j in jobs}
-        for status in ("running", "pending", "failed", "canceled"):
-            if status in statuses:
-                pipeline.status = status
-                break
-        else:
-            pipeline.status = "success" if statuses <= {"success", "manual", "skipped"} else "created"
-        if pipeline.status == "running" and pipeline.started is None:
-            pipeline.started = time.time()
-        if pipeline.status in ("success", "failed", "canceled"):
-            pipeline.finished = time.time()
-
-    # ---- JSON shapes ------------------------------------------------------------------------
-    def pipeline_json(self, p: Pipeline) -> dict:
-        project = self.gitlab.world.projects[p.project_id]
-        iso = lambda t: time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(t)) if t else None  # noqa: E731
-        return {
-            "id": p.id, "iid": p.iid, "project_id": p.project_id, "sha": p.sha, "ref": p.ref, "status": p.status,
-            "source": "api", "created_at": p.created_at, "updated_at": _now(), "started_at": iso(p.started),
-            "finished_at": iso(p.finished), "committed_at": None, "tag": False, "before_sha": "0" * 40,
-            "yaml_errors": None, "duration": round(p.finished - p.started) if p.finished and p.started else None,
-            "queued_duration": None, "coverage": None,
-            "web_url": f"{self.gitlab.url}/{project.path_with_namespace}/-/pipelines/{p.id}",
-            "detailed_status": {"text": p.status, "label": p.status, "group": p.status},
-        }  # fmt: skip
-
-    def job_json(self, j: Job) -> dict:
-        p = self.pipelines[j.pipeline_id]
-        project = self.gitlab.world.projects[p.project_id]
-        iso = lambda t: time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(t)) if t else None  # noqa: E731
-        artifacts = [{"file_type": "archive", "size": sum(map(len, j.artifacts.values())), "filename": "artifacts.zip",
-                      "file_format": "zip"}] if j.artifacts else []  # fmt: skip
-        if j.metrics_report:
-            artifacts.append({"file_type": "metrics", "size": 10, "filename": "metrics.txt", "file_format": "gzip"})
-        return {
-            "id": j.id, "name": j.name, "stage": j.stage, "status": j.status, "ref": p.ref, "tag": False,
-            "coverage": None, "allow_failure": j.when == "manual", "created_at": p.created_at,
-            "started_at": iso(j.started), "finished_at": iso(j.finished), "erased_at": None,
-            "duration": (j.finished or time.time()) - j.started if j.started else None, "queued_duration": 0.1,
-            "user": None, "commit": {"id": p.sha, "short_id": p.sha[:8]},
-            "pipeline": {"id": p.id, "project_id": p.project_id, "ref": p.ref, "sha": p.sha, "status": p.status},
-            "web_url": f"{self.gitlab.url}/{project.path_with_namespace}/-/jobs/{j.id}", "artifacts": artifacts,
-            "runner": j.runner, "tag_list": j.tags, "artifacts_expire_at": None, "archived": False,
-        }  # fmt: skip
+def may_set_variables(project, level: int) -> bool:
+    minimum = _VARIABLE_ROLES[project.ci_pipeline_variables_minimum_override_role]
+    return minimum is not None and level >= minimum
 
 
 def install(gitlab) -> CiState:
@@ -175,8 +73,12 @@ def branches(gitlab, request, ref):
     if project is None:
         return user
     out = _git(project, "for-each-ref", "--format=%(refname:short) %(objectname)", "refs/heads").stdout.decode()
-    items = [{"name": n, "merged": False, "protected": n in project.protected, "default": n == project.default_branch,
-              "developers_can_push": False, "developers_can_merge": False, "can_push": True,
+    rules, level = project.rules(), project.level(user)
+    rule = lambda n: protection_for(rules, n)  # noqa: E731
+    items = [{"name": n, "merged": False, "protected": rule(n) is not None, "default": n == project.default_branch,
+              "developers_can_push": rule(n) is not None and rule(n).push_access_level == DEVELOPER,
+              "developers_can_merge": rule(n) is not None and rule(n).merge_access_level == DEVELOPER,
+              "can_push": can_push_to_branch(rules, level, n),
               "web_url": f"{gitlab.url}/{project.path_with_namespace}/-/tree/{n}", "commit": {"id": sha}}
              for n, sha in (line.split() for line in out.splitlines())]  # fmt: skip
     return api._page(request, items)
@@ -204,6 +106,20 @@ def raw_file(gitlab, request, ref, file_path):
     return Response(200, shown.stdout, {"Content-Type": "text/plain; charset=utf-8"})
 
 
+def commit(gitlab, request, ref, sha):
+    """GET /projects/:id/repository/commits/:sha, ``sha`` a hash, branch or tag (docs: api/commits)."""
+    user, project = _auth_project(gitlab, request, ref)
+    if project is None:
+        return user
+    shown = _git(project, "show", "-s", "--format=%H%n%s%n%an%n%ae%n%cI", f"{unquote(sha)}^{{commit}}", "--")
+    if shown.returncode:
+        return _json({"message": "404 Commit Not Found"}, 404)
+    full, title, name, email, when = shown.stdout.decode().splitlines()[:5]
+    return _json({"id": full, "short_id": full[:8], "title": title, "message": title, "author_name": name,
+                  "author_email": email, "created_at": when, "committed_date": when, "parent_ids": [],
+                  "web_url": f"{gitlab.url}/{project.path_with_namespace}/-/commit/{full}"})  # fmt: skip
+
+
 def create_pipeline(gitlab, request, ref):
     user, project = _auth_project(gitlab, request, ref, {"api"})
     if project is None:
@@ -215,14 +131,19 @@ def create_pipeline(gitlab, request, ref):
     if unknown:
         raise gitlab.violation(400, f"unknown pipeline attributes {sorted(unknown)}")
     variables = body.get("variables") or []
-    for var in variables:
-        if set(var) - {"key", "value", "variable_type"} or not isinstance(var.get("key"), str):
-            return _json({"message": {"base": ["Variables key is invalid"]}}, 400)
-        if var.get("variable_type", "env_var") not in _VAR_TYPES:
-            return _json({"message": "variables[variable_type] does not have a valid value"}, 400)
-    sha = _git(project, "rev-parse", "--verify", "-q", f"{body.get('ref', '')}^{{commit}}")
-    if not body.get("ref") or sha.returncode:
+    if any(v.get("variable_type", "env_var") not in _VAR_TYPES for v in variables):  # grape's params check
+        return _json({"message": "variables[variable_type] does not have a valid value"}, 400)
+    ref_name, level = body.get("ref") or "", project.level(user)
+    is_branch = _git(project, "show-ref", "--verify", "-q", f"refs/heads/{ref_name}").returncode == 0
+    if is_branch and not can_update_branch(project.rules(), level, ref_name):  # Chain::Validate::Abilities
+        return _json({"message": {"base": [_REF_REFUSED.format(ref=ref_name)]}}, 400)
+    sha = _git(project, "rev-parse", "--verify", "-q", f"{ref_name}^{{commit}}")
+    if not ref_name or sha.returncode:  # Chain::Validate::Repository
         return _json({"message": {"base": ["Reference not found"]}}, 400)
+    if variables and not may_set_variables(project, level):  # Chain::Build::Associations
+        return _json({"message": {"base": [_VARIABLES_REFUSED]}}, 400)
+    if any(set(v) - {"key", "value", "variable_type"} or not isinstance(v.get("key"), str) for v in variables):
+        return _json({"message": {"base": ["Variables key is invalid"]}}, 400)
     shown = _git(project, "show", f"{sha.stdout.decode().strip()}:.gitlab-ci.yml")
     if shown.returncode:
         return _json({"message": {"base": ["Missing CI config file"]}}, 400)
@@ -231,7 +152,7 @@ def create_pipeline(gitlab, request, ref):
     values.update({v["key"]: v["value"] for v in variables})
     pipeline = Pipeline(next(ci.ids), len(ci.pipelines) + 1, project.id, body["ref"], sha.stdout.decode().strip(),
                         [dict(v, variable_type=v.get("variable_type", "env_var")) for v in variables],
-                        config.get("stages") or ["build", "test", "deploy"])  # fmt: skip
+                        config.get("stages") or ["build", "test", "deploy"], user.id)  # fmt: skip
     ci.pipelines[pipeline.id] = pipeline
     for name, spec in config.items():
         if isinstance(spec, dict) and "script" in spec and not name.startswith("."):
@@ -244,7 +165,7 @@ def create_pipeline(gitlab, request, ref):
     ci.refresh(pipeline.id)
     if ci.slow_create_answer:  # the pipeline exists, but the answer comes after the client gave up
         time.sleep(ci.slow_create_answer)
-    return _json(ci.pipeline_json(pipeline), 201)
+    return _json(ci.pipeline_json(pipeline, metadata=False), 201)
 
 
 def _pipeline(gitlab, request, ref, pipeline_id, scopes=api.READ_SCOPES):
@@ -263,10 +184,13 @@ def list_pipelines(gitlab, request, ref):
         return user
     if request.param("order_by") not in (None, "id") or request.param("sort") not in (None, "asc", "desc"):
         raise gitlab.violation(400, "unsupported order_by/sort")
-    found = [p for p in gitlab.ci.pipelines.values()
-             if p.project_id == project.id and request.param("ref") in (None, p.ref)]  # fmt: skip
+    users = gitlab.world.users
+    wanted = {"ref": lambda p: p.ref, "sha": lambda p: p.sha, "status": lambda p: p.status,
+              "source": lambda p: p.source, "username": lambda p: users[p.user_id].username}  # fmt: skip
+    found = [p for p in gitlab.ci.pipelines.values() if p.project_id == project.id
+             and all(request.param(k) in (None, value(p)) for k, value in wanted.items())]  # fmt: skip
     found.sort(key=lambda p: p.id, reverse=request.param("sort", "desc") == "desc")
-    return api._page(request, [gitlab.ci.pipeline_json(p) for p in found])
+    return api._page(request, [gitlab.ci.basic_json(p) for p in found])  # PipelineBasic: no timings
 
 
 def get_pipeline(gitlab, request, ref, pipeline_id):
@@ -296,7 +220,7 @@ def cancel_pipeline(gitlab, request, ref, pipeline_id):
         if job.pipeline_id == pipeline.id and job.status in ("created", "pending", "running", "manual"):
             job.status = "canceled" if job.status != "manual" else "skipped"
     gitlab.ci.refresh(pipeline.id)
-    return _json(gitlab.ci.pipeline_json(pipeline))
+    return _json(gitlab.ci.pipeline_json(pipeline, metadata=False))
 
 
 def _job(gitlab, request, ref, job_id, scopes=api.READ_SCOPES):
@@ -373,7 +297,9 @@ ROUTES = [
     ("GET", _P + r"/repository/tags", tags, ["search", "order_by", "sort", *_PAGE]),
     ("GET", _P + r"/repository/files/([^/]+)/raw", raw_file, ["ref", "lfs"]),
     ("POST", _P + r"/pipeline", create_pipeline, []),
-    ("GET", _P + r"/pipelines", list_pipelines, ["order_by", "sort", "ref", "status", "scope", *_PAGE]),
+    ("GET", _P + r"/repository/commits/([^/]+)", commit, []),
+    ("GET", _P + r"/pipelines", list_pipelines, ["order_by", "sort", "ref", "sha", "status", "scope", "source",
+                                                 "username", *_PAGE]),  # fmt: skip
     ("GET", _P + r"/pipelines/(\d+)", get_pipeline, []),
     ("GET", _P + r"/pipelines/(\d+)/jobs", pipeline_jobs, ["scope", "include_retried", *_PAGE]),
     ("GET", _P + r"/pipelines/(\d+)/variables", pipeline_variables, []),

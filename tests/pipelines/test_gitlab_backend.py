@@ -14,7 +14,7 @@ from hybridhub.lab_ext.pipelines.gitlab_backend import GitLabBackend
 from tests.gitlab_standin import GitLabStandIn
 from tests.gitlab_standin.pipelines import install
 from tests.gitlab_standin.server import Response
-from tests.gitlab_standin.state import DEVELOPER, REPORTER
+from tests.gitlab_standin.state import DEVELOPER, MAINTAINER, REPORTER
 
 from .conftest import push_template
 
@@ -29,6 +29,9 @@ def world(tmp_path):
         ci = install(standin)
         alice, bob = standin.world.add_user("alice"), standin.world.add_user("bob")
         project = standin.world.add_project("ml-team", "sensors", {alice: DEVELOPER, bob: REPORTER})
+        # GitLab protects main for Maintainers; this team's Maintainer lets Developers merge into it,
+        # which also lets them run pipelines on it (can_update_branch?)
+        project.protect("main", push=MAINTAINER, merge=DEVELOPER)
         push_template(project.repo, tmp_path / "seed")
         token = standin.world.issue(alice, ["api", "read_user"]).value
         yield standin, ci, project, token, standin.world.issue(bob, ["api"]).value

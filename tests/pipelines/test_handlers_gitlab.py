@@ -11,7 +11,7 @@ from tornado.httpclient import HTTPClientError
 
 from tests.gitlab_standin import GitLabStandIn
 from tests.gitlab_standin.pipelines import install
-from tests.gitlab_standin.state import DEVELOPER
+from tests.gitlab_standin.state import DEVELOPER, MAINTAINER
 
 from .conftest import push_template
 
@@ -25,6 +25,7 @@ def standin(tmp_path):
         install(gitlab)
         alice = gitlab.world.add_user("alice")
         project = gitlab.world.add_project("ml-team", "sensors", {alice: DEVELOPER})
+        project.protect("main", push=MAINTAINER, merge=DEVELOPER)  # as the team's Maintainer set it up
         push_template(project.repo, tmp_path / "seed")
         gitlab.token = gitlab.world.issue(alice, ["api"]).value
         gitlab.project = project
