@@ -36,7 +36,7 @@ def service_config(state_path) -> Config:
         "ProfileCatalog": {"pools": POOLS, "profiles": PROFILES},
         "CostService": {"state_path": str(state_path), "budget": 100000.0, "lb_price_per_hour": 3.36,
                         "public_ip_price_per_hour": 0.67, "public_ips": 2, "other_per_month": 200.0,
-                        "namespace": "default", "settle_seconds": 30.0, "api_token": "unused",
+                        "namespace": "default", "api_token": "unused",
                         "extra_pools": {"system": {"vm_size": "Standard_D2s_v5", "vm_price_per_hour": SYSTEM_PRICE}}},
     })
 

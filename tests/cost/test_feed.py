@@ -73,7 +73,7 @@ def seconds_at(rec, pool, a, b):
 @pytest.fixture
 def feed():
     clock = [0.0]
-    f = ClusterFeed(CostRecorder({"cpu": F(10), "gpu": F(100)}), settle=2.0, monotonic=lambda: clock[0])
+    f = ClusterFeed(CostRecorder({"cpu": F(10), "gpu": F(100)}), monotonic=lambda: clock[0])
     f.clock = clock
     return f
 

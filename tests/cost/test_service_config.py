@@ -40,7 +40,7 @@ def test_json_config_prices_from_the_catalog_exactly(tmp_path):
     assert svc.pool_info()["gpua10"]["vm_size"] == "Standard_NV6ads_A10_v5"
     assert svc.summary_path == str(tmp_path / "cost-summary.json")
     assert svc.summary()["month"]["start"].endswith("+09:00")  # the month of Asia/Tokyo
-    assert svc.event_namespaces == ["default"]
+    assert svc.event_namespaces == ["default", "kube-system"]  # the pods' namespace is "default" here
 
 
 def test_prices_follow_the_configuration_after_a_restart(tmp_path):

@@ -115,12 +115,11 @@ def event_time(event: Mapping) -> int | None:
 
 
 class ClusterFeed:
-    def __init__(self, recorder: CostRecorder, settle: float = 2.0, monotonic: Callable[[], float] = time.monotonic,
+    def __init__(self, recorder: CostRecorder, monotonic: Callable[[], float] = time.monotonic,
                  share_by_cpu: bool = True, vm_delete_seconds: float = 65.0):
         self.rec = recorder
         self.vm_delete = int(vm_delete_seconds * 1_000_000)
         self.share_by_cpu = share_by_cpu
-        self.settle = settle  # kept for configuration compatibility: deletions no longer wait for an event
         self.monotonic = monotonic
         self.seen_events: dict[str, list[int]] = {}  # event uid -> [count handled, time]
         self.scale_down_at: dict[str, int] = {}  # node -> time of its last ScaleDown event

@@ -76,15 +76,15 @@ class CostService(HubServiceApp):
         """)
     namespace = Unicode(config=True, help="Namespace of the user pods (default: $POD_NAMESPACE, else 'default').")
     event_namespaces = List(Unicode(), config=True, help="""Namespaces whose autoscaler events are
-        watched: the user pods' (TriggeredScaleUp) and 'default' (ScaleDown events on nodes).
-        Default: [namespace, "default"].""")
+        watched: the user pods' (TriggeredScaleUp, NotTriggerScaleUp), 'default' (ScaleDown events
+        on nodes) and 'kube-system' (the autoscaler's status ConfigMap: FailedToScaleUpGroup,
+        ScaleUpTimedOut; helm-values/cost-node-reader.yaml grants reading them).
+        Default: [namespace, "default", "kube-system"].""")
     kube_config_file = Unicode("", config=True, help="""kubeconfig to use; empty: the in-cluster
         service account when running in a pod, else $KUBECONFIG / ~/.kube/config.""")
     watch_timeout_seconds = Int(300, config=True, help="Server-side timeout of each watch; it then resumes.")
     provisioning_timeout_seconds = Int(3600, config=True, help="""A scale-up whose VM has not joined
         after this long is forgotten (a VM never allocated costs nothing).""")
-    settle_seconds = Float(2.0, config=True, help="""How long a node deletion waits for the autoscaler's
-        ScaleDown event (they come on different watches) before the time it was seen is used.""")
     share_by_cpu_request = Bool(True, config=True, help="""Servers sharing a node share its cost in
         proportion to their pods' CPU requests; False: equal shares.""")
     hub_poll_interval = Float(30.0, config=True, help="Seconds between two reads of the hub's server list.")
@@ -132,7 +132,7 @@ class CostService(HubServiceApp):
 
     @default("event_namespaces")
     def _event_namespaces(self):
-        return list(dict.fromkeys([self.namespace, "default"]))
+        return list(dict.fromkeys([self.namespace, "default", "kube-system"]))
 
     # -- set-up --------------------------------------------------------------------------
     def initialize(self, argv=None):
@@ -144,7 +144,7 @@ class CostService(HubServiceApp):
         self.store = JsonStore(self.state_path)
         self.summary_store = JsonStore(self.summary_path)
         self.recorder, feed_state = self.load_state()
-        self.feed = ClusterFeed(self.recorder, settle=self.settle_seconds, share_by_cpu=self.share_by_cpu_request)
+        self.feed = ClusterFeed(self.recorder, share_by_cpu=self.share_by_cpu_request)
         self.feed.restore(feed_state)
         self.saved_changes = self.feed.changes
         self.tasks: list[asyncio.Task] = []
