@@ -4,6 +4,7 @@ template, a local backend that always stops what it started."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
 import subprocess
@@ -37,6 +38,28 @@ def push_template(project_repo: Path, work: Path) -> None:
     for args in (["add", "-A"], ["commit", "-q", "-m", "template"], ["push", "-q", "origin", "main"]):
         subprocess.run(["git", "-c", "user.name=F", "-c", "user.email=f@e", *args], cwd=work, check=True, env=env,
                        capture_output=True)  # fmt: skip
+
+
+@contextlib.contextmanager
+def ci_standin(tmp_path: Path, roles: dict[str, int]):
+    """A GitLab stand-in with the CI routes and ml-team/sensors holding the template, members
+    by role. GitLab protects main for Maintainers; like a team's Maintainer, the project lets
+    Developers merge into it, which lets them run pipelines there (can_update_branch?)."""
+    from tests.gitlab_standin import GitLabStandIn
+    from tests.gitlab_standin.pipelines import install
+    from tests.gitlab_standin.state import DEVELOPER, MAINTAINER
+
+    standin = GitLabStandIn(tmp_path / "gitlab").start()
+    try:
+        ci = install(standin)
+        users = {name: standin.world.add_user(name) for name in roles}
+        project = standin.world.add_project("ml-team", "sensors", {users[n]: level for n, level in roles.items()})
+        push_template(project.repo, tmp_path / "seed")
+        project.protect("main", push=MAINTAINER, merge=DEVELOPER)
+        yield standin, ci, project, users
+    finally:
+        standin.stop()
+    assert standin.violations == []
 
 
 @pytest.fixture(scope="session")

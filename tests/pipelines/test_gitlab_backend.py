@@ -11,12 +11,10 @@ import pytest
 from hybridhub.lab_ext.activity import registry
 from hybridhub.lab_ext.pipelines.errors import PipelineError
 from hybridhub.lab_ext.pipelines.gitlab_backend import GitLabBackend
-from tests.gitlab_standin import GitLabStandIn
-from tests.gitlab_standin.pipelines import install
 from tests.gitlab_standin.server import Response
-from tests.gitlab_standin.state import DEVELOPER, MAINTAINER, REPORTER
+from tests.gitlab_standin.state import DEVELOPER, REPORTER
 
-from .conftest import push_template
+from .conftest import ci_standin
 
 
 pytestmark = pytest.mark.pipelines
@@ -24,20 +22,9 @@ pytestmark = pytest.mark.pipelines
 
 @pytest.fixture
 def world(tmp_path):
-    standin = GitLabStandIn(tmp_path / "gitlab").start()
-    try:
-        ci = install(standin)
-        alice, bob = standin.world.add_user("alice"), standin.world.add_user("bob")
-        project = standin.world.add_project("ml-team", "sensors", {alice: DEVELOPER, bob: REPORTER})
-        # GitLab protects main for Maintainers; this team's Maintainer lets Developers merge into it,
-        # which also lets them run pipelines on it (can_update_branch?)
-        project.protect("main", push=MAINTAINER, merge=DEVELOPER)
-        push_template(project.repo, tmp_path / "seed")
-        token = standin.world.issue(alice, ["api", "read_user"]).value
-        yield standin, ci, project, token, standin.world.issue(bob, ["api"]).value
-    finally:
-        standin.stop()
-    assert standin.violations == []
+    with ci_standin(tmp_path, {"alice": DEVELOPER, "bob": REPORTER}) as (standin, ci, project, users):
+        token = standin.world.issue(users["alice"], ["api", "read_user"]).value
+        yield standin, ci, project, token, standin.world.issue(users["bob"], ["api"]).value
 
 
 @pytest.fixture

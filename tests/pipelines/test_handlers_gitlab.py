@@ -73,3 +73,20 @@ async def test_gitlab_backend_through_the_server(jp_fetch, jp_serverapp, standin
     service = jp_serverapp.web_app.settings["hybridhub"]["pipelines"]
     await service.close()
     assert standin.token not in "".join(bodies) + caplog.text
+
+
+async def test_refusals_of_a_protected_or_restricted_project_reach_the_panel_as_their_reasons(jp_fetch, standin):
+    project = str(standin.project.id)
+
+    async def launch(variables, request_id):
+        body = {"backend": "gitlab", "project": project, "ref": "main", "variables": variables, "request_id": request_id}
+        with pytest.raises(HTTPClientError) as info:
+            await jp_fetch("hybridhub", "pipelines", "runs", method="POST", body=json.dumps(body))
+        return info.value.code, json.loads(info.value.response.body)
+
+    standin.project.ci_pipeline_variables_minimum_override_role = "maintainer"
+    code, body = await launch([{"key": "EPOCHS", "value": "3"}], "gl-refusal-0001")
+    assert (code, body["reason"]) == (403, "variables_not_allowed") and "Settings > CI/CD > Variables" in body["message"]
+    standin.project.protect("main")  # fully protected: a Developer may neither push nor merge
+    code, body = await launch([], "gl-refusal-0002")
+    assert (code, body["reason"]) == (403, "protected_ref") and "new branch" in body["message"]

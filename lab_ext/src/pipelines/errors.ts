@@ -40,6 +40,10 @@ export function pipelineMessage(error: unknown, trans: TranslationBundle): strin
       return trans.__('GitLab did not accept your access token (it may have expired). Stop and start your server from the hub control panel to get a fresh one.');
     case 'access_denied':
       return trans.__('GitLab refused this action for your account.');
+    case 'protected_ref':
+      return trans.__('This branch is protected and your role may not run pipelines on it. Push your changes to a new branch and run the pipeline there, or ask a project Maintainer to run it or to let your role merge into it.');
+    case 'variables_not_allowed':
+      return trans.__('This project does not let your role set pipeline variables. Run it with the values from .gitlab-ci.yml (undo your changes to the variables), or ask a project Maintainer to lower "Minimum role to use pipeline variables" (Settings > CI/CD > Variables).');
     case 'gitlab_unreachable':
       return trans.__('GitLab could not be reached. Check the network or try again later.');
     case 'gitlab_error':

@@ -20,6 +20,14 @@ export const pipelinesIcon = new LabIcon({
 const POLL_MS = 2000;
 const TRACE_MS = 1000;
 
+/**
+ * The variables a launch sends: those the user changed and those a data pin filled in. The CI
+ * file's own values apply without being sent, and a project may refuse any pipeline variable.
+ */
+export function variablesToSend(form: IVariable[], loaded: Map<string, string>): IVariable[] {
+  return form.filter(v => v.pinned || v.value !== loaded.get(v.key));
+}
+
 /** A failed request as a notification with a "Show details" action (details never hold secrets). */
 export function notifyPipelineError(error: unknown, trans: TranslationBundle): void {
   showError(pipelineMessage(error, trans), errorDetails(error), trans);
@@ -36,6 +44,8 @@ export class PipelinesPanel extends Widget {
   private readonly run: RunView;
   private readonly history: HistoryView;
   private variables: IVariable[] = [];
+  /** The values the CI file (or a data pin) gave each variable when the form was loaded. */
+  private loaded = new Map<string, string>();
   private timer = 0;
   private traceTimer = 0;
   private launching = false;
@@ -126,6 +136,7 @@ export class PipelinesPanel extends Widget {
     this.notice.replaceChildren();
     try {
       this.variables = await this.api.variables(this.project, this.refSelect.value);
+      this.loaded = new Map(this.variables.map(v => [v.key, v.value]));
     } catch (error) {
       if (errorReason(error) !== 'no_ci_file') {
         throw error;
@@ -167,11 +178,12 @@ export class PipelinesPanel extends Widget {
     }
     this.launching = true;
     const requestId = newRequestId();
+    const chosen = variablesToSend(this.variables, this.loaded);
     try {
       let pipeline: IPipeline | null = null;
       for (let attempt = 0; attempt < 3 && !pipeline; attempt++) {
         try {
-          pipeline = await this.api.launch(this.project, this.refSelect.value, this.variables, requestId);
+          pipeline = await this.api.launch(this.project, this.refSelect.value, chosen, requestId);
         } catch (error) {
           if (!(error instanceof HybridHubRequestError && error.status === 0) || attempt === 2) {
             throw error;

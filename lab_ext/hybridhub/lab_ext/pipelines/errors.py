@@ -35,6 +35,17 @@ REASONS: dict[str, tuple[int, str]] = {
         "Stop and start your server from the hub control panel to get a fresh one.",
     ),
     "access_denied": (403, "GitLab refused this action for your account."),
+    "protected_ref": (
+        403,
+        "This branch is protected and your role may not run pipelines on it. Push your changes to a new "
+        "branch and run the pipeline there, or ask a project Maintainer to run it or to let your role merge into it.",
+    ),
+    "variables_not_allowed": (
+        403,
+        "This project does not let your role set pipeline variables. Run it with the values from "
+        ".gitlab-ci.yml (undo your changes to the variables), or ask a project Maintainer to lower "
+        "'Minimum role to use pipeline variables' (Settings > CI/CD > Variables).",
+    ),
     "gitlab_unreachable": (503, "GitLab could not be reached. Check the network or try again later."),
     "gitlab_error": (502, "GitLab answered with an error. Try again later."),
     "pipeline_error": (500, "The pipeline could not be started."),

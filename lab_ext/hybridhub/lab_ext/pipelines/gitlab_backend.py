@@ -6,23 +6,31 @@ honours it (206) sends only the new bytes; GitLab's API documents no range suppo
 200 with the whole log, which is then cut at the offset here, so the browser still receives
 only new bytes. Metrics come from the ``metrics.json`` artifact of the job that carries the
 pipeline's metrics report, fetched once per finished pipeline.
+
+GitLab lists pipelines as ``PipelineBasic`` (no started_at, finished_at, duration); the timings of
+the rows the panel shows come from each pipeline's detail entity, at most :data:`DETAIL_ROWS` per
+list, and are kept once the pipeline has finished. A launch sends only the user's variables; a
+lost answer is found again by ref, sha, user and time (:mod:`.lost_launch`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import time
 from urllib.parse import quote
 
 import gitlab
 import requests
 
-from . import ci_file
+from . import ci_file, lost_launch
 from .backend import FINISHED, PipelineBackend, group_stages, runner_kind
 from .errors import PipelineError
 
 MAX_TRACE_CHUNK = 512 * 1024
-REQUEST_VARIABLE = "HYBRIDHUB_REQUEST_ID"  # sent with each launch, so a lost answer can be found again
+DETAIL_ROWS = 20  # list rows whose timings are fetched from the pipeline's detail entity
+DETAIL_CONCURRENCY = 4
+TIMINGS = ("started_at", "finished_at", "duration")
 WATCH_LEASE = 90.0  # seconds a pipeline counts as watched after the panel's last poll
 try:  # the culler counts a watched, running pipeline as activity
     from ..activity import registry as _activity
@@ -53,7 +61,9 @@ class GitLabBackend(PipelineBackend):
         self.requests: dict[str, tuple[str, int]] = {}
         self.locks: dict[str, asyncio.Lock] = {}
         self.metrics_cache: dict[tuple[str, int], dict | None] = {}
-        self.uncertain: set[str] = set()  # launches whose answer was lost
+        self.uncertain: dict[str, lost_launch.Attempt] = {}  # launches whose answer was lost
+        self.timings_cache: dict[tuple[str, int], dict] = {}
+        self.username: str | None = None
         self.watches: dict[tuple[str, int], tuple[int, asyncio.TimerHandle]] = {}
 
     def _watch(self, project: str, pipeline_id: int, active: bool) -> None:
@@ -108,6 +118,12 @@ class GitLabBackend(PipelineBackend):
             return PipelineError(not_found)
         if code == 400 and "reference not found" in text.lower():
             return PipelineError("unknown_ref")
+        # lib/gitlab/ci/pipeline/chain/validate/abilities.rb (16+, and the older wording)
+        if code == 400 and ("permission to run a pipeline on" in text or "permissions for protected ref" in text):
+            return PipelineError("protected_ref", details=text[:300])
+        # lib/gitlab/ci/pipeline/chain/build/associations.rb
+        if code == 400 and "insufficient permissions to set pipeline variables" in text.lower():
+            return PipelineError("variables_not_allowed", details=text[:300])
         if code == 400 and "missing" in text.lower() and "config" in text.lower():
             return PipelineError("no_ci_file")
         if code in (400, 422):
@@ -146,39 +162,45 @@ class GitLabBackend(PipelineBackend):
     async def create(self, project: str, ref: str, variables: list[dict], request_id: str | None) -> dict:
         key = f"{project}\n{request_id}" if request_id else None
         lock = self.locks.setdefault(key, asyncio.Lock()) if key else asyncio.Lock()
+        base = f"/projects/{_project_path(project)}"
         async with lock:
             if key and key in self.requests:
                 return await self.pipeline(*self.requests[key])
             if key and key in self.uncertain:  # the last attempt may have started one: look first
-                found = await self._find_request(project, ref, request_id)
+                found = await self._find_lost(project, self.uncertain[key])
                 if found is not None:
                     self.requests[key] = (project, found)
+                    del self.uncertain[key]
                     return await self.pipeline(project, found)
-            sent = [v for v in variables if v["key"] != REQUEST_VARIABLE]
-            if request_id:
-                sent.append({"key": REQUEST_VARIABLE, "value": request_id})
-            body = {"ref": ref, "variables": [{"key": v["key"], "value": v["value"], "variable_type": "env_var"}
-                                              for v in sent]}  # fmt: skip
+            attempt = await self._attempt(base, ref) if key else None
+            body: dict = {"ref": ref}
+            if variables:  # only what the user set: restricted projects refuse any pipeline variable
+                body["variables"] = [{"key": v["key"], "value": v["value"], "variable_type": "env_var"}
+                                     for v in variables]  # fmt: skip
             try:
-                response = await self._call("post", f"/projects/{_project_path(project)}/pipeline", post_data=body)
+                response = await self._call("post", f"{base}/pipeline", post_data=body)
             except PipelineError as exc:
-                if key and exc.reason in ("gitlab_unreachable", "gitlab_error"):
-                    self.uncertain.add(key)
+                if attempt and exc.reason in ("gitlab_unreachable", "gitlab_error"):
+                    attempt.until = time.time()
+                    self.uncertain[key] = attempt
                 raise
             created = response.json()
             if key:
                 self.requests[key] = (project, int(created["id"]))
-                self.uncertain.discard(key)
+                self.uncertain.pop(key, None)
         return await self.pipeline(project, int(created["id"]))
 
-    async def _find_request(self, project: str, ref: str, request_id: str) -> int | None:
-        """The pipeline a lost answer started: its variables carry the request id."""
-        base = f"/projects/{_project_path(project)}/pipelines"
-        for p in await self._json(base, {"ref": ref, "per_page": 10, "order_by": "id", "sort": "desc"}):
-            variables = await self._json(f"{base}/{int(p['id'])}/variables", not_found="unknown_pipeline")
-            if any(v["key"] == REQUEST_VARIABLE and v["value"] == request_id for v in variables):
-                return int(p["id"])
-        return None
+    async def _attempt(self, base: str, ref: str) -> lost_launch.Attempt:
+        """Ref, commit and user of a launch about to be sent (see lost_launch)."""
+        if self.username is None:
+            self.username = (await self._json("/user"))["username"]
+        commit = await self._json(f"{base}/repository/commits/{quote(ref, safe='')}", not_found="unknown_ref")
+        return lost_launch.Attempt(ref, commit["id"], self.username)
+
+    async def _find_lost(self, project: str, attempt: lost_launch.Attempt) -> int | None:
+        found = await self._json(f"/projects/{_project_path(project)}/pipelines", attempt.query())
+        claimed = {pid for p, pid in self.requests.values() if p == project}
+        return lost_launch.match(found, attempt, claimed)
 
     def _pipeline_view(self, project: str, p: dict) -> dict:
         return {
@@ -192,17 +214,35 @@ class GitLabBackend(PipelineBackend):
         found = await self._json(f"/projects/{_project_path(project)}/pipelines",
                                  {"per_page": limit, "order_by": "id", "sort": "desc"})  # fmt: skip
         views = [self._pipeline_view(project, p) for p in found]
+        gate = asyncio.Semaphore(DETAIL_CONCURRENCY)
+
+        async def timings(view: dict) -> None:
+            async with gate:
+                view.update(await self._timings(project, view["id"], view["status"]))
+
+        await asyncio.gather(*(timings(v) for v in views[:DETAIL_ROWS]))
         for view in views:
             view["metrics"] = await self._metrics(project, view["id"], view["status"])
         return views
+
+    async def _timings(self, project: str, pipeline_id: int, status: str) -> dict:
+        """started_at, finished_at, duration from the detail entity; kept once finished."""
+        key = (project, int(pipeline_id))
+        if key in self.timings_cache:
+            return self.timings_cache[key]
+        path = f"/projects/{_project_path(project)}/pipelines/{int(pipeline_id)}"
+        detail = await self._json(path, not_found="unknown_pipeline")
+        found = {name: detail.get(name) for name in TIMINGS}
+        if detail.get("status", status) in FINISHED:
+            self.timings_cache[key] = found
+        return found
 
     async def pipeline(self, project: str, pipeline_id: int) -> dict:
         base = f"/projects/{_project_path(project)}/pipelines/{int(pipeline_id)}"
         view = self._pipeline_view(project, await self._json(base, not_found="unknown_pipeline"))
         jobs = await self._jobs(project, pipeline_id)
         view["variables"] = [{"key": v["key"], "value": v["value"]}
-                             for v in await self._json(f"{base}/variables", not_found="unknown_pipeline")
-                             if v["key"] != REQUEST_VARIABLE]  # fmt: skip
+                             for v in await self._json(f"{base}/variables", not_found="unknown_pipeline")]  # fmt: skip
         view["stages"] = group_stages([self._job_view(j) for j in reversed(jobs)], [])
         view["metrics"] = await self._metrics(project, pipeline_id, view["status"], jobs)
         self._watch(project, pipeline_id, view["status"] not in FINISHED)
