@@ -27,8 +27,7 @@ from tests.kube_standin import KubeStandIn, load_config
 from tests.kube_standin.from_catalog import cluster_from_catalog
 
 PURPOSE = "hub.jupyter.org/node-purpose"
-# compressed sizes of the chart's init-container image and of the images by profile kind
-NETWORK_TOOLS = ("quay.io/jupyterhub/k8s-network-tools:4.4.0", "12Mi")
+# compressed sizes of the site registry's images by profile kind
 IMAGE_SIZE = {"cpu": "1.2Gi", "gpu": "7Gi"}
 
 
@@ -46,7 +45,6 @@ def cluster_description(catalog: ProfileCatalog, extra_args: list[str]) -> dict:
         labels.setdefault(PURPOSE, "core" if pool.get("mode") == "System" else "user")
     for profile in catalog.all_profiles():
         data["images"].setdefault(profile.image, IMAGE_SIZE["gpu" if profile.gpus else "cpu"])
-    data["images"].setdefault(*NETWORK_TOOLS)
     return data
 
 

@@ -16,6 +16,8 @@ VM_SIZES = {
 IMAGE_SIZES = {
     "registry.example.com/hybridhub/singleuser-cpu:latest": "1.2Gi",
     "registry.example.com/hybridhub/singleuser-gpu:latest": "7Gi",
+    # the zero-to-jupyterhub chart's init container block-cloud-metadata (singleuser.networkTools)
+    "quay.io/jupyterhub/k8s-network-tools:4.4.0": "12Mi",
 }
 
 

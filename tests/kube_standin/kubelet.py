@@ -29,7 +29,7 @@ import os
 from dataclasses import dataclass, field
 
 from .clock import rfc3339
-from .kubelet_status import (COMPONENT, KubeletEvents, condition, field_path, go_duration, initial_statuses,
+from .kubelet_status import (COMPONENT, condition, field_path, go_duration, initial_statuses,
                              initialized_condition, statuses)
 from .localproc import LocalProcesses
 from .pools import normalise_image
@@ -66,7 +66,6 @@ class Kubelet:
         self.cfg = cluster.config.kubelet
         self.runs: dict[str, PodRun] = {}
         self._local_ip = 0
-        self.events = KubeletEvents(cluster.store)
         self.local = LocalProcesses(self) if self.cfg.local_processes else None
 
     # ------------------------------------------------------------------ helpers
@@ -93,7 +92,9 @@ class Kubelet:
         if container is None:
             self.cluster.event(pod, reason, message, type_, component=COMPONENT, host=run.node.name, t=when)
         else:
-            self.events.record(pod, field_path(container, init), reason, message, type_, run.node.name, when)
+            # the kubelet's recorder names the container (client-go events_cache.go keys on fieldPath too)
+            self.cluster.events.core(pod, reason, message, type_, COMPONENT, run.node.name, when,
+                                     field_path=field_path(container, init))
 
     def _update(self, run: PodRun, mutate) -> None:
         if self._pod(run) is not None:

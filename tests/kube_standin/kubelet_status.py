@@ -18,8 +18,6 @@ Sources reproduced (kubernetes/kubernetes):
 
 from __future__ import annotations
 
-import secrets
-
 from .clock import rfc3339
 
 COMPONENT = "kubelet"
@@ -27,38 +25,6 @@ COMPONENT = "kubelet"
 
 def field_path(name: str, init: bool) -> str:
     return f"spec.{'initContainers' if init else 'containers'}{{{name}}}"
-
-
-class KubeletEvents:
-    """The kubelet's event recorder (separate from the control plane's, as in a real node)."""
-
-    def __init__(self, store):
-        self.store = store
-        self._names: dict[tuple, str] = {}
-
-    def record(self, pod: dict, path: str, reason: str, message: str, type_: str, host: str, when: float) -> None:
-        meta = pod["metadata"]
-        namespace = meta["namespace"]
-        stamp = rfc3339(when)
-        key = (meta["uid"], path, type_, reason, message)
-        name = self._names.get(key)
-        if name is not None and self.store.find("events", namespace, name) is not None:
-            def repeat(e):
-                e["count"] = e.get("count", 1) + 1
-                e["lastTimestamp"] = stamp
-            self.store.update("events", namespace, name, repeat)
-            return
-        name = f"{meta['name']}.{secrets.token_hex(8)}"
-        self._names[key] = name
-        involved = {"kind": "Pod", "namespace": namespace, "name": meta["name"], "uid": meta["uid"],
-                    "apiVersion": "v1", "resourceVersion": meta["resourceVersion"], "fieldPath": path}
-        self.store.create("events", namespace, {
-            "metadata": {"name": name, "namespace": namespace}, "involvedObject": involved,
-            "reason": reason, "message": message, "type": type_,
-            "source": {"component": COMPONENT, "host": host},
-            "firstTimestamp": stamp, "lastTimestamp": stamp, "count": 1,
-            "reportingComponent": COMPONENT, "reportingInstance": host,
-        })
 
 
 def statuses(pod: dict, init: bool) -> list[dict]:
