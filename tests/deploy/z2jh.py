@@ -31,7 +31,10 @@ import yaml
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
-CHART = Path(os.environ.get("HYBRIDHUB_Z2JH_DIR", REPO.parent / "shared" / "z2jh-4.4.0"))
+# beside the checkout (../shared), else where this workplace keeps it; HYBRIDHUB_Z2JH_DIR wins
+_CHART_PLACES = [REPO.parent / "shared" / "z2jh-4.4.0", Path("/work/shared/z2jh-4.4.0")]
+CHART = Path(os.environ.get("HYBRIDHUB_Z2JH_DIR")
+             or next((p for p in _CHART_PLACES if (p / "values.yaml").is_file()), _CHART_PLACES[0]))
 CHART_VERSION = "4.4.0"
 VALUES_DIR = REPO / "helm-values"
 SCHEMAS = {
