@@ -124,3 +124,18 @@ def test_the_list_filters_by_sha_username_and_source(ci):
     assert [p["sha"] for p in mine.json()] == [sha]
     assert requests.get(f"{base}/pipelines", params={"sha": "0" * 40}, headers=headers).json() == []
     assert requests.get(f"{base}/repository/commits/nope", headers=headers).status_code == 404
+
+
+def test_cancel_retry_and_play_on_a_protected_branch_need_the_same_rights(ci):
+    # app/policies/ci/pipeline_policy.rb and build_policy.rb: protected_ref prevents cancel and job updates
+    created = launch(ci, "maint", "main").json()
+    job = next(iter(ci.jobs.values()))
+    base = f"{ci.gitlab.url}/api/v4/projects/{ci.project.id}"
+    as_dev = {"Authorization": f"Bearer {ci.tokens['dev']}"}
+    assert requests.post(f"{base}/pipelines/{created['id']}/cancel", headers=as_dev).json() == {"message": "403 Forbidden"}
+    ci.start(job)
+    ci.finish(job, "failed")
+    assert requests.post(f"{base}/jobs/{job.id}/retry", headers=as_dev).status_code == 403
+    assert requests.get(f"{base}/pipelines/{created['id']}", headers=as_dev).status_code == 200  # reading is not writing
+    ci.project.protect("main", push=MAINTAINER, merge=DEVELOPER)
+    assert requests.post(f"{base}/jobs/{job.id}/retry", headers=as_dev).status_code == 201

@@ -5,7 +5,9 @@ and https://docs.gitlab.com/api/jobs/ (trimmed to documented fields).
 Install on a stand-in with ``ci = install(gitlab)``; the test drives runners by hand
 (``ci.start(job)``, ``ci.write(job, text)``, ``ci.finish(job, "success")``). Strict like the
 rest of the stand-in: unknown paths, methods or query parameters fail the test; bad variables
-and bodies are 400s with GitLab's messages. The trace endpoint ignores ``Range`` (GitLab's API
+and bodies are 400s with GitLab's messages. Protected refs and the project's minimum role for
+pipeline variables refuse as GitLab does (see create_pipeline); on a protected branch the user
+may not update, cancel, retry and play answer 403. The trace endpoint ignores ``Range`` (GitLab's API
 documents none) unless ``honor_range`` is set, and counts the bytes it sends.
 """
 
@@ -175,7 +177,16 @@ def _pipeline(gitlab, request, ref, pipeline_id, scopes=api.READ_SCOPES):
     pipeline = gitlab.ci.pipelines.get(int(pipeline_id))
     if pipeline is None or pipeline.project_id != project.id:
         return _json({"message": "404 Not found"}, 404), None
+    if scopes == {"api"} and _ref_protected_from(project, user, pipeline.ref):
+        return _json({"message": "403 Forbidden"}, 403), None
     return user, pipeline
+
+
+def _ref_protected_from(project, user, ref: str) -> bool:
+    """The ``protected_ref`` condition of app/policies/ci/pipeline_policy.rb and build_policy.rb:
+    on a branch the user may neither push nor merge to, cancel, retry and play are prevented."""
+    is_branch = _git(project, "show-ref", "--verify", "-q", f"refs/heads/{ref}").returncode == 0
+    return is_branch and not can_update_branch(project.rules(), project.level(user), ref)
 
 
 def list_pipelines(gitlab, request, ref):
@@ -230,6 +241,8 @@ def _job(gitlab, request, ref, job_id, scopes=api.READ_SCOPES):
     job = gitlab.ci.jobs.get(int(job_id))
     if job is None or gitlab.ci.pipelines[job.pipeline_id].project_id != project.id:
         return _json({"message": "404 Not found"}, 404), None
+    if scopes == {"api"} and _ref_protected_from(project, user, gitlab.ci.pipelines[job.pipeline_id].ref):
+        return _json({"message": "403 Forbidden"}, 403), None
     return user, job
 
 
