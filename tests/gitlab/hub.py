@@ -7,6 +7,7 @@ import secrets
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urljoin
@@ -77,7 +78,7 @@ class Hub:
             self.process.wait()
 
 
-def start_hub(root: Path, gitlab) -> Hub:
+def start_hub(root: Path, gitlab, extra_config: str = "") -> Hub:
     root.mkdir(parents=True, exist_ok=True)
     port, hub_port, proxy_port = free_ports(3)
     url = f"http://127.0.0.1:{port}/"
@@ -88,7 +89,7 @@ def start_hub(root: Path, gitlab) -> Hub:
             port=port, hub_port=hub_port, proxy_port=proxy_port, root=root, gitlab_url=gitlab.url,
             client_id=client_id, client_secret=client_secret, callback=f"{url}hub/oauth_callback",
             service_token=service_token,
-        )
+        ) + extra_config
     )  # fmt: skip
     env = {**os.environ, "JUPYTERHUB_CRYPT_KEY": secrets.token_hex(32)}
     env["PATH"] = f"{Path(sys.executable).parent}:{env['PATH']}"
@@ -113,6 +114,29 @@ def start_hub(root: Path, gitlab) -> Hub:
     raise AssertionError(f"the hub did not start:\n{hub.log()[-4000:]}")
 
 
+def clone_home(root: Path, gitlab, project, username: str) -> Path:
+    """``username``'s home folder under the hub root: a clone of ``project`` with its GitLab remote."""
+    home = root / "hub" / "users" / username
+    home.parent.mkdir(parents=True, exist_ok=True)
+    for args in (["clone", "-q", str(project.repo), str(home)], ["-C", str(home), "remote", "set-url", "origin",
+                 f"{gitlab.url}/{project.path_with_namespace}.git"]):  # fmt: skip
+        subprocess.run(["git", *args], check=True, capture_output=True)
+    return home
+
+
+@contextmanager
+def serving(root: Path, gitlab, extra_config: str = ""):
+    """A hub in ``root/hub`` for the running stand-in; both stop at the end, and the stand-in
+    must have seen no request it does not understand."""
+    hub = start_hub(root / "hub", gitlab, extra_config)
+    try:
+        yield hub
+    finally:
+        hub.stop()
+        gitlab.stop()
+    assert gitlab.violations == []
+
+
 def gitlab_login(hub: Hub, gitlab, user) -> tuple[requests.Session, requests.Response]:
     """The browser's OAuth dance, one redirect at a time: hub → GitLab authorize → hub callback."""
     session = requests.Session()
@@ -128,6 +152,23 @@ def gitlab_login(hub: Hub, gitlab, user) -> tuple[requests.Session, requests.Res
 
 def wait_ready(hub: Hub, username: str, timeout: float = 60) -> dict:
     return hubclient.wait_ready(hub, username, timeout, failure=lambda model: "\n" + hub.log()[-3000:])
+
+
+def server_environ(hub: Hub, username: str) -> dict[str, str]:
+    """The process environment of ``username``'s running server (a child of this hub), read
+    from /proc as code running in that server would see it."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            raw = (entry / "environ").read_bytes()
+        except (OSError, ValueError, IndexError):
+            continue
+        env = dict(item.split("=", 1) for item in raw.decode(errors="replace").split("\0") if "=" in item)
+        if parent == hub.process.pid and env.get("JUPYTERHUB_USER") == username:
+            return env
+    raise AssertionError(f"no running server process of {username}")
 
 
 def stop_server(hub: Hub, username: str, timeout: float = 30) -> None:

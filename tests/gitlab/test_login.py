@@ -13,8 +13,8 @@ import requests
 from tests.gitlab_standin import GitLabStandIn
 from tests.gitlab_standin.state import DEVELOPER, MAINTAINER, REPORTER
 
-from .conftest import git, seed
-from .hub import gitlab_login, start_hub, stop_server, wait_ready
+from .conftest import seed
+from .hub import clone_home, gitlab_login, serving, stop_server, wait_ready
 
 pytestmark = pytest.mark.gitlab
 
@@ -29,17 +29,9 @@ def setup(tmp_path_factory):
     w.add_group("hub-admins", {users["carol"]: REPORTER})
     project = w.add_project("ml-team", "notebooks", {users["alice"]: DEVELOPER})
     seed(project.repo, root)
-    home = root / "hub" / "users" / "alice"
-    home.parent.mkdir(parents=True)
-    git(root, "clone", "-q", str(project.repo), str(home))
-    git(home, "remote", "set-url", "origin", f"{gitlab.url}/ml-team/notebooks.git")
-    hub = start_hub(root / "hub", gitlab)
-    try:
+    clone_home(root, gitlab, project, "alice")
+    with serving(root, gitlab) as hub:
         yield gitlab, users, hub, project
-    finally:
-        hub.stop()
-        gitlab.stop()
-    assert gitlab.violations == []
 
 
 def issued_tokens(gitlab, user) -> list[str]:

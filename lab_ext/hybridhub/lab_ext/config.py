@@ -87,6 +87,15 @@ class CodeHomeConfig(Configurable):
         help="""The user's GitLab OAuth access token (from the hub login).
         Kept in server memory, handed only to git through GIT_ASKPASS; never sent to the browser.""",
     )
+    gitlab_token_expires_at = Float(
+        config=True, help="When gitlab_token expires (Unix seconds); 0 when unknown. Set by the hub."
+    )
+    gitlab_token_renew_margin = Float(
+        300.0,
+        config=True,
+        help="""Seconds before gitlab_token expires at which the server asks the hub for a fresh
+        one (with its own JUPYTERHUB_API_TOKEN). A token GitLab refuses is renewed the same way.""",
+    )
     gitlab_ca_bundle = Unicode(config=True, help="PEM CA bundle for a self-hosted GitLab's certificate authority.")
     git_timeout = Float(30.0, config=True, help="Seconds a local git command may take before it is stopped.")
     git_network_timeout = Float(
@@ -96,6 +105,29 @@ class CodeHomeConfig(Configurable):
     @default("gitlab_token")
     def _gitlab_token(self):
         return _env(envvars.GITLAB_TOKEN)
+
+    @default("gitlab_token_expires_at")
+    def _gitlab_token_expires_at(self):
+        try:
+            return float(_env(envvars.GITLAB_TOKEN_EXPIRES_AT, "0") or 0)
+        except ValueError:
+            return 0.0
+
+    @property
+    def gitlab_token_source(self):
+        """The one :class:`~hybridhub.lab_ext.gitlab_token.GitLabTokenSource` of this server; a
+        renewal also updates ``gitlab_token``, for code that reads it later."""
+        if getattr(self, "_token_source", None) is None:
+            from .gitlab_token import from_environment
+
+            def renewed(token: str) -> None:
+                self.gitlab_token = token
+
+            self._token_source = from_environment(
+                self.gitlab_token, self.gitlab_token_expires_at, self.gitlab_token_renew_margin, renewed,
+                getattr(self.parent, "log", None),
+            )
+        return self._token_source
 
     @default("gitlab_ca_bundle")
     def _gitlab_ca_bundle(self):

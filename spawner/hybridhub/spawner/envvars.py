@@ -46,8 +46,15 @@ GIT_REMOTE_URL = EnvVar(
 GITLAB_URL = EnvVar("HYBRIDHUB_GITLAB_URL", "Base URL of the on-prem GitLab; unset means GitLab is not configured.")
 GITLAB_TOKEN = EnvVar(
     "HYBRIDHUB_GITLAB_TOKEN",
-    "The user's GitLab OAuth access token from the hub login, refreshed at each server start.",
+    "The user's GitLab OAuth access token from the hub login, renewed at server start when it would "
+    "expire soon. The server renews it through the hub (with its own `JUPYTERHUB_API_TOKEN`) before it "
+    "expires or when GitLab refuses it; the refresh token never leaves the hub.",
     secret=True,
+)
+GITLAB_TOKEN_EXPIRES_AT = EnvVar(
+    "HYBRIDHUB_GITLAB_TOKEN_EXPIRES_AT",
+    "When `HYBRIDHUB_GITLAB_TOKEN` expires (Unix seconds, hub clock); the server renews the token a few "
+    "minutes before.",
 )
 GITLAB_CA_BUNDLE = EnvVar("HYBRIDHUB_GITLAB_CA_BUNDLE", "Path to a PEM CA bundle for a self-hosted GitLab.")
 PROFILE = EnvVar("HYBRIDHUB_PROFILE", "Slug of the profile the server was started with.")
@@ -67,6 +74,7 @@ ALL: tuple[EnvVar, ...] = (
     GIT_REMOTE_URL,
     GITLAB_URL,
     GITLAB_TOKEN,
+    GITLAB_TOKEN_EXPIRES_AT,
     GITLAB_CA_BUNDLE,
     PROFILE,
     IDLE_TIMEOUT,

@@ -5,7 +5,9 @@ OAuth itself is oauthenticator's (authorize, token, refresh, PKCE); this class o
 - turns the user's GitLab groups into JupyterHub groups (``manage_groups``), so that
   oauthenticator's own ``allowed_groups`` / ``admin_groups`` rules and hybridhub's profile
   group rules work on GitLab group paths;
-- keeps the token response in the encrypted auth_state and refreshes it before each spawn;
+- keeps the token response in the encrypted auth_state with when it expires, and renews it with
+  the refresh token when it expires within ``token_grace_period`` (before each spawn, and when a
+  running server asks for a fresh one: :mod:`.tokens`);
 - trusts a custom CA bundle for a self-hosted GitLab;
 - hands the (refreshed) access token to the user's server in ``HYBRIDHUB_GITLAB_TOKEN`` via
   ``pre_spawn_start`` (the spawner's environment only: never labels, annotations or logs);
@@ -14,16 +16,19 @@ OAuth itself is oauthenticator's (authorize, token, refresh, PKCE); this class o
 
 from __future__ import annotations
 
+import asyncio
 import json
+from inspect import isawaitable
 from urllib.parse import urlencode
 
 from oauthenticator.gitlab import GitLabOAuthenticator
-from traitlets import Unicode, default
+from traitlets import Float, Unicode, default
 
 from hybridhub.spawner import envvars
 
 from .login import LocalizedLoginHandler
 from .scopes import SCOPES
+from . import tokens
 
 GROUPS_PER_PAGE = 100
 MAX_GROUP_PAGES = 20
@@ -45,6 +50,24 @@ class HybridGitLabOAuthenticator(GitLabOAuthenticator):
         user's group in ``allowed_groups`` / ``admin_groups`` and profile rules.""",
     )
 
+    token_grace_period = Float(
+        900.0,
+        config=True,
+        help="""Seconds: a GitLab access token that expires within this time is renewed with the
+        refresh token before a server starts with it, and when a running server asks for its token.
+
+        GitLab's tokens live 7,200 s; a server renews its own a few minutes before expiry
+        (``c.CodeHomeConfig.gitlab_token_renew_margin``) through the hub.
+        Example: ``c.HybridGitLabOAuthenticator.token_grace_period = 1800``.""",
+    )
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self._refresh_locks: dict[str, asyncio.Lock] = {}
+        # user -> (refresh token that was spent, the auth model it gave): a second refresh that
+        # still holds the spent token (saved a moment later by the hub) gets the same answer
+        self._rotated: dict[str, tuple[str, dict]] = {}
+
     @default("enable_auth_state")
     def _enable_auth_state(self):
         return True
@@ -64,6 +87,42 @@ class HybridGitLabOAuthenticator(GitLabOAuthenticator):
     @default("http_request_kwargs")
     def _http_request_kwargs(self):
         return {"ca_certs": self.gitlab_ca_bundle} if self.gitlab_ca_bundle else {}
+
+    async def build_auth_state_dict(self, token_info, user_info):
+        state = super().build_auth_state_dict(token_info, user_info)
+        if isawaitable(state):
+            state = await state
+        if token_info.get("expires_in"):
+            state["expires_at"] = tokens.clock() + float(token_info["expires_in"])
+        return state
+
+    async def refresh_user(self, user, handler=None, **kwargs):
+        """oauthenticator's refresh (renews only once GitLab refused the token), plus: renew a
+        token that expires within ``token_grace_period``, one refresh per user at a time."""
+        lock = self._refresh_locks.setdefault(user.name, asyncio.Lock())
+        async with lock:
+            auth_state = await user.get_auth_state() if self.enable_auth_state else None
+            refresh_token = (auth_state or {}).get("refresh_token")
+            spent = self._rotated.get(user.name)
+            if spent and refresh_token and spent[0] == refresh_token:
+                return spent[1]
+            if refresh_token and tokens.expires_within(auth_state, self.token_grace_period):
+                model = await self._renew(user, refresh_token, handler)
+            else:
+                model = await super().refresh_user(user, handler, **kwargs)
+            if isinstance(model, dict) and refresh_token and model["auth_state"].get("refresh_token") != refresh_token:
+                self._rotated[user.name] = (refresh_token, model)
+            return model
+
+    async def _renew(self, user, refresh_token: str, handler):
+        self.log.info("GitLab token of %s expires soon: renewing it with the refresh token", user.name)
+        try:
+            token_info = await self.get_token_info(handler, self.build_refresh_token_request_params(refresh_token))
+        except Exception as e:  # the message names GitLab's error, never a token
+            self.log.warning("GitLab refused to renew %s's token (%s): a new login is needed", user.name, type(e).__name__)
+            return False
+        token_info.setdefault("refresh_token", refresh_token)
+        return await self._token_to_auth_model(token_info)
 
     async def get_user_groups(self, auth_state: dict) -> set[str]:
         """Full paths of the GitLab groups the user belongs to (``GET /groups``, paginated)."""
@@ -93,6 +152,9 @@ class HybridGitLabOAuthenticator(GitLabOAuthenticator):
             return
         env = spawner.environment
         env[envvars.GITLAB_TOKEN.name] = auth_state["access_token"]
+        expiry = tokens.expires_at(auth_state)
+        if expiry is not None:
+            env[envvars.GITLAB_TOKEN_EXPIRES_AT.name] = str(int(expiry))
         env.setdefault(envvars.GITLAB_URL.name, self.gitlab_url.rstrip("/"))
         profile = auth_state.get(self.user_auth_state_key) or {}
         name = profile.get("name") or profile.get("username") or user.name
@@ -105,4 +167,4 @@ class HybridGitLabOAuthenticator(GitLabOAuthenticator):
 
     def get_handlers(self, app):
         # first match wins in tornado: our /login renders the localized page
-        return [(r"/login", LocalizedLoginHandler), *super().get_handlers(app)]
+        return [(r"/login", LocalizedLoginHandler), (tokens.ROUTE, tokens.GitLabTokenHandler), *super().get_handlers(app)]

@@ -44,17 +44,29 @@ class GitLabActions:
         self.service = service
         self.settings = service.settings
 
-    def _client(self) -> gitlab.Gitlab:
+    def _client(self, token: str) -> gitlab.Gitlab:
         if not self.settings.gitlab_configured:
             raise GitError("gitlab_not_configured")
-        if not self.settings.gitlab_token:
+        if not token:
             raise GitError("token_expired", "This server has no GitLab token. Log in to the hub with GitLab, then restart your server.")
         return gitlab.Gitlab(
             self.settings.gitlab_url,
-            oauth_token=self.settings.gitlab_token,
+            oauth_token=token,
             ssl_verify=self.settings.gitlab_ca_bundle or True,
             timeout=min(self.settings.network_timeout, 30),
         )
+
+    async def _with_client(self, fn, *args):
+        """``fn(client, *args)`` with a token that is not about to expire; when GitLab refuses it
+        (401), once more with the token the hub renewed."""
+        await self.settings.renew_token()
+        token = self.settings.token()
+        try:
+            return await self._call(fn, self._client(token), *args)
+        except GitError as e:
+            if e.reason != "token_expired" or not await self.settings.renew_token(rejected=token):
+                raise
+        return await self._call(fn, self._client(self.settings.token()), *args)
 
     async def _call(self, fn, *args):
         loop = asyncio.get_running_loop()
@@ -88,8 +100,7 @@ class GitLabActions:
             if project_path is None:
                 raise GitError("invalid_request", "This repository's remote is not on the configured GitLab.")
             await self.service._push(repo)  # the source branch must exist on GitLab
-        client = self._client()
-        return await self._call(self._create_mr, client, project_path, branch, title.strip(), description or "", target)
+        return await self._with_client(self._create_mr, project_path, branch, title.strip(), description or "", target)
 
     @staticmethod
     def _create_mr(client, project_path, branch, title, description, target) -> dict:
@@ -113,8 +124,7 @@ class GitLabActions:
     # ---- projects and clone ------------------------------------------------------------
 
     async def projects(self, search: str = "") -> list[dict]:
-        client = self._client()
-        return await self._call(self._list_projects, client, search or "")
+        return await self._with_client(self._list_projects, search or "")
 
     @staticmethod
     def _list_projects(client, search: str) -> list[dict]:
@@ -126,8 +136,7 @@ class GitLabActions:
     async def clone(self, relative: str, project, directory: str | None = None) -> dict:
         if not isinstance(project, (int, str)) or project == "":
             raise GitError("invalid_request", "Choose a project to clone.")
-        client = self._client()
-        info = await self._call(self._project_info, client, project)
+        info = await self._with_client(self._project_info, project)
         url = info["http_url_to_repo"]
         if not self.settings.is_gitlab_remote(url):  # never send the token to another host
             raise GitError("gitlab_error", "GitLab gave a clone URL on another host; refusing to send the token there.")

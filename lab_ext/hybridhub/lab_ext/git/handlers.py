@@ -17,6 +17,7 @@ def git_settings(code_home) -> GitSettings:
     return GitSettings(
         gitlab_url=code_home.gitlab_url.rstrip("/"),
         gitlab_token=code_home.gitlab_token,
+        token_source=code_home.gitlab_token_source,
         gitlab_ca_bundle=code_home.gitlab_ca_bundle,
         timeout=code_home.git_timeout,
         network_timeout=code_home.git_network_timeout,
@@ -47,7 +48,7 @@ class ConfigHandler(GitHandler):
     @authorized
     def get(self):
         s = self.service.settings
-        self.reply({"gitlab_configured": s.gitlab_configured, "gitlab_url": s.gitlab_url, "token_present": bool(s.gitlab_token)})
+        self.reply({"gitlab_configured": s.gitlab_configured, "gitlab_url": s.gitlab_url, "token_present": bool(s.token())})
 
 
 class StatusHandler(GitHandler):

@@ -50,7 +50,17 @@ class GitService:
 
     async def git(self, repo: Path, args: list[str], network: bool = False, credentials=None, check=True, op=None):
         timeout = self.settings.network_timeout if network else self.settings.timeout
+        if credentials is not None and await self.settings.renew_token():  # expires within the margin
+            credentials = runner.Credentials(credentials.username, self.settings.token(), credentials.ca_bundle)
         result = await runner.run_git(args, repo, timeout, credentials=credentials)
+        if (
+            credentials is not None
+            and result.returncode != 0
+            and classify(result.stderr + result.stdout, op or args[0], True).reason == "token_expired"
+            and await self.settings.renew_token(rejected=credentials.token)
+        ):  # GitLab refused the token: once more with the fresh one (nothing was changed)
+            credentials = runner.Credentials(credentials.username, self.settings.token(), credentials.ca_bundle)
+            result = await runner.run_git(args, repo, timeout, credentials=credentials)
         if check and result.returncode != 0:
             raise classify(result.stderr + result.stdout, op or args[0], credentials is not None)
         return result
@@ -225,7 +235,7 @@ class GitService:
         return remote
 
     def _credentials(self, remote_url: str):
-        if self.settings.is_gitlab_remote(remote_url) and not self.settings.gitlab_token:
+        if self.settings.is_gitlab_remote(remote_url) and not self.settings.token():
             raise GitError(
                 "token_expired",
                 "This server has no GitLab token. Stop and start your server from the hub control panel "

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from .runner import Credentials
@@ -27,9 +27,20 @@ class GitSettings:
     gitlab_username: str = "oauth2"
     timeout: float = 30.0
     network_timeout: float = 120.0
+    # renews gitlab_token through the hub (hybridhub.lab_ext.gitlab_token); None: the token is fixed
+    token_source: object = field(default=None, repr=False, compare=False)
 
     def __repr__(self) -> str:
-        return f"GitSettings(gitlab_url={self.gitlab_url!r}, token={'<set>' if self.gitlab_token else '<unset>'})"
+        return f"GitSettings(gitlab_url={self.gitlab_url!r}, token={'<set>' if self.token() else '<unset>'})"
+
+    def token(self) -> str:
+        """The GitLab token to use now (the renewed one once the hub gave a fresh token)."""
+        return self.token_source.current() if self.token_source is not None else self.gitlab_token
+
+    async def renew_token(self, rejected: str | None = None) -> bool:
+        """Renew a token that expires soon (``rejected=None``) or that GitLab refused; True
+        when there is a different token to retry with."""
+        return self.token_source is not None and await self.token_source.renew(rejected)
 
     @property
     def gitlab_configured(self) -> bool:
@@ -44,9 +55,10 @@ class GitSettings:
 
     def credentials_for(self, remote_url: str) -> Credentials | None:
         """The token goes only to the configured GitLab, never to another host."""
-        if not self.is_gitlab_remote(remote_url) or not self.gitlab_token:
+        token = self.token()
+        if not self.is_gitlab_remote(remote_url) or not token:
             return None
-        return Credentials(self.gitlab_username, self.gitlab_token, self.gitlab_ca_bundle)
+        return Credentials(self.gitlab_username, token, self.gitlab_ca_bundle)
 
     def project_path(self, remote_url: str) -> str | None:
         """``group/project`` of a GitLab remote URL, or None for another remote."""
