@@ -12,6 +12,7 @@ import pytest
 from hybridhub.lab_ext.pipelines import lost_launch
 from hybridhub.lab_ext.pipelines.errors import PipelineError
 from hybridhub.lab_ext.pipelines.gitlab_backend import DETAIL_ROWS, GitLabBackend
+from tests.gitlab_standin.server import Response
 from tests.gitlab_standin.state import DEVELOPER
 
 from .conftest import ci_standin
@@ -105,3 +106,24 @@ async def test_the_list_shows_timings_from_the_detail_of_visible_rows_only(world
     await backend.pipelines(world.pid, limit=DETAIL_ROWS)
     again = len([line for line in world.gitlab.log if detail.match(line)]) - before
     assert again == len(running)  # a finished pipeline's timings are kept
+
+
+async def test_a_pipeline_deleted_between_list_and_detail_keeps_the_list(world, backend):
+    first = await backend.create(world.pid, "main", [], None)
+    second = await backend.create(world.pid, "main", [], None)
+    real_get = next(handler for method, pattern, handler, _ in world.gitlab.routes
+                    if method == "GET" and pattern.endswith(r"/pipelines/(\d+)"))  # fmt: skip
+
+    def gone(gitlab, request, ref, pipeline_id):  # as if deleted right after the list was read
+        if int(pipeline_id) == first["id"]:
+            return Response.json({"message": "404 Not found"}, 404)
+        return real_get(gitlab, request, ref, pipeline_id)
+
+    def no_jobs(gitlab, request, ref, pipeline_id):
+        return Response.json({"message": "404 Not found"}, 404)
+
+    world.gitlab.routes = [("GET", r"/api/v4/projects/([^/]+)/pipelines/(\d+)", gone, []),
+                           ("GET", rf"/api/v4/projects/([^/]+)/pipelines/({first['id']})/jobs", no_jobs,
+                            ["per_page", "include_retried"])] + world.gitlab.routes  # fmt: skip
+    rows = {row["id"]: row for row in await backend.pipelines(world.pid)}
+    assert rows[first["id"]]["started_at"] is None and rows[second["id"]]["status"] == "created"

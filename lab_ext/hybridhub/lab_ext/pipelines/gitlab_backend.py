@@ -218,11 +218,19 @@ class GitLabBackend(PipelineBackend):
 
         async def timings(view: dict) -> None:
             async with gate:
-                view.update(await self._timings(project, view["id"], view["status"]))
+                try:
+                    view.update(await self._timings(project, view["id"], view["status"]))
+                except PipelineError as exc:  # deleted since it was listed: the row shows no timings
+                    if exc.reason != "unknown_pipeline":
+                        raise
 
         await asyncio.gather(*(timings(v) for v in views[:DETAIL_ROWS]))
         for view in views:
-            view["metrics"] = await self._metrics(project, view["id"], view["status"])
+            try:
+                view["metrics"] = await self._metrics(project, view["id"], view["status"])
+            except PipelineError as exc:
+                if exc.reason != "unknown_pipeline":
+                    raise
         return views
 
     async def _timings(self, project: str, pipeline_id: int, status: str) -> dict:
