@@ -195,11 +195,16 @@ def list_pipelines(gitlab, request, ref):
         return user
     if request.param("order_by") not in (None, "id") or request.param("sort") not in (None, "asc", "desc"):
         raise gitlab.violation(400, "unsupported order_by/sort")
+    scope = request.param("scope")
+    if scope in ("branches", "tags") or scope not in (None, "running", "pending", "finished"):
+        raise gitlab.violation(400, f"unsupported scope {scope!r}")
+    scoped = {"running": {"running"}, "pending": {"pending"}, "finished": {"success", "failed", "canceled", "skipped"}}
     users = gitlab.world.users
     wanted = {"ref": lambda p: p.ref, "sha": lambda p: p.sha, "status": lambda p: p.status,
               "source": lambda p: p.source, "username": lambda p: users[p.user_id].username}  # fmt: skip
     found = [p for p in gitlab.ci.pipelines.values() if p.project_id == project.id
-             and all(request.param(k) in (None, value(p)) for k, value in wanted.items())]  # fmt: skip
+             and all(request.param(k) in (None, value(p)) for k, value in wanted.items())
+             and (scope is None or p.status in scoped[scope])]  # fmt: skip
     found.sort(key=lambda p: p.id, reverse=request.param("sort", "desc") == "desc")
     return api._page(request, [gitlab.ci.basic_json(p) for p in found])  # PipelineBasic: no timings
 
