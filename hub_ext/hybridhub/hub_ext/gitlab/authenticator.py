@@ -118,11 +118,11 @@ class HybridGitLabOAuthenticator(GitLabOAuthenticator):
         self.log.info("GitLab token of %s expires soon: renewing it with the refresh token", user.name)
         try:
             token_info = await self.get_token_info(handler, self.build_refresh_token_request_params(refresh_token))
+            token_info.setdefault("refresh_token", refresh_token)
+            return await self._token_to_auth_model(token_info)  # as oauthenticator's refresh_user
         except Exception as e:  # the message names GitLab's error, never a token
             self.log.warning("GitLab refused to renew %s's token (%s): a new login is needed", user.name, type(e).__name__)
             return False
-        token_info.setdefault("refresh_token", refresh_token)
-        return await self._token_to_auth_model(token_info)
 
     async def get_user_groups(self, auth_state: dict) -> set[str]:
         """Full paths of the GitLab groups the user belongs to (``GET /groups``, paginated)."""
