@@ -143,8 +143,8 @@ def deployment(tmp_path_factory):
         d.start(with_cluster_dns(pod.hosts, proxy), "proxy",
                 env={"PATH": os.environ["PATH"], "CONFIGPROXY_AUTH_TOKEN": hub_env["CONFIGPROXY_AUTH_TOKEN"]})
         # the hub container's command (templates/hub/deployment.yaml)
-        d.start(pod.command(["jupyterhub", "--config", "/usr/local/etc/jupyterhub/jupyterhub_config.py",
-                             "--upgrade-db"]), "hub", env=hub_env)
+        d.hub = d.start(pod.command(["jupyterhub", "--config", "/usr/local/etc/jupyterhub/jupyterhub_config.py",
+                                     "--upgrade-db"]), "hub", env=hub_env)  # unshare and sh exec: this pid is the hub
         wait_for(lambda: requests.get(f"{public}hub/api/", timeout=3).status_code == 200, 90,
                  "the hub did not answer through the proxy", lambda: d.log("hub"))
         yield d, pod, gitlab, alice, public
@@ -231,13 +231,17 @@ def test_services_run_with_the_hubs_catalog_and_the_cluster(deployment):
     registry's images, rewritten by extraConfig) and the API server, not the built-in defaults."""
     d, pod, *_ = deployment
     hub_env = pod.environment()
-    seen = {}
-    for proc in psutil.process_iter(["cmdline"]):
-        cmdline = proc.info["cmdline"] or []
-        for module in ("hybridhub.hub_ext.culler", "hybridhub.hub_ext.cost"):
-            if module in cmdline:
-                seen[module] = proc.environ()
-    assert set(seen) == {"hybridhub.hub_ext.culler", "hybridhub.hub_ext.cost"}
+    modules = {"hybridhub.hub_ext.culler", "hybridhub.hub_ext.cost"}
+
+    def services_of_this_hub() -> dict:
+        found = {}
+        for proc in psutil.Process(d.hub.pid).children(recursive=True):
+            cmdline = proc.cmdline()
+            for module in modules & set(cmdline):
+                found[module] = proc.environ()
+        return found if set(found) == modules else None
+
+    seen = wait_for(services_of_this_hub, 30, "the hub did not run both services", lambda: d.log("hub"))
     registry = hub_env["HYBRIDHUB_IMAGE_REGISTRY"]
     for env in seen.values():
         profiles = json.loads(env[CATALOG_ENV])["profiles"]
