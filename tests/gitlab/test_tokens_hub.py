@@ -163,12 +163,6 @@ def test_the_token_route_answers_a_server_with_its_own_users_access_token_only(s
     assert ask_hub(hub, alice_env["JUPYTERHUB_API_TOKEN"]).status_code == 403
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the pipeline panel's GitLab backend keeps the token it was created with "
-    "(lab_ext/pipelines/gitlab_backend.py); it should read code_home.gitlab_token_source per call and "
-    "retry once after renew(rejected=token), as git/gitlab_api.py does",
-)
 def test_a_pipeline_panel_used_before_the_token_expired_still_launches(setup):
     gitlab, users, hub, project = setup
     browser = start_server(hub, gitlab, users["alice"])

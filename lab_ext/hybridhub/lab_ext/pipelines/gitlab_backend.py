@@ -54,10 +54,16 @@ def _project_path(project: str) -> str:
 class GitLabBackend(PipelineBackend):
     name = "gitlab"
 
-    def __init__(self, url: str, token: str, *, ca_bundle: str = "", timeout: float = 20.0) -> None:
+    def __init__(self, url: str, token: str, *, ca_bundle: str = "", timeout: float = 20.0,
+                 token_source=None) -> None:
+        """``token_source``: the server's GitLabTokenSource (lab_ext/gitlab_token.py); each call then
+        uses its current token, renewed through the hub before it expires or once GitLab refused it."""
         self.url = url.rstrip("/")
         self.timeout = timeout
-        self._gl = gitlab.Gitlab(self.url, oauth_token=token, ssl_verify=ca_bundle or True, timeout=timeout)
+        self.ca_bundle = ca_bundle
+        self.token_source = token_source
+        self._token = token
+        self._gl = self._client(token)
         self.requests: dict[str, tuple[str, int]] = {}
         self.locks: dict[str, asyncio.Lock] = {}
         self.metrics_cache: dict[tuple[str, int], dict | None] = {}
@@ -91,10 +97,33 @@ class GitLabBackend(PipelineBackend):
                 _activity.finish(token)
         self.watches.clear()
 
+    def _client(self, token: str):
+        return gitlab.Gitlab(self.url, oauth_token=token, ssl_verify=self.ca_bundle or True, timeout=self.timeout)
+
+    def _use(self, token: str) -> None:
+        if token and token != self._token:
+            self._token, self._gl = token, self._client(token)
+
     # ---- the one seam: every call goes through here ---------------------------------------
     async def _call(self, verb: str, path: str, *, not_found: str = "unknown_project", **kwargs):
+        source = self.token_source
+        if source is None:
+            return await self._request(verb, path, not_found, kwargs)
+        await source.renew()  # a token that expires soon is renewed first
+        self._use(source.current())
+        try:
+            return await self._request(verb, path, not_found, kwargs)
+        except PipelineError as e:
+            if e.reason != "token_expired" or not await source.renew(rejected=self._token):
+                raise
+        self._use(source.current())
+        return await self._request(verb, path, not_found, kwargs)
+
+    async def _request(self, verb: str, path: str, not_found: str, kwargs: dict):
+        gl = self._gl
+
         def work():
-            return self._gl.http_request(verb, path, timeout=self.timeout, **kwargs)
+            return gl.http_request(verb, path, timeout=self.timeout, **kwargs)
 
         try:
             return await asyncio.wait_for(asyncio.to_thread(work), self.timeout + 5)

@@ -93,6 +93,7 @@ class PipelinesService:
                 self._gitlab = GitLabBackend(
                     self.code_home.gitlab_url, self.code_home.gitlab_token,
                     ca_bundle=self.code_home.gitlab_ca_bundle, timeout=self.config.gitlab_timeout,
+                    token_source=getattr(self.code_home, "gitlab_token_source", None),
                 )  # fmt: skip
             return self._gitlab
         raise PipelineError("invalid_request", details=f"unknown or unconfigured backend {str(name)[:20]!r}")
