@@ -41,7 +41,7 @@ sys.path.insert(0, str(REPO_ROOT))  # the GitLab stand-in lives in tests/
 from hybridhub.hub_ext.demo.ports import LOOPBACK, free_ports, port_accepts  # noqa: E402
 from hybridhub.lab_ext.git import runner  # noqa: E402
 from tests.gitlab_standin import GitLabStandIn  # noqa: E402
-from tests.gitlab_standin.state import DEVELOPER  # noqa: E402
+from tests.gitlab_standin.state import MAINTAINER  # noqa: E402
 
 OPS = ("status", "stage", "commit", "push")
 
@@ -146,7 +146,8 @@ def main(argv=None) -> dict:
         server = None
         try:
             user = gitlab.world.add_user("bench")
-            project = gitlab.world.add_project("bench", "notebooks", {user: DEVELOPER})
+            # the project is the bench user's own: GitLab lets only Maintainers push into an empty project
+            project = gitlab.world.add_project("bench", "notebooks", {user: MAINTAINER})
             token = gitlab.world.issue(user, ["api", "write_repository"]).value
             remote = f"{gitlab.url}/bench/notebooks.git"
             root = work / "root"
