@@ -12,9 +12,52 @@ from collections.abc import Callable
 
 from jupyter_server.base.handlers import APIHandler
 
-from .reasons import ReasonError
+from .reasons import ReasonError, RequestError, has_control
 
 AUTH_RESOURCE = "hybridhub"
+#: limits of a JSON request body: its size, and how deeply arrays and objects nest in it
+MAX_BODY_BYTES = 2 * 1024 * 1024
+MAX_JSON_DEPTH = 64
+
+
+def _refuse_constant(name: str):
+    raise ValueError(f"{name} is not JSON")
+
+
+def json_depth(value) -> int:
+    """How deeply arrays and objects nest in ``value`` (a scalar: 0), without recursion."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            item = list(item.values())
+        elif not isinstance(item, list):
+            continue
+        deepest = max(deepest, depth)
+        if depth <= MAX_JSON_DEPTH:  # deeper than the limit: no need to look further
+            stack.extend((child, depth + 1) for child in item)
+    return deepest
+
+
+def parse_json_object(raw: bytes) -> dict:
+    """The JSON object in a request body (empty: ``{}``); ``ValueError`` with the reason otherwise.
+
+    Limits: :data:`MAX_BODY_BYTES` bytes, :data:`MAX_JSON_DEPTH` levels of nesting; ``NaN`` and
+    ``Infinity`` are refused (they are not JSON).
+    """
+    if len(raw) > MAX_BODY_BYTES:
+        raise ValueError(f"The request body is larger than {MAX_BODY_BYTES // (1024 * 1024)} MiB.")
+    try:
+        data = json.loads(raw or b"{}", parse_constant=_refuse_constant)
+    except RecursionError:
+        data = None
+    except ValueError:
+        raise ValueError("The request body is not valid JSON.") from None
+    if data is None or json_depth(data) > MAX_JSON_DEPTH:
+        raise ValueError(f"The request body nests arrays or objects more than {MAX_JSON_DEPTH} levels deep.")
+    if not isinstance(data, dict):
+        raise ValueError("The request body must be a JSON object.")
+    return data
 
 
 class HybridHubHandler(APIHandler):
@@ -22,7 +65,7 @@ class HybridHubHandler(APIHandler):
     #: the area named in log lines ("storage", "git", "pipelines")
     area = "api"
     #: the ReasonError subclass this area answers with
-    error_class: type[ReasonError] = ReasonError
+    error_class: type[ReasonError] = RequestError
 
     @property
     def hybridhub(self) -> dict:
@@ -44,15 +87,22 @@ class HybridHubHandler(APIHandler):
     def invalid_request(self, message: str) -> ReasonError:
         return self.error_class("invalid_request", message)
 
+    async def prepare(self):
+        await super().prepare()
+        if self._finished or not self.current_user:
+            return  # anonymous callers get the route's 401/403, never a hint about their input
+        # tornado turns control characters in argument values into spaces and keeps them in
+        # names: refuse them instead of acting on a rewritten value
+        for name, values in self.request.query_arguments.items():
+            if has_control(name) or any(has_control(v.decode("latin-1")) for v in values):
+                raise self.invalid_request("A query parameter contains a control character.")
+
     def body(self) -> dict:
         """The request's JSON object (empty body: ``{}``); anything else is ``invalid_request``."""
         try:
-            data = json.loads(self.request.body or b"{}")
-        except ValueError:
-            raise self.invalid_request("The request body is not valid JSON.") from None
-        if not isinstance(data, dict):
-            raise self.invalid_request("The request body must be a JSON object.")
-        return data
+            return parse_json_object(self.request.body)
+        except ValueError as e:
+            raise self.invalid_request(str(e)) from None
 
     def reply(self, data, status: int | None = None) -> None:
         if status is not None:

@@ -32,3 +32,33 @@ class ReasonError(Exception):
         if self.details:
             body["details"] = self.details
         return body
+
+
+class RequestError(ReasonError):
+    """What every route may answer before its own area's checks: a request it cannot read."""
+
+    REASONS = {"invalid_request": (400, "The request is not valid.")}
+
+
+# ---- input limits every area checks before doing any work --------------------------------
+#: a workspace path: at most PATH_MAX bytes, each component at most NAME_MAX bytes (Linux), so a
+#: long path is a 400 ``invalid_path``/``invalid_request`` here rather than ENAMETOOLONG later
+MAX_PATH_BYTES = 4096
+MAX_NAME_BYTES = 255
+#: characters refused in any path or name: NUL and the other C0 controls, DEL
+_CONTROL = frozenset(chr(c) for c in range(0x20)) | {"\x7f"}
+
+
+def has_control(text: str) -> bool:
+    return any(c in _CONTROL for c in text)
+
+
+def path_problem(path: str) -> str | None:
+    """Why ``path`` (relative, ``/``-separated) cannot name a file here, or None when it can."""
+    if has_control(path):
+        return "The path contains a control character."
+    if len(path.encode("utf-8", "surrogatepass")) > MAX_PATH_BYTES:
+        return f"The path is longer than {MAX_PATH_BYTES} bytes."
+    if any(len(part.encode("utf-8", "surrogatepass")) > MAX_NAME_BYTES for part in path.split("/")):
+        return f"A file or folder name in the path is longer than {MAX_NAME_BYTES} bytes."
+    return None
