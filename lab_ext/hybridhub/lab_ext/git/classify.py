@@ -60,6 +60,12 @@ def classify(stderr: str, operation: str, gitlab_remote: bool) -> GitError:
         return GitError("merge_conflict", details=details)
     if "would be overwritten" in text:
         return GitError("uncommitted_changes", details=details)
+    if "did not match any file" in text:  # a pathspec naming nothing git knows
+        return GitError("unknown_file", details=details)
+    if "is outside repository" in text or "beyond a symbolic link" in text:
+        return GitError("invalid_path", "The path is outside this repository.", details)
+    if "file name too long" in text:
+        return GitError("invalid_path", "A file or branch name is too long for the file system.", details)
     if "does not appear to be a git repository" in text or "repository not found" in text:
         return GitError("remote_not_configured", "The remote repository was not found.", details)
     return GitError("git_error", f"git {operation} failed.", details)

@@ -14,6 +14,8 @@ REASONS: dict[str, tuple[int, str]] = {
     "invalid_request": (400, "The request is not valid."),
     "invalid_path": (400, "The path is outside the workspace."),
     "not_a_repository": (404, "This folder is not inside a git repository."),
+    "no_such_folder": (404, "That folder does not exist in the workspace."),
+    "unknown_file": (400, "git does not know that file: it is neither in the folder nor in the repository."),
     "nothing_to_commit": (409, "There is nothing staged to commit. Stage changed files first."),
     "empty_message": (400, "Write a commit message first."),
     "invalid_branch_name": (400, "That is not a valid branch name."),

@@ -15,10 +15,11 @@ import requests
 
 from .classify import UNTRUSTED
 from .errors import GitError
+from .limits import MAX_DESCRIPTION, MAX_TITLE, check_branch, check_text
 from .repo import GitService
 
 _executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="hybridhub-gitlab")
-_DIR_NAME = re.compile(r"^[A-Za-z0-9._-]+$")
+_DIR_NAME = re.compile(r"[A-Za-z0-9._-]{1,255}")
 
 
 def _project_summary(project) -> dict:
@@ -92,6 +93,10 @@ class GitLabActions:
             raise GitError("gitlab_not_configured")
         if not isinstance(title, str) or not title.strip():
             raise GitError("invalid_request", "Give the merge request a title.")
+        check_text(title, "title", MAX_TITLE)
+        check_text(description, "description", MAX_DESCRIPTION, lines=True)
+        if target is not None:
+            check_branch(target)
         repo = await self.service.toplevel(relative)
         async with self.service.locked(repo):
             branch = await self.service._current_branch(repo)
@@ -124,6 +129,7 @@ class GitLabActions:
     # ---- projects and clone ------------------------------------------------------------
 
     async def projects(self, search: str = "") -> list[dict]:
+        check_text(search, "search")
         return await self._with_client(self._list_projects, search or "")
 
     @staticmethod
@@ -136,14 +142,22 @@ class GitLabActions:
     async def clone(self, relative: str, project, directory: str | None = None) -> dict:
         if not isinstance(project, (int, str)) or project == "":
             raise GitError("invalid_request", "Choose a project to clone.")
+        if isinstance(project, bool) or (isinstance(project, int) and not 0 < project < 2**53):
+            raise GitError("invalid_request", "A project id is a positive whole number.")
+        if isinstance(project, str):
+            check_text(project, "project")
+        if directory is not None:
+            check_text(directory, "directory")
+        parent = self.service.resolve(relative)
+        if not parent.is_dir():
+            raise GitError("no_such_folder", details=relative)
         info = await self._with_client(self._project_info, project)
         url = info["http_url_to_repo"]
         if not self.settings.is_gitlab_remote(url):  # never send the token to another host
             raise GitError("gitlab_error", "GitLab gave a clone URL on another host; refusing to send the token there.")
         name = directory or info["path"]
-        if not isinstance(name, str) or not _DIR_NAME.match(name) or name in (".", ".."):
+        if not isinstance(name, str) or not _DIR_NAME.fullmatch(name) or name in (".", ".."):
             raise GitError("invalid_request", "The folder name may only use letters, digits, '.', '_' and '-'.")
-        parent = self.service.resolve(relative)
         destination = parent / name
         if destination.exists():
             raise GitError("destination_exists")

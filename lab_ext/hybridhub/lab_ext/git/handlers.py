@@ -36,6 +36,11 @@ class GitHandler(HybridHubHandler):
     def gitlab(self) -> GitLabActions:
         return GitLabActions(self.service)
 
+    def as_reason_error(self, error: BaseException) -> BaseException:
+        if isinstance(error, GitError):  # git's words may name the server's absolute path
+            return self.service.scrubbed(error)
+        return error
+
     def path(self, data: dict | None = None) -> str:
         value = (data or {}).get("path", "") if data is not None else self.get_query_argument("path", "")
         if not isinstance(value, str):

@@ -15,6 +15,7 @@ from pathlib import Path
 from . import runner
 from .classify import classify
 from .errors import GitError
+from .limits import check_branch, check_files, check_message, check_path
 from .settings import GitSettings
 from .status import parse_status
 
@@ -24,6 +25,8 @@ _NOTHING_TO_COMMIT = re.compile(r"^(nothing to commit|nothing added to commit|no
 class GitService:
     def __init__(self, root: str | Path, settings: GitSettings):
         self.root = Path(os.path.realpath(root))
+        # the server's absolute path never reaches an answer: git's words name it relative to the root
+        self._root_names = sorted({str(self.root), os.path.abspath(root)}, key=len, reverse=True)
         self.settings = settings
         self._locks: dict[str, asyncio.Lock] = {}
         self._toplevels: dict[Path, Path] = {}  # folder -> repository top level
@@ -32,12 +35,22 @@ class GitService:
 
     def resolve(self, relative: str) -> Path:
         """An absolute path inside the server root (symlinks resolved), or ``invalid_path``."""
-        if not isinstance(relative, str) or "\0" in relative:
-            raise GitError("invalid_path")
+        check_path(relative)
         path = Path(os.path.realpath(self.root / relative.lstrip("/")))
         if path != self.root and self.root not in path.parents:
             raise GitError("invalid_path")
         return path
+
+    def scrub(self, text: str) -> str:
+        """``text`` with the server root's absolute path removed (paths become workspace-relative)."""
+        for name in self._root_names:
+            text = text.replace(name + "/", "").replace(name, ".")
+        return text
+
+    def scrubbed(self, error: GitError) -> GitError:
+        """``error`` with the server root's absolute path removed from its message and details."""
+        error.message, error.details = self.scrub(error.message), self.scrub(error.details or "")
+        return error
 
     def relative(self, path: Path) -> str:
         return "" if path == self.root else path.relative_to(self.root).as_posix()
@@ -69,6 +82,8 @@ class GitService:
         folder = self.resolve(relative)
         if not folder.is_dir():
             folder = folder.parent
+            if not folder.is_dir():
+                raise GitError("no_such_folder", details=relative)
         cached = self._toplevels.get(folder)
         if cached is not None and (cached / ".git").exists():
             return cached
@@ -115,10 +130,8 @@ class GitService:
     # ---- local changes -----------------------------------------------------------------
 
     def _files(self, repo: Path, files) -> list[str]:
-        if not isinstance(files, list) or not files or not all(isinstance(f, str) and f for f in files):
-            raise GitError("invalid_request", "'files' must be a non-empty list of paths.")
         checked = []
-        for name in files:
+        for name in check_files(files):
             path = Path(os.path.realpath(repo / name)) if not os.path.islink(repo / name) else repo / name
             if path != repo and repo not in path.parents:
                 raise GitError("invalid_path")
@@ -144,8 +157,7 @@ class GitService:
         return await self.status(self.relative(repo))
 
     async def commit(self, relative: str, message: str) -> dict:
-        if not isinstance(message, str) or not message.strip():
-            raise GitError("empty_message")
+        check_message(message)
         repo = await self.toplevel(relative)
         async with self.locked(repo):
             identity = await self._identity(repo)
@@ -171,10 +183,9 @@ class GitService:
     # ---- branches ----------------------------------------------------------------------
 
     async def _check_branch_name(self, repo: Path, name) -> str:
-        if not isinstance(name, str) or not name or name.startswith("-"):
-            raise GitError("invalid_branch_name")
+        check_branch(name)
         result = await self.git(repo, ["check-ref-format", "--branch", name], check=False)
-        if result.returncode != 0:
+        if result.returncode != 0 or result.stdout.strip() != name:  # refused, or expanded (@{-1})
             raise GitError("invalid_branch_name")
         return name
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import errno
 import os
 import shutil
 import signal
@@ -96,6 +97,19 @@ def _kill(process) -> None:
         pass
 
 
+def _not_started(error: BaseException, cwd: str | Path) -> GitError:
+    """Why git could not even start, as a GitError that names no absolute path."""
+    if isinstance(error, ValueError):  # an argument with a NUL character
+        return GitError("invalid_request", "An argument contains a NUL character.")
+    if error.errno == errno.E2BIG:
+        return GitError("invalid_request", "Too many or too long file names for one git call: send fewer at a time.")
+    if error.errno == errno.ENAMETOOLONG:
+        return GitError("invalid_path", "The path is too long.")
+    if not os.path.isdir(cwd):
+        return GitError("no_such_folder")
+    return GitError("git_error", "git could not be started: is it installed on the server?", type(error).__name__)
+
+
 async def run_git(
     args: list[str],
     cwd: str | Path,
@@ -113,17 +127,20 @@ async def run_git(
         if credentials.ca_bundle:
             config += ["-c", f"http.sslCAInfo={credentials.ca_bundle}"]
             env["GIT_SSL_CAINFO"] = credentials.ca_bundle  # the variable wins over the config
-    process = await asyncio.create_subprocess_exec(
-        "git",
-        *config,
-        *args,
-        cwd=str(cwd),
-        env=env,
-        stdin=asyncio.subprocess.PIPE if input_text is not None else asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        start_new_session=True,
-    )
+    try:
+        process = await asyncio.create_subprocess_exec(
+            "git",
+            *config,
+            *args,
+            cwd=str(cwd),
+            env=env,
+            stdin=asyncio.subprocess.PIPE if input_text is not None else asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            start_new_session=True,
+        )
+    except (OSError, ValueError) as e:
+        raise _not_started(e, cwd) from None
     try:
         out, err = await asyncio.wait_for(
             process.communicate(input_text.encode() if input_text is not None else None), timeout
