@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 
 from jupyter_server.auth.decorator import authorized
 from tornado import web
@@ -14,6 +15,25 @@ from .errors import PipelineError
 from .service import PipelinesConfig, PipelinesService, apply_pins
 
 SERVICE_KEY = "pipelines"
+#: ids and offsets are whole numbers the panel keeps as JavaScript numbers: at most 2**53 - 1
+MAX_NUMBER = 2**53 - 1
+MAX_JOB_ID = 255
+MAX_PROJECT = 2048
+_NUMBER = re.compile(r"[0-9]{1,16}")
+
+
+def bounded_int(text, name: str, low: int = 0, high: int = MAX_NUMBER) -> int:
+    """``text`` as a whole number in ``low..high``, or ``invalid_request`` naming the bounds."""
+    value = int(text) if isinstance(text, str) and _NUMBER.fullmatch(text) else None
+    if value is None or not low <= value <= high:
+        raise PipelineError("invalid_request", details=f"{name} must be a whole number from {low} to {high}")
+    return value
+
+
+def job_ref(job_id: str) -> str:
+    if len(job_id) > MAX_JOB_ID:
+        raise PipelineError("invalid_request", details=f"a job id is at most {MAX_JOB_ID} characters")
+    return job_id
 
 
 class PipelinesHandler(HybridHubHandler):
@@ -38,6 +58,8 @@ class PipelinesHandler(HybridHubHandler):
             value = str(value)
         if not isinstance(value, str) or not value:
             raise PipelineError("unknown_project")
+        if len(value) > MAX_PROJECT or "\0" in value:
+            raise PipelineError("invalid_request", details=f"a project is at most {MAX_PROJECT} characters, without NUL")
         return value
 
     def invalid_request(self, message: str) -> PipelineError:
@@ -87,10 +109,7 @@ class RunsHandler(PipelinesHandler):
     @web.authenticated
     @authorized
     async def get(self):
-        try:
-            limit = min(max(int(self.get_query_argument("limit", "20") or 20), 1), 100)
-        except ValueError:
-            raise PipelineError("invalid_request", details="limit must be an integer") from None
+        limit = min(bounded_int(self.get_query_argument("limit", "20") or "20", "limit"), 100) or 1
         self.reply({"pipelines": await self.backend().pipelines(self.project(), limit)})
 
     @web.authenticated
@@ -110,7 +129,7 @@ class RunHandler(PipelinesHandler):
     @web.authenticated
     @authorized
     async def get(self, pipeline_id: str):
-        self.reply(await self.backend().pipeline(self.project(), int(pipeline_id)))
+        self.reply(await self.backend().pipeline(self.project(), bounded_int(pipeline_id, "a pipeline id")))
 
 
 class CancelHandler(PipelinesHandler):
@@ -118,7 +137,7 @@ class CancelHandler(PipelinesHandler):
     @authorized
     async def post(self, pipeline_id: str):
         data = self.body()
-        self.reply(await self.backend(data).cancel(self.project(data), int(pipeline_id)))
+        self.reply(await self.backend(data).cancel(self.project(data), bounded_int(pipeline_id, "a pipeline id")))
 
 
 class JobActionHandler(PipelinesHandler):
@@ -128,20 +147,16 @@ class JobActionHandler(PipelinesHandler):
         data = self.body()
         backend, project = self.backend(data), self.project(data)
         call = backend.play if action == "play" else backend.retry
-        self.reply(await call(project, int(pipeline_id), job_id))
+        self.reply(await call(project, bounded_int(pipeline_id, "a pipeline id"), job_ref(job_id)))
 
 
 class TraceHandler(PipelinesHandler):
     @web.authenticated
     @authorized
     async def get(self, pipeline_id: str, job_id: str):
-        try:
-            offset = int(self.get_query_argument("offset", "0"))
-        except ValueError:
-            raise PipelineError("invalid_request", details="offset must be an integer") from None
-        if offset < 0:
-            raise PipelineError("invalid_request", details="offset must not be negative")
-        self.reply(await self.backend().trace(self.project(), int(pipeline_id), job_id, offset))
+        offset = bounded_int(self.get_query_argument("offset", "0") or "0", "offset")
+        pipeline = bounded_int(pipeline_id, "a pipeline id")
+        self.reply(await self.backend().trace(self.project(), pipeline, job_ref(job_id), offset))
 
 
 class TemplateHandler(PipelinesHandler):
