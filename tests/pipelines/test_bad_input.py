@@ -11,6 +11,8 @@ from tornado.httpclient import HTTPClientError
 from hybridhub.lab_ext.pipelines.errors import PipelineError
 from hybridhub.lab_ext.pipelines.handlers import MAX_NUMBER, bounded_int, job_ref
 
+from .test_handlers import server  # noqa: F401 - the server fixture that closes the pipeline service
+
 pytestmark = pytest.mark.pipelines
 
 
@@ -39,14 +41,6 @@ def jp_server_config(monkeypatch):
     for name in ("HYBRIDHUB_GITLAB_URL", "HYBRIDHUB_GITLAB_TOKEN", "HYBRIDHUB_S3_ENDPOINT"):
         monkeypatch.delenv(name, raising=False)
     return {"ServerApp": {"jpserver_extensions": {"hybridhub.lab_ext": True}}}
-
-
-@pytest.fixture
-async def server(jp_serverapp, jp_fetch):
-    yield jp_fetch
-    service = jp_serverapp.web_app.settings["hybridhub"].get("pipelines")
-    if service is not None:
-        await service.close()
 
 
 async def answer(fetch, *parts, body=None, **params) -> tuple[int, dict]:
