@@ -207,7 +207,7 @@ class StorageService:
         api_path = workspace.to_api_path(self.root_dir, target)
 
         def work(progress):
-            return transfers.download_to_file(self.client, bucket, key, target, progress, version_id)
+            return transfers.download_to_file(self.client, bucket, key, target, progress, version_id, root=self.root_dir)
 
         return self.jobs.submit("download", bucket, key, api_path, work)
 

@@ -14,13 +14,13 @@ from __future__ import annotations
 import http.client
 import mimetypes
 import os
-import tempfile
 import time
 from datetime import datetime
 from pathlib import Path
 
 from minio import Minio
 
+from .. import workspace
 from .errors import StorageError, translate
 from .streams import Progress, ProgressReader
 
@@ -152,38 +152,39 @@ def close_response(response) -> None:
 
 
 def download_to_file(
-    client: Minio, bucket: str, key: str, target: Path, progress: Progress, version_id: str | None = None
+    client: Minio,
+    bucket: str,
+    key: str,
+    target: Path,
+    progress: Progress,
+    version_id: str | None = None,
+    root: str | os.PathLike | None = None,
 ) -> dict:
-    """Stream the object into ``target`` atomically (temporary file, fsync, rename)."""
+    """Stream the object into ``target`` atomically (temporary file, fsync, rename).
+
+    ``target`` lies inside ``root`` (the server root; default: its own folder); the folders
+    from ``root`` down are opened without following links (:mod:`hybridhub.lab_ext.workspace`).
+    """
     target = Path(target)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".hybridhub-part", dir=target.parent)
-    tmp = Path(tmp_name)
+    root = target.parent if root is None else workspace.real_root(root)
     response = None
     try:
-        response = open_object(client, bucket, key, version_id)
-        expected = int(response.headers.get("Content-Length", "-1"))
-        progress.total = expected if expected >= 0 else None
-        body = ObjectBody(response)  # raises if the body ends early
-        buffer = memoryview(bytearray(READ_CHUNK))
-        with os.fdopen(fd, "wb") as out:
-            fd = -1
+        with workspace.atomic_file(
+            root, workspace.relative_parts(root, target), overwrite=True,
+            prefix=f".{target.name}.", suffix=".hybridhub-part", error=StorageError,
+        ) as out:  # fmt: skip
+            response = open_object(client, bucket, key, version_id)
+            expected = int(response.headers.get("Content-Length", "-1"))
+            progress.total = expected if expected >= 0 else None
+            body = ObjectBody(response)  # raises if the body ends early
+            buffer = memoryview(bytearray(READ_CHUNK))
             while n := body.readinto(buffer):
                 progress.check()
                 out.write(buffer[:n])
                 progress.add(n)
-            out.flush()
-            os.fsync(out.fileno())
-        if target.is_symlink():
-            raise StorageError("invalid_path", "The workspace path is a symbolic link; refusing to write through it.")
-        os.replace(tmp, target)
         return {"bucket": bucket, "key": key, "size": progress.done, "version_id": response.headers.get("x-amz-version-id")}
-    except BaseException as exc:
-        if fd >= 0:
-            os.close(fd)
-        tmp.unlink(missing_ok=True)
-        if isinstance(exc, Exception):
-            raise translate(exc) from None
-        raise
+    except Exception as exc:
+        raise translate(exc) from None
     finally:
         if response is not None:
             close_response(response)

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import time
 from pathlib import Path
 
 from minio import Minio
 from minio.datatypes import parse_list_objects
 
+from .. import workspace
 from .errors import StorageError, translate
 from .keys import validate_bucket, validate_key
 from .listing import _iso
@@ -77,20 +77,9 @@ def read_pins(root: str | os.PathLike) -> list[dict]:
 
 
 def _write_pins(root: str | os.PathLike, pins: list[dict]) -> None:
-    path = _pins_path(root)
-    if path.parent.is_symlink() or path.is_symlink():
-        raise StorageError("invalid_path", "The pins file must not be a symbolic link.")
-    path.parent.mkdir(exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".data-pins.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump({"version": 1, "pins": pins}, f, indent=2)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    data = json.dumps({"version": 1, "pins": pins}, indent=2).encode("utf-8")
+    options = {"overwrite": True, "create_parents": True, "prefix": ".data-pins.", "suffix": ".tmp"}
+    workspace.write_bytes(root, PINS_FILE, data, error=StorageError, **options)
 
 
 def pin_version(client: Minio, root, bucket: str, key: str, version_id: str) -> dict:
