@@ -71,7 +71,7 @@ def test_add_template_never_overwrites_without_asking(tmp_path):
     for outside in ("..", "../x", "../../etc"):
         with pytest.raises(PipelineError) as info:
             add_template(tmp_path, outside)
-        assert info.value.reason == "invalid_request"
+        assert info.value.reason == "invalid_path"
 
 
 def test_pins_give_the_data_version_defaults():

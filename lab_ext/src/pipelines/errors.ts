@@ -30,6 +30,12 @@ export function pipelineMessage(error: unknown, trans: TranslationBundle): strin
       return trans.__('A job of this pipeline is still running. Wait for it to finish.');
     case 'files_exist':
       return trans.__('The project already has some of the template\'s files. Confirm to overwrite them.');
+    case 'invalid_path':
+      return trans.__('That path is not allowed: it must stay inside your workspace, without \'..\' or symbolic links.');
+    case 'not_a_file':
+      return trans.__('A folder stands where the template or a pipeline run writes a file. Rename or remove it.');
+    case 'file_exists':
+      return trans.__('A file stands where the template needs a folder. Choose another folder, or rename or remove that file.');
     case 'runner_missing':
       return trans.__('gitlab-ci-local is not installed on this server: ask your administrator (npm ci in the hybridhub source folder).');
     case 'rsync_missing':

@@ -22,6 +22,15 @@ REASONS: dict[str, tuple[int, str]] = {
     "not_cancelable": (409, "The pipeline has already finished."),
     "busy": (409, "A job of this pipeline is still running. Wait for it to finish."),
     "files_exist": (409, "The project already has some of the template's files. Confirm to overwrite them."),
+    "invalid_path": (
+        400,
+        "That path is not allowed: it must stay inside your workspace, without '..' or symbolic links.",
+    ),
+    "not_a_file": (400, "A folder stands where the template or a pipeline run writes a file. Rename or remove it."),
+    "file_exists": (
+        409,
+        "A file stands where the template needs a folder. Choose another folder, or rename or remove that file.",
+    ),
     "runner_missing": (
         503,
         "gitlab-ci-local is not installed: run 'npm ci' in the hybridhub source folder "

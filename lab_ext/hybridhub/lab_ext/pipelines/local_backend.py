@@ -13,7 +13,6 @@ import asyncio
 import atexit
 import os
 import signal
-import shutil
 import time
 from pathlib import Path
 
@@ -264,8 +263,7 @@ class LocalBackend(PipelineBackend):
         run = self.store.run_dir(pipeline_id)
         live = run / "src" / ".gitlab-ci-local" / "output" / f"{job['name']}.log"
         if live.is_file():
-            (run / "logs").mkdir(exist_ok=True)
-            shutil.copyfile(live, run / "logs" / f"{job['id']}.log")
+            self.store.keep_log(pipeline_id, job["id"], live)
 
     # ---- reading -------------------------------------------------------------------------
     def _view(self, record: dict) -> dict:

@@ -8,13 +8,14 @@ Each run keeps ``pipeline.json`` (the record: no secrets, only what the user typ
 from __future__ import annotations
 
 import calendar
+import contextlib
 import json
 import os
 import shutil
-import tempfile
 import time
 from pathlib import Path
 
+from .. import workspace
 from .errors import PipelineError
 
 STORE_DIR = ".hybridhub/pipelines"
@@ -32,22 +33,34 @@ def iso_to_epoch(value: str | None) -> float | None:
 
 
 class PipelineStore:
+    """Runs below the workspace root, written only through :mod:`hybridhub.lab_ext.workspace`:
+    a ``.hybridhub`` or ``pipelines`` folder that is a symbolic link (a cloned repository may
+    hold one) is refused (``invalid_path``), never followed."""
+
     def __init__(self, root: str | os.PathLike) -> None:
-        self.base = Path(os.path.realpath(root)) / STORE_DIR
+        self.root = workspace.real_root(root)
+        self.base = self.root / STORE_DIR
+
+    def _parts(self, *names: str | int) -> list[str]:
+        return STORE_DIR.split("/") + [str(name) for name in names]
 
     def ensure(self) -> None:
-        self.base.mkdir(parents=True, exist_ok=True)
-        ignore = self.base / ".gitignore"
-        if not ignore.exists():  # runs, clones and logs never show up in the user's git status
-            ignore.write_text("*\n", encoding="utf-8")
+        workspace.make_folder(self.root, self._parts(), error=PipelineError)
+        try:  # runs, clones and logs never show up in the user's git status
+            workspace.write_bytes(self.root, self._parts(".gitignore"), b"*\n", mode=0o644, error=PipelineError)
+        except PipelineError as exc:
+            if exc.reason != "file_exists":
+                raise
 
     def run_dir(self, pipeline_id: int) -> Path:
         return self.base / str(int(pipeline_id))
 
     def ids(self) -> list[int]:
-        if not self.base.is_dir():
+        try:
+            entries = workspace.folder_entries(self.root, self._parts(), error=PipelineError)
+        except FileNotFoundError:
             return []
-        return sorted((int(p.name) for p in self.base.iterdir() if p.name.isdigit() and p.is_dir()), reverse=True)
+        return sorted((int(name) for name, is_dir in entries.items() if name.isdigit() and is_dir), reverse=True)
 
     def next_id(self) -> int:
         self.ensure()
@@ -55,25 +68,32 @@ class PipelineStore:
         candidate = (ids[0] if ids else 0) + 1
         while True:
             try:
-                self.run_dir(candidate).mkdir()
+                workspace.make_folder(self.root, self._parts(candidate), exist_ok=False, error=PipelineError)
                 return candidate
             except FileExistsError:
                 candidate += 1
 
     def load(self, pipeline_id: int) -> dict:
-        path = self.run_dir(pipeline_id) / "pipeline.json"
         try:
-            return json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            data = workspace.read_bytes(self.root, self._parts(int(pipeline_id), "pipeline.json"), error=PipelineError)
+            return json.loads(data.decode("utf-8"))
+        except (OSError, ValueError, PipelineError):
             raise PipelineError("unknown_pipeline") from None
 
     def save(self, record: dict) -> None:
-        directory = self.run_dir(record["id"])
-        directory.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".pipeline-", suffix=".json")
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(record, handle, indent=1)
-        os.replace(tmp, directory / "pipeline.json")
+        data = json.dumps(record, indent=1).encode("utf-8")
+        workspace.write_bytes(
+            self.root, self._parts(int(record["id"]), "pipeline.json"), data, overwrite=True, create_parents=True,
+            prefix=".pipeline-", suffix=".json", error=PipelineError,
+        )  # fmt: skip
+
+    def keep_log(self, pipeline_id: int, job_id: int, live: Path) -> None:
+        """Copy a finished job's live log to ``logs/<job id>.log`` of the run."""
+        with open(live, "rb") as source, workspace.atomic_file(
+            self.root, self._parts(int(pipeline_id), "logs", f"{int(job_id)}.log"), overwrite=True,
+            create_parents=True, mode=0o644, error=PipelineError,
+        ) as target:  # fmt: skip
+            shutil.copyfileobj(source, target)
 
     def records(self, project: str | None = None, limit: int = 20) -> list[dict]:
         found = []
@@ -92,7 +112,8 @@ class PipelineStore:
         """Keep the newest runs; older clones and logs go (their records too)."""
         for pipeline_id in self.ids()[KEEP:]:
             if pipeline_id not in active:
-                shutil.rmtree(self.run_dir(pipeline_id), ignore_errors=True)
+                with contextlib.suppress(OSError, PipelineError):
+                    workspace.remove_tree(self.root, self._parts(pipeline_id), error=PipelineError)
 
 
 def read_metrics(src: Path) -> dict | None:

@@ -1,15 +1,18 @@
 """The shipped CI/CD template and example project, and adding them to a workspace folder.
 
-Files are written only where none exists, unless the user confirmed ``overwrite``; paths stay
-inside the server root.
+Files are written only where none exists, unless the user confirmed ``overwrite``. Every
+file goes through :mod:`hybridhub.lab_ext.workspace`: no folder on the way may be a symbolic
+link (a cloned repository may hold ``pipelines -> /elsewhere``), each file is replaced
+atomically, and everything is checked before the first file is written.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
+import stat
 from pathlib import Path
 
+from .. import workspace
 from .errors import PipelineError
 
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates" / "ml-project"
@@ -26,34 +29,46 @@ def template_files() -> list[str]:
     return sorted(files)
 
 
-def target_dir(root: str | os.PathLike, folder: str) -> Path:
-    base = Path(os.path.realpath(root))
-    if not isinstance(folder, str) or "\x00" in folder:
-        raise PipelineError("invalid_request", details="path must be a workspace folder")
-    target = Path(os.path.realpath(base / folder.strip("/"))) if folder.strip("/") else base
-    if target != base and base not in target.parents:
-        raise PipelineError("invalid_request", details="path must be inside the workspace")
-    return target
+def _folder(folder) -> list[str]:
+    return workspace.split(folder, error=PipelineError, allow_root=True)
+
+
+def _in_the_way(folder: list[str], error: NotADirectoryError) -> PipelineError:
+    where = "/".join(folder) or "the workspace"
+    return PipelineError(
+        "file_exists",
+        f"A file stands where the template needs a folder ({error.strerror}, in {where}). "
+        "Choose another folder, or rename or remove that file.",
+    )
 
 
 def existing(root: str | os.PathLike, folder: str) -> list[str]:
-    target = target_dir(root, folder)
-    return [name for name in template_files() if (target / name).exists()]
+    """The template's files already in ``folder``; refused like a write would be."""
+    parts = _folder(folder)
+    try:
+        return [
+            name for name in template_files()
+            if workspace.target_exists(root, parts + name.split("/"), error=PipelineError)
+        ]  # fmt: skip
+    except NotADirectoryError as exc:
+        raise _in_the_way(parts, exc) from None
 
 
 def add_template(root: str | os.PathLike, folder: str, overwrite: bool = False) -> dict:
     """Copy the template into ``folder``; ``files_exist`` (409) lists what would be replaced."""
-    target = target_dir(root, folder)
+    parts = _folder(folder)
     clashes = existing(root, folder)
     if clashes and not overwrite:
         raise PipelineError("files_exist", details=", ".join(clashes))
     written = []
     for name in template_files():
-        destination = target / name
-        destination.parent.mkdir(parents=True, exist_ok=True)
-        if destination.is_symlink():
-            raise PipelineError("invalid_request", details=f"{name} is a symbolic link")
-        shutil.copyfile(TEMPLATE_DIR / name, destination)
-        shutil.copymode(TEMPLATE_DIR / name, destination)
+        source = TEMPLATE_DIR / name
+        try:
+            workspace.write_bytes(
+                root, parts + name.split("/"), source.read_bytes(), overwrite=True, create_parents=True,
+                mode=stat.S_IMODE(source.stat().st_mode), error=PipelineError,
+            )  # fmt: skip
+        except NotADirectoryError as exc:
+            raise _in_the_way(parts, exc) from None
         written.append(name)
-    return {"path": str(target.relative_to(Path(os.path.realpath(root)))), "written": written, "replaced": clashes}
+    return {"path": "/".join(parts) or ".", "written": written, "replaced": clashes}
