@@ -122,15 +122,20 @@ def jp_server_config(monkeypatch):
     return {"ServerApp": {"jpserver_extensions": {"hybridhub.lab_ext": True}}}
 
 
-async def answer(jp_fetch, route: str, body=None, raw: bytes | None = None, **params) -> tuple[int, dict]:
-    kwargs = {"params": params} if body is None and raw is None else {"method": "POST", "body": raw if raw is not None else json.dumps(body)}
+async def fetch_json(fetch, *parts: str, **kwargs) -> tuple[int, dict]:
+    """Status and JSON body of ``fetch("hybridhub", *parts, **kwargs)``, errors included (never a traceback)."""
     try:
-        response = await jp_fetch("hybridhub", "git", route, **kwargs)
+        response = await fetch("hybridhub", *parts, **kwargs)
     except HTTPClientError as e:
         text = e.response.body.decode()
         assert "Traceback" not in text
         return e.code, json.loads(text)
     return response.code, json.loads(response.body)
+
+
+async def answer(jp_fetch, route: str, body=None, raw: bytes | None = None, **params) -> tuple[int, dict]:
+    kwargs = {"params": params} if body is None and raw is None else {"method": "POST", "body": raw if raw is not None else json.dumps(body)}
+    return await fetch_json(jp_fetch, "git", route, **kwargs)
 
 
 async def test_routes_answer_4xx_json_for_bad_input(jp_fetch, local_workspace):

@@ -6,10 +6,11 @@ from __future__ import annotations
 import json
 
 import pytest
-from tornado.httpclient import HTTPClientError
 
 from hybridhub.lab_ext.pipelines.errors import PipelineError
 from hybridhub.lab_ext.pipelines.handlers import MAX_NUMBER, bounded_int, job_ref
+
+from tests.gitlab.test_bad_input import fetch_json
 
 from .test_handlers import server  # noqa: F401 - the server fixture that closes the pipeline service
 
@@ -45,13 +46,7 @@ def jp_server_config(monkeypatch):
 
 async def answer(fetch, *parts, body=None, **params) -> tuple[int, dict]:
     kwargs = {"params": params} if body is None else {"method": "POST", "body": body}
-    try:
-        response = await fetch("hybridhub", "pipelines", *parts, **kwargs)
-    except HTTPClientError as e:
-        text = e.response.body.decode()
-        assert "Traceback" not in text
-        return e.code, json.loads(text)
-    return response.code, json.loads(response.body)
+    return await fetch_json(fetch, "pipelines", *parts, **kwargs)
 
 
 async def test_huge_ids_and_offsets_are_400(server):

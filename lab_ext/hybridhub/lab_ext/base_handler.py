@@ -8,6 +8,7 @@ extension as a whole.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 
 from jupyter_server.base.handlers import APIHandler
@@ -18,6 +19,7 @@ AUTH_RESOURCE = "hybridhub"
 #: limits of a JSON request body: its size, and how deeply arrays and objects nest in it
 MAX_BODY_BYTES = 2 * 1024 * 1024
 MAX_JSON_DEPTH = 64
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 
 
 def _refuse_constant(name: str):
@@ -57,6 +59,11 @@ def parse_json_object(raw: bytes) -> dict:
         raise ValueError(f"The request body nests arrays or objects more than {MAX_JSON_DEPTH} levels deep.")
     if not isinstance(data, dict):
         raise ValueError("The request body must be a JSON object.")
+    if _SURROGATE_ESCAPE.search(raw):  # a pair is text; a lone half would fail later, anywhere
+        try:
+            json.dumps(data, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError("The request body holds a lone UTF-16 surrogate (\\ud800-\\udfff), which is not text.") from None
     return data
 
 

@@ -61,6 +61,9 @@ _S3_CODES = {
     "InvalidBucketName": ("invalid_bucket", "The bucket name is not valid."),
     "KeyTooLongError": ("invalid_key", "The object key is too long."),
 }
+# the store's answers to a request it finds malformed (e.g. a version id it cannot parse): the
+# caller's input, so a 400 here, never a 502
+_S3_INVALID = {"InvalidArgument", "BadRequest", "InvalidRequest", "InvalidURI", "InvalidObjectName", "InvalidVersionId"}
 
 
 def _is_tls(exc: BaseException) -> bool:
@@ -69,7 +72,8 @@ def _is_tls(exc: BaseException) -> bool:
         seen.add(id(exc))
         if isinstance(exc, (ssl.SSLError, urllib3.exceptions.SSLError)):
             return True
-        exc = getattr(exc, "reason", None) or exc.__cause__ or exc.__context__
+        reason = getattr(exc, "reason", None)  # a UnicodeError's reason is a str
+        exc = (reason if isinstance(reason, BaseException) else None) or exc.__cause__ or exc.__context__
     return False
 
 
@@ -81,6 +85,10 @@ def translate(exc: BaseException) -> StorageError:
         if exc.code in _S3_CODES:
             reason, message = _S3_CODES[exc.code]
             return StorageError(reason, message)
+        if exc.code in _S3_INVALID:
+            return StorageError(
+                "invalid_request", f"The object store refused the request as not valid ({exc.code}): check the key and version id."
+            )
         if exc.code == "ResourceNotFound" or (exc.response is not None and exc.response.status == 404):
             return StorageError("no_such_key", "The object does not exist.")
         return StorageError("storage_error", f"The object store refused the request ({exc.code}).")
@@ -90,6 +98,8 @@ def translate(exc: BaseException) -> StorageError:
         return StorageError("tls_error", "The object store's TLS certificate could not be verified.")
     if isinstance(exc, (urllib3.exceptions.HTTPError, ConnectionError, TimeoutError)):
         return StorageError("storage_unreachable", "The object store could not be reached.")
+    if isinstance(exc, UnicodeError):  # a lone surrogate in a key or version id
+        return StorageError("invalid_request", "A key or version id is not valid text.")
     if isinstance(exc, OSError):
         return StorageError("storage_error", f"A file system error occurred ({exc.strerror or type(exc).__name__}).")
     return StorageError("storage_error", f"Unexpected storage failure ({type(exc).__name__}).")

@@ -15,6 +15,7 @@ from tornado.ioloop import IOLoop
 from tornado.iostream import StreamClosedError
 
 from ..base_handler import HybridHubHandler
+from ..reasons import has_control, path_problem
 from .errors import StorageError
 from .presign import content_disposition
 from .preview import IMAGE_CAP, image_type
@@ -23,6 +24,7 @@ from .transfers import ObjectBody, close_response
 
 
 STREAM_CHUNK = 4 * 1024 * 1024  # per read from the store; two are in memory per download
+MAX_VERSION_ID = 1024  # S3 version ids are opaque: AWS documents none longer
 
 
 def _flag(value: str | None) -> bool:
@@ -59,6 +61,24 @@ class StorageHandler(HybridHubHandler):
         if not isinstance(value, str) or (required and not value):
             raise StorageError("invalid_request", f"The '{name}' field must be a non-empty string.")
         return value
+
+    @classmethod
+    def path_field(cls, data: dict) -> str:
+        """The workspace ``path``: at most 4,096 bytes, names at most 255, no control characters."""
+        path = cls.field(data, "path")
+        problem = path_problem(path)
+        if problem:
+            raise StorageError("invalid_path", problem)
+        return path
+
+    def version(self, data: dict | None = None) -> str | None:
+        """The ``version_id`` field (``version`` query parameter); absent or empty: None."""
+        value = self.field(data, "version_id", required=False) if data is not None else self.arg("version")
+        if value and (len(value) > MAX_VERSION_ID or has_control(value)):
+            raise StorageError(
+                "invalid_request", f"A version id is at most {MAX_VERSION_ID} characters, without control characters."
+            )
+        return value or None
 
 
 class ConfigHandler(StorageHandler):
@@ -108,13 +128,13 @@ class ObjectHandler(StorageHandler):
         bucket, key = self.required("bucket"), self.required("key")
         inline = _flag(self.arg("inline"))
         if not inline and self.service.direct_downloads and not _flag(self.arg("proxy")):
-            link = await self.run(self.service.download_link, bucket, key, self.arg("version") or None)
+            link = await self.run(self.service.download_link, bucket, key, self.version())
             self.set_header("Cache-Control", "no-store")
             self.set_header("Referrer-Policy", "no-referrer")
             self.redirect(link, status=307)
             return
         content_type = image_type(key) if inline else "application/octet-stream"
-        response = await self.run(self.service.open, bucket, key, self.arg("version") or None)
+        response = await self.run(self.service.open, bucket, key, self.version())
         pending = None
         try:
             length = int(response.headers.get("Content-Length", "-1"))
@@ -167,14 +187,14 @@ class StatHandler(StorageHandler):
     @web.authenticated
     @authorized
     async def get(self):
-        self.reply(await self.run(self.service.stat, self.required("bucket"), self.required("key"), self.arg("version") or None))
+        self.reply(await self.run(self.service.stat, self.required("bucket"), self.required("key"), self.version()))
 
 
 class PreviewHandler(StorageHandler):
     @web.authenticated
     @authorized
     async def get(self):
-        self.reply(await self.run(self.service.preview, self.required("bucket"), self.required("key"), self.arg("version") or None))
+        self.reply(await self.run(self.service.preview, self.required("bucket"), self.required("key"), self.version()))
 
 
 class FolderHandler(StorageHandler):
@@ -200,7 +220,7 @@ class PresignHandler(StorageHandler):
                 self.field(data, "bucket"),
                 self.field(data, "key"),
                 expires,
-                self.field(data, "version_id", required=False),
+                self.version(data),
             )
         )
 
@@ -222,7 +242,8 @@ class PinsHandler(StorageHandler):
     @authorized
     async def post(self):
         data = self.body()
-        pin = await self.run(self.service.pin, self.field(data, "bucket"), self.field(data, "key"), self.field(data, "version_id"))
+        self.field(data, "version_id")  # required here
+        pin = await self.run(self.service.pin, self.field(data, "bucket"), self.field(data, "key"), self.version(data))
         self.set_status(201)
         self.reply(pin)
 
@@ -250,9 +271,9 @@ class TransfersHandler(StorageHandler):
         data = self.body()
         direction = data.get("direction")
         overwrite = bool(data.get("overwrite", False))
-        bucket, key, path = self.field(data, "bucket"), self.field(data, "key"), self.field(data, "path")
+        bucket, key, path = self.field(data, "bucket"), self.field(data, "key"), self.path_field(data)
         if direction == "download":
-            version = self.field(data, "version_id", required=False)
+            version = self.version(data)
             job = await self.run(self.service.start_download, bucket, key, path, overwrite, version)
         elif direction == "upload":
             job = await self.run(self.service.start_upload, path, bucket, key, overwrite)
