@@ -72,3 +72,11 @@ async def test_a_bounded_id_that_does_not_exist_is_404(server):
     assert (code, data["reason"]) == (404, "unknown_pipeline")
     code, data = await answer(server, "runs", "1", "jobs", "1", "trace", project=".", offset=str(MAX_NUMBER))
     assert code == 404 and data["reason"] == "unknown_pipeline"
+
+
+async def test_a_malformed_pins_file_is_a_clear_409_not_a_500(server, workspace):
+    (workspace / ".hybridhub").mkdir(exist_ok=True)
+    (workspace / ".hybridhub" / "data-pins.json").write_text('{"pins": [{"uri": ["s3://b/k"]}]}')
+    for parts, params in [(("config",), {}), (("variables",), {"project": ".", "ref": "main"})]:
+        code, data = await answer(server, *parts, **params)
+        assert (code, data["reason"]) == (409, "invalid_pins_file"), (parts, data)

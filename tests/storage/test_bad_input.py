@@ -93,3 +93,45 @@ async def test_routes_answer_400_for_bad_input(jp_fetch, admin):
         code, data = await answer(jp_fetch, route, body, **params)
         assert (code, data["reason"]) == (400, reason), (route, str(body)[:60], data)
         assert data["message"]
+
+
+MALFORMED_PINS = ["{", "[]", '"pins"', '{"pins": 5}', '{"pins": {"a": 1}}', '{"pins": [1]}', '{"pins": [{"uri": ["x"]}]}',
+                  '{"pins": [{"pinned_at": 5}]}', "[" * 5000 + "]" * 5000, "\udcff"]  # fmt: skip
+
+
+@pytest.mark.parametrize("text", MALFORMED_PINS)
+def test_a_malformed_pins_file_is_a_clear_409(workspace, text):
+    from hybridhub.lab_ext.storage import versions
+
+    (workspace / ".hybridhub").mkdir()
+    (workspace / versions.PINS_FILE).write_bytes(text.encode("utf-8", "surrogateescape"))
+    with pytest.raises(StorageError) as info:
+        versions.read_pins(workspace)
+    assert (info.value.status, info.value.reason) == (409, "invalid_pins_file") and "data-pins.json" in info.value.message
+
+
+def test_an_empty_or_valid_pins_file_reads(workspace):
+    from hybridhub.lab_ext.storage import versions
+
+    (workspace / ".hybridhub").mkdir()
+    (workspace / versions.PINS_FILE).write_text("")
+    assert versions.read_pins(workspace) == []
+    (workspace / versions.PINS_FILE).write_text('{"pins": [{"bucket": "b", "key": "k", "etag": 5}]}')
+    assert versions.read_pins(workspace) == [{"bucket": "b", "key": "k", "etag": 5}]
+
+
+@on_server_loop
+async def test_pin_routes_answer_409_and_keep_a_malformed_pins_file(jp_fetch, admin, jp_root_dir):
+    bucket = new_bucket(admin, versioned=True)
+    version = admin.put_object(bucket, "k.csv", io.BytesIO(b"abc"), 3).version_id
+    pins = jp_root_dir / ".hybridhub" / "data-pins.json"
+    pins.parent.mkdir()
+    pins.write_text("[]")
+    for body, method, params in [(None, None, {}), ({"bucket": bucket, "key": "k.csv", "version_id": version}, "POST", {}),
+                                 (None, "DELETE", {"bucket": bucket, "key": "k.csv"})]:  # fmt: skip
+        kwargs = {"params": params} if body is None else {"body": json.dumps(body)}
+        if method:
+            kwargs["method"] = method
+        code, data = await fetch_json(jp_fetch, "storage", "pins", **kwargs)
+        assert (code, data["reason"]) == (409, "invalid_pins_file"), (method, data)
+    assert pins.read_text() == "[]"  # not replaced by the new pin

@@ -37,6 +37,10 @@ REASONS: dict[str, tuple[int, str]] = {
     "preview_unsupported": (415, "This kind of object cannot be previewed."),
     "cancelled": (409, "The transfer was cancelled."),
     "incomplete_upload": (400, "The upload ended before all bytes arrived."),
+    "invalid_pins_file": (
+        409,
+        "The pins file .hybridhub/data-pins.json is not valid. Fix it, or delete it to start over with no pins.",
+    ),
     "storage_error": (502, "The object store answered with an error."),
 }
 

@@ -65,15 +65,29 @@ def _pins_path(root: str | os.PathLike) -> Path:
     return Path(os.path.realpath(root)) / PINS_FILE
 
 
+_PIN_TEXTS = ("bucket", "key", "uri", "version_id", "pinned_at")
+
+
 def read_pins(root: str | os.PathLike) -> list[dict]:
+    """The pins; a file that is not ``{"pins": [{bucket, key, uri, version_id, ...}]}`` (those
+    fields text where present) is ``invalid_pins_file`` (409), never silently replaced by the next pin."""
     path = _pins_path(root)
     if not path.is_file() or path.is_symlink():
         return []
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        text = path.read_text(encoding="utf-8")
+        data = json.loads(text) if text.strip() else {}
+    except OSError:
         return []
-    return [p for p in data.get("pins", []) if isinstance(p, dict)]
+    except (ValueError, RecursionError):
+        raise StorageError("invalid_pins_file", details="not valid JSON") from None
+    pins = data.get("pins", []) if isinstance(data, dict) else None
+    if not isinstance(pins, list):
+        raise StorageError("invalid_pins_file", details='not an object {"pins": [...]}')
+    for n, pin in enumerate(pins):
+        if not isinstance(pin, dict) or not all(isinstance(pin.get(name, ""), str) for name in _PIN_TEXTS):
+            raise StorageError("invalid_pins_file", details=f"pin {n} is not an object whose {', '.join(_PIN_TEXTS)} are text")
+    return pins
 
 
 def _write_pins(root: str | os.PathLike, pins: list[dict]) -> None:
