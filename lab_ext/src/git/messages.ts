@@ -31,6 +31,10 @@ export function reasonText(reason: string | null, fallback: string, trans: Trans
       return trans.__('Write a commit message first.');
     case 'not_a_repository':
       return trans.__('This folder is not inside a git repository.');
+    case 'no_such_folder':
+      return trans.__('That folder does not exist in the workspace.');
+    case 'unknown_file':
+      return trans.__('git does not know that file: it is neither in the folder nor in the repository.');
     case 'remote_not_configured':
       return trans.__('This repository has no remote to push to or pull from.');
     case 'uncommitted_changes':

@@ -30,6 +30,8 @@ export function pipelineMessage(error: unknown, trans: TranslationBundle): strin
       return trans.__('A job of this pipeline is still running. Wait for it to finish.');
     case 'files_exist':
       return trans.__('The project already has some of the template\'s files. Confirm to overwrite them.');
+    case 'invalid_pins_file':
+      return trans.__('The pins file .hybridhub/data-pins.json is not valid. Fix it, or delete it to start over with no pins.');
     case 'invalid_path':
       return trans.__('That path is not allowed: it must stay inside your workspace, without \'..\' or symbolic links.');
     case 'not_a_file':

@@ -59,6 +59,10 @@ export function reasonMessage(
       return trans.__('The transfer was cancelled.');
     case 'incomplete_upload':
       return trans.__('The upload ended before all bytes arrived.');
+    case 'invalid_pins_file':
+      return trans.__(
+        'The pins file .hybridhub/data-pins.json is not valid. Fix it, or delete it to start over with no pins.'
+      );
     case 'invalid_request':
       return trans.__('The request was not valid: %1', fallback);
     default:
