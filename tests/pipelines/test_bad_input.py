@@ -61,6 +61,10 @@ async def test_huge_ids_and_offsets_are_400(server):
         (("runs", "1", "jobs", "j" * 300, "trace"), None, {"project": "."}),
         (("runs",), None, {"project": ".", "limit": "9" * 5000}),
         (("runs",), None, {"project": "p" * 3000}),
+        (("refs",), None, {"project": "p" * 1000}),
+        (("variables",), None, {"project": "p/" * 2500}),
+        (("variables",), None, {"project": ".", "ref": "r" * 1025}),
+        (("runs",), json.dumps({"project": ".", "ref": "a\0b"}), {}),
     ]
     for parts, body, params in cases:
         code, data = await answer(server, *parts, body=body, **params)

@@ -9,6 +9,7 @@ from jupyter_server.auth.decorator import authorized
 from tornado import web
 
 from ..base_handler import HybridHubHandler
+from ..reasons import has_control, path_problem
 from . import template
 from .backend import validate_request_id, validate_variables
 from .errors import PipelineError
@@ -18,7 +19,7 @@ SERVICE_KEY = "pipelines"
 #: ids and offsets are whole numbers the panel keeps as JavaScript numbers: at most 2**53 - 1
 MAX_NUMBER = 2**53 - 1
 MAX_JOB_ID = 255
-MAX_PROJECT = 2048
+MAX_REF = 1024
 _NUMBER = re.compile(r"[0-9]{1,16}")
 
 
@@ -58,8 +59,17 @@ class PipelinesHandler(HybridHubHandler):
             value = str(value)
         if not isinstance(value, str) or not value:
             raise PipelineError("unknown_project")
-        if len(value) > MAX_PROJECT or "\0" in value:
-            raise PipelineError("invalid_request", details=f"a project is at most {MAX_PROJECT} characters, without NUL")
+        problem = path_problem(value)  # a GitLab path or id, or the local backend's workspace folder
+        if problem:
+            raise PipelineError("invalid_request", details=f"project: {problem}")
+        return value
+
+    @staticmethod
+    def ref(value) -> str:
+        if not isinstance(value, str) or not value:
+            raise PipelineError("unknown_ref")
+        if len(value) > MAX_REF or has_control(value):
+            raise PipelineError("invalid_request", details=f"a ref is at most {MAX_REF} characters, without control characters")
         return value
 
     def invalid_request(self, message: str) -> PipelineError:
@@ -101,7 +111,7 @@ class VariablesHandler(PipelinesHandler):
     @authorized
     async def get(self):
         ref = self.get_query_argument("ref", "")
-        variables = await self.backend().template_variables(self.project(), ref)
+        variables = await self.backend().template_variables(self.project(), self.ref(ref) if ref else ref)
         self.reply({"variables": apply_pins(variables, self.service.pins())})
 
 
@@ -116,9 +126,7 @@ class RunsHandler(PipelinesHandler):
     @authorized
     async def post(self):
         data = self.body()
-        ref = data.get("ref")
-        if not isinstance(ref, str) or not ref:
-            raise PipelineError("unknown_ref")
+        ref = self.ref(data.get("ref"))
         variables = validate_variables(data.get("variables"))
         request_id = validate_request_id(data.get("request_id"))
         pipeline = await self.backend(data).create(self.project(data), ref, variables, request_id)
