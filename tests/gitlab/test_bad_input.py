@@ -176,3 +176,9 @@ async def test_control_characters_in_query_parameters_are_refused(jp_fetch):
         assert (code, data["reason"]) == (400, "invalid_request"), params
     code, data = await answer(jp_fetch, "status", path="demo")
     assert code == 200 and data["repository"] == "demo"
+
+
+async def test_a_query_parameter_that_is_not_utf8_is_invalid_request(jp_fetch):
+    for params in ({"path": b"\xff"}, {"path": "demo", "other": b"\xc3"}):
+        code, data = await fetch_json(jp_fetch, "git", "status", params=params)
+        assert (code, data.get("reason")) == (400, "invalid_request") and data["message"], (params, data)

@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable
 
 from jupyter_server.base.handlers import APIHandler
+from tornado import web
 
 from .reasons import ReasonError, RequestError, has_control
 
@@ -100,9 +101,15 @@ class HybridHubHandler(APIHandler):
             return  # anonymous callers get the route's 401/403, never a hint about their input
         # tornado turns control characters in argument values into spaces and keeps them in
         # names: refuse them instead of acting on a rewritten value
-        for name, values in self.request.query_arguments.items():
+        for name, values in self.request.query_arguments.items():  # names: latin-1 decoded by tornado
             if has_control(name) or any(has_control(v.decode("latin-1")) for v in values):
                 raise self.invalid_request("A query parameter contains a control character.")
+            try:
+                name.encode("latin-1").decode("utf-8")
+                for value in values:
+                    value.decode("utf-8")
+            except UnicodeError:
+                raise self.invalid_request("A query parameter is not UTF-8 text.") from None
 
     def body(self) -> dict:
         """The request's JSON object (empty body: ``{}``); anything else is ``invalid_request``."""
@@ -122,6 +129,8 @@ class HybridHubHandler(APIHandler):
         return error
 
     def _handle_request_exception(self, e: BaseException) -> None:
+        if isinstance(e, web.HTTPError) and e.status_code == 400:  # tornado's own: invalid UTF-8 in an argument
+            e = self.invalid_request(e.log_message % e.args if e.log_message and e.args else e.log_message or "")
         e = self.as_reason_error(e)
         if not isinstance(e, ReasonError):
             return super()._handle_request_exception(e)
