@@ -182,3 +182,10 @@ async def test_a_query_parameter_that_is_not_utf8_is_invalid_request(jp_fetch):
     for params in ({"path": b"\xff"}, {"path": "demo", "other": b"\xc3"}):
         code, data = await fetch_json(jp_fetch, "git", "status", params=params)
         assert (code, data.get("reason")) == (400, "invalid_request") and data["message"], (params, data)
+
+
+async def test_a_git_failure_naming_the_server_root_answers_without_it(jp_fetch, local_workspace):
+    (local_workspace / ".git" / "refs" / "heads" / "locked.lock").write_text("")  # git left a lock behind
+    code, data = await answer(jp_fetch, "branches", {"path": "demo", "name": "locked"})
+    assert (code, data["reason"]) == (409, "busy")
+    assert "refs/heads/locked.lock" in data["details"] and str(local_workspace.parent) not in json.dumps(data)

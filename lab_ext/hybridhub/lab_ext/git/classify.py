@@ -60,6 +60,8 @@ def classify(stderr: str, operation: str, gitlab_remote: bool) -> GitError:
         return GitError("merge_conflict", details=details)
     if "would be overwritten" in text:
         return GitError("uncommitted_changes", details=details)
+    if "another git process seems to be running" in text:  # a leftover or a concurrent *.lock file
+        return GitError("busy", details=details)
     if "did not match any file" in text:  # a pathspec naming nothing git knows
         return GitError("unknown_file", details=details)
     if "is outside repository" in text or "beyond a symbolic link" in text:
