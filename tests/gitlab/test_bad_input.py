@@ -189,3 +189,16 @@ async def test_a_git_failure_naming_the_server_root_answers_without_it(jp_fetch,
     code, data = await answer(jp_fetch, "branches", {"path": "demo", "name": "locked"})
     assert (code, data["reason"]) == (409, "busy")
     assert "refs/heads/locked.lock" in data["details"] and str(local_workspace.parent) not in json.dumps(data)
+
+
+async def test_git_that_cannot_start_is_a_4xx_reason(tmp_path):
+    from hybridhub.lab_ext.git import runner
+
+    for args, cwd, reason in [
+        (["status"], tmp_path / "gone", "no_such_folder"),
+        (["log", "a\0b"], tmp_path, "invalid_request"),
+        (["add", "--", *["n" * 4000] * 600], tmp_path, "invalid_request"),  # 2.4 MB of arguments: E2BIG
+    ]:
+        with pytest.raises(GitError) as info:
+            await runner.run_git(args, cwd, 10)
+        assert (info.value.reason, info.value.status < 500) == (reason, True), args[:1]
