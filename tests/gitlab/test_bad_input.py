@@ -202,3 +202,18 @@ async def test_git_that_cannot_start_is_a_4xx_reason(tmp_path):
         with pytest.raises(GitError) as info:
             await runner.run_git(args, cwd, 10)
         assert (info.value.reason, info.value.status < 500) == (reason, True), args[:1]
+
+
+def test_the_one_json_body_parser_directly():
+    from hybridhub.lab_ext.base_handler import MAX_BODY_BYTES, MAX_JSON_DEPTH, parse_json_object
+
+    assert parse_json_object(b"") == {} and parse_json_object(b'{"a": [1, {"b": "\\ud83d\\ude00"}]}') == {"a": [1, {"b": "😀"}]}
+    assert parse_json_object(b'{"a":' * (MAX_JSON_DEPTH - 1) + b"[]" + b"}" * (MAX_JSON_DEPTH - 1))
+    for raw in [b'{"a":' * MAX_JSON_DEPTH + b"[]" + b"}" * MAX_JSON_DEPTH, b"[" * 200_000, b"[]", b"5", b"null",
+                b'{"a": Infinity}', b'{"a": "\\udc00"}', b"\xff", b" " * (MAX_BODY_BYTES + 1)]:  # fmt: skip
+        with pytest.raises(ValueError):
+            parse_json_object(raw)
+    with pytest.raises(ValueError, match="must be a JSON object"):
+        parse_json_object(b"null")
+    with pytest.raises(ValueError, match="64 levels"):
+        parse_json_object(b"[" * 100_000 + b"]" * 100_000)

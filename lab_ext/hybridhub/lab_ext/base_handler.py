@@ -52,11 +52,12 @@ def parse_json_object(raw: bytes) -> dict:
         raise ValueError(f"The request body is larger than {MAX_BODY_BYTES // (1024 * 1024)} MiB.")
     try:
         data = json.loads(raw or b"{}", parse_constant=_refuse_constant)
+        too_deep = json_depth(data) > MAX_JSON_DEPTH
     except RecursionError:
-        data = None
+        too_deep = True
     except ValueError:
         raise ValueError("The request body is not valid JSON.") from None
-    if data is None or json_depth(data) > MAX_JSON_DEPTH:
+    if too_deep:
         raise ValueError(f"The request body nests arrays or objects more than {MAX_JSON_DEPTH} levels deep.")
     if not isinstance(data, dict):
         raise ValueError("The request body must be a JSON object.")
