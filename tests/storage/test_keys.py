@@ -8,7 +8,8 @@ from hybridhub.lab_ext.storage.keys import Confinement, validate_bucket, validat
 pytestmark = pytest.mark.storage
 
 
-@pytest.mark.parametrize("name", ["ab", "Upper", "-start", "end-", "a..b", "192.168.0.1", "a_b", "x" * 64, ""])
+@pytest.mark.parametrize("name", ["ab", "Upper", "-start", "end-", "a..b", "192.168.0.1", "a_b", "x" * 64, "",
+                                  "abcd\n", "10.0.0.1\n"])  # re "$" also matches before a final newline
 def test_bad_bucket_names(name):
     with pytest.raises(StorageError) as info:
         validate_bucket(name)

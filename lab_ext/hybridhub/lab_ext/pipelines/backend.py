@@ -43,7 +43,7 @@ def validate_variables(raw: Any) -> list[dict]:
         if not isinstance(item, dict):
             raise PipelineError("invalid_variables", details="each variable is an object {key, value}")
         key, value = item.get("key"), item.get("value", "")
-        if not isinstance(key, str) or not VARIABLE_KEY.match(key):
+        if not isinstance(key, str) or not VARIABLE_KEY.fullmatch(key):
             raise PipelineError("invalid_variables", details=f"invalid variable name {str(key)[:60]!r}")
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             value = str(value)
@@ -60,7 +60,7 @@ def validate_request_id(value: Any) -> str | None:
     """The panel's idempotency key: the same id never launches a second pipeline."""
     if value in (None, ""):
         return None
-    if not isinstance(value, str) or not REQUEST_ID.match(value):
+    if not isinstance(value, str) or not REQUEST_ID.fullmatch(value):
         raise PipelineError("invalid_request", details="request_id must be 8-64 letters, digits or '-'")
     return value
 

@@ -18,7 +18,7 @@ _IPV4 = re.compile(r"^\d+\.\d+\.\d+\.\d+$")
 
 
 def validate_bucket(name: str) -> str:
-    if not isinstance(name, str) or not _BUCKET.match(name) or ".." in name or _IPV4.match(name):
+    if not isinstance(name, str) or not _BUCKET.fullmatch(name) or ".." in name or _IPV4.fullmatch(name):
         raise StorageError("invalid_bucket", "The bucket name is not valid (3-63 lowercase letters, digits, '.', '-').")
     return name
 
