@@ -25,3 +25,12 @@ def test_bad_request_ids_are_refused(value):
     with pytest.raises(PipelineError) as info:
         validate_request_id(value)
     assert info.value.reason == "invalid_request"
+
+
+def test_hand_edited_pins_without_an_object_are_ignored():
+    from hybridhub.lab_ext.pipelines.service import apply_pins
+
+    variables = [{"key": "DATA_URI", "value": "s3://d/a.csv"}, {"key": "DATA_VERSION", "value": ""}]
+    pins = [{"version_id": "v1"}, "junk", {"uri": 3}, {"uri": "s3://d/b.csv", "version_id": "v2", "pinned_at": "2026"}]
+    out = {v["key"]: v["value"] for v in apply_pins(variables, pins)}
+    assert out == {"DATA_URI": "s3://d/b.csv", "DATA_VERSION": "v2"}

@@ -47,8 +47,10 @@ def s3_job_env(storage) -> dict[str, str]:
 def apply_pins(variables: list[dict], pins: list[dict]) -> list[dict]:
     """Defaults from the storage panel's pins: a ``*_URI`` whose value is pinned gets its
     ``*_VERSION``; ``DATA_URI`` with no matching pin takes the newest pin."""
-    by_uri = {p.get("uri"): p for p in pins if p.get("uri")}
-    newest = max(pins, key=lambda p: p.get("pinned_at", ""), default=None)
+    # a hand-edited pins file may hold anything: only pins that name an object count
+    pins = [p for p in pins if isinstance(p, dict) and isinstance(p.get("uri"), str) and p["uri"]]
+    by_uri = {p["uri"]: p for p in pins}
+    newest = max(pins, key=lambda p: str(p.get("pinned_at", "")), default=None)
     values = {v["key"]: v for v in variables}
     for var in variables:
         if not var["key"].endswith("_URI"):
@@ -58,7 +60,7 @@ def apply_pins(variables: list[dict], pins: list[dict]) -> list[dict]:
         if pin and version_key in values:
             var["value"] = pin["uri"]
             var["pinned"] = True
-            values[version_key]["value"] = pin.get("version_id", "")
+            values[version_key]["value"] = str(pin.get("version_id") or "")
             values[version_key]["pinned"] = True
     return variables
 
