@@ -1,19 +1,23 @@
 """Benchmark: culling decisions for many servers, hybridhub's culler vs jupyterhub-idle-culler.
 
 A fleet of N servers (default 500; CPU and GPU profiles, some starting, some admins', some
-busy) is served by an in-process stand-in of the hub REST API and of the user servers'
-activity route, over real HTTP on loopback. In the same run:
+busy) is served by an in-process stand-in of the hub REST API over real HTTP on loopback.
+In the same run:
 
 * ``idle_culler``: jupyterhub-idle-culler 2.x's own decision path (``cull_idle``: list users,
   judge each server by ``last_activity``, DELETE the culled ones);
 * ``hybridhub``: one round of :class:`~hybridhub.hub_ext.culler.service.HybridCuller`
-  (list, fetch every ready server's activity report, decide, warn or stop, one log line each);
+  (list, take every ready server's latest pushed report, decide, warn or stop, one log line
+  each). Servers push their reports to the culler between rounds (every 30 s, and when work
+  starts or ends); the round itself calls no user server;
 * ``hybridhub_mock``: the same round over an in-memory ``fetch`` (no sockets: the cost of the
   policy, parsing and bookkeeping alone);
+* ``reports``: the culler's report route over loopback HTTP (the fleet's N reports, each
+  token checked with the hub's ``GET /user`` once, then from the cache): what the pushed
+  reports cost the culler, spread over the report interval, not in the round;
 * ``policy``: :func:`~hybridhub.hub_ext.culler.policy.decide` alone, decisions per second.
 
-Both cullers must stop exactly the servers their signal says (checked). hybridhub makes one
-extra request per server (its activity report); the ratio shows what that costs.
+Both cullers must stop exactly the servers their signal says (checked).
 
     .venv/bin/python benchmarks/culling.py            # 2,000 servers, 5 repeats
     .venv/bin/python benchmarks/culling.py --quick    # 500 servers, 3 repeats, well under a minute
@@ -42,12 +46,13 @@ sys.path.insert(0, str(REPO_ROOT))  # the Kubernetes stand-in of the trace repla
 
 import jupyterhub_idle_culler  # noqa: E402
 from tornado import web  # noqa: E402
-from tornado.httpclient import HTTPRequest, HTTPResponse  # noqa: E402
+from tornado.httpclient import AsyncHTTPClient, HTTPRequest, HTTPResponse  # noqa: E402
 from tornado.httpserver import HTTPServer  # noqa: E402
 from tornado.netutil import bind_sockets  # noqa: E402
 
 from hybridhub.hub_ext.culler.activity import HubClient  # noqa: E402
 from hybridhub.hub_ext.culler.policy import ActivityReport, Limits, ServerState, ServerView, Settings, decide  # noqa: E402
+from hybridhub.hub_ext.culler.reports import IdentityCache, ReportHandler  # noqa: E402
 from hybridhub.hub_ext.culler.service import HybridCuller  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -91,14 +96,14 @@ def fleet(n: int, seed: int = 5) -> tuple[list[dict], dict[str, dict]]:
 
 
 class FakeHub:
-    """Answers the hub API and the activity routes; counts what each culler asked for."""
+    """Answers the hub API (users, stops, token identities); counts what each culler asked for."""
 
     def __init__(self, users: list[dict], reports: dict[str, dict], base: str) -> None:
         self.users, self.reports, self.base = users, reports, base
         self.deletes: list[str] = []
-        self.warnings = 0
+        self.identities = 0
 
-    def handle(self, method: str, url: str) -> tuple[int, dict | list | None]:
+    def handle(self, method: str, url: str, authorization: str = "") -> tuple[int, dict | list | None]:
         parsed = urlparse(url)
         path, query = parsed.path, parse_qs(parsed.query)
         if path in ("/hub/api", "/hub/api/"):
@@ -109,15 +114,16 @@ class FakeHub:
             following = offset + limit < len(self.users)
             nxt = {"offset": offset + limit, "limit": limit, "url": f"{self.base}/hub/api/users?state=ready&offset={offset + limit}&limit={limit}"}
             return 200, {"items": items, "_pagination": {"offset": offset, "limit": limit, "total": len(self.users), "next": nxt if following else None}}
+        if path == "/hub/api/user" and method == "GET":  # a server token: "server-<user>"
+            self.identities += 1
+            user = authorization.removeprefix("token server-")
+            return 200, {"kind": "user", "name": user, "scopes": [f"access:servers!server={user}/", f"users:activity!user={user}"]}
         parts = path.strip("/").split("/")
         if method == "DELETE" and parts[:3] == ["hub", "api", "users"]:
             self.deletes.append(parts[3])
             return 204, None
-        if parts[0] == "user" and parts[2:] == ["hybridhub", "activity"]:
-            return 200, self.reports[parts[1]]
-        if parts[0] == "user" and parts[2:] == ["hybridhub", "activity", "warning"]:
-            self.warnings += 1
-            return 200, {}
+        if parts[0] == "user":
+            raise AssertionError(f"a culler called into a user server: {method} {path}")
         return 404, {"message": f"not in the stand-in: {method} {path}"}
 
 
@@ -126,7 +132,7 @@ class StandInHandler(web.RequestHandler):
         self.hub = hub
 
     def _answer(self):
-        status, body = self.hub.handle(self.request.method, self.request.full_url())
+        status, body = self.hub.handle(self.request.method, self.request.full_url(), self.request.headers.get("Authorization", ""))
         self.set_status(status)
         if body is not None:
             self.set_header("Content-Type", "application/json")
@@ -141,7 +147,7 @@ def in_memory_fetch(hub: FakeHub):
     """A ``fetch`` for HubClient that answers from the stand-in without sockets."""
 
     async def fetch(request: HTTPRequest, raise_error: bool = True) -> HTTPResponse:
-        status, body = hub.handle(request.method, request.url)
+        status, body = hub.handle(request.method, request.url, request.headers.get("Authorization", ""))
         payload = json.dumps(body).encode() if body is not None else b""
         return HTTPResponse(request, status, buffer=io.BytesIO(payload))
 
@@ -156,11 +162,39 @@ def quiet_logger(name: str) -> logging.Logger:
     return logger
 
 
-def make_culler(api_url: str, proxy_url: str) -> HybridCuller:
-    culler = HybridCuller(api_url=api_url, proxy_url=proxy_url, api_token="bench", concurrency=10, warn_before_seconds=0)
+def make_culler(api_url: str) -> HybridCuller:
+    culler = HybridCuller(api_url=api_url, api_token="bench", concurrency=10, warn_before_seconds=0)
     culler.initialize([])
     culler.log = quiet_logger("bench.hybridhub")
+    culler.started_at = NOW - timedelta(hours=1)
     return culler
+
+
+def push_reports(culler: HybridCuller, reports: dict[str, dict]) -> None:
+    """The fleet's reports, as the servers pushed them before the round."""
+    for name, report in reports.items():
+        culler.book.put(name, ActivityReport.from_json(report))
+
+
+async def time_report_route(culler: HybridCuller, hub_client: HubClient, reports: dict[str, dict]) -> float:
+    """Every server of the fleet POSTs its report to the culler's route over loopback HTTP."""
+    identify = IdentityCache(hub_client.identify, time.monotonic, 60.0)
+    sockets = bind_sockets(0, "127.0.0.1")
+    url = f"http://127.0.0.1:{sockets[0].getsockname()[1]}/services/hybridhub-culler/report"
+    server = HTTPServer(web.Application([(r"/services/hybridhub-culler/report", ReportHandler, {"book": culler.book, "identify": identify})]))
+    server.add_sockets(sockets)
+    http = AsyncHTTPClient(force_instance=True, max_clients=10)
+    try:
+        async def post(name: str, report: dict) -> None:
+            body = json.dumps({"user": name, "server": "", "report": report})
+            response = await http.fetch(url, method="POST", body=body, headers={"Authorization": f"token server-{name}"})
+            assert response.code == 200
+        start = time.perf_counter()
+        await asyncio.gather(*(post(name, report) for name, report in reports.items()))
+        return time.perf_counter() - start
+    finally:
+        http.close()
+        server.stop()
 
 
 async def time_idle_culler(base: str, hub: FakeHub) -> float:
@@ -173,9 +207,10 @@ async def time_idle_culler(base: str, hub: FakeHub) -> float:
     return time.perf_counter() - start
 
 
-async def time_hybridhub(culler: HybridCuller, client: HubClient, hub: FakeHub) -> float:
+async def time_hybridhub(culler: HybridCuller, client: HubClient, hub: FakeHub, reports: dict[str, dict]) -> float:
     hub.deletes.clear()
     culler.states.clear()
+    push_reports(culler, reports)
     start = time.perf_counter()
     await culler.cull_round(client)
     return time.perf_counter() - start
@@ -206,18 +241,19 @@ async def run(n: int, repeat: int) -> dict:
     import hybridhub.hub_ext.culler.service as service
     service.utcnow = lambda: NOW
 
-    culler = make_culler(f"{base}/hub/api", base)
-    client = HubClient(f"{base}/hub/api", base, "bench", concurrency=10)
+    culler = make_culler(f"{base}/hub/api")
+    client = HubClient(f"{base}/hub/api", "bench", concurrency=10)
     mock_hub = FakeHub(users, reports, "http://mock")
-    mock_client = HubClient("http://mock/hub/api", "http://mock", "bench", concurrency=10, fetch=in_memory_fetch(mock_hub))
+    mock_client = HubClient("http://mock/hub/api", "bench", concurrency=10, fetch=in_memory_fetch(mock_hub))
     try:
-        idle, ours, mocked = [], [], []
+        idle, ours, mocked, ingest = [], [], [], []
         for _ in range(repeat):
             idle.append(await time_idle_culler(base, hub))
             idle_deletes = sorted(hub.deletes)
-            ours.append(await time_hybridhub(culler, client, hub))
+            ours.append(await time_hybridhub(culler, client, hub, reports))
             our_deletes = sorted(hub.deletes)
-            mocked.append(await time_hybridhub(culler, client=mock_client, hub=mock_hub))
+            mocked.append(await time_hybridhub(culler, mock_client, mock_hub, reports))
+            ingest.append(await time_report_route(make_culler(f"{base}/hub/api"), client, reports))
     finally:
         await client.aclose()
         await mock_client.aclose()
@@ -246,10 +282,14 @@ async def run(n: int, repeat: int) -> dict:
         "hybridhub_servers_per_s": round(n / med(ours)),
         "hybridhub_mock_servers_per_s": round(n / med(mocked)),
         "policy_decisions_per_s": round(1 / policy_seconds),
+        "reports_ingest_s": round(med(ingest), 4),
+        "reports_per_s": round(n / med(ingest)),
+        "report_route_share_of_30s_interval": round(med(ingest) / 30, 4),
         "ratio_hybridhub_vs_idle_culler_time": round(med(ours) / med(idle), 3),
         "ratio_mock_vs_idle_culler_time": round(med(mocked) / med(idle), 3),
         "requests_per_server_idle_culler": round((n / PAGE + 1 + len(idle_deletes)) / n, 3),
-        "requests_per_server_hybridhub": round((n / PAGE + sum(1 for u in users if u["servers"][""]["ready"] and not u["admin"]) + len(our_deletes)) / n, 3),
+        "requests_per_server_hybridhub": round((n / PAGE + 1 + len(our_deletes)) / n, 3),
+        "hub_identity_lookups_per_report_cold_cache": round(hub.identities / (repeat * n), 3),
         "culled_idle_culler": len(idle_deletes),
         "culled_hybridhub": len(our_deletes),
         "culled_both": len(set(idle_deletes) & set(our_deletes)),
@@ -278,6 +318,7 @@ def main(argv: list[str] | None = None) -> int:
               f"{trace['month_cost_yen_z2jh_default']} / {trace['month_cost_yen_hybridhub']}", file=sys.stderr)
     print(f"{n} servers: idle-culler {result['idle_culler_round_s']} s/round, hybridhub {result['hybridhub_round_s']} s/round "
           f"({result['ratio_hybridhub_vs_idle_culler_time']}x), without sockets {result['hybridhub_mock_round_s']} s; "
+          f"{n} pushed reports take the culler {result['reports_ingest_s']} s ({result['reports_per_s']}/s); "
           f"policy alone {result['policy_decisions_per_s']} decisions/s", file=sys.stderr)
     print(json.dumps(result))
     return 0

@@ -327,21 +327,37 @@ def test_pipeline_runs_to_the_end_with_the_local_backend(lab, metrics):
 
 
 def test_cull_warning_and_keep_running(lab):
-    """The test plays the culler's part (its POST to the server, as in tests/culling): the person
-    sees the warning in their language and keeps the server running once."""
+    """The person sees the culler's warning in their language and keeps the server running once.
+
+    The warning is put into what the browser reads from its server (the culler hands it to the
+    server as the answer to a report; the demo's culler would take an hour to warn): the page's
+    poll of ``/hybridhub/activity`` is answered by the real server with a warning added. The
+    keep-alive is the real one. The whole path culler -> server -> browser runs in
+    tests/culling/test_browser_warning.py."""
     page, t = lab.page, lab.t
-    cull_at = (datetime.now(UTC) + timedelta(minutes=10)).isoformat()
-    body = {"cull_at": cull_at, "reason": "idle 15m00s since start, timeout 20m00s (profile cpu)", "kind": "idle", "state": "pending"}
-    posted = lab.api("POST", "hybridhub/activity/warning", body)
-    assert posted["status"] == 200, posted
-    intro = t("This server is idle and will be stopped in %1 min to save costs.").split("%1")[0].strip()
-    toast = page.locator(".Toastify__toast", has_text=intro)
-    toast.first.wait_for(timeout=60_000)  # the plugin polls every 30 s
-    page.wait_for_timeout(800)  # the toast slides in
-    lab.shot("cull-warning")
-    text = toast.first.inner_text()
-    if lab.lang == "ja":
-        assert JAPANESE.search(text) and not lab.catalog.english([text.split("\n")[0]]), text
+    cull_at = (datetime.now(UTC) + timedelta(minutes=10)).isoformat().replace("+00:00", "Z")
+    warning = {"cull_at": cull_at, "reason": "idle 15m00s since start, timeout 20m00s (profile cpu)", "kind": "idle",
+               "state": "pending", "issued_at": datetime.now(UTC).isoformat().replace("+00:00", "Z")}
+
+    def with_warning(route):
+        response = route.fetch()
+        report = response.json()
+        route.fulfill(status=response.status, content_type="application/json",
+                      json={**report, "warning": warning, "keepalive_available": True})
+
+    pattern = re.compile(r".*/hybridhub/activity\?client=lab(&\d+)?$")  # JupyterLab adds a cache-buster
+    page.route(pattern, with_warning)
+    try:
+        intro = t("This server is idle and will be stopped in %1 min to save costs.").split("%1")[0].strip()
+        toast = page.locator(".Toastify__toast", has_text=intro)
+        toast.first.wait_for(timeout=60_000)  # the plugin polls every 30 s
+        page.wait_for_timeout(800)  # the toast slides in
+        lab.shot("cull-warning")
+        text = toast.first.inner_text()
+        if lab.lang == "ja":
+            assert JAPANESE.search(text) and not lab.catalog.english([text.split("\n")[0]]), text
+    finally:
+        page.unroute(pattern, with_warning)
     toast.first.get_by_role("button", name=t("Keep running")).click()
     page.locator(".Toastify__toast", has_text=t("The server will keep running.")).first.wait_for(timeout=15_000)
     report = json.loads(lab.api("GET", "hybridhub/activity")["text"])

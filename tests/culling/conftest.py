@@ -4,16 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from tests.culling.hubproc import CullingHub
+from tests.culling.hubproc import running_hub
 
 
 @pytest.fixture(scope="session")
 def culling_hub(tmp_path_factory):
     """A real JupyterHub with the culler (not in dry run); always stopped, with its servers."""
-    hub = CullingHub(tmp_path_factory.mktemp("culling-hub"))
-    try:
-        hub.start()
-        hub.admin = hub.login("admin")
+    with running_hub(tmp_path_factory.mktemp("culling-hub")) as hub:
         yield hub
-    finally:
-        hub.stop()

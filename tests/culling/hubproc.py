@@ -2,19 +2,23 @@
 
 One hub per test module (see ``hub`` fixtures): HybridLocalSpawner user servers, a test
 profile catalog with timeouts of seconds, shared-password logins, the culler with the
-least-privilege role documented in docs/culling.md. Everything it starts is stopped in
-``stop()`` (hub, proxy, culler, user servers), whatever happened.
+least-privilege role documented in docs/culling.md and a token the tests know (to look for it
+where it must never be). User servers report to the culler every second and record every
+request they receive (``header_recorder``). Everything it starts is stopped in ``stop()``
+(hub, proxy, culler, user servers), whatever happened.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 import secrets
 import signal
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,7 +30,8 @@ from tests.hubclient import HubSession, login
 
 VENV_BIN = Path(sys.executable).parent
 CULLER_NAME = "hybridhub-culler"
-CULLER_SCOPES = ["list:users", "read:users:name", "read:servers", "delete:servers", "access:servers"]
+CULLER_SCOPES = ["list:users", "read:users:name", "read:servers", "delete:servers"]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 TEST_PROFILES = [
     # cull after 6 s idle (warning 2 s ahead)
@@ -35,8 +40,10 @@ TEST_PROFILES = [
     {"slug": "short-life", "pool": "cpu", "idle_timeout_seconds": 3600, "max_age_seconds": 12},
     # its start is slowed down by the test hub's pre_spawn_hook
     {"slug": "slow", "pool": "cpu", "idle_timeout_seconds": 2, "max_age_seconds": 3600},
-    # for the browser test, which plays the culler's warnings itself
+    # never culled within a test
     {"slug": "lab", "pool": "cpu", "idle_timeout_seconds": 3600, "max_age_seconds": 3600},
+    # for the browser test's own hub (warnings 45 s ahead): time for JupyterLab to load and a person to act
+    {"slug": "lab-warned", "pool": "cpu", "idle_timeout_seconds": 60, "max_age_seconds": 3600},
 ]
 
 
@@ -70,7 +77,16 @@ c.JupyterHub.spawner_class = "hybridhub.spawner.local.HybridLocalSpawner"
 c.HybridLocalSpawner.home_dir_template = settings["dir"] + "/users/{{username}}"
 c.Spawner.start_timeout = 60
 c.Spawner.http_timeout = 60
-c.Spawner.args = ["--ActivityMonitor.sample_seconds=0.5"]
+c.Spawner.args = [
+    "--ActivityMonitor.sample_seconds=0.5",
+    "--ActivityReporter.report_seconds=1",
+    "--ActivityReporter.warning_report_seconds=0.5",
+    "--ServerApp.jpserver_extensions=tests.culling.header_recorder=True",
+]
+c.Spawner.environment = {{
+    "HYBRIDHUB_CULLER_URL": "http://127.0.0.1:%d/services/{culler}/" % settings["culler_port"],
+    "HYBRIDHUB_TEST_HEADER_LOG": settings["header_log"],
+}}
 c.ProfileCatalog.profiles = settings["profiles"]
 
 async def slow_start(spawner):
@@ -82,6 +98,7 @@ c.JupyterHub.services = [{{
     "name": "{culler}",
     "command": settings["culler_command"],
     "url": "http://127.0.0.1:%d" % settings["culler_port"],
+    "api_token": settings["culler_token"],
     "oauth_no_confirm": True,
 }}]
 c.JupyterHub.load_roles = [{{"name": "{culler}", "scopes": settings["culler_scopes"], "services": ["{culler}"]}}]
@@ -91,8 +108,8 @@ CULLER_CONFIG = """
 import json
 c = get_config()  # noqa
 c.ProfileCatalog.profiles = json.loads({profiles!r})
-c.HybridCuller.proxy_url = "http://127.0.0.1:{port}"
 c.HybridCuller.interval = 1
+c.HybridCuller.report_timeout_seconds = 5
 c.HybridCuller.warn_before_seconds = 2
 c.HybridCuller.save_grace_seconds = 4
 c.HybridCuller.request_timeout = 5
@@ -107,11 +124,27 @@ class CullingHub:
     port: int = 0
     user_password: str = field(default_factory=lambda: secrets.token_urlsafe(16))
     admin_password: str = field(default_factory=lambda: secrets.token_urlsafe(40))
+    culler_token: str = field(default_factory=lambda: secrets.token_hex(32))
     process: subprocess.Popen | None = None
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}/"
+
+    @property
+    def header_log(self) -> Path:
+        return self.directory / "headers"
+
+    def received(self, user: str) -> list[dict]:
+        """Every request the user's servers finished (header_recorder), oldest first."""
+        path = self.header_log / f"{user}.jsonl"
+        return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+    def report(self, token: str, user: str, server: str = "", report: dict | None = None) -> requests.Response:
+        """POST an activity report to the culler through the proxy, as a user server does."""
+        body = {"user": user, "server": server, "report": report or {"busy": False}}
+        return requests.post(f"{self.url}services/{CULLER_NAME}/report", json=body,
+                             headers={"Authorization": f"token {token}"}, timeout=10)
 
     @property
     def log_path(self) -> Path:
@@ -121,7 +154,8 @@ class CullingHub:
         self.port, hub_port, proxy_api_port, culler_port = free_ports(4)
         profiles = profile_entries()
         culler_config = self.directory / "culler_config.py"
-        culler_config.write_text(CULLER_CONFIG.format(profiles=json.dumps(profiles), port=self.port, extra=self.culler_extra))
+        culler_config.write_text(CULLER_CONFIG.format(profiles=json.dumps(profiles), extra=self.culler_extra))
+        self.header_log.mkdir(exist_ok=True)
         settings = {
             "port": self.port,
             "hub_port": hub_port,
@@ -134,13 +168,17 @@ class CullingHub:
             "profiles": profiles,
             "culler_command": [sys.executable, "-m", "hybridhub.hub_ext.culler", f"--config={culler_config}"],
             "culler_scopes": CULLER_SCOPES,
+            "culler_token": self.culler_token,
+            "header_log": str(self.header_log),
         }
         config = self.directory / "jupyterhub_config.py"
         config.write_text(HUB_CONFIG.format(settings=json.dumps(settings), culler=CULLER_NAME))
         log = self.log_path.open("w")
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])))
         self.process = subprocess.Popen(
             [str(VENV_BIN / "jupyterhub"), "-f", str(config)],
             cwd=self.directory,
+            env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -182,8 +220,9 @@ class CullingHub:
     def login(self, user: str) -> HubSession:
         return login(self.url, user, self.admin_password if user == "admin" else self.user_password)
 
-    def token(self, session: HubSession, user: str) -> str:
-        response = session.api("POST", f"users/{user}/tokens", json={"note": "culling test", "expires_in": 600})
+    def token(self, session: HubSession, user: str, scopes: list[str] | None = None) -> str:
+        body = {"note": "culling test", "expires_in": 600, **({"scopes": scopes} if scopes is not None else {})}
+        response = session.api("POST", f"users/{user}/tokens", json=body)
         assert response.status_code == 201, response.text
         return response.json()["token"]
 
@@ -200,3 +239,15 @@ class CullingHub:
         return requests.get(
             f"{self.url}services/{CULLER_NAME}/decisions", headers={"Authorization": f"token {token}"}, timeout=10, allow_redirects=False
         )
+
+
+@contextmanager
+def running_hub(directory: Path, culler_extra: str = ""):
+    """A started CullingHub with an admin session (``hub.admin``); always stopped."""
+    hub = CullingHub(directory, culler_extra=culler_extra)
+    try:
+        hub.start()
+        hub.admin = hub.login("admin")
+        yield hub
+    finally:
+        hub.stop()

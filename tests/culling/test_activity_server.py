@@ -1,4 +1,5 @@
-"""The activity report inside a real jupyter-server: kernels, terminals, work, GPU, keep-alive."""
+"""The activity report inside a real jupyter-server: kernels, terminals, work, GPU, keep-alive,
+and its delivery to the culler (a stand-in of the culler's report route, in the test)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,10 @@ import json
 import time
 
 import pytest
+from tornado import web
 from tornado.httpclient import HTTPClientError
+from tornado.httpserver import HTTPServer
+from tornado.netutil import bind_sockets
 
 from hybridhub.lab_ext.activity import registry
 from hybridhub.lab_ext.activity.gpu import StaticGpuSource
@@ -19,10 +23,47 @@ pytestmark = pytest.mark.culling
 def jp_server_config(monkeypatch):
     monkeypatch.setenv("HYBRIDHUB_IDLE_TIMEOUT", "600")
     monkeypatch.setenv("HYBRIDHUB_PROFILE", "gpu-a10")
+    monkeypatch.setenv("JUPYTERHUB_API_TOKEN", SERVER_TOKEN)  # what the hub gives a server
+    monkeypatch.setenv("JUPYTERHUB_USER", "alice")
+    monkeypatch.setenv("JUPYTERHUB_SERVER_NAME", "")
     return {
         "ServerApp": {"jpserver_extensions": {"hybridhub.lab_ext": True, "jupyter_server_terminals": True}},
         "ActivityMonitor": {"sample_seconds": 0.2},
     }
+
+
+SERVER_TOKEN = "server-token-of-alice"
+
+
+class CullerStandIn:
+    """The culler's ``POST <prefix>/report`` as hub_ext/culler/reports.py answers it:
+    ``{"warning": ...}``; records what each report brought."""
+
+    def __init__(self) -> None:
+        self.received: list[tuple[dict, dict]] = []
+        self.warning: dict | None = None
+        sockets = bind_sockets(0, "127.0.0.1")
+        self.url = f"http://127.0.0.1:{sockets[0].getsockname()[1]}/services/hybridhub-culler/"
+        stand_in = self
+
+        class Report(web.RequestHandler):
+            def post(self):
+                stand_in.received.append((dict(self.request.headers), json.loads(self.request.body)))
+                self.finish({"warning": stand_in.warning})
+
+        self.server = HTTPServer(web.Application([("/services/hybridhub-culler/report", Report)]))
+        self.server.add_sockets(sockets)
+
+
+@pytest.fixture
+async def culler(jp_serverapp):
+    stand_in = CullerStandIn()
+    reporter = monitor_of(jp_serverapp).reporter
+    reporter.culler_url = stand_in.url
+    stand_in.reporter = reporter
+    yield stand_in
+    reporter.stop()
+    stand_in.server.stop()
 
 
 async def report(jp_fetch, **params):
@@ -113,9 +154,41 @@ async def test_registered_work_and_gpu_are_activity(jp_fetch, jp_serverapp):
     assert body["busy"] is True and body["reasons"] == ["GPU 0 at 87%"]
 
 
-async def test_keepalive_is_granted_once_per_idle_period(jp_fetch, jp_serverapp):
-    warning = {"cull_at": "2030-01-01T00:00:00Z", "reason": "idle for 9m", "kind": "idle"}
-    await jp_fetch("hybridhub", "activity", "warning", method="POST", body=json.dumps(warning))
+async def test_reports_go_to_the_culler_with_the_servers_own_token_and_bring_its_warning(jp_fetch, culler):
+    assert await culler.reporter.send()
+    headers, body = culler.received[-1]
+    assert headers["Authorization"] == f"token {SERVER_TOKEN}"  # the server's own, nothing else
+    assert body["user"] == "alice" and body["server"] == ""
+    assert body["report"]["busy"] is False and body["report"]["profile"] == "gpu-a10"
+
+    culler.warning = {"cull_at": "2030-01-01T00:00:00Z", "reason": "idle for 9m", "kind": "idle", "state": "pending"}
+    await culler.reporter.send()
+    shown = (await report(jp_fetch))["warning"]
+    assert shown["reason"] == "idle for 9m" and shown["state"] == "pending"
+    await culler.reporter.send()  # the same warning again: shown once (same issued_at)
+    assert (await report(jp_fetch))["warning"]["issued_at"] == shown["issued_at"]
+    culler.warning = None
+    await culler.reporter.send()
+    assert (await report(jp_fetch))["warning"] is None
+
+
+async def test_work_starting_is_reported_at_once(jp_fetch, culler):
+    culler.reporter.report_seconds = 600
+    culler.reporter.start()
+    deadline = time.monotonic() + 10
+    while not culler.received and time.monotonic() < deadline:
+        await asyncio.sleep(0.1)
+    assert len(culler.received) == 1  # the first report, at start
+    with registry.begin("storage-transfer", "s3://datasets/big.parquet"):
+        while len(culler.received) < 2 and time.monotonic() < deadline:
+            await asyncio.sleep(0.1)
+        assert culler.received[-1][1]["report"]["busy"] is True  # not 600 s later
+    assert culler.received[-1][1]["report"]["reasons"] == ["storage-transfer in progress (1)"]
+
+
+async def test_keepalive_is_granted_once_per_idle_period(jp_fetch, culler):
+    culler.warning = {"cull_at": "2030-01-01T00:00:00Z", "reason": "idle for 9m", "kind": "idle"}
+    await culler.reporter.send()
     body = await report(jp_fetch)
     assert body["warning"]["reason"] == "idle for 9m" and body["keepalive_available"] is True
 
@@ -124,6 +197,9 @@ async def test_keepalive_is_granted_once_per_idle_period(jp_fetch, jp_serverapp)
     body = await report(jp_fetch)
     assert body["warning"] is None and body["keepalive_at"] == granted["keepalive_at"]
     assert body["keepalive_available"] is False
+    culler.warning = None
+    await culler.reporter.send()
+    assert culler.received[-1][1]["report"]["keepalive_at"] == granted["keepalive_at"]  # the culler learns it
 
     with pytest.raises(HTTPClientError) as refused:
         await jp_fetch("hybridhub", "activity", "keepalive", method="POST", body="")
@@ -134,18 +210,18 @@ async def test_keepalive_is_granted_once_per_idle_period(jp_fetch, jp_serverapp)
     assert (await report(jp_fetch))["keepalive_available"] is True
 
 
-async def test_max_age_warning_cannot_be_extended(jp_fetch):
-    warning = {"cull_at": "2030-01-01T00:00:00Z", "reason": "max age", "kind": "max-age", "state": "stopping"}
-    await jp_fetch("hybridhub", "activity", "warning", method="POST", body=json.dumps(warning))
+async def test_max_age_warning_cannot_be_extended(jp_fetch, culler):
+    culler.warning = {"cull_at": "2030-01-01T00:00:00Z", "reason": "max age", "kind": "max-age", "state": "stopping"}
+    await culler.reporter.send()
     with pytest.raises(HTTPClientError) as refused:
         await jp_fetch("hybridhub", "activity", "keepalive", method="POST", body="")
     assert refused.value.code == 409
 
 
-async def test_bad_warning_is_400_and_routes_need_a_token(jp_fetch):
-    with pytest.raises(HTTPClientError) as bad:
+async def test_nobody_posts_warnings_into_the_server_and_routes_need_a_token(jp_fetch):
+    with pytest.raises(HTTPClientError) as gone:  # the culler used to; now it answers reports instead
         await jp_fetch("hybridhub", "activity", "warning", method="POST", body=json.dumps({"kind": "idle"}))
-    assert bad.value.code == 400
+    assert gone.value.code == 404
     with pytest.raises(HTTPClientError) as denied:
         await jp_fetch("hybridhub", "activity", headers={"Authorization": "token wrong"})
     assert denied.value.code in (401, 403)

@@ -1,9 +1,11 @@
-"""The cull warning in a real JupyterLab (headless Debian Chromium through playwright).
+"""The culler's warning in a real JupyterLab (headless Debian Chromium through playwright).
 
-The test plays the culler's part on the server (it POSTs the warnings the culler sends, as
-in tests/culling/test_hub_culling.py) and checks what the person sees and what the browser does:
-the notification with the reason, "Keep running" granting the keep-alive, and open documents
-saved when the culler says it is stopping the server.
+End to end, with nothing played by the test: a hub of its own whose culler warns 45 s ahead,
+a server of the ``lab-warned`` profile (idle timeout 60 s) that reports to the culler with its
+own token, and a person in JupyterLab. The culler's warning arrives as the answer to the
+server's report and shows as a notification; "Keep running" grants the keep-alive, which the
+next report carries to the culler; when the culler stops the server later, the browser is told
+"stopping now" and saves the open notebook before the stop.
 """
 
 from __future__ import annotations
@@ -11,11 +13,11 @@ from __future__ import annotations
 import json
 import shutil
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 
+from tests.culling.hubproc import running_hub
 from tests.harness.wait import wait_until
 from tests.hubclient import start_server
 
@@ -25,6 +27,13 @@ SHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 NOTEBOOK = {"cells": [{"cell_type": "code", "execution_count": None, "id": "c1", "metadata": {}, "outputs": [], "source": ""}],
             "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
             "nbformat": 4, "nbformat_minor": 5}
+
+
+@pytest.fixture(scope="module")
+def hub(tmp_path_factory):
+    extra = "c.HybridCuller.warn_before_seconds = 45\nc.HybridCuller.save_grace_seconds = 15"
+    with running_hub(tmp_path_factory.mktemp("browser-hub"), culler_extra=extra) as test_hub:
+        yield test_hub
 
 
 def in_browser(scenario) -> None:
@@ -50,26 +59,16 @@ def in_browser(scenario) -> None:
         pool.submit(run).result()
 
 
-def warn(hub, token, user, state="pending", minutes=10):
-    body = {
-        "cull_at": (datetime.now(timezone.utc) + timedelta(minutes=minutes)).isoformat(),
-        "reason": "idle 15m00s since start, timeout 20m00s (profile lab)",
-        "kind": "idle",
-        "state": state,
-    }
-    response = hub.user_post(token, user, "hybridhub/activity/warning", data=json.dumps(body))
-    assert response.status_code == 200, response.text
-
-
-def test_warning_notification_keep_running_and_save_before_stop(culling_hub):
-    hub = culling_hub
+def test_warning_keep_running_and_save_before_the_stop(hub):
     session = hub.login("lia")
-    start_server(session, "lia", options={"profile": "lab"}, timeout=60)
+    start_server(session, "lia", options={"profile": "lab-warned"}, timeout=60)
     token = hub.token(session, "lia")
     put = session.session.put(f"{hub.url}user/lia/api/contents/work.ipynb", json={"type": "notebook", "content": NOTEBOOK},
                               headers={"Authorization": f"token {token}"}, timeout=30)
     assert put.status_code in (200, 201), put.text
-    warn(hub, token, "lia")  # the culler's announcement, before the page opens
+
+    def report():
+        return hub.user_get(token, "lia", "hybridhub/activity").json()
 
     def scenario(page):
         page.goto(f"{hub.url}hub/login")
@@ -78,35 +77,32 @@ def test_warning_notification_keep_running_and_save_before_stop(culling_hub):
         page.click("#login_submit")
         page.goto(f"{hub.url}user/lia/lab/tree/work.ipynb", timeout=60_000)
 
-        toast = page.get_by_text("This server is idle and will be stopped in 10 min to save costs.", exact=False)
-        toast.first.wait_for(timeout=60_000)
-        # the user reads the message in their language; the culler's English detail is not shown
-        assert "15m00s" not in toast.first.inner_text()
+        # 15 s after the start the culler warns (cull 60 s after the start)
+        toast = page.get_by_text("This server is idle and will be stopped in 1 min to save costs.", exact=False)
+        toast.first.wait_for(timeout=45_000)
+        assert "since start, timeout 1m00s" not in toast.first.inner_text()  # the culler's English stays in the console
         page.wait_for_timeout(1000)  # the toast slides in
         SHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SHOTS / "culling-warning.png"))
 
-        # unsaved work in the notebook
+        # unsaved work in the notebook, then "Keep running"
         editor = page.locator(".jp-Notebook .jp-Cell .cm-content").first
-        editor.wait_for(timeout=60_000)
+        editor.wait_for(timeout=30_000)
         editor.click()
         page.keyboard.type("answer = 42")
-        # the culler is stopping the server now: the browser saves and says so
-        warn(hub, token, "lia", state="stopping", minutes=0)
-        saved = wait_until(lambda: hub.user_get(token, "lia", "hybridhub/activity").json()["saved_at"], 20,
-                           message="the browser did not report saving")
-        assert saved
-        content = hub.user_get(token, "lia", "api/contents/work.ipynb").json()["content"]
-        assert content["cells"][0]["source"] == "answer = 42"
-
-        # a new idle warning: "Keep running" grants the one keep-alive
-        warn(hub, token, "lia")
-        page.get_by_role("button", name="Keep running").first.click(timeout=30_000)
-        report = wait_until(lambda: (r := hub.user_get(token, "lia", "hybridhub/activity").json())["keepalive_at"] and r, 15)
-        assert report["warning"] is None and report["keepalive_available"] is False
+        page.get_by_role("button", name="Keep running").first.click(timeout=15_000)
         page.get_by_text("The server will keep running.").first.wait_for(timeout=15_000)
+        kept = report()
+        assert kept["keepalive_at"] and kept["warning"] is None and kept["keepalive_available"] is False
 
-    try:
-        in_browser(scenario)
-    finally:
-        session.api("DELETE", "users/lia/server")
+        # idle again: warned again, then stopped; the browser saves first
+        wait_until(lambda: hub.server(hub.admin, "lia") is None, 90, interval=1, message="the kept-alive server was never culled")
+
+    in_browser(scenario)
+    assert "since kept alive, timeout 1m00s (profile lab-warned) -> stopped" in hub.culler_lines("cull", "lia")[-1]
+    log = hub.log()
+    assert log.index("POST /user/lia/hybridhub/activity/keepalive") < log.index("POST /user/lia/hybridhub/activity/saved")
+    assert log.index("POST /user/lia/hybridhub/activity/saved") < log.index("DELETE /hub/api/users/lia/server")
+    saved = json.loads((hub.directory / "users" / "lia" / "work.ipynb").read_text())
+    source = saved["cells"][0]["source"]
+    assert ("".join(source) if isinstance(source, list) else source) == "answer = 42"

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from tests.culling.hubproc import CullingHub
+from tests.culling.hubproc import running_hub
 from tests.harness.wait import wait_until
 from tests.hubclient import start_server
 
@@ -18,12 +18,8 @@ pytestmark = pytest.mark.culling
 
 @pytest.fixture(scope="module")
 def hub(tmp_path_factory):
-    test_hub = CullingHub(tmp_path_factory.mktemp("dry-run-hub"), culler_extra="c.HybridCuller.dry_run = True")
-    try:
-        test_hub.start()
+    with running_hub(tmp_path_factory.mktemp("dry-run-hub"), culler_extra="c.HybridCuller.dry_run = True") as test_hub:
         yield test_hub
-    finally:
-        test_hub.stop()
 
 
 def test_dry_run_decides_and_logs_but_changes_nothing(hub):
@@ -54,7 +50,7 @@ def test_dry_run_decides_and_logs_but_changes_nothing(hub):
     assert body["dry_run"] is True and body["rounds"] >= 5
     assert body["servers"]["dan"]["action"] == "cull" and body["servers"]["dan"]["outcome"] == "not stopped (dry run)"
     assert body["servers"]["dan/extra"]["action"] == "cull"
-    assert body["servers"]["dan/extra"]["reason"].startswith("idle")  # its own report, read through the proxy
+    assert body["servers"]["dan/extra"]["reason"].startswith("idle")  # its own report, pushed with its own token
     assert body["servers"]["admin"]["action"] == "skip-admin"
 
     # an admin's browser session reaches the decisions page through the hub's OAuth

@@ -70,7 +70,15 @@ def test_each_service_holds_exactly_what_it_needs(config):
     for service, scopes in granted.items():
         expanded = expand_scopes(scopes)
         assert not any(s.startswith(("admin", "tokens", "servers", "users")) for s in expanded), service
-    assert not any(s.startswith("access:servers") for s in expand_scopes(granted["hybridhub-cost"]))
+    # no service may reach into user servers: servers report to the culler, not the other way
+    assert not any(s.startswith("access:servers") for g in granted.values() for s in expand_scopes(g))
+
+
+def test_user_servers_know_where_to_report():
+    """The culler listens on hub:10100 (hub.services); user servers report there (docs/culling.md)."""
+    culler_url = VALUES["singleuser"]["extraEnv"]["HYBRIDHUB_CULLER_URL"]
+    service = urlparse(VALUES["hub"]["services"]["hybridhub-culler"]["url"])
+    assert culler_url == f"http://{service.hostname}:{service.port}/services/hybridhub-culler/"
 
 
 def test_custom_scope_is_defined(config):

@@ -18,7 +18,6 @@ ROUTES = [
     ("status", StatusHandler),
     ("activity", activity.ActivityHandler),
     ("activity/keepalive", activity.KeepAliveHandler),
-    ("activity/warning", activity.WarningHandler),
     ("activity/saved", activity.SavedHandler),
     ("storage/config", storage.ConfigHandler),
     ("storage/buckets", storage.BucketsHandler),

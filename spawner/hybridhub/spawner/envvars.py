@@ -60,6 +60,12 @@ GITLAB_CA_BUNDLE = EnvVar("HYBRIDHUB_GITLAB_CA_BUNDLE", "Path to a PEM CA bundle
 PROFILE = EnvVar("HYBRIDHUB_PROFILE", "Slug of the profile the server was started with.")
 IDLE_TIMEOUT = EnvVar("HYBRIDHUB_IDLE_TIMEOUT", "The profile's idle timeout in seconds (culling policy).")
 MAX_AGE = EnvVar("HYBRIDHUB_MAX_AGE", "The profile's maximum server age in seconds (culling policy).")
+CULLER_URL = EnvVar(
+    "HYBRIDHUB_CULLER_URL",
+    "Base URL of the culler service as the user server reaches it, e.g. "
+    "`http://hub:10100/services/hybridhub-culler/`. The server reports its activity there with its own "
+    "`JUPYTERHUB_API_TOKEN`; unset: no reports, and the culler judges the server by the hub's last activity.",
+)
 
 ALL: tuple[EnvVar, ...] = (
     S3_ENDPOINT,
@@ -79,6 +85,7 @@ ALL: tuple[EnvVar, ...] = (
     PROFILE,
     IDLE_TIMEOUT,
     MAX_AGE,
+    CULLER_URL,
 )
 
 SECRET_NAMES = frozenset(v.name for v in ALL if v.secret)

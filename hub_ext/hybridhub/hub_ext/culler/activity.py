@@ -1,9 +1,10 @@
-"""Talking to the hub REST API and to user servers (through the proxy) for the culler.
+"""The culler's calls to the hub REST API (and only to the hub: never to user servers).
 
 One small client over tornado's ``AsyncHTTPClient`` (JupyterHub's own HTTP stack, also what
 jupyterhub-idle-culler uses). The ``fetch`` coroutine is injectable, so the benchmark and unit
 tests can answer without a network. Every call carries the service's own API token in an
-``Authorization`` header and nothing else; tokens never appear in log lines.
+``Authorization`` header, except :meth:`HubClient.identify`, which asks the hub who holds a
+token a user server presented; tokens never appear in log lines.
 """
 
 from __future__ import annotations
@@ -16,8 +17,6 @@ from urllib.parse import quote
 
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest, HTTPResponse
 
-from .policy import ActivityReport
-
 Fetch = Callable[[HTTPRequest], Awaitable[HTTPResponse]]
 
 
@@ -27,10 +26,9 @@ class HubError(RuntimeError):
 
 @dataclass
 class HubClient:
-    """Hub API calls (``api_url``: $JUPYTERHUB_API_URL) and user-server calls (``proxy_url``)."""
+    """Hub API calls (``api_url``: $JUPYTERHUB_API_URL)."""
 
     api_url: str
-    proxy_url: str
     token: str
     timeout: float = 10.0
     fetch: Fetch | None = None
@@ -38,7 +36,6 @@ class HubClient:
 
     def __post_init__(self) -> None:
         self.api_url = self.api_url.rstrip("/")
-        self.proxy_url = self.proxy_url.rstrip("/")
         self._http = None
         if self.fetch is None:
             self._http = AsyncHTTPClient(force_instance=True, max_clients=self.concurrency)
@@ -49,12 +46,12 @@ class HubClient:
         if self._http is not None:
             self._http.close()
 
-    async def _request(self, method: str, url: str, body: str | None = None, **headers: str) -> HTTPResponse:
+    async def _request(self, method: str, url: str, body: str | None = None, token: str = "", **headers: str) -> HTTPResponse:
         request = HTTPRequest(
             url,
             method=method,
             body=body,
-            headers={"Authorization": f"token {self.token}", **headers},
+            headers={"Authorization": f"token {token or self.token}", **headers},
             request_timeout=self.timeout,
             connect_timeout=self.timeout,
             allow_nonstandard_methods=True,
@@ -84,29 +81,14 @@ class HubClient:
             url = following["url"] if following else None
         return users
 
-    def _server_url(self, server: dict, path: str) -> str:
-        return f"{self.proxy_url}{server['url'].rstrip('/')}/hybridhub/{path}"
-
-    async def activity(self, server: dict) -> ActivityReport:
-        """The server's activity report; an unavailable report says why in one line."""
-        try:
-            response = await self._request("GET", self._server_url(server, "activity"))
-        except (OSError, asyncio.TimeoutError) as error:
-            return ActivityReport.unavailable(type(error).__name__)
+    async def identify(self, token: str) -> dict | None:
+        """The hub's model of whoever holds ``token`` (with its ``scopes``), None if unknown."""
+        response = await self._request("GET", f"{self.api_url}/user", token=token)
+        if response.code in (401, 403, 404):
+            return None
         if response.code != 200:
-            return ActivityReport.unavailable(f"HTTP {response.code}" if response.code != 599 else "unreachable")
-        try:
-            return ActivityReport.from_json(json.loads(response.body))
-        except (ValueError, TypeError, AttributeError) as error:
-            return ActivityReport.unavailable(f"unreadable report: {error}")
-
-    async def warn(self, server: dict, body: dict) -> bool:
-        """Tell the server (and so the user's browser) that a cull is coming."""
-        try:
-            response = await self._request("POST", self._server_url(server, "activity/warning"), json.dumps(body))
-        except (OSError, asyncio.TimeoutError):
-            return False
-        return response.code == 200
+            raise HubError(f"identifying a token: HTTP {response.code}")
+        return json.loads(response.body)
 
     async def stop(self, user: str, server_name: str, remove_named: bool = False) -> int:
         """Ask the hub to stop one server; returns the HTTP status (202: stopping, 204: stopped)."""

@@ -1,4 +1,4 @@
-"""The culler's recent decisions, kept in memory for admins, and the admin-only route."""
+"""The culler's recent decisions, kept in memory for admins, and the service's routes."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from jupyterhub.utils import url_path_join
 from tornado import web
 
 from .policy import Decision, ServerView
+from .reports import Identify, ReportBook, ReportHandler
 
 
 class DecisionLog:
@@ -60,10 +61,13 @@ class DecisionsHandler(HubOAuthenticated, web.RequestHandler):
         self.finish({"dry_run": self.dry_run, **self.decision_log.as_json()})
 
 
-def make_web_app(prefix: str, log: DecisionLog, dry_run: bool, cookie_secret: bytes) -> web.Application:
+def make_web_app(
+    prefix: str, log: DecisionLog, dry_run: bool, cookie_secret: bytes, book: ReportBook, identify: Identify
+) -> web.Application:
     return web.Application(
         [
             (url_path_join(prefix, "decisions"), DecisionsHandler, {"log": log, "dry_run": dry_run}),
+            (url_path_join(prefix, "report"), ReportHandler, {"book": book, "identify": identify}),
             (url_path_join(prefix, "oauth_callback"), HubOAuthCallbackHandler),
             (prefix, web.RedirectHandler, {"url": url_path_join(prefix, "decisions")}),
         ],

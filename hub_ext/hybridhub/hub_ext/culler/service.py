@@ -1,17 +1,20 @@
 """The hybridhub culler, run by JupyterHub as a service: ``python -m hybridhub.hub_ext.culler``.
 
-Each round lists the servers, reads each ready server's activity report, asks
-:func:`~.policy.decide` and acts: warn the server, or stop it through the hub API. One log
-line per decision, with its reason; the decisions are also served to admins at
-``/services/<name>/decisions``.
+User servers push their activity reports to the culler (``<prefix>/report``, with their own
+token; see :mod:`.reports`); the culler never calls into a user server. Each round lists the
+servers through the hub API, takes each ready server's latest report, asks
+:func:`~.policy.decide` and acts: post a warning (handed to the server as the answer to its
+next report), or stop the server through the hub API. One log line per decision, with its
+reason; the decisions are also served to admins at ``/services/<name>/decisions``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
+import dataclasses
 import secrets
-from datetime import datetime, timezone
+import time
+from datetime import datetime, timedelta, timezone
 from urllib.parse import urlparse
 
 from traitlets import Bool, Float, Int, Unicode, default
@@ -22,7 +25,8 @@ from ..service_app import HubServiceApp
 
 from .activity import HubClient
 from .decisions import DecisionLog, make_web_app
-from .policy import ActivityReport, Decision, Limits, ServerState, ServerView, Settings, decide
+from .policy import ActivityReport, Decision, Limits, ServerState, ServerView, Settings, decide, duration
+from .reports import IdentityCache, ReportBook
 
 
 def utcnow() -> datetime:
@@ -38,7 +42,6 @@ class HybridCuller(HubServiceApp):
         "config": "HybridCuller.config_file",
         "interval": "HybridCuller.interval",
         "warn-before": "HybridCuller.warn_before_seconds",
-        "proxy-url": "HybridCuller.proxy_url",
     }
     flags = {
         "dry-run": ({"HybridCuller": {"dry_run": True}}, "Decide and log, but never warn nor stop a server."),
@@ -65,7 +68,8 @@ class HybridCuller(HubServiceApp):
         config=True,
         help="""Warn the user this many seconds before a cull (JupyterLab notification with a
         "Keep running" action). A cull never happens sooner than this after its warning.
-        0 disables warnings.""",
+        The server picks the warning up with its next report, so keep this well above the
+        servers' ``ActivityReporter.report_seconds``. 0 disables warnings.""",
     )
     cull_admins = Bool(False, config=True, help="Cull servers of admin users too.")
     cull_named_servers = Bool(True, config=True, help="Cull named servers too (not only default servers).")
@@ -83,20 +87,29 @@ class HybridCuller(HubServiceApp):
         help="""Before stopping a server with a connected browser, tell it "stopping now" and wait
         up to this long for the browser to save open documents.""",
     )
-    concurrency = Int(10, config=True, help="Concurrent requests to the hub and the servers.")
+    report_timeout_seconds = Float(
+        120.0,
+        config=True,
+        help="""A server's report older than this counts as missing (the server stopped
+        reporting: extension missing, culler unreachable), and the server is judged as
+        ``fallback_to_hub_activity`` says. Servers report every 30 s by default
+        (``c.ActivityReporter.report_seconds``) and at once when work starts or ends.""",
+    )
+    identity_cache_seconds = Float(
+        60.0,
+        config=True,
+        help="""How long the hub's answer about a reporting token (``GET /hub/api/user``) is
+        reused, so a fleet reporting every 30 s does not ask the hub 30 times a second.""",
+    )
+    concurrency = Int(10, config=True, help="Concurrent requests to the hub.")
     request_timeout = Float(10.0, config=True, help="Timeout of each HTTP request, seconds.")
     decisions_kept = Int(1000, config=True, help="How many recent decisions admins can read.")
     proxy_url = Unicode(
+        "",
         config=True,
-        help="""Where user servers are reached (the proxy's public or internal address), e.g.
-        ``http://proxy-public`` in zero-to-jupyterhub. Default: $JUPYTERHUB_PUBLIC_URL's origin,
-        else http://127.0.0.1:8000.""",
+        help="""No longer used: the culler does not call user servers any more (they report to
+        it). Accepted so older configuration files still load; remove it.""",
     )
-
-    @default("proxy_url")
-    def _proxy_url(self):
-        public = urlparse(os.environ.get("JUPYTERHUB_PUBLIC_URL", ""))
-        return f"{public.scheme}://{public.netloc}" if public.netloc else "http://127.0.0.1:8000"
 
     @default("log_datefmt")
     def _log_datefmt(self):
@@ -119,6 +132,8 @@ class HybridCuller(HubServiceApp):
         )
         self.decisions = DecisionLog(self.decisions_kept)
         self.states: dict[str, ServerState] = {}
+        self.book = ReportBook(clock=lambda: utcnow())
+        self.started_at = utcnow()
 
     # -- one server ---------------------------------------------------------------------
 
@@ -132,24 +147,41 @@ class HybridCuller(HubServiceApp):
             state = self.states[view.key] = ServerState(started=view.started)
         return state
 
+    def report_for(self, view: ServerView, now: datetime) -> tuple[ActivityReport, bool]:
+        """The server's latest report (or why there is none), and whether one may still come.
+
+        A server gets ``report_timeout_seconds`` after its start, and after the culler's own
+        start, to deliver a first report before the hub's ``last_activity`` stands in for it.
+        """
+        received = self.book.get(view.key)
+        timeout = timedelta(seconds=self.report_timeout_seconds)
+        if received is None or (view.started is not None and received.received < view.started):
+            since = max(m for m in (self.started_at, view.started) if m is not None)
+            return ActivityReport.unavailable("no report yet"), now - since < timeout
+        age = now - received.received
+        if age > timeout:
+            return ActivityReport.unavailable(f"no report for {duration(age.total_seconds())}"), False
+        return received.report, False
+
     async def judge(self, client: HubClient, user: dict, name: str, server: dict) -> Decision:
         view = ServerView.from_model(user, name, server)
         limits = self.limits_for(view.profile)
         state = self.state_for(view)
-        report: ActivityReport | None = None
-        if view.ready and not view.pending and (self.cull_admins or not view.admin):
-            report = await client.activity(server)
         now = utcnow()
-        decision = decide(view, limits, report, now, state, self.settings)
-        outcome = await self.act(client, view, server, decision, report, state, now)
+        report, awaited = self.report_for(view, now)
+        # while a first report may still come, an idle clock from the hub would be premature
+        settings = dataclasses.replace(self.settings, fallback_to_hub_activity=False) if awaited else self.settings
+        decision = decide(view, limits, report, now, state, settings)
+        outcome = await self.act(client, view, decision, report, state, now)
         prefix = "[dry run] " if self.dry_run and decision.action in ("warn", "cull") else ""
         self.log.info("%s%s %s: %s%s", prefix, decision.action, view.key, decision.reason, f" -> {outcome}" if outcome else "")
         self.decisions.add(now, view, limits.profile, decision, self.dry_run, outcome)
         return decision
 
-    async def act(self, client, view, server, decision, report, state, now) -> str:
+    async def act(self, client, view, decision, report, state, now) -> str:
         if decision.action == "keep":
             state.warned_at = state.warned_cull_at = state.warned_kind = None
+            self.book.withdraw(view.key)
             return ""
         if decision.action == "warn":
             fresh = state.warned_at is None or state.warned_kind != decision.kind
@@ -160,27 +192,36 @@ class HybridCuller(HubServiceApp):
             state.warned_cull_at = decision.cull_at
             if self.dry_run:
                 return "not sent (dry run)"
-            body = {"cull_at": decision.cull_at.isoformat(), "reason": decision.reason, "kind": decision.kind}
-            return "warning sent" if await client.warn(server, body) else "warning not delivered"
+            body = {"cull_at": decision.cull_at.isoformat(), "reason": decision.reason, "kind": decision.kind, "state": "pending"}
+            self.book.warn(view.key, body)
+            return "warning posted"
         if decision.action != "cull":
             return ""
         if self.dry_run:
             return "not stopped (dry run)"
-        if report is not None and report.browser_connected and self.save_grace_seconds > 0:
-            await self.let_browser_save(client, server, decision, now)
+        if report.browser_connected and self.save_grace_seconds > 0:
+            await self.let_browser_save(view, decision, now)
         status = await client.stop(view.user, view.name, self.remove_named_servers)
         self.states.pop(view.key, None)
+        self.book.forget(view.key)
         return {202: "stopping", 204: "stopped", 404: "already gone"}.get(status, f"HTTP {status}")
 
-    async def let_browser_save(self, client: HubClient, server: dict, decision: Decision, now: datetime) -> None:
+    async def let_browser_save(self, view: ServerView, decision: Decision, now: datetime) -> None:
+        """Post "stopping now" and wait (up to ``save_grace_seconds``) for a report saying saved."""
         body = {"cull_at": now.isoformat(), "reason": decision.reason, "kind": decision.kind, "state": "stopping"}
-        if not await client.warn(server, body):
-            return
-        deadline = asyncio.get_running_loop().time() + self.save_grace_seconds
-        while asyncio.get_running_loop().time() < deadline:
-            await asyncio.sleep(min(1.0, self.save_grace_seconds))
-            report = await client.activity(server)
-            if report.saved_at is not None and report.saved_at >= now:
+        self.book.warn(view.key, body)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.save_grace_seconds
+        while True:
+            received = self.book.get(view.key)
+            if received and received.report.saved_at is not None and received.report.saved_at >= now:
+                return
+            left = deadline - loop.time()
+            if left <= 0:
+                return
+            try:
+                await asyncio.wait_for(self.book.next_report(view.key, loop), left)
+            except asyncio.TimeoutError:
                 return
 
     # -- rounds -------------------------------------------------------------------------
@@ -196,6 +237,7 @@ class HybridCuller(HubServiceApp):
         for key in set(self.states) - present:
             del self.states[key]
         self.decisions.forget_missing(present)
+        self.book.forget_missing(present)
         results = await asyncio.gather(*jobs, return_exceptions=True)
         for result in results:
             if isinstance(result, BaseException):
@@ -204,14 +246,19 @@ class HybridCuller(HubServiceApp):
         return [r for r in results if isinstance(r, Decision)]
 
     async def run(self) -> None:
+        client = HubClient(self.api_url, self.api_token, self.request_timeout, concurrency=self.concurrency)
+        identify = IdentityCache(client.identify, time.monotonic, self.identity_cache_seconds)
         if self.service_url:
             url = urlparse(self.service_url)
-            app = make_web_app(self.service_prefix, self.decisions, self.dry_run, secrets.token_bytes(32))
+            app = make_web_app(self.service_prefix, self.decisions, self.dry_run, secrets.token_bytes(32), self.book, identify)
             app.listen(url.port or 80, url.hostname or "127.0.0.1")
-        client = HubClient(self.api_url, self.proxy_url, self.api_token, self.request_timeout, concurrency=self.concurrency)
+        else:
+            self.log.warning("no service URL: user servers cannot report; servers are judged by the hub's last_activity")
+        if self.proxy_url:
+            self.log.info("HybridCuller.proxy_url is no longer used (user servers report to the culler); remove it")
         self.log.info(
-            "hybridhub culler: every %s s, warn %s s ahead%s, servers via %s",
-            self.interval, self.warn_before_seconds, ", DRY RUN" if self.dry_run else "", self.proxy_url,
+            "hybridhub culler: every %s s, warn %s s ahead%s, reports at %sreport",
+            self.interval, self.warn_before_seconds, ", DRY RUN" if self.dry_run else "", self.service_prefix,
         )
         try:
             while True:

@@ -54,8 +54,7 @@ def _configure_culler(c, ports: DemoPorts) -> None:
     c.JupyterHub.services = [
         {
             "name": "hybridhub-culler",
-            "command": [sys.executable, "-m", "hybridhub.hub_ext.culler", "--interval=60", "--warn-before=300",
-                        f"--proxy-url=http://127.0.0.1:{ports.public}"],
+            "command": [sys.executable, "-m", "hybridhub.hub_ext.culler", "--interval=60", "--warn-before=300"],
             "url": f"http://127.0.0.1:{ports.culler}",
             "oauth_no_confirm": True,
         }
@@ -63,10 +62,15 @@ def _configure_culler(c, ports: DemoPorts) -> None:
     c.JupyterHub.load_roles = [
         {
             "name": "hybridhub-culler",
-            "scopes": ["list:users", "read:users:name", "read:servers", "delete:servers", "access:servers"],
+            "scopes": ["list:users", "read:users:name", "read:servers", "delete:servers"],
             "services": ["hybridhub-culler"],
         }
     ]
+    # user servers report their activity to the culler with their own token (docs/culling.md)
+    c.Spawner.environment = {
+        **dict(c.Spawner.get("environment", {})),
+        "HYBRIDHUB_CULLER_URL": f"http://127.0.0.1:{ports.culler}/services/hybridhub-culler/",
+    }
 
 
 def _configure_kube(c, paths: DemoPaths, kube_url: str) -> None:

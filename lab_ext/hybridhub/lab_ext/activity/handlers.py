@@ -2,25 +2,29 @@
 
 - ``GET  /hybridhub/activity`` the report (``?client=lab`` marks a connected browser)
 - ``POST /hybridhub/activity/keepalive`` one extension of the idle timeout (409 if refused)
-- ``POST /hybridhub/activity/warning`` the culler announces a cull; ``DELETE`` withdraws it
 - ``POST /hybridhub/activity/saved`` the browser saved its open documents
+
+The culler never calls these: the server reports to the culler (:mod:`.reporter`) and holds
+the warning the culler answers with; the browser reads it in ``GET /hybridhub/activity``.
 """
 
 from __future__ import annotations
-
-import json
 
 from jupyter_server.auth.decorator import authorized
 from tornado import web
 
 from ..base_handler import HybridHubHandler
 from .monitor import ActivityMonitor, KeepAliveRefused
+from .reporter import ActivityReporter
 
 
 def start_activity_monitor(serverapp) -> ActivityMonitor:
-    """Create the server's monitor (config from ``c.ActivityMonitor``) and start sampling."""
+    """Create the server's monitor (``c.ActivityMonitor``), start sampling and reporting
+    to the culler (``c.ActivityReporter``)."""
     monitor = ActivityMonitor(managers=serverapp.web_app.settings, parent=serverapp)
     monitor.start_sampling()
+    monitor.reporter = ActivityReporter(monitor, parent=serverapp)
+    monitor.reporter.start()
     return monitor
 
 
@@ -46,25 +50,6 @@ class KeepAliveHandler(ActivityBase):
         except KeepAliveRefused as refused:
             raise web.HTTPError(409, str(refused), reason=str(refused)) from None
         self.finish(body)
-
-
-class WarningHandler(ActivityBase):
-    @web.authenticated
-    @authorized
-    def post(self):
-        try:
-            body = json.loads(self.request.body or b"{}")
-            warning = self.monitor.set_warning(body)
-        except (ValueError, KeyError, TypeError) as error:
-            raise web.HTTPError(400, f"invalid warning: {error}") from None
-        self.finish(warning)
-
-    @web.authenticated
-    @authorized
-    def delete(self):
-        self.monitor.clear_warning()
-        self.set_status(204)
-        self.finish()
 
 
 class SavedHandler(ActivityBase):

@@ -1,5 +1,6 @@
 """The server's activity state: samples work, remembers the last busy moment, holds the
-culler's warning and the user's one keep-alive. Pure state plus probes; no HTTP here."""
+culler's warning (from the answer to the last report) and the user's one keep-alive. Pure
+state plus probes; no HTTP here (``reporter`` sends the reports)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import os
 from datetime import datetime, timedelta, timezone
 
 from tornado.ioloop import PeriodicCallback
+from typing import Callable
+
 from traitlets import Any, Float, Int, Unicode, default
 from traitlets.config import LoggingConfigurable
 
@@ -91,6 +94,7 @@ class ActivityMonitor(LoggingConfigurable):
         self.browser_seen: datetime | None = None
         self.saved_at: datetime | None = None
         self._callback: PeriodicCallback | None = None
+        self.on_change: Callable[[], None] = lambda: None  # the reporter reports at once
 
     def start_sampling(self) -> None:
         if self._callback is None and self.sample_seconds > 0:
@@ -110,6 +114,7 @@ class ActivityMonitor(LoggingConfigurable):
         work, work_reasons = probe_work(self.registry)
         gpu, gpu_reasons = probe_gpu(self.gpu_source, self.gpu_busy_percent)
         reasons = kernels.reasons + terminals.reasons + work_reasons + gpu_reasons
+        changed = bool(reasons) != bool(self.last_reasons)
         if reasons:
             self.last_busy = now
             if reasons != self.last_reasons:
@@ -118,6 +123,8 @@ class ActivityMonitor(LoggingConfigurable):
                 self.log.info("hybridhub activity: work resumed, idle warning withdrawn")
                 self.warning = None
         self.last_reasons = reasons
+        if changed:
+            self.on_change()
         return {
             "busy": bool(reasons),
             "reasons": reasons,
@@ -136,7 +143,7 @@ class ActivityMonitor(LoggingConfigurable):
         return self.keepalive_at is None or (self.last_busy is not None and self.last_busy > self.keepalive_at)
 
     def report(self, from_browser: bool = False) -> dict:
-        """The activity report the culler reads (and the frontend polls)."""
+        """The activity report sent to the culler (and polled by the frontend)."""
         now = utcnow()
         if from_browser:
             self.browser_seen = now
@@ -167,28 +174,31 @@ class ActivityMonitor(LoggingConfigurable):
         self.keepalive_at = utcnow()
         self.warning = None
         self.log.info("hybridhub activity: keep-alive granted for %s s", self.idle_timeout_seconds)
+        self.on_change()
         return {"keepalive_at": iso(self.keepalive_at), "extends_by_seconds": self.idle_timeout_seconds}
 
-    def set_warning(self, body: dict) -> dict:
-        """Store the culler's warning: ``cull_at`` (ISO), ``reason``, ``kind`` and ``state``."""
-        kind = body.get("kind", "idle")
-        state = body.get("state", "pending")
+    def apply_culler_warning(self, body: dict | None) -> dict | None:
+        """Hold the warning the culler answered a report with: ``cull_at`` (ISO), ``reason``,
+        ``kind`` (idle, max-age) and ``state`` (pending, stopping); None withdraws it.
+
+        An unchanged warning keeps its ``issued_at``, so the browser shows it once.
+        """
+        if body is None:
+            if self.warning is not None:
+                self.log.info("hybridhub activity: culler warning withdrawn")
+            self.warning = None
+            return None
+        kind, state = body.get("kind", "idle"), body.get("state", "pending")
         if kind not in ("idle", "max-age") or state not in ("pending", "stopping"):
             raise ValueError("kind must be idle or max-age and state pending or stopping")
-        cull_at = parse_iso(str(body["cull_at"]))
-        self.warning = {
-            "cull_at": iso(cull_at),
-            "reason": str(body.get("reason", ""))[:300],
-            "kind": kind,
-            "state": state,
-            "issued_at": iso(utcnow()),
-        }
-        self.log.info("hybridhub activity: culler warning (%s) for %s: %s", state, self.warning["cull_at"], self.warning["reason"])
+        warning = {"cull_at": iso(parse_iso(str(body["cull_at"]))), "reason": str(body.get("reason", ""))[:300], "kind": kind, "state": state}
+        if self.warning and all(self.warning[k] == v for k, v in warning.items()):
+            return self.warning
+        self.warning = {**warning, "issued_at": iso(utcnow())}
+        self.log.info("hybridhub activity: culler warning (%s) for %s: %s", state, warning["cull_at"], warning["reason"])
         return self.warning
-
-    def clear_warning(self) -> None:
-        self.warning = None
 
     def mark_saved(self) -> dict:
         self.saved_at = utcnow()
+        self.on_change()
         return {"saved_at": iso(self.saved_at)}
