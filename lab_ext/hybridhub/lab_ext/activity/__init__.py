@@ -1,4 +1,4 @@
-"""Activity report of a user server, read by the hybridhub culler (see docs/culling.md).
+"""Activity of a user server, reported to the hybridhub culler with the server's own token (see docs/culling.md).
 
 ``registry`` is the public part for other modules: ``with registry.begin("storage-transfer"):``.
 """
