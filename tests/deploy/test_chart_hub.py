@@ -58,8 +58,7 @@ def machine_layer(ports: dict[str, int], gitlab, client: tuple[str, str]) -> dic
             },
             "loadRoles": {"tester": {"scopes": ["admin:users", "admin:servers", "list:users"], "services": ["tester"]}},
             "extraFiles": {"hybridhub-services": {"data": {
-                "HybridCuller": {"proxy_url": f"http://proxy-http:{ports['public']}",
-                                 "service_url": f"http://127.0.0.1:{ports['culler']}"},
+                "HybridCuller": {"service_url": f"http://127.0.0.1:{ports['culler']}"},
                 "CostService": {"service_url": f"http://127.0.0.1:{ports['cost']}", "save_interval": 0.5,
                                 "hub_poll_interval": 0.5},
             }}},
@@ -67,6 +66,8 @@ def machine_layer(ports: dict[str, int], gitlab, client: tuple[str, str]) -> dic
             "extraConfig": {"99-test-machine-loopback": (
                 "import os\nc.JupyterHub.hub_bind_url = 'http://127.0.0.1:' + os.environ['HUB_SERVICE_PORT']\n")},
         },
+        # user servers report their activity to the culler at the hub's Service, on this machine's port
+        "singleuser": {"extraEnv": {"HYBRIDHUB_CULLER_URL": f"http://hub:{ports['culler']}/services/hybridhub-culler/"}},
     }
 
 
@@ -207,6 +208,7 @@ def test_login_spawn_cpu_and_gpu_with_token_and_costs(deployment):
         assert env["HYBRIDHUB_GITLAB_URL"] == gitlab.url
         assert env["HYBRIDHUB_S3_ENDPOINT"] == "https://minio.corp.example:9000"
         assert env["HYBRIDHUB_S3_SECRET_KEY"] == SITE_SECRET_VALUES["minio-secret-key"]
+        assert env["HYBRIDHUB_CULLER_URL"] == f"http://hub:{d.ports['culler']}/services/hybridhub-culler/"
         # JupyterLab itself answers through the proxy (OAuth with the hub on the way)
         lab = session.session.get(f"{public}user/alice/lab", timeout=60)
         assert lab.status_code == 200 and lab.url == f"{public}user/alice/lab", (lab.status_code, lab.url)
