@@ -6,6 +6,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 
 import psutil
 import pytest
@@ -76,8 +77,9 @@ def test_the_demo_starts_the_standin_as_a_program_with_the_catalogs_pools(tmp_pa
     paths = DemoPaths(tmp_path / "d")
     (paths.root / "kube").mkdir(parents=True)
     command = standin_command(paths, 0, 60)
-    assert command[1:3] == ["-m", "tests.kube_standin"]
-    process = subprocess.Popen(command, cwd=SOURCE_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    assert command[:2] == [str(SOURCE_ROOT / "dev"), "kube-standin"]  # the checkout's dev tool, no module of tests/
+    process = subprocess.Popen(command, cwd=SOURCE_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                               env={**os.environ, "PYTHON": sys.executable})
     try:
         info = next(json.loads(line) for line in process.stdout if line.startswith("{"))
         assert info["speed"] == 60 and os.path.exists(info["kubeconfig"])

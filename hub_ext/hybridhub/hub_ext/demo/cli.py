@@ -80,7 +80,7 @@ def _run(args: argparse.Namespace) -> int:
     if not 1024 <= args.port <= 65535 - DemoPorts.SPAN:
         raise DemoError(f"--port {args.port} is out of range; choose a base port between 1024 and {65535 - DemoPorts.SPAN}.")
     if args.kube and not standin_available():
-        raise DemoError("--kube needs a source checkout: the Kubernetes stand-in is a test double under tests/.")
+        raise DemoError("--kube needs a source checkout: the Kubernetes stand-in is a test double run by its ./dev kube-standin.")
     paths = DemoPaths(args.data_dir.resolve())
     ports = DemoPorts.from_base(args.port)
     require_binaries()
