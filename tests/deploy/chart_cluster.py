@@ -17,7 +17,6 @@ import argparse
 import asyncio
 import json
 import os
-import signal
 import ssl
 from pathlib import Path
 
@@ -67,12 +66,7 @@ async def main() -> None:
     standin.store.create("namespaces", None, {"metadata": {"name": args.namespace}, "spec": {"finalizers": ["kubernetes"]},
                                               "status": {"phase": "Active"}})
     print(json.dumps({"url": url, "ca": str(ca)}), flush=True)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
-    await standin.stop()
+    await standin.serve_until_signalled()
 
 
 if __name__ == "__main__":

@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import signal
 import sys
 from pathlib import Path
 
@@ -88,12 +87,7 @@ async def main(argv: list[str] | None = None) -> int:
     print(f"kubeconfig: {standin.kubeconfig}", flush=True)
     print(json.dumps({"url": url, "kubeconfig": standin.kubeconfig, "speed": standin.clock.speed}), flush=True)
 
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
-    await standin.stop()
+    await standin.serve_until_signalled()
     return 0
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import socket
 import tempfile
 
@@ -88,6 +89,15 @@ class KubeStandIn:
                                                                    "user": "kube-standin", "namespace": "default"}}],
             }, f)
         return path
+
+    async def serve_until_signalled(self) -> None:
+        """Serve until SIGINT or SIGTERM (a standalone program), then stop."""
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await stop.wait()
+        await self.stop()
 
     async def stop(self) -> None:
         self.store.close_watches()
