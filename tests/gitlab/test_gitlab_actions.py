@@ -69,6 +69,15 @@ async def test_projects_and_clone(service, world, workspace):
     assert info.value.reason == "invalid_request"
 
 
+async def test_clone_onto_a_dangling_symlink_is_destination_exists(service, world, workspace, tmp_path):
+    outside = tmp_path / "outside-target"
+    (workspace / "copy").symlink_to(outside)  # e.g. left by a cloned repository
+    with pytest.raises(GitError) as info:
+        await GitLabActions(service).clone("", "ml-team/notebooks", "copy")
+    assert info.value.reason == "destination_exists"
+    assert not outside.exists()
+
+
 async def test_project_the_user_cannot_see(service, world):
     other = world.gitlab.world.add_project("secret", "vault", {world.carol: 50})
     with pytest.raises(GitError) as info:

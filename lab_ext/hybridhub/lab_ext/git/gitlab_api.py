@@ -7,6 +7,7 @@ token and CA bundle come from :class:`GitSettings`. GitLab errors become reason 
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 from concurrent.futures import ThreadPoolExecutor
 
@@ -159,7 +160,7 @@ class GitLabActions:
         if not isinstance(name, str) or not _DIR_NAME.fullmatch(name) or name in (".", ".."):
             raise GitError("invalid_request", "The folder name may only use letters, digits, '.', '_' and '-'.")
         destination = parent / name
-        if destination.exists():
+        if os.path.lexists(destination):  # a dangling symlink too (git refuses it, but with a raw error)
             raise GitError("destination_exists")
         async with self.service.locked(destination):
             await self.service.git(
