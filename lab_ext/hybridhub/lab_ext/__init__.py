@@ -19,6 +19,8 @@ def _jupyter_server_extension_points():
 
 def _load_jupyter_server_extension(serverapp):
     from .routes import setup_routes
+    from .storage.service import start as start_storage
 
     setup_routes(serverapp)
+    start_storage(serverapp, serverapp.web_app.settings["hybridhub"])  # sweeps what a crash left behind
     serverapp.log.info("hybridhub server extension %s loaded", __version__)

@@ -11,12 +11,12 @@ import io
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from minio import Minio
 
-from . import listing, presign, preview, transfers, versions, workspace
+from .. import workspace as confined
+from . import leftovers, listing, presign, preview, transfers, versions, workspace
 from .client import make_client, make_presign_client
 from .errors import StorageError, translate
 from .jobs import Job, JobManager
@@ -34,7 +34,9 @@ class StorageService:
         self._client = client
         self._presign_client: Minio | None = None
         self._lock = threading.Lock()
-        self._stale: dict[tuple[str, str], datetime] = {}
+        owner = leftovers.owner_of(config.endpoint or "", config.access_key or "")
+        retry = getattr(config, "leftover_retry_seconds", leftovers.RETRY_SECONDS)
+        self.leftovers = leftovers.Sweeper(leftovers.Journal(self.root_dir), lambda: self.client, owner, retry)
 
     # -- plumbing -------------------------------------------------------------------------
     def _once(self, attribute: str, make) -> Minio:
@@ -143,22 +145,10 @@ class StorageService:
         return self._upload(bucket, key, lambda: transfers.upload_stream(self.client, bucket, key, reader, length, content_type))
 
     def _upload(self, bucket: str, key: str, work):
-        """Run an upload; if the store vanished mid-way, the next upload of the key first aborts
-        the multipart upload the SDK could not abort then (nothing is ever left half-done)."""
-        since = self._stale.get((bucket, key))
-        if since is not None:
-            try:
-                transfers.abort_incomplete(self.client, bucket, key, since)
-                self._stale.pop((bucket, key), None)
-            except StorageError:
-                pass  # still unreachable: the upload below reports it
-        started = datetime.now(timezone.utc) - timedelta(minutes=5)  # tolerate clock skew
-        try:
+        """Run an upload recorded in the journal: if it fails where the SDK could not abort it
+        (store gone, server killed), the sweep aborts its multipart upload later (:mod:`.leftovers`)."""
+        with self.leftovers.uploading(bucket, key):
             return work()
-        except StorageError as error:
-            if error.reason in {"storage_unreachable", "storage_error"}:
-                self._stale.setdefault((bucket, key), started)
-            raise
 
     def open(self, bucket: str, key: str, version_id: str | None = None, offset: int = 0, length: int = 0):
         bucket, key = self.object_ref(bucket, key)
@@ -207,7 +197,10 @@ class StorageService:
         api_path = workspace.to_api_path(self.root_dir, target)
 
         def work(progress):
-            return transfers.download_to_file(self.client, bucket, key, target, progress, version_id, root=self.root_dir)
+            with self.leftovers.downloading(confined.relative_parts(self.root_dir, target.parent), target.name) as temp:
+                return transfers.download_to_file(
+                    self.client, bucket, key, target, progress, version_id, root=self.root_dir, temp_prefix=temp
+                )
 
         return self.jobs.submit("download", bucket, key, api_path, work)
 
@@ -220,3 +213,14 @@ class StorageService:
             return self._upload(bucket, key, lambda: transfers.upload_file(self.client, bucket, key, Path(source), progress))
 
         return self.jobs.submit("upload", bucket, key, api_path, work)
+
+
+def start(serverapp, state: dict) -> StorageService:
+    """Make the server's storage service at extension load and start its leftover sweep.
+
+    The sweep runs in its own thread: a store that does not answer never delays the start.
+    """
+    root = serverapp.web_app.settings.get("server_root_dir") or serverapp.contents_manager.root_dir
+    service = state.setdefault("storage_service", StorageService(state["storage"], root))
+    service.leftovers.start()
+    return service

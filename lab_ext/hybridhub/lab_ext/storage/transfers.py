@@ -1,9 +1,9 @@
 """Moving bytes: streamed uploads (multipart above one part) and atomic downloads.
 
-- Uploads go through ``put_object`` with a known length and a fixed part size: the SDK does a
-  single PUT for small objects and a multipart upload otherwise, and aborts the multipart
-  upload when the reader raises (cancel, client gone, short body), so no partial object
-  remains.
+- Uploads go through :func:`.multipart.put` with a known length and a fixed part size: a
+  single PUT for small objects and a multipart upload otherwise, ended at the first failed
+  part and aborted when anything fails (the store, cancel, client gone, short body), so no
+  partial object remains.
 - Downloads into the workspace are written to a hidden temporary file beside the target,
   fsync'ed, then renamed over it; on any failure the temporary file is removed and an
   existing target is left untouched.
@@ -21,6 +21,8 @@ from pathlib import Path
 from minio import Minio
 
 from .. import workspace
+from . import multipart
+from .client import transfer_client
 from .errors import StorageError, translate
 from .streams import Progress, ProgressReader
 
@@ -54,42 +56,47 @@ def part_size_for(length: int) -> int:
 
 
 def upload_stream(client: Minio, bucket: str, key: str, reader, length: int, content_type: str = "") -> dict:
-    """Upload ``length`` bytes read from ``reader``; raises StorageError, leaves nothing on failure."""
+    """Upload ``length`` bytes read from ``reader``; raises StorageError at the first failed part,
+    leaves nothing on failure. A reader with a ``progress`` (:class:`~.streams.ProgressReader`,
+    :class:`~.streams.BytePipe`) is a transfer a cancel ends at once."""
     if length < 0 or length > MAX_OBJECT:
         raise StorageError("invalid_request", "The upload size is missing or too large.")
+    progress = getattr(reader, "progress", None)
+    transfer = transfer_client(client, progress) if progress is not None else client
     try:
-        result = client.put_object(
-            bucket,
-            key,
-            reader,
-            length,
-            content_type=content_type or guess_type(key),
-            part_size=part_size_for(length),
-            num_parallel_uploads=PARALLEL_PARTS,
+        part_size = part_size_for(length)
+        result = multipart.put(
+            transfer, bucket, key, reader, length, part_size, content_type or guess_type(key), PARALLEL_PARTS, client
         )
     except Exception as exc:
-        error = translate(exc)
-        if isinstance(exc, IOError) and "not enough data" in str(exc):
-            error = StorageError("incomplete_upload", "The upload ended before all bytes arrived.")
-        raise error from None
-    return {"bucket": bucket, "key": key, "etag": (result.etag or "").strip('"'), "version_id": result.version_id, "size": length}
+        raise translate(exc) from None
+    return {"bucket": bucket, "key": key, "etag": (result["etag"] or "").strip('"'), "version_id": result["version_id"], "size": length}
 
 
-def abort_incomplete(client: Minio, bucket: str, key: str, since: datetime | None = None) -> int:
-    """Abort multipart uploads of exactly ``key`` started at or after ``since``.
+def abort_incomplete(client: Minio, bucket: str, key: str, since: datetime | None = None, until: datetime | None = None) -> int:
+    """Abort multipart uploads of exactly ``key`` initiated between ``since`` and ``until``.
 
-    Used after an upload failed while the store was unreachable: the SDK could not abort
-    then, so the next upload of the key cleans up first.
+    Used after an upload failed while the store was unreachable or the server died: the SDK
+    could not abort then (:mod:`.leftovers`). Uploads of other keys under the same prefix, and
+    of the same key outside the window (another server's), are left alone.
     """
     try:
-        uploads = client._list_multipart_uploads(bucket, prefix=key, max_uploads=1000).uploads
         aborted = 0
-        for upload in uploads:
-            started = upload.initiated_time
-            if upload.object_name == key and (since is None or started is None or started >= since):
-                client._abort_multipart_upload(bucket, key, upload.upload_id)
-                aborted += 1
-        return aborted
+        while True:  # aborted uploads leave the listing: list again until a page ends nothing
+            page = client._list_multipart_uploads(bucket, prefix=key, max_uploads=1000)
+            ended = 0
+            for upload in page.uploads:
+                started = upload.initiated_time
+                if started is None:  # not provably in the window: maybe another server's
+                    inside = since is None and until is None
+                else:
+                    inside = (since is None or started >= since) and (until is None or started <= until)
+                if upload.object_name == key and inside:
+                    client._abort_multipart_upload(bucket, key, upload.upload_id)
+                    ended += 1
+            aborted += ended
+            if not page.is_truncated or not ended:
+                return aborted
     except Exception as exc:
         raise translate(exc) from None
 
@@ -159,11 +166,13 @@ def download_to_file(
     progress: Progress,
     version_id: str | None = None,
     root: str | os.PathLike | None = None,
+    temp_prefix: str | None = None,
 ) -> dict:
     """Stream the object into ``target`` atomically (temporary file, fsync, rename).
 
     ``target`` lies inside ``root`` (the server root; default: its own folder); the folders
     from ``root`` down are opened without following links (:mod:`hybridhub.lab_ext.workspace`).
+    ``temp_prefix``: the temporary file's name start, as recorded by :mod:`.leftovers`.
     """
     target = Path(target)
     root = target.parent if root is None else workspace.real_root(root)
@@ -171,9 +180,9 @@ def download_to_file(
     try:
         with workspace.atomic_file(
             root, workspace.relative_parts(root, target), overwrite=True,
-            prefix=f".{target.name}.", suffix=".hybridhub-part", error=StorageError,
+            prefix=temp_prefix or f".{target.name}.", suffix=".hybridhub-part", error=StorageError,
         ) as out:  # fmt: skip
-            response = open_object(client, bucket, key, version_id)
+            response = open_object(transfer_client(client, progress), bucket, key, version_id)
             expected = int(response.headers.get("Content-Length", "-1"))
             progress.total = expected if expected >= 0 else None
             body = ObjectBody(response)  # raises if the body ends early
