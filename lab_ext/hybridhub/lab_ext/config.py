@@ -34,6 +34,20 @@ class StorageConfig(Configurable):
     ca_bundle = Unicode(config=True, help="PEM CA bundle for an on-prem certificate authority.")
     default_bucket = Unicode(config=True, help="Bucket opened first in the panel.")
     prefix = Unicode(config=True, help="If set, only keys under this prefix are reachable.")
+    first_byte_timeout = Float(
+        10.0,
+        config=True,
+        help="""Seconds from sending a request to the store (or connecting to it) until its answer
+        starts. A store that does not answer by then fails the call with storage_unreachable;
+        it is not retried, so this is the longest wait.""",
+    )
+    stall_timeout = Float(
+        30.0,
+        config=True,
+        help="""Seconds an upload or download may go without moving a single byte in either
+        direction before it fails with storage_unreachable (a hung store or network path).
+        A slow but moving transfer never hits it.""",
+    )
 
     @default("endpoint")
     def _endpoint(self):

@@ -1,11 +1,12 @@
 """Build the minio client from :class:`~hybridhub.lab_ext.config.StorageConfig`.
 
-TLS verification and an on-prem CA bundle go into the urllib3 pool; connection and read
-timeouts are short enough that an unreachable store fails in seconds, not minutes.
+TLS verification and an on-prem CA bundle go into the urllib3 pool; the first-byte and stall
+deadlines (:mod:`.deadlines`) make an unreachable or hung store fail in seconds, not minutes.
 """
 
 from __future__ import annotations
 
+import copy
 import os
 from urllib.parse import urlsplit
 
@@ -13,10 +14,12 @@ import certifi
 import urllib3
 from minio import Minio
 
-from .errors import StorageError
+from .deadlines import DeadlinedPoolManager, Watch
+from .errors import Cancelled, StorageError
 
-CONNECT_TIMEOUT = 5.0
-READ_TIMEOUT = 120.0
+# StorageConfig's defaults, for configs built without those settings (tests, benchmarks)
+FIRST_BYTE_TIMEOUT = 10.0
+STALL_TIMEOUT = 30.0
 
 
 def parse_endpoint(endpoint: str) -> tuple[str, bool]:
@@ -32,22 +35,25 @@ def parse_endpoint(endpoint: str) -> tuple[str, bool]:
     return parts.netloc, parts.scheme == "https"
 
 
-def make_http(verify_tls: bool, ca_bundle: str = "", pool_size: int = 16) -> urllib3.PoolManager:
+def deadlines(config) -> tuple[float, float]:
+    """(first byte, stall) seconds from ``config``."""
+    return (
+        float(getattr(config, "first_byte_timeout", FIRST_BYTE_TIMEOUT)),
+        float(getattr(config, "stall_timeout", STALL_TIMEOUT)),
+    )
+
+
+def make_http(
+    verify_tls: bool,
+    ca_bundle: str = "",
+    pool_size: int = 16,
+    first_byte: float = FIRST_BYTE_TIMEOUT,
+    stall: float = STALL_TIMEOUT,
+) -> urllib3.PoolManager:
     if ca_bundle and not os.path.isfile(ca_bundle):
         raise StorageError("not_configured", "The configured CA bundle file does not exist.")
-    retries = urllib3.Retry(total=3, connect=1, read=1, backoff_factor=0.2, status_forcelist=[500, 502, 503, 504])
-    timeout = urllib3.Timeout(connect=CONNECT_TIMEOUT, read=READ_TIMEOUT)
-    if not verify_tls:
-        return urllib3.PoolManager(
-            timeout=timeout, maxsize=pool_size, cert_reqs="CERT_NONE", retries=retries
-        )
-    return urllib3.PoolManager(
-        timeout=timeout,
-        maxsize=pool_size,
-        cert_reqs="CERT_REQUIRED",
-        ca_certs=ca_bundle or certifi.where(),
-        retries=retries,
-    )
+    tls = {"cert_reqs": "CERT_REQUIRED", "ca_certs": ca_bundle or certifi.where()} if verify_tls else {"cert_reqs": "CERT_NONE"}
+    return DeadlinedPoolManager(first_byte, stall, maxsize=pool_size, **tls)
 
 
 def _require_configured(config) -> None:
@@ -76,9 +82,23 @@ def make_client(config) -> Minio:
     """A client for ``config`` (a StorageConfig or anything with the same attributes)."""
     if not config.verify_tls:
         urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
-    return _minio(
-        config, config.endpoint, http_client=make_http(config.verify_tls, config.ca_bundle), cert_check=config.verify_tls
-    )
+    first_byte, stall = deadlines(config)
+    http = make_http(config.verify_tls, config.ca_bundle, first_byte=first_byte, stall=stall)
+    return _minio(config, config.endpoint, http_client=http, cert_check=config.verify_tls)
+
+
+def transfer_client(client: Minio, progress) -> Minio:
+    """A twin of ``client`` with connections of its own, broken as soon as ``progress`` is
+    cancelled: a cancel then ends a transfer at once, even while it waits on a stalled store.
+    (A client not built here, e.g. one a test injects, is returned as is.)"""
+    http = getattr(client, "_http", None)
+    if not isinstance(http, DeadlinedPoolManager):
+        return client
+    watch = Watch()
+    progress.on_cancel(lambda: watch.abort(Cancelled()))
+    twin = copy.copy(client)
+    twin._http = http.with_watch(watch)
+    return twin
 
 
 def make_presign_client(config) -> Minio:

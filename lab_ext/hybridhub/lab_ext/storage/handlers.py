@@ -1,6 +1,7 @@
 """Thin REST handlers for the storage panel: read arguments, call the service, write JSON.
 
-Blocking SDK calls run in the service's worker threads; errors are StorageErrors answered
+Blocking SDK calls run in the service's worker threads, workspace-only work in threads of its
+own (local routes keep answering while the store hangs); errors are StorageErrors answered
 as ``{"message", "reason"}`` with the status of their reason code.
 """
 
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+from concurrent.futures import ThreadPoolExecutor
 
 from jupyter_server.auth.decorator import authorized
 from tornado import web
@@ -42,7 +44,14 @@ class StorageHandler(HybridHubHandler):
         return self.shared("storage_service", lambda state: StorageService(state["storage"], self.root_dir))
 
     async def run(self, fn, *args, **kwargs):
+        """A call that may reach the store, in the service's store threads."""
         return await IOLoop.current().run_in_executor(self.service.executor, functools.partial(fn, *args, **kwargs))
+
+    async def run_local(self, fn, *args, **kwargs):
+        """Workspace-only work (pins, starting a download) in threads of its own: never queued
+        behind calls to a stalled store."""
+        executor = self.shared("storage_local_executor", lambda state: ThreadPoolExecutor(2, thread_name_prefix="hybridhub-local"))
+        return await IOLoop.current().run_in_executor(executor, functools.partial(fn, *args, **kwargs))
 
     def arg(self, name: str, default: str | None = None) -> str | None:
         return self.get_query_argument(name, default)
@@ -236,7 +245,7 @@ class PinsHandler(StorageHandler):
     @web.authenticated
     @authorized
     async def get(self):
-        self.reply({"pins": await self.run(self.service.pins)})
+        self.reply({"pins": await self.run_local(self.service.pins)})
 
     @web.authenticated
     @authorized
@@ -250,7 +259,7 @@ class PinsHandler(StorageHandler):
     @web.authenticated
     @authorized
     async def delete(self):
-        removed = await self.run(self.service.unpin, self.required("bucket"), self.required("key"))
+        removed = await self.run_local(self.service.unpin, self.required("bucket"), self.required("key"))
         if not removed:
             raise StorageError("no_such_key", "That object is not pinned.")
         self.set_status(204)
@@ -274,7 +283,7 @@ class TransfersHandler(StorageHandler):
         bucket, key, path = self.field(data, "bucket"), self.field(data, "key"), self.path_field(data)
         if direction == "download":
             version = self.version(data)
-            job = await self.run(self.service.start_download, bucket, key, path, overwrite, version)
+            job = await self.run_local(self.service.start_download, bucket, key, path, overwrite, version)
         elif direction == "upload":
             job = await self.run(self.service.start_upload, path, bucket, key, overwrite)
         else:

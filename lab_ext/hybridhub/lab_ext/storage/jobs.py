@@ -70,9 +70,10 @@ class JobManager:
             job.result = work(job.progress)
             job.state = "done"
         except BaseException as exc:  # noqa: BLE001 - recorded for the panel
-            error = translate(exc) if isinstance(exc, Exception) else Cancelled()
-            job.error = error
-            job.state = "cancelled" if isinstance(error, Cancelled) or job.progress.cancelled else "failed"
+            # a cancel breaks the job's connections: whatever error that caused, it was the cancel
+            cancelled = job.progress.cancelled or not isinstance(exc, Exception)
+            job.error = Cancelled() if cancelled else translate(exc)
+            job.state = "cancelled" if isinstance(job.error, Cancelled) else "failed"
         finally:
             job.progress.finished = time.monotonic()
 

@@ -25,12 +25,28 @@ class Progress:
         self.started = time.monotonic()
         self.finished: float | None = None
         self.cancel_event = threading.Event()
+        self._on_cancel: list = []
+        self._lock = threading.Lock()
 
     def add(self, n: int) -> None:
         self.done += n
 
+    def on_cancel(self, callback) -> None:
+        """Call ``callback()`` once cancelled (now, if already): e.g. break the transfer's
+        connections, so a cancel bites while a thread waits on a stalled store."""
+        with self._lock:
+            self._on_cancel.append(callback)
+            cancelled = self.cancel_event.is_set()
+        if cancelled:
+            callback()
+
     def cancel(self) -> None:
-        self.cancel_event.set()
+        with self._lock:
+            first = not self.cancel_event.is_set()
+            self.cancel_event.set()
+            callbacks = list(self._on_cancel) if first else []
+        for callback in callbacks:
+            callback()
 
     @property
     def cancelled(self) -> bool:
@@ -63,6 +79,7 @@ class BytePipe:
         self._error: BaseException | None = None
         self._cond = threading.Condition()
         self.peak = 0  # largest number of bytes ever buffered (for tests and benchmarks)
+        self.progress.on_cancel(lambda: self.fail(Cancelled()))
 
     @property
     def buffered(self) -> int:

@@ -1,10 +1,11 @@
 """PUT /hybridhub/storage/upload?bucket=&key=: a streamed upload from the browser.
 
 The request body is never held whole: tornado hands it over in chunks (``data_received``),
-which go through a bounded :class:`~.streams.BytePipe` to ``put_object`` running in a worker
-thread. Authentication and authorization are checked in ``prepare``, before a single body
-byte is accepted. If the browser goes away or the store fails, the pipe fails, the SDK aborts
-the multipart upload and no partial object is left.
+which go through a bounded :class:`~.streams.BytePipe` to the upload (:mod:`.multipart`) running
+in a worker thread. Authentication and authorization are checked in ``prepare``, before a single
+body byte is accepted. If the browser goes away or the store fails, the pipe fails, the
+multipart upload is aborted and no partial object is left; a store failure is answered at once
+(within the stall deadline), without reading the rest of the body.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ class UploadHandler(StorageHandler):
     pipe: BytePipe | None = None
     upload: asyncio.Future | None = None
     failure: BaseException | None = None
+    body_done = False  # the whole body arrived: put() answers
+    gone = False  # the browser closed the connection
 
     async def prepare(self):
         await super().prepare()
@@ -60,8 +63,13 @@ class UploadHandler(StorageHandler):
         """Nothing to do: the decorators refuse anonymous or unauthorized callers."""
 
     def _upload_ended(self, future: asyncio.Future) -> None:
-        if not future.cancelled() and future.exception() is not None and self.pipe is not None:
-            self.pipe.fail(future.exception())
+        if future.cancelled() or future.exception() is None or self.pipe is None:
+            return
+        self.pipe.fail(future.exception())
+        if not self.body_done and not self.gone and not self._finished:
+            # the store failed while the body still comes: answer now and stop reading it
+            # (tornado closes the connection after the answer instead of reading on)
+            self._handle_request_exception(future.exception())
 
     async def data_received(self, chunk: bytes) -> None:
         if self.pipe is None or self.failure is not None:
@@ -76,12 +84,17 @@ class UploadHandler(StorageHandler):
     @authorized
     async def put(self):
         assert self.pipe is not None and self.upload is not None
+        if self._finished:
+            return  # answered with the store's error while the body still came
+        self.body_done = True
         self.pipe.close()
         result = await self.upload  # raises the StorageError of a failed upload
         self.set_status(201)
         self.reply(result)
 
     def on_connection_close(self) -> None:
+        self.gone = True
         if self.pipe is not None and self.upload is not None and not self.upload.done():
             self.pipe.fail(Cancelled("The browser closed the connection during the upload."))
+            self.pipe.progress.cancel()  # also breaks the part uploads in flight
         super().on_connection_close()
