@@ -10,6 +10,7 @@ from traitlets import Bool, Unicode
 from traitlets.config import LoggingConfigurable
 
 from . import envvars
+from .storage_keys import user_keys
 
 
 class HybridSpawner(LoggingConfigurable):
@@ -29,8 +30,24 @@ class HybridSpawner(LoggingConfigurable):
         egress, no user-server CPU). Leave empty when browsers cannot reach the store.""",
     )
     storage_region = Unicode("us-east-1", config=True, help="Region used to sign S3 requests.")
-    storage_access_key = Unicode("", config=True, help="S3 access key handed to user servers (kept out of logs).")
-    storage_secret_key = Unicode("", config=True, help="S3 secret key handed to user servers (kept out of logs).")
+    storage_access_key = Unicode(
+        "",
+        config=True,
+        help="""One S3 access key handed to every user server (kept out of logs). Every user then
+        shares one identity; prefer per-user keys (storage_credentials_file) with a store policy
+        that gives each identity its own area (docs/storage.md).""",
+    )
+    storage_secret_key = Unicode("", config=True, help="The secret key of storage_access_key (kept out of logs).")
+    storage_credentials_file = Unicode(
+        "",
+        config=True,
+        help="""Per-user S3 keys: path, on the hub, of a JSON file
+        ``{"<username>": {"access_key": "...", "secret_key": "..."}}`` (for example a Kubernetes
+        Secret mounted into the hub pod). When set, each user's server gets only its own user's
+        keys, read at every start, and storage_access_key/storage_secret_key are not used; a user
+        without an entry cannot start a server. Leave empty when the keys come from elsewhere,
+        e.g. KubeSpawner ``environment`` entries with a per-user ``secretKeyRef``.""",
+    )
     storage_verify_tls = Bool(True, config=True, help="Verify the object store's TLS certificate.")
     storage_ca_bundle = Unicode("", config=True, help="Path, inside the user server, to a PEM CA bundle for MinIO.")
     storage_default_bucket = Unicode("", config=True, help="Bucket the storage panel opens first.")
@@ -49,14 +66,21 @@ class HybridSpawner(LoggingConfigurable):
     gitlab_url = Unicode("", config=True, help="Base URL of the on-prem GitLab. Empty: GitLab not configured.")
     gitlab_ca_bundle = Unicode("", config=True, help="Path, inside the user server, to a PEM CA bundle for GitLab.")
 
+    def user_storage_keys(self, username: str) -> tuple[str, str]:
+        """The S3 keys for this user's server: her own from the credentials file, else the shared ones."""
+        if self.storage_credentials_file:
+            return user_keys(self.storage_credentials_file, username)
+        return self.storage_access_key, self.storage_secret_key
+
     def hybrid_env(self, username: str) -> dict[str, str]:
         """The ``HYBRIDHUB_*`` variables for one user's server (only those that are set)."""
+        access_key, secret_key = self.user_storage_keys(username) if self.storage_endpoint else ("", "")
         values = {
             envvars.S3_ENDPOINT: self.storage_endpoint,
             envvars.S3_BROWSER_ENDPOINT: self.storage_browser_endpoint,
             envvars.S3_REGION: self.storage_region,
-            envvars.S3_ACCESS_KEY: self.storage_access_key,
-            envvars.S3_SECRET_KEY: self.storage_secret_key,
+            envvars.S3_ACCESS_KEY: access_key,
+            envvars.S3_SECRET_KEY: secret_key,
             envvars.S3_VERIFY_TLS: "true" if self.storage_verify_tls else "false",
             envvars.S3_CA_BUNDLE: self.storage_ca_bundle,
             envvars.S3_DEFAULT_BUCKET: self.storage_default_bucket,
