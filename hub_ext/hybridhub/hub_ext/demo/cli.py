@@ -8,11 +8,12 @@ from pathlib import Path
 
 from .errors import DemoError
 from .kube_mode import standin_available, start_standin
-from .layout import DEMO_ADMIN, DEMO_USERS, SAMPLE_BUCKET, DemoPaths, DemoPorts
+from .identities import user_bucket, user_identities, write_credentials_file
+from .layout import DEMO_ADMIN, DEMO_USERS, SAMPLE_BUCKET, DemoPaths, DemoPorts, demo_usernames
 from .objectstore import EmbeddedObjectStore, ObjectStoreError
 from .preflight import acquire_lock, prepare_data_dir, require_binaries, require_free_ports
 from .secrets_file import load_or_create
-from .seed import seed_bucket, seed_user
+from .seed import seed_bucket, seed_user, seed_user_buckets
 from .supervisor import StopSignal, start_hub, stop_process_tree, wait_for_hub
 
 DEFAULT_PORT = 8000
@@ -60,7 +61,8 @@ def _banner(ports: DemoPorts, paths: DemoPaths, secrets) -> str:
             f"hybridhub demo is ready: http://127.0.0.1:{ports.public}/",
             f"  log in as {', '.join(DEMO_USERS)} with password: {secrets.user_password}",
             f"  log in as {DEMO_ADMIN} (administrator) with password: {secrets.admin_password}",
-            f"  object store: http://127.0.0.1:{ports.store.s3} (sample bucket '{SAMPLE_BUCKET}')",
+            f"  object store: http://127.0.0.1:{ports.store.s3} (sample bucket '{SAMPLE_BUCKET}', read-only;"
+            f" each user's own bucket '{user_bucket('<name>')}')",
             f"  data: {paths.root}   logs: {paths.logs}",
             "Press Ctrl-C to stop.",
             "",
@@ -89,16 +91,19 @@ def _run(args: argparse.Namespace) -> int:
     store = hub = standin = None
     try:
         require_free_ports(ports)
-        secrets = load_or_create(paths.secrets)
+        secrets = load_or_create(paths.secrets, demo_usernames())
         with StopSignal() as stop:
             print("hybridhub demo: starting the object store…", flush=True)
-            store = EmbeddedObjectStore(paths.store, ports.store, secrets.store)
+            identities = user_identities(secrets.users, shared_buckets=[SAMPLE_BUCKET])
+            store = EmbeddedObjectStore(paths.store, ports.store, secrets.store, identities=identities)
             try:
                 store.start()
             except ObjectStoreError as e:
                 raise DemoError(str(e)) from None
             seed_bucket(store)
-            for username in (*DEMO_USERS, DEMO_ADMIN):
+            seed_user_buckets(store, secrets.users)
+            write_credentials_file(paths.storage_keys, secrets.users)
+            for username in demo_usernames():
                 seed_user(paths, username)
             extra_env = {}
             if args.kube:

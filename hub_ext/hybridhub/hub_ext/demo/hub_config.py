@@ -36,8 +36,8 @@ def configure(c, paths: DemoPaths, ports: DemoPorts, secrets: DemoSecrets, kube_
     c.Spawner.start_timeout = 120
     c.Spawner.http_timeout = 120
     c.HybridSpawner.storage_endpoint = f"http://127.0.0.1:{ports.store.s3}"
-    c.HybridSpawner.storage_access_key = secrets.store.user_access_key
-    c.HybridSpawner.storage_secret_key = secrets.store.user_secret_key
+    # each user's server gets only her own keys (her bucket read/write, datasets read-only)
+    c.HybridSpawner.storage_credentials_file = str(paths.storage_keys)
     c.HybridSpawner.storage_verify_tls = False
     c.HybridSpawner.storage_default_bucket = SAMPLE_BUCKET
     c.HybridSpawner.git_remote_template = str(paths.git / "{username}.git")

@@ -9,7 +9,12 @@ from .objectstore import StorePorts
 
 DEMO_USERS = ("alice", "bob")
 DEMO_ADMIN = "admin"
-SAMPLE_BUCKET = "datasets"
+SAMPLE_BUCKET = "datasets"  # shared, read-only for users
+
+
+def demo_usernames() -> tuple[str, ...]:
+    """Everyone who logs in to the demo, each with an own store identity and bucket."""
+    return (*DEMO_USERS, DEMO_ADMIN)
 
 
 @dataclass(frozen=True)
@@ -52,6 +57,11 @@ class DemoPaths:
     @property
     def secrets(self) -> Path:
         return self.root / "secrets.json"
+
+    @property
+    def storage_keys(self) -> Path:
+        """Each user's store keys, read by the spawner (HybridSpawner.storage_credentials_file)."""
+        return self.root / "storage-keys.json"
 
     @property
     def hub(self) -> Path:

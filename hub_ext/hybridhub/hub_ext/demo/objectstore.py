@@ -2,13 +2,13 @@
 
 SeaweedFS opens many ports by default (9333, 8888, 8080 and +10000 gRPC ports) and reports
 telemetry; here every port is set explicitly, bound to loopback only, and telemetry is off.
-It enforces SigV4 keys from its ``s3.json``: an admin identity seeds buckets, a user identity
-without the Admin action is what user servers get.
+It enforces SigV4 keys from its ``s3.json``: an admin identity seeds buckets; the tests' shared
+user identity (without the Admin action) and the demo's per-user identities (identities.py) are
+what user servers get.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -17,9 +17,11 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, fields
 from pathlib import Path
+from typing import Sequence
 
 from .children import find_binary, start_child
 from .ports import LOOPBACK, free_ports, port_accepts
+from .private_json import write_private_json
 
 
 class ObjectStoreError(RuntimeError):
@@ -64,30 +66,35 @@ def find_weed() -> str | None:
     return find_binary("weed")
 
 
-def s3_identities(creds: StoreCredentials) -> dict:
-    return {
-        "identities": [
-            {
-                "name": "hybridhub-admin",
-                "credentials": [{"accessKey": creds.admin_access_key, "secretKey": creds.admin_secret_key}],
-                "actions": ["Admin", "Read", "Write", "List", "Tagging"],
-            },
+def s3_identities(creds: StoreCredentials, extra: Sequence[dict] = ()) -> dict:
+    """The admin identity, the shared user identity when it has a key (the tests' one), and ``extra``."""
+    identities = [
+        {
+            "name": "hybridhub-admin",
+            "credentials": [{"accessKey": creds.admin_access_key, "secretKey": creds.admin_secret_key}],
+            "actions": ["Admin", "Read", "Write", "List", "Tagging"],
+        }
+    ]
+    if creds.user_access_key:
+        identities.append(
             {
                 "name": "hybridhub-user",
                 "credentials": [{"accessKey": creds.user_access_key, "secretKey": creds.user_secret_key}],
                 "actions": ["Read", "Write", "List", "Tagging"],
-            },
-        ]
-    }
+            }
+        )
+    return {"identities": identities + list(extra)}
 
 
 class EmbeddedObjectStore:
     """One ``weed mini`` process with its data under ``data_dir``."""
 
-    def __init__(self, data_dir: Path, ports: StorePorts, credentials: StoreCredentials, weed: str | None = None):
+    def __init__(self, data_dir: Path, ports: StorePorts, credentials: StoreCredentials, weed: str | None = None,
+                 identities: Sequence[dict] = ()):
         self.data_dir = Path(data_dir)
         self.ports = ports
         self.credentials = credentials
+        self.identities = tuple(identities)  # more s3.json identities, e.g. one per demo user
         self.weed = weed or find_weed()
         self.process: subprocess.Popen | None = None
         self.log_path = self.data_dir / "weed.log"
@@ -127,12 +134,7 @@ class EmbeddedObjectStore:
 
     def _write_config(self) -> None:
         (self.data_dir / "data").mkdir(parents=True, exist_ok=True)
-        config = self.data_dir / "s3.json"
-        tmp = config.with_suffix(".json.tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as f:
-            json.dump(s3_identities(self.credentials), f)
-        os.replace(tmp, config)
+        write_private_json(self.data_dir / "s3.json", s3_identities(self.credentials, self.identities))
 
     def start(self, timeout: float = 60.0) -> None:
         if not self.weed:

@@ -1,4 +1,4 @@
-"""Seed the demo: the sample bucket, and per user a workspace tracked by a local bare git remote.
+"""Seed the demo: the sample bucket, per user her own bucket and a workspace tracked by a local bare git remote.
 
 Idempotent: re-running keeps what exists (users' work is never overwritten).
 """
@@ -17,6 +17,7 @@ from minio.versioningconfig import VersioningConfig
 from hybridhub.lab_ext.pipelines.template import add_template
 
 from .errors import DemoError
+from .identities import user_bucket
 from .layout import SAMPLE_BUCKET, DemoPaths
 from .objectstore import EmbeddedObjectStore
 from .sample_data import sample_objects
@@ -28,7 +29,8 @@ GETTING_STARTED = {
             "metadata": {},
             "source": [
                 "# hybridhub demo\n",
-                "Sample data lives in the `datasets` bucket of the embedded object store.\n",
+                "Sample data lives in the `datasets` bucket of the embedded object store (read-only for you);\n",
+                "your own files go in your bucket `home-<your name>`.\n",
                 "The storage endpoint and your keys are in `HYBRIDHUB_S3_*` environment variables.",
             ],
         },
@@ -66,17 +68,32 @@ __pycache__/
 """
 
 
-def seed_bucket(store: EmbeddedObjectStore) -> None:
+def _admin_client(store: EmbeddedObjectStore) -> Minio:
     creds = store.credentials
-    client = Minio(
+    return Minio(
         store.endpoint.split("://", 1)[1],
         access_key=creds.admin_access_key,
         secret_key=creds.admin_secret_key,
         secure=False,
     )
-    if not client.bucket_exists(SAMPLE_BUCKET):
-        client.make_bucket(SAMPLE_BUCKET)
-        client.set_bucket_versioning(SAMPLE_BUCKET, VersioningConfig(ENABLED))
+
+
+def _ensure_versioned_bucket(client: Minio, name: str) -> None:
+    if not client.bucket_exists(name):
+        client.make_bucket(name)
+        client.set_bucket_versioning(name, VersioningConfig(ENABLED))
+
+
+def seed_user_buckets(store: EmbeddedObjectStore, usernames) -> None:
+    """Each user's own bucket, made with the admin key (users' identities cannot make buckets)."""
+    client = _admin_client(store)
+    for username in usernames:
+        _ensure_versioned_bucket(client, user_bucket(username))
+
+
+def seed_bucket(store: EmbeddedObjectStore) -> None:
+    client = _admin_client(store)
+    _ensure_versioned_bucket(client, SAMPLE_BUCKET)
     for key, (content, content_type) in sample_objects().items():
         try:
             client.stat_object(SAMPLE_BUCKET, key)
