@@ -151,7 +151,9 @@ def test_storage_upload_preview_download(lab, tmp_path, metrics):
     lab.shot("storage-bucket")
     lab.assert_no_english()
 
-    # upload a file from the computer on a slow link, to watch the progress bar move
+    # upload a file from the computer on a slow link, to watch the progress bar move; into her own
+    # bucket: datasets is read-only for users
+    _open_bucket(lab, f"home-{lab.user}")
     upload = tmp_path / f"measurements-{lab.lang}.bin"
     upload.write_bytes(bytes(range(256)) * (24 * 1024))  # 6 MiB
     cdp = page.context.new_cdp_session(page)
@@ -177,7 +179,8 @@ def test_storage_upload_preview_download(lab, tmp_path, metrics):
     page.wait_for_selector(f"#hybridhub-storage .jp-hybridhub-storage-name:text-is('{upload.name}')")
     lab.shot("storage-uploaded")
 
-    # open sensors/ with the keyboard, preview the first CSV with Enter
+    # back to the sample data; open sensors/ with the keyboard, preview the first CSV with Enter
+    _open_bucket(lab, "datasets")
     folder = page.locator("#hybridhub-storage .jp-hybridhub-storage-item", has_text="sensors")
     folder.first.focus()
     page.keyboard.press("Enter")
@@ -210,6 +213,12 @@ def test_storage_upload_preview_download(lab, tmp_path, metrics):
     page.locator(".jp-DirListing-itemText", has_text=target).first.wait_for(timeout=30_000)
 
 
+def _open_bucket(lab: Lab, bucket: str) -> None:
+    """Pick a bucket in the panel's bucket list and wait until its top level is shown."""
+    lab.page.select_option("#hybridhub-storage select", bucket)
+    lab.page.wait_for_selector(f"#hybridhub-storage .jp-hybridhub-storage-crumb:text-is('{bucket}')")
+
+
 def test_storage_upload_by_dragging_from_the_file_browser(lab):
     """With the storage panel on the right sidebar, drag a workspace file onto it: uploaded
     as a server-side job, the workspace file left where it was."""
@@ -224,7 +233,7 @@ def test_storage_upload_by_dragging_from_the_file_browser(lab):
         return app.commands.execute('filebrowser:activate');
     }""")
     try:
-        page.locator("#hybridhub-storage .jp-hybridhub-storage-crumb").first.click()  # the bucket's top
+        _open_bucket(lab, f"home-{lab.user}")  # her own bucket's top: datasets is read-only for users
         item = page.locator(".jp-DirListing-item", has_text=name).first
         item.wait_for(timeout=30_000)
         target = page.locator("#hybridhub-storage .jp-hybridhub-storage-body")
