@@ -14,6 +14,7 @@ import posixpath
 
 from minio import Minio
 
+from . import heads
 from .errors import StorageError, translate
 from .transfers import close_response, open_object
 
@@ -51,10 +52,7 @@ def kind_of(key: str) -> str:
 
 
 def _stat(client: Minio, bucket: str, key: str, version_id: str | None):
-    try:
-        return client.stat_object(bucket, key, version_id=version_id or None)
-    except Exception as exc:
-        raise translate(exc) from None
+    return heads.stat_object(client, bucket, key, version_id)
 
 
 def _head(client: Minio, bucket: str, key: str, version_id: str | None, size: int, cap: int) -> bytes:

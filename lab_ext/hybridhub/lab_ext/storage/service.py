@@ -16,7 +16,7 @@ from pathlib import Path
 from minio import Minio
 
 from .. import workspace as confined
-from . import leftovers, listing, presign, preview, transfers, versions, workspace
+from . import heads, leftovers, listing, presign, preview, transfers, versions, workspace
 from .client import make_client, make_presign_client
 from .errors import StorageError, translate
 from .jobs import Job, JobManager
@@ -35,7 +35,7 @@ class StorageService:
         self._presign_client: Minio | None = None
         self._lock = threading.Lock()
         owner = leftovers.owner_of(config.endpoint or "", config.access_key or "")
-        retry = getattr(config, "leftover_retry_seconds", leftovers.RETRY_SECONDS)
+        retry = getattr(config, "leftover_retry_seconds", leftovers.RETRY_SECONDS)  # tests pass bare namespaces
         self.leftovers = leftovers.Sweeper(leftovers.Journal(self.root_dir), lambda: self.client, owner, retry)
 
     # -- plumbing -------------------------------------------------------------------------
@@ -100,9 +100,8 @@ class StorageService:
     def stat(self, bucket: str, key: str, version_id: str | None = None) -> dict:
         bucket, key = self.object_ref(bucket, key)
         try:
-            st = self.client.stat_object(bucket, key, version_id=version_id or None)
-        except Exception as exc:
-            error = translate(exc)
+            st = heads.stat_object(self.client, bucket, key, version_id)
+        except StorageError as error:
             # a HEAD answer has no body: S3 says 404 alike for a missing object and version
             if version_id and error.reason == "no_such_key" and transfers.object_exists(self.client, bucket, key):
                 error = StorageError("no_such_version", "That version of the object does not exist.")
@@ -148,7 +147,10 @@ class StorageService:
         """Run an upload recorded in the journal: if it fails where the SDK could not abort it
         (store gone, server killed), the sweep aborts its multipart upload later (:mod:`.leftovers`)."""
         with self.leftovers.uploading(bucket, key):
-            return work()
+            try:
+                return work()
+            except StorageError as error:
+                raise heads.missing_bucket(self.client, bucket, error) from None
 
     def open(self, bucket: str, key: str, version_id: str | None = None, offset: int = 0, length: int = 0):
         bucket, key = self.object_ref(bucket, key)
@@ -159,6 +161,9 @@ class StorageService:
         return preview.preview(self.client, bucket, key, version_id)
 
     def presign(self, bucket: str, key: str, expires: int, version_id: str | None = None) -> dict:
+        """A link for the object, looked up first: signing alone never contacts the store, so a
+        missing object or a refused credential would only show when the link is opened."""
+        self.stat(bucket, key, version_id)
         bucket, key = self.object_ref(bucket, key)
         return presign.presign_get(self.presign_client, bucket, key, expires, version_id)
 

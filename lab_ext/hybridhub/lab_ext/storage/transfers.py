@@ -21,7 +21,7 @@ from pathlib import Path
 from minio import Minio
 
 from .. import workspace
-from . import multipart
+from . import heads, multipart
 from .client import transfer_client
 from .errors import StorageError, translate
 from .streams import Progress, ProgressReader
@@ -39,14 +39,14 @@ def guess_type(key: str) -> str:
 
 
 def object_exists(client: Minio, bucket: str, key: str) -> bool:
+    """Whether ``key`` exists; a missing bucket, a refused key or policy raise (:mod:`.heads`)."""
     try:
-        client.stat_object(bucket, key)
+        heads.stat_object(client, bucket, key)
         return True
-    except Exception as exc:
-        error = translate(exc)
+    except StorageError as error:
         if error.reason == "no_such_key":
             return False
-        raise error from None
+        raise
 
 
 def part_size_for(length: int) -> int:
