@@ -48,6 +48,13 @@ class StorageConfig(Configurable):
         direction before it fails with storage_unreachable (a hung store or network path).
         A slow but moving transfer never hits it.""",
     )
+    leftover_retry_seconds = Float(
+        10.0,
+        config=True,
+        help="""Seconds between attempts to clean up what a failed or crashed transfer left (a
+        multipart upload the store could not be told to abort, a download's temporary file),
+        while the store cannot be reached. Cleanup also runs at server start.""",
+    )
 
     @default("endpoint")
     def _endpoint(self):
