@@ -204,6 +204,7 @@ async def test_keepalive_is_granted_once_per_idle_period(jp_fetch, culler):
     with pytest.raises(HTTPClientError) as refused:
         await jp_fetch("hybridhub", "activity", "keepalive", method="POST", body="")
     assert refused.value.code == 409
+    assert json.loads(refused.value.response.body)["reason"] == "keepalive_used"  # was reason: <English sentence>
 
     with registry.begin("pipeline-watch"):  # real work in between makes a new one available
         await report(jp_fetch)
@@ -216,6 +217,7 @@ async def test_max_age_warning_cannot_be_extended(jp_fetch, culler):
     with pytest.raises(HTTPClientError) as refused:
         await jp_fetch("hybridhub", "activity", "keepalive", method="POST", body="")
     assert refused.value.code == 409
+    assert json.loads(refused.value.response.body)["reason"] == "max_age_reached"
 
 
 async def test_nobody_posts_warnings_into_the_server_and_routes_need_a_token(jp_fetch):

@@ -11,6 +11,7 @@ import json
 import re
 from collections.abc import Callable
 
+from jupyter_server.auth.decorator import authorized
 from jupyter_server.base.handlers import APIHandler
 from tornado import web
 
@@ -94,7 +95,8 @@ class HybridHubHandler(APIHandler):
         return state[key]
 
     def invalid_request(self, message: str) -> ReasonError:
-        return self.error_class("invalid_request", message)
+        cls = self.error_class if "invalid_request" in self.error_class.REASONS else RequestError
+        return cls("invalid_request", message)
 
     async def prepare(self):
         await super().prepare()
@@ -129,9 +131,24 @@ class HybridHubHandler(APIHandler):
         """Hook: map an area's own exceptions to its ReasonError (default: unchanged)."""
         return error
 
+    @classmethod
+    def allowed_methods(cls) -> list[str]:
+        """The HTTP methods this route implements (OPTIONS: jupyter-server's CORS preflight)."""
+        return [m for m in cls.SUPPORTED_METHODS
+                if m != "OPTIONS" and getattr(cls, m.lower()) is not getattr(web.RequestHandler, m.lower())]  # fmt: skip
+
+    def _from_http_error(self, e: web.HTTPError) -> BaseException:
+        """tornado's and jupyter-server's own errors (invalid UTF-8 in an argument, no login, XSRF,
+        not authorized, a method the route lacks) answered with a reason code, their words kept."""
+        message = e.log_message % e.args if e.log_message and e.args else e.log_message or ""
+        if e.status_code == 400:
+            return self.invalid_request(message)
+        reason = RequestError.FOR_STATUS.get(e.status_code)
+        return RequestError(reason, message or None) if reason else e
+
     def _handle_request_exception(self, e: BaseException) -> None:
-        if isinstance(e, web.HTTPError) and e.status_code == 400:  # tornado's own: invalid UTF-8 in an argument
-            e = self.invalid_request(e.log_message % e.args if e.log_message and e.args else e.log_message or "")
+        if isinstance(e, web.HTTPError):
+            e = self._from_http_error(e)
         e = self.as_reason_error(e)
         if not isinstance(e, ReasonError):
             return super()._handle_request_exception(e)
@@ -146,5 +163,22 @@ class HybridHubHandler(APIHandler):
             return
         self.clear()
         self.set_status(e.status)
+        if e.reason == "method_not_allowed":
+            self.set_header("Allow", ", ".join(self.allowed_methods()))
         self.set_header("Content-Type", "application/json")
         self.finish(json.dumps(e.to_json()))
+
+
+class NoSuchRouteHandler(HybridHubHandler):
+    """Any other address under the namespace: after the usual authentication and authorization,
+    a JSON 404 ``no_such_route`` (jupyter-server's own 404 is an HTML page without a reason)."""
+
+    async def prepare(self):
+        await super().prepare()
+        if not self._finished:
+            await self._refuse()
+
+    @web.authenticated
+    @authorized
+    async def _refuse(self):
+        raise RequestError("no_such_route")

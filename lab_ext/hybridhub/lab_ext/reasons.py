@@ -35,9 +35,20 @@ class ReasonError(Exception):
 
 
 class RequestError(ReasonError):
-    """What every route may answer before its own area's checks: a request it cannot read."""
+    """What every route may answer before its own area's checks: a request it cannot read, a
+    caller it may not serve, a method or path it does not have (tornado's and jupyter-server's
+    own errors are answered with these codes, never ``"reason": null``)."""
 
-    REASONS = {"invalid_request": (400, "The request is not valid.")}
+    REASONS = {
+        "invalid_request": (400, "The request is not valid."),
+        "forbidden": (403, "This request is not allowed: log in again, or ask an administrator for access to hybridhub."),
+        "no_such_route": (404, "There is no hybridhub route at this address."),
+        "method_not_allowed": (405, "This route does not accept that HTTP method."),
+    }
+
+    #: tornado's and jupyter-server's own HTTP errors (authentication, XSRF, authorization,
+    #: an unimplemented method) -> the code answered instead
+    FOR_STATUS = {403: "forbidden", 404: "no_such_route", 405: "method_not_allowed"}
 
 
 # ---- input limits every area checks before doing any work --------------------------------

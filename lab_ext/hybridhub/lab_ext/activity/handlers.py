@@ -14,7 +14,8 @@ from jupyter_server.auth.decorator import authorized
 from tornado import web
 
 from ..base_handler import HybridHubHandler
-from .monitor import ActivityMonitor, KeepAliveRefused
+from .errors import ActivityError
+from .monitor import ActivityMonitor
 from .reporter import ActivityReporter
 
 
@@ -29,6 +30,9 @@ def start_activity_monitor(serverapp) -> ActivityMonitor:
 
 
 class ActivityBase(HybridHubHandler):
+    area = "activity"
+    error_class = ActivityError
+
     @property
     def monitor(self) -> ActivityMonitor:
         return self.hybridhub["activity"]
@@ -45,11 +49,7 @@ class KeepAliveHandler(ActivityBase):
     @web.authenticated
     @authorized
     def post(self):
-        try:
-            body = self.monitor.keepalive()
-        except KeepAliveRefused as refused:
-            raise web.HTTPError(409, str(refused), reason=str(refused)) from None
-        self.finish(body)
+        self.finish(self.monitor.keepalive())  # KeepAliveRefused: 409 with its reason code
 
 
 class SavedHandler(ActivityBase):

@@ -16,6 +16,7 @@ from traitlets.config import LoggingConfigurable
 from hybridhub.spawner import envvars
 
 from . import registry as registry_module
+from .errors import KeepAliveRefused
 from .gpu import detect_gpu_source
 from .sources import probe_gpu, probe_kernels, probe_terminals, probe_work
 
@@ -32,10 +33,6 @@ def iso(moment: datetime | None) -> str | None:
 def parse_iso(text: str) -> datetime:
     moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
-
-
-class KeepAliveRefused(Exception):
-    """The keep-alive was not granted; the message says why (shown to the user)."""
 
 
 class ActivityMonitor(LoggingConfigurable):
@@ -168,9 +165,9 @@ class ActivityMonitor(LoggingConfigurable):
         Max age is never extended.
         """
         if self.warning and self.warning.get("kind") == "max-age":
-            raise KeepAliveRefused("This server reached its maximum age; it cannot be extended.")
+            raise KeepAliveRefused("max_age_reached")
         if not self.keepalive_available():
-            raise KeepAliveRefused("The server was already kept running once; run some work to keep it longer.")
+            raise KeepAliveRefused("keepalive_used")
         self.keepalive_at = utcnow()
         self.warning = None
         self.log.info("hybridhub activity: keep-alive granted for %s s", self.idle_timeout_seconds)
