@@ -259,9 +259,14 @@ class FaultProxy:
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             conn = _Connection(self, client, upstream)
             with self._lock:
-                self.connections += 1
-                self._open.add(conn)
-            conn.start()
+                killed = self.mode == KILLED  # killed while connecting upstream: not to survive it
+                if not killed:
+                    self.connections += 1
+                    self._open.add(conn)
+            if killed:
+                conn.reset()
+            else:
+                conn.start()
 
     def _take_open(self) -> list[_Connection]:
         with self._lock:

@@ -47,6 +47,7 @@ class UploadHandler(StorageHandler):
             raise StorageError("invalid_request", "The upload is larger than the largest S3 object.", status=413)
         self.request.connection.set_max_body_size(length)
         await self.run(self.service.check_upload, bucket, key, _flag(self.arg("overwrite")))
+        self.ended = asyncio.Event()  # answered or gone
         self.pipe = BytePipe(limit=part_size_for(length), progress=Progress(length))
         content_type = self.request.headers.get("X-Object-Content-Type", "")
         self.upload = asyncio.ensure_future(
@@ -72,13 +73,21 @@ class UploadHandler(StorageHandler):
             self._handle_request_exception(future.exception())
 
     async def data_received(self, chunk: bytes) -> None:
-        if self.pipe is None or self.failure is not None:
-            return  # drain the rest of a body we no longer want
-        try:
-            while not self.pipe.try_write(chunk):
-                await asyncio.sleep(0.002)  # backpressure without holding a thread
-        except BaseException as exc:  # noqa: BLE001 - reported by put()
-            self.failure = exc
+        if self.pipe is None:
+            return
+        if self.failure is None:
+            try:
+                while not self.pipe.try_write(chunk):
+                    await asyncio.sleep(0.002)  # backpressure without holding a thread
+                return
+            except BaseException as exc:  # noqa: BLE001 - answered by _upload_ended or put()
+                self.failure = exc
+        # the upload failed: read no further (tornado reads the next chunk only once this
+        # returns); the answer is on its way, then tornado closes the connection
+        await self.ended.wait()
+
+    def on_finish(self) -> None:
+        self.ended.set()
 
     @web.authenticated
     @authorized
@@ -94,6 +103,8 @@ class UploadHandler(StorageHandler):
 
     def on_connection_close(self) -> None:
         self.gone = True
+        if self.pipe is not None:
+            self.ended.set()
         if self.pipe is not None and self.upload is not None and not self.upload.done():
             self.pipe.fail(Cancelled("The browser closed the connection during the upload."))
             self.pipe.progress.cancel()  # also breaks the part uploads in flight
