@@ -20,17 +20,19 @@ from hybridhub.hub_ext.demo.ports import free_ports
 
 
 @contextmanager
-def running_lab(root: Path, home: Path, env: dict[str, str], timeout: float = 60):
-    """Yield ``(url, token)`` of JupyterLab serving ``root`` with the environment ``env``."""
+def running_lab(root: Path, home: Path, env: dict[str, str], timeout: float = 60, log: Path | None = None):
+    """Yield ``(url, token)`` of JupyterLab serving ``root`` with the environment ``env``
+    (its output: to ``log`` if given, else discarded)."""
     port, token = free_ports(1)[0], secrets.token_hex(16)
     home.mkdir(parents=True, exist_ok=True)
     env = dict(env, HOME=str(home), JUPYTER_RUNTIME_DIR=str(home / "runtime"))
     jupyter = Path(sys.executable).parent / "jupyter"
+    output = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115 - closed below
     process = subprocess.Popen(
         [str(jupyter), "lab", "--no-browser", f"--port={port}", "--ServerApp.ip=127.0.0.1",
          f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
          "--LabApp.expose_app_in_browser=True", "--allow-root"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        env=env, stdout=output, stderr=output, start_new_session=True,
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}/"
     try:
@@ -51,3 +53,5 @@ def running_lab(root: Path, home: Path, env: dict[str, str], timeout: float = 60
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
+        if log:
+            output.close()

@@ -5,8 +5,10 @@ from __future__ import annotations
 from jupyter_server.utils import url_path_join
 
 from .activity import handlers as activity
+from .base_handler import NoSuchRouteHandler
 from .config import CodeHomeConfig, StorageConfig
 from .git import handlers as git
+from .openapi import OpenAPIHandler
 from .pipelines import handlers as pipelines
 from .status_handler import StatusHandler
 from .storage import handlers as storage
@@ -15,6 +17,7 @@ from .storage.upload_handler import UploadHandler as StorageUploadHandler
 NAMESPACE = "hybridhub"
 
 ROUTES = [
+    ("openapi.json", OpenAPIHandler),
     ("status", StatusHandler),
     ("activity", activity.ActivityHandler),
     ("activity/keepalive", activity.KeepAliveHandler),
@@ -64,4 +67,5 @@ def setup_routes(serverapp) -> None:
     }
     base_url = web_app.settings["base_url"]
     handlers = [(url_path_join(base_url, NAMESPACE, path), handler) for path, handler in ROUTES]
+    handlers.append((url_path_join(base_url, NAMESPACE, ".*"), NoSuchRouteHandler))  # a JSON 404, after the rest
     web_app.add_handlers(".*$", handlers)
