@@ -35,6 +35,32 @@ export function errorReason(error: unknown): string | null {
   return null;
 }
 
+/**
+ * The translated text of a reason code every route may answer (tornado's and jupyter-server's
+ * own errors: hybridhub.lab_ext.reasons.RequestError), or null for an area's own code.
+ */
+export function commonReasonMessage(
+  reason: unknown,
+  trans: TranslationBundle
+): string | null {
+  switch (reason) {
+    case 'forbidden':
+      return trans.__(
+        'This request is not allowed: log in again, or ask an administrator for access to hybridhub.'
+      );
+    case 'no_such_route':
+      return trans.__(
+        'The server does not have this hybridhub function: its server extension is older than this page. Restart the server.'
+      );
+    case 'method_not_allowed':
+      return trans.__(
+        'The server does not accept this hybridhub request: its server extension is older than this page. Restart the server.'
+      );
+    default:
+      return null;
+  }
+}
+
 /** The server's answer to a failed request (for "Show details"), or ''. */
 export function errorDetails(error: unknown): string {
   return error instanceof HybridHubRequestError ? error.details : '';
@@ -82,6 +108,7 @@ export async function requestAPI<T>(
       );
     }
     const message =
+      (data && typeof data === 'object' && commonReasonMessage(data.reason, trans)) ||
       (data && typeof data === 'object' && data.message) ||
       trans.__('The request failed (HTTP %1).', response.status);
     throw new HybridHubRequestError(message, response.status, text);

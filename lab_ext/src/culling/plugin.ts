@@ -5,7 +5,7 @@ import {
 import { Notification } from '@jupyterlab/apputils';
 import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 
-import { HybridHubRequestError, TRANSLATION_DOMAIN } from '../request';
+import { errorReason, TRANSLATION_DOMAIN } from '../request';
 import { CullingModel, ICullWarning } from './model';
 
 const SAVE_ALL = 'docmanager:save-all';
@@ -61,14 +61,17 @@ export const cullingPlugin: JupyterFrontEndPlugin<void> = {
           autoClose: 5000
         });
       } catch (error) {
-        const refused =
-          error instanceof HybridHubRequestError && error.status === 409;
+        const reason = errorReason(error);
         Notification.error(
-          refused
+          reason === 'keepalive_used'
             ? trans.__(
                 'The server was already kept running once. Start some work to keep it longer.'
               )
-            : trans.__('The server could not be kept running.'),
+            : reason === 'max_age_reached'
+              ? trans.__(
+                  'The server reached its maximum age and cannot be kept running longer. Save your work.'
+                )
+              : trans.__('The server could not be kept running.'),
           { autoClose: false }
         );
       }
