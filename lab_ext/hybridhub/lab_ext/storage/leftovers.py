@@ -162,6 +162,12 @@ class Journal:
             record.state, record.until = "failed", _now().isoformat()
             self._save()
 
+    def prune(self) -> None:
+        """Remove the empty journal folders (under the lock: no record of ours is being written)."""
+        with self._lock:
+            if not (self.uploads or self.downloads):
+                prune_folders(self.root)
+
     def running(self, bucket: str, key: str, owner: str) -> bool:
         with self._lock:
             return any(u.state == "running" and (u.bucket, u.key, u.owner) == (bucket, key, owner) for u in self.uploads.values())
@@ -327,8 +333,7 @@ class Sweeper:
                         upload.state = "failed"
                         self.journal.add(upload)
                 remove(root, instance)
-        if not (self.journal.uploads or self.journal.downloads):
-            prune_folders(root)
+        self.journal.prune()
         for record in self.journal.pending():
             if (record.bucket, record.key, record.owner) in live_running:
                 counts["pending"] += 1  # another live server uploads this key now: not ours to touch
