@@ -6,6 +6,7 @@ A cost reader is a hub admin, or anyone whose token carries ``custom:hybridhub-c
 * ``/``                  the page (English or Japanese, from Accept-Language)
 * ``/api/summary``       the same figures as JSON
 * ``/api/summary.csv``   the same figures as CSV
+* ``/openapi.json``      the OpenAPI description of these routes
 * ``/oauth_callback``    JupyterHub OAuth
 """
 
@@ -18,6 +19,7 @@ from jupyterhub.services.auth import HubOAuthCallbackHandler, HubOAuthenticated
 from jupyterhub.utils import url_path_join
 from tornado import web
 
+from ..openapi import JSONErrors, cost_description
 from .i18n import pick_language, text
 from .page import render_page
 from .summary import summary_csv
@@ -32,7 +34,7 @@ def is_reader(model: dict | None) -> bool:
     return bool(model.get("admin")) or bool(READER_SCOPES & set(model.get("scopes") or ()))
 
 
-class CostHandler(HubOAuthenticated, web.RequestHandler):
+class CostHandler(JSONErrors, HubOAuthenticated, web.RequestHandler):
     def initialize(self, summary: Callable[[], dict], prefix: str) -> None:
         self.summary = summary
         self.prefix = prefix
@@ -47,12 +49,6 @@ class CostHandler(HubOAuthenticated, web.RequestHandler):
         unknown = sorted(set(self.request.query_arguments))
         if unknown:
             raise web.HTTPError(400, f"unknown query parameter(s): {', '.join(unknown)}")
-
-    def write_error(self, status_code: int, **kwargs) -> None:
-        exc = kwargs.get("exc_info", (None, None, None))[1]
-        message = exc.log_message if isinstance(exc, web.HTTPError) and exc.log_message else self._reason
-        self.set_header("Content-Type", "application/json")
-        self.finish(json.dumps({"status": status_code, "message": message}, ensure_ascii=False))
 
     def no_store(self, content_type: str) -> None:
         self.set_header("Content-Type", content_type)
@@ -88,12 +84,21 @@ class CsvHandler(CostHandler):
         self.finish(summary_csv(summary))
 
 
+class DescriptionHandler(CostHandler):
+    @web.authenticated
+    def get(self) -> None:
+        self.authorize()
+        self.no_store("application/json")
+        self.finish(json.dumps(cost_description(self.prefix)))
+
+
 def make_app(prefix: str, summary: Callable[[], dict], cookie_secret: bytes) -> web.Application:
     args = {"summary": summary, "prefix": prefix}
     return web.Application(
         [
             (url_path_join(prefix, "api/summary"), SummaryHandler, args),
             (url_path_join(prefix, "api/summary.csv"), CsvHandler, args),
+            (url_path_join(prefix, "openapi.json"), DescriptionHandler, args),
             (url_path_join(prefix, "oauth_callback"), HubOAuthCallbackHandler),
             (prefix.rstrip("/") + "/?", PageHandler, args),
         ],

@@ -9,6 +9,7 @@ from jupyterhub.services.auth import HubOAuthCallbackHandler, HubOAuthenticated
 from jupyterhub.utils import url_path_join
 from tornado import web
 
+from ..openapi import JSONErrors, ServiceOpenAPIHandler, culler_description
 from .policy import Decision, ServerView
 from .reports import Identify, ReportBook, ReportHandler
 
@@ -45,7 +46,7 @@ class DecisionLog:
         return {"rounds": self.rounds, "servers": self.latest, "recent": list(self.recent)}
 
 
-class DecisionsHandler(HubOAuthenticated, web.RequestHandler):
+class DecisionsHandler(JSONErrors, HubOAuthenticated, web.RequestHandler):
     """``GET /services/<name>/decisions``: admins only (browser via OAuth, or an API token)."""
 
     def initialize(self, log: DecisionLog, dry_run: bool) -> None:
@@ -68,6 +69,7 @@ def make_web_app(
         [
             (url_path_join(prefix, "decisions"), DecisionsHandler, {"log": log, "dry_run": dry_run}),
             (url_path_join(prefix, "report"), ReportHandler, {"book": book, "identify": identify}),
+            (url_path_join(prefix, "openapi.json"), ServiceOpenAPIHandler, {"description": culler_description(prefix)}),
             (url_path_join(prefix, "oauth_callback"), HubOAuthCallbackHandler),
             (prefix, web.RedirectHandler, {"url": url_path_join(prefix, "decisions")}),
         ],
