@@ -150,3 +150,16 @@ def test_a_linked_journal_folder_is_refused_and_the_transfer_goes_on(workspace, 
     with own.uploading(bucket, "x.bin"):
         client.put_object(bucket, "x.bin", io.BytesIO(b"x"), 1)
     assert list(outside.iterdir()) == []
+
+
+def test_a_dead_servers_key_that_a_live_server_uploads_now_waits(workspace, bucket, admin, client, owner):
+    """Two servers share the workspace: the dead one's upload of a key is not aborted while the
+    live one uploads the same key (its upload would be inside the window)."""
+    gone = leftovers.Journal(workspace)
+    gone.add(leftovers.Upload(bucket, "shared.bin", owner, leftovers._now().isoformat()))
+    die(gone)
+    live = sweeper(workspace, client, owner)
+    with live.uploading(bucket, "shared.bin"):
+        start_multipart(client, bucket, "shared.bin")
+        assert sweeper(workspace, client, owner).sweep() == {"aborted": 0, "removed": 0, "pending": 1}
+        assert uploads_of(admin, bucket) == ["shared.bin"]

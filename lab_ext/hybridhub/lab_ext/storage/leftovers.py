@@ -118,7 +118,11 @@ class Journal:
         if self._lock_fd is None:
             with workspace.open_folder(self.root, FOLDER, create=True, error=StorageError) as dir_fd:
                 fd = os.open(f"{self.instance}.lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600, dir_fd=dir_fd)
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # busy: a sweeper is looking; next save
+            except OSError:
+                os.close(fd)
+                raise
             self._lock_fd = fd
 
     def _save(self) -> None:
