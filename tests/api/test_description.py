@@ -9,6 +9,7 @@ import json
 import re
 
 import pytest
+import schemathesis
 from tornado.httpclient import HTTPClientError
 
 from hybridhub.lab_ext.activity.errors import REASONS as ACTIVITY_REASONS
@@ -27,6 +28,13 @@ DESCRIPTION = build_description(ROUTES)
 def route_of(path: str) -> str:
     """``/pipelines/runs/{pipeline_id}`` -> the regular expression it stands for (``{x}`` -> a group)."""
     return re.sub(r"\{[a-z_]+\}", "(X)", path.lstrip("/"))
+
+
+def test_the_description_is_valid_openapi_3_1():
+    schemathesis.openapi.from_dict(DESCRIPTION).validate()  # the OAS 3.1 meta-schema
+    broken = {**DESCRIPTION, "paths": {"/status": {"get": {"responses": "none"}}}}
+    with pytest.raises(Exception, match="responses"):
+        schemathesis.openapi.from_dict(broken).validate()
 
 
 def test_the_paths_are_exactly_the_route_table():

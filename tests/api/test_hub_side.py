@@ -44,6 +44,11 @@ def app_paths(app, prefix: str) -> set[str]:
     return found
 
 
+def test_the_hub_descriptions_are_valid_openapi_3_1():
+    for description in (culler_description(CULLER_PREFIX), cost_description(COST_PREFIX), hub_description()):
+        schemathesis.openapi.from_dict(description).validate()
+
+
 def test_the_culler_description_is_its_route_table():
     app = make_web_app(CULLER_PREFIX, DecisionLog(), False, b"x" * 32, ReportBook(lambda: None), None)
     assert app_paths(app, CULLER_PREFIX) == set(culler_description(CULLER_PREFIX)["paths"]) | {"/"}  # "/": a redirect
