@@ -3,7 +3,9 @@
 Two deadlines (``StorageConfig.first_byte_timeout``/``stall_timeout``):
 
 - *first byte*: from sending a request until the store's answer starts. urllib3's read
-  timeout covers exactly the wait for the status line; connecting is bounded by it too.
+  timeout covers exactly the wait for the status line; connecting is bounded by it too. It
+  starts once the store took the request's last byte (not when the kernel did: see
+  ``_wait_sent``).
 - *stall*: no byte moves in either direction. Once the answer started, the socket's timeout
   becomes the stall deadline, so every ``recv`` of a body waits at most that long. Sending is
   done with ``send`` calls on the socket (not one ``sendall`` of a whole 6 MiB part, whose
@@ -19,8 +21,13 @@ further request on them, so a cancel bites mid-stall instead of after the stall 
 
 from __future__ import annotations
 
+import fcntl
+import select
 import socket
+import struct
+import termios
 import threading
+import time
 
 import urllib3
 from urllib3.connection import HTTPConnection, HTTPSConnection
@@ -101,10 +108,39 @@ class _Deadlined:
             view = view[self.sock.send(view[:SEND_SLICE]) :]
 
     def getresponse(self):
+        if self.sock is not None:
+            self._wait_sent()
         response = super().getresponse()  # the wait for the status line: the first-byte deadline
         if self.sock is not None:
             self.sock.settimeout(self.stall_timeout)
         return response
+
+    def _wait_sent(self) -> None:
+        """Wait, under the stall deadline, until the peer has taken the request's last byte.
+
+        ``send`` returns once the kernel took the bytes; on a slow link MiBs of a part may still
+        sit in the socket's send buffer. The first-byte wait starts when they are gone, or a
+        slow but moving upload would fail as a store that does not answer. (Linux: the unsent
+        byte count, ``TIOCOUTQ``; elsewhere the first-byte wait starts at once.)
+        """
+        fd = self.sock.fileno()
+        last, moved = None, time.monotonic()
+        pause = 0.0005  # a fast store drains the buffer in a millisecond: poll fast, then back off
+        while True:
+            try:
+                queued = struct.unpack("i", fcntl.ioctl(fd, termios.TIOCOUTQ, b"\0\0\0\0"))[0]
+            except OSError:
+                return
+            now = time.monotonic()
+            if queued == 0:
+                return
+            if last is None or queued < last:
+                last, moved = queued, now
+            elif now - moved > self.stall_timeout:
+                raise TimeoutError("the store took no byte of the request within the stall deadline")
+            if select.select([fd], [], [], pause)[0]:
+                return  # the answer (or a broken connection) is there already
+            pause = min(pause * 2, 0.02)
 
     def close(self):
         if self.watch is not None:
