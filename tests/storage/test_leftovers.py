@@ -163,3 +163,17 @@ def test_a_dead_servers_key_that_a_live_server_uploads_now_waits(workspace, buck
         start_multipart(client, bucket, "shared.bin")
         assert sweeper(workspace, client, owner).sweep() == {"aborted": 0, "removed": 0, "pending": 1}
         assert uploads_of(admin, bucket) == ["shared.bin"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["{", "[]", '{"uploads": 5}', '{"downloads": [{"folder": 7, "prefix": "x"}]}', '{"downloads": [{"folder": ["..", "etc"], "prefix": ""}]}',
+     '{"uploads": [{"bucket": "b", "key": "k", "owner": "o", "since": "yesterday"}]}', "[" * 5000 + "]" * 5000],
+)  # fmt: skip
+def test_a_malformed_dead_journal_is_removed_and_nothing_else(workspace, client, owner, text):
+    (workspace / "keep.hybridhub-part").write_bytes(b"not ours")
+    folder = workspace / ".hybridhub" / "transfers"
+    folder.mkdir(parents=True)
+    (folder / "0123456789abcdef.json").write_text(text)
+    assert sweeper(workspace, client, owner).sweep() == {"aborted": 0, "removed": 0, "pending": 0}
+    assert sorted(p.name for p in workspace.iterdir()) == ["keep.hybridhub-part"]

@@ -209,8 +209,16 @@ def read(root, instance: str) -> tuple[list[Upload], list[Download]]:
     """The records of a journal; an unreadable or foreign-shaped one has none."""
     try:
         data = json.loads(workspace.read_bytes(root, [*FOLDER, f"{instance}.json"], error=StorageError))
-        return [Upload(**u) for u in data.get("uploads", [])], [Download(**d) for d in data.get("downloads", [])]
-    except (OSError, StorageError, ValueError, TypeError, AttributeError):
+        uploads = [Upload(**u) for u in data.get("uploads", [])]
+        downloads = [Download(**d) for d in data.get("downloads", [])]
+        texts = [getattr(u, name) for u in uploads for name in ("bucket", "key", "owner", "since", "state")]
+        texts += [d.prefix for d in downloads] + [part for d in downloads for part in d.folder]
+        if not all(isinstance(t, str) for t in texts) or not all(isinstance(d.folder, list) for d in downloads):
+            return [], []
+        for upload in uploads:
+            upload.window()  # times that parse
+        return uploads, downloads
+    except (OSError, StorageError, ValueError, TypeError, AttributeError, RecursionError):
         return [], []
 
 
