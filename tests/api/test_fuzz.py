@@ -128,7 +128,10 @@ def test_generated_requests_never_fail_the_server(lab):
             def check(case):
                 request = case.as_transport_kwargs(base_url=base)
                 request["headers"] = sent_headers(request["headers"], lab.token)
-                response = session.request(**request, timeout=60, allow_redirects=False)
+                try:
+                    response = session.request(**request, timeout=60, allow_redirects=False)
+                except requests.ConnectionError as error:
+                    raise AssertionError(f"no answer ({error}) ({name})\nrequest: {reproduce(request)}") from None
                 counts[label] += 1
                 statuses[f"{label} {response.status_code}"] += 1
                 wrong = problem(described, response)

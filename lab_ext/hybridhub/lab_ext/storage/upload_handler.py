@@ -23,6 +23,15 @@ from .streams import BytePipe, Progress
 from .transfers import MAX_OBJECT, part_size_for
 
 
+#: a refused upload with at most this many body bytes is answered once they arrived (larger: at once)
+SMALL_BODY = 64 * 1024
+
+
+def _small_body(request) -> bool:
+    length = request.headers.get("Content-Length", "")
+    return length.isdigit() and int(length) <= SMALL_BODY
+
+
 @web.stream_request_body
 class UploadHandler(StorageHandler):
     pipe: BytePipe | None = None
@@ -30,8 +39,20 @@ class UploadHandler(StorageHandler):
     failure: BaseException | None = None
     body_done = False  # the whole body arrived: put() answers
     gone = False  # the browser closed the connection
+    ended: asyncio.Event | None = None  # answered or gone (set once an upload began)
+    refusal: Exception | None = None  # refused before a small body: answered by put()
 
     async def prepare(self):
+        try:
+            await self._begin()
+        except (StorageError, web.HTTPError) as refusal:
+            if self._finished or self.request.method != "PUT" or not _small_body(self.request):
+                raise
+            # read the few bytes before answering: closing with them unread makes the kernel
+            # reset the connection, which can destroy the answer before the client reads it
+            self.refusal = refusal
+
+    async def _begin(self):
         await super().prepare()
         if self._finished:
             return
@@ -87,11 +108,14 @@ class UploadHandler(StorageHandler):
         await self.ended.wait()
 
     def on_finish(self) -> None:
-        self.ended.set()
+        if self.ended is not None:
+            self.ended.set()
 
     @web.authenticated
     @authorized
     async def put(self):
+        if self.refusal is not None:
+            raise self.refusal
         assert self.pipe is not None and self.upload is not None
         if self._finished:
             return  # answered with the store's error while the body still came
