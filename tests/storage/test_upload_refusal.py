@@ -24,20 +24,25 @@ def jp_server_config(object_store):
     return server_config(object_store)
 
 
+async def read_within(reader: asyncio.StreamReader, seconds: float) -> bytes:
+    """What arrives within ``seconds`` (b"": nothing)."""
+    try:
+        return await asyncio.wait_for(reader.read(65536), seconds)
+    except asyncio.TimeoutError:
+        return b""
+
+
 async def exchange(port: int, head: bytes, body: bytes) -> tuple[bytes, bytes]:
-    """Send ``head``; what arrives within 0.5 s; then send ``body`` and read the rest."""
+    """Send ``head``, note what is answered within 0.5 s, then send ``body`` and read the answer."""
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     try:
-        writer.write(head)
-        await writer.drain()
-        try:
-            early = await asyncio.wait_for(reader.read(65536), 0.5)
-        except asyncio.TimeoutError:
-            early = b""
-        writer.write(body)
-        await writer.drain()
-        rest = await asyncio.wait_for(reader.read(65536), 10)
-        return early, rest
+        sent = [head, body]
+        answers = []
+        for part, wait in zip(sent, (0.5, 10)):
+            writer.write(part)
+            await writer.drain()
+            answers.append(await read_within(reader, wait))
+        return answers[0], answers[1]
     finally:
         writer.close()
 
