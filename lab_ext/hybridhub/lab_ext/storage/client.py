@@ -6,8 +6,10 @@ deadlines (:mod:`.deadlines`) make an unreachable or hung store fail in seconds,
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import os
+from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 import certifi
@@ -87,18 +89,24 @@ def make_client(config) -> Minio:
     return _minio(config, config.endpoint, http_client=http, cert_check=config.verify_tls)
 
 
-def transfer_client(client: Minio, progress) -> Minio:
-    """A twin of ``client`` with connections of its own, broken as soon as ``progress`` is
-    cancelled: a cancel then ends a transfer at once, even while it waits on a stalled store.
-    (A client not built here, e.g. one a test injects, is returned as is.)"""
+@contextlib.contextmanager
+def transfer_client(client: Minio, progress) -> Iterator[Minio]:
+    """A twin of ``client`` with connections of its own for one transfer, broken as soon as
+    ``progress`` is cancelled (a cancel then ends the transfer at once, even while it waits on
+    a stalled store) and closed when the transfer ends. A client not built here (one a test
+    injects) is used as is."""
     http = getattr(client, "_http", None)
     if not isinstance(http, DeadlinedPoolManager):
-        return client
+        yield client
+        return
     watch = Watch()
     progress.on_cancel(lambda: watch.abort(Cancelled()))
     twin = copy.copy(client)
     twin._http = http.with_watch(watch)
-    return twin
+    try:
+        yield twin
+    finally:
+        twin._http.clear()
 
 
 def make_presign_client(config) -> Minio:

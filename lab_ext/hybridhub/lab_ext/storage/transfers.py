@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import mimetypes
 import os
@@ -62,12 +63,12 @@ def upload_stream(client: Minio, bucket: str, key: str, reader, length: int, con
     if length < 0 or length > MAX_OBJECT:
         raise StorageError("invalid_request", "The upload size is missing or too large.")
     progress = getattr(reader, "progress", None)
-    transfer = transfer_client(client, progress) if progress is not None else client
     try:
-        part_size = part_size_for(length)
-        result = multipart.put(
-            transfer, bucket, key, reader, length, part_size, content_type or guess_type(key), PARALLEL_PARTS, client
-        )
+        with transfer_client(client, progress) if progress is not None else contextlib.nullcontext(client) as transfer:
+            part_size = part_size_for(length)
+            result = multipart.put(
+                transfer, bucket, key, reader, length, part_size, content_type or guess_type(key), PARALLEL_PARTS, client
+            )
     except Exception as exc:
         raise translate(exc) from None
     return {"bucket": bucket, "key": key, "etag": (result["etag"] or "").strip('"'), "version_id": result["version_id"], "size": length}
@@ -178,11 +179,11 @@ def download_to_file(
     root = target.parent if root is None else workspace.real_root(root)
     response = None
     try:
-        with workspace.atomic_file(
+        with transfer_client(client, progress) as transfer, workspace.atomic_file(
             root, workspace.relative_parts(root, target), overwrite=True,
             prefix=temp_prefix or f".{target.name}.", suffix=".hybridhub-part", error=StorageError,
         ) as out:  # fmt: skip
-            response = open_object(transfer_client(client, progress), bucket, key, version_id)
+            response = open_object(transfer, bucket, key, version_id)
             expected = int(response.headers.get("Content-Length", "-1"))
             progress.total = expected if expected >= 0 else None
             body = ObjectBody(response)  # raises if the body ends early
