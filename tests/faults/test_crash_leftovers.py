@@ -25,7 +25,7 @@ from urllib.parse import urlencode
 import pytest
 
 from hybridhub.hub_ext.demo.ports import free_ports
-from tests.storage.conftest import minio_for, new_bucket
+from tests.storage.conftest import new_bucket
 
 pytestmark = pytest.mark.faults
 
@@ -154,16 +154,10 @@ def eventually(condition, timeout: float, what: str) -> float:
 
 
 @pytest.fixture
-def admin(object_store):
-    """The store's admin, straight to the store (not through the proxy)."""
-    creds = object_store.credentials
-    return minio_for(object_store, creds.admin_access_key, creds.admin_secret_key)
-
-
-@pytest.fixture
-def workspace(tmp_path) -> Path:
-    root = tmp_path / "workspace"
-    (root / "data").mkdir(parents=True)
+def workspace(workspace) -> Path:
+    """The suite's workspace with a file a download replaces and a file to upload."""
+    root = workspace
+    (root / "data").mkdir()
     (root / "data" / "model.bin").write_bytes(b"the old model")
     (root / "big-upload.bin").write_bytes(os.urandom(SIZE))
     return root
