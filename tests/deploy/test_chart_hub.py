@@ -7,6 +7,8 @@ stand-ins' URLs); configurable-http-proxy as the proxy pod; the Kubernetes stand
 the cluster (in-cluster service-account auth, pools from the hub's catalog, pods as local
 processes); the GitLab stand-in over HTTPS behind a company CA as the identity provider. The
 culler and the cost service are started by the hub itself, with the environment it gives them.
+The Secret of each user's own MinIO keys (``hybridhub-s3-users``) is built by the deploy guide's
+own commands and laid out where the values mount it.
 """
 
 from __future__ import annotations
@@ -31,7 +33,9 @@ from tests.gitlab_standin import GitLabStandIn
 from tests.gitlab_standin.state import DEVELOPER
 from tests.hubclient import HubSession, wait_ready
 
-from .z2jh import REPO, SITE_SECRET_VALUES, VALUE_SETS, HubPod, chart_values, config_for, with_cluster_dns
+from .guide_s3_users import build_users_secret
+from .z2jh import (REPO, S3_USERS_KEY, S3_USERS_SECRET, SITE_SECRET_VALUES, VALUE_SETS, HubPod, chart_values,
+                   config_for, with_cluster_dns)
 
 pytestmark = pytest.mark.deploy
 
@@ -109,8 +113,11 @@ def wait_for(check, timeout: float, what: str, logs=lambda: ""):
 def deployment(tmp_path_factory):
     root = tmp_path_factory.mktemp("chart-hub")
     gitlab = GitLabStandIn(root / "gitlab", tls=True).start()
-    alice = gitlab.world.add_user("alice")
-    gitlab.world.add_group("mlops", {alice: DEVELOPER})
+    people = {name: gitlab.world.add_user(name) for name in ("alice", "bob", "carol")}
+    alice = people["alice"]
+    gitlab.world.add_group("mlops", {user: DEVELOPER for user in people.values()})
+    # MinIO identities for alice and bob only: carol is the colleague not added yet
+    s3_users = build_users_secret(root / "admin", ["alice", "bob"])
     d = Deployment(root)
     public = f"http://127.0.0.1:{d.ports['public']}/"
     client = gitlab.world.register_app(f"{public}hub/oauth_callback")
@@ -119,7 +126,7 @@ def deployment(tmp_path_factory):
     service_hosts = {"hub": ("127.0.0.1", d.ports["hub"]), "proxy-api": ("127.0.0.1", d.ports["api"]),
                      "proxy-public": ("127.0.0.1", d.ports["public"]), "proxy-http": ("127.0.0.1", d.ports["public"])}
     pod = HubPod(root / "hub-pod", values, site_secret=secret, service_hosts=service_hosts, namespace=NAMESPACE,
-                 kube_api=("127.0.0.1", d.ports["kube"]))
+                 kube_api=("127.0.0.1", d.ports["kube"]), mounted_secrets={s3_users.name: s3_users.data})
     hub_env = pod.environment()
     try:
         # the cluster, built from the hub's own catalog (as its services get it)
@@ -148,7 +155,7 @@ def deployment(tmp_path_factory):
                                      "--upgrade-db"]), "hub", env=hub_env)  # unshare and sh exec: this pid is the hub
         wait_for(lambda: requests.get(f"{public}hub/api/", timeout=3).status_code == 200, 90,
                  "the hub did not answer through the proxy", lambda: d.log("hub"))
-        yield d, pod, gitlab, alice, public
+        yield d, pod, gitlab, alice, public, people
     finally:
         d.stop()
         gitlab.stop()
@@ -188,10 +195,16 @@ def pod_env(kube: Kube, name: str) -> dict[str, str]:
     return {e["name"]: e.get("value") for e in notebook["env"]}
 
 
+def s3_users(pod: HubPod) -> dict[str, dict[str, str]]:
+    """users.json as the hub pod sees it now (the mounted Secret)."""
+    return json.loads(pod.mounted_secrets[S3_USERS_SECRET][S3_USERS_KEY])
+
+
 def test_login_spawn_cpu_and_gpu_with_token_and_costs(deployment):
-    d, pod, gitlab, alice, public = deployment
+    d, pod, gitlab, alice, public, _ = deployment
     kube = Kube(pod, d.ports["kube"])
     session = login(public, gitlab, alice)
+    own = s3_users(pod)["alice"]
     summaries = []
     for profile in ("cpu", "gpu-a10"):
         response = session.api("POST", "users/alice/server", json={"profile": profile})
@@ -207,7 +220,8 @@ def test_login_spawn_cpu_and_gpu_with_token_and_costs(deployment):
         assert token and gitlab.world.tokens[token].user is alice  # the token GitLab issued at login
         assert env["HYBRIDHUB_GITLAB_URL"] == gitlab.url
         assert env["HYBRIDHUB_S3_ENDPOINT"] == "https://minio.corp.example:9000"
-        assert env["HYBRIDHUB_S3_SECRET_KEY"] == SITE_SECRET_VALUES["minio-secret-key"]
+        # her own MinIO keys from the mounted users.json (docs/deploy-aks.md, step 1)
+        assert [env["HYBRIDHUB_S3_ACCESS_KEY"], env["HYBRIDHUB_S3_SECRET_KEY"]] == [own["access_key"], own["secret_key"]]
         assert env["HYBRIDHUB_CULLER_URL"] == f"http://hub:{d.ports['culler']}/services/hybridhub-culler/"
         # JupyterLab itself answers through the proxy (OAuth with the hub on the way)
         lab = session.session.get(f"{public}user/alice/lab", timeout=60)
@@ -250,4 +264,56 @@ def test_services_run_with_the_hubs_catalog_and_the_cluster(deployment):
         assert [p["slug"] for p in profiles] == ["cpu", "gpu-a10", "gpu-a10-large"]
         assert all(p["image"].startswith(registry + "/") for p in profiles)
         assert env["KUBERNETES_SERVICE_HOST"] == "127.0.0.1" and env["POD_NAMESPACE"] == NAMESPACE
-        assert "MINIO_SECRET_KEY" not in env and "CONFIGPROXY_AUTH_TOKEN" not in env
+        assert "CONFIGPROXY_AUTH_TOKEN" not in env
+        assert not [k for keys in s3_users(pod).values() for k in keys.values() if k in env.values()]
+
+
+def spawn_failure(session: HubSession, name: str) -> str:
+    """The message the spawn page shows for a failed start (its progress stream's last event)."""
+    with session.session.get(f"{session.base_url}hub/api/users/{name}/server/progress", stream=True, timeout=30,
+                             headers={"X-XSRFToken": session.xsrf}) as r:
+        events = [json.loads(line[len("data:"):]) for line in r.iter_lines(decode_unicode=True)
+                  if line and line.startswith("data:")]
+    assert events and events[-1].get("failed"), events
+    return events[-1]["message"]
+
+
+def test_each_server_gets_only_its_own_users_s3_keys_and_a_new_colleague_needs_no_restart(deployment, tmp_path):
+    """Two users with keys get their own, never another's; a user missing from users.json gets no
+    server and a message naming her and the file (no key in it, none in the hub's log); once the
+    Secret is replaced (the guide's step 8, seen in the pod after the kubelet's sync) the same
+    running hub starts her server with her keys."""
+    d, pod, gitlab, _, public, people = deployment
+    kube = Kube(pod, d.ports["kube"])
+    sessions = {name: login(public, gitlab, people[name]) for name in ("bob", "carol")}
+    assert sessions["bob"].api("POST", "users/bob/server", json={"profile": "cpu"}).status_code in (201, 202)
+
+    # within the hub's slow_spawn_timeout the failure is the answer (500), else it comes later (202)
+    assert sessions["carol"].api("POST", "users/carol/server", json={"profile": "cpu"}).status_code in (202, 500)
+    with pytest.raises(AssertionError, match="spawn of carol failed"):
+        wait_ready(sessions["carol"], "carol", timeout=60)
+    message = spawn_failure(sessions["carol"], "carol")
+    path = pod.values["hub"]["config"]["HybridSpawner"]["storage_credentials_file"]
+    assert f"no storage credentials for user 'carol' in {path}" in message
+    pods = [p["metadata"]["name"] for p in kube.get(f"/api/v1/namespaces/{NAMESPACE}/pods")["items"]]
+    assert "jupyter-carol" not in pods
+
+    before = pod.mounted_secrets[S3_USERS_SECRET][S3_USERS_KEY]
+    added = build_users_secret(tmp_path, ["carol"], existing=before)
+    pod.update_secret(added.name, added.data)
+    assert sessions["carol"].api("POST", "users/carol/server", json={"profile": "cpu"}).status_code in (201, 202)
+
+    keys = s3_users(pod)
+    assert set(keys) == {"alice", "bob", "carol"} and len({k["secret_key"] for k in keys.values()}) == 3
+    for name in ("bob", "carol"):
+        wait_ready(sessions[name], name, timeout=180, failure=lambda model: d.log("hub")[-4000:])
+        env = pod_env(kube, f"jupyter-{name}")
+        assert (env["HYBRIDHUB_S3_ACCESS_KEY"], env["HYBRIDHUB_S3_SECRET_KEY"]) == (
+            keys[name]["access_key"], keys[name]["secret_key"])
+        others = [k["secret_key"] for other, k in keys.items() if other != name]
+        assert not [s for s in others if s in "\n".join(v or "" for v in env.values())]
+    hub_log = d.log("hub")
+    assert "no storage credentials for user 'carol'" in hub_log  # the log read below is the right one
+    assert not [k["secret_key"] for k in keys.values() if k["secret_key"] in hub_log]
+    for name in ("bob", "carol"):
+        assert sessions[name].api("DELETE", f"users/{name}/server").status_code in (202, 204)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 import tomllib
@@ -11,7 +12,9 @@ import yaml
 
 from hybridhub.hub_ext.cost.estimate import estimate, load_input, render_table
 from hybridhub.spawner.profiles import ProfileCatalog
+from hybridhub.spawner.storage_keys import user_keys
 
+from .guide_s3_users import build_users_secret
 from .z2jh import AKS_VALUES, REPO, SITE_VALUES, VALUES_DIR, load_yaml
 
 pytestmark = pytest.mark.deploy
@@ -106,6 +109,8 @@ def test_secrets_created_are_the_ones_the_values_reference():
     (secret_name,) = {name for name, _ in refs}
     keys = {v.split("=", 1)[0] for v in generic[secret_name]["from-literal"]}
     assert keys == {key for _, key in refs}
+    mounted = {v["secret"]["secretName"] for v in VALUES["hub"]["extraVolumes"] if "secret" in v}
+    assert mounted and mounted <= set(generic)  # the hub pod would not start without them
     runner_secret = generic[CLOUD_RUNNER["runners"]["secret"]]
     assert {v.split("=", 1)[0] for v in runner_secret["from-literal"]} == {"runner-token", "runner-registration-token"}
     pull = {c[4] for c in commands() if c[:4] == ["kubectl", "create", "secret", "docker-registry"]}
@@ -191,3 +196,61 @@ def test_monthly_cost_is_the_models_prediction_for_the_catalog_prices():
     assert table == f"$ hybridhub cost estimate examples/cost-paper-table1.yaml\n{render_table(estimate(EXAMPLE))}\n"
     prices = [float(p.vm_price_per_hour) for p in load_input(EXAMPLE).pools]
     assert prices == [p.vm_price_per_hour for p in CATALOG.pool_map().values()]
+
+
+# -- each person's own MinIO identity (issue 17) -------------------------------------------
+
+
+def test_per_person_steps_give_each_user_her_own_keys_in_the_mounted_secret(tmp_path):
+    """The guide's own lines (jq, openssl) build users.json for two people: each entry is that
+    person's, her access key is her name (what ${aws:username} stands for in the policy), and
+    the Secret they create is the one the values mount, under the key the hub reads."""
+    secret = build_users_secret(tmp_path, ["alice", "bob"])
+    (volume,) = [v for v in VALUES["hub"]["extraVolumes"] if v.get("secret", {}).get("secretName") == secret.name]
+    (item,) = volume["secret"]["items"]
+    assert set(secret.data) == {item["key"]}
+    assert secret.file_mode == 0o600  # umask 077: nobody else reads the keys on the admin's disk
+    path = tmp_path / "secret-users.json"
+    path.write_text(secret.data[item["key"]])
+    alice, bob = user_keys(path, "alice"), user_keys(path, "bob")
+    assert alice[0] == "alice" and bob[0] == "bob"
+    assert alice[1] != bob[1] and all(8 <= len(s) <= 40 for s in (alice[1], bob[1]))  # MinIO's secret key length
+
+
+def test_minio_policy_is_the_documented_one_and_matches_the_layout():
+    """One policy for everyone (docs/storage.md's): own bucket home-<name> read/write, datasets
+    read-only; the guide creates it from the shipped file, attaches it to the group every person
+    joins, creates each home bucket and datasets, and gives nobody readwrite."""
+    shipped = json.loads((VALUES_DIR / "minio-policy-hybridhub-users.json").read_text())
+    storage_md = (REPO / "docs" / "storage.md").read_text(encoding="utf-8")
+    documented = re.search(r"<<'JSON'\n(.*?)\nJSON\n", storage_md, re.S).group(1)
+    assert shipped == json.loads(documented)
+    mc = [c for c in commands() if c[:1] == ["mc"]]
+    (create,) = [c for c in mc if c[1:4] == ["admin", "policy", "create"]]
+    assert REPO / create[6] == VALUES_DIR / "minio-policy-hybridhub-users.json"
+    (attach,) = [c for c in mc if c[1:4] == ["admin", "policy", "attach"]]
+    (join,) = [c for c in mc if c[1:4] == ["admin", "group", "add"]]
+    assert attach[5] == create[5] and options(attach)["group"] == [join[5]] and join[6] == "$S3_USER"
+    assert not [c for c in mc if "readwrite" in c]
+    buckets = {c[-1].split("/", 1)[1] for c in mc if c[1] == "mb"}
+    assert buckets == {"datasets", "home-$S3_USER"}
+    by_resource = {tuple(s["Resource"]): set(s["Action"]) for s in shipped["Statement"]}
+    home = ("arn:aws:s3:::home-${aws:username}", "arn:aws:s3:::home-${aws:username}/*")
+    assert by_resource[home] == {"s3:*"}
+    shared = by_resource[("arn:aws:s3:::datasets", "arn:aws:s3:::datasets/*")]
+    assert shared and all(a.startswith(("s3:Get", "s3:List")) for a in shared)  # read-only
+    site = load_yaml(SITE_VALUES)["hub"]["config"]["HybridSpawner"]
+    assert site["storage_default_bucket"] == "datasets" and "storage_prefix_template" not in site
+
+
+def test_a_new_colleague_replaces_the_secret_the_hub_mounts():
+    """Step 8 fetches users.json back from the mounted Secret and applies the same Secret again."""
+    (volume,) = [v for v in VALUES["hub"]["extraVolumes"] if "secret" in v]
+    name, (item,) = volume["secret"]["secretName"], volume["secret"]["items"]
+    lines = [line for block in re.findall(r"```sh\n(.*?)```", DOC.read_text(encoding="utf-8"), re.S)
+             for line in block.splitlines()]
+    (fetch,) = [line for line in lines if line.startswith(f"kubectl get secret {name} ")]
+    assert "{.data." + item["key"].replace(".", "\\.") + "}" in fetch and fetch.endswith(f"> {item['key']}")
+    (apply,) = [line for line in lines if "| kubectl apply -f -" in line]
+    assert apply.startswith(f"kubectl create secret generic {name} ") and f"--from-file={item['key']}" in apply
+    assert "--dry-run=client" in apply

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import tempfile
 from pathlib import Path
 
@@ -23,7 +24,8 @@ from hybridhub.spawner.kube import HybridKubeSpawner
 from hybridhub.spawner.profiles import CATALOG_ENV, DEFAULT_PROFILES, ProfileCatalog
 from hybridhub.spawner.settings import HybridSpawner
 
-from .z2jh import (SITE_SECRET_VALUES, VALUE_SETS, HubConfigError, chart_values, config_for, hub_config)
+from .z2jh import (NO_S3_USERS, S3_USERS_KEY, S3_USERS_SECRET, SITE_SECRET_VALUES, VALUE_SETS, HubConfigError, HubPod,
+                   chart_values, config_for, hub_config)
 
 pytestmark = pytest.mark.deploy
 
@@ -65,8 +67,9 @@ def test_spawner_authenticator_and_catalog(value_set):
     catalog = ProfileCatalog(config=Config(c))
     assert [p.slug for p in catalog.all_profiles()] == [p["slug"] for p in DEFAULT_PROFILES]
     settings = HybridSpawner(config=Config(c))
-    assert settings.storage_access_key == SITE_SECRET_VALUES["minio-access-key"]
-    assert settings.storage_secret_key == SITE_SECRET_VALUES["minio-secret-key"]
+    # each user's own keys from the mounted Secret; no shared key in the hub at all
+    assert settings.storage_credentials_file == "/usr/local/etc/hybridhub/s3-users/users.json"
+    assert settings.storage_access_key == "" and settings.storage_secret_key == ""
 
 
 def test_the_chart_init_container_is_kept():
@@ -86,11 +89,38 @@ def test_site_settings_reach_the_spawner_and_authenticator():
     assert auth.allowed_groups
 
 
-def test_missing_storage_secret_stops_the_hub():
+def test_users_keys_secret_is_mounted_where_the_spawner_reads_it():
+    """The Secret's directory is mounted read-only (no subPath, so the kubelet brings updates into
+    the running pod) and its users.json is the spawner's storage_credentials_file."""
+    values = chart_values(*VALUE_SETS["aks+site"])
+    hub = values["hub"]
+    (volume,) = [v for v in hub["extraVolumes"] if v.get("secret", {}).get("secretName") == S3_USERS_SECRET]
+    (mount,) = [m for m in hub["extraVolumeMounts"] if m["name"] == volume["name"]]
+    assert "subPath" not in mount and mount["readOnly"] is True
+    (item,) = volume["secret"]["items"]
+    assert item["key"] == S3_USERS_KEY
+    assert volume["secret"]["defaultMode"] & 0o007 == 0  # nobody outside the hub's user and fsGroup
+    assert volume["secret"]["defaultMode"] & 0o040  # the hub (uid 1000) reads through the pod's fsGroup
+    assert hub["podSecurityContext"]["fsGroup"] == hub["containerSecurityContext"]["runAsGroup"]
+    path = Path(mount["mountPath"]) / item["path"]
+    assert config_for("aks+site")["HybridSpawner"]["storage_credentials_file"] == str(path)
+    # no shared MinIO key reaches the hub: none in its environment, none in its configuration
+    assert not [name for name in hub["extraEnv"] if "MINIO" in name or "S3" in name]
+    assert not [code for code in hub["extraConfig"].values() if re.search(r"storage_(access|secret)_key", code)]
+    # the pod's file is where the spawner looks (the test pod lays the Secret out as the kubelet does)
+    with tempfile.TemporaryDirectory() as root:
+        pod = HubPod(Path(root), values, mounted_secrets={S3_USERS_SECRET: {S3_USERS_KEY: '{"alice": {}}'}})
+        pod.write()
+        assert (pod.etc / path.relative_to("/usr/local/etc")).read_text() == '{"alice": {}}'
+
+
+def test_hub_without_the_users_keys_secret_does_not_start():
+    """Without the Secret the kubelet does not start the hub pod (the volume is not optional)."""
     values = chart_values(*VALUE_SETS["aks"])
-    secret = {k: v for k, v in SITE_SECRET_VALUES.items() if k != "minio-secret-key"}
-    with tempfile.TemporaryDirectory() as root, pytest.raises(HubConfigError, match="MINIO_SECRET_KEY"):
-        hub_config(values, Path(root), site_secret=secret)
+    (volume,) = [v for v in values["hub"]["extraVolumes"] if v.get("secret", {}).get("secretName") == S3_USERS_SECRET]
+    assert not volume["secret"].get("optional")
+    with tempfile.TemporaryDirectory() as root, pytest.raises(ValueError, match=S3_USERS_SECRET):
+        hub_config(values, Path(root), site_secret=SITE_SECRET_VALUES)
 
 
 def test_image_registry_and_tag_from_the_environment():
@@ -128,7 +158,7 @@ def test_invalid_catalog_fails_at_hub_start():
     values = chart_values(*VALUE_SETS["aks"])
     values["hub"]["config"]["ProfileCatalog"] = {"profiles": [{"slug": "x", "pool": "nope"}]}
     with tempfile.TemporaryDirectory() as root, pytest.raises(HubConfigError, match="pool|missing"):
-        hub_config(values, Path(root), site_secret=SITE_SECRET_VALUES)
+        hub_config(values, Path(root), site_secret=SITE_SECRET_VALUES, mounted_secrets=NO_S3_USERS)
 
 
 def test_budget_guard_reads_what_the_cost_service_writes():

@@ -4,9 +4,10 @@
   Helm does (maps merge key by key, ``null`` deletes a default).
 - :class:`HubPod` lays out what the chart mounts into the hub pod (its ``jupyterhub_config.py`` and
   ``z2jh.py``, the Secret with the merged values and generated keys, the ConfigMap with resource
-  names, ``hub.extraFiles``, the service-account files, the ``/srv/jupyterhub`` volume) and runs a
-  command in a private mount namespace where those paths are where the chart puts them, with the
-  hub container's environment. Nothing of the chart is re-implemented: its files are run as they are.
+  names, ``hub.extraFiles``, the Secrets of ``hub.extraVolumes``/``extraVolumeMounts``, the
+  service-account files, the ``/srv/jupyterhub`` volume) and runs a command in a private mount
+  namespace where those paths are where the chart puts them, with the hub container's environment.
+  Nothing of the chart is re-implemented: its files are run as they are.
 - :func:`hub_config` loads the chart's ``jupyterhub_config.py`` with JupyterHub's own config loader
   in such a pod and returns the resulting configuration as JSON.
 
@@ -127,11 +128,13 @@ class HubPod:
     def __init__(self, root: Path, values: dict, *, site_secret: dict[str, str] | None = None,
                  service_hosts: dict[str, tuple[str, int]] | None = None, namespace: str = "jhub",
                  kube_api: tuple[str, int] | None = None, kube_ca: Path | None = None,
-                 kube_token: str = "hub-service-account-token"):
+                 kube_token: str = "hub-service-account-token",
+                 mounted_secrets: dict[str, dict[str, str]] | None = None):
         self.root = root
         self.values = values
         self.namespace = namespace
         self.site_secret = site_secret or {}
+        self.mounted_secrets = dict(mounted_secrets or {})  # Secret name -> {key: content} (hub.extraVolumes)
         self.service_hosts = service_hosts or {}
         self.kube_api = kube_api
         self.kube_ca = kube_ca
@@ -182,6 +185,13 @@ class HubPod:
             path = self.etc / target.relative_to("/usr/local/etc")
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(_render_extra_file(details))
+        for volume in self.values.get("hub", {}).get("extraVolumes") or []:
+            source = volume.get("secret") or {}
+            if source and source["secretName"] not in self.mounted_secrets and not source.get("optional"):
+                # the kubelet would not start the pod: the test provides every mounted Secret
+                raise ValueError(f"hub.extraVolumes {volume['name']}: Secret {source['secretName']} not provided")
+        for name in self.mounted_secrets:
+            self.write_secret_volume(name)
         (self.srv / "jupyterhub").mkdir(parents=True, exist_ok=True)
         self.serviceaccount.mkdir(parents=True, exist_ok=True)
         (self.serviceaccount / "namespace").write_text(self.namespace)
@@ -190,6 +200,40 @@ class HubPod:
             shutil.copyfile(self.kube_ca, self.serviceaccount / "ca.crt")
         names = sorted({"localhost", *self.service_hosts})
         self.hosts.write_text("127.0.0.1 " + " ".join(names) + "\n::1 localhost\n")
+
+    def secret_mounts(self, secret_name: str) -> list[tuple[dict, dict]]:
+        """``(volume, mount)`` pairs of hub.extraVolumes/extraVolumeMounts that show ``secret_name``."""
+        hub = self.values.get("hub", {})
+        volumes = {v["name"]: v for v in hub.get("extraVolumes") or []}
+        return [(volumes[m["name"]], m) for m in hub.get("extraVolumeMounts") or []
+                if (volumes.get(m["name"], {}).get("secret") or {}).get("secretName") == secret_name]
+
+    def write_secret_volume(self, name: str) -> None:
+        """The kubelet's view of a Secret volume: each item at its path under the mount, with the
+        volume's mode, each file replaced whole (its atomic writer swaps a symlink; a reader never
+        sees half a file). Called again after :meth:`update_secret`, as the kubelet's periodic sync
+        does for a mounted Secret (not for a subPath mount, which never sees an update)."""
+        data = self.mounted_secrets[name]
+        for volume, mount in self.secret_mounts(name):
+            source = volume["secret"]
+            target = Path(mount["mountPath"])
+            if mount.get("subPath") or not str(target).startswith("/usr/local/etc/"):
+                raise ValueError(f"this test pod mounts whole Secret volumes under /usr/local/etc only: {mount}")
+            items = source.get("items") or [{"key": key, "path": key} for key in data]
+            for item in items:
+                if item["key"] not in data:  # the kubelet would not start the pod
+                    raise ValueError(f"Secret {name} has no key {item['key']}")
+                path = self.etc / target.relative_to("/usr/local/etc") / item["path"]
+                path.parent.mkdir(parents=True, exist_ok=True)
+                fresh = path.with_name(f".{path.name}.new")
+                fresh.write_text(data[item["key"]])
+                fresh.chmod(item.get("mode", source.get("defaultMode", 0o644)))
+                fresh.replace(path)
+
+    def update_secret(self, name: str, data: dict[str, str]) -> None:
+        """``kubectl apply`` of a changed Secret, as the running pod sees it after the kubelet's sync."""
+        self.mounted_secrets[name] = dict(data)
+        self.write_secret_volume(name)
 
     # -- environment -------------------------------------------------------------------
     def environment(self) -> dict[str, str]:
@@ -260,9 +304,10 @@ print("\\n@@CONFIG@@" + json.dumps(app.config, default=plain))
 
 
 def hub_config(values: dict, root: Path, *, env: dict[str, str] | None = None,
-               site_secret: dict[str, str] | None = None) -> dict:
+               site_secret: dict[str, str] | None = None,
+               mounted_secrets: dict[str, dict[str, str]] | None = None) -> dict:
     """The configuration the chart's jupyterhub_config.py builds from ``values`` (JSON)."""
-    pod = HubPod(root, values, site_secret=site_secret,
+    pod = HubPod(root, values, site_secret=site_secret, mounted_secrets=mounted_secrets,
                  service_hosts={"hub": ("127.0.0.1", 8081), "proxy-api": ("127.0.0.1", 8001),
                                 "proxy-public": ("127.0.0.1", 80)},
                  kube_api=("127.0.0.1", 443))
@@ -282,9 +327,11 @@ SITE_SECRET_VALUES = {  # what `kubectl create secret generic hybridhub-secrets`
     "gitlab-oauth-client-id": "test-client-id",
     "gitlab-oauth-client-secret": "test-client-secret",
     "crypt-key": "ab" * 32,
-    "minio-access-key": "test-access",
-    "minio-secret-key": "test-secret-key",
 }
+# the Secret of each user's own MinIO keys, mounted into the hub pod (hub.extraVolumes)
+S3_USERS_SECRET = "hybridhub-s3-users"
+S3_USERS_KEY = "users.json"
+NO_S3_USERS = {S3_USERS_SECRET: {S3_USERS_KEY: "{}"}}  # the Secret, before the first user is added
 
 
 @lru_cache
@@ -293,7 +340,7 @@ def _cached_config(value_set: str, env_items: tuple) -> str:
 
     with tempfile.TemporaryDirectory(prefix="z2jh-hub-") as root:
         return json.dumps(hub_config(chart_values(*VALUE_SETS[value_set]), Path(root), env=dict(env_items),
-                                     site_secret=SITE_SECRET_VALUES))
+                                     site_secret=SITE_SECRET_VALUES, mounted_secrets=NO_S3_USERS))
 
 
 def config_for(value_set: str, **env: str) -> dict:
