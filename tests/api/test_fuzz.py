@@ -31,8 +31,8 @@ MIN_REQUESTS = 5000
 FRAMING = {"content-length", "transfer-encoding", "host", "connection"}
 #: cases per operation: valid ones (examples mixed in), invalid ones, and valid ones whose named
 #: fields take only the values below (the real bucket and objects, paths through the link out)
-MODES = [("valid", schemathesis.GenerationMode.POSITIVE, 50), ("invalid", schemathesis.GenerationMode.NEGATIVE, 50),
-         ("targeted", schemathesis.GenerationMode.POSITIVE, 40)]  # fmt: skip
+MODES = [("valid", schemathesis.GenerationMode.POSITIVE, 45), ("invalid", schemathesis.GenerationMode.NEGATIVE, 40),
+         ("targeted", schemathesis.GenerationMode.POSITIVE, 35)]  # fmt: skip
 PATHS = ["", "ml", "link-out", "link-out/repo", "link-out/new.txt", "link-out/secret.txt", "link-out/empty/x",
          "../outside", "ml/../../outside", "/etc", "README.md", "new-folder"]  # fmt: skip
 

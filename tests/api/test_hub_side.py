@@ -111,23 +111,18 @@ def hub_problem(operation: dict, response: requests.Response) -> str | None:
     return None
 
 
-def test_generated_requests_to_the_culler_never_fail_it(hub):
-    token = hub.token(hub.login("admin"), "admin")
-    base = f"{hub.url.rstrip('/')}{CULLER_PREFIX}".rstrip("/")
-    served = requests.get(f"{base}/openapi.json", headers={"Authorization": f"token {token}"}, timeout=30)
-    assert served.json() == culler_description(CULLER_PREFIX)
-    assert requests.get(f"{base}/openapi.json", headers={"Authorization": "token wrong"}, timeout=30,
-                        allow_redirects=False).status_code in (302, 403)  # fmt: skip
-    schema = schemathesis.openapi.from_dict(served.json())
+def fuzz(description: dict, base: str, token: str, examples: int = 60) -> Counter[str]:
+    """Valid and invalid generated requests for every operation of ``description``, with ``token``."""
+    schema = schemathesis.openapi.from_dict(description)
     session = requests.Session()
     session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
     counts: Counter[str] = Counter()
     for result in schema.get_all_operations():
         operation = result.ok()
-        described = served.json()["paths"][operation.path][operation.method.lower()]
+        described = description["paths"][operation.path][operation.method.lower()]
         for mode in (schemathesis.GenerationMode.POSITIVE, schemathesis.GenerationMode.NEGATIVE):
 
-            @settings(max_examples=60, derandomize=True, database=None, deadline=None, phases=[Phase.generate],
+            @settings(max_examples=examples, derandomize=True, database=None, deadline=None, phases=[Phase.generate],
                       suppress_health_check=list(HealthCheck))  # fmt: skip
             @given(case=operation.as_strategy(generation_mode=mode))
             def check(case):
@@ -139,5 +134,43 @@ def test_generated_requests_to_the_culler_never_fail_it(hub):
                 assert wrong is None, f"{wrong}\nrequest: {request['method']} {request['url']}\nanswer: {response.text[:300]}"
 
             check()
+    return counts
+
+
+def test_generated_requests_to_the_culler_never_fail_it(hub):
+    token = hub.token(hub.login("admin"), "admin")
+    base = f"{hub.url.rstrip('/')}{CULLER_PREFIX}".rstrip("/")
+    served = requests.get(f"{base}/openapi.json", headers={"Authorization": f"token {token}"}, timeout=30)
+    assert served.json() == culler_description(CULLER_PREFIX)
+    assert requests.get(f"{base}/openapi.json", headers={"Authorization": "token wrong"}, timeout=30,
+                        allow_redirects=False).status_code in (302, 403)  # fmt: skip
+    counts = fuzz(served.json(), base, token)
     print(f"\nculler: {sum(counts.values())} generated requests, statuses {dict(counts)}")
+    assert "Traceback" not in hub.log()  # the hub's and its services' output
     assert sum(counts.values()) >= 300, counts
+
+
+def test_generated_requests_to_the_gitlab_token_route_never_fail_the_hub(tmp_path_factory):
+    """With a running server's own token (the one credential the route serves), through a real
+    hub logged in with the GitLab stand-in."""
+    from tests.gitlab.hub import clone_home, serving, server_environ, stop_server
+    from tests.gitlab.test_tokens_hub import start_server
+    from tests.gitlab_standin import GitLabStandIn
+    from tests.gitlab_standin.state import DEVELOPER
+
+    root = tmp_path_factory.mktemp("api-gitlab")
+    gitlab = GitLabStandIn(root / "gitlab").start()
+    alice = gitlab.world.add_user("alice")
+    gitlab.world.add_group("ml-team", {alice: DEVELOPER})  # the hub lets ml-team in
+    project = gitlab.world.add_project("ml-team", "notebooks", {alice: DEVELOPER})
+    clone_home(root, gitlab, project, "alice")
+    with serving(root, gitlab) as hub:
+        start_server(hub, gitlab, alice)
+        try:
+            token = server_environ(hub, "alice")["JUPYTERHUB_API_TOKEN"]
+            counts = fuzz(hub_description(), hub.url.rstrip("/") + "/hub", token)
+        finally:
+            stop_server(hub, "alice")
+        assert "Traceback" not in hub.log()
+    print(f"\ngitlab-token: {sum(counts.values())} generated requests, statuses {dict(counts)}")
+    assert sum(counts.values()) >= 100 and counts["200"] > 0, counts
