@@ -21,7 +21,7 @@ import requests
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 
-from .conftest import OBJECTS, snapshot
+from .conftest import OBJECTS, make_site, snapshot
 
 pytestmark = pytest.mark.api
 
@@ -146,3 +146,16 @@ def test_generated_requests_never_fail_the_server(lab):
     assert snapshot(lab.site, lab.root) == before, "something beside the workspace changed"
     log = lab.log.read_text(errors="replace")
     assert "Traceback" not in log and "Uncaught exception" not in log, log[-5000:]
+
+
+def test_the_site_snapshot_sees_a_write_through_the_link_and_not_one_inside(tmp_path):
+    site = make_site(tmp_path)
+    before = snapshot(site.site, site.root)
+    (site.root / "inside.txt").write_text("a workspace file\n")
+    assert snapshot(site.site, site.root) == before
+    (site.root / "link-out" / "empty" / "escaped.txt").write_text("written through the link\n")
+    assert snapshot(site.site, site.root) != before
+    (site.root / "link-out" / "empty" / "escaped.txt").unlink()
+    before = snapshot(site.site, site.root)
+    (site.outside / "secret.txt").write_text("OUTSIDE THE WORKSPACE\n")  # same size: seen by its content
+    assert snapshot(site.site, site.root) != before
