@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import http.client
+import io
 import json
 import os
 import time
@@ -139,3 +140,40 @@ async def test_local_routes_answer_while_every_store_thread_waits_on_a_stalled_s
     assert {(r.code, json.loads(r.response.body)["reason"]) for r in results} == {(503, "storage_unreachable")}
     took, job = await timed("transfers", job["id"])
     assert job["state"] == "cancelled" and job["reason"] == "cancelled"
+
+
+def browser_download(port: int, path: str, headers: dict) -> tuple[int, int, float]:
+    """GET an object as a browser does; (bytes announced, bytes received, when the body ended)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    received = 0
+    try:
+        conn.request("GET", path, headers=headers)
+        response = conn.getresponse()
+        announced = int(response.headers["Content-Length"])
+        try:
+            while chunk := response.read(64 * 1024):
+                received += len(chunk)
+        except (http.client.IncompleteRead, OSError):
+            pass  # the server broke the connection: the browser shows a failed download
+        return announced, received, time.monotonic()
+    finally:
+        conn.close()
+
+
+@on_server_loop
+async def test_a_download_through_the_server_breaks_at_the_stall_deadline(
+    store_proxy, admin, http_server_client, jp_http_port, jp_base_url, jp_auth_header
+):  # http_server_client: the fixture that makes the jupyter server listen on jp_http_port
+    bucket = new_bucket(admin)
+    admin.put_object(bucket, "big.bin", io.BytesIO(os.urandom(32 * MiB)), 32 * MiB)
+    store_proxy.throttle(down=4 * MiB)
+    path = f"{jp_base_url}hybridhub/storage/object?" + urlencode({"bucket": bucket, "key": "big.bin"})
+    download = asyncio.get_running_loop().run_in_executor(None, browser_download, jp_http_port, path, jp_auth_header)
+    while store_proxy.bytes_down < 6 * MiB:  # the server passed its first 4 MiB on to the browser
+        assert not download.done(), download.result()
+        await asyncio.sleep(0.01)
+    store_proxy.stall()
+    stalled = time.monotonic()
+    announced, received, ended = await asyncio.wait_for(download, timeout=60)
+    assert announced == 32 * MiB and 0 < received < announced  # never a short file that looks whole
+    assert STALL * 0.9 <= ended - stalled <= STALL + SLACK

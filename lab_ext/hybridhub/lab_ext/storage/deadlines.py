@@ -72,8 +72,10 @@ class Watch:
 
 
 def _shutdown(sock: socket.socket) -> None:
+    """Shut the TCP connection down under whatever thread is blocked on it. The plain socket's
+    method even for TLS: ``SSLSocket.shutdown`` would drop the TLS state another thread uses."""
     try:
-        sock.shutdown(socket.SHUT_RDWR)
+        socket.socket.shutdown(sock, socket.SHUT_RDWR)
     except OSError:
         pass  # already closed
 
