@@ -280,7 +280,7 @@ class Sweeper:
         self._wake = threading.Event()
         self._stopped = threading.Event()
         self._thread: threading.Thread | None = None
-        self.sweeps = 0
+        self.log = log  # the server's log once started by the extension
 
     def key_lock(self, bucket: str, key: str) -> threading.Lock:
         with self._guard:
@@ -326,7 +326,6 @@ class Sweeper:
     # -- the sweep --------------------------------------------------------------------------
     def sweep(self) -> dict:
         """One pass: dead servers' journals, then this server's failed uploads."""
-        self.sweeps += 1
         counts = {"aborted": 0, "removed": 0, "pending": 0}
         root = self.journal.root
         live_running = set()
@@ -359,7 +358,7 @@ class Sweeper:
                     counts["aborted"] += abort_uploads(self.client(), record)
                 except StorageError as error:
                     counts["pending"] += 1
-                    log.info("hybridhub storage: leftover upload not cleaned yet (%s)", error.reason)
+                    counts["reason"] = error.reason
                     continue
                 self.journal.discard(record)
         return counts
@@ -375,11 +374,23 @@ class Sweeper:
         self._wake.set()
 
     def _loop(self) -> None:
+        waiting = False  # logged once per outage, not at every retry
         while not self._stopped.is_set():
             self._wake.clear()
             try:
-                left = self.sweep()["pending"]
+                counts = self.sweep()
             except Exception:  # noqa: BLE001 - a sweep must never end the loop
-                log.exception("hybridhub storage: sweep failed")
-                left = 1
-            self._wake.wait(self.retry_seconds if left else None)
+                self.log.exception("hybridhub storage: sweep failed")
+                counts = {"aborted": 0, "removed": 0, "pending": 1}
+            if counts["aborted"] or counts["removed"]:
+                self.log.info(
+                    "hybridhub storage: cleaned up after failed or crashed transfers: %d multipart upload(s) aborted, "
+                    "%d temporary file(s) deleted", counts["aborted"], counts["removed"],
+                )  # fmt: skip
+            if counts["pending"] and not waiting and "reason" in counts:
+                self.log.warning(
+                    "hybridhub storage: %d leftover multipart upload(s) wait for the store (%s); retrying every %g s",
+                    counts["pending"], counts["reason"], self.retry_seconds,
+                )  # fmt: skip
+            waiting = bool(counts["pending"])
+            self._wake.wait(self.retry_seconds if counts["pending"] else None)

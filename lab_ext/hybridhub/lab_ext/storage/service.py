@@ -227,5 +227,6 @@ def start(serverapp, state: dict) -> StorageService:
     """
     root = serverapp.web_app.settings.get("server_root_dir") or serverapp.contents_manager.root_dir
     service = state.setdefault("storage_service", StorageService(state["storage"], root))
+    service.leftovers.log = serverapp.log
     service.leftovers.start()
     return service
