@@ -8,9 +8,10 @@ failed part ends the upload at once: no further byte is read, a reader with ``fa
 the multipart upload is aborted.
 
 Memory: at most ``parallel`` parts in flight plus the one being read, as with the SDK.
-The abort runs on the ``cleanup`` client (not the transfer's own, which a
-cancel has broken): a stalled store must not hold back the error, and if the store cannot be
-reached the caller's leftover handling aborts the upload later.
+
+The abort runs on the ``cleanup`` client (not the transfer's own, which a cancel has broken)
+and is waited for only briefly: a stalled store must not hold back the error; an upload the
+store could not be asked to abort is aborted later by the leftover sweep (:mod:`.leftovers`).
 """
 
 from __future__ import annotations
