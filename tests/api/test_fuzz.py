@@ -20,6 +20,7 @@ import pytest
 import requests
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
 
 from .conftest import OBJECTS, make_site, snapshot
 
@@ -29,10 +30,17 @@ MIN_REQUESTS = 5000
 #: headers that frame the HTTP message itself: a bad one is refused by tornado's HTTP/1 parser
 #: (a bare "400 Bad Request", before any handler), so generated values of them are dropped
 FRAMING = {"content-length", "transfer-encoding", "host", "connection"}
-#: cases per operation: valid ones (examples mixed in), invalid ones, and valid ones whose named
-#: fields take only the values below (the real bucket and objects, paths through the link out)
+#: cases per operation: valid ones (examples mixed in), invalid ones, valid ones whose named
+#: fields take only the values below (the real bucket and objects, paths through the link out),
+#: and for JSON routes bodies that are no JSON object
 MODES = [("valid", schemathesis.GenerationMode.POSITIVE, 45), ("invalid", schemathesis.GenerationMode.NEGATIVE, 40),
-         ("targeted", schemathesis.GenerationMode.POSITIVE, 35)]  # fmt: skip
+         ("targeted", schemathesis.GenerationMode.POSITIVE, 35), ("raw", schemathesis.GenerationMode.POSITIVE, 25)]  # fmt: skip
+#: request bodies that are no JSON object, with a Content-Type ("raw" mode, JSON routes only)
+RAW_BODIES = st.tuples(
+    st.one_of(st.binary(max_size=300), st.text(max_size=100).map(str.encode),
+              st.sampled_from([b"[]", b"null", b"1e999", b"NaN", b'{"a": ' * 70 + b"1" + b"}" * 70, b'"\\ud800"',
+                               b'{"path": "\\u0000"}', b"\xff\xfe{}"])),
+    st.sampled_from(["application/json", "text/plain", "application/x-www-form-urlencoded"]))  # fmt: skip
 PATHS = ["", "ml", "link-out", "link-out/repo", "link-out/new.txt", "link-out/secret.txt", "link-out/empty/x",
          "../outside", "ml/../../outside", "/etc", "README.md", "new-folder"]  # fmt: skip
 
@@ -116,26 +124,36 @@ def test_generated_requests_never_fail_the_server(lab):
     counts: Counter[str] = Counter()
     statuses: Counter[str] = Counter()
     started = time.monotonic()
+
+    def send(name: str, label: str, described: dict, request: dict) -> None:
+        request["headers"] = sent_headers(request["headers"], lab.token)
+        try:
+            response = session.request(**request, timeout=60, allow_redirects=False)
+        except requests.ConnectionError as error:
+            raise AssertionError(f"no answer ({error}) ({name})\nrequest: {reproduce(request)}") from None
+        counts[label] += 1
+        statuses[f"{label} {response.status_code}"] += 1
+        wrong = problem(described, response)
+        assert wrong is None, f"{wrong} ({name})\nrequest: {reproduce(request)}\nanswer: {response.text[:500]}"
+
     for name, mode, examples in MODES:
         for result in schemas[name == "targeted"].get_all_operations():
             operation = result.ok()
             label = f"{operation.method.upper()} {operation.path}"
             described = served["paths"][operation.path][operation.method.lower()]
+            raw = name == "raw"
+            if raw and "application/json" not in described.get("requestBody", {}).get("content", {}):
+                continue
 
             @settings(max_examples=examples, derandomize=True, database=None, deadline=None,
                       phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))  # fmt: skip
-            @given(case=operation.as_strategy(generation_mode=mode))
-            def check(case):
+            @given(case=operation.as_strategy(generation_mode=mode), body=RAW_BODIES)
+            def check(case, body):
                 request = case.as_transport_kwargs(base_url=base)
-                request["headers"] = sent_headers(request["headers"], lab.token)
-                try:
-                    response = session.request(**request, timeout=60, allow_redirects=False)
-                except requests.ConnectionError as error:
-                    raise AssertionError(f"no answer ({error}) ({name})\nrequest: {reproduce(request)}") from None
-                counts[label] += 1
-                statuses[f"{label} {response.status_code}"] += 1
-                wrong = problem(described, response)
-                assert wrong is None, f"{wrong} ({name})\nrequest: {reproduce(request)}\nanswer: {response.text[:500]}"
+                if raw:  # whatever bytes, as JSON or as another type
+                    request.pop("json", None)
+                    request["data"], request["headers"]["Content-Type"] = body
+                send(name, label, described, request)
 
             check()
     total = sum(counts.values())
