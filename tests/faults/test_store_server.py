@@ -34,9 +34,10 @@ def jp_server_config(object_store, store_proxy, request):
     return server_config(object_store, endpoint=store_proxy.endpoint, first_byte_timeout=first_byte, stall_timeout=stall)
 
 
-def browser_upload(port: int, path: str, headers: dict, sent: list[int]) -> tuple[int, dict]:
-    """A browser-like PUT of ``UPLOAD`` bytes sent as fast as the server takes them; like a
-    browser it reads the answer even when the server stopped reading the body early."""
+def browser_upload(port: int, path: str, headers: dict, sent: list[int], rate: float | None = None) -> tuple[int, dict]:
+    """A browser-like PUT of ``UPLOAD`` bytes sent as fast as the server takes them (or at
+    ``rate`` bytes per second); like a browser it reads the answer even when the server stopped
+    reading the body early."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
     try:
         conn.putrequest("PUT", path)
@@ -44,10 +45,13 @@ def browser_upload(port: int, path: str, headers: dict, sent: list[int]) -> tupl
             conn.putheader(name, value)
         conn.endheaders()
         block = os.urandom(256 * 1024)
+        started = time.monotonic()
         try:
             while sent[0] < UPLOAD:
                 conn.send(block)
                 sent[0] += len(block)
+                if rate:
+                    time.sleep(max(0.0, started + sent[0] / rate - time.monotonic()))
         except OSError:
             pass  # the server answered and closed: the answer is still to be read
         response = conn.getresponse()
@@ -177,3 +181,26 @@ async def test_a_download_through_the_server_breaks_at_the_stall_deadline(
     announced, received, ended = await asyncio.wait_for(download, timeout=60)
     assert announced == 32 * MiB and 0 < received < announced  # never a short file that looks whole
     assert STALL * 0.9 <= ended - stalled <= STALL + SLACK
+
+
+@pytest.mark.parametrize("fault", ["stall", "kill"])
+@on_server_loop
+async def test_a_slow_browser_upload_learns_of_a_store_fault_between_parts(
+    fault, store_proxy, admin, http_server_client, jp_http_port, jp_base_url, jp_auth_header
+):
+    """The browser sends 1 MiB/s: after the first part the upload waits 6 s for the next one
+    and sends nothing to the store meanwhile; a store that hangs or dies then is still noticed
+    within the stall deadline."""
+    bucket = new_bucket(admin)
+    path = f"{jp_base_url}hybridhub/storage/upload?" + urlencode({"bucket": bucket, "key": "slow.bin"})
+    sent = [0]
+    upload = asyncio.get_running_loop().run_in_executor(None, browser_upload, jp_http_port, path, jp_auth_header, sent, MiB)
+    while sent[0] < 7 * MiB:  # the first part went to the store; the next is 5 s away
+        assert not upload.done(), upload.result()
+        await asyncio.sleep(0.01)
+    assert store_proxy.bytes_up > 6 * MiB
+    getattr(store_proxy, fault)()
+    faulted = time.monotonic()
+    status, answer = await asyncio.wait_for(upload, timeout=60)
+    assert status == 503 and answer["reason"] == "storage_unreachable", answer
+    assert time.monotonic() - faulted <= STALL + SLACK

@@ -7,6 +7,10 @@ failed part ends the upload at once: no further byte is read, a reader with ``fa
 (the browser upload's :class:`~.streams.BytePipe`) is failed so whoever feeds it stops too, and
 the multipart upload is aborted.
 
+While a slow browser fills the next part, nothing talks to the store; so that a store that
+dies meanwhile is still noticed within the stall deadline, the upload asks the store for its
+parts (``ListParts``, one part) when it has not heard from it for half the stall deadline.
+
 Memory: at most ``parallel`` parts in flight plus the one being read, as with the SDK.
 
 The abort runs on the ``cleanup`` client (not the transfer's own, which a cancel has broken)
@@ -17,6 +21,7 @@ store could not be asked to abort is aborted later by the leftover sweep (:mod:`
 from __future__ import annotations
 
 import threading
+import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 
 from minio import Minio
@@ -36,6 +41,29 @@ def _read_part(reader, size: int) -> bytes:
         chunks.append(data)
         got += len(data)
     return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+def _check_while_idle(client: Minio, bucket: str, key: str, upload_id: str, reader, busy, stop: threading.Event) -> list[float]:
+    """Ask the store about the upload whenever no part is in flight (``busy()`` false) and it was
+    last heard from half a stall deadline ago; a failure fails the reader. Returns the list
+    holding the time the store was last heard from (the caller updates it)."""
+    every = getattr(getattr(client, "_http", None), "stall_timeout", 30.0) / 2
+    heard = [time.monotonic()]
+
+    def check() -> None:
+        while not stop.wait(every / 4):
+            if busy() or time.monotonic() - heard[0] < every:
+                continue
+            try:
+                client._list_parts(bucket, key, upload_id, max_parts=1)
+            except Exception as exc:  # noqa: BLE001 - the upload fails with it
+                if not stop.is_set():
+                    reader.fail(translate(exc))
+                return
+            heard[0] = time.monotonic()
+
+    threading.Thread(target=check, name="hybridhub-upload-check", daemon=True).start()
+    return heard
 
 
 def _abort(cleanup: Minio, bucket: str, key: str, upload_id: str) -> None:
@@ -74,7 +102,13 @@ def put(
     pending: dict[Future, int] = {}
     etags: dict[int, str] = {}
 
+    stop = threading.Event()
+    heard = [0.0]
+    if hasattr(reader, "fail"):  # a reader that waits on someone else (the browser)
+        heard = _check_while_idle(client, bucket, key, upload_id, reader, lambda: any(not f.done() for f in list(pending)), stop)
+
     def part_ended(future: Future) -> None:
+        heard[0] = time.monotonic()
         error = None if future.cancelled() else future.exception()
         if error is not None and hasattr(reader, "fail"):
             reader.fail(translate(error))  # wakes a read waiting for the browser's next bytes
@@ -106,5 +140,6 @@ def put(
         _abort(cleanup or client, bucket, key, upload_id)
         raise
     finally:
+        stop.set()
         workers.shutdown(wait=False)
     return {"etag": result.etag, "version_id": result.version_id}
