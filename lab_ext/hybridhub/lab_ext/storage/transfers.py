@@ -58,14 +58,21 @@ def part_size_for(length: int) -> int:
 
 def upload_stream(client: Minio, bucket: str, key: str, reader, length: int, content_type: str = "") -> dict:
     """Upload ``length`` bytes read from ``reader``; raises StorageError at the first failed part,
-    leaves nothing on failure. A reader with a ``progress`` (:class:`~.streams.ProgressReader`,
-    :class:`~.streams.BytePipe`) is a transfer a cancel ends at once."""
+    leaves nothing on failure.
+
+    A reader with a ``progress`` (:class:`~.streams.ProgressReader`, :class:`~.streams.BytePipe`)
+    is a transfer a cancel ends at once, on connections of its own. Except a browser upload of
+    one part: it has all its bytes before its one PUT starts, so there is nothing left to cancel
+    that the deadlines do not bound, and it uses the shared connections (one connect less per
+    small file).
+    """
     if length < 0 or length > MAX_OBJECT:
         raise StorageError("invalid_request", "The upload size is missing or too large.")
     progress = getattr(reader, "progress", None)
+    part_size = part_size_for(length)
+    own = progress is not None and (length > part_size or not hasattr(reader, "fail"))
     try:
-        with transfer_client(client, progress) if progress is not None else contextlib.nullcontext(client) as transfer:
-            part_size = part_size_for(length)
+        with transfer_client(client, progress) if own else contextlib.nullcontext(client) as transfer:
             result = multipart.put(
                 transfer, bucket, key, reader, length, part_size, content_type or guess_type(key), PARALLEL_PARTS, client
             )
