@@ -111,8 +111,8 @@ class _Connection:
                 if not data:  # orderly close: pass the FIN on, keep the other direction going
                     dst.shutdown(socket.SHUT_WR)
                     return
+                proxy._count(direction, len(data))  # before passing them on: a test that got them sees them counted
                 self._send(dst, data)
-                proxy._count(direction, len(data))
         except OSError:
             pass
         finally:
