@@ -242,3 +242,17 @@ async def test_download_sends_the_bytes_as_stored_even_when_content_encoded(jp_f
     r = await jp_fetch("hybridhub", "storage", "object", params={"bucket": bucket, "key": "logs/a.csv.gz"}, decompress_response=False)
     assert r.body == stored and int(r.headers["Content-Length"]) == len(stored)
     assert "Content-Encoding" not in r.headers
+
+
+@on_server_loop
+async def test_next_page_with_the_authorization_header(jp_fetch, admin):
+    # jupyter-server takes ?token= as the login credential before the Authorization header
+    # (IdentityProvider.get_token), so the page parameter must not be called "token"
+    bucket = new_bucket(admin)
+    for name in ("a.txt", "b.txt"):
+        admin.put_object(bucket, name, io.BytesIO(b"x"), 1)
+    first = data(await jp_fetch("hybridhub", "storage", "list", params={"bucket": bucket, "limit": "1"}))
+    assert [e["name"] for e in first["entries"]] == ["a.txt"] and first["next_token"]
+    params = {"bucket": bucket, "limit": "1", "continuation": first["next_token"]}
+    second = data(await jp_fetch("hybridhub", "storage", "list", params=params))
+    assert [e["name"] for e in second["entries"]] == ["b.txt"]

@@ -77,9 +77,9 @@ OPERATIONS: dict[str, dict[str, dict]] = {
     "storage/list": {
         "get": op("One page of a bucket's folders and objects under a prefix.", params=(
             BUCKET, query("prefix", "Folder prefix ('' = the bucket's top)."),
-            query("token", "The continuation token of the previous page."),
+            query("continuation", "The previous page's next_token (opaque)."),
             query("limit", "Objects per page.", {"type": "integer"}),
-            query("search", "Only names containing this text."))),
+            query("search", "Only names starting with this text (no '/')."))),
     },
     "storage/object": {
         "get": op("Download an object (attachment, or an inline image preview); with a browser endpoint, a 307 "

@@ -129,10 +129,10 @@ export class StorageAPI {
   list(
     bucket: string,
     prefix: string,
-    token: string | null,
+    continuation: string | null,
     search: string
   ): Promise<IPage> {
-    return this.get('list', { bucket, prefix, token, search });
+    return this.get('list', { bucket, prefix, continuation, search });
   }
 
   /** True when the object exists (a 404 means it does not). */

@@ -116,7 +116,7 @@ class ListHandler(StorageHandler):
             self.service.list,
             self.required("bucket"),
             self.arg("prefix", ""),
-            self.arg("token") or None,
+            self.arg("continuation") or None,  # not "token": jupyter-server reads ?token= as a credential
             limit,
             self.arg("search", ""),
         )
