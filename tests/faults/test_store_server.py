@@ -10,6 +10,8 @@ import http.client
 import io
 import json
 import os
+import select
+import socket
 import time
 from urllib.parse import urlencode
 
@@ -36,28 +38,28 @@ def jp_server_config(object_store, store_proxy, request):
 
 def browser_upload(port: int, path: str, headers: dict, sent: list[int], rate: float | None = None) -> tuple[int, dict]:
     """A browser-like PUT of ``UPLOAD`` bytes sent as fast as the server takes them (or at
-    ``rate`` bytes per second); like a browser it reads the answer even when the server stopped
-    reading the body early."""
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-    try:
-        conn.putrequest("PUT", path)
-        for name, value in {**headers, "Content-Length": str(UPLOAD)}.items():
-            conn.putheader(name, value)
-        conn.endheaders()
-        block = os.urandom(256 * 1024)
-        started = time.monotonic()
-        try:
-            while sent[0] < UPLOAD:
-                conn.send(block)
-                sent[0] += len(block)
-                if rate:
-                    time.sleep(max(0.0, started + sent[0] / rate - time.monotonic()))
-        except OSError:
-            pass  # the server answered and closed: the answer is still to be read
-        response = conn.getresponse()
-        return response.status, json.loads(response.read() or b"{}")
-    finally:
-        conn.close()
+    ``rate`` bytes per second). Like a browser it watches for an answer while it sends, stops
+    sending once one comes (RFC 9112, 9.6) and reads it; the server must then close cleanly
+    (FIN), not reset the connection, which can destroy the answer before it is read."""
+    head = f"PUT {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+    head += "".join(f"{name}: {value}\r\n" for name, value in {**headers, "Content-Length": str(UPLOAD)}.items())
+    block = memoryview(os.urandom(256 * 1024))
+    started = time.monotonic()
+    with socket.create_connection(("127.0.0.1", port), timeout=60) as sock:
+        sock.sendall(head.encode() + b"\r\n")
+        while sent[0] < UPLOAD:
+            readable, writable, _ = select.select([sock], [sock], [], 60)
+            if readable:
+                break  # the answer came before the body's end
+            sent[0] += sock.send(block[: UPLOAD - sent[0]])
+            if rate:
+                time.sleep(max(0.0, started + sent[0] / rate - time.monotonic()))
+        answer = b""
+        while chunk := sock.recv(65536):  # a reset raises here: the test fails
+            answer += chunk
+    status_line, _, rest = answer.partition(b"\r\n")
+    body = rest.partition(b"\r\n\r\n")[2]
+    return int(status_line.split()[1]), json.loads(body or b"{}")
 
 
 async def _upload_while(fault, store_proxy, admin, jp_http_port, jp_base_url, jp_auth_header):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import socket
 
 from jupyter_server.auth.decorator import authorized
 from tornado import web
@@ -23,6 +24,8 @@ from .streams import BytePipe, Progress
 from .transfers import MAX_OBJECT, part_size_for
 
 
+#: seconds between the half-close after an early answer and the close (Apache waits up to 2)
+LINGER = 2.0
 #: a refused upload with at most this many body bytes is answered once they arrived (larger: at once)
 SMALL_BODY = 64 * 1024
 
@@ -41,6 +44,7 @@ class UploadHandler(StorageHandler):
     gone = False  # the browser closed the connection
     ended: asyncio.Event | None = None  # answered or gone (set once an upload began)
     refusal: Exception | None = None  # refused before a small body: answered by put()
+    lingering = False  # answered before the body's end: the connection closes LINGER s later
 
     async def prepare(self):
         try:
@@ -90,8 +94,35 @@ class UploadHandler(StorageHandler):
         self.pipe.fail(future.exception())
         if not self.body_done and not self.gone and not self._finished:
             # the store failed while the body still comes: answer now and stop reading it
-            # (tornado closes the connection after the answer instead of reading on)
+            self._linger_on_close()
+            self.set_header("Connection", "close")
             self._handle_request_exception(future.exception())
+
+    def _linger_on_close(self) -> None:
+        """Close as a lingering close does: after the answer, half-close (FIN) and wait
+        :data:`LINGER` seconds before closing for good, reading nothing meanwhile.
+
+        tornado closes right after an answer given before the body's end; with the browser's
+        bytes unread the kernel then resets the connection, and a reset can destroy the answer
+        before the browser read it (Windows drops received data on a reset). A browser that got
+        the answer and the FIN stops sending (RFC 9112, 9.6) and closes.
+        """
+        connection = self.request.connection
+        close = connection.close
+        self.lingering = True
+
+        def close_later() -> None:
+            try:
+                connection.stream.socket.shutdown(socket.SHUT_WR)
+            except (AttributeError, OSError):
+                pass  # already gone
+            IOLoop.current().call_later(LINGER, closed)
+
+        def closed() -> None:
+            close()
+            self.ended.set()
+
+        connection.close = close_later
 
     async def data_received(self, chunk: bytes) -> None:
         if self.pipe is None:
@@ -108,7 +139,7 @@ class UploadHandler(StorageHandler):
         await self.ended.wait()
 
     def on_finish(self) -> None:
-        if self.ended is not None:
+        if self.ended is not None and not self.lingering:
             self.ended.set()
 
     @web.authenticated
