@@ -177,3 +177,18 @@ def test_a_malformed_dead_journal_is_removed_and_nothing_else(workspace, client,
     (folder / "0123456789abcdef.json").write_text(text)
     assert sweeper(workspace, client, owner).sweep() == {"aborted": 0, "removed": 0, "pending": 0}
     assert sorted(p.name for p in workspace.iterdir()) == ["keep.hybridhub-part"]
+
+
+def test_only_multipart_uploads_are_journaled(service, bucket, monkeypatch):
+    # a single PUT that fails leaves no object and no parts (S3 PutObject is all or nothing),
+    # so a one-part upload needs no record; a multipart one does, for as long as it runs
+    added = []
+    real_add = service.leftovers.journal.add
+    monkeypatch.setattr(service.leftovers.journal, "add", lambda record: (added.append(record), real_add(record)))
+    small = b"a" * 1024
+    service.upload_reader(bucket, "small.bin", io.BytesIO(small), len(small))
+    assert added == []
+    large = os.urandom(7 * 1024 * 1024)
+    service.upload_reader(bucket, "large.bin", io.BytesIO(large), len(large))
+    assert [(r.bucket, r.key) for r in added] == [(bucket, "large.bin")]
+    assert service.leftovers.journal.uploads == {}  # ended: the record is gone

@@ -7,6 +7,7 @@ handlers run them in worker threads.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import threading
@@ -141,12 +142,16 @@ class StorageService:
 
     def upload_reader(self, bucket: str, key: str, reader, length: int, content_type: str = "") -> dict:
         bucket, key = self.object_ref(bucket, key)
-        return self._upload(bucket, key, lambda: transfers.upload_stream(self.client, bucket, key, reader, length, content_type))
+        return self._upload(bucket, key, length, lambda: transfers.upload_stream(self.client, bucket, key, reader, length, content_type))
 
-    def _upload(self, bucket: str, key: str, work):
+    def _upload(self, bucket: str, key: str, length: int, work):
         """Run an upload recorded in the journal: if it fails where the SDK could not abort it
-        (store gone, server killed), the sweep aborts its multipart upload later (:mod:`.leftovers`)."""
-        with self.leftovers.uploading(bucket, key):
+        (store gone, server killed), the sweep aborts its multipart upload later (:mod:`.leftovers`).
+
+        An upload of one part is a single PUT, which the store discards whole when it fails: it
+        leaves nothing to clean, so it costs no journal writes."""
+        recorded = self.leftovers.uploading(bucket, key) if transfers.is_multipart(length) else contextlib.nullcontext()
+        with recorded:
             try:
                 return work()
             except StorageError as error:
@@ -215,7 +220,8 @@ class StorageService:
         api_path = workspace.to_api_path(self.root_dir, source)
 
         def work(progress):
-            return self._upload(bucket, key, lambda: transfers.upload_file(self.client, bucket, key, Path(source), progress))
+            size = Path(source).stat().st_size  # once: the journal's decision and the upload agree
+            return self._upload(bucket, key, size, lambda: transfers.upload_file(self.client, bucket, key, Path(source), progress, size))
 
         return self.jobs.submit("upload", bucket, key, api_path, work)
 

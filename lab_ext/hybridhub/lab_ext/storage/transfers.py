@@ -56,6 +56,11 @@ def part_size_for(length: int) -> int:
     return max(PART_SIZE, -(-needed // MiB) * MiB)
 
 
+def is_multipart(length: int) -> bool:
+    """Whether an upload of ``length`` bytes is a multipart upload (else one PUT)."""
+    return length > part_size_for(length)
+
+
 def upload_stream(client: Minio, bucket: str, key: str, reader, length: int, content_type: str = "") -> dict:
     """Upload ``length`` bytes read from ``reader``; raises StorageError at the first failed part,
     leaves nothing on failure.
@@ -109,8 +114,9 @@ def abort_incomplete(client: Minio, bucket: str, key: str, since: datetime | Non
         raise translate(exc) from None
 
 
-def upload_file(client: Minio, bucket: str, key: str, path: Path, progress: Progress) -> dict:
-    length = path.stat().st_size
+def upload_file(client: Minio, bucket: str, key: str, path: Path, progress: Progress, length: int | None = None) -> dict:
+    """Upload the file's first ``length`` bytes (default: its size now)."""
+    length = path.stat().st_size if length is None else length
     progress.total = length
     with open(path, "rb") as f:
         return upload_stream(client, bucket, key, ProgressReader(f, progress), length)
