@@ -10,6 +10,7 @@ import sys
 SUBCOMMAND_MODULES = [
     "hybridhub.hub_ext.demo.cli",
     "hybridhub.hub_ext.cost.cli",
+    "hybridhub.hub_ext.doctor.cli",
 ]
 
 

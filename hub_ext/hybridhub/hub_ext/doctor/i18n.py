@@ -1,0 +1,189 @@
+"""The doctor's text: one table per language, same keys (tested), as in hub_ext/cost/i18n.py.
+
+``title_*`` names a check, ``saw_*`` says what it saw (settings and files, never a secret),
+``fix_*`` is the fix in one sentence.
+"""
+
+from __future__ import annotations
+
+import os
+
+from hybridhub.hub_ext.language import negotiate
+
+EN = {
+    "report": "hybridhub doctor: {passed} passed, {warned} warnings, {failed} failed ({config})",
+    "pass": "PASS", "warn": "WARN", "fail": "FAIL",
+    "fix": "fix",
+    "title_profile-list": "Profile list is the catalog",
+    "title_authenticator": "GitLab login hands the token over",
+    "title_services": "Hub services share the catalog and reach Kubernetes",
+    "title_storage-endpoint": "User servers: object store",
+    "title_storage-keys": "User servers: each user's own storage keys",
+    "title_gitlab-url": "User servers: GitLab",
+    "title_culler-url": "User servers: culler report URL",
+    "title_budget": "Budget and prices",
+    "title_timezone": "Time zone of the accounting month",
+    "title_config": "The hub's configuration loads",
+    "saw_config_error": "loading the configuration failed: {error}",
+    "fix_config_error": "Correct the setting the error names (the hub does not start like this either).",
+    "saw_check_error": "the check itself failed: {error}",
+    "fix_check_error": "Report this as a hybridhub bug with the doctor's output.",
+    "saw_spawner_class": "spawner is {cls}, which does not use the profile catalog",
+    "fix_spawner_class": "Set hub.config.JupyterHub.spawner_class to hybridhub.spawner.kube.HybridKubeSpawner.",
+    "saw_profile_list_catalog": "{cls} serves the catalog's profiles (profile_list not set)",
+    "saw_profile_list_overridden": "profile_list is set elsewhere and replaces the catalog: {what}",
+    "fix_profile_list": ("Remove singleuser.profileList from your values (set it to null) and define profiles "
+                         "in c.ProfileCatalog.profiles only."),
+    "saw_authenticator_class": "authenticator is {cls}, which does not keep the GitLab token for user servers",
+    "fix_authenticator_class": ("Set hub.config.JupyterHub.authenticator_class to "
+                                "hybridhub.hub_ext.gitlab.HybridGitLabOAuthenticator."),
+    "saw_scopes": "requested scopes are \"{scopes}\", the GitLab application is registered with \"{expected}\"",
+    "fix_scopes": ("Set HybridGitLabOAuthenticator.scope to exactly the registered scopes (or remove it to use "
+                   "the default)."),
+    "saw_auth_state": "auth state enabled: {enabled}; JUPYTERHUB_CRYPT_KEY present: {key}",
+    "fix_auth_state": ("Enable auth state and give the hub JUPYTERHUB_CRYPT_KEY from the hybridhub-secrets Secret "
+                       "(crypt-key)."),
+    "saw_authenticator_ok": "{cls} with auth state, scopes \"{scopes}\"",
+    "saw_no_services": "no hybridhub service (culler, cost) is run by the hub",
+    "fix_no_services": "Keep hub.services hybridhub-culler and hybridhub-cost from jupyterhub-aks.yaml.",
+    "saw_service_catalog_missing": "service {service}: no {variable} (the hub's catalog is not handed over)",
+    "saw_service_catalog_differs": "service {service}: {variable} differs from the hub's catalog",
+    "saw_service_kube": "service {service} has no Kubernetes API address: {missing} missing",
+    "fix_service_handover": ("Keep the extraConfig 90-hybridhub-services (hand_over_to_services(c)) as the last "
+                             "hub.extraConfig entry."),
+    "saw_services_ok": "{services} get the hub's catalog and the Kubernetes API address",
+    "saw_storage_endpoint_unset": "HybridSpawner.storage_endpoint is empty: servers get no object store",
+    "fix_storage_endpoint": "Set hub.config.HybridSpawner.storage_endpoint to the MinIO URL in your site values.",
+    "saw_storage_endpoint": "storage endpoint {url}",
+    "saw_keys_unset": "no HybridSpawner.storage_credentials_file: users get no storage keys",
+    "saw_keys_shared": "one shared storage key for every user (storage_access_key), no per-user keys file",
+    "fix_keys_unset": ("Set HybridSpawner.storage_credentials_file to the mounted users.json of the "
+                       "hybridhub-s3-users Secret."),
+    "saw_keys_unreadable": "cannot read the storage keys file {path}: {error}",
+    "fix_keys_unreadable": ("Mount the hybridhub-s3-users Secret (hub.extraVolumes and extraVolumeMounts) at the "
+                            "directory of storage_credentials_file."),
+    "saw_keys_not_json": "the storage keys file {path} is not a JSON object",
+    "fix_keys_not_json": ("Recreate the hybridhub-s3-users Secret from a users.json of the form "
+                          "{{\"user\": {{\"access_key\": …, \"secret_key\": …}}}}."),
+    "saw_keys_empty": "the storage keys file {path} has no user yet",
+    "fix_keys_empty": "Add each colleague's keys to the hybridhub-s3-users Secret (deployment guide, step 8).",
+    "saw_keys_ok": "storage keys file {path} holds keys for {users} users",
+    "saw_gitlab_url_unset": "HybridSpawner.gitlab_url is empty: servers cannot reach GitLab",
+    "fix_gitlab_url": "Set hub.config.HybridSpawner.gitlab_url to your GitLab URL in your site values.",
+    "saw_gitlab_url": "GitLab {url}",
+    "saw_culler_url_unset": "user servers get no {variable}: they cannot report activity to the culler",
+    "fix_culler_url": ("Set singleuser.extraEnv.HYBRIDHUB_CULLER_URL to http://hub:10100/services/hybridhub-culler/ "
+                       "(as in jupyterhub-aks.yaml)."),
+    "saw_culler_url": "culler report URL {url}",
+    "saw_no_cost_service": "the hub runs no {service} service",
+    "fix_no_cost_service": "Keep hub.services.hybridhub-cost from jupyterhub-aks.yaml.",
+    "saw_cost_config_error": "the cost service's settings cannot be loaded: {error}",
+    "fix_cost_config": "Correct the CostService settings in hub.extraFiles.hybridhub-services.",
+    "saw_budget_unset": "not set: {unset}",
+    "fix_budget": ("Set CostService.budget, lb_price_per_hour and public_ip_price_per_hour in "
+                   "hub.extraFiles.hybridhub-services, and a vm_price_per_hour for every pool."),
+    "saw_budget_ok": "budget {budget} {currency}, prices for {pools} pools",
+    "saw_timezone_unknown": "the cost service's settings cannot be loaded",
+    "saw_timezone_unset": "CostService.timezone is not set: the month is counted in {zone}",
+    "fix_timezone": "Set CostService.timezone to your company's time zone (e.g. Asia/Tokyo).",
+    "saw_timezone_differs": "the cost month is in {zone}, the hub's TZ is {tz}",
+    "fix_timezone_differs": "Use the same time zone for CostService.timezone and the hub's TZ.",
+    "saw_timezone_ok": "the cost month is counted in {zone}",
+}
+
+JA = {
+    "report": "hybridhub doctor: 合格 {passed}、警告 {warned}、不合格 {failed}（{config}）",
+    "pass": "合格", "warn": "警告", "fail": "不合格",
+    "fix": "対処",
+    "title_profile-list": "プロファイル一覧がカタログであること",
+    "title_authenticator": "GitLab ログインがトークンを引き渡すこと",
+    "title_services": "ハブのサービスがカタログを共有し Kubernetes に届くこと",
+    "title_storage-endpoint": "ユーザーサーバー: オブジェクトストレージ",
+    "title_storage-keys": "ユーザーサーバー: ユーザーごとのストレージキー",
+    "title_gitlab-url": "ユーザーサーバー: GitLab",
+    "title_culler-url": "ユーザーサーバー: カラーへの報告 URL",
+    "title_budget": "予算と価格",
+    "title_timezone": "会計月のタイムゾーン",
+    "title_config": "ハブの設定が読み込めること",
+    "saw_config_error": "設定の読み込みに失敗しました: {error}",
+    "fix_config_error": "エラーが示す設定を直してください（このままではハブも起動しません）。",
+    "saw_check_error": "チェック自体が失敗しました: {error}",
+    "fix_check_error": "doctor の出力を添えて hybridhub の不具合として報告してください。",
+    "saw_spawner_class": "スポナーは {cls} で、プロファイルカタログを使いません",
+    "fix_spawner_class": "hub.config.JupyterHub.spawner_class を hybridhub.spawner.kube.HybridKubeSpawner にしてください。",
+    "saw_profile_list_catalog": "{cls} がカタログのプロファイルを提供しています（profile_list は未設定）",
+    "saw_profile_list_overridden": "profile_list が別の場所で設定され、カタログを置き換えています: {what}",
+    "fix_profile_list": ("values から singleuser.profileList を削除し（null にし）、プロファイルは "
+                         "c.ProfileCatalog.profiles だけで定義してください。"),
+    "saw_authenticator_class": "認証は {cls} で、GitLab トークンをユーザーサーバーに渡しません",
+    "fix_authenticator_class": ("hub.config.JupyterHub.authenticator_class を "
+                                "hybridhub.hub_ext.gitlab.HybridGitLabOAuthenticator にしてください。"),
+    "saw_scopes": "要求するスコープは「{scopes}」、GitLab アプリケーションの登録は「{expected}」です",
+    "fix_scopes": ("HybridGitLabOAuthenticator.scope を登録済みのスコープと完全に同じにしてください"
+                   "（削除すれば既定値になります）。"),
+    "saw_auth_state": "auth state の有効化: {enabled}、JUPYTERHUB_CRYPT_KEY の有無: {key}",
+    "fix_auth_state": ("auth state を有効にし、hybridhub-secrets シークレット（crypt-key）から "
+                       "JUPYTERHUB_CRYPT_KEY をハブに渡してください。"),
+    "saw_authenticator_ok": "{cls}（auth state あり、スコープ「{scopes}」）",
+    "saw_no_services": "ハブが起動する hybridhub のサービス（カラー、コスト）がありません",
+    "fix_no_services": "jupyterhub-aks.yaml の hub.services の hybridhub-culler と hybridhub-cost を残してください。",
+    "saw_service_catalog_missing": "サービス {service}: {variable} がありません（ハブのカタログが渡されていません）",
+    "saw_service_catalog_differs": "サービス {service}: {variable} がハブのカタログと異なります",
+    "saw_service_kube": "サービス {service} に Kubernetes API のアドレスがありません: {missing} がありません",
+    "fix_service_handover": ("extraConfig の 90-hybridhub-services（hand_over_to_services(c)）を "
+                             "hub.extraConfig の最後の項目として残してください。"),
+    "saw_services_ok": "{services} がハブのカタログと Kubernetes API のアドレスを受け取っています",
+    "saw_storage_endpoint_unset": "HybridSpawner.storage_endpoint が空です。サーバーにオブジェクトストレージがありません",
+    "fix_storage_endpoint": "サイトの values で hub.config.HybridSpawner.storage_endpoint に MinIO の URL を設定してください。",
+    "saw_storage_endpoint": "ストレージのエンドポイント {url}",
+    "saw_keys_unset": "HybridSpawner.storage_credentials_file がありません。ユーザーにストレージキーが渡りません",
+    "saw_keys_shared": "全ユーザーで共有の 1 つのキー（storage_access_key）で、ユーザーごとのキーファイルがありません",
+    "fix_keys_unset": ("HybridSpawner.storage_credentials_file に hybridhub-s3-users シークレットの users.json の"
+                       "マウント先を設定してください。"),
+    "saw_keys_unreadable": "ストレージキーのファイル {path} を読めません: {error}",
+    "fix_keys_unreadable": ("hybridhub-s3-users シークレットを storage_credentials_file のディレクトリに"
+                            "マウントしてください（hub.extraVolumes と extraVolumeMounts）。"),
+    "saw_keys_not_json": "ストレージキーのファイル {path} が JSON オブジェクトではありません",
+    "fix_keys_not_json": ("{{\"ユーザー\": {{\"access_key\": …, \"secret_key\": …}}}} の形の users.json から "
+                          "hybridhub-s3-users シークレットを作り直してください。"),
+    "saw_keys_empty": "ストレージキーのファイル {path} にまだユーザーがいません",
+    "fix_keys_empty": "各同僚のキーを hybridhub-s3-users シークレットに追加してください（デプロイ手順のステップ 8）。",
+    "saw_keys_ok": "ストレージキーのファイル {path} に {users} 人分のキーがあります",
+    "saw_gitlab_url_unset": "HybridSpawner.gitlab_url が空です。サーバーが GitLab に届きません",
+    "fix_gitlab_url": "サイトの values で hub.config.HybridSpawner.gitlab_url に GitLab の URL を設定してください。",
+    "saw_gitlab_url": "GitLab {url}",
+    "saw_culler_url_unset": "ユーザーサーバーに {variable} がありません。カラーに利用状況を報告できません",
+    "fix_culler_url": ("singleuser.extraEnv.HYBRIDHUB_CULLER_URL を http://hub:10100/services/hybridhub-culler/ に"
+                       "設定してください（jupyterhub-aks.yaml と同じ）。"),
+    "saw_culler_url": "カラーへの報告 URL {url}",
+    "saw_no_cost_service": "ハブが {service} サービスを起動していません",
+    "fix_no_cost_service": "jupyterhub-aks.yaml の hub.services.hybridhub-cost を残してください。",
+    "saw_cost_config_error": "コストサービスの設定を読み込めません: {error}",
+    "fix_cost_config": "hub.extraFiles.hybridhub-services の CostService の設定を直してください。",
+    "saw_budget_unset": "未設定: {unset}",
+    "fix_budget": ("hub.extraFiles.hybridhub-services で CostService.budget、lb_price_per_hour、"
+                   "public_ip_price_per_hour を設定し、すべてのプールに vm_price_per_hour を設定してください。"),
+    "saw_budget_ok": "予算 {budget} {currency}、{pools} プールの価格",
+    "saw_timezone_unknown": "コストサービスの設定を読み込めません",
+    "saw_timezone_unset": "CostService.timezone が未設定です。月は {zone} で数えられます",
+    "fix_timezone": "CostService.timezone に会社のタイムゾーン（例: Asia/Tokyo）を設定してください。",
+    "saw_timezone_differs": "コストの月は {zone}、ハブの TZ は {tz} です",
+    "fix_timezone_differs": "CostService.timezone とハブの TZ を同じタイムゾーンにしてください。",
+    "saw_timezone_ok": "コストの月は {zone} で数えられます",
+}
+
+MESSAGES = {"en": EN, "ja": JA}
+
+
+def language_from_env(environ=os.environ) -> str:
+    """``ja`` when the locale (``LC_ALL``, ``LC_MESSAGES``, ``LANG``) is Japanese, else English."""
+    for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        value = environ.get(name)
+        if value:
+            return negotiate(value.split(".")[0].replace("_", "-"), tuple(MESSAGES))
+    return "en"
+
+
+def text(language: str, key: str, **values) -> str:
+    table = MESSAGES.get(language, EN)
+    return table.get(key, EN[key]).format(**values)

@@ -1,0 +1,28 @@
+"""The checks in report order, and running them: a check that crashes is reported, not fatal."""
+
+from __future__ import annotations
+
+from . import checks_hub, checks_services, checks_users
+from .check import FAIL, Check, Context, Result
+
+CHECKS: list[tuple[str, Check]] = [
+    ("profile-list", checks_hub.profile_list_is_catalog),
+    ("authenticator", checks_hub.authenticator_hands_token_over),
+    ("services", checks_services.services_share_catalog),
+    ("storage-endpoint", checks_users.storage_endpoint),
+    ("storage-keys", checks_users.storage_keys_file),
+    ("gitlab-url", checks_users.gitlab_url),
+    ("culler-url", checks_users.culler_url),
+    ("budget", checks_services.budget_and_prices),
+    ("timezone", checks_services.time_zone),
+]
+
+
+def run_checks(context: Context) -> list[Result]:
+    results = []
+    for name, check in CHECKS:
+        try:
+            results.append(check(context))
+        except Exception as e:  # noqa: BLE001 - one broken check must not hide the others
+            results.append(Result(name, FAIL, "saw_check_error", {"error": type(e).__name__}, "fix_check_error"))
+    return results
