@@ -19,7 +19,12 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from traitlets import Dict, List
+from traitlets.config import Config, Configurable
 
+from hybridhub.hub_ext.doctor.check import Context, configured
+from hybridhub.hub_ext.doctor.checks_services import budget_and_prices, time_zone
+from hybridhub.hub_ext.doctor.checks_users import culler_url
 from hybridhub.hub_ext.doctor.i18n import EN, JA, text
 from hybridhub.hub_ext.doctor.run import CHECKS
 
@@ -139,3 +144,59 @@ def test_text_report_and_broken_config(tmp_path):
     assert result.returncode == 1
     assert "[不合格] ハブの設定が読み込めること: 設定の読み込みに失敗しました: RuntimeError: broken on purpose" in result.stdout
     assert text("ja", "fix_config_error") in result.stdout
+
+
+# -- in-process checks over a Config of their own (no chart run) ----------------------------------
+
+class Base(Configurable):
+    env = Dict(config=True)
+    names = List(config=True)
+
+
+class Derived(Base):
+    pass
+
+
+def test_settings_resolve_as_traitlets_loads_them():
+    config = Config()
+    config.Base.env = {"A": "1", "B": "1"}
+    config.Derived.env.update({"B": "2"})
+    config.Base.names = ["a"]
+    config.Derived.names.append("b")
+    real = Derived(config=config)  # traitlets' own resolution, the reference
+    assert configured(config, Derived, "env") == real.env == {"A": "1", "B": "2"}
+    assert configured(config, Derived, "names") == real.names == ["a", "b"]
+    assert configured(config, Base, "env") == Base(config=config).env
+
+
+def test_culler_url_given_by_an_update_in_extra_config():
+    config = Config()
+    config.JupyterHub.spawner_class = "hybridhub.spawner.kube.HybridKubeSpawner"
+    assert culler_url(Context(config)).status == "fail"
+    config.KubeSpawner.environment.update({"HYBRIDHUB_CULLER_URL": "http://hub:10100/services/hybridhub-culler/"})
+    assert culler_url(Context(config)).status == "pass"
+
+
+def cost_context(tmp_path, settings: dict, tz: str | None) -> Context:
+    path = tmp_path / "services.json"
+    path.write_text(json.dumps({"CostService": settings}))
+    config = Config()
+    config.JupyterHub.services = [{"name": "hybridhub-cost", "command": [
+        "python3", "-m", "hybridhub.hub_ext.cost", f"--config={path}"]}]
+    return Context(config, environ={"TZ": tz} if tz else {})
+
+
+def test_time_zone_agrees_with_the_hubs_tz(tmp_path):
+    settings = {"budget": 50000, "lb_price_per_hour": 3.36, "public_ip_price_per_hour": 0.67, "timezone": "Asia/Tokyo"}
+    assert time_zone(cost_context(tmp_path, settings, "Asia/Tokyo")).status == "pass"
+    assert time_zone(cost_context(tmp_path, settings, None)).status == "pass"
+    differs = time_zone(cost_context(tmp_path, settings, "UTC"))
+    assert (differs.status, differs.fix, differs.values) == ("warn", "fix_timezone_differs",
+                                                             {"zone": "Asia/Tokyo", "tz": "UTC"})
+    assert budget_and_prices(cost_context(tmp_path, settings, None)).values["budget"] == "50,000"
+
+
+def test_an_invalid_budget_is_a_failure_naming_the_setting(tmp_path):
+    result = budget_and_prices(cost_context(tmp_path, {"budget": 0, "timezone": "Asia/Tokyo"}, None))
+    assert (result.status, result.fix) == ("fail", "fix_cost_config")
+    assert "CostService.budget" in text("en", result.saw, **result.values)

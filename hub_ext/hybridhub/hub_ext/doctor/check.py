@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import copy
 import os
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
 from traitlets.config import Config
+from traitlets.config.loader import LazyConfigValue
 
 PASS, WARN, FAIL = "pass", "warn", "fail"
 
@@ -38,10 +40,15 @@ def configured(config: Config, cls: type, name: str, missing: Any = None) -> Any
     """The value ``config`` gives trait ``name`` of ``cls`` (``missing`` when none does).
 
     traitlets loads a class's config from its sections base first, so ``c.KubeSpawner.x`` is
-    overridden by ``c.HybridKubeSpawner.x``: the last section that sets it wins, as here.
+    overridden by ``c.HybridKubeSpawner.x``: the last section that sets it wins, as here; an
+    ``.update()``/``.append()`` on a section is applied to what the earlier ones gave.
     """
     value = missing
     for section in cls.section_names():
         if section in config and name in config[section]:
-            value = config[section][name]
+            given = config[section][name]
+            if isinstance(given, LazyConfigValue):  # c.KubeSpawner.environment.update(...) and the like
+                start = value if value is not missing else {} if "update" in given.to_dict() else []
+                given = given.get_value(copy.deepcopy(start))
+            value = given
     return value

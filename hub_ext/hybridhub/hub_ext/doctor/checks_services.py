@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from traitlets import TraitError
+from traitlets.config.loader import ConfigFileNotFound, JSONFileConfigLoader, PyFileConfigLoader
 
 from hybridhub.hub_ext.handover import SERVICE_PREFIX
 from hybridhub.spawner.profiles import CATALOG_ENV, ProfileCatalog
@@ -59,8 +60,11 @@ def cost_settings(context: Context):
     try:
         app.parse_command_line([a for a in service["command"] if a.startswith("--")])
         if app.config_file:
-            app.load_config_file(app.config_file)
-    except (OSError, ValueError, TraitError) as e:
+            # the loader Application.load_config_file picks by extension; called directly, so a
+            # bad value is a TraitError here instead of the application's exit
+            loader = (JSONFileConfigLoader if app.config_file.endswith(".json") else PyFileConfigLoader)
+            app.update_config(loader(app.config_file).load_config())
+    except (OSError, ValueError, TraitError, ConfigFileNotFound, SystemExit) as e:
         return None, Result("budget", FAIL, "saw_cost_config_error", {"error": type(e).__name__ + ": " + str(e)[:200]},
                             "fix_cost_config")
     return app, None
