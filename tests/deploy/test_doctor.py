@@ -23,10 +23,11 @@ from traitlets import Dict, List
 from traitlets.config import Config, Configurable
 
 from hybridhub.hub_ext.doctor.check import Context, configured
-from hybridhub.hub_ext.doctor.checks_services import budget_and_prices, time_zone
+from hybridhub.hub_ext.doctor.checks_services import budget_and_prices, services_share_catalog, time_zone
 from hybridhub.hub_ext.doctor.checks_users import culler_url
 from hybridhub.hub_ext.doctor.i18n import EN, JA, text
 from hybridhub.hub_ext.doctor.run import CHECKS
+from hybridhub.spawner.profiles import CATALOG_ENV, ProfileCatalog
 
 from .z2jh import (NO_S3_USERS, S3_USERS_KEY, S3_USERS_SECRET, SITE_SECRET_VALUES, VALUE_SETS, HubPod,
                    chart_values)
@@ -200,3 +201,21 @@ def test_an_invalid_budget_is_a_failure_naming_the_setting(tmp_path):
     result = budget_and_prices(cost_context(tmp_path, {"budget": 0, "timezone": "Asia/Tokyo"}, None))
     assert (result.status, result.fix) == ("fail", "fix_cost_config")
     assert "CostService.budget" in text("en", result.saw, **result.values)
+
+
+def test_services_appended_in_extra_config_are_checked():
+    config = Config()
+    service = {"name": "hybridhub-culler", "command": ["python3", "-m", "x"],
+               "environment": {"KUBERNETES_SERVICE_HOST": "10.0.0.1"}}
+    config.JupyterHub.services.append(service)
+    result = services_share_catalog(Context(config))
+    assert (result.status, result.saw, result.values["service"]) == ("fail", "saw_service_catalog_missing",
+                                                                      "hybridhub-culler")
+    assert services_share_catalog(Context(Config())).status == "warn"  # no hybridhub service at all
+    catalog = ProfileCatalog(config=config).as_json()
+    service["environment"] = {CATALOG_ENV: catalog}  # the catalog, no API address
+    result = services_share_catalog(Context(config))
+    assert (result.status, result.saw, result.values["missing"]) == (
+        "fail", "saw_service_kube", "KUBERNETES_SERVICE_HOST, KUBERNETES_SERVICE_PORT")
+    service["environment"].update(KUBERNETES_SERVICE_HOST="10.0.0.1", KUBERNETES_SERVICE_PORT="443")
+    assert services_share_catalog(Context(config)).status == "pass"

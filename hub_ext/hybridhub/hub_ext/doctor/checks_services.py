@@ -10,7 +10,7 @@ from traitlets.config.loader import ConfigFileNotFound, JSONFileConfigLoader, Py
 from hybridhub.hub_ext.handover import SERVICE_PREFIX
 from hybridhub.spawner.profiles import CATALOG_ENV, ProfileCatalog
 
-from .check import FAIL, PASS, WARN, Context, Result
+from .check import FAIL, PASS, WARN, Context, Result, configured
 
 COST_SERVICE = "hybridhub-cost"
 KUBE_ADDRESS = ("KUBERNETES_SERVICE_HOST", "KUBERNETES_SERVICE_PORT")
@@ -18,7 +18,9 @@ KUBE_ADDRESS = ("KUBERNETES_SERVICE_HOST", "KUBERNETES_SERVICE_PORT")
 
 def hub_services(context: Context) -> list[dict]:
     """The hybridhub services the hub runs itself (a command), as configured."""
-    services = context.config.JupyterHub.get("services", []) if "JupyterHub" in context.config else []
+    from jupyterhub.app import JupyterHub
+
+    services = configured(context.config, JupyterHub, "services", []) or []
     return [s for s in services if s.get("name", "").startswith(SERVICE_PREFIX) and s.get("command")]
 
 
