@@ -219,3 +219,12 @@ def test_services_appended_in_extra_config_are_checked():
         "fail", "saw_service_kube", "KUBERNETES_SERVICE_HOST, KUBERNETES_SERVICE_PORT")
     service["environment"].update(KUBERNETES_SERVICE_HOST="10.0.0.1", KUBERNETES_SERVICE_PORT="443")
     assert services_share_catalog(Context(config)).status == "pass"
+
+
+def test_a_missing_config_file_is_a_failure_not_a_check_of_defaults(tmp_path, capsys):
+    from hybridhub.hub_ext.cli import main
+
+    assert main(["doctor", "--json", "--config", str(tmp_path / "jupyterhub_config.py")]) == 1
+    (only,) = json.loads(capsys.readouterr().out)["checks"]
+    assert (only["check"], only["status"]) == ("config", "fail")
+    assert "FileNotFoundError: no file" in only["saw"]["en"] and only["fix"]["ja"] == text("ja", "fix_config_error")

@@ -21,6 +21,8 @@ def load_context(config_file: str, environ=None) -> Context:
     """Run ``config_file`` as the hub does (``JupyterHub.load_config_file``) and keep its config."""
     from jupyterhub.app import JupyterHub
 
+    if not Path(config_file).is_file():  # traitlets would skip it and leave JupyterHub's defaults
+        raise FileNotFoundError(f"no file {config_file} (give the hub's with --config)")
     app = JupyterHub()
     # the chart's config prints what it loads; the report (and its JSON) alone goes to stdout
     with contextlib.redirect_stdout(sys.stderr):
