@@ -227,4 +227,4 @@ def test_a_missing_config_file_is_a_failure_not_a_check_of_defaults(tmp_path, ca
     assert main(["doctor", "--json", "--config", str(tmp_path / "jupyterhub_config.py")]) == 1
     (only,) = json.loads(capsys.readouterr().out)["checks"]
     assert (only["check"], only["status"]) == ("config", "fail")
-    assert "FileNotFoundError: no file" in only["saw"]["en"] and only["fix"]["ja"] == text("ja", "fix_config_error")
+    assert "FileNotFoundError: no file" in only["saw"]["en"] and only["fix"]["ja"] == text("ja", "fix_config_missing")

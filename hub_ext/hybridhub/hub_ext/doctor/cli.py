@@ -41,5 +41,5 @@ def run(args: argparse.Namespace) -> int:
 def config_failed(error: Exception) -> Result:
     """The configuration did not load: only the error's type and first line (no values of it)."""
     first_line = (str(error).splitlines() or [""])[0][:200]
-    return Result("config", FAIL, "saw_config_error", {"error": f"{type(error).__name__}: {first_line}"},
-                  "fix_config_error")
+    fix = "fix_config_missing" if isinstance(error, FileNotFoundError) else "fix_config_error"
+    return Result("config", FAIL, "saw_config_error", {"error": f"{type(error).__name__}: {first_line}"}, fix)

@@ -26,6 +26,8 @@ EN = {
     "title_config": "The hub's configuration loads",
     "saw_config_error": "loading the configuration failed: {error}",
     "fix_config_error": "Correct the setting the error names (the hub does not start like this either).",
+    "fix_config_missing": ("Run the doctor in the hub pod (kubectl exec deploy/hub -- hybridhub doctor) or give the "
+                           "hub's config file with --config."),
     "saw_check_error": "the check itself failed: {error}",
     "fix_check_error": "Report this as a hybridhub bug with the doctor's output.",
     "saw_spawner_class": "spawner is {cls}, which does not use the profile catalog",
@@ -107,6 +109,8 @@ JA = {
     "title_config": "ハブの設定が読み込めること",
     "saw_config_error": "設定の読み込みに失敗しました: {error}",
     "fix_config_error": "エラーが示す設定を直してください（このままではハブも起動しません）。",
+    "fix_config_missing": ("doctor はハブの Pod 内で実行するか（kubectl exec deploy/hub -- hybridhub doctor）、"
+                           "--config でハブの設定ファイルを指定してください。"),
     "saw_check_error": "チェック自体が失敗しました: {error}",
     "fix_check_error": "doctor の出力を添えて hybridhub の不具合として報告してください。",
     "saw_spawner_class": "スポナーは {cls} で、プロファイルカタログを使いません",
