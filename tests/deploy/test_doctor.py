@@ -116,7 +116,8 @@ def test_each_undone_fix_fails_its_check(reports, variant):
 
 def test_the_fix_sentences_read_in_both_languages(reports):
     item = json.loads(reports["profile-list"]["stdout"])["checks"][0]
-    assert "singleuser.profileList" in item["fix"]["en"] and "default" in item["saw"]["en"]
+    assert "singleuser.profileList" in item["fix"]["en"]
+    assert item["saw"]["en"] == "c.KubeSpawner.profile_list is set and replaces the catalog: default"
     assert "singleuser.profileList" in item["fix"]["ja"] and "削除" in item["fix"]["ja"]
 
 

@@ -21,8 +21,10 @@ def profile_list_is_catalog(context: Context) -> Result:
         # unset, or the chart's []: HybridKubeSpawner serves the catalog (its profile_list validator)
         return Result(name, PASS, "saw_profile_list_catalog", {"cls": qualname(spawner)})
     slugs = [str(p.get("slug") or p.get("display_name")) for p in value] if isinstance(value, list) else []
+    where = [s for s in spawner.section_names() if s in context.config and "profile_list" in context.config[s]]
     return Result(name, FAIL, "saw_profile_list_overridden",
-                  {"what": ", ".join(slugs) if slugs else type(value).__name__}, "fix_profile_list")
+                  {"where": f"c.{where[-1]}.profile_list", "what": ", ".join(slugs) if slugs else type(value).__name__},
+                  "fix_profile_list")
 
 
 def authenticator_hands_token_over(context: Context) -> Result:

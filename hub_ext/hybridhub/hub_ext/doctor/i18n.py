@@ -33,7 +33,7 @@ EN = {
     "saw_spawner_class": "spawner is {cls}, which does not use the profile catalog",
     "fix_spawner_class": "Set hub.config.JupyterHub.spawner_class to hybridhub.spawner.kube.HybridKubeSpawner.",
     "saw_profile_list_catalog": "{cls} serves the catalog's profiles (profile_list not set)",
-    "saw_profile_list_overridden": "profile_list is set elsewhere and replaces the catalog: {what}",
+    "saw_profile_list_overridden": "{where} is set and replaces the catalog: {what}",
     "fix_profile_list": ("Remove singleuser.profileList from your values (set it to null) and define profiles "
                          "in c.ProfileCatalog.profiles only."),
     "saw_authenticator_class": "authenticator is {cls}, which does not keep the GitLab token for user servers",
@@ -116,7 +116,7 @@ JA = {
     "saw_spawner_class": "スポナーは {cls} で、プロファイルカタログを使いません",
     "fix_spawner_class": "hub.config.JupyterHub.spawner_class を hybridhub.spawner.kube.HybridKubeSpawner にしてください。",
     "saw_profile_list_catalog": "{cls} がカタログのプロファイルを提供しています（profile_list は未設定）",
-    "saw_profile_list_overridden": "profile_list が別の場所で設定され、カタログを置き換えています: {what}",
+    "saw_profile_list_overridden": "{where} が設定され、カタログを置き換えています: {what}",
     "fix_profile_list": ("values から singleuser.profileList を削除し（null にし）、プロファイルは "
                          "c.ProfileCatalog.profiles だけで定義してください。"),
     "saw_authenticator_class": "認証は {cls} で、GitLab トークンをユーザーサーバーに渡しません",
