@@ -12,10 +12,12 @@ from .report import exit_code, render_json, render_text
 from .run import run_checks
 
 HELP = {
-    "doctor": "check the hub's effective configuration: pass/warn/fail, what was seen, the fix",
+    "doctor": ("check the hub's effective configuration and its live connections: pass/warn/fail, what was "
+               "seen, the fix"),
     "config": "the hub's jupyterhub_config.py (default: the chart's, else ./jupyterhub_config.py)",
     "json": "print JSON instead of text (every text in every language)",
     "lang": "language of the text report (default: from LANG)",
+    "offline": "check the configuration only: do not contact the object store and GitLab",
 }
 
 
@@ -24,6 +26,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     doctor.add_argument("--config", metavar="FILE", help=HELP["config"])
     doctor.add_argument("--json", action="store_true", help=HELP["json"])
     doctor.add_argument("--lang", choices=sorted(MESSAGES), help=HELP["lang"])
+    doctor.add_argument("--offline", action="store_true", help=HELP["offline"])
     doctor.set_defaults(func=run)
 
 
@@ -31,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
     config_file = args.config or default_config_file()
     language = args.lang or language_from_env()
     try:
-        results = run_checks(load_context(config_file))
+        results = run_checks(load_context(config_file), live=not args.offline)
     except Exception as e:  # noqa: BLE001 - the hub would not start either: that is the report
         results = [config_failed(e)]
     print(render_json(results, config_file) if args.json else render_text(results, language, config_file))

@@ -91,6 +91,59 @@ EN = {
     "saw_timezone_differs": "the cost month is in {zone}, the hub's TZ is {tz}",
     "fix_timezone_differs": "Use the same time zone for CostService.timezone and the hub's TZ.",
     "saw_timezone_ok": "the cost month is counted in {zone}",
+    "title_store-answers": "Object store answers (live)",
+    "title_store-keys-accepted": "Object store accepts a user's keys (live)",
+    "title_store-bucket": "Default bucket exists and keeps versions (live)",
+    "title_store-cors": "Browsers may download from the store directly (live)",
+    "title_clock": "The hub's clock agrees with the object store's (live)",
+    "title_gitlab-answers": "GitLab answers (live)",
+    "title_gitlab-oauth": "GitLab's OAuth provider answers (live)",
+    "saw_live_skipped": "not checked: {setting} is empty",
+    "saw_store_unreachable": "no answer from {url}: {error}",
+    "fix_store_unreachable": ("Make the object store reachable from the hub at HybridSpawner.storage_endpoint "
+                              "(address, port, firewall), or correct that URL."),
+    "saw_store_tls": "TLS with {url} failed: {error}",
+    "fix_store_tls": ("Give HybridSpawner.storage_ca_bundle the CA that signed the store's certificate (mounted at "
+                      "the same path in the hub), or use the store's https:// host name its certificate names."),
+    "saw_store_answers": "{url} answers (HTTP {status}, {tls})",
+    "saw_store_keys": "the store refused user {user}'s keys at {url}: {code}",
+    "fix_store_keys": ("Put the user's current access and secret key (as the store knows them) in the "
+                       "hybridhub-s3-users Secret."),
+    "saw_store_error": "the store answered user {user} with {code} ({url})",
+    "fix_store_error": "Allow the users' store policy to read the default bucket (and its versioning and CORS).",
+    "saw_store_keys_ok": "user {user}'s keys are accepted by {url}",
+    "saw_store_no_bucket": "the default bucket {bucket} does not exist at {url}",
+    "fix_store_bucket": "Create the bucket HybridSpawner.storage_default_bucket names, or correct the name.",
+    "saw_store_versioning_off": "bucket {bucket} keeps no versions (versioning {status}): pins cannot hold versions",
+    "fix_store_versioning": ("Turn versioning on for the bucket (mc version enable <alias>/<bucket>): the storage "
+                             "panel's pins and version list need it."),
+    "saw_store_versioning_on": "bucket {bucket} exists and keeps versions (user {user})",
+    "saw_cors_not_needed": "storage_browser_endpoint is not set: downloads go through the user server, no CORS needed",
+    "saw_cors_none": "bucket {bucket} has no CORS rules: browsers at {origin} cannot download directly",
+    "saw_cors_not_allowed": "bucket {bucket}'s CORS rules do not allow GET from {origin}",
+    "fix_store_cors": ("Add a CORS rule to the bucket allowing GET from the hub's address (mc cors set "
+                       "<alias>/<bucket> cors.xml), or leave storage_browser_endpoint empty."),
+    "saw_cors_not_implemented": ("the store does not implement GetBucketCors (NotImplemented): bucket {bucket}'s "
+                                 "CORS for {origin} cannot be checked"),
+    "fix_store_cors_elsewhere": ("Check the store's own CORS setting (server-wide on some stores) allows GET from "
+                                 "the hub's address, or leave storage_browser_endpoint empty."),
+    "saw_cors_ok": "bucket {bucket}'s CORS allows GET from {origin}",
+    "saw_clock_no_date": "{url} sent no Date header: the clocks cannot be compared",
+    "saw_clock_skew": "the hub's clock is {skew} s off the object store's ({url})",
+    "fix_clock": ("Synchronise the clocks of the hub's node and the object store with NTP (S3 refuses requests "
+                  "more than 15 minutes off: RequestTimeTooSkewed)."),
+    "saw_clock_ok": "the hub's clock is within {skew} s of the object store's",
+    "saw_gitlab_unreachable": "no answer from {url}: {error}",
+    "fix_gitlab_unreachable": ("Make GitLab reachable from the hub at HybridSpawner.gitlab_url (address, port, "
+                               "firewall), or correct that URL."),
+    "saw_gitlab_tls": "TLS with {url} failed: {error}",
+    "fix_gitlab_tls": ("Give HybridSpawner.gitlab_ca_bundle the CA that signed GitLab's certificate (mounted at the "
+                       "same path in the hub), or use the host name its certificate names."),
+    "saw_gitlab_answers": "GitLab's API answers at {url} (HTTP {status}, {tls})",
+    "saw_gitlab_no_api": "{url} does not answer as GitLab's API (HTTP {status} for /api/v4/version)",
+    "fix_gitlab_no_api": "Set HybridSpawner.gitlab_url to GitLab's base URL (the address its sign-in page is under).",
+    "saw_gitlab_oauth": "the OAuth token endpoint answers ({url}, HTTP {status})",
+    "saw_gitlab_no_oauth": "{url} is not an OAuth token endpoint (HTTP {status})",
 }
 
 JA = {
@@ -174,6 +227,59 @@ JA = {
     "saw_timezone_differs": "コストの月は {zone}、ハブの TZ は {tz} です",
     "fix_timezone_differs": "CostService.timezone とハブの TZ を同じタイムゾーンにしてください。",
     "saw_timezone_ok": "コストの月は {zone} で数えられます",
+    "title_store-answers": "オブジェクトストレージが応答すること（接続）",
+    "title_store-keys-accepted": "オブジェクトストレージがユーザーのキーを受け付けること（接続）",
+    "title_store-bucket": "既定のバケットがあり、バージョンを保持すること（接続）",
+    "title_store-cors": "ブラウザがストレージから直接ダウンロードできること（接続）",
+    "title_clock": "ハブの時計がオブジェクトストレージの時計と合っていること（接続）",
+    "title_gitlab-answers": "GitLab が応答すること（接続）",
+    "title_gitlab-oauth": "GitLab の OAuth プロバイダーが応答すること（接続）",
+    "saw_live_skipped": "未確認: {setting} が空です",
+    "saw_store_unreachable": "{url} から応答がありません: {error}",
+    "fix_store_unreachable": ("ハブから HybridSpawner.storage_endpoint のオブジェクトストレージに届くようにするか"
+                              "（アドレス、ポート、ファイアウォール）、その URL を直してください。"),
+    "saw_store_tls": "{url} との TLS に失敗しました: {error}",
+    "fix_store_tls": ("HybridSpawner.storage_ca_bundle にストレージの証明書に署名した CA を指定し（ハブにも同じパスで"
+                      "マウント）、または証明書に記載された https:// のホスト名を使ってください。"),
+    "saw_store_answers": "{url} が応答しました（HTTP {status}、{tls}）",
+    "saw_store_keys": "ストレージが {url} でユーザー {user} のキーを拒否しました: {code}",
+    "fix_store_keys": ("hybridhub-s3-users シークレットに、ストレージに登録されている現在のアクセスキーと"
+                       "シークレットキーを入れてください。"),
+    "saw_store_error": "ストレージがユーザー {user} に {code} を返しました（{url}）",
+    "fix_store_error": "ユーザーのストレージポリシーで既定のバケット（とそのバージョニング、CORS）の読み取りを許可してください。",
+    "saw_store_keys_ok": "ユーザー {user} のキーを {url} が受け付けました",
+    "saw_store_no_bucket": "既定のバケット {bucket} が {url} にありません",
+    "fix_store_bucket": "HybridSpawner.storage_default_bucket のバケットを作成するか、名前を直してください。",
+    "saw_store_versioning_off": "バケット {bucket} はバージョンを保持しません（バージョニング {status}）。ピン留めできません",
+    "fix_store_versioning": ("バケットのバージョニングを有効にしてください（mc version enable <alias>/<bucket>）。"
+                             "ストレージパネルのピン留めとバージョン一覧に必要です。"),
+    "saw_store_versioning_on": "バケット {bucket} があり、バージョンを保持しています（ユーザー {user}）",
+    "saw_cors_not_needed": "storage_browser_endpoint が未設定です。ダウンロードはユーザーサーバー経由で、CORS は不要です",
+    "saw_cors_none": "バケット {bucket} に CORS ルールがありません。{origin} のブラウザは直接ダウンロードできません",
+    "saw_cors_not_allowed": "バケット {bucket} の CORS ルールが {origin} からの GET を許可していません",
+    "fix_store_cors": ("ハブのアドレスからの GET を許可する CORS ルールをバケットに追加するか（mc cors set "
+                       "<alias>/<bucket> cors.xml）、storage_browser_endpoint を空にしてください。"),
+    "saw_cors_not_implemented": ("ストレージが GetBucketCors を実装していません（NotImplemented）。バケット {bucket} の "
+                                 "{origin} に対する CORS を確認できません"),
+    "fix_store_cors_elsewhere": ("ストレージ自体の CORS 設定（サーバー全体の設定のものもあります）がハブのアドレスからの "
+                                 "GET を許可しているか確認するか、storage_browser_endpoint を空にしてください。"),
+    "saw_cors_ok": "バケット {bucket} の CORS が {origin} からの GET を許可しています",
+    "saw_clock_no_date": "{url} が Date ヘッダーを返しません。時計を比較できません",
+    "saw_clock_skew": "ハブの時計がオブジェクトストレージの時計と {skew} 秒ずれています（{url}）",
+    "fix_clock": ("ハブのノードとオブジェクトストレージの時計を NTP で合わせてください（S3 は 15 分を超えてずれた"
+                  "リクエストを拒否します: RequestTimeTooSkewed）。"),
+    "saw_clock_ok": "ハブの時計とオブジェクトストレージの時計の差は {skew} 秒以内です",
+    "saw_gitlab_unreachable": "{url} から応答がありません: {error}",
+    "fix_gitlab_unreachable": ("ハブから HybridSpawner.gitlab_url の GitLab に届くようにするか（アドレス、ポート、"
+                               "ファイアウォール）、その URL を直してください。"),
+    "saw_gitlab_tls": "{url} との TLS に失敗しました: {error}",
+    "fix_gitlab_tls": ("HybridSpawner.gitlab_ca_bundle に GitLab の証明書に署名した CA を指定し（ハブにも同じパスで"
+                       "マウント）、または証明書に記載されたホスト名を使ってください。"),
+    "saw_gitlab_answers": "GitLab の API が {url} で応答しました（HTTP {status}、{tls}）",
+    "saw_gitlab_no_api": "{url} は GitLab の API として応答しません（/api/v4/version に HTTP {status}）",
+    "fix_gitlab_no_api": "HybridSpawner.gitlab_url を GitLab のベース URL（サインインページがある場所）にしてください。",
+    "saw_gitlab_oauth": "OAuth のトークンエンドポイントが応答しました（{url}、HTTP {status}）",
+    "saw_gitlab_no_oauth": "{url} は OAuth のトークンエンドポイントではありません（HTTP {status}）",
 }
 
 MESSAGES = {"en": EN, "ja": JA}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import checks_hub, checks_services, checks_users
+from . import checks_hub, checks_live_gitlab, checks_live_store, checks_services, checks_users
 from .check import FAIL, Check, Context, Result
 
 CHECKS: list[tuple[str, Check]] = [
@@ -16,11 +16,21 @@ CHECKS: list[tuple[str, Check]] = [
     ("budget", checks_services.budget_and_prices),
     ("timezone", checks_services.time_zone),
 ]
+# the ones that contact the systems (each bounded by a short timeout); --offline leaves them out
+LIVE_CHECKS: list[tuple[str, Check]] = [
+    ("store-answers", checks_live_store.store_answers),
+    ("store-keys-accepted", checks_live_store.store_keys_accepted),
+    ("store-bucket", checks_live_store.bucket_versioning),
+    ("store-cors", checks_live_store.bucket_cors),
+    ("clock", checks_live_store.clock_agrees),
+    ("gitlab-answers", checks_live_gitlab.gitlab_answers),
+    ("gitlab-oauth", checks_live_gitlab.gitlab_oauth),
+]
 
 
-def run_checks(context: Context) -> list[Result]:
+def run_checks(context: Context, live: bool = True) -> list[Result]:
     results = []
-    for name, check in CHECKS:
+    for name, check in CHECKS + (LIVE_CHECKS if live else []):
         try:
             results.append(check(context))
         except Exception as e:  # noqa: BLE001 - one broken check must not hide the others

@@ -1,0 +1,206 @@
+"""The doctor's live checks against the real systems: SeaweedFS (the ``object_store`` fixture, a
+real S3 server enforcing SigV4) and the GitLab stand-in over TLS. Each check passes on the good
+setup and fails on purpose: a wrong secret key, a missing bucket, versioning off, no CORS, a closed
+port, a wrong CA, GitLab down, a skewed clock. The check functions are called with a context built
+from a small config; one test runs the CLI on a hub config file (with and without ``--offline``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+import socket
+import time
+from base64 import b64encode
+
+import pytest
+from traitlets.config import Config
+
+from hybridhub.hub_ext.doctor import checks_live_gitlab as gitlab_checks
+from hybridhub.hub_ext.doctor import checks_live_store as store
+from hybridhub.hub_ext.doctor.check import Context
+from hybridhub.hub_ext.doctor.i18n import text
+from hybridhub.hub_ext.doctor.report import render_json
+from hybridhub.hub_ext.doctor.run import CHECKS, LIVE_CHECKS, run_checks
+from tests.gitlab_standin import GitLabStandIn
+from tests.storage.conftest import minio_for, new_bucket
+
+pytestmark = pytest.mark.deploy
+
+HUB_ORIGIN = "https://hub.example.test"
+
+
+@pytest.fixture(scope="module")
+def gitlab(tmp_path_factory):
+    with GitLabStandIn(tmp_path_factory.mktemp("gitlab"), tls=True) as standin:
+        yield standin
+
+
+@pytest.fixture(scope="module")
+def other_ca(tmp_path_factory):
+    """A CA that did not sign the stand-in's certificate (a second stand-in's, never started)."""
+    from tests.gitlab_standin.tls import make_ca_and_server_cert
+
+    return make_ca_and_server_cert(tmp_path_factory.mktemp("other-ca"))[0]
+
+
+@pytest.fixture(scope="module")
+def buckets(object_store):
+    """A versioned bucket whose CORS allows GET from the hub, and an unversioned one without CORS."""
+    c = object_store.credentials
+    admin = minio_for(object_store, c.admin_access_key, c.admin_secret_key)
+    good, plain = new_bucket(admin, versioned=True), new_bucket(admin)
+    rules = (f"<CORSConfiguration><CORSRule><AllowedOrigin>{HUB_ORIGIN}</AllowedOrigin>"
+             "<AllowedMethod>GET</AllowedMethod></CORSRule></CORSConfiguration>").encode()
+    # minio 7.2 has no CORS call; S3 PutBucketCors requires Content-MD5
+    admin._execute("PUT", good, body=rules, query_params={"cors": ""},
+                   headers={"Content-MD5": b64encode(hashlib.md5(rules).digest()).decode()})
+    return {"good": good, "plain": plain}
+
+
+@pytest.fixture
+def keys_file(tmp_path, object_store):
+    """The per-user keys file with one user: the store's user identity."""
+    c = object_store.credentials
+    path = tmp_path / "users.json"
+    path.write_text(json.dumps({"alice": {"access_key": c.user_access_key, "secret_key": c.user_secret_key}}))
+    return path
+
+
+@pytest.fixture
+def setup(object_store, buckets, keys_file, gitlab):
+    """The good setup as a hub config; tests change one thing."""
+    config = Config()
+    config.JupyterHub.spawner_class = "hybridhub.spawner.kube.HybridKubeSpawner"
+    config.JupyterHub.public_url = f"{HUB_ORIGIN}/"
+    config.HybridSpawner.storage_endpoint = object_store.endpoint
+    config.HybridSpawner.storage_browser_endpoint = object_store.endpoint
+    config.HybridSpawner.storage_credentials_file = str(keys_file)
+    config.HybridSpawner.storage_default_bucket = buckets["good"]
+    config.HybridSpawner.gitlab_url = gitlab.url
+    config.HybridSpawner.gitlab_ca_bundle = str(gitlab.ca_bundle)
+    return config
+
+
+def closed_port_url(scheme: str = "http") -> str:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    return f"{scheme}://127.0.0.1:{port}"
+
+
+def verdict(result) -> tuple:
+    return result.check, result.status, result.saw, result.fix
+
+
+def test_all_green_on_the_good_setup(setup, object_store):
+    results = run_checks(Context(setup, environ={}))
+    live = {r.check: r for r in results[len(CHECKS):]}
+    assert list(live) == [name for name, _ in LIVE_CHECKS]
+    assert {name: r.status for name, r in live.items()} == {name: "pass" for name, _ in LIVE_CHECKS}, live
+    assert live["store-keys-accepted"].values["user"] == "alice"
+    assert live["store-cors"].values["origin"] == HUB_ORIGIN
+    assert live["gitlab-answers"].values["status"] == 401  # unauthenticated: reachable all the same
+    report = render_json(results, "jupyterhub_config.py")
+    assert object_store.credentials.user_secret_key not in report  # a user's secret key is never shown
+
+
+def test_wrong_secret_key_is_refused(setup, keys_file, object_store):
+    keys_file.write_text(json.dumps({"alice": {"access_key": object_store.credentials.user_access_key,
+                                               "secret_key": secrets.token_urlsafe(24)}}))
+    context = Context(setup)
+    assert verdict(store.store_keys_accepted(context)) == (
+        "store-keys-accepted", "fail", "saw_store_keys", "fix_store_keys")
+    assert store.store_keys_accepted(context).values["code"] == "SignatureDoesNotMatch"
+    assert store.bucket_versioning(context).fix == "fix_store_keys"
+
+
+def test_missing_bucket_fails_and_versioning_off_warns(setup, buckets):
+    setup.HybridSpawner.storage_default_bucket = "t-no-such-bucket-here"
+    assert verdict(store.bucket_versioning(Context(setup))) == (
+        "store-bucket", "fail", "saw_store_no_bucket", "fix_store_bucket")
+    setup.HybridSpawner.storage_default_bucket = buckets["plain"]
+    off = store.bucket_versioning(Context(setup))
+    assert verdict(off) == ("store-bucket", "warn", "saw_store_versioning_off", "fix_store_versioning")
+    assert "pins" in text("en", off.saw, **off.values)
+
+
+def test_cors_must_allow_the_hubs_origin(setup, buckets):
+    setup.JupyterHub.public_url = "https://elsewhere.example.test/"
+    assert verdict(store.bucket_cors(Context(setup))) == (
+        "store-cors", "warn", "saw_cors_not_allowed", "fix_store_cors")
+    setup.HybridSpawner.storage_default_bucket = buckets["plain"]  # SeaweedFS: NoSuchCORSConfiguration
+    assert verdict(store.bucket_cors(Context(setup))) == ("store-cors", "warn", "saw_cors_none", "fix_store_cors")
+    setup.HybridSpawner.storage_browser_endpoint = ""  # downloads through the user server: nothing to check
+    assert store.bucket_cors(Context(setup)).status == "pass"
+
+
+def test_unreachable_store_fails_every_store_check(setup):
+    setup.HybridSpawner.storage_endpoint = closed_port_url()
+    context = Context(setup)
+    started = time.monotonic()
+    for check in (store.store_answers, store.store_keys_accepted, store.bucket_versioning, store.bucket_cors,
+                  store.clock_agrees):
+        result = check(context)
+        assert (result.status, result.saw, result.fix) == ("fail", "saw_store_unreachable",
+                                                           "fix_store_unreachable"), result
+    assert time.monotonic() - started < 10  # refused at once: no retries
+
+
+def test_store_over_tls_with_the_wrong_ca(setup, gitlab, other_ca):
+    # an https endpoint whose certificate another CA signed (the stand-in's TLS listener)
+    setup.HybridSpawner.storage_endpoint = gitlab.url
+    setup.HybridSpawner.storage_ca_bundle = str(other_ca)
+    result = store.store_answers(Context(setup))
+    assert verdict(result) == ("store-answers", "fail", "saw_store_tls", "fix_store_tls")
+    assert "certificate verify failed" in result.values["error"].lower()
+    setup.HybridSpawner.storage_ca_bundle = str(gitlab.ca_bundle)  # the right CA: an answer
+    assert store.store_answers(Context(setup)).status == "pass"
+
+
+def test_clock_skew(setup):
+    context = Context(setup)
+    assert store.clock_agrees(context).status == "pass"
+    late = store.clock_agrees(context, now=lambda: time.time() + 20 * 60)
+    assert verdict(late) == ("clock", "fail", "saw_clock_skew", "fix_clock")
+    assert 19 * 60 < late.values["skew"] < 21 * 60
+    assert store.clock_agrees(context, now=lambda: time.time() - 3 * 60).status == "warn"
+
+
+def test_gitlab_wrong_ca_wrong_url_and_down(setup, gitlab, other_ca):
+    setup.HybridSpawner.gitlab_ca_bundle = str(other_ca)
+    for check in (gitlab_checks.gitlab_answers, gitlab_checks.gitlab_oauth):
+        assert check(Context(setup)).saw == "saw_gitlab_tls"
+    setup.HybridSpawner.gitlab_ca_bundle = str(gitlab.ca_bundle)
+    setup.HybridSpawner.gitlab_url = f"{gitlab.url}/not-gitlab"  # the stand-in answers 404 there
+    assert verdict(gitlab_checks.gitlab_answers(Context(setup))) == (
+        "gitlab-answers", "fail", "saw_gitlab_no_api", "fix_gitlab_no_api")
+    assert gitlab_checks.gitlab_oauth(Context(setup)).saw == "saw_gitlab_no_oauth"
+    setup.HybridSpawner.gitlab_url = gitlab.url
+    gitlab.offline = True  # every request dropped, as a GitLab that is down
+    try:
+        result = gitlab_checks.gitlab_answers(Context(setup))
+    finally:
+        gitlab.offline = False
+    assert verdict(result) == ("gitlab-answers", "fail", "saw_gitlab_unreachable", "fix_gitlab_unreachable")
+    setup.HybridSpawner.gitlab_url = closed_port_url("https")
+    assert gitlab_checks.gitlab_oauth(Context(setup)).saw == "saw_gitlab_unreachable"
+
+
+def test_cli_runs_the_live_checks_unless_offline(setup, tmp_path, capsys):
+    from hybridhub.hub_ext.cli import main
+
+    setup.HybridSpawner.storage_endpoint = closed_port_url()
+    lines = [f"c.{section}.{name} = {value!r}" for section in ("JupyterHub", "HybridSpawner")
+             for name, value in setup[section].items()]
+    config_file = tmp_path / "jupyterhub_config.py"
+    config_file.write_text("\n".join(lines) + "\n")
+    assert main(["doctor", "--json", "--config", str(config_file)]) == 1
+    checks = {item["check"]: item for item in json.loads(capsys.readouterr().out)["checks"]}
+    assert checks["store-answers"]["status"] == "fail"
+    assert checks["store-answers"]["fix"]["ja"] == text("ja", "fix_store_unreachable")
+    assert checks["gitlab-answers"]["status"] == "pass"
+    main(["doctor", "--json", "--offline", "--config", str(config_file)])
+    offline = [item["check"] for item in json.loads(capsys.readouterr().out)["checks"]]
+    assert offline == [name for name, _ in CHECKS]
