@@ -130,6 +130,12 @@ def test_cors_must_allow_the_hubs_origin(setup, buckets):
     setup.JupyterHub.public_url = "https://elsewhere.example.test/"
     assert verdict(store.bucket_cors(Context(setup))) == (
         "store-cors", "warn", "saw_cors_not_allowed", "fix_store_cors")
+    # no public_url: the hub's address is the login's callback URL (as the site values give it)
+    del setup.JupyterHub["public_url"]
+    setup.JupyterHub.authenticator_class = "hybridhub.hub_ext.gitlab.HybridGitLabOAuthenticator"
+    setup.HybridGitLabOAuthenticator.oauth_callback_url = f"{HUB_ORIGIN}/hub/oauth_callback"
+    assert (store.bucket_cors(Context(setup)).status, store.bucket_cors(Context(setup)).values["origin"]) == (
+        "pass", HUB_ORIGIN)
     setup.HybridSpawner.storage_default_bucket = buckets["plain"]  # SeaweedFS: NoSuchCORSConfiguration
     assert verdict(store.bucket_cors(Context(setup))) == ("store-cors", "warn", "saw_cors_none", "fix_store_cors")
     setup.HybridSpawner.storage_browser_endpoint = ""  # downloads through the user server: nothing to check
@@ -146,6 +152,21 @@ def test_unreachable_store_fails_every_store_check(setup):
         assert (result.status, result.saw, result.fix) == ("fail", "saw_store_unreachable",
                                                            "fix_store_unreachable"), result
     assert time.monotonic() - started < 10  # refused at once: no retries
+
+
+def test_a_store_that_never_answers_is_a_failure_not_a_hang(setup, monkeypatch):
+    from hybridhub.hub_ext.doctor import checks_live
+
+    monkeypatch.setattr(checks_live, "READ_TIMEOUT", 0.5)
+    with socket.socket() as black_hole:  # accepts connections (the backlog) and never answers
+        black_hole.bind(("127.0.0.1", 0))
+        black_hole.listen(8)
+        setup.HybridSpawner.storage_endpoint = "http://127.0.0.1:%d" % black_hole.getsockname()[1]
+        started = time.monotonic()
+        result = store.store_answers(Context(setup))
+        assert time.monotonic() - started < 5
+    assert (result.status, result.saw) == ("fail", "saw_store_unreachable")
+    assert "timed out" in result.values["error"]
 
 
 def test_store_over_tls_with_the_wrong_ca(setup, gitlab, other_ca):
@@ -172,6 +193,11 @@ def test_gitlab_wrong_ca_wrong_url_and_down(setup, gitlab, other_ca):
     setup.HybridSpawner.gitlab_ca_bundle = str(other_ca)
     for check in (gitlab_checks.gitlab_answers, gitlab_checks.gitlab_oauth):
         assert check(Context(setup)).saw == "saw_gitlab_tls"
+    # the CA path of user servers is not mounted in the hub: the hub's SSL_CERT_FILE is used
+    setup.HybridSpawner.gitlab_ca_bundle = "/etc/hybridhub/corp-ca.pem"
+    trusted = gitlab_checks.gitlab_answers(Context(setup, environ={"SSL_CERT_FILE": str(gitlab.ca_bundle)}))
+    assert (trusted.status, trusted.values["tls"]) == ("pass", f"CA {gitlab.ca_bundle} (SSL_CERT_FILE)")
+    assert gitlab_checks.gitlab_answers(Context(setup, environ={})).saw == "saw_gitlab_tls"  # public CAs
     setup.HybridSpawner.gitlab_ca_bundle = str(gitlab.ca_bundle)
     setup.HybridSpawner.gitlab_url = f"{gitlab.url}/not-gitlab"  # the stand-in answers 404 there
     assert verdict(gitlab_checks.gitlab_answers(Context(setup))) == (

@@ -22,12 +22,16 @@ def tls_settings(context: Context, verify_trait: str | None, ca_trait: str) -> t
     """urllib3's TLS arguments for a system from the spawner's settings, and how they read in a report.
 
     The CA bundle setting names a path inside user servers; the hub uses it when the same path
-    exists here (the chart mounts the same Secret), else the public CAs (certifi), as it says."""
+    exists here, else the hub's ``SSL_CERT_FILE`` (helm-values/jupyterhub-site.example.yaml), else
+    the public CAs (certifi), and says which."""
     if verify_trait and not spawner_setting(context, verify_trait, True):
         return {"cert_reqs": "CERT_NONE"}, "TLS not verified"
     ca = spawner_setting(context, ca_trait, "") or ""
     if ca and os.path.isfile(ca):
         return {"cert_reqs": "CERT_REQUIRED", "ca_certs": ca}, f"CA {ca}"
+    hub_ca = context.environ.get("SSL_CERT_FILE", "")  # the site values' way to trust a private CA in the hub
+    if hub_ca and os.path.isfile(hub_ca):
+        return {"cert_reqs": "CERT_REQUIRED", "ca_certs": hub_ca}, f"CA {hub_ca} (SSL_CERT_FILE)"
     return {"cert_reqs": "CERT_REQUIRED", "ca_certs": certifi.where()}, "public CAs"
 
 

@@ -17,9 +17,11 @@ from urllib.parse import urlsplit
 from minio import Minio
 from minio.error import S3Error
 
-from .check import FAIL, PASS, WARN, Context, Result
-from .checks_live import connection_failure, origin, pool, spawner_setting, tls_settings
 from hybridhub.spawner.storage_keys import StorageKeysError, user_keys
+
+from .check import FAIL, PASS, WARN, Context, Result, configured
+from .checks_live import connection_failure, origin, pool, spawner_setting, tls_settings
+from .classes import hub_class
 
 KEY_ERRORS = {"InvalidAccessKeyId", "SignatureDoesNotMatch"}
 # SigV4: the store refuses a request whose time differs from its own by more than 15 minutes
@@ -162,8 +164,7 @@ def bucket_cors(context: Context) -> Result:
         if isinstance(skipped, Result):
             return skipped
     client, seen = made
-    hub = context.config.JupyterHub.get("public_url", "") if "JupyterHub" in context.config else ""
-    seen = {**seen, "bucket": bucket, "origin": origin(hub) if hub else "*"}
+    seen = {**seen, "bucket": bucket, "origin": _hub_origin(context)}
     try:
         # minio 7.2 has no CORS call: the SDK's own request path, as get_bucket_versioning does it
         # (S3 GetBucketCors: GET /<bucket>?cors)
@@ -179,6 +180,16 @@ def bucket_cors(context: Context) -> Result:
     if _allows_get(answer.data, seen["origin"]):
         return Result(name, PASS, "saw_cors_ok", seen)
     return Result(name, WARN, "saw_cors_not_allowed", seen, "fix_store_cors")
+
+
+def _hub_origin(context: Context) -> str:
+    """Where the hub's pages come from: ``JupyterHub.public_url``, else the login's
+    ``oauth_callback_url`` (the site values set that one), else ``*`` (any origin will do)."""
+    hub = context.config.JupyterHub.get("public_url", "") if "JupyterHub" in context.config else ""
+    if not hub:
+        authenticator = hub_class(context, "authenticator_class", "jupyterhub.authenticators")
+        hub = configured(context.config, authenticator, "oauth_callback_url", "") or ""
+    return origin(hub) if hub else "*"
 
 
 def _allows_get(document: bytes, wanted: str) -> bool:
