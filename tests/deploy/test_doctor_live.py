@@ -230,3 +230,37 @@ def test_cli_runs_the_live_checks_unless_offline(setup, tmp_path, capsys):
     main(["doctor", "--json", "--offline", "--config", str(config_file)])
     offline = [item["check"] for item in json.loads(capsys.readouterr().out)["checks"]]
     assert offline == [name for name, _ in CHECKS]
+
+
+def test_in_the_chart_run_hub_pod(object_store, buckets, gitlab, tmp_path):
+    """``hybridhub doctor`` in the chart's hub pod (tests/deploy/z2jh.py) with the site values pointed
+    at the real store and the GitLab stand-in, and the users' keys Secret mounted: all green, and
+    the user's secret key appears nowhere."""
+    import subprocess
+    import sys
+
+    from .z2jh import S3_USERS_KEY, S3_USERS_SECRET, SITE_SECRET_VALUES, VALUE_SETS, HubPod, chart_values
+
+    c = object_store.credentials
+    users = {S3_USERS_SECRET: {S3_USERS_KEY: json.dumps(
+        {"alice": {"access_key": c.user_access_key, "secret_key": c.user_secret_key}})}}
+    site = {"hub": {"config": {
+        "HybridGitLabOAuthenticator": {"gitlab_url": gitlab.url,
+                                       "oauth_callback_url": f"{HUB_ORIGIN}/hub/oauth_callback"},
+        "HybridSpawner": {"gitlab_url": gitlab.url, "gitlab_ca_bundle": str(gitlab.ca_bundle),
+                          "storage_endpoint": object_store.endpoint,
+                          "storage_browser_endpoint": object_store.endpoint,
+                          "storage_default_bucket": buckets["good"]}}}}
+    pod = HubPod(tmp_path / "pod", chart_values(*VALUE_SETS["aks+site"], site), site_secret=SITE_SECRET_VALUES,
+                 mounted_secrets=users, service_hosts={"hub": ("127.0.0.1", 8081), "proxy-api": ("127.0.0.1", 8001),
+                                                       "proxy-public": ("127.0.0.1", 80)},
+                 kube_api=("127.0.0.1", 443))
+    pod.write()
+    argv = [sys.executable, "-m", "hybridhub.hub_ext.cli", "doctor", "--json"]
+    run = subprocess.run(pod.command(argv), env=pod.environment(), capture_output=True, text=True, timeout=120)
+    checks = {item["check"]: item for item in json.loads(run.stdout)["checks"]}
+    assert list(checks) == [name for name, _ in CHECKS + LIVE_CHECKS]
+    assert {name: item["status"] for name, item in checks.items()} == {name: "pass" for name in checks}, checks
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert checks["store-keys-accepted"]["saw"]["en"] == f"user alice's keys are accepted by {object_store.endpoint}"
+    assert c.user_secret_key not in run.stdout + run.stderr
