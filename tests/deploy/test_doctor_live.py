@@ -11,8 +11,10 @@ import hashlib
 import json
 import secrets
 import socket
+import threading
 import time
 from base64 import b64encode
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from traitlets.config import Config
@@ -140,6 +142,39 @@ def test_cors_must_allow_the_hubs_origin(setup, buckets):
     assert verdict(store.bucket_cors(Context(setup))) == ("store-cors", "warn", "saw_cors_none", "fix_store_cors")
     setup.HybridSpawner.storage_browser_endpoint = ""  # downloads through the user server: nothing to check
     assert store.bucket_cors(Context(setup)).status == "pass"
+
+
+class _NoCorsStore(BaseHTTPRequestHandler):
+    """A store without GetBucketCors: S3's error document ``NotImplemented`` (501), as AWS lists it
+    ("A header you provided implies functionality that is not implemented",
+    https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html), the answer an S3-compatible
+    store gives to an operation it lacks. SeaweedFS implements GetBucketCors, so this one is a double."""
+
+    def do_GET(self):  # noqa: N802 - BaseHTTPRequestHandler's naming
+        body = (b'<?xml version="1.0" encoding="UTF-8"?><Error><Code>NotImplemented</Code>'
+                b"<Message>A header you provided implies functionality that is not implemented</Message>"
+                b"</Error>")
+        self.send_response(501)
+        self.send_header("Content-Type", "application/xml")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+def test_cors_not_implemented_is_a_warning_that_says_so(setup):
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _NoCorsStore)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        setup.HybridSpawner.storage_endpoint = "http://127.0.0.1:%d" % server.server_address[1]
+        result = store.bucket_cors(Context(setup))
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert verdict(result) == ("store-cors", "warn", "saw_cors_not_implemented", "fix_store_cors_elsewhere")
+    assert "GetBucketCors" in text("en", result.saw, **result.values)
 
 
 def test_unreachable_store_fails_every_store_check(setup):
