@@ -122,6 +122,9 @@ def test_missing_bucket_fails_and_versioning_off_warns(setup, buckets):
     setup.HybridSpawner.storage_default_bucket = "t-no-such-bucket-here"
     assert verdict(store.bucket_versioning(Context(setup))) == (
         "store-bucket", "fail", "saw_store_no_bucket", "fix_store_bucket")
+    setup.HybridSpawner.storage_default_bucket = "x"  # too short for S3: the SDK refuses before asking
+    assert verdict(store.bucket_versioning(Context(setup))) == (
+        "store-bucket", "fail", "saw_store_bucket_name", "fix_store_bucket")
     setup.HybridSpawner.storage_default_bucket = buckets["plain"]
     off = store.bucket_versioning(Context(setup))
     assert verdict(off) == ("store-bucket", "warn", "saw_store_versioning_off", "fix_store_versioning")

@@ -57,7 +57,7 @@ def connection_failure(name: str, url: str, error: Exception, system: str) -> Re
 def _short(error) -> str:
     """The error's kind and words (``Connection refused``, ``certificate verify failed``), without
     object reprs (addresses) and OpenSSL's source line."""
-    words = re.sub(r"<[^>]*>:?\s*|\s*\(_ssl\.c:\d+\)", "", str(error)).strip(" ()'\",")[:160]
+    words = re.sub(r"<[^>]*>:?\s*|\w+\(host=[^)]*\):\s*|\s*\(_ssl\.c:\d+\)", "", str(error)).strip(" ()'\",")[:160]
     return f"{type(error).__name__}: {words}" if words else type(error).__name__
 
 

@@ -139,6 +139,8 @@ def bucket_versioning(context: Context) -> Result:
     seen = {**seen, "bucket": bucket}
     try:
         status = client.get_bucket_versioning(bucket).status
+    except ValueError:  # the SDK checks the name before asking (S3's bucket naming rules)
+        return Result(name, FAIL, "saw_store_bucket_name", seen, "fix_store_bucket")
     except S3Error as e:
         if e.code == "NoSuchBucket":
             return Result(name, FAIL, "saw_store_no_bucket", seen, "fix_store_bucket")

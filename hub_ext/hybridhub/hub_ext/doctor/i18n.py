@@ -114,6 +114,7 @@ EN = {
     "saw_store_keys_ok": "user {user}'s keys are accepted by {url}",
     "saw_store_no_bucket": "the default bucket {bucket} does not exist at {url}",
     "fix_store_bucket": "Create the bucket HybridSpawner.storage_default_bucket names, or correct the name.",
+    "saw_store_bucket_name": "the default bucket name {bucket} is not a valid S3 bucket name",
     "saw_store_versioning_off": "bucket {bucket} keeps no versions (versioning {status}): pins cannot hold versions",
     "fix_store_versioning": ("Turn versioning on for the bucket (mc version enable <alias>/<bucket>): the storage "
                              "panel's pins and version list need it."),
@@ -250,6 +251,7 @@ JA = {
     "saw_store_keys_ok": "ユーザー {user} のキーを {url} が受け付けました",
     "saw_store_no_bucket": "既定のバケット {bucket} が {url} にありません",
     "fix_store_bucket": "HybridSpawner.storage_default_bucket のバケットを作成するか、名前を直してください。",
+    "saw_store_bucket_name": "既定のバケット名 {bucket} は S3 のバケット名として正しくありません",
     "saw_store_versioning_off": "バケット {bucket} はバージョンを保持しません（バージョニング {status}）。ピン留めできません",
     "fix_store_versioning": ("バケットのバージョニングを有効にしてください（mc version enable <alias>/<bucket>）。"
                              "ストレージパネルのピン留めとバージョン一覧に必要です。"),
