@@ -314,6 +314,8 @@ def test_each_server_gets_only_its_own_users_s3_keys_and_a_new_colleague_needs_n
         assert not [s for s in others if s in "\n".join(v or "" for v in env.values())]
     hub_log = d.log("hub")
     assert "no storage credentials for user 'carol'" in hub_log  # the log read below is the right one
+    # a SpawnException: JupyterHub logs one line, no traceback (jupyterhub/user.py, User.spawn)
+    assert "Not starting carol's server" in hub_log and "Unhandled error starting carol's server" not in hub_log
     assert not [k["secret_key"] for k in keys.values() if k["secret_key"] in hub_log]
     for name in ("bob", "carol"):
         assert sessions[name].api("DELETE", f"users/{name}/server").status_code in (202, 204)

@@ -11,9 +11,18 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from jupyterhub.spawner import SpawnException
 
-class StorageKeysError(RuntimeError):
-    """The user's keys cannot be found: the server does not start (no fallback to shared keys)."""
+
+class StorageKeysError(SpawnException):
+    """The user's keys cannot be found: the server does not start (no fallback to shared keys).
+
+    A JupyterHub ``SpawnException``: a setup matter the admin fixes in the file, so the hub logs
+    one line ("Not starting ...") and the spawn page shows the message, not a traceback.
+    """
+
+    def __init__(self, message: str):
+        super().__init__(message, reason="storage_keys", status_code=500)
 
 
 def user_keys(path: str | Path, username: str) -> tuple[str, str]:
