@@ -244,6 +244,12 @@ def test_gitlab_wrong_ca_wrong_url_and_down(setup, gitlab, other_ca):
     trusted = gitlab_checks.gitlab_answers(Context(setup, environ={"SSL_CERT_FILE": str(gitlab.ca_bundle)}))
     assert (trusted.status, trusted.values["tls"]) == ("pass", f"CA {gitlab.ca_bundle} (SSL_CERT_FILE)")
     assert gitlab_checks.gitlab_answers(Context(setup, environ={})).saw == "saw_gitlab_tls"  # public CAs
+    # the hub's own GitLab login trusts its CA (found in the chart-run hub, which logs in fine)
+    setup.JupyterHub.authenticator_class = "hybridhub.hub_ext.gitlab.authenticator.HybridGitLabOAuthenticator"
+    setup.HybridGitLabOAuthenticator.gitlab_ca_bundle = str(gitlab.ca_bundle)
+    login = gitlab_checks.gitlab_answers(Context(setup, environ={}))
+    assert (login.status, login.values["tls"]) == ("pass", f"CA {gitlab.ca_bundle}")
+    del setup.HybridGitLabOAuthenticator.gitlab_ca_bundle
     setup.HybridSpawner.gitlab_ca_bundle = str(gitlab.ca_bundle)
     setup.HybridSpawner.gitlab_url = f"{gitlab.url}/not-gitlab"  # the stand-in answers 404 there
     assert verdict(gitlab_checks.gitlab_answers(Context(setup))) == (

@@ -18,15 +18,17 @@ CONNECT_TIMEOUT = 3.0  # seconds to open a connection (a closed port answers at 
 READ_TIMEOUT = 5.0  # seconds for the answer
 
 
-def tls_settings(context: Context, verify_trait: str | None, ca_trait: str) -> tuple[dict, str]:
+def tls_settings(context: Context, verify_trait: str | None, ca_trait: str, hub_setting: str = "") -> tuple[dict, str]:
     """urllib3's TLS arguments for a system from the spawner's settings, and how they read in a report.
 
-    The CA bundle setting names a path inside user servers; the hub uses it when the same path
-    exists here, else the hub's ``SSL_CERT_FILE`` (helm-values/jupyterhub-site.example.yaml), else
-    the public CAs (certifi), and says which."""
+    ``hub_setting``, when given, is the CA the hub itself trusts for this system (e.g. the GitLab
+    login's ``gitlab_ca_bundle``) and comes first. The spawner's CA bundle setting names a path
+    inside user servers; the hub uses it when the same path exists here, else the hub's
+    ``SSL_CERT_FILE`` (helm-values/jupyterhub-site.example.yaml), else the public CAs (certifi),
+    and says which."""
     if verify_trait and not spawner_setting(context, verify_trait, True):
         return {"cert_reqs": "CERT_NONE"}, "TLS not verified"
-    ca = spawner_setting(context, ca_trait, "") or ""
+    ca = hub_setting if hub_setting and os.path.isfile(hub_setting) else spawner_setting(context, ca_trait, "") or ""
     if ca and os.path.isfile(ca):
         return {"cert_reqs": "CERT_REQUIRED", "ca_certs": ca}, f"CA {ca}"
     hub_ca = context.environ.get("SSL_CERT_FILE", "")  # the site values' way to trust a private CA in the hub

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import json
 
-from .check import FAIL, PASS, WARN, Context, Result
+from .check import FAIL, PASS, WARN, Context, Result, configured
 from .checks_live import connection_failure, pool, spawner_setting, tls_settings
+from .classes import hub_class
 
 API_STATUSES = {200, 401}  # 200 from a GitLab that lets anyone read the version, 401 otherwise
 OAUTH_STATUSES = {400, 401}
@@ -25,7 +26,7 @@ def _ask(context: Context, name: str, method: str, path: str, **options):
     url = (spawner_setting(context, "gitlab_url", "") or "").rstrip("/")
     if not url:
         return Result(name, WARN, "saw_live_skipped", {"setting": "HybridSpawner.gitlab_url"})
-    tls, tls_text = tls_settings(context, None, "gitlab_ca_bundle")
+    tls, tls_text = tls_settings(context, None, "gitlab_ca_bundle", _login_ca(context))
     try:
         return pool(tls).request(method, url + path, **options), url, tls_text
     except Exception as e:  # noqa: BLE001 - a connection error is the verdict; others are the check's own
@@ -33,6 +34,15 @@ def _ask(context: Context, name: str, method: str, path: str, **options):
         if failure is None:
             raise
         return failure
+
+
+def _login_ca(context: Context) -> str:
+    """The CA the hub's GitLab login trusts (``HybridGitLabOAuthenticator.gitlab_ca_bundle``): the
+    doctor runs in the hub, so it asks GitLab as the hub's own login does."""
+    authenticator = hub_class(context, "authenticator_class", "jupyterhub.authenticators")
+    if "gitlab_ca_bundle" not in authenticator.class_trait_names():
+        return ""
+    return configured(context.config, authenticator, "gitlab_ca_bundle", "") or ""
 
 
 def gitlab_answers(context: Context) -> Result:
