@@ -28,6 +28,8 @@ import requests
 
 from hybridhub.hub_ext.demo.ports import free_ports
 from hybridhub.hub_ext.demo.supervisor import stop_process_tree
+from hybridhub.hub_ext.doctor.i18n import text
+from hybridhub.hub_ext.doctor.run import CHECKS, LIVE_CHECKS
 from hybridhub.spawner.profiles import CATALOG_ENV
 from tests.gitlab_standin import GitLabStandIn
 from tests.gitlab_standin.state import DEVELOPER
@@ -319,3 +321,27 @@ def test_each_server_gets_only_its_own_users_s3_keys_and_a_new_colleague_needs_n
     assert not [k["secret_key"] for k in keys.values() if k["secret_key"] in hub_log]
     for name in ("bob", "carol"):
         assert sessions[name].api("DELETE", f"users/{name}/server").status_code in (202, 204)
+
+
+def test_the_hub_logs_the_doctors_report_after_start(deployment):
+    """hub.extraConfig 95-hybridhub-doctor: one log line per check a few seconds after start, the
+    configuration checks all passing on these values; no secret in any of it."""
+    d, pod = deployment[0], deployment[1]
+    config_checks = [name for name, _ in CHECKS]
+    names = config_checks + [name for name, _ in LIVE_CHECKS]
+
+    def report() -> list[str]:
+        lines = [line for line in d.log("hub").splitlines() if "hybridhub doctor [" in line]
+        return lines if len(lines) >= len(names) else []
+
+    lines = wait_for(report, 60, "the doctor's report in the hub's log", logs=lambda: d.log("hub"))
+    for name in names:
+        title = text("en", f"title_{name}")
+        assert [line for line in lines if f"] {title}: " in line], (name, lines)
+    # the store's name does not resolve on this machine; GitLab is the stand-in the hub logs in with
+    for name in config_checks + ["gitlab-answers", "gitlab-oauth"]:
+        passed = f"[{text('en', 'pass')}] {text('en', f'title_{name}')}: "
+        assert [line for line in lines if passed in line], (name, lines)
+    keys = s3_users(pod)
+    report_text = "\n".join(lines)
+    assert not [k for user in keys.values() for k in user.values() if k in report_text]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+import threading
 from pathlib import Path
 
 from .check import Context
@@ -17,6 +18,14 @@ def default_config_file() -> str:
     return CHART_CONFIG if Path(CHART_CONFIG).is_file() else "jupyterhub_config.py"
 
 
+_loading = threading.local()
+
+
+def loading_for_doctor() -> bool:
+    """True while :func:`load_context` runs the config file (its start-up report must stay off)."""
+    return getattr(_loading, "active", False)
+
+
 def load_context(config_file: str, environ=None) -> Context:
     """Run ``config_file`` as the hub does (``JupyterHub.load_config_file``) and keep its config."""
     from jupyterhub.app import JupyterHub
@@ -25,6 +34,10 @@ def load_context(config_file: str, environ=None) -> Context:
         raise FileNotFoundError(f"no file {config_file} (give the hub's with --config)")
     app = JupyterHub()
     # the chart's config prints what it loads; the report (and its JSON) alone goes to stdout
-    with contextlib.redirect_stdout(sys.stderr):
-        app.load_config_file(config_file)
+    _loading.active = True
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            app.load_config_file(config_file)
+    finally:
+        _loading.active = False
     return Context(config=app.config, environ=dict(os.environ if environ is None else environ))

@@ -33,13 +33,25 @@ def render_json(results: list[Result], config_file: str) -> str:
                        "checks": [in_languages(r) for r in results]}, ensure_ascii=False, indent=2)
 
 
-def render_text(results: list[Result], language: str, config_file: str) -> str:
+def headline(results: list[Result], language: str, config_file: str) -> str:
     n = counts(results)
-    lines = [text(language, "report", passed=n[PASS], warned=n[WARN], failed=n[FAIL], config=config_file), ""]
-    for item in (as_dict(r, language) for r in results):
-        lines.append(f"[{text(language, item['status'])}] {item['title']}: {item['saw']}")
-        if item["fix"]:
-            lines.append(f"    {text(language, 'fix')}: {item['fix']}")
+    return text(language, "report", passed=n[PASS], warned=n[WARN], failed=n[FAIL], config=config_file)
+
+
+def result_lines(result: Result, language: str) -> list[str]:
+    """What a check saw, then (when there is one) the fix."""
+    item = as_dict(result, language)
+    lines = [f"[{text(language, item['status'])}] {item['title']}: {item['saw']}"]
+    if item["fix"]:
+        lines.append(f"{text(language, 'fix')}: {item['fix']}")
+    return lines
+
+
+def render_text(results: list[Result], language: str, config_file: str) -> str:
+    lines = [headline(results, language, config_file), ""]
+    for result in results:
+        saw, *fix = result_lines(result, language)
+        lines += [saw, *(f"    {line}" for line in fix)]
     return "\n".join(lines)
 
 
