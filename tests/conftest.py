@@ -15,6 +15,9 @@ import pytest_asyncio
 from hybridhub.hub_ext.demo.objectstore import EmbeddedObjectStore, StoreCredentials, StorePorts
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+# the session's store outlives some 150 buckets (one per test, each a SeaweedFS collection with
+# a volume of its own): weed's default limit, free disk / 1 GiB, ran out on a 69 GB disk
+STORE_MAX_VOLUMES = 2000
 
 # jp_serverapp, jp_fetch, ...: a real jupyter-server per test for the server extension
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
@@ -47,7 +50,8 @@ def object_store(tmp_path_factory) -> EmbeddedObjectStore:
     Session-scoped because it takes a few seconds to start; tests create their own buckets
     (unique names) so they do not see each other's objects.
     """
-    store = EmbeddedObjectStore(tmp_path_factory.mktemp("objectstore"), StorePorts.free(), _random_credentials())
+    store = EmbeddedObjectStore(tmp_path_factory.mktemp("objectstore"), StorePorts.free(), _random_credentials(),
+                                max_volumes=STORE_MAX_VOLUMES)
     store.start()
     try:
         yield store

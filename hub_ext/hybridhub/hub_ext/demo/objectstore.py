@@ -90,11 +90,15 @@ class EmbeddedObjectStore:
     """One ``weed mini`` process with its data under ``data_dir``."""
 
     def __init__(self, data_dir: Path, ports: StorePorts, credentials: StoreCredentials, weed: str | None = None,
-                 identities: Sequence[dict] = ()):
+                 identities: Sequence[dict] = (), max_volumes: int = 0):
         self.data_dir = Path(data_dir)
         self.ports = ports
         self.credentials = credentials
         self.identities = tuple(identities)  # more s3.json identities, e.g. one per demo user
+        # every bucket is a SeaweedFS collection with volumes of its own; 0 lets weed size the
+        # limit from the free disk (1 GiB each: 69 buckets with 69 GB free), a test suite that
+        # makes a bucket per test needs more (volumes are sparse files: only data takes space)
+        self.max_volumes = max_volumes
         self.weed = weed or find_weed()
         self.process: subprocess.Popen | None = None
         self.log_path = self.data_dir / "weed.log"
@@ -130,6 +134,7 @@ class EmbeddedObjectStore:
             f"-admin.port.grpc={p.admin_grpc}",
             f"-filer.localSocket={self.data_dir / 'filer.sock'}",
             f"-s3.localSocket={self.data_dir / 's3.sock'}",
+            *([f"-volume.max={self.max_volumes}"] if self.max_volumes else []),
         ]
 
     def _write_config(self) -> None:
