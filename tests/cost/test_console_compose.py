@@ -1,0 +1,186 @@
+"""The admin console's pure parts: numbers for people, the cost chart, the sections, the page.
+
+Summaries are built by the cost service's own ``build_summary`` from a recorder (as the service
+writes them); doctor results are real ``run_checks`` results on small configs.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta, timezone
+from fractions import Fraction as F
+from zoneinfo import ZoneInfo
+
+import pytest
+from traitlets.config import Config
+
+from hybridhub.hub_ext.console import console_url
+from hybridhub.hub_ext.console import compose
+from hybridhub.hub_ext.console.chart import build_chart, cumulative, nice_step
+from hybridhub.hub_ext.console.humane import hours_minutes, local_time, money, percent
+from hybridhub.hub_ext.console.i18n import EN, JA
+from hybridhub.hub_ext.console.render import content_security_policy, environment, page_context, script_hashes
+from hybridhub.hub_ext.cost.budget import FixedCosts
+from hybridhub.hub_ext.cost.ledger import HOUR, to_micros
+from hybridhub.hub_ext.cost.recorder import CostRecorder
+from hybridhub.hub_ext.cost.summary import build_summary
+from hybridhub.hub_ext.doctor.check import Context
+from hybridhub.hub_ext.doctor.i18n import text as doctor_text
+from hybridhub.hub_ext.doctor.run import run_checks
+
+pytestmark = pytest.mark.cost
+
+TOKYO = ZoneInfo("Asia/Tokyo")
+MONTH = to_micros(datetime(2026, 11, 1, tzinfo=TOKYO))
+EVIL = "<script>alert(1)</script>"
+
+
+def recorder() -> CostRecorder:
+    rec = CostRecorder({"cpu": F("11.52"), "gpua10": F("74.7")}, FixedCosts(F("3.36"), F("0.67"), 2, F(200)))
+    rec.node_up(MONTH, "cpu", "c1")
+    rec.node_up(MONTH + 24 * HOUR, "gpua10", "g1")
+    rec.server_started(MONTH + 25 * HOUR, EVIL, "", "gpu-a10", "g1")
+    rec.server_started(MONTH + 30 * HOUR, "alice", "", "cpu", "c1")
+    rec.server_started(MONTH + 31 * HOUR, "bob", "", "cpu", "c1")
+    return rec
+
+
+def summary(budget=F(100000), hours=50.5):
+    return build_summary(recorder(), MONTH + int(hours * HOUR), budget, tz=TOKYO,
+                         pool_info={"cpu": {"vm_size": "Standard_B2s"}})
+
+
+def test_hours_and_minutes_and_yen_for_people():
+    assert hours_minutes("12.566666", "en") == "12 h 34 min"
+    assert hours_minutes("12.566666", "ja") == "12 時間 34 分"
+    assert hours_minutes("0.5", "en") == "30 min" and hours_minutes("0", "ja") == "0 分"
+    assert hours_minutes("1234.999", "en") == "1,235 h 00 min"  # 59.94 min rounds up to the next hour
+    assert money("22347.50", "JPY", "en") == "¥22,348" and money("22347.49", "JPY", "ja") == "22,347 円"
+    assert money("1234.5", "USD", "en") == "1,234.50 USD"
+    assert percent("182.5") == "183"
+    assert local_time("2026-11-02T15:30:00Z", TOKYO) == "2026-11-03 00:30"
+
+
+def test_console_url_beside_other_services():
+    assert console_url("/services/hybridhub-cost/") == "/services/hybridhub-console/"
+    assert console_url("/jhub/services/hybridhub-culler") == "/jhub/services/hybridhub-console/"
+
+
+def test_nice_steps():
+    assert [nice_step(F(v)) for v in (100, 120000, 7, 0)] == [20, 50000, 2, 1]
+
+
+def test_cumulative_cost_ends_at_the_month_to_date_total_and_grows():
+    s = summary()
+    points = cumulative(s)
+    assert points[0] == (0, 0) and points[-1] == (F("50.5"), F(s["month_to_date"]["total"]))
+    assert [h for h, _ in points] == [0, 24, 48, F("50.5")]
+    assert all(b[1] >= a[1] for a, b in zip(points, points[1:]))
+    # end of day 1: the CPU node's 24 h plus a day's share of the fixed terms (lb, 2 IPs, other)
+    fixed_day = (F("3.36") + 2 * F("0.67")) * 24 + F(200) * 24 / (30 * 24)
+    assert abs(points[1][1] - (24 * F("11.52") + fixed_day)) < F(1, 50)
+
+
+def test_chart_geometry_places_budget_projection_and_ticks():
+    s = summary(budget=F(3000))
+    chart = build_chart(s, lambda a: money(a, "JPY", "en"))
+    assert chart.values == {"mtd": F(s["month_to_date"]["total"]), "projection": F(s["projection"]["total"]),
+                            "budget": F(3000)}
+    # y grows upwards: the projection (over budget here) is above the budget line, which is above today's cost
+    assert chart.projection[3] < chart.budget_y < chart.now[1] <= chart.bottom
+    assert chart.projection[2] == chart.right and chart.projection[:2] == chart.now
+    assert [label for _, label in chart.x_ticks] == ["1", "5", "10", "15", "20", "25", "30"]
+    assert chart.x_ticks[0][0] == chart.left
+    labels = [label for _, label in chart.y_ticks]
+    assert labels[0] == "¥0" and all(re.fullmatch(r"¥[\d,]+", label) for label in labels), labels
+    assert chart.y_ticks[-1][0] >= chart.top
+
+
+def test_sections_in_both_languages():
+    s = summary()
+    pools = compose.pools_section(s, "ja")
+    cpu = next(p for p in pools if p["name"] == "cpu")
+    assert cpu["up"] and cpu["state"] == "1 台稼働中" and cpu["node_time"] == "50 時間 30 分"
+    assert cpu["cost"].endswith(" 円") and "." not in cpu["cost"]
+    rows = compose.servers_by_profile(s, "en")
+    assert [(r["profile"], r["count"]) for r in rows] == [("cpu", 2), ("gpu-a10", 1)]
+    assert rows[0]["users"] == "alice, bob" and rows[0]["since"] == "2026-11-02 06:00"  # Tokyo time
+    cost = compose.cost_section(s, "en")
+    assert cost["level"].startswith("Within budget") and cost["mtd"].startswith("¥")
+
+
+def test_decisions_latest_per_server_and_recent_acts_newest_first():
+    entries = [{"time": f"2026-11-02T0{i}:00:00Z", "user": u, "server": "", "profile": "cpu", "action": a,
+                "reason": "idle for 2 h", "outcome": o} for i, (u, a, o) in
+               enumerate([("alice", "warn", "warning posted"), ("bob", "keep", ""), ("alice", "cull", "stopped")])]
+    body = {"dry_run": False, "servers": {"bob": entries[1]}, "recent": entries}
+    section = compose.decisions_section(body, "ja", TOKYO)
+    assert [r["action"] for r in section["recent"]] == [JA["action_cull"], JA["action_warn"]]
+    assert section["recent"][0]["time"] == "2026-11-02 11:00"
+    assert [r["server"] for r in section["latest"]] == ["bob"]
+
+
+def doctor_results():
+    c = Config()
+    c.JupyterHub.spawner_class = "jupyterhub.spawner.LocalProcessSpawner"  # not the catalog's: a failure
+    return run_checks(Context(config=c, environ={}), live=False)
+
+
+def test_doctor_section_in_the_pages_language():
+    results = doctor_results()
+    run = compose.DoctorRun(results, datetime(2026, 11, 2, tzinfo=timezone.utc), 10, "jupyterhub_config.py")
+    ja = compose.doctor_section(run, "ja", TOKYO)
+    first = results[0]
+    assert ja["failed"] and ja["rows"][0]["title"] == doctor_text("ja", f"title_{first.check}")
+    assert ja["rows"][0]["status"] == doctor_text("ja", first.status) and ja["rows"][0]["style"] == "danger"
+    assert "2026-11-02 09:00" in ja["when"] and "10 分" in ja["when"]
+    assert compose.doctor_section(compose.DoctorRun(None, None, 10), "en", None) == {"pending": EN["doctor_pending"]}
+
+
+def render(lang, **sections):
+    user = {"name": "ad\"min", "scopes": ["admin-ui", "access:services!service=hybridhub-console"]}
+    ctx = page_context("/jhub/", user, [{"name": "hybridhub-console", "href": "/jhub/services/hybridhub-console/"}],
+                       "xsrf-1", lang)
+    table = {"en": EN, "ja": JA}[lang]
+    return environment().get_template("console.html").render({**ctx, "t": table, **sections})
+
+
+def full_sections(lang):
+    s = summary()
+    return {"doctor": compose.doctor_section(compose.DoctorRun(doctor_results(), datetime.now(timezone.utc), 10), lang, TOKYO),
+            "cost": compose.cost_section(s, lang), "pools": compose.pools_section(s, lang),
+            "profiles": compose.servers_by_profile(s, lang), "links": {"csv": "/c.csv", "json": "/c.json"},
+            "decisions": None, "no_culler": "x"}
+
+
+@pytest.mark.parametrize("lang", ["en", "ja"])
+def test_page_in_jupyterhubs_template_with_the_right_language(lang):
+    html = render(lang, **full_sections(lang))
+    assert html.count(f'<html lang="{lang}">') == 1 and '<html lang="en">' not in html.replace(f'<html lang="{lang}">', "")
+    assert 'href="/jhub/hub/static/css/style.min.css' in html  # the hub's Bootstrap and theme
+    assert 'id="dark-theme-toggle"' in html and 'href="/jhub/hub/admin"' in html  # admin-ui → Admin link
+    assert 'class="dropdown-item" href="/jhub/services/hybridhub-console/"' in html
+    assert 'user: "ad\\"min"' in html and 'id="hybridhub-language"' in html  # jhdata; the pages' Japanese navbar
+    assert "<svg" in html and "<polyline" in html and (EN if lang == "en" else JA)["axis_day"] in html
+    assert EVIL not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html  # every value escaped
+    if lang == "ja":
+        assert EN["title"] not in html and JA["title"] in html
+
+
+def test_csp_allows_exactly_the_pages_inline_scripts():
+    html = render("en", **full_sections("en"))
+    hashes = script_hashes(html)
+    assert len(hashes) == 2  # JupyterHub's jhdata and the hub pages' language script
+    csp = content_security_policy(html)
+    assert "'unsafe-inline'" not in csp and all(h in csp for h in hashes) and "default-src 'none'" in csp
+    other = render("en", **full_sections("en")).replace("xsrf-1", "xsrf-2")
+    assert script_hashes(other) != hashes  # a changed script no longer matches
+
+
+def test_forbidden_page_has_no_figures():
+    html = render("ja", forbidden=JA["forbidden"])
+    assert JA["forbidden"] in html and "<svg" not in html and JA["doctor"] not in html
+
+
+def test_tables_have_the_same_keys():
+    assert set(EN) == set(JA)
