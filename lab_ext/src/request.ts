@@ -2,6 +2,8 @@ import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 import { TranslationBundle } from '@jupyterlab/translation';
 
+import { ReasonArea, reasonTexts } from './reasons';
+
 /** The gettext domain of every hybridhub string (JupyterLab's ITranslator). */
 export const TRANSLATION_DOMAIN = 'hybridhub';
 
@@ -35,30 +37,26 @@ export function errorReason(error: unknown): string | null {
   return null;
 }
 
+/** The text of ``reason`` in ``table``, or null (never an Object prototype member). */
+function ownText(table: Record<string, string>, reason: unknown): string | null {
+  return typeof reason === 'string' && Object.prototype.hasOwnProperty.call(table, reason) ? table[reason] : null;
+}
+
 /**
- * The translated text of a reason code every route may answer (tornado's and jupyter-server's
- * own errors: hybridhub.lab_ext.reasons.RequestError), or null for an area's own code.
+ * The translated text of a server reason code of ``area`` (or one every route may answer),
+ * from the one catalog (reasons.ts); ``fallback`` (the server's English) for an unknown code.
+ * ``invalid_request`` keeps the server's message: it says what was wrong with the request.
  */
-export function commonReasonMessage(
-  reason: unknown,
+export function reasonText(
+  area: ReasonArea,
+  reason: string | null | undefined,
+  fallback: string,
   trans: TranslationBundle
-): string | null {
-  switch (reason) {
-    case 'forbidden':
-      return trans.__(
-        'This request is not allowed: log in again, or ask an administrator for access to hybridhub.'
-      );
-    case 'no_such_route':
-      return trans.__(
-        'The server does not have this hybridhub function: its server extension is older than this page. Restart the server.'
-      );
-    case 'method_not_allowed':
-      return trans.__(
-        'The server does not accept this hybridhub request: its server extension is older than this page. Restart the server.'
-      );
-    default:
-      return null;
+): string {
+  if (reason === 'invalid_request') {
+    return trans.__('The request was not valid: %1', fallback);
   }
+  return ownText(reasonTexts(area, trans), reason) ?? ownText(reasonTexts('common', trans), reason) ?? fallback;
 }
 
 /** The server's answer to a failed request (for "Show details"), or ''. */
@@ -108,7 +106,7 @@ export async function requestAPI<T>(
       );
     }
     const message =
-      (data && typeof data === 'object' && commonReasonMessage(data.reason, trans)) ||
+      (data && typeof data === 'object' && data.reason !== 'invalid_request' && ownText(reasonTexts('common', trans), data.reason)) ||
       (data && typeof data === 'object' && data.message) ||
       trans.__('The request failed (HTTP %1).', response.status);
     throw new HybridHubRequestError(message, response.status, text);

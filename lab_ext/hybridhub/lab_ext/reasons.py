@@ -2,13 +2,15 @@
 
 Handlers answer ``{"message": <English>, "reason": <code>[, "details": ...]}`` with the HTTP
 status of the code; the frontend shows the translated text it has for ``reason``. Each area
-(storage, git, pipelines) subclasses :class:`ReasonError` with its own table of codes, which
-are part of the API and never change meaning. Messages and details never hold a secret.
+(storage, git, pipelines) subclasses :class:`ReasonError` with its table of codes from
+:mod:`.reason_catalog`; codes are part of the API and never change meaning. Messages and details never hold a secret.
 """
 
 from __future__ import annotations
 
 from typing import ClassVar
+
+from .reason_catalog import COMMON
 
 
 class ReasonError(Exception):
@@ -39,12 +41,7 @@ class RequestError(ReasonError):
     caller it may not serve, a method or path it does not have (tornado's and jupyter-server's
     own errors are answered with these codes, never ``"reason": null``)."""
 
-    REASONS = {
-        "invalid_request": (400, "The request is not valid."),
-        "forbidden": (403, "This request is not allowed: log in again, or ask an administrator for access to hybridhub."),
-        "no_such_route": (404, "There is no hybridhub route at this address."),
-        "method_not_allowed": (405, "This route does not accept that HTTP method."),
-    }
+    REASONS = COMMON
 
     #: tornado's and jupyter-server's own HTTP errors (authentication, XSRF, authorization,
     #: an unimplemented method) -> the code answered instead

@@ -31,14 +31,11 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
+from .reason_catalog import WORKSPACE
 from .reasons import MAX_NAME_BYTES, MAX_PATH_BYTES, ReasonError
 
 #: the codes this module raises; every ``error=`` class must know them
-WORKSPACE_REASONS: dict[str, tuple[int, str]] = {
-    "invalid_path": (400, "The workspace path is not valid."),
-    "not_a_file": (400, "The workspace path is not a file."),
-    "file_exists": (409, "A file with that name already exists in the workspace."),
-}
+WORKSPACE_REASONS = WORKSPACE
 
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 _NEW_FILE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC

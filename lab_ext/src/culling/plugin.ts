@@ -5,7 +5,7 @@ import {
 import { Notification } from '@jupyterlab/apputils';
 import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 
-import { errorReason, TRANSLATION_DOMAIN } from '../request';
+import { errorReason, reasonText, TRANSLATION_DOMAIN } from '../request';
 import { CullingModel, ICullWarning } from './model';
 
 const SAVE_ALL = 'docmanager:save-all';
@@ -61,17 +61,8 @@ export const cullingPlugin: JupyterFrontEndPlugin<void> = {
           autoClose: 5000
         });
       } catch (error) {
-        const reason = errorReason(error);
         Notification.error(
-          reason === 'keepalive_used'
-            ? trans.__(
-                'The server was already kept running once. Start some work to keep it longer.'
-              )
-            : reason === 'max_age_reached'
-              ? trans.__(
-                  'The server reached its maximum age and cannot be kept running longer. Save your work.'
-                )
-              : trans.__('The server could not be kept running.'),
+          reasonText('activity', errorReason(error), trans.__('The server could not be kept running.'), trans),
           { autoClose: false }
         );
       }

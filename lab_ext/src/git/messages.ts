@@ -3,57 +3,12 @@ import { PageConfig, URLExt } from '@jupyterlab/coreutils';
 import { TranslationBundle } from '@jupyterlab/translation';
 import { Widget } from '@lumino/widgets';
 
-import { errorReason } from '../request';
+import { errorReason, reasonText as textOfReason } from '../request';
 import { gitErrorDetails } from './api';
 
 /** A translated message, with what to do, for each reason code of the git routes. */
 export function reasonText(reason: string | null, fallback: string, trans: TranslationBundle): string {
-  switch (reason) {
-    case 'non_fast_forward':
-      return trans.__('The remote has commits that you do not have yet. Pull first, then push again.');
-    case 'protected_branch':
-      return trans.__('This branch is protected on GitLab. Create a new branch, push it and open a merge request.');
-    case 'token_expired':
-      return trans.__(
-        'GitLab did not accept your access token (it may have expired). Stop and start your server from the hub control panel to get a fresh one.'
-      );
-    case 'gitlab_unreachable':
-      return trans.__('GitLab could not be reached. Check the network or try again later; your commits are kept locally.');
-    case 'gitlab_not_configured':
-      return trans.__(
-        'GitLab is not configured on this hub, so this action is not available. Commits, push and pull to the repository\'s remote still work.'
-      );
-    case 'merge_conflict':
-      return trans.__('Pulling produced conflicts. Resolve them in the listed files, stage them and commit.');
-    case 'nothing_to_commit':
-      return trans.__('There is nothing staged to commit. Stage changed files first.');
-    case 'empty_message':
-      return trans.__('Write a commit message first.');
-    case 'not_a_repository':
-      return trans.__('This folder is not inside a git repository.');
-    case 'no_such_folder':
-      return trans.__('That folder does not exist in the workspace.');
-    case 'unknown_file':
-      return trans.__('git does not know that file: it is neither in the folder nor in the repository.');
-    case 'remote_not_configured':
-      return trans.__('This repository has no remote to push to or pull from.');
-    case 'uncommitted_changes':
-      return trans.__('Your uncommitted changes would be overwritten. Commit them first, then switch.');
-    case 'branch_exists':
-      return trans.__('A branch with that name already exists.');
-    case 'invalid_branch_name':
-      return trans.__('That is not a valid branch name.');
-    case 'access_denied':
-      return trans.__('GitLab refused this action for your account.');
-    case 'git_timeout':
-      return trans.__('The git command took too long and was stopped. Try again.');
-    case 'destination_exists':
-      return trans.__('A file or folder with that name already exists in the workspace.');
-    case 'no_such_project':
-      return trans.__('That GitLab project does not exist or you cannot access it.');
-    default:
-      return fallback;
-  }
+  return textOfReason('git', reason, fallback, trans);
 }
 
 export interface IErrorActions {

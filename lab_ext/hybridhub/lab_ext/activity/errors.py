@@ -6,12 +6,10 @@ text for ``reason``.
 
 from __future__ import annotations
 
+from ..reason_catalog import ACTIVITY
 from ..reasons import ReasonError
 
-REASONS: dict[str, tuple[int, str]] = {
-    "keepalive_used": (409, "The server was already kept running once; run some work to keep it longer."),
-    "max_age_reached": (409, "This server reached its maximum age; it cannot be extended."),
-}
+REASONS = ACTIVITY  # the catalog's activity table
 
 
 class ActivityError(ReasonError):

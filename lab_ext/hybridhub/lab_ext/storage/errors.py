@@ -12,37 +12,10 @@ import ssl
 import urllib3.exceptions
 from minio.error import InvalidResponseError, S3Error, ServerError
 
+from ..reason_catalog import STORAGE
 from ..reasons import ReasonError
 
-# reason code -> (HTTP status, default English message)
-REASONS: dict[str, tuple[int, str]] = {
-    "not_configured": (503, "Object storage is not configured."),
-    "storage_unreachable": (503, "The object store could not be reached."),
-    "tls_error": (502, "The object store's TLS certificate could not be verified."),
-    "bad_credentials": (403, "The object store did not accept the configured credentials."),
-    "access_denied": (403, "The object store denied access with these credentials."),
-    "outside_prefix": (403, "That key is outside the prefix this server may reach."),
-    "no_such_bucket": (404, "The bucket does not exist."),
-    "no_such_key": (404, "The object does not exist."),
-    "no_such_version": (404, "That version of the object does not exist."),
-    "no_such_transfer": (404, "That transfer does not exist."),
-    "invalid_bucket": (400, "The bucket name is not valid."),
-    "invalid_key": (400, "The object key is not valid."),
-    "invalid_path": (400, "The workspace path is not valid."),
-    "invalid_request": (400, "The request is not valid."),
-    "not_a_file": (400, "The workspace path is not a file."),
-    "file_exists": (409, "A file with that name already exists in the workspace."),
-    "object_exists": (409, "An object with that key already exists."),
-    "preview_too_large": (413, "The object is too large to preview."),
-    "preview_unsupported": (415, "This kind of object cannot be previewed."),
-    "cancelled": (409, "The transfer was cancelled."),
-    "incomplete_upload": (400, "The upload ended before all bytes arrived."),
-    "invalid_pins_file": (
-        409,
-        "The pins file .hybridhub/data-pins.json is not valid. Fix it, or delete it to start over with no pins.",
-    ),
-    "storage_error": (502, "The object store answered with an error."),
-}
+REASONS = STORAGE  # the catalog's storage table
 
 
 class StorageError(ReasonError):
