@@ -12,10 +12,8 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 
-from hybridhub.hub_ext.doctor.cli import config_failed
-from hybridhub.hub_ext.doctor.context import load_context
+from hybridhub.hub_ext.doctor.check import FAIL, Result
 from hybridhub.hub_ext.doctor.report import counts
-from hybridhub.hub_ext.doctor.run import run_checks
 
 from .compose import DoctorRun
 
@@ -32,14 +30,25 @@ class DoctorRunner:
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hybridhub-console-doctor")
 
     def run_once(self) -> DoctorRun:
-        """One run (blocking: call it in the worker thread); a config that does not load is the report."""
+        """One run (blocking: call it in the worker thread); a config that does not load is the report.
+
+        The doctor's checks are imported here, not at the console's start: a check module that
+        does not import is one failed line on the page, not a console that does not start.
+        """
         try:
-            context = load_context(self.config_file)
-        except Exception as e:  # noqa: BLE001 - the hub would not start either: that is the report
-            results = [config_failed(e)]
+            from hybridhub.hub_ext.doctor.cli import config_failed
+            from hybridhub.hub_ext.doctor.context import load_context
+            from hybridhub.hub_ext.doctor.run import run_checks
+        except Exception as e:  # noqa: BLE001 - reported like run_checks reports a crashing check
+            results = [Result("config", FAIL, "saw_check_error", {"error": type(e).__name__}, "fix_check_error")]
         else:
-            self.hub_config = context.config
-            results = run_checks(context, live=self.live)
+            try:
+                context = load_context(self.config_file)
+            except Exception as e:  # noqa: BLE001 - the hub would not start either: that is the report
+                results = [config_failed(e)]
+            else:
+                self.hub_config = context.config
+                results = run_checks(context, live=self.live)
         self.latest = DoctorRun(results, datetime.now(timezone.utc), self.interval_minutes, self.config_file)
         n = counts(results)
         self.log.info("hybridhub console: doctor %d passed, %d warnings, %d failed", n["pass"], n["warn"], n["fail"])

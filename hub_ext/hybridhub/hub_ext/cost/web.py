@@ -3,7 +3,7 @@
 A cost reader is a hub admin, or anyone whose token carries ``custom:hybridhub-cost:read`` or
 ``admin:users``.  Everyone else gets 403.  Routes (under the service prefix):
 
-* ``/``                  the page (English or Japanese, from Accept-Language)
+* ``/``                  a redirect to the admin console, which shows these figures
 * ``/api/summary``       the same figures as JSON
 * ``/api/summary.csv``   the same figures as CSV
 * ``/openapi.json``      the OpenAPI description of these routes
@@ -19,9 +19,9 @@ from jupyterhub.services.auth import HubOAuthCallbackHandler, HubOAuthenticated
 from jupyterhub.utils import url_path_join
 from tornado import web
 
+from ..console import console_url
 from ..openapi import JSONErrors, cost_description
 from .i18n import pick_language, text
-from .page import render_page
 from .summary import summary_csv
 
 READ_SCOPE = "custom:hybridhub-cost:read"
@@ -54,16 +54,6 @@ class CostHandler(JSONErrors, HubOAuthenticated, web.RequestHandler):
         self.set_header("Content-Type", content_type)
         self.set_header("Cache-Control", "no-store")
         self.set_header("X-Content-Type-Options", "nosniff")
-
-
-class PageHandler(CostHandler):
-    @web.authenticated
-    def get(self) -> None:
-        self.authorize()
-        self.no_store("text/html; charset=utf-8")
-        self.set_header("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
-        links = {"csv": url_path_join(self.prefix, "api/summary.csv"), "json": url_path_join(self.prefix, "api/summary")}
-        self.finish(render_page(self.summary(), self.lang, links))
 
 
 class SummaryHandler(CostHandler):
@@ -100,7 +90,7 @@ def make_app(prefix: str, summary: Callable[[], dict], cookie_secret: bytes) -> 
             (url_path_join(prefix, "api/summary.csv"), CsvHandler, args),
             (url_path_join(prefix, "openapi.json"), DescriptionHandler, args),
             (url_path_join(prefix, "oauth_callback"), HubOAuthCallbackHandler),
-            (prefix.rstrip("/") + "/?", PageHandler, args),
+            (prefix.rstrip("/") + "/?", web.RedirectHandler, {"url": console_url(prefix), "permanent": False}),
         ],
         cookie_secret=cookie_secret,
     )

@@ -1,4 +1,9 @@
-"""The culler's recent decisions, kept in memory for admins, and the service's routes."""
+"""The culler's recent decisions, kept in memory for admins, and the service's routes.
+
+``<prefix>decisions`` is JSON, for admins and for tokens with ``custom:hybridhub-culler:read``
+(the admin console's service token); people read the decisions on the console, where the
+service's own root (``<prefix>``) sends them.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ from jupyterhub.services.auth import HubOAuthCallbackHandler, HubOAuthenticated
 from jupyterhub.utils import url_path_join
 from tornado import web
 
+from ..console import console_url
 from ..openapi import JSONErrors, ServiceOpenAPIHandler, culler_description
 from .policy import Decision, ServerView
 from .reports import Identify, ReportBook, ReportHandler
@@ -46,8 +52,16 @@ class DecisionLog:
         return {"rounds": self.rounds, "servers": self.latest, "recent": list(self.recent)}
 
 
+READ_SCOPE = "custom:hybridhub-culler:read"
+
+
+def may_read(model: dict | None) -> bool:
+    """Admins, and tokens granted the culler's read scope (the console's role)."""
+    return bool(model) and (bool(model.get("admin")) or READ_SCOPE in (model.get("scopes") or ()))
+
+
 class DecisionsHandler(JSONErrors, HubOAuthenticated, web.RequestHandler):
-    """``GET /services/<name>/decisions``: admins only (browser via OAuth, or an API token)."""
+    """``GET /services/<name>/decisions``: admins and readers (browser via OAuth, or an API token)."""
 
     def initialize(self, log: DecisionLog, dry_run: bool) -> None:
         self.decision_log = log
@@ -55,7 +69,7 @@ class DecisionsHandler(JSONErrors, HubOAuthenticated, web.RequestHandler):
 
     @web.authenticated
     def get(self):
-        if not self.current_user.get("admin"):
+        if not may_read(self.current_user):
             raise web.HTTPError(403, "the culler's decisions are for admins")
         self.set_header("Content-Type", "application/json")
         self.set_header("Cache-Control", "no-store")
@@ -71,7 +85,7 @@ def make_web_app(
             (url_path_join(prefix, "report"), ReportHandler, {"book": book, "identify": identify}),
             (url_path_join(prefix, "openapi.json"), ServiceOpenAPIHandler, {"description": culler_description(prefix)}),
             (url_path_join(prefix, "oauth_callback"), HubOAuthCallbackHandler),
-            (prefix, web.RedirectHandler, {"url": url_path_join(prefix, "decisions")}),
+            (prefix, web.RedirectHandler, {"url": console_url(prefix), "permanent": False}),
         ],
         cookie_secret=cookie_secret,
     )

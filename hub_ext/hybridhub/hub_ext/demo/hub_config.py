@@ -45,6 +45,7 @@ def configure(c, paths: DemoPaths, ports: DemoPorts, secrets: DemoSecrets, kube_
     if kube_url:
         _configure_kube(c, paths, kube_url)
         _configure_cost(c, paths, ports)
+    _configure_console(c)
 
 
 def _configure_culler(c, ports: DemoPorts) -> None:
@@ -115,9 +116,43 @@ def _configure_cost(c, paths: DemoPaths, ports: DemoPorts) -> None:
             "oauth_client_allowed_scopes": ["custom:hybridhub-cost:read"],
         }
     )
-    c.JupyterHub.custom_scopes = {"custom:hybridhub-cost:read": {"description": "Read the platform's cost figures."}}
+    c.JupyterHub.custom_scopes = {**dict(c.JupyterHub.get("custom_scopes", {})),
+                                  "custom:hybridhub-cost:read": {"description": "Read the platform's cost figures."}}
     c.JupyterHub.load_roles.append(
         {"name": "hybridhub-cost", "scopes": ["list:users", "read:users", "read:servers"], "services": ["hybridhub-cost"]}
     )
     c.Spawner.pre_spawn_hook = budget_pre_spawn_hook
     c.BudgetGuard.summary_path = str(state.with_name("hybridhub-cost-summary.json"))
+
+
+def _configure_console(c) -> None:
+    """The admin console (docs/console.md) on a free loopback port: doctor, pools, cost, culling.
+
+    Its role reads the service list (the navbar's Services menu, the culler's address) and the
+    culler's decisions; nothing else. The doctor checks this very config file.
+    """
+    import sys
+
+    from .ports import free_ports
+    from .supervisor import HUB_CONFIG
+
+    (port,) = free_ports(1)
+    c.JupyterHub.services.append(
+        {
+            "name": "hybridhub-console",
+            "url": f"http://127.0.0.1:{port}",
+            "command": [sys.executable, "-m", "hybridhub.hub_ext.console", f"--hub-config={HUB_CONFIG}"],
+            "oauth_no_confirm": True,
+            "oauth_client_allowed_scopes": ["admin-ui"],  # the navbar's Admin link, for admins
+        }
+    )
+    c.JupyterHub.custom_scopes = {**dict(c.JupyterHub.get("custom_scopes", {})),
+                                  "custom:hybridhub-culler:read": {"description": "Read the culler's decisions."}}
+    c.JupyterHub.load_roles.append(
+        {
+            "name": "hybridhub-console",
+            "scopes": ["list:services", "read:services", "access:services!service=hybridhub-culler",
+                       "custom:hybridhub-culler:read"],
+            "services": ["hybridhub-console"],
+        }
+    )
