@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import shutil
 import subprocess
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -83,7 +85,7 @@ def workspace(tmp_path) -> Path:
 
 
 def data_variables(sample_data, **extra) -> list[dict]:
-    values = {"DATA_URI": str(sample_data["train"]), "TEST_DATA_URI": str(sample_data["test"]), "EPOCHS": "150"}
+    values = {"DATA_URI": str(sample_data["train"]), "TEST_DATA_URI": str(sample_data["test"]), "MAX_ITER": "200"}
     values.update(extra)
     return [{"key": k, "value": v} for k, v in values.items()]
 
@@ -107,6 +109,16 @@ async def wait_for(backend, project: str, pipeline_id: int, done, timeout: float
         if time.monotonic() > deadline:
             raise AssertionError(f"pipeline {pipeline_id} stuck: {view['status']} {jobs_of(view)}")
         await asyncio.sleep(0.2)
+
+
+def infer(url: str, rows: list[list[float]], timeout: float = 10) -> dict:
+    """One V2 inference request (MLServer's REST API: POST /v2/models/<name>/infer, the input
+    tensor as flat data with its shape; https://mlserver.readthedocs.io/en/stable/user-guide/content-type.html)."""
+    body = {"inputs": [{"name": "sensors", "shape": [len(rows), 3], "datatype": "FP64", "data": [v for r in rows for v in r]}]}
+    request = urllib.request.Request(f"{url}/v2/models/sensor-failure/infer", data=json.dumps(body).encode(),
+                                     headers={"Content-Type": "application/json"})  # fmt: skip
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        return json.loads(response.read())
 
 
 def jobs_of(view: dict) -> dict[str, str]:

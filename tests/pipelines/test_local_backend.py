@@ -1,14 +1,19 @@
 """The local backend end to end: the shipped template run by gitlab-ci-local 4.73.0 in the
-shell (train → test gate → build command → manual deploy), logs tailed by offset, cancel,
-retry, idempotent launch, and bad input."""
+shell (train → test gate → image context check → manual deploy that really serves the model
+with MLServer), logs tailed by offset, cancel, retry, idempotent launch, and bad input."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import os
+import re
 import shutil
 import time
+import urllib.error
+import urllib.request
+
+import psutil
 
 import pytest
 
@@ -16,11 +21,23 @@ from hybridhub.lab_ext.activity import registry
 from hybridhub.lab_ext.pipelines.errors import PipelineError
 from hybridhub.lab_ext.pipelines.local_backend import LocalBackend
 
-from .conftest import commit_all, data_variables, finished, git, jobs_of, wait_for
+from .conftest import commit_all, data_variables, finished, git, infer, jobs_of, wait_for
 
 pytestmark = pytest.mark.pipelines
 
 
+def status_of(url: str) -> int | None:
+    """The HTTP status of GET ``url``/v2/health/ready, None when nothing answers."""
+    try:
+        with urllib.request.urlopen(url + "/v2/health/ready", timeout=2) as response:
+            return response.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+    except OSError:
+        return None
+
+
+@pytest.mark.models
 async def test_template_pipeline_passes_then_deploy_is_played(backend, workspace, sample_data, tools_present):
     created = await backend.create(".", "main", data_variables(sample_data), "launch-0001")
     assert created["status"] == "pending" and created["backend"] == "local"
@@ -55,14 +72,25 @@ async def test_template_pipeline_passes_then_deploy_is_played(backend, workspace
     # metrics from the test job's metrics.json artifact
     assert 0.95 <= view["metrics"]["accuracy"] <= 1.0 and view["metrics"]["test_rows"] == 500
     build_log = (await backend.trace(".", created["id"], 3, 0))["content"]
-    assert "build command: /kaniko/executor --context" in build_log and "--destination" in build_log
+    assert "local run: no image is built" in build_log and "hadolint: Dockerfile clean" in build_log
+    assert re.search(r"[0-9a-f]{64}  model/model.joblib", build_log) and "kaniko" not in build_log
     # the manual deploy waits until played
     played = await backend.play(".", created["id"], 4)
     assert played["status"] == "running"
     view = await wait_for(backend, ".", created["id"], finished)
     assert jobs_of(view)["deploy"] == "success" and view["status"] == "success"
     deploy_log = (await backend.trace(".", created["id"], 4, 0))["content"]
-    assert "local run: would run: podman pull" in deploy_log
+    assert "would" not in deploy_log
+    # the job got a prediction from the model server it deployed, with the version it trained
+    assert "prediction from sensor-failure 1.0.1 at http://127.0.0.1:" in deploy_log, deploy_log
+    assert "failure=1" in deploy_log and "failure=0" in deploy_log and "SERVING sensor-failure 1.0.1" in deploy_log
+    # and the server outlives the job: it answers here too, on the front port the job printed
+    assert f"at {backend.serving.url}" in deploy_log
+    answer = await asyncio.to_thread(infer, backend.serving.url, [[48.0, 4.1, 12.0]])
+    assert answer["model_name"] == "sensor-failure" and answer["model_version"] == "1.0.1"
+    assert answer["outputs"][0]["data"] == [1]
+    (server,) = backend.serving.instances
+    assert psutil.Process(server.process.pid).is_running()
     with pytest.raises(PipelineError) as info:
         await backend.play(".", created["id"], 4)
     assert info.value.reason == "not_playable"
@@ -70,6 +98,9 @@ async def test_template_pipeline_passes_then_deploy_is_played(backend, workspace
     assert [p["id"] for p in history] == [1] and history[0]["metrics"] == view["metrics"]
     assert not (workspace / ".hybridhub/pipelines/1/pipeline.json").read_text().count("AWS_SECRET")
     assert git(workspace, "status", "--porcelain") == ""  # runs never show up as changes of the repository
+    await backend.close()  # the server stops its model server with it: nothing lingers
+    assert not alive(server.process.pid)
+    assert await asyncio.to_thread(status_of, backend.serving.url) is None  # the front port is closed
 
 
 async def test_raised_threshold_fails_the_gate_and_stops_the_pipeline(backend, sample_data, tools_present):

@@ -37,7 +37,7 @@ def lab(workspace, sample_data, tmp_path):
     ci = yaml.safe_load((workspace / ".gitlab-ci.yml").read_text())
     ci["variables"]["DATA_URI"]["value"] = str(sample_data["train"])
     ci["variables"]["TEST_DATA_URI"]["value"] = str(sample_data["test"])
-    ci["variables"]["EPOCHS"]["value"] = "100"
+    ci["variables"]["MAX_ITER"]["value"] = "100"
     ci["train"]["script"].insert(0, f"printf '\\033[31m%s\\033[0m\\n' '{HOSTILE}'")
     (workspace / ".gitlab-ci.yml").write_text(yaml.safe_dump(ci, sort_keys=False))
     commit_all(workspace, "local data for the browser test")

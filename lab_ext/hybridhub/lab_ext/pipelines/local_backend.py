@@ -16,11 +16,13 @@ import signal
 import time
 from pathlib import Path
 
+from .. import workspace
 from . import ci_file
 from .backend import FINISHED, PipelineBackend, group_stages, runner_kind
 from .errors import PipelineError
 from .local_run import CiLocalProcess, argv_for, check_tools, job_env, parse_line
-from .local_store import PipelineStore, iso_to_epoch, now_iso, read_metrics
+from .local_serving import LocalServing
+from .local_store import STORE_DIR, PipelineStore, iso_to_epoch, now_iso, read_metrics
 
 GIT_TIMEOUT = 60.0
 MAX_TRACE_CHUNK = 512 * 1024
@@ -63,6 +65,9 @@ class LocalBackend(PipelineBackend):
         self.requests: dict[str, int] = {}
         self.starting: set[int] = set()
         self.lock = asyncio.Lock()
+        # deploy jobs hand their model to this server's model server (local_serving.py)
+        port = os.environ.get("HYBRIDHUB_LOCAL_SERVE_PORT", "0")
+        self.serving = LocalServing(self.store.base / "serving", port=int(port) if port.isdigit() else 0)
         atexit.register(self._kill_all_now)
 
     def _kill_all_now(self) -> None:
@@ -150,7 +155,7 @@ class LocalBackend(PipelineBackend):
             self.starting.discard(record["id"])
             raise PipelineError("pipeline_error", details=str(exc)[:300]) from None
         names = [j["name"] for j in record["jobs"] if j["when"] != "manual"]
-        self._start(record, argv_for(tool, self._variables(record), []), names)
+        await self._start(record, argv_for(tool, self._variables(record), []), names)
         self.starting.discard(record["id"])
         await asyncio.to_thread(self.store.prune, set(self.running) | self.starting)
         return self._view(record)
@@ -183,11 +188,20 @@ class LocalBackend(PipelineBackend):
         given = [v for v in record["variables"] if v["key"] != "HYBRIDHUB_LOCAL_RUN"]
         return given + [{"key": "HYBRIDHUB_LOCAL_RUN", "value": "true"}]  # always, whatever the form said
 
-    def _start(self, record: dict, argv: list[str], names: list[str]) -> None:
+    async def _start(self, record: dict, argv: list[str], names: list[str]) -> None:
         src = self.store.run_dir(record["id"]) / "src"
-        proc = CiLocalProcess(argv, src, job_env(self.extra_env), self.timeout)
+        await self._serve()
+        env = {**self.extra_env, "HYBRIDHUB_PIPELINE_ID": str(record["id"]), "HYBRIDHUB_SERVING_DIR": str(self.serving.dir),
+               "HYBRIDHUB_SERVING_URL": self.serving.url}  # fmt: skip
+        proc = CiLocalProcess(argv, src, job_env(env), self.timeout)
         self.running[record["id"]] = proc
         self.tasks[record["id"]] = asyncio.create_task(self._supervise(record["id"], proc, names))
+
+    async def _serve(self) -> None:
+        """The serving folder (made like the store's, never through a symbolic link) and its watcher."""
+        self.store.ensure()
+        workspace.make_folder(self.root, STORE_DIR.split("/") + ["serving"], exist_ok=True, error=PipelineError)
+        await self.serving.start()
 
     async def _supervise(self, pipeline_id: int, proc: CiLocalProcess, names: list[str]) -> None:
         token = _activity.start("pipeline-watch", f"local pipeline {pipeline_id}") if _activity else None
@@ -376,7 +390,7 @@ class LocalBackend(PipelineBackend):
             job["status"] = "created"
         record.update(status="running", finished_at=None, error="")
         self.store.save(record)
-        self._start(record, argv_for(tool, self._variables(record), [job["name"]]), [job["name"]])
+        await self._start(record, argv_for(tool, self._variables(record), [job["name"]]), [job["name"]])
         return self._view(record)
 
     async def close(self) -> None:
@@ -386,3 +400,4 @@ class LocalBackend(PipelineBackend):
         tasks = [t for t in self.tasks.values() if not t.done()]
         if tasks:
             await asyncio.wait(tasks, timeout=10)
+        await self.serving.close()

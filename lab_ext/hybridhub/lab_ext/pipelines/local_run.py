@@ -11,6 +11,7 @@ import asyncio
 import os
 import shutil
 import signal
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Awaitable, Callable
@@ -43,6 +44,9 @@ def check_tools(configured: str = "") -> str:
 def job_env(extra: dict[str, str]) -> dict[str, str]:
     env = {k: os.environ[k] for k in _PASSED_ENV if k in os.environ}
     env.setdefault("PATH", "/usr/local/bin:/usr/bin:/bin")
+    # this server's interpreter (its venv has the example project's libraries); not through PATH,
+    # which the job's login shell may reorder (pyenv, conda). The template runs "${HYBRIDHUB_PYTHON:-python3}".
+    env["HYBRIDHUB_PYTHON"] = sys.executable
     env.update({"FORCE_COLOR": "0", "NO_COLOR": "1", "CI_LOCAL": "true"})
     env.update({k: v for k, v in extra.items() if v})
     return env

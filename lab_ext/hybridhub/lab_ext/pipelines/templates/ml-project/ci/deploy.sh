@@ -1,19 +1,35 @@
 #!/bin/sh
-# Deploy on-prem (shell runner on the serving machine): pull the image, replace the container,
-# then record the deployed model's metrics as the new production baseline for the test gate.
+# Deploy the model, then record its metrics as the new production baseline for the test gate.
+# On-prem (shell runner on the serving machine): pull the model image, start it beside the old
+# container, wait for MLServer's /v2/health/ready, then replace the old one.
+# HYBRIDHUB_LOCAL_RUN=true (the local backend): hand the model folder to the local model server
+# and ask it for a prediction (ci/local_deploy.py).
 set -eu
-IMAGE="${CI_REGISTRY_IMAGE}/model-server:${CI_COMMIT_SHORT_SHA:-local}"
-ENGINE="${CONTAINER_ENGINE:-podman}"
 if [ "${HYBRIDHUB_LOCAL_RUN:-false}" = "true" ]; then
-  echo "local run: would run: ${ENGINE} pull ${IMAGE}"
-  echo "local run: would run: ${ENGINE} run -d --replace --name model-server -p ${SERVE_PORT}:8080 ${IMAGE}"
+  "${HYBRIDHUB_PYTHON:-python3}" ci/local_deploy.py model
 else
+  IMAGE="${CI_REGISTRY_IMAGE}/model:${CI_COMMIT_SHORT_SHA:-local}"
+  ENGINE="${CONTAINER_ENGINE:-podman}"
   echo "${CI_REGISTRY_PASSWORD}" | "${ENGINE}" login -u "${CI_REGISTRY_USER}" --password-stdin "${CI_REGISTRY}" >/dev/null
   "${ENGINE}" pull "${IMAGE}"
+  "${ENGINE}" rm -f model-server-next >/dev/null 2>&1 || true
+  "${ENGINE}" run -d --name model-server-next -p "127.0.0.1:${CHECK_PORT:-18080}:8080" "${IMAGE}" >/dev/null
+  tries=0
+  until curl -fsS "http://127.0.0.1:${CHECK_PORT:-18080}/v2/health/ready" >/dev/null 2>&1; do
+    tries=$((tries + 1))
+    if [ "$tries" -gt 60 ]; then
+      echo "the new model server did not become ready; the old one keeps serving"
+      "${ENGINE}" logs model-server-next | tail -20
+      "${ENGINE}" rm -f model-server-next >/dev/null
+      exit 1
+    fi
+    sleep 2
+  done
+  "${ENGINE}" rm -f model-server-next >/dev/null
   "${ENGINE}" rm -f model-server >/dev/null 2>&1 || true
   "${ENGINE}" run -d --name model-server --restart=always -p "${SERVE_PORT}:8080" "${IMAGE}"
+  echo "deployed ${IMAGE}"
 fi
 if [ -n "${PRODUCTION_METRICS_URI:-}" ]; then
-  python3 ml/s3io.py put metrics.json "${PRODUCTION_METRICS_URI}"
+  "${HYBRIDHUB_PYTHON:-python3}" ml/s3io.py put metrics.json "${PRODUCTION_METRICS_URI}"
 fi
-echo "deployed ${IMAGE}"

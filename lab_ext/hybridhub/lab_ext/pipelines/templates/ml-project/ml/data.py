@@ -1,10 +1,9 @@
-"""The sensor CSV: features and label, standardisation kept with the model."""
+"""The sensor CSV: the feature columns and the label, as lists scikit-learn takes."""
 
 from __future__ import annotations
 
 import csv
 import io
-import math
 
 FEATURES = ["temperature_c", "vibration_mm_s", "current_a"]
 TARGET = "failure"
@@ -22,20 +21,3 @@ def parse_csv(content: bytes) -> tuple[list[list[float]], list[int]]:
     if not rows:
         raise SystemExit("the data has no rows")
     return rows, labels
-
-
-def expand(row: list[float]) -> list[float]:
-    """Raw features plus their pairwise products (failures need hot *and* shaking)."""
-    products = [row[i] * row[j] for i in range(len(row)) for j in range(i + 1, len(row))]
-    return row + products
-
-
-def fit_scaler(rows: list[list[float]]) -> dict:
-    columns = list(zip(*rows))
-    means = [sum(c) / len(c) for c in columns]
-    stds = [math.sqrt(sum((v - m) ** 2 for v in c) / len(c)) or 1.0 for c, m in zip(columns, means)]
-    return {"mean": means, "std": stds}
-
-
-def scale(rows: list[list[float]], scaler: dict) -> list[list[float]]:
-    return [[(v - m) / s for v, m, s in zip(row, scaler["mean"], scaler["std"])] for row in rows]

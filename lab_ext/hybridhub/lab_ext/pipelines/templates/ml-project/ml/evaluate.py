@@ -1,6 +1,6 @@
 """Test the trained model: metrics, then the gate (threshold and the production model).
 
-    python ml/evaluate.py --model model/model.json --data s3://datasets/sensors/test.csv \
+    python ml/evaluate.py --model model --data s3://datasets/sensors/test.csv \
         --min-accuracy 0.9 --production s3://models/ml-project/production/metrics.json
 
 Writes metrics.json (kept as an artifact) and metrics.txt (a GitLab metrics report: one
@@ -18,33 +18,22 @@ from pathlib import Path
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from data import expand, parse_csv, scale  # noqa: E402
+from data import parse_csv  # noqa: E402
+from model_files import SETTINGS_FILE, TRAINING_FILE, load, read_json  # noqa: E402
 from s3io import exists, read_bytes  # noqa: E402
-from train import sigmoid  # noqa: E402
 
 
-def predict(model: dict, rows: list[list[float]]) -> list[float]:
-    scaled = scale([expand(r) for r in rows], model["scaler"])
-    return [sigmoid(sum(w * v for w, v in zip(model["weights"], x)) + model["bias"]) for x in scaled]
+def metrics_for(estimator, rows: list[list[float]], labels: list[int]) -> dict:
+    from sklearn.metrics import accuracy_score, f1_score, precision_score, recall_score
 
-
-def metrics_for(model: dict, rows: list[list[float]], labels: list[int]) -> dict:
-    scores = predict(model, rows)
-    predicted = [1 if s >= 0.5 else 0 for s in scores]
-    tp = sum(1 for p, y in zip(predicted, labels) if p == y == 1)
-    fp = sum(1 for p, y in zip(predicted, labels) if p == 1 and y == 0)
-    fn = sum(1 for p, y in zip(predicted, labels) if p == 0 and y == 1)
-    correct = sum(1 for p, y in zip(predicted, labels) if p == y)
-    precision = tp / (tp + fp) if tp + fp else 0.0
-    recall = tp / (tp + fn) if tp + fn else 0.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {
-        "accuracy": round(correct / len(labels), 6),
-        "precision": round(precision, 6),
-        "recall": round(recall, 6),
-        "f1": round(f1, 6),
-        "test_rows": len(labels),
+    predicted = estimator.predict(rows)
+    scores = {
+        "accuracy": accuracy_score(labels, predicted),
+        "precision": precision_score(labels, predicted, zero_division=0),
+        "recall": recall_score(labels, predicted, zero_division=0),
+        "f1": f1_score(labels, predicted, zero_division=0),
     }
+    return {**{k: round(float(v), 6) for k, v in scores.items()}, "test_rows": len(labels)}
 
 
 def production_accuracy(uri: str) -> float | None:
@@ -55,7 +44,7 @@ def production_accuracy(uri: str) -> float | None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", default="model/model.json")
+    parser.add_argument("--model", default="model", help="the model folder train.py wrote")
     parser.add_argument("--data", required=True)
     parser.add_argument("--version", default="")
     parser.add_argument("--min-accuracy", type=float, default=float(os.environ.get("MIN_ACCURACY", "0.95")))
@@ -64,15 +53,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--report", default="metrics.txt")
     args = parser.parse_args(argv)
 
-    model = json.loads(Path(args.model).read_text(encoding="utf-8"))
+    folder = Path(args.model)
     rows, labels = parse_csv(read_bytes(args.data, args.version))
-    metrics = metrics_for(model, rows, labels)
+    metrics = metrics_for(load(folder), rows, labels)
+    served = read_json(folder, SETTINGS_FILE)
     baseline = production_accuracy(args.production)
     document = {
         "metrics": metrics,
         "gate": {"min_accuracy": args.min_accuracy, "production_accuracy": baseline},
         "data": {"uri": args.data, "version": args.version},
-        "training": model.get("training", {}),
+        "model": {"name": served.get("name", ""), "version": served.get("parameters", {}).get("version", "")},
+        "training": read_json(folder, TRAINING_FILE),
         "commit": os.environ.get("CI_COMMIT_SHA", ""),
         "pipeline_id": os.environ.get("CI_PIPELINE_ID", ""),
     }

@@ -1,13 +1,15 @@
-"""Train a logistic-regression failure classifier (pure Python, batch gradient descent).
+"""Train the failure classifier with scikit-learn and write the model folder MLServer serves.
 
-    python ml/train.py --data s3://datasets/sensors/train.csv --version <id> --out model/model.json
+    python ml/train.py --data s3://datasets/sensors/train.csv --version <id> --out model
+
+The pipeline: pairwise products of the readings (a failure needs hot *and* shaking), scaled,
+then a logistic regression. The folder holds the fitted pipeline (joblib), MLServer's
+model-settings.json with the model's name and version, and training.json (what made it).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import math
 import os
 import sys
 import time
@@ -15,73 +17,52 @@ from pathlib import Path
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from data import FEATURES, expand, fit_scaler, parse_csv, scale  # noqa: E402
+from data import FEATURES, parse_csv  # noqa: E402
+from model_files import model_version, write  # noqa: E402
 from s3io import read_bytes  # noqa: E402
 
 
-def sigmoid(z: float) -> float:
-    if z < -30:
-        return 0.0
-    if z > 30:
-        return 1.0
-    return 1.0 / (1.0 + math.exp(-z))
+def build(c: float, max_iter: int):
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import PolynomialFeatures, StandardScaler
 
-
-def train(rows: list[list[float]], labels: list[int], epochs: int, rate: float) -> tuple[list[float], float, float]:
-    weights, bias, n = [0.0] * len(rows[0]), 0.0, len(rows)
-    loss = 0.0
-    for epoch in range(epochs):
-        grad_w, grad_b, loss = [0.0] * len(weights), 0.0, 0.0
-        for x, y in zip(rows, labels):
-            p = sigmoid(sum(w * v for w, v in zip(weights, x)) + bias)
-            error = p - y
-            for i, v in enumerate(x):
-                grad_w[i] += error * v
-            grad_b += error
-            loss -= math.log(max(p, 1e-12)) if y else math.log(max(1 - p, 1e-12))
-        weights = [w - rate * g / n for w, g in zip(weights, grad_w)]
-        bias -= rate * grad_b / n
-        if epoch % max(1, epochs // 5) == 0 or epoch == epochs - 1:
-            print(f"epoch {epoch + 1:4d}/{epochs}  loss {loss / n:.4f}", flush=True)
-    return weights, bias, loss / n
+    return make_pipeline(
+        PolynomialFeatures(degree=2, interaction_only=True, include_bias=False),
+        StandardScaler(),
+        LogisticRegression(C=c, max_iter=max_iter),
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", required=True, help="s3://bucket/key, https:// URL or path of the training CSV")
-    parser.add_argument("--version", default="", help="object version id (MinIO/S3) for a reproducible run")
-    parser.add_argument("--out", default="model/model.json")
-    parser.add_argument("--epochs", type=int, default=int(os.environ.get("EPOCHS", "500")))
-    parser.add_argument("--learning-rate", type=float, default=float(os.environ.get("LEARNING_RATE", "5.0")))
+    parser.add_argument("--version", default="", help="object version id (S3) for a reproducible run")
+    parser.add_argument("--out", default="model", help="the model folder")
+    parser.add_argument("--name", default=os.environ.get("MODEL_NAME", "sensor-failure"))
+    parser.add_argument("--c", type=float, default=float(os.environ.get("REGULARIZATION_C", "10.0")),
+                        help="inverse regularization strength of the logistic regression")
+    parser.add_argument("--max-iter", type=int, default=int(os.environ.get("MAX_ITER", "1000")))
     args = parser.parse_args(argv)
+
+    import sklearn
 
     started = time.monotonic()
     print(f"data {args.data} version {args.version or '(latest)'}", flush=True)
     rows, labels = parse_csv(read_bytes(args.data, args.version))
-    expanded = [expand(r) for r in rows]
-    scaler = fit_scaler(expanded)
-    weights, bias, loss = train(scale(expanded, scaler), labels, args.epochs, args.learning_rate)
-    model = {
-        "kind": "logistic-regression",
-        "features": FEATURES,
-        "expanded": "pairwise-products",
-        "scaler": scaler,
-        "weights": weights,
-        "bias": bias,
-        "training": {
-            "data_uri": args.data,
-            "data_version": args.version,
-            "rows": len(rows),
-            "epochs": args.epochs,
-            "learning_rate": args.learning_rate,
-            "final_loss": round(loss, 6),
-            "seconds": round(time.monotonic() - started, 3),
-        },
-    }
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(model, indent=2) + "\n", encoding="utf-8")
-    print(f"trained on {len(rows)} rows, final loss {loss:.4f}, model written to {out}", flush=True)
+    estimator = build(args.c, args.max_iter).fit(rows, labels)
+    iterations = int(estimator[-1].n_iter_[0])
+    version = model_version()
+    training = {
+        "data_uri": args.data, "data_version": args.version, "rows": len(rows), "features": FEATURES,
+        "library": f"scikit-learn {sklearn.__version__}", "estimator": "PolynomialFeatures+StandardScaler+LogisticRegression",
+        "params": {"C": args.c, "max_iter": args.max_iter}, "iterations": iterations,
+        "train_accuracy": round(float(estimator.score(rows, labels)), 6),
+        "seconds": round(time.monotonic() - started, 3), "model": {"name": args.name, "version": version},
+    }  # fmt: skip
+    write(Path(args.out), estimator, args.name, version, training)
+    print(f"trained on {len(rows)} rows in {iterations} iterations (scikit-learn {sklearn.__version__}), "
+          f"model {args.name} {version} written to {args.out}/", flush=True)  # fmt: skip
     return 0
 
 

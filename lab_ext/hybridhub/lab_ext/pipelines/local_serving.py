@@ -1,0 +1,292 @@
+"""Serving for local pipeline runs: MLServer processes behind one stable port on 127.0.0.1.
+
+The deploy job of a local run does not start a server itself (a process started inside a
+gitlab-ci-local job would keep the job's pipes and folder). It hands the model over: it
+copies its model folder to ``<serving>/requests/<id>/`` and writes ``request.json`` there
+last. This supervisor, owned by the local backend (so by the user's server), then
+
+1. starts a new MLServer on free loopback ports with that folder as its model repository,
+2. waits until MLServer says that model version is ready (V2 protocol's ``/ready``),
+3. switches the stable front port to it (new connections go to the new server),
+4. stops the old server once its open connections are done (or after a grace period),
+
+and reports each step in ``<serving>/status/<id>.json``, which the job waits for. A model
+that does not become ready is stopped and the old one keeps serving. MLServer children die
+with the user's server (parent-death signal, and a kill at interpreter exit).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import ctypes
+import json
+import os
+import shutil
+import signal
+import socket
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+RUNTIME = "mlserver_sklearn.SKLearnModel"  # the only runtime a local deploy may ask for
+LOOPBACK = "127.0.0.1"
+POLL_SECONDS = 0.3
+
+
+def _die_with_parent() -> None:  # preexec_fn: Linux sends SIGTERM to the child when we die
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG
+
+
+def _free_ports(count: int) -> list[int]:
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for sock in sockets:
+            sock.bind((LOOPBACK, 0))
+        return [sock.getsockname()[1] for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+def _write_json(path: Path, data: dict) -> None:
+    """Atomically: a reader never sees half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    part = path.with_name(path.name + ".part")
+    part.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    os.replace(part, path)
+
+
+class ServingRefused(Exception):
+    """A deployment request that cannot be served; the message goes to the deploy job."""
+
+
+@dataclass
+class Instance:
+    """One MLServer process serving one model version."""
+
+    name: str
+    version: str
+    folder: Path
+    http: int
+    grpc: int
+    metrics: int
+    process: asyncio.subprocess.Process | None = None
+    connections: int = 0
+    started: float = field(default_factory=time.time)
+
+    def describe(self) -> dict:
+        return {"name": self.name, "version": self.version, "pid": self.process.pid if self.process else None,
+                "backend_url": f"http://{LOOPBACK}:{self.http}", "metrics_url": f"http://{LOOPBACK}:{self.metrics}/metrics",
+                "log": str(self.folder / "mlserver.log")}  # fmt: skip
+
+
+def mlserver_command() -> str:
+    """MLServer beside this interpreter (the server's venv), else on PATH."""
+    beside = Path(sys.executable).with_name("mlserver")
+    found = str(beside) if beside.is_file() else shutil.which("mlserver")
+    if not found:
+        raise ServingRefused("MLServer is not installed here (pip install 'hybridhub[demo]')")
+    return found
+
+
+def read_request(folder: Path) -> tuple[str, str]:
+    """The model's name and version from its MLServer settings; only the sklearn runtime."""
+    try:
+        settings = json.loads((folder / "model-settings.json").read_text(encoding="utf-8"))
+        name, version = settings["name"], settings["parameters"]["version"]
+    except (OSError, ValueError, KeyError, TypeError):
+        raise ServingRefused("the model folder has no valid model-settings.json (name, parameters.version)") from None
+    if settings.get("implementation") != RUNTIME:
+        raise ServingRefused(f"only the {RUNTIME} runtime is served locally")
+    if not all(isinstance(v, str) and v and v.replace(".", "").replace("-", "").isalnum() for v in (name, version)):
+        raise ServingRefused("the model name and version must be short words (letters, digits, '.', '-')")
+    return name, version
+
+
+class LocalServing:
+    """The stable front port, the request watcher and the MLServer processes of one workspace."""
+
+    def __init__(self, folder: str | os.PathLike, port: int = 0, ready_timeout: float = 90.0, grace: float = 10.0):
+        self.dir = Path(folder)  # made by the caller, symbolic-link safe (the local backend's store)
+        self.port, self.ready_timeout, self.grace = port, ready_timeout, grace
+        self.current: Instance | None = None
+        self.instances: list[Instance] = []
+        self._front: asyncio.AbstractServer | None = None
+        self._watch: asyncio.Task | None = None
+        atexit.register(self._kill_all_now)
+
+    @property
+    def url(self) -> str:
+        return f"http://{LOOPBACK}:{self.port}"
+
+    async def start(self) -> None:
+        """Listen on the front port and watch for requests (idempotent)."""
+        if self._front is None:
+            (self.dir / "requests").mkdir(parents=True, exist_ok=True)
+            self._front = await asyncio.start_server(self._relay, LOOPBACK, self.port)
+            self.port = self._front.sockets[0].getsockname()[1]
+            _write_json(self.dir / "front.json", {"url": self.url})
+        if self._watch is None or self._watch.done():
+            self._watch = asyncio.create_task(self._watch_requests())
+
+    async def close(self) -> None:
+        if self._watch is not None:
+            self._watch.cancel()
+            await asyncio.gather(self._watch, return_exceptions=True)
+        if self._front is not None:
+            self._front.close()
+            self._front = None
+        for instance in list(self.instances):
+            await self._stop(instance)
+        self.current = None
+        (self.dir / "current.json").unlink(missing_ok=True)
+
+    def _kill_all_now(self) -> None:
+        for instance in self.instances:
+            if instance.process is not None and instance.process.returncode is None:
+                try:
+                    os.killpg(instance.process.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+
+    # ---- the front: a TCP relay to the current server ------------------------------------
+    async def _relay(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        target = self.current
+        if target is None:
+            body = b'{"error": "no model is deployed yet: run the pipeline and approve its deploy job"}'
+            writer.write(b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nConnection: close\r\n"
+                         b"Content-Length: %d\r\n\r\n%s" % (len(body), body))  # fmt: skip
+            await self._close(writer)
+            return
+        target.connections += 1
+        try:
+            up_reader, up_writer = await asyncio.open_connection(LOOPBACK, target.http)
+        except OSError:
+            target.connections -= 1
+            await self._close(writer)
+            return
+        try:
+            await asyncio.gather(self._pipe(reader, up_writer), self._pipe(up_reader, writer))
+        finally:
+            target.connections -= 1
+            await self._close(up_writer)
+            await self._close(writer)
+
+    @staticmethod
+    async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while data := await reader.read(65536):
+                writer.write(data)
+                await writer.drain()
+            if writer.can_write_eof():
+                writer.write_eof()
+        except (ConnectionError, OSError):
+            pass
+
+    @staticmethod
+    async def _close(writer: asyncio.StreamWriter) -> None:
+        writer.close()
+        try:
+            await writer.wait_closed()
+        except (ConnectionError, OSError):
+            pass
+
+    # ---- requests ----------------------------------------------------------------------
+    async def _watch_requests(self) -> None:
+        requests = self.dir / "requests"
+        while True:
+            for request in sorted(requests.glob("*/request.json"), key=lambda p: p.stat().st_mtime):
+                await self.deploy(request.parent)
+            await asyncio.sleep(POLL_SECONDS)
+
+    async def deploy(self, request: Path) -> dict:
+        """Serve the model folder handed over at ``requests/<id>/``; returns the final status."""
+        request_id = request.name
+        release = self.dir / "releases" / request_id
+        release.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(request, release)  # taken: the watcher never sees it twice
+        status_path = self.dir / "status" / f"{request_id}.json"
+        status = {"id": request_id, "state": "starting", "url": self.url}
+        _write_json(status_path, status)
+        try:
+            name, version = read_request(release)
+            instance = await self._start_instance(name, version, release)
+            status.update(state="checking", **instance.describe())
+            _write_json(status_path, status)
+            await self._wait_ready(instance)
+        except ServingRefused as exc:
+            status.update(state="failed", reason=str(exc))
+            _write_json(status_path, status)
+            return status
+        old, self.current = self.current, instance
+        _write_json(self.dir / "current.json", {**instance.describe(), "url": self.url, "request": request_id})
+        status.update(state="serving", previous=old.version if old else None)
+        _write_json(status_path, status)
+        if old is not None:
+            await self._drain_and_stop(old)
+        return status
+
+    async def _start_instance(self, name: str, version: str, folder: Path) -> Instance:
+        http, grpc, metrics = _free_ports(3)
+        instance = Instance(name, version, folder, http, grpc, metrics)
+        # MLServer's settings from the environment (pydantic settings, prefix MLSERVER_):
+        # https://mlserver.readthedocs.io/en/stable/reference/settings.html
+        env = {k: os.environ[k] for k in ("PATH", "HOME", "LANG", "LC_ALL", "TZ") if k in os.environ}
+        env.update(MLSERVER_HOST=LOOPBACK, MLSERVER_HTTP_PORT=str(http), MLSERVER_GRPC_PORT=str(grpc),
+                   MLSERVER_METRICS_PORT=str(metrics), MLSERVER_PARALLEL_WORKERS="0")  # fmt: skip
+        with open(folder / "mlserver.log", "ab") as log:
+            instance.process = await asyncio.create_subprocess_exec(
+                mlserver_command(), "start", str(folder), cwd=folder, env=env, stdin=asyncio.subprocess.DEVNULL,
+                stdout=log, stderr=asyncio.subprocess.STDOUT, start_new_session=True, preexec_fn=_die_with_parent,
+            )  # fmt: skip
+        self.instances.append(instance)
+        return instance
+
+    async def _wait_ready(self, instance: Instance) -> None:
+        url = f"http://{LOOPBACK}:{instance.http}/v2/models/{instance.name}/versions/{instance.version}/ready"
+        deadline = time.monotonic() + self.ready_timeout
+        while time.monotonic() < deadline:
+            if instance.process.returncode is not None:
+                await self._stop(instance)
+                raise ServingRefused(f"MLServer exited (code {instance.process.returncode}); see {instance.folder / 'mlserver.log'}")
+            if await asyncio.to_thread(_answers_200, url):
+                return
+            await asyncio.sleep(0.3)
+        await self._stop(instance)
+        raise ServingRefused(f"the model was not ready within {self.ready_timeout:.0f} s; see {instance.folder / 'mlserver.log'}")
+
+    async def _drain_and_stop(self, instance: Instance) -> None:
+        deadline = time.monotonic() + self.grace
+        while instance.connections and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        await self._stop(instance)
+
+    async def _stop(self, instance: Instance) -> None:
+        """SIGTERM to its process group (MLServer stops cleanly on it), SIGKILL after 10 s."""
+        process = instance.process
+        if process is not None and process.returncode is None:
+            for sig in (signal.SIGTERM, signal.SIGKILL):
+                try:
+                    os.killpg(process.pid, sig)
+                except ProcessLookupError:
+                    break
+                try:
+                    await asyncio.wait_for(process.wait(), 10)
+                    break
+                except asyncio.TimeoutError:
+                    continue
+        if instance in self.instances:
+            self.instances.remove(instance)
+
+
+def _answers_200(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.status == 200
+    except (urllib.error.URLError, OSError):
+        return False
