@@ -1,5 +1,5 @@
-"""The culler and cost services: least-privilege roles JupyterHub accepts, reachable pages,
-and a configuration file both services load."""
+"""The culler, cost and console services: least-privilege roles JupyterHub accepts, reachable
+pages, and a configuration file every service loads."""
 
 from __future__ import annotations
 
@@ -9,9 +9,11 @@ from urllib.parse import urlparse
 
 import pytest
 from jupyterhub.roles import _validate_role_name
+from jupyterhub import scopes as hub_scopes
 from jupyterhub.scopes import _check_scopes_exist, expand_scopes
 from jupyterhub.services.service import Service
 
+from hybridhub.hub_ext.console.service import ConsoleService
 from hybridhub.hub_ext.cost.estimate import load_input
 from hybridhub.hub_ext.cost.service import CostService
 from hybridhub.hub_ext.culler.service import HybridCuller
@@ -26,16 +28,29 @@ NEEDED = {
     "hybridhub-culler": set(CULLER_SCOPES),
     # lists users and their servers to attribute node time; reads nothing else
     "hybridhub-cost": {"list:users", "read:users", "read:servers"},
+    # the Services menu and the culler's address (hub API), the culler's decisions (its JSON route)
+    "hybridhub-console": {"list:services", "read:services", "access:services!service=hybridhub-culler",
+                          "custom:hybridhub-culler:read"},
 }
-SERVICE_APPS = {"HybridCuller": HybridCuller, "CostService": CostService, "ProfileCatalog": ProfileCatalog}
+SERVICE_APPS = {"HybridCuller": HybridCuller, "CostService": CostService, "ConsoleService": ConsoleService,
+                "ProfileCatalog": ProfileCatalog}
+LISTENS = {"hybridhub-culler": "HybridCuller", "hybridhub-cost": "CostService", "hybridhub-console": "ConsoleService"}
+# JupyterHub scopes a service's OAuth tokens may carry besides custom ones: the console's navbar
+# shows "Admin" to admins (admin-ui: the admin page only, no API access)
+BUILTIN_OAUTH_SCOPES = {"hybridhub-console": {"admin-ui"}}
 VALUES = chart_values(*VALUE_SETS["aks+site"])
 (SERVICES_FILE,) = VALUES["hub"]["extraFiles"].values()
 
 
 @pytest.fixture
 def config():
-    """The hub's configuration as the chart's jupyterhub_config.py builds it (JupyterHub section)."""
-    return config_for("aks+site")["JupyterHub"]
+    """The hub's configuration as the chart's jupyterhub_config.py builds it (JupyterHub section),
+    its custom scopes defined as the hub defines them at start (jupyterhub/app.py, init_role_creation)."""
+    hub = config_for("aks+site")["JupyterHub"]
+    new = {k: v for k, v in hub.get("custom_scopes", {}).items() if k not in hub_scopes.scope_definitions}
+    if new:
+        hub_scopes.define_custom_scopes(new)
+    return hub
 
 
 def test_services_are_hub_managed_python_modules(config):
@@ -85,7 +100,12 @@ def test_custom_scope_is_defined(config):
     custom = config["custom_scopes"]
     for service in config["services"]:
         for scope in service.get("oauth_client_allowed_scopes", []):
+            if scope in BUILTIN_OAUTH_SCOPES.get(service["name"], ()):
+                assert not scope.startswith("custom:") and expand_scopes({scope}) == {scope}
+                continue
             assert scope in custom and custom[scope]["description"]
+    for role in config["load_roles"]:
+        assert all(custom[s]["description"] for s in role["scopes"] if s.startswith("custom:"))
 
 
 def test_service_pages_are_reachable_through_the_hub_service():
@@ -97,11 +117,11 @@ def test_service_pages_are_reachable_through_the_hub_service():
         url = urlparse(service["url"])
         assert url.hostname == "hub" and url.port in extra_ports and extra_ports[url.port]["targetPort"] == url.port
         assert url.port in hub["networkPolicy"]["allowedIngressPorts"]
-        app = "HybridCuller" if "culler" in name else "CostService"
+        app = LISTENS[name]
         assert listen[app].port == url.port and listen[app].hostname == "0.0.0.0"  # the Service's name is not bindable
 
 
-def test_services_file_loads_in_both_services(tmp_path):
+def test_services_file_loads_in_every_service(tmp_path):
     data = SERVICES_FILE["data"]
     assert SERVICES_FILE["mountPath"].endswith(".json")  # the chart renders data to JSON by extension
     for section, settings in data.items():
@@ -109,7 +129,7 @@ def test_services_file_loads_in_both_services(tmp_path):
         assert set(settings) <= set(traits), sorted(set(settings) - set(traits))
     path = tmp_path / "services.json"
     path.write_text(json.dumps(data))
-    for app_class in (HybridCuller, CostService):
+    for app_class in (HybridCuller, CostService, ConsoleService):
         app = app_class()
         app.load_config_file(str(path))  # the code path of --config
         section = app_class.__name__
