@@ -6,7 +6,8 @@ mount namespace (tests/deploy/z2jh.py) with the chart's default values merged wi
 stand-ins' URLs); configurable-http-proxy as the proxy pod; the Kubernetes stand-in over HTTPS as
 the cluster (in-cluster service-account auth, pools from the hub's catalog, pods as local
 processes); the GitLab stand-in over HTTPS behind a company CA as the identity provider. The
-culler and the cost service are started by the hub itself, with the environment it gives them.
+culler, the cost service and the admin console are started by the hub itself, with the
+environment it gives them.
 The Secret of each user's own MinIO keys (``hybridhub-s3-users``) is built by the deploy guide's
 own commands and laid out where the values mount it.
 """
@@ -25,7 +26,9 @@ from urllib.parse import urljoin
 import psutil
 import pytest
 import requests
+from markupsafe import escape
 
+from hybridhub.hub_ext.console.i18n import EN as CONSOLE_EN
 from hybridhub.hub_ext.demo.ports import free_ports
 from hybridhub.hub_ext.demo.supervisor import stop_process_tree
 from hybridhub.hub_ext.doctor.i18n import text
@@ -60,6 +63,7 @@ def machine_layer(ports: dict[str, int], gitlab, client: tuple[str, str]) -> dic
             "services": {
                 "hybridhub-culler": {"url": f"http://hub:{ports['culler']}"},
                 "hybridhub-cost": {"url": f"http://hub:{ports['cost']}"},
+                "hybridhub-console": {"url": f"http://hub:{ports['console']}"},
                 "tester": {},  # an API token for the test's own checks (the chart generates it)
             },
             "loadRoles": {"tester": {"scopes": ["admin:users", "admin:servers", "list:users"], "services": ["tester"]}},
@@ -67,6 +71,7 @@ def machine_layer(ports: dict[str, int], gitlab, client: tuple[str, str]) -> dic
                 "HybridCuller": {"service_url": f"http://127.0.0.1:{ports['culler']}"},
                 "CostService": {"service_url": f"http://127.0.0.1:{ports['cost']}", "save_interval": 0.5,
                                 "hub_poll_interval": 0.5},
+                "ConsoleService": {"service_url": f"http://127.0.0.1:{ports['console']}"},
             }}},
             # the chart binds the hub on all of the pod's interfaces; this machine allows loopback only
             "extraConfig": {"99-test-machine-loopback": (
@@ -81,7 +86,7 @@ class Deployment:
     def __init__(self, root: Path):
         self.root = root
         self.procs: list[subprocess.Popen] = []
-        self.ports = dict(zip(("hub", "api", "public", "culler", "cost", "kube"), free_ports(6)))
+        self.ports = dict(zip(("hub", "api", "public", "culler", "cost", "kube", "console"), free_ports(7)))
 
     def start(self, argv: list[str], name: str, env: dict | None = None) -> subprocess.Popen:
         log = open(self.root / f"{name}.log", "wb")
@@ -345,3 +350,31 @@ def test_the_hub_logs_the_doctors_report_after_start(deployment):
     keys = s3_users(pod)
     report_text = "\n".join(lines)
     assert not [k for user in keys.values() for k in user.values() if k in report_text]
+
+
+def test_the_admin_console_shows_the_doctors_report_and_the_figures(deployment):
+    """hybridhub-console, started by the hub with the role and services.json of the values: the
+    doctor's report on the chart's own config file (run in the console with the hub's environment:
+    the same checks pass as in the hub's log), the cost service's summary file and the culler's
+    decisions, for alice (an admin in the site values); no secret on the page."""
+    d, pod, gitlab, alice, public, _ = deployment
+    session = login(public, gitlab, alice)
+    checks = [name for name, _ in CHECKS] + ["gitlab-answers", "gitlab-oauth"]
+
+    def console() -> str:
+        r = session.session.get(f"{public}services/hybridhub-console/", timeout=30,
+                                headers={"Accept-Language": "en"})
+        done = r.status_code == 200 and str(escape(text("en", "title_gitlab-oauth"))) in r.text
+        return r.text if done and "cpu" in r.text else ""
+
+    html = wait_for(console, 120, "the console did not show the doctor's report", lambda: d.log("hub"))
+    for name in checks:
+        row = f'<span class="badge text-bg-success">{text("en", "pass")}</span></td><td>{escape(text("en", f"title_{name}"))}</td>'
+        assert row in html, (name, html[html.find('id="console-doctor"'):][:4000])
+    assert "/usr/local/etc/jupyterhub/jupyterhub_config.py" in html
+    assert CONSOLE_EN["no_cost"].split(":")[0] not in html and "<svg" in html  # the cost summary was read
+    assert CONSOLE_EN["no_culler"].split("(")[0] not in html  # the culler answered the console's token
+    hidden = [pod.site_secret["gitlab-oauth-client-secret"], pod.site_secret["crypt-key"], *pod.generated.values()]
+    secrets_seen = [v for v in hidden if v in html]
+    secrets_seen += [user["secret_key"] for user in s3_users(pod).values() if user["secret_key"] in html]
+    assert not secrets_seen
