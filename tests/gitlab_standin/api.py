@@ -226,7 +226,55 @@ def protected_branches(gitlab, request, ref):
     return _page(request, sorted(items, key=lambda b: b["name"]))
 
 
+def _runner_filter(gitlab, request, runners: list) -> list:
+    """The list filters of doc/api/runners.md: ``type``, ``status`` (online/offline here), ``paused``
+    and ``tag_list`` (comma-separated; a runner must carry all of them: app/finders/ci/runners_finder.rb
+    ``tagged_with``)."""
+    kind, status, paused = request.param("type"), request.param("status"), request.param("paused")
+    tags = [t for t in (request.param("tag_list") or "").split(",") if t]
+    if status not in (None, "online", "offline", "stale", "never_contacted"):
+        return None
+    return [r for r in runners
+            if kind in (None, r.runner_type)
+            and status in (None, "online" if r.online else "offline")
+            and paused in (None, "true" if r.paused else "false")
+            and set(tags) <= set(r.tag_list)]
+
+
+def all_runners(gitlab, request):
+    """``GET /runners/all``: every runner, administrators only (403 "403 Forbidden" for others,
+    lib/api/helpers.rb ``authenticated_as_admin!``)."""
+    from .server import Response
+
+    user = authenticate(gitlab, request, READ_SCOPES)
+    if isinstance(user, Response):
+        return user
+    if user.id not in gitlab.world.admins:
+        return Response.json({"message": "403 Forbidden"}, 403)
+    found = _runner_filter(gitlab, request, gitlab.world.runners)
+    if found is None:
+        return Response.json({"error": "status does not have a valid value"}, 400)
+    return _page(request, [r.to_json() for r in found])
+
+
+def owned_runners(gitlab, request):
+    """``GET /runners``: the runners of the projects and groups the user owns (instance runners to
+    administrators only, doc/api/runners.md "List owned runners")."""
+    from .server import Response
+
+    user = authenticate(gitlab, request, READ_SCOPES)
+    if isinstance(user, Response):
+        return user
+    mine = [r for r in gitlab.world.runners if user.id in r.owners
+            or (r.runner_type == "instance_type" and user.id in gitlab.world.admins)]
+    found = _runner_filter(gitlab, request, mine)
+    if found is None:
+        return Response.json({"error": "status does not have a valid value"}, 400)
+    return _page(request, [r.to_json() for r in found])
+
+
 _PAGE = ["per_page", "page"]
+_RUNNER_FILTERS = ["type", "status", "paused", "tag_list", *_PAGE]
 ROUTES = [
     ("GET", r"/api/v4/user", current_user, []),
     ("GET", r"/api/v4/version", version, []),
@@ -237,4 +285,10 @@ ROUTES = [
     ("GET", r"/api/v4/projects/([^/]+)/merge_requests", list_merge_requests, ["source_branch", "target_branch", "state", *_PAGE]),
     ("POST", r"/api/v4/projects/([^/]+)/merge_requests", create_merge_request, []),
     ("GET", r"/api/v4/projects/([^/]+)/protected_branches", protected_branches, _PAGE),
+]
+# the Runners API, served when a test adds it (``standin.routes += api.RUNNER_ROUTES``): other tests
+# use /api/v4/runners as a path the stand-in does not know
+RUNNER_ROUTES = [
+    ("GET", r"/api/v4/runners/all", all_runners, _RUNNER_FILTERS),
+    ("GET", r"/api/v4/runners", owned_runners, _RUNNER_FILTERS),
 ]

@@ -205,6 +205,27 @@ class Token:
         return self.clock.now() > self.expires_at
 
 
+@dataclass(eq=False)
+class Runner:
+    """A runner as GitLab's Runners API shows it (https://docs.gitlab.com/api/runners/, fields of
+    "List all runners"; ``tag_list`` only in "Get runner's details"). ``online``: it contacted GitLab
+    recently; ``owners``: users who own its project or group (who see it in ``GET /runners``)."""
+
+    id: int
+    description: str
+    tag_list: tuple[str, ...]
+    runner_type: str = "instance_type"  # instance_type, group_type or project_type
+    paused: bool = False
+    online: bool = True
+    owners: frozenset = frozenset()
+
+    def to_json(self) -> dict:
+        return {"id": self.id, "description": self.description, "ip_address": None, "active": not self.paused,
+                "paused": self.paused, "is_shared": self.runner_type == "instance_type",
+                "runner_type": self.runner_type, "name": "gitlab-runner", "online": self.online,
+                "status": "online" if self.online else "offline"}
+
+
 @dataclass
 class Grant:
     user: User
@@ -228,11 +249,18 @@ class World:
         self.tokens: dict[str, Token] = {}
         self.refresh_tokens: dict[str, Token] = {}
         self._ids = iter(range(1, 1_000_000))
+        self.admins: set[int] = set()  # ids of GitLab administrators
+        self.runners: list[Runner] = []
 
     def add_user(self, username: str, name: str | None = None) -> User:
         user = User(next(self._ids), username, name or username.title(), f"{username}@example.com")
         self.users[user.id] = user
         return user
+
+    def add_runner(self, description: str, tags, **fields) -> Runner:
+        runner = Runner(next(self._ids), description, tuple(tags), **fields)
+        self.runners.append(runner)
+        return runner
 
     def add_group(self, path: str, members: dict[User, int]) -> Group:
         group = Group(next(self._ids), path, path.title(), {u.id: level for u, level in members.items()})
