@@ -70,9 +70,10 @@ def gitlab_oauth(context: Context) -> Result:
     return Result(name, FAIL, "saw_gitlab_no_oauth", seen, "fix_gitlab_no_api")
 
 
-def _json(body: bytes):
+def _json(body: bytes, kind: type = dict):
+    """The body as JSON when it is a ``kind`` (GitLab's API answers), else None (a proxy's page)."""
     try:
         value = json.loads(body)
     except ValueError:
         return None
-    return value if isinstance(value, dict) else None
+    return value if isinstance(value, kind) else None

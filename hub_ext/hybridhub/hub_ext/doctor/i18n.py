@@ -146,6 +146,87 @@ EN = {
     "fix_gitlab_no_api": "Set HybridSpawner.gitlab_url to GitLab's base URL (the address its sign-in page is under).",
     "saw_gitlab_oauth": "the OAuth token endpoint answers ({url}, HTTP {status})",
     "saw_gitlab_no_oauth": "{url} is not an OAuth token endpoint (HTTP {status})",
+    "title_kube-access": "The hub and its services reach the Kubernetes API with their permissions (live)",
+    "title_pools": "Every profile's pool has nodes it may run on (live)",
+    "title_gpu-nodes": "GPU profiles' nodes advertise GPUs (live)",
+    "title_images": "Every profile's image can be pulled (live)",
+    "title_runners": "The pipeline template's runner tags have online runners (live)",
+    "saw_kube_no_config": "no Kubernetes configuration: no service account (not in a pod) and no KUBECONFIG",
+    "fix_kube_no_config": ("Run the doctor in the hub pod (kubectl exec deploy/hub -- hybridhub doctor), where the "
+                           "service account is mounted, or set KUBECONFIG to a kubeconfig file."),
+    "saw_kube_config_error": "the Kubernetes configuration cannot be loaded: {error}",
+    "saw_kube_unauthorized": "the API server at {url} refused the credentials (401 Unauthorized)",
+    "fix_kube_unauthorized": ("Give the hub a valid service account token (keep automountServiceAccountToken on the "
+                              "hub pod) or a kubeconfig whose credentials are current."),
+    "saw_kube_error": "the API server at {url} answered HTTP {status} ({reason})",
+    "saw_kube_unreachable": "no answer from the API server at {url}: {error}",
+    "fix_kube_unreachable": ("Let the hub pod reach the Kubernetes API (network policy, KUBERNETES_SERVICE_HOST/PORT) "
+                             "or correct the kubeconfig's server."),
+    "saw_kube_tls": "TLS with the API server at {url} failed: {error}",
+    "fix_kube_tls": "Use the cluster's CA (the service account's ca.crt, or the kubeconfig's certificate-authority).",
+    "saw_kube_forbidden": "{who}: forbidden to {denied}",
+    "fix_kube_forbidden": ("Grant the hub's service account these verbs (the chart's hub Role for the user namespace; "
+                           "helm-values/cost-node-reader.yaml for nodes and the events of default and kube-system)."),
+    "saw_kube_access_ok": ("{tried} reads allowed ({where}); {writes} create/delete permissions are not tried "
+                           "(the doctor changes nothing)"),
+    "saw_pool_missing": "no node and no autoscaler node group for: {profiles} ({nodes} nodes in the cluster)",
+    "fix_pool_missing": ("Create the AKS node pool the profile names (az aks nodepool add --name <pool> "
+                         "--enable-cluster-autoscaler --min-count 0), or correct the pool in c.ProfileCatalog."),
+    "saw_pool_labels": "the pool has nodes but none with the labels the pods require: {profiles}",
+    "fix_pool_labels": ("Label the pool's nodes as the profile requires (az aks nodepool update --labels, e.g. "
+                        "hub.jupyter.org/node-purpose=user), or change the chart's scheduling settings."),
+    "saw_pool_taints": "the pool's nodes carry taints the profile does not tolerate: {profiles}",
+    "fix_pool_taints": ("Give the pool's taints to the pool in c.ProfileCatalog.pools (its profiles then tolerate "
+                        "them), or remove the taint from the AKS node pool."),
+    "saw_pool_zero_unknown": ("no node now for: {profiles}; the autoscaler's status (kube-system/"
+                              "cluster-autoscaler-status) cannot be read, so whether it can scale these from zero "
+                              "is unknown"),
+    "fix_pool_zero_unknown": ("Check the pool in the Azure portal (autoscaling on, minimum 0), or let the hub read the "
+                              "ConfigMap kube-system/cluster-autoscaler-status."),
+    "saw_pool_zero_known": ("scaled to zero, the autoscaler knows the node group: {profiles}; a new node's labels "
+                            "and taints cannot be checked before it exists"),
+    "fix_pool_zero_known": ("Start a server of the profile once (or scale the pool to one node) and run the doctor "
+                            "again to check the new node."),
+    "saw_pools_ok": "nodes the profiles may run on (profile: nodes): {profiles}",
+    "saw_gpu_none_needed": "no profile asks for a GPU",
+    "saw_gpu_not_advertised": "nodes for GPU profiles advertise no {resource}: {profiles}",
+    "fix_gpu_not_advertised": ("Install the NVIDIA device plugin on the GPU pools (helm-values/nvidia-device-plugin.yaml) "
+                               "so the nodes advertise nvidia.com/gpu."),
+    "saw_gpu_no_node": "no node now for the GPU profiles (scaled to zero): {profiles}",
+    "fix_gpu_no_node": "Start a GPU server once and run the doctor again to check that its node advertises GPUs.",
+    "saw_gpu_ok": "nodes with {resource} (profile: nodes): {profiles}",
+    "saw_image_secret_missing": "the image pull Secret {secret} does not exist in namespace {namespace}",
+    "fix_image_secret_missing": ("Create it (kubectl create secret docker-registry <name> --docker-server=<registry> "
+                                 "--docker-username=<user> --docker-password=<token> -n <namespace>) or correct "
+                                 "imagePullSecrets in the values."),
+    "saw_image_no_api": "{registry} does not answer as a container registry (HTTP {status} for /v2/), image {image}",
+    "fix_image_no_api": "Correct the registry host in the profile's image (c.ProfileCatalog.profiles).",
+    "saw_image_token": "{registry} gave no pull token for {image} (HTTP {status}, pull secret: {secret})",
+    "saw_image_denied": "{registry} refused to serve {image} (HTTP {status}, pull secret: {secret})",
+    "fix_image_credentials": ("Put a registry login allowed to pull the image into the pull Secret the values name "
+                              "(imagePullSecrets), e.g. a GitLab deploy token with read_registry."),
+    "saw_image_missing": "{registry} has no image {image} (manifest not found)",
+    "fix_image_missing": "Push the image, or correct its name or tag in c.ProfileCatalog.profiles.",
+    "saw_images_ok": "the registries serve the images (pull secret): {images}",
+    "saw_registry_unreachable": "no answer from {url}: {error}",
+    "fix_registry_unreachable": ("Make the registry reachable from the cluster (address, firewall), or correct the "
+                                 "registry host in the profile's image."),
+    "saw_registry_tls": "TLS with {url} failed: {error}",
+    "fix_registry_tls": ("Give the hub the CA that signed the registry's certificate (SSL_CERT_FILE in hub.extraEnv); "
+                         "the nodes need to trust it as well."),
+    "saw_runners_no_token": "not checked: no GitLab token in {variable}",
+    "fix_runners_no_token": ("Run the doctor with HYBRIDHUB_DOCTOR_GITLAB_TOKEN set to a GitLab administrator's personal access token "
+                             "with read_api (kubectl exec deploy/hub -- env HYBRIDHUB_DOCTOR_GITLAB_TOKEN=… hybridhub "
+                             "doctor)."),
+    "saw_runners_no_template": "not checked: the pipeline template {template} is not installed",
+    "saw_runners_token_refused": "GitLab refused the token in {variable} (401)",
+    "saw_runners_not_owned": ("no online runner among the token user's own runners for tags: {missing} (instance "
+                              "runners are listed to administrators only)"),
+    "fix_runners_admin_token": "Run the doctor with an administrator's token to see the instance runners as well.",
+    "saw_runners_missing": "no online, unpaused runner carries the tags: {missing} (the template's jobs need {tags})",
+    "fix_runners_missing": ("Create and start a runner with these tags (Admin > CI/CD > Runners; "
+                            "helm-values/gitlab-runner-cloud.yaml and helm-values/onprem/), or unpause it."),
+    "saw_runners_ok": "online runners carry each job's tags: {tags}",
 }
 
 JA = {
@@ -284,6 +365,87 @@ JA = {
     "fix_gitlab_no_api": "HybridSpawner.gitlab_url を GitLab のベース URL（サインインページがある場所）にしてください。",
     "saw_gitlab_oauth": "OAuth のトークンエンドポイントが応答しました（{url}、HTTP {status}）",
     "saw_gitlab_no_oauth": "{url} は OAuth のトークンエンドポイントではありません（HTTP {status}）",
+    "title_kube-access": "ハブとサービスが必要な権限で Kubernetes API に届くこと（接続）",
+    "title_pools": "各プロファイルのプールに実行できるノードがあること（接続）",
+    "title_gpu-nodes": "GPU プロファイルのノードが GPU を公開していること（接続）",
+    "title_images": "各プロファイルのイメージを pull できること（接続）",
+    "title_runners": "パイプラインテンプレートの Runner タグにオンラインの Runner があること（接続）",
+    "saw_kube_no_config": "Kubernetes の設定がありません: サービスアカウントがなく（Pod の外）、KUBECONFIG もありません",
+    "fix_kube_no_config": ("doctor はサービスアカウントがマウントされたハブの Pod 内で実行するか（kubectl exec "
+                           "deploy/hub -- hybridhub doctor）、KUBECONFIG に kubeconfig ファイルを指定してください。"),
+    "saw_kube_config_error": "Kubernetes の設定を読み込めません: {error}",
+    "saw_kube_unauthorized": "{url} の API サーバーが認証情報を拒否しました（401 Unauthorized）",
+    "fix_kube_unauthorized": ("ハブに有効なサービスアカウントトークンを渡すか（ハブの Pod の "
+                              "automountServiceAccountToken を有効のままに）、認証情報が有効な kubeconfig を使ってください。"),
+    "saw_kube_error": "{url} の API サーバーが HTTP {status}（{reason}）を返しました",
+    "saw_kube_unreachable": "{url} の API サーバーから応答がありません: {error}",
+    "fix_kube_unreachable": ("ハブの Pod から Kubernetes API に届くようにするか（ネットワークポリシー、"
+                             "KUBERNETES_SERVICE_HOST/PORT）、kubeconfig の server を直してください。"),
+    "saw_kube_tls": "{url} の API サーバーとの TLS に失敗しました: {error}",
+    "fix_kube_tls": "クラスターの CA（サービスアカウントの ca.crt、または kubeconfig の certificate-authority）を使ってください。",
+    "saw_kube_forbidden": "{who}: 次の操作が禁止されています: {denied}",
+    "fix_kube_forbidden": ("ハブのサービスアカウントにこれらの操作を許可してください（ユーザーの名前空間はチャートのハブの "
+                           "Role、ノードと default・kube-system のイベントは helm-values/cost-node-reader.yaml）。"),
+    "saw_kube_access_ok": ("{tried} 件の読み取りが許可されています（{where}）。作成・削除の {writes} 件の権限は試しません"
+                           "（doctor はクラスターを変更しません）"),
+    "saw_pool_missing": "ノードもオートスケーラーのノードグループもありません: {profiles}（クラスターのノード数 {nodes}）",
+    "fix_pool_missing": ("プロファイルが指定する AKS ノードプールを作成するか（az aks nodepool add --name <pool> "
+                         "--enable-cluster-autoscaler --min-count 0）、c.ProfileCatalog のプール名を直してください。"),
+    "saw_pool_labels": "プールにノードはありますが、Pod が必要とするラベルを持つノードがありません: {profiles}",
+    "fix_pool_labels": ("プロファイルが必要とするラベルをプールのノードに付けるか（az aks nodepool update --labels。"
+                        "例: hub.jupyter.org/node-purpose=user）、チャートのスケジューリング設定を変えてください。"),
+    "saw_pool_taints": "プールのノードに、プロファイルが許容しない taint があります: {profiles}",
+    "fix_pool_taints": ("c.ProfileCatalog.pools のプールにその taint を設定するか（プロファイルが許容するようになります）、"
+                        "AKS ノードプールから taint を外してください。"),
+    "saw_pool_zero_unknown": ("現在ノードがありません: {profiles}。オートスケーラーの状態（kube-system/"
+                              "cluster-autoscaler-status）を読めないため、ゼロからスケールできるかは不明です"),
+    "fix_pool_zero_unknown": ("Azure ポータルでプールを確認するか（自動スケーリング有効、最小 0）、ハブが ConfigMap "
+                              "kube-system/cluster-autoscaler-status を読めるようにしてください。"),
+    "saw_pool_zero_known": ("ゼロにスケール済みで、オートスケーラーはノードグループを把握しています: {profiles}。"
+                            "新しいノードのラベルと taint は、ノードができるまで確認できません"),
+    "fix_pool_zero_known": ("そのプロファイルのサーバーを一度起動するか（またはプールを 1 ノードにして）、doctor を"
+                            "再実行して新しいノードを確認してください。"),
+    "saw_pools_ok": "プロファイルが実行できるノード（プロファイル: ノード数）: {profiles}",
+    "saw_gpu_none_needed": "GPU を求めるプロファイルはありません",
+    "saw_gpu_not_advertised": "GPU プロファイル用のノードが {resource} を公開していません: {profiles}",
+    "fix_gpu_not_advertised": ("GPU プールに NVIDIA device plugin を入れ（helm-values/nvidia-device-plugin.yaml）、"
+                               "ノードが nvidia.com/gpu を公開するようにしてください。"),
+    "saw_gpu_no_node": "GPU プロファイル用のノードが現在ありません（ゼロにスケール済み）: {profiles}",
+    "fix_gpu_no_node": "GPU サーバーを一度起動し、doctor を再実行してノードが GPU を公開しているか確認してください。",
+    "saw_gpu_ok": "{resource} を持つノード（プロファイル: ノード数）: {profiles}",
+    "saw_image_secret_missing": "イメージ pull 用のシークレット {secret} が名前空間 {namespace} にありません",
+    "fix_image_secret_missing": ("作成するか（kubectl create secret docker-registry <name> --docker-server=<registry> "
+                                 "--docker-username=<user> --docker-password=<token> -n <namespace>）、values の "
+                                 "imagePullSecrets を直してください。"),
+    "saw_image_no_api": "{registry} はコンテナレジストリとして応答しません（/v2/ に HTTP {status}）。イメージ {image}",
+    "fix_image_no_api": "プロファイルのイメージ（c.ProfileCatalog.profiles）のレジストリのホスト名を直してください。",
+    "saw_image_token": "{registry} が {image} の pull トークンを発行しません（HTTP {status}、pull シークレット: {secret}）",
+    "saw_image_denied": "{registry} が {image} の提供を拒否しました（HTTP {status}、pull シークレット: {secret}）",
+    "fix_image_credentials": ("values の imagePullSecrets が指すシークレットに、イメージを pull できるレジストリの"
+                              "ログイン（例: read_registry を持つ GitLab のデプロイトークン）を入れてください。"),
+    "saw_image_missing": "{registry} にイメージ {image} がありません（マニフェストが見つかりません）",
+    "fix_image_missing": "イメージを push するか、c.ProfileCatalog.profiles のイメージ名またはタグを直してください。",
+    "saw_images_ok": "レジストリがイメージを提供しています（pull シークレット）: {images}",
+    "saw_registry_unreachable": "{url} から応答がありません: {error}",
+    "fix_registry_unreachable": ("クラスターからレジストリに届くようにするか（アドレス、ファイアウォール）、"
+                                 "プロファイルのイメージのレジストリのホスト名を直してください。"),
+    "saw_registry_tls": "{url} との TLS に失敗しました: {error}",
+    "fix_registry_tls": ("レジストリの証明書に署名した CA をハブに渡してください（hub.extraEnv の SSL_CERT_FILE）。"
+                         "ノードもその CA を信頼する必要があります。"),
+    "saw_runners_no_token": "未確認: {variable} に GitLab のトークンがありません",
+    "fix_runners_no_token": ("HYBRIDHUB_DOCTOR_GITLAB_TOKEN に GitLab 管理者の read_api 付きパーソナルアクセストークンを設定して doctor を"
+                             "実行してください（kubectl exec deploy/hub -- env HYBRIDHUB_DOCTOR_GITLAB_TOKEN=… "
+                             "hybridhub doctor）。"),
+    "saw_runners_no_template": "未確認: パイプラインテンプレート {template} がインストールされていません",
+    "saw_runners_token_refused": "GitLab が {variable} のトークンを拒否しました（401）",
+    "saw_runners_not_owned": ("トークンのユーザー自身の Runner に、次のタグを持つオンラインの Runner がありません: "
+                              "{missing}（インスタンス Runner は管理者にしか一覧されません）"),
+    "fix_runners_admin_token": "インスタンス Runner も確認するには、管理者のトークンで doctor を実行してください。",
+    "saw_runners_missing": ("次のタグを持つ、オンラインで一時停止していない Runner がありません: {missing}"
+                            "（テンプレートのジョブが必要とするタグ: {tags}）"),
+    "fix_runners_missing": ("これらのタグを持つ Runner を作成して起動するか（管理者エリア > CI/CD > Runner。"
+                            "helm-values/gitlab-runner-cloud.yaml と helm-values/onprem/）、一時停止を解除してください。"),
+    "saw_runners_ok": "各ジョブのタグを持つオンラインの Runner があります: {tags}",
 }
 
 MESSAGES = {"en": EN, "ja": JA}

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from . import checks_hub, checks_live_gitlab, checks_live_store, checks_services, checks_users
+from . import (checks_hub, checks_images, checks_kube, checks_live_gitlab, checks_live_store, checks_pools,
+               checks_runners, checks_services, checks_users)
 from .check import FAIL, Check, Context, Result
 
 CHECKS: list[tuple[str, Check]] = [
@@ -25,6 +26,11 @@ LIVE_CHECKS: list[tuple[str, Check]] = [
     ("clock", checks_live_store.clock_agrees),
     ("gitlab-answers", checks_live_gitlab.gitlab_answers),
     ("gitlab-oauth", checks_live_gitlab.gitlab_oauth),
+    ("kube-access", checks_kube.kube_access),
+    ("pools", checks_pools.pools),
+    ("gpu-nodes", checks_pools.gpu_nodes),
+    ("images", checks_images.images),
+    ("runners", checks_runners.runners),
 ]
 
 

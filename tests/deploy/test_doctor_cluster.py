@@ -1,0 +1,462 @@
+"""The doctor's cluster and runner checks against the stand-ins: the Kubernetes API stand-in
+(tests/kube_standin, an AKS-like cluster; run on its own event loop in a thread, as a separate
+API server is to the doctor), the registry stand-in (tests/registry_standin.py, HTTPS) and the
+GitLab stand-in's Runners API (tests/gitlab_standin). Each check passes on a good setup and fails
+(or warns) on purpose: no kube config, a refused token, an unreachable API server; a pool that does
+not exist, nodes without the required label, an untolerated taint, a pool scaled to zero; GPU nodes
+without GPUs; a missing pull Secret, wrong registry credentials, an account without access, a
+missing tag, an untrusted CA; no runner token, a missing or paused runner, a non-admin token.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import socket
+import ssl
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from traitlets.config import Config
+
+from hybridhub.hub_ext.doctor import checks_images, checks_kube, checks_pools, checks_runners, kube
+from hybridhub.hub_ext.doctor.check import Context
+from hybridhub.hub_ext.doctor.i18n import EN, JA, text
+from hybridhub.hub_ext.doctor.report import render_json
+from hybridhub.hub_ext.doctor.run import LIVE_CHECKS, run_checks
+from tests.gitlab_standin import GitLabStandIn
+from tests.gitlab_standin import api as gitlab_api
+from tests.gitlab_standin.tls import make_ca_and_server_cert
+from tests.kube_standin import KubeStandIn, load_config
+from tests.registry_standin import RegistryStandIn
+
+pytestmark = pytest.mark.deploy
+
+PURPOSE = "hub.jupyter.org/node-purpose"
+REG_USER, REG_PASSWORD = "deploy-token", "s3cret-registry-password"  # the password must never be shown
+GITLAB_ADMIN_TOKEN = "admin-token-never-shown"
+
+
+def pools(gpu_count=1, gpu_capacity=None, gpu_taints=("sku=gpu:NoSchedule",), cpu_labels=None) -> dict:
+    """A cluster like the deployment guide's: a system pool, a CPU and a GPU user pool (pools-file
+    format, docs/kube-standin.md)."""
+    gpu = gpu_capacity or {"cpu": "6", "memory": "55Gi", "nvidia.com/gpu": "1"}
+    return {"pools": [
+        {"name": "system", "mode": "System", "vm_size": "Standard_B2s", "min": 1, "max": 1,
+         "capacity": {"cpu": "2", "memory": "4Gi"}, "labels": {PURPOSE: "core"}},
+        {"name": "cpu", "vm_size": "Standard_B2s", "min": 0, "max": 3, "count": 1,
+         "capacity": {"cpu": "2", "memory": "4Gi"}, "labels": {PURPOSE: "user"} if cpu_labels is None else cpu_labels},
+        {"name": "gpu", "vm_size": "Standard_NV6ads_A10_v5", "min": 0, "max": 3, "count": gpu_count,
+         "capacity": gpu, "labels": {PURPOSE: "user"}, "taints": list(gpu_taints)},
+    ]}
+
+
+class Cluster:
+    """A kube stand-in on its own event loop in a thread (KubeStandIn must be made in a running loop)."""
+
+    def __init__(self, description: dict, folder: Path, token: str | None = "kube-standin-token", tls: bool = False):
+        """``tls``: serve HTTPS as a real API server does (``self.ca`` signed its certificate)."""
+        self.ca, ssl_context = None, None
+        if tls:
+            self.ca, cert, key = make_ca_and_server_cert(folder / "tls")
+            ssl_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            ssl_context.load_cert_chain(cert, key)
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, name="kube-standin", daemon=True)
+        self.thread.start()
+
+        async def start():
+            standin = KubeStandIn(load_config(description), speed=1, token=token)
+            await standin.start(kubeconfig_dir=str(folder), ssl_context=ssl_context)
+            return standin
+
+        self.standin = asyncio.run_coroutine_threadsafe(start(), self.loop).result(10)
+
+    def api(self, method: str, path: str, body: dict | None = None) -> dict:
+        request = urllib.request.Request(self.standin.url + path, method=method,
+                                         data=json.dumps(body).encode() if body is not None else None,
+                                         headers={"Authorization": f"Bearer {self.standin.token}",
+                                                  "Content-Type": "application/json"})
+        trust = ssl.create_default_context(cafile=str(self.ca)) if self.ca else None
+        with urllib.request.urlopen(request, timeout=10, context=trust) as answer:
+            return json.loads(answer.read())
+
+    def autoscaler_status(self) -> str:
+        return self.api("GET", "/api/v1/namespaces/kube-system/configmaps/cluster-autoscaler-status")["data"]["status"]
+
+    def run_a_loop(self) -> None:
+        """An unschedulable pod (a pool label no node has) makes the autoscaler run a loop, after
+        which it writes its node groups into its status ConfigMap (the stand-in writes it on
+        change, the real one every loop: docs/kube-standin.md)."""
+        self.api("POST", "/api/v1/namespaces/default/pods", {
+            "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "waiting"},
+            "spec": {"nodeSelector": {"agentpool": "nosuchpool"},
+                     "containers": [{"name": "c", "image": "busybox:1.36"}]}})
+        deadline = time.monotonic() + 10
+        while "nodeGroups" not in self.autoscaler_status():
+            assert time.monotonic() < deadline, self.autoscaler_status()
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        asyncio.run_coroutine_threadsafe(self.standin.stop(), self.loop).result(10)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
+
+
+@pytest.fixture(autouse=True)
+def no_service_account(tmp_path, monkeypatch):
+    """Outside a pod: the doctor must find no service account here (whatever this machine has)."""
+    monkeypatch.setattr(kube, "SERVICE_ACCOUNT", str(tmp_path / "no-service-account"))
+
+
+@pytest.fixture
+def make_cluster(tmp_path):
+    made = []
+
+    def make(description=None, **kwargs) -> Cluster:
+        cluster = Cluster(description or pools(), tmp_path / f"kube-{len(made)}", **kwargs)
+        made.append(cluster)
+        return cluster
+
+    yield make
+    for cluster in made:
+        cluster.stop()
+
+
+@pytest.fixture(scope="module")
+def registry(tmp_path_factory):
+    with RegistryStandIn(tmp_path_factory.mktemp("registry")) as standin:
+        standin.accounts[REG_USER] = REG_PASSWORD
+        standin.accounts["outsider"] = "outsider-password"
+        for name in ("team/cpu", "team/gpu"):
+            standin.push(name, "1", readers={REG_USER})
+        yield standin
+
+
+@pytest.fixture(scope="module")
+def gitlab(tmp_path_factory):
+    with GitLabStandIn(tmp_path_factory.mktemp("gitlab"), tls=True) as standin:
+        standin.routes = standin.routes + gitlab_api.RUNNER_ROUTES
+        admin, developer = standin.world.add_user("root"), standin.world.add_user("dev")
+        standin.world.admins.add(admin.id)
+        standin.world.tokens[GITLAB_ADMIN_TOKEN] = standin.world.issue(admin, ["read_api"])
+        standin.developer_token = standin.world.issue(developer, ["read_api"]).value
+        # the template's four runners: the cloud one (train) and the on-prem ones (helm-values/)
+        for tag in ("train", "test", "build", "deploy"):
+            standin.world.add_runner(f"runner-{tag}", [tag, "extra"])
+        yield standin
+
+
+def hub_config(registry: RegistryStandIn, gitlab: GitLabStandIn | None = None) -> Config:
+    """The hub's config as the chart gives it: HybridKubeSpawner, the user-pod affinity of
+    ``matchNodePurpose: require`` (z2jh), one pull Secret, the cost service; a catalog of a CPU and
+    a tainted GPU pool whose images are in the registry stand-in."""
+    config = Config()
+    config.JupyterHub.spawner_class = "hybridhub.spawner.kube.HybridKubeSpawner"
+    config.JupyterHub.services = [{"name": "hybridhub-cost", "command": ["python", "-m", "hybridhub.hub_ext.cost"]}]
+    config.KubeSpawner.node_affinity_required = [
+        {"matchExpressions": [{"key": PURPOSE, "operator": "In", "values": ["user"]}]}]
+    config.KubeSpawner.image_pull_secrets = ["regcred"]
+    config.ProfileCatalog.pools = [
+        {"name": "cpu", "vm_size": "Standard_B2s", "vm_price_per_hour": 11.52},
+        {"name": "gpu", "vm_size": "Standard_NV6ads_A10_v5", "vm_price_per_hour": 74.7, "gpus_per_node": 1,
+         "taints": ["sku=gpu:NoSchedule"]}]
+    common = {"cpu_request": 0.5, "cpu_limit": 1, "memory_request": "1G", "memory_limit": "2G",
+              "idle_timeout_seconds": 600, "max_age_seconds": 3600}
+    config.ProfileCatalog.profiles = [
+        {"slug": "cpu", "display_name": {"en": "CPU"}, "pool": "cpu", "image": f"{registry.host}/team/cpu:1",
+         **common},
+        {"slug": "gpu", "display_name": {"en": "GPU"}, "pool": "gpu", "image": f"{registry.host}/team/gpu:1",
+         "gpus": 1, **common}]
+    if gitlab is not None:
+        config.HybridSpawner.gitlab_url = gitlab.url
+        config.HybridSpawner.gitlab_ca_bundle = str(gitlab.ca_bundle)
+    return config
+
+
+def pull_secret(cluster: Cluster, registry: RegistryStandIn, password: str = REG_PASSWORD, user: str = REG_USER):
+    """``kubectl create secret docker-registry regcred``: a kubernetes.io/dockerconfigjson Secret
+    (https://kubernetes.io/docs/concepts/configuration/secret/#docker-config-secrets)."""
+    auth = base64.b64encode(f"{user}:{password}".encode()).decode()
+    config = {"auths": {registry.host: {"username": user, "password": password, "auth": auth}}}
+    cluster.api("POST", "/api/v1/namespaces/default/secrets", {
+        "apiVersion": "v1", "kind": "Secret", "metadata": {"name": "regcred"}, "type": "kubernetes.io/dockerconfigjson",
+        "data": {".dockerconfigjson": base64.b64encode(json.dumps(config).encode()).decode()}})
+
+
+def context(config: Config, cluster: Cluster | None = None, registry: RegistryStandIn | None = None, **env) -> Context:
+    environ = {"KUBECONFIG": cluster.standin.kubeconfig} if cluster else {}
+    if registry is not None:
+        environ["SSL_CERT_FILE"] = str(registry.ca_bundle)
+    return Context(config, environ={**environ, **env})
+
+
+def verdict(result) -> tuple:
+    return result.check, result.status, result.saw, result.fix
+
+
+def closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# -- kube-access ---------------------------------------------------------------------------------
+def test_kube_access_passes_with_every_read_the_spawner_and_cost_service_use(make_cluster, registry):
+    cluster = make_cluster()
+    result = checks_kube.kube_access(context(hub_config(registry), cluster))
+    assert verdict(result) == ("kube-access", "pass", "saw_kube_access_ok", None), result
+    table = checks_kube.access_table(context(hub_config(registry), cluster))
+    reads = [(a.resource, a.namespace, v) for a in table for v in a.verbs if v in checks_kube.READS]
+    # the cost service's list-watches (nodes, pods, events of default and kube-system) are in it
+    assert ("nodes", "", "watch") in reads and ("events", "kube-system", "list") in reads
+    assert result.values["tried"] == len(reads)
+    assert result.values["where"] == f"kubeconfig {cluster.standin.kubeconfig}"
+
+
+def test_kube_access_without_any_kube_config_fails_with_the_fix(registry, tmp_path):
+    result = checks_kube.kube_access(context(hub_config(registry), HOME=str(tmp_path)))
+    assert verdict(result) == ("kube-access", "fail", "saw_kube_no_config", "fix_kube_no_config")
+    assert "kubectl exec deploy/hub" in text("en", result.fix) and "KUBECONFIG" in text("ja", result.fix)
+
+
+def test_kube_access_with_a_refused_token_fails(make_cluster, registry, tmp_path):
+    cluster = make_cluster()
+    config_file = tmp_path / "wrong-token.yaml"
+    config_file.write_text(Path(cluster.standin.kubeconfig).read_text().replace(cluster.standin.token, "wrong"))
+    result = checks_kube.kube_access(context(hub_config(registry), KUBECONFIG=str(config_file)))
+    assert verdict(result) == ("kube-access", "fail", "saw_kube_unauthorized", "fix_kube_unauthorized")
+
+
+def test_kube_access_to_an_api_server_that_is_down_fails_quickly(make_cluster, registry, tmp_path):
+    cluster = make_cluster()
+    config_file = tmp_path / "down.yaml"
+    config_file.write_text(Path(cluster.standin.kubeconfig).read_text().replace(
+        cluster.standin.url, f"http://127.0.0.1:{closed_port()}"))
+    started = time.monotonic()
+    result = checks_kube.kube_access(context(hub_config(registry), KUBECONFIG=str(config_file)))
+    assert verdict(result) == ("kube-access", "fail", "saw_kube_unreachable", "fix_kube_unreachable")
+    assert time.monotonic() - started < 10
+
+
+def test_in_cluster_the_service_account_is_used(make_cluster, registry, tmp_path, monkeypatch):
+    """In a pod: KUBERNETES_SERVICE_HOST/PORT, the mounted token and CA, as the cost service loads
+    them (kubernetes_asyncio's in-cluster loader, HTTPS only)."""
+    cluster = make_cluster(tls=True)
+    account = tmp_path / "serviceaccount"
+    account.mkdir()
+    (account / "token").write_text(cluster.standin.token)
+    (account / "ca.crt").write_bytes(Path(cluster.ca).read_bytes())
+    (account / "namespace").write_text("jhub")
+    monkeypatch.setattr(kube, "SERVICE_ACCOUNT", str(account))
+    cluster.api("POST", "/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "jhub"}})
+    host, port = cluster.standin.url.removeprefix("https://").split(":")
+    ctx = context(hub_config(registry), KUBERNETES_SERVICE_HOST=host, KUBERNETES_SERVICE_PORT=port)
+    assert kube.namespace(ctx) == "jhub"
+    result = checks_kube.kube_access(ctx)
+    assert verdict(result) == ("kube-access", "pass", "saw_kube_access_ok", None), result
+    assert result.values["where"] == "in-cluster service account"
+    (account / "ca.crt").write_bytes(Path(make_ca_and_server_cert(tmp_path / "other")[0]).read_bytes())
+    result = checks_kube.kube_access(ctx)
+    assert verdict(result) == ("kube-access", "fail", "saw_kube_tls", "fix_kube_tls"), result
+
+
+# -- pools -----------------------------------------------------------------------------------------
+def test_pools_pass_when_every_profile_has_a_node_it_tolerates(make_cluster, registry):
+    result = checks_pools.pools(context(hub_config(registry), make_cluster()))
+    assert verdict(result) == ("pools", "pass", "saw_pools_ok", None), result
+    assert result.values["profiles"] == "cpu: 1, gpu: 1"
+
+
+def test_a_pool_scaled_to_zero_that_the_autoscaler_knows_is_a_warning(make_cluster, registry):
+    cluster = make_cluster(pools(gpu_count=0))
+    cluster.run_a_loop()
+    result = checks_pools.pools(context(hub_config(registry), cluster))
+    assert verdict(result) == ("pools", "warn", "saw_pool_zero_known", "fix_pool_zero_known"), result
+    assert result.values["profiles"].startswith("gpu (aks-gpu-") and result.values["profiles"].endswith("-vmss)")
+
+
+def test_a_pool_scaled_to_zero_before_the_autoscaler_reported_is_unknown(make_cluster, registry):
+    cluster = make_cluster(pools(gpu_count=0))
+    assert "Initializing" in cluster.autoscaler_status()
+    result = checks_pools.pools(context(hub_config(registry), cluster))
+    assert verdict(result) == ("pools", "warn", "saw_pool_zero_unknown", "fix_pool_zero_unknown"), result
+
+
+def test_a_pool_the_cluster_does_not_have_fails(make_cluster, registry):
+    cluster = make_cluster()
+    cluster.run_a_loop()
+    config = hub_config(registry)
+    config.ProfileCatalog.pools = [*config.ProfileCatalog.pools, {"name": "tpu", "vm_size": "X", "vm_price_per_hour": 1}]
+    config.ProfileCatalog.profiles = [*config.ProfileCatalog.profiles, {**config.ProfileCatalog.profiles[0],
+                                                                         "slug": "tpu", "pool": "tpu"}]
+    result = checks_pools.pools(context(config, cluster))
+    assert verdict(result) == ("pools", "fail", "saw_pool_missing", "fix_pool_missing"), result
+    assert result.values["profiles"] == "tpu (pool tpu)"
+
+
+def test_nodes_without_the_required_label_fail(make_cluster, registry):
+    """The chart's matchNodePurpose: require needs hub.jupyter.org/node-purpose=user on user nodes."""
+    result = checks_pools.pools(context(hub_config(registry), make_cluster(pools(cpu_labels={}))))
+    assert verdict(result) == ("pools", "fail", "saw_pool_labels", "fix_pool_labels"), result
+    assert result.values["profiles"] == f"cpu (agentpool=cpu; {PURPOSE} In user)"
+
+
+def test_a_taint_the_profile_does_not_tolerate_fails(make_cluster, registry):
+    result = checks_pools.pools(context(hub_config(registry), make_cluster(
+        pools(gpu_taints=("sku=gpu:NoSchedule", "team=ml:NoExecute")))))
+    assert verdict(result) == ("pools", "fail", "saw_pool_taints", "fix_pool_taints"), result
+    assert result.values["profiles"] == "gpu (team=ml:NoExecute)"
+
+
+def test_a_prefer_no_schedule_taint_does_not_keep_pods_off(make_cluster, registry):
+    result = checks_pools.pools(context(hub_config(registry), make_cluster(
+        pools(gpu_taints=("sku=gpu:NoSchedule", "team=ml:PreferNoSchedule")))))
+    assert result.status == "pass", result
+
+
+# -- gpu-nodes -------------------------------------------------------------------------------------
+def test_gpu_nodes_pass_when_they_advertise_the_gpu(make_cluster, registry):
+    result = checks_pools.gpu_nodes(context(hub_config(registry), make_cluster()))
+    assert verdict(result) == ("gpu-nodes", "pass", "saw_gpu_ok", None), result
+    assert result.values["profiles"] == "gpu: 1"
+
+
+def test_a_gpu_node_without_the_gpu_resource_fails(make_cluster, registry):
+    """No NVIDIA device plugin: the node's allocatable has no nvidia.com/gpu."""
+    cluster = make_cluster(pools(gpu_capacity={"cpu": "6", "memory": "55Gi"}))
+    result = checks_pools.gpu_nodes(context(hub_config(registry), cluster))
+    assert verdict(result) == ("gpu-nodes", "fail", "saw_gpu_not_advertised", "fix_gpu_not_advertised"), result
+    assert result.values["profiles"].startswith("gpu (aks-gpu-")
+
+
+def test_no_gpu_node_now_is_a_warning(make_cluster, registry):
+    result = checks_pools.gpu_nodes(context(hub_config(registry), make_cluster(pools(gpu_count=0))))
+    assert verdict(result) == ("gpu-nodes", "warn", "saw_gpu_no_node", "fix_gpu_no_node"), result
+
+
+# -- images ----------------------------------------------------------------------------------------
+def test_images_pass_with_the_pull_secrets_credentials(make_cluster, registry):
+    cluster = make_cluster()
+    pull_secret(cluster, registry)
+    result = checks_images.images(context(hub_config(registry), cluster, registry))
+    assert verdict(result) == ("images", "pass", "saw_images_ok", None), result
+    assert result.values["images"] == f"{registry.host}/team/cpu:1 (regcred), {registry.host}/team/gpu:1 (regcred)"
+    assert "HEAD /v2/team/gpu/manifests/1" in registry.log and not registry.violations
+
+
+def test_a_missing_pull_secret_fails(make_cluster, registry):
+    result = checks_images.images(context(hub_config(registry), make_cluster(), registry))
+    assert verdict(result) == ("images", "fail", "saw_image_secret_missing", "fix_image_secret_missing"), result
+    assert result.values == {"secret": "regcred", "namespace": "default"}
+
+
+def test_wrong_registry_credentials_fail_and_are_never_shown(make_cluster, registry):
+    cluster = make_cluster()
+    pull_secret(cluster, registry, password="an-old-password")
+    results = [checks_images.images(context(hub_config(registry), cluster, registry))]
+    assert verdict(results[0]) == ("images", "fail", "saw_image_token", "fix_image_credentials"), results
+    assert results[0].values["status"] == 401
+    assert "an-old-password" not in render_json(results, "x") and REG_PASSWORD not in render_json(results, "x")
+
+
+def test_an_account_without_access_to_the_repository_fails(make_cluster, registry):
+    cluster = make_cluster()
+    pull_secret(cluster, registry, user="outsider", password="outsider-password")
+    result = checks_images.images(context(hub_config(registry), cluster, registry))
+    assert verdict(result) == ("images", "fail", "saw_image_denied", "fix_image_credentials"), result
+
+
+def test_a_tag_the_registry_does_not_have_fails(make_cluster, registry):
+    cluster = make_cluster()
+    pull_secret(cluster, registry)
+    config = hub_config(registry)
+    config.ProfileCatalog.profiles = [{**p, "image": p["image"].replace(":1", ":2")} for p in
+                                      config.ProfileCatalog.profiles]
+    result = checks_images.images(context(config, cluster, registry))
+    assert verdict(result) == ("images", "fail", "saw_image_missing", "fix_image_missing"), result
+    assert result.values["image"] == f"{registry.host}/team/cpu:2"
+
+
+def test_a_registry_with_an_untrusted_certificate_fails(make_cluster, registry):
+    cluster = make_cluster()
+    pull_secret(cluster, registry)
+    result = checks_images.images(context(hub_config(registry), cluster))  # no SSL_CERT_FILE: public CAs
+    assert verdict(result) == ("images", "fail", "saw_registry_tls", "fix_registry_tls"), result
+
+
+def test_a_registry_that_does_not_answer_fails(make_cluster, registry):
+    cluster = make_cluster()
+    config = hub_config(registry)
+    config.KubeSpawner.image_pull_secrets = []
+    config.ProfileCatalog.profiles = [{**p, "image": f"127.0.0.1:{closed_port()}/team/cpu:1"}
+                                      for p in config.ProfileCatalog.profiles]
+    result = checks_images.images(context(config, cluster, registry))
+    assert verdict(result) == ("images", "fail", "saw_registry_unreachable", "fix_registry_unreachable"), result
+
+
+# -- runners ---------------------------------------------------------------------------------------
+def test_the_templates_jobs_name_their_runner_tags():
+    tags = checks_runners.template_tag_sets(checks_runners.template_file().read_text())
+    assert set(tags) >= {"train", "test"}
+    assert all(t and not any("$" in tag for tag in t) for t in tags.values()), tags
+
+
+def test_runners_without_a_token_are_not_checked(registry, gitlab):
+    result = checks_runners.runners(context(hub_config(registry, gitlab)))
+    assert verdict(result) == ("runners", "warn", "saw_runners_no_token", "fix_runners_no_token")
+    assert "HYBRIDHUB_DOCTOR_GITLAB_TOKEN" in text("ja", result.fix)
+
+
+def test_runners_pass_when_each_job_has_an_online_runner(registry, gitlab):
+    before = len(gitlab.log)
+    result = checks_runners.runners(context(hub_config(registry, gitlab),
+                                            HYBRIDHUB_DOCTOR_GITLAB_TOKEN=GITLAB_ADMIN_TOKEN))
+    assert verdict(result) == ("runners", "pass", "saw_runners_ok", None), result
+    asked = [line for line in gitlab.log[before:] if "/api/v4/runners/all?" in line]
+    assert len(asked) == 4 and any("tag_list=train&status=online&paused=false" in line for line in asked), asked
+    assert not gitlab.violations
+
+
+def test_a_paused_or_offline_runner_does_not_count(registry, gitlab):
+    deploy = next(r for r in gitlab.world.runners if r.description == "runner-deploy")
+    build = next(r for r in gitlab.world.runners if r.description == "runner-build")
+    try:
+        deploy.paused, build.online = True, False
+        results = [checks_runners.runners(context(hub_config(registry, gitlab),
+                                                  HYBRIDHUB_DOCTOR_GITLAB_TOKEN=GITLAB_ADMIN_TOKEN))]
+    finally:
+        deploy.paused, build.online = False, True
+    assert verdict(results[0]) == ("runners", "fail", "saw_runners_missing", "fix_runners_missing"), results
+    assert results[0].values["missing"] == "build; deploy"
+    assert GITLAB_ADMIN_TOKEN not in render_json(results, "x")
+
+
+def test_a_non_admin_token_sees_only_its_own_runners_a_warning(registry, gitlab):
+    result = checks_runners.runners(context(hub_config(registry, gitlab),
+                                            HYBRIDHUB_DOCTOR_GITLAB_TOKEN=gitlab.developer_token))
+    assert verdict(result) == ("runners", "warn", "saw_runners_not_owned", "fix_runners_admin_token"), result
+
+
+def test_a_refused_token_fails(registry, gitlab):
+    result = checks_runners.runners(context(hub_config(registry, gitlab), HYBRIDHUB_DOCTOR_GITLAB_TOKEN="nope"))
+    assert verdict(result) == ("runners", "fail", "saw_runners_token_refused", "fix_runners_no_token"), result
+
+
+# -- together ----------------------------------------------------------------------------------------
+def test_all_cluster_checks_green_together_in_both_languages(make_cluster, registry, gitlab):
+    cluster = make_cluster()
+    pull_secret(cluster, registry)
+    ctx = context(hub_config(registry, gitlab), cluster, registry, HYBRIDHUB_DOCTOR_GITLAB_TOKEN=GITLAB_ADMIN_TOKEN)
+    mine = ["kube-access", "pools", "gpu-nodes", "images", "runners"]
+    assert [name for name, _ in LIVE_CHECKS][-len(mine):] == mine
+    results = {r.check: r for r in run_checks(ctx) if r.check in mine}
+    assert {n: r.status for n, r in results.items()} == {n: "pass" for n in mine}, results
+    report = json.loads(render_json(list(results.values()), "x"))
+    for item in report["checks"]:
+        assert item["title"]["en"] == EN[f"title_{item['check']}"] and item["title"]["ja"] == JA[f"title_{item['check']}"]
+        assert item["saw"]["ja"] and item["saw"]["en"] != item["saw"]["ja"]
