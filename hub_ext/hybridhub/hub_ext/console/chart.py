@@ -97,7 +97,7 @@ def build_chart(summary: Mapping, money: Callable[[Fraction], str]) -> Chart:
     chart.projection = (x(points[-1][0]), y(mtd), x(hours), y(projected))
     chart.budget_y = y(budget)
     days = int(hours // 24) + (1 if hours % 24 else 0)
-    chart.x_ticks = [(x(Fraction(24 * (d - 1))), str(d)) for d in (*DAY_TICKS, days) if d <= days]
+    chart.x_ticks = [(x(Fraction(24 * (d - 1))), str(d)) for d in dict.fromkeys((*DAY_TICKS, days)) if d <= days]
     chart.y_ticks = [(y(step * i), money(step * i)) for i in range(int(y_max / step) + 1)]
     chart.values = {"mtd": mtd, "projection": projected, "budget": budget}
     return chart

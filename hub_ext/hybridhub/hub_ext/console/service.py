@@ -12,7 +12,7 @@ import os
 import secrets
 from urllib.parse import urlparse
 
-from traitlets import Bool, Float, Int, Unicode, default, validate, TraitError
+from traitlets import Bool, Float, Int, TraitError, Unicode, default, validate
 
 from ..doctor.context import default_config_file
 from ..service_app import HubServiceApp
