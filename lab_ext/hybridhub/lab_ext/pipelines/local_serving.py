@@ -118,6 +118,7 @@ class LocalServing:
         self.instances: list[Instance] = []
         self._front: asyncio.AbstractServer | None = None
         self._watch: asyncio.Task | None = None
+        self._relays: set[asyncio.Task] = set()
         atexit.register(self._kill_all_now)
 
     @property
@@ -141,6 +142,9 @@ class LocalServing:
         if self._front is not None:
             self._front.close()
             self._front = None
+        for relay in list(self._relays):
+            relay.cancel()
+        await asyncio.gather(*self._relays, return_exceptions=True)
         for instance in list(self.instances):
             await self._stop(instance)
         self.current = None
@@ -156,8 +160,19 @@ class LocalServing:
 
     # ---- the front: a TCP relay to the current server ------------------------------------
     async def _relay(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        self._relays.add(task)
+        try:
+            await self._forward(reader, writer)
+        except asyncio.CancelledError:  # close(): the connection ends with the server
+            writer.close()
+        finally:
+            self._relays.discard(task)
+
+    async def _forward(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         target = self.current
         if target is None:
+            await self._read_request(reader)  # closing with unread bytes would reset the connection
             body = b'{"error": "no model is deployed yet: run the pipeline and approve its deploy job"}'
             writer.write(b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nConnection: close\r\n"
                          b"Content-Length: %d\r\n\r\n%s" % (len(body), body))  # fmt: skip
@@ -176,6 +191,19 @@ class LocalServing:
             target.connections -= 1
             await self._close(up_writer)
             await self._close(writer)
+
+    @staticmethod
+    async def _read_request(reader: asyncio.StreamReader) -> None:
+        try:
+            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+            length = 0
+            for line in head.split(b"\r\n"):
+                name, _, value = line.partition(b":")
+                if name.strip().lower() == b"content-length" and value.strip().isdigit():
+                    length = min(int(value.strip()), 1 << 20)
+            await asyncio.wait_for(reader.readexactly(length), 5)
+        except (asyncio.TimeoutError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError):
+            pass
 
     @staticmethod
     async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -201,7 +229,11 @@ class LocalServing:
         requests = self.dir / "requests"
         while True:
             for request in sorted(requests.glob("*/request.json"), key=lambda p: p.stat().st_mtime):
-                await self.deploy(request.parent)
+                try:
+                    await self.deploy(request.parent)
+                except OSError as exc:  # a request moved or unreadable: the next one still gets served
+                    _write_json(self.dir / "status" / f"{request.parent.name}.json",
+                                {"id": request.parent.name, "state": "failed", "reason": str(exc)})
             await asyncio.sleep(POLL_SECONDS)
 
     async def deploy(self, request: Path) -> dict:
@@ -229,7 +261,16 @@ class LocalServing:
         _write_json(status_path, status)
         if old is not None:
             await self._drain_and_stop(old)
+        self._prune_releases()
         return status
+
+    def _prune_releases(self, keep: int = 3) -> None:
+        """The newest few model folders stay (with their logs); those no server uses go."""
+        in_use = {i.folder for i in self.instances}
+        folders = sorted((p for p in (self.dir / "releases").iterdir() if p.is_dir()), key=lambda p: p.stat().st_mtime)
+        for folder in folders[:-keep]:
+            if folder not in in_use:
+                shutil.rmtree(folder, ignore_errors=True)
 
     async def _start_instance(self, name: str, version: str, folder: Path) -> Instance:
         http, grpc, metrics = _free_ports(3)

@@ -1,0 +1,165 @@
+"""The local model server of local runs: real MLServer processes behind one stable port.
+
+A redeploy does not drop requests (a client asks in a loop during the swap: zero failures,
+the old version until the switch, the new one after); a model that never becomes ready
+leaves the old one serving; a refused request starts nothing; closing leaves no process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from hybridhub.lab_ext.pipelines.local_serving import LocalServing
+from hybridhub.lab_ext.pipelines.template import TEMPLATE_DIR
+
+from .conftest import infer
+from .test_local_backend import alive
+
+pytestmark = [pytest.mark.pipelines, pytest.mark.models]
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory, sample_data) -> dict[str, Path]:
+    """Two model folders trained by the template's train.py, versions 1.0.1 and 1.0.2."""
+    base = tmp_path_factory.mktemp("models")
+    folders = {}
+    for version, c in (("1.0.1", "10"), ("1.0.2", "1")):
+        out = base / version
+        result = subprocess.run(
+            [sys.executable, str(TEMPLATE_DIR / "ml" / "train.py"), "--data", str(sample_data["train"]), "--out", str(out),
+             "--c", c], env={**os.environ, "MODEL_VERSION": version}, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        folders[version] = out
+    return folders
+
+
+def hand_over(serving: LocalServing, folder: Path, request_id: str) -> Path:
+    """What ci/local_deploy.py does: the model folder with a request.json, moved whole under requests/<id>/."""
+    staging = serving.dir / "staging" / request_id
+    shutil.copytree(folder, staging)
+    (staging / "request.json").write_text("{}")
+    target = serving.dir / "requests" / request_id
+    os.replace(staging, target)
+    return target
+
+
+@pytest.fixture
+async def serving(tmp_path):
+    folder = tmp_path / "serving"
+    folder.mkdir()
+    local = LocalServing(folder, ready_timeout=20, grace=5)
+    await local.start()
+    try:
+        yield local
+    finally:
+        await local.close()
+
+
+def ask_in_a_loop(url: str, stop: threading.Event, answers: list, failures: list, limit: int = 3000) -> None:
+    """Sequential requests, each on a new connection, until ``stop`` (bounded in count and time)."""
+    deadline = time.monotonic() + 120
+    while not stop.is_set() and len(answers) + len(failures) < limit and time.monotonic() < deadline:
+        try:
+            answers.append(infer(url, [[48.0, 4.1, 12.0]], timeout=10)["model_version"])
+        except (urllib.error.URLError, OSError, ValueError) as exc:
+            failures.append(repr(exc))
+
+
+async def test_redeploy_swaps_without_dropping_a_request(serving, models):
+    first = await serving.deploy(hand_over(serving, models["1.0.1"], "r1"))
+    assert first["state"] == "serving" and first["version"] == "1.0.1", first
+    (old,) = serving.instances
+    stop, answers, failures = threading.Event(), [], []
+    client = threading.Thread(target=ask_in_a_loop, args=(serving.url, stop, answers, failures))
+    client.start()
+    try:
+        while len(answers) < 20 and not failures:  # the loop is under way before the swap starts
+            await asyncio.sleep(0.05)
+        second = await serving.deploy(hand_over(serving, models["1.0.2"], "r2"))
+        count_at_switch = len(answers)
+        while len(answers) < count_at_switch + 20 and not failures:
+            await asyncio.sleep(0.05)
+    finally:
+        stop.set()
+        await asyncio.to_thread(client.join, 30)
+    assert failures == []
+    assert second["state"] == "serving" and second["previous"] == "1.0.1"
+    # the old version until the switch, the new one after it, never back
+    switched = answers.index("1.0.2")
+    assert switched >= 20 and set(answers[:switched]) == {"1.0.1"} and set(answers[switched:]) == {"1.0.2"}
+    assert not alive(old.process.pid) and [i.version for i in serving.instances] == ["1.0.2"]
+    current = json.loads((serving.dir / "current.json").read_text())
+    assert current["version"] == "1.0.2" and current["url"] == serving.url
+    # MLServer's own Prometheus endpoint counts what the new server answered
+    with urllib.request.urlopen(second["metrics_url"], timeout=5) as response:
+        metrics = response.read().decode()
+    served = re.search(r'^model_infer_request_success_total\{model="sensor-failure",[^}]*\} ([0-9.]+)$', metrics, re.M)
+    assert served and float(served.group(1)) == len(answers) - switched
+
+
+async def test_a_model_that_never_gets_ready_leaves_the_old_one_serving(serving, models, tmp_path):
+    await serving.deploy(hand_over(serving, models["1.0.1"], "good"))
+    broken = tmp_path / "broken"
+    shutil.copytree(models["1.0.2"], broken)
+    (broken / "model.joblib").write_bytes(b"not a joblib file")
+    status = await serving.deploy(hand_over(serving, broken, "bad"))
+    assert status["state"] == "failed" and ("MLServer exited" in status["reason"] or "not ready" in status["reason"]), status
+    assert [i.version for i in serving.instances] == ["1.0.1"]  # the failed one was stopped
+    assert (await asyncio.to_thread(infer, serving.url, [[40.0, 1.8, 12.0]]))["model_version"] == "1.0.1"
+    written = json.loads((serving.dir / "status" / "bad.json").read_text())
+    assert written["state"] == "failed" and written["reason"] == status["reason"]
+
+
+@pytest.mark.parametrize("change, reason", [
+    (lambda s: s.update(implementation="mlserver.models.SomethingElse"), "runtime is served locally"),
+    (lambda s: s["parameters"].update(version="1.0/../../x"), "short words"),
+    (lambda s: s.pop("parameters"), "no valid model-settings.json"),
+])  # fmt: skip
+async def test_refused_requests_start_nothing(serving, models, tmp_path, change, reason):
+    folder = tmp_path / "odd"
+    shutil.copytree(models["1.0.1"], folder)
+    settings = json.loads((folder / "model-settings.json").read_text())
+    change(settings)
+    (folder / "model-settings.json").write_text(json.dumps(settings))
+    status = await serving.deploy(hand_over(serving, folder, "odd"))
+    assert status["state"] == "failed" and reason in status["reason"] and serving.instances == []
+
+
+async def test_the_watcher_serves_a_handed_over_folder_and_close_stops_everything(tmp_path, models):
+    folder = tmp_path / "serving"
+    folder.mkdir()
+    local = LocalServing(folder, ready_timeout=60)
+    await local.start()
+    try:
+        # before any deploy the front says so, as JSON
+        with pytest.raises(urllib.error.HTTPError) as info:
+            await asyncio.to_thread(infer, local.url, [[40.0, 1.8, 12.0]])
+        assert info.value.code == 503 and "no model is deployed" in json.loads(info.value.read())["error"]
+        hand_over(local, models["1.0.2"], "watched")
+        status_file = folder / "status" / "watched.json"
+        deadline = time.monotonic() + 60
+        while not (status_file.is_file() and json.loads(status_file.read_text())["state"] in ("serving", "failed")):
+            assert time.monotonic() < deadline, "the watcher never took the request"
+            await asyncio.sleep(0.2)
+        assert json.loads(status_file.read_text())["state"] == "serving"
+        assert await asyncio.to_thread(infer, local.url, [[48.0, 4.1, 12.0]]) != {}
+        pid = local.instances[0].process.pid
+    finally:
+        await local.close()
+    assert not alive(pid) and not (folder / "current.json").exists()
+    with pytest.raises(urllib.error.URLError):
+        await asyncio.to_thread(infer, local.url, [[48.0, 4.1, 12.0]], 2)
