@@ -279,7 +279,8 @@ class LocalServing:
         # https://mlserver.readthedocs.io/en/stable/reference/settings.html
         env = {k: os.environ[k] for k in ("PATH", "HOME", "LANG", "LC_ALL", "TZ") if k in os.environ}
         env.update(MLSERVER_HOST=LOOPBACK, MLSERVER_HTTP_PORT=str(http), MLSERVER_GRPC_PORT=str(grpc),
-                   MLSERVER_METRICS_PORT=str(metrics), MLSERVER_PARALLEL_WORKERS="0")  # fmt: skip
+                   MLSERVER_METRICS_PORT=str(metrics), MLSERVER_PARALLEL_WORKERS="0",
+                   MLSERVER_DEBUG="false")  # debug (its default) sends tracebacks to clients  # fmt: skip
         with open(folder / "mlserver.log", "ab") as log:
             instance.process = await asyncio.create_subprocess_exec(
                 mlserver_command(), "start", str(folder), cwd=folder, env=env, stdin=asyncio.subprocess.DEVNULL,
