@@ -19,6 +19,7 @@ from tornado.iostream import StreamClosedError
 from tornado.web import RequestHandler
 
 from . import admission
+from .authz import authorize, request_verb
 from .errors import ApiError, bad_request
 from .patch import apply_patch
 from .selectors import FieldSelector, LabelSelector
@@ -72,7 +73,10 @@ class StandInHandler(RequestHandler):
 
     def prepare(self):
         token = self.standin.token
-        if token and self.request.headers.get("Authorization") != f"Bearer {token}":
+        header = self.request.headers.get("Authorization") or ""
+        # a token of KubeStandIn.accounts is that account (authz.py); the stand-in's own allows all
+        self.account = self.standin.accounts.get(header[7:]) if header.startswith("Bearer ") else None
+        if token and header != f"Bearer {token}" and self.account is None:
             raise ApiError(401, "Unauthorized", "Unauthorized")
 
     def send_json(self, body, code: int = 200):
@@ -169,6 +173,9 @@ class ResourceHandler(StandInHandler):
         if len(parts) > 2:
             raise ApiError(404, "NotFound", f"the stand-in does not serve the subresource "
                            f"{rtype.plural}/{'/'.join(parts[2:])}")
+        watch = self.get_query_argument("watch", "") in ("1", "t", "T", "TRUE", "true", "True")
+        group = self.API_VERSION.rpartition("/")[0]  # "" for core/v1
+        authorize(self.account, request_verb(self.request.method, name, watch), group, rtype.plural, ns, name)
         return rtype, ns, name
 
     def _params(self, verb: str) -> dict[str, str]:

@@ -13,6 +13,7 @@ from tornado.httpserver import HTTPServer
 from tornado.web import Application
 
 from .apiserver import DiscoveryHandler, NotFoundHandler, ResourceHandler, StandInExtensionHandler
+from .authz_api import SelfSubjectAccessReviewHandler
 from .clock import FastClock, ManualClock
 from .cluster import Cluster
 from .pools import ClusterConfig, load_file
@@ -45,6 +46,7 @@ class KubeStandIn:
         self.store = Store(self.clock, history=config.history)
         self.cluster = Cluster(config, self.clock, self.store)
         self.token = token
+        self.accounts: dict = {}  # more tokens, each an authz.Account with RBAC rules (authz.py)
         self.watch_timeout = watch_timeout
         self.bookmark_interval = bookmark_interval
         self.stats: dict[str, int] = {}  # "watch": watches served, "gone": 410s sent
@@ -61,6 +63,7 @@ class KubeStandIn:
             (r"/(version|api|api/v1|apis|healthz|livez|readyz)/?", DiscoveryHandler, args),
             (r"/api/v1/(.*)", ResourceHandler, args),
             (r"/_standin/(\w+)", StandInExtensionHandler, args),
+            (r"/apis/authorization\.k8s\.io/v1/selfsubjectaccessreviews/?", SelfSubjectAccessReviewHandler, args),
             (r"/.*", NotFoundHandler, args),
         ])
 
