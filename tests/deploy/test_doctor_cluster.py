@@ -17,6 +17,7 @@ import socket
 import ssl
 import threading
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -32,6 +33,7 @@ from tests.gitlab_standin import GitLabStandIn
 from tests.gitlab_standin import api as gitlab_api
 from tests.gitlab_standin.tls import make_ca_and_server_cert
 from tests.kube_standin import KubeStandIn, load_config
+from tests.kube_standin.authz import Account, Rule
 from tests.registry_standin import RegistryStandIn
 
 pytestmark = pytest.mark.deploy
@@ -211,11 +213,118 @@ def test_kube_access_passes_with_every_read_the_spawner_and_cost_service_use(mak
     result = checks_kube.kube_access(context(hub_config(registry), cluster))
     assert verdict(result) == ("kube-access", "pass", "saw_kube_access_ok", None), result
     table = checks_kube.access_table(context(hub_config(registry), cluster))
-    reads = [(a.resource, a.namespace, v) for a in table for v in a.verbs if v in checks_kube.READS]
+    asked = [(a.resource, a.namespace, v) for a in table for v in a.verbs]
+    reads = [(r, ns, v) for r, ns, v in asked if v in checks_kube.READS]
     # the cost service's list-watches (nodes, pods, events of default and kube-system) are in it
     assert ("nodes", "", "watch") in reads and ("events", "kube-system", "list") in reads
-    assert result.values["tried"] == len(reads)
-    assert result.values["where"] == f"kubeconfig {cluster.standin.kubeconfig}"
+    assert ("pods", "default", "delete") in asked
+    assert result.values == {"where": f"kubeconfig {cluster.standin.kubeconfig}", "reviewed": len(asked),
+                             "tried": len(reads)}
+
+
+# the hub's Role of the zero-to-jupyterhub chart (jupyterhub/templates/hub/rbac.yaml: pods,
+# persistentvolumeclaims, secrets, services: get, watch, list, create, delete; events: get, watch,
+# list) in the hub's namespace, and helm-values/cost-node-reader.yaml (nodes cluster-wide; events
+# in default and kube-system)
+CHART_ROLE = Rule(("get", "watch", "list", "create", "delete"),
+                  ("pods", "persistentvolumeclaims", "secrets", "services"), namespaces=("default",))
+CHART_EVENTS = Rule(("get", "watch", "list"), ("events",), namespaces=("default",))
+NODE_READER = [Rule(("get", "list", "watch"), ("nodes",)),
+               Rule(("get", "list", "watch"), ("events",), namespaces=("default", "kube-system"))]
+HUB_ACCOUNT = "system:serviceaccount:default:hub"
+
+
+def account_kubeconfig(cluster: Cluster, folder: Path, rules: list) -> str:
+    """A kubeconfig whose token is a service account with ``rules`` (tests/kube_standin/authz.py)."""
+    token = f"hub-{len(cluster.standin.accounts)}"
+    cluster.standin.accounts[token] = Account(HUB_ACCOUNT, list(rules))
+    path = folder / f"{token}.yaml"
+    path.write_text(Path(cluster.standin.kubeconfig).read_text().replace(cluster.standin.token, token))
+    return str(path)
+
+
+def test_kube_access_passes_with_the_charts_rbac(make_cluster, registry, tmp_path):
+    cluster = make_cluster()
+    kubeconfig = account_kubeconfig(cluster, tmp_path, [CHART_ROLE, CHART_EVENTS, *NODE_READER])
+    result = checks_kube.kube_access(context(hub_config(registry), KUBECONFIG=kubeconfig))
+    assert verdict(result) == ("kube-access", "pass", "saw_kube_access_ok", None), result
+
+
+def test_without_the_node_reader_the_cost_service_is_forbidden(make_cluster, registry, tmp_path):
+    cluster = make_cluster()
+    kubeconfig = account_kubeconfig(cluster, tmp_path, [CHART_ROLE, CHART_EVENTS])
+    result = checks_kube.kube_access(context(hub_config(registry), KUBECONFIG=kubeconfig))
+    assert verdict(result) == ("kube-access", "fail", "saw_kube_forbidden", "fix_kube_forbidden"), result
+    assert result.values == {"who": "service hybridhub-cost",
+                             "denied": "list nodes; watch nodes; list events in kube-system; watch events in kube-system"}
+    assert "cost-node-reader.yaml" in text("en", result.fix) and "cost-node-reader.yaml" in text("ja", result.fix)
+
+
+def test_a_write_the_spawner_needs_is_caught_by_the_access_review(make_cluster, registry, tmp_path):
+    """No pod deletion: users' servers would never stop. Only the review can tell (no dry-run write)."""
+    cluster = make_cluster()
+    no_delete = Rule(("get", "watch", "list", "create"), CHART_ROLE.resources, namespaces=("default",))
+    kubeconfig = account_kubeconfig(cluster, tmp_path, [no_delete, CHART_EVENTS, *NODE_READER])
+    result = checks_kube.kube_access(context(hub_config(registry), KUBECONFIG=kubeconfig))
+    assert verdict(result) == ("kube-access", "fail", "saw_kube_forbidden", "fix_kube_forbidden"), result
+    assert result.values == {"who": "hub (KubeSpawner)", "denied": "delete pods in default; delete "
+                             "persistentvolumeclaims in default; delete secrets in default; delete services in default"}
+
+
+def test_without_the_access_review_the_reads_are_still_tried(make_cluster, registry, tmp_path):
+    """An API server (or a proxy in front of it) that does not serve authorization.k8s.io: the
+    stand-in's route for it taken away."""
+    cluster = make_cluster()
+    rules = cluster.standin.server.request_callback.wildcard_router.rules
+    rules[:] = [r for r in rules if "selfsubjectaccessreviews" not in r.matcher.regex.pattern]
+    ctx = context(hub_config(registry), KUBECONFIG=account_kubeconfig(cluster, tmp_path, [
+        CHART_ROLE, CHART_EVENTS, *NODE_READER]))
+    result = checks_kube.kube_access(ctx)
+    assert verdict(result) == ("kube-access", "pass", "saw_kube_access_reads_only", None), result
+    assert result.values["writes"] == 8 and result.values["tried"] == 13
+    no_event_watch = Rule(("get", "list"), ("events",), namespaces=("default",))
+    ctx = context(hub_config(registry), KUBECONFIG=account_kubeconfig(cluster, tmp_path, [
+        CHART_ROLE, no_event_watch, *NODE_READER[:1]]))
+    result = checks_kube.kube_access(ctx)
+    assert verdict(result) == ("kube-access", "fail", "saw_kube_forbidden", "fix_kube_forbidden"), result
+    assert result.values == {"who": "hub (KubeSpawner), service hybridhub-cost", "denied": (
+        "watch events in default; list events in kube-system; watch events in kube-system")}
+
+
+def test_the_standins_authorization_answers_as_the_api_server(make_cluster, tmp_path):
+    """403 Forbidden Status for a request the account's rules do not allow; SelfSubjectAccessReview
+    201 with status.allowed; a review without attributes 422 (tests/kube_standin/authz.py cites the sources)."""
+    cluster = make_cluster()
+    cluster.standin.accounts["limited"] = Account(HUB_ACCOUNT, [CHART_EVENTS])
+
+    def ask(method, path, body=None):
+        request = urllib.request.Request(cluster.standin.url + path, method=method,
+                                         data=json.dumps(body).encode() if body is not None else None,
+                                         headers={"Authorization": "Bearer limited", "Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=10) as answer:
+                return answer.status, json.loads(answer.read())
+        except urllib.error.HTTPError as e:
+            return e.code, json.loads(e.read())
+
+    status, body = ask("GET", "/api/v1/nodes")
+    assert status == 403 and body["reason"] == "Forbidden" and body["details"] == {"kind": "nodes"}
+    assert body["message"] == ('nodes is forbidden: User "system:serviceaccount:default:hub" cannot list resource '
+                               '"nodes" in API group "" at the cluster scope')
+    status, body = ask("GET", "/api/v1/namespaces/kube-system/events/x")
+    assert status == 403 and body["message"].startswith('events "x" is forbidden: User ')
+    assert body["message"].endswith('cannot get resource "events" in API group "" in the namespace "kube-system"')
+    assert ask("GET", "/api/v1/namespaces/default/events?limit=1")[0] == 200
+    review = {"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview",
+              "spec": {"resourceAttributes": {"verb": "watch", "resource": "events", "namespace": "default"}}}
+    status, body = ask("POST", "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", review)
+    assert status == 201 and body["status"] == {"allowed": True}
+    review["spec"]["resourceAttributes"]["verb"] = "delete"
+    assert ask("POST", "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", review)[1]["status"] == {
+        "allowed": False}
+    status, body = ask("POST", "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", {**review, "spec": {}})
+    assert status == 422 and body["reason"] == "Invalid"
+    assert ask("GET", "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews")[0] == 405
 
 
 def test_kube_access_without_any_kube_config_fails_with_the_fix(registry, tmp_path):

@@ -167,8 +167,10 @@ EN = {
     "saw_kube_forbidden": "{who}: forbidden to {denied}",
     "fix_kube_forbidden": ("Grant the hub's service account these verbs (the chart's hub Role for the user namespace; "
                            "helm-values/cost-node-reader.yaml for nodes and the events of default and kube-system)."),
-    "saw_kube_access_ok": ("{tried} reads allowed ({where}); {writes} create/delete permissions are not tried "
-                           "(the doctor changes nothing)"),
+    "saw_kube_access_ok": ("all {reviewed} permissions allowed (SelfSubjectAccessReview), {tried} reads tried "
+                           "({where})"),
+    "saw_kube_access_reads_only": ("{tried} reads allowed ({where}); the API server does not answer "
+                                   "SelfSubjectAccessReview, so {writes} create/delete permissions are not checked"),
     "saw_pool_missing": "no node and no autoscaler node group for: {profiles} ({nodes} nodes in the cluster)",
     "fix_pool_missing": ("Create the AKS node pool the profile names (az aks nodepool add --name <pool> "
                          "--enable-cluster-autoscaler --min-count 0), or correct the pool in c.ProfileCatalog."),
@@ -386,8 +388,10 @@ JA = {
     "saw_kube_forbidden": "{who}: 次の操作が禁止されています: {denied}",
     "fix_kube_forbidden": ("ハブのサービスアカウントにこれらの操作を許可してください（ユーザーの名前空間はチャートのハブの "
                            "Role、ノードと default・kube-system のイベントは helm-values/cost-node-reader.yaml）。"),
-    "saw_kube_access_ok": ("{tried} 件の読み取りが許可されています（{where}）。作成・削除の {writes} 件の権限は試しません"
-                           "（doctor はクラスターを変更しません）"),
+    "saw_kube_access_ok": ("{reviewed} 件の権限がすべて許可され（SelfSubjectAccessReview）、{tried} 件の読み取りを"
+                           "試しました（{where}）"),
+    "saw_kube_access_reads_only": ("{tried} 件の読み取りが許可されています（{where}）。API サーバーが "
+                                   "SelfSubjectAccessReview に応答しないため、作成・削除の {writes} 件の権限は未確認です"),
     "saw_pool_missing": "ノードもオートスケーラーのノードグループもありません: {profiles}（クラスターのノード数 {nodes}）",
     "fix_pool_missing": ("プロファイルが指定する AKS ノードプールを作成するか（az aks nodepool add --name <pool> "
                          "--enable-cluster-autoscaler --min-count 0）、c.ProfileCatalog のプール名を直してください。"),
