@@ -508,6 +508,26 @@ def test_a_registry_that_does_not_answer_fails(make_cluster, registry):
     assert verdict(result) == ("images", "fail", "saw_registry_unreachable", "fix_registry_unreachable"), result
 
 
+def test_a_registry_that_never_answers_fails_within_the_timeouts(make_cluster, registry):
+    """A port that accepts connections and never says a word (the TLS handshake waits): the read
+    timeout ends it, and the verdict names the registry, not the Kubernetes API."""
+    cluster = make_cluster()
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)
+    try:
+        config = hub_config(registry)
+        config.KubeSpawner.image_pull_secrets = []
+        host = f"127.0.0.1:{silent.getsockname()[1]}"
+        config.ProfileCatalog.profiles = [{**p, "image": f"{host}/team/cpu:1"} for p in config.ProfileCatalog.profiles]
+        started = time.monotonic()
+        result = checks_images.images(context(config, cluster, registry))
+    finally:
+        silent.close()
+    assert verdict(result) == ("images", "fail", "saw_registry_unreachable", "fix_registry_unreachable"), result
+    assert result.values["url"] == f"https://{host}/v2/" and time.monotonic() - started < 15
+
+
 # -- runners ---------------------------------------------------------------------------------------
 def test_the_templates_jobs_name_their_runner_tags():
     tags = checks_runners.template_tag_sets(checks_runners.template_file().read_text())

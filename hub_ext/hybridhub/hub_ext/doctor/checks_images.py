@@ -9,7 +9,6 @@ ones); nodes pull through theirs, so a pass here is strong evidence, not proof."
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
 import os
@@ -85,7 +84,7 @@ def images(context: Context) -> Result:
     secret_names = pull_secret_names(context)
     ns = namespace(context)
 
-    async def work(core, where: str) -> Result:
+    async def read_secrets(core, where: str):
         secrets = {}
         for secret in secret_names:
             found = await _read_secret(core, secret, ns)
@@ -93,12 +92,17 @@ def images(context: Context) -> Result:
                 return Result(name, FAIL, "saw_image_secret_missing", {"secret": secret, "namespace": ns},
                               "fix_image_secret_missing")
             secrets[secret] = found
-        seen = []
-        for image in wanted:
-            verdict = await asyncio.to_thread(_ask, context, name, image, secrets)
-            if isinstance(verdict, Result):
-                return verdict
-            seen.append(verdict)
-        return Result(name, PASS, "saw_images_ok", {"images": ", ".join(seen)})
+        return secrets
 
-    return with_kube(context, name, work)
+    # the Secrets within the Kubernetes calls' deadline; the registries after it, each call bounded
+    # by the live checks' timeouts (a slow registry must not read as an unreachable API server)
+    secrets = with_kube(context, name, read_secrets)
+    if isinstance(secrets, Result):
+        return secrets
+    seen = []
+    for image in wanted:
+        verdict = _ask(context, name, image, secrets)
+        if isinstance(verdict, Result):
+            return verdict
+        seen.append(verdict)
+    return Result(name, PASS, "saw_images_ok", {"images": ", ".join(seen)})

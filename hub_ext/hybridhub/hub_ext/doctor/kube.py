@@ -65,16 +65,17 @@ def namespace(context: Context) -> str:
         return "default"
 
 
-Work = Callable[[object, str], Awaitable[Result]]
+Work = Callable[[object, str], Awaitable]
 
 
-def with_kube(context: Context, name: str, work: Work) -> Result:
-    """Run ``work(core_v1, where)`` against the cluster; a missing configuration, an unreachable or
-    refusing API server is this check's failure (with the fix), never a traceback."""
+def with_kube(context: Context, name: str, work: Work):
+    """Run ``work(core_v1, where)`` against the cluster and return what it returns (a Result, or
+    what a check reads); a missing configuration, an unreachable or refusing API server is this
+    check's failed Result (with the fix), never a traceback."""
     return asyncio.run(_with_kube(context, name, work))
 
 
-async def _with_kube(context: Context, name: str, work: Work) -> Result:
+async def _with_kube(context: Context, name: str, work: Work):
     from kubernetes_asyncio import client
     from kubernetes_asyncio.config import ConfigException
 
