@@ -56,6 +56,15 @@ class CostHandler(JSONErrors, HubOAuthenticated, web.RequestHandler):
         self.set_header("X-Content-Type-Options", "nosniff")
 
 
+class ConsoleRedirect(CostHandler):
+    """The former page: the admin console shows the figures now (same readers, same 400s)."""
+
+    @web.authenticated
+    def get(self) -> None:
+        self.authorize()
+        self.redirect(console_url(self.prefix), permanent=False)
+
+
 class SummaryHandler(CostHandler):
     @web.authenticated
     def get(self) -> None:
@@ -90,7 +99,7 @@ def make_app(prefix: str, summary: Callable[[], dict], cookie_secret: bytes) -> 
             (url_path_join(prefix, "api/summary.csv"), CsvHandler, args),
             (url_path_join(prefix, "openapi.json"), DescriptionHandler, args),
             (url_path_join(prefix, "oauth_callback"), HubOAuthCallbackHandler),
-            (prefix.rstrip("/") + "/?", web.RedirectHandler, {"url": console_url(prefix), "permanent": False}),
+            (prefix.rstrip("/") + "/?", ConsoleRedirect, args),
         ],
         cookie_secret=cookie_secret,
     )
