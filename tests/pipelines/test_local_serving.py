@@ -163,3 +163,20 @@ async def test_the_watcher_serves_a_handed_over_folder_and_close_stops_everythin
     assert not alive(pid) and not (folder / "current.json").exists()
     with pytest.raises(urllib.error.URLError):
         await asyncio.to_thread(infer, local.url, [[48.0, 4.1, 12.0]], 2)
+
+
+async def test_a_taken_front_port_falls_back_to_a_free_one(tmp_path):
+    """Two users' servers may be configured with the same port: the second still serves."""
+    first, second = LocalServing(tmp_path / "a"), None
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    await first.start()
+    try:
+        second = LocalServing(tmp_path / "b", port=first.port)
+        await second.start()
+        assert second.port not in (0, first.port)
+        assert json.loads((tmp_path / "b" / "front.json").read_text())["url"] == second.url
+    finally:
+        await first.close()
+        if second is not None:
+            await second.close()

@@ -129,7 +129,10 @@ class LocalServing:
         """Listen on the front port and watch for requests (idempotent)."""
         if self._front is None:
             (self.dir / "requests").mkdir(parents=True, exist_ok=True)
-            self._front = await asyncio.start_server(self._relay, LOOPBACK, self.port)
+            try:
+                self._front = await asyncio.start_server(self._relay, LOOPBACK, self.port)
+            except OSError:  # the configured port is taken (another user's server): any free one
+                self._front = await asyncio.start_server(self._relay, LOOPBACK, 0)
             self.port = self._front.sockets[0].getsockname()[1]
             _write_json(self.dir / "front.json", {"url": self.url})
         if self._watch is None or self._watch.done():
