@@ -10,12 +10,8 @@ missing tag, an untrusted CA; no runner token, a missing or paused runner, a non
 
 from __future__ import annotations
 
-import asyncio
-import base64
 import json
 import socket
-import ssl
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -32,81 +28,16 @@ from hybridhub.hub_ext.doctor.run import LIVE_CHECKS, run_checks
 from tests.gitlab_standin import GitLabStandIn
 from tests.gitlab_standin import api as gitlab_api
 from tests.gitlab_standin.tls import make_ca_and_server_cert
-from tests.kube_standin import KubeStandIn, load_config
 from tests.kube_standin.authz import Account, Rule
 from tests.registry_standin import RegistryStandIn
 
+from .doctor_standins import PURPOSE, Cluster, pools
+from .doctor_standins import pull_secret as create_pull_secret
+
 pytestmark = pytest.mark.deploy
 
-PURPOSE = "hub.jupyter.org/node-purpose"
 REG_USER, REG_PASSWORD = "deploy-token", "s3cret-registry-password"  # the password must never be shown
 GITLAB_ADMIN_TOKEN = "admin-token-never-shown"
-
-
-def pools(gpu_count=1, gpu_capacity=None, gpu_taints=("sku=gpu:NoSchedule",), cpu_labels=None) -> dict:
-    """A cluster like the deployment guide's: a system pool, a CPU and a GPU user pool (pools-file
-    format, docs/kube-standin.md)."""
-    gpu = gpu_capacity or {"cpu": "6", "memory": "55Gi", "nvidia.com/gpu": "1"}
-    return {"pools": [
-        {"name": "system", "mode": "System", "vm_size": "Standard_B2s", "min": 1, "max": 1,
-         "capacity": {"cpu": "2", "memory": "4Gi"}, "labels": {PURPOSE: "core"}},
-        {"name": "cpu", "vm_size": "Standard_B2s", "min": 0, "max": 3, "count": 1,
-         "capacity": {"cpu": "2", "memory": "4Gi"}, "labels": {PURPOSE: "user"} if cpu_labels is None else cpu_labels},
-        {"name": "gpu", "vm_size": "Standard_NV6ads_A10_v5", "min": 0, "max": 3, "count": gpu_count,
-         "capacity": gpu, "labels": {PURPOSE: "user"}, "taints": list(gpu_taints)},
-    ]}
-
-
-class Cluster:
-    """A kube stand-in on its own event loop in a thread (KubeStandIn must be made in a running loop)."""
-
-    def __init__(self, description: dict, folder: Path, token: str | None = "kube-standin-token", tls: bool = False):
-        """``tls``: serve HTTPS as a real API server does (``self.ca`` signed its certificate)."""
-        self.ca, ssl_context = None, None
-        if tls:
-            self.ca, cert, key = make_ca_and_server_cert(folder / "tls")
-            ssl_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-            ssl_context.load_cert_chain(cert, key)
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, name="kube-standin", daemon=True)
-        self.thread.start()
-
-        async def start():
-            standin = KubeStandIn(load_config(description), speed=1, token=token)
-            await standin.start(kubeconfig_dir=str(folder), ssl_context=ssl_context)
-            return standin
-
-        self.standin = asyncio.run_coroutine_threadsafe(start(), self.loop).result(10)
-
-    def api(self, method: str, path: str, body: dict | None = None) -> dict:
-        request = urllib.request.Request(self.standin.url + path, method=method,
-                                         data=json.dumps(body).encode() if body is not None else None,
-                                         headers={"Authorization": f"Bearer {self.standin.token}",
-                                                  "Content-Type": "application/json"})
-        trust = ssl.create_default_context(cafile=str(self.ca)) if self.ca else None
-        with urllib.request.urlopen(request, timeout=10, context=trust) as answer:
-            return json.loads(answer.read())
-
-    def autoscaler_status(self) -> str:
-        return self.api("GET", "/api/v1/namespaces/kube-system/configmaps/cluster-autoscaler-status")["data"]["status"]
-
-    def run_a_loop(self) -> None:
-        """An unschedulable pod (a pool label no node has) makes the autoscaler run a loop, after
-        which it writes its node groups into its status ConfigMap (the stand-in writes it on
-        change, the real one every loop: docs/kube-standin.md)."""
-        self.api("POST", "/api/v1/namespaces/default/pods", {
-            "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "waiting"},
-            "spec": {"nodeSelector": {"agentpool": "nosuchpool"},
-                     "containers": [{"name": "c", "image": "busybox:1.36"}]}})
-        deadline = time.monotonic() + 10
-        while "nodeGroups" not in self.autoscaler_status():
-            assert time.monotonic() < deadline, self.autoscaler_status()
-            time.sleep(0.05)
-
-    def stop(self) -> None:
-        asyncio.run_coroutine_threadsafe(self.standin.stop(), self.loop).result(10)
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(10)
 
 
 @pytest.fixture(autouse=True)
@@ -181,13 +112,7 @@ def hub_config(registry: RegistryStandIn, gitlab: GitLabStandIn | None = None) -
 
 
 def pull_secret(cluster: Cluster, registry: RegistryStandIn, password: str = REG_PASSWORD, user: str = REG_USER):
-    """``kubectl create secret docker-registry regcred``: a kubernetes.io/dockerconfigjson Secret
-    (https://kubernetes.io/docs/concepts/configuration/secret/#docker-config-secrets)."""
-    auth = base64.b64encode(f"{user}:{password}".encode()).decode()
-    config = {"auths": {registry.host: {"username": user, "password": password, "auth": auth}}}
-    cluster.api("POST", "/api/v1/namespaces/default/secrets", {
-        "apiVersion": "v1", "kind": "Secret", "metadata": {"name": "regcred"}, "type": "kubernetes.io/dockerconfigjson",
-        "data": {".dockerconfigjson": base64.b64encode(json.dumps(config).encode()).decode()}})
+    create_pull_secret(cluster, registry.host, user, password)
 
 
 def context(config: Config, cluster: Cluster | None = None, registry: RegistryStandIn | None = None, **env) -> Context:
@@ -420,6 +345,23 @@ def test_a_taint_the_profile_does_not_tolerate_fails(make_cluster, registry):
         pools(gpu_taints=("sku=gpu:NoSchedule", "team=ml:NoExecute")))))
     assert verdict(result) == ("pools", "fail", "saw_pool_taints", "fix_pool_taints"), result
     assert result.values["profiles"] == "gpu (team=ml:NoExecute)"
+
+
+def test_a_node_the_autoscaler_is_removing_counts_as_none(make_cluster, registry):
+    """An empty GPU node is tainted ToBeDeletedByClusterAutoscaler and goes (scale-down, the
+    stand-in's scaledown.py): not a taint to tolerate, the pool is scaling to zero."""
+    description = pools()
+    description["pools"][2].update(scale_down_unneeded_seconds=0.5, deletion_seconds=3600)
+    cluster = make_cluster(description)
+    deadline = time.monotonic() + 10
+    while not [n for n in cluster.api("GET", "/api/v1/nodes")["items"]
+               if any(t["key"] == "ToBeDeletedByClusterAutoscaler" for t in n["spec"].get("taints") or [])]:
+        assert time.monotonic() < deadline, "the empty GPU node was never tainted"
+        time.sleep(0.1)
+    cluster.run_a_loop()
+    ctx = context(hub_config(registry), cluster)
+    assert verdict(checks_pools.pools(ctx)) == ("pools", "warn", "saw_pool_zero_known", "fix_pool_zero_known")
+    assert verdict(checks_pools.gpu_nodes(ctx)) == ("gpu-nodes", "warn", "saw_gpu_no_node", "fix_gpu_no_node")
 
 
 def test_a_prefer_no_schedule_taint_does_not_keep_pods_off(make_cluster, registry):

@@ -296,19 +296,15 @@ def test_cli_runs_the_live_checks_unless_offline(setup, tmp_path, capsys):
     assert offline == [name for name, _ in CHECKS]
 
 
-def test_in_the_chart_run_hub_pod(object_store, buckets, gitlab, tmp_path):
-    """``hybridhub doctor`` in the chart's hub pod (tests/deploy/z2jh.py) with the site values pointed
-    at the real store and the GitLab stand-in, and the users' keys Secret mounted: all green, and
-    the user's secret key appears nowhere."""
-    import subprocess
-    import sys
-
+def hub_pod(object_store, buckets, gitlab, tmp_path, extra_env: dict | None = None, **kube):
+    """The chart's hub pod (tests/deploy/z2jh.py) on the AKS and site values pointed at the real
+    store and the GitLab stand-in, with one user's keys in the mounted users' Secret; written."""
     from .z2jh import S3_USERS_KEY, S3_USERS_SECRET, SITE_SECRET_VALUES, VALUE_SETS, HubPod, chart_values
 
     c = object_store.credentials
     users = {S3_USERS_SECRET: {S3_USERS_KEY: json.dumps(
         {"alice": {"access_key": c.user_access_key, "secret_key": c.user_secret_key}})}}
-    site = {"hub": {"config": {
+    site = {"hub": {"extraEnv": dict(extra_env or {}), "config": {
         "HybridGitLabOAuthenticator": {"gitlab_url": gitlab.url,
                                        "oauth_callback_url": f"{HUB_ORIGIN}/hub/oauth_callback"},
         "HybridSpawner": {"gitlab_url": gitlab.url, "gitlab_ca_bundle": str(gitlab.ca_bundle),
@@ -317,9 +313,20 @@ def test_in_the_chart_run_hub_pod(object_store, buckets, gitlab, tmp_path):
                           "storage_default_bucket": buckets["good"]}}}}
     pod = HubPod(tmp_path / "pod", chart_values(*VALUE_SETS["aks+site"], site), site_secret=SITE_SECRET_VALUES,
                  mounted_secrets=users, service_hosts={"hub": ("127.0.0.1", 8081), "proxy-api": ("127.0.0.1", 8001),
-                                                       "proxy-public": ("127.0.0.1", 80)},
-                 kube_api=("127.0.0.1", 443))
+                                                       "proxy-public": ("127.0.0.1", 80)}, **kube)
     pod.write()
+    return pod
+
+
+def test_in_the_chart_run_hub_pod(object_store, buckets, gitlab, tmp_path):
+    """``hybridhub doctor`` in the chart's hub pod (tests/deploy/z2jh.py) with the site values pointed
+    at the real store and the GitLab stand-in, and the users' keys Secret mounted: all green, and
+    the user's secret key appears nowhere."""
+    import subprocess
+    import sys
+
+    c = object_store.credentials
+    pod = hub_pod(object_store, buckets, gitlab, tmp_path, kube_api=("127.0.0.1", 443))
     argv = [sys.executable, "-m", "hybridhub.hub_ext.cli", "doctor", "--json"]
     run = subprocess.run(pod.command(argv), env=pod.environment(), capture_output=True, text=True, timeout=120)
     checks = {item["check"]: item for item in json.loads(run.stdout)["checks"]}
@@ -337,3 +344,64 @@ def test_in_the_chart_run_hub_pod(object_store, buckets, gitlab, tmp_path):
     assert run.returncode == 1 and c.user_secret_key not in run.stderr, run.stderr[-2000:]
     assert checks["store-keys-accepted"]["saw"]["en"] == f"user alice's keys are accepted by {object_store.endpoint}"
     assert c.user_secret_key not in run.stdout + run.stderr
+
+
+def test_all_green_in_the_chart_run_hub_pod_with_a_cluster(object_store, buckets, gitlab, tmp_path):
+    """The whole doctor in the chart's hub pod on the fixed values, every system there: the store,
+    GitLab with the template's runners (an admin token given), the kube stand-in over HTTPS as the
+    pod's API server (its service account token and CA mounted, namespace jhub, a node in every
+    pool of the catalog), and the site registry as a registry stand-in holding the profiles' images
+    behind the values' pull Secret. Every check passes; no secret in the output."""
+    import subprocess
+    import sys
+
+    from hybridhub.spawner.profiles import ProfileCatalog
+    from tests.gitlab_standin import api as gitlab_api
+    from tests.registry_standin import RegistryStandIn
+
+    from .chart_cluster import cluster_description
+    from .doctor_standins import Cluster, pull_secret
+
+    c = object_store.credentials
+    admin_token, registry_password = secrets.token_hex(16), secrets.token_hex(16)
+    description = cluster_description(ProfileCatalog(), [])
+    for pool in description["pools"]:
+        pool["count"] = 1  # a node up in every pool: labels, taints and GPUs can be seen
+        pool["scale_down_unneeded_seconds"] = 3600  # and kept while the doctor looks
+    cluster = Cluster(description, tmp_path / "kube", tls=True)
+    routes, runners = gitlab.routes, []
+    try:
+        cluster.api("POST", "/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace",
+                                                   "metadata": {"name": "jhub"}})
+        admin = gitlab.world.add_user("doctor-admin")
+        gitlab.world.admins.add(admin.id)
+        gitlab.world.tokens[admin_token] = gitlab.world.issue(admin, ["read_api"])
+        gitlab.routes = routes + gitlab_api.RUNNER_ROUTES
+        runners += [gitlab.world.add_runner(f"runner-{tag}", [tag]) for tag in ("train", "test", "build", "deploy")]
+        with RegistryStandIn(tmp_path / "registry") as registry:
+            registry.accounts["deploy-token"] = registry_password
+            registry_host = registry.host
+            for name in ("singleuser-cpu", "singleuser-gpu"):
+                registry.push(f"mlops/hybridhub/{name}", "0.1.0", readers={"deploy-token"})
+            pull_secret(cluster, registry.host, "deploy-token", registry_password, name="gitlab-registry",
+                        namespace="jhub")
+            host, port = cluster.standin.url.removeprefix("https://").split(":")
+            pod = hub_pod(object_store, buckets, gitlab, tmp_path, {
+                "HYBRIDHUB_IMAGE_REGISTRY": f"{registry.host}/mlops/hybridhub", "SSL_CERT_FILE": str(registry.ca_bundle)},
+                kube_api=(host, int(port)), kube_ca=cluster.ca, kube_token=cluster.standin.token)
+            argv = [sys.executable, "-m", "hybridhub.hub_ext.cli", "doctor", "--json"]
+            env = {**pod.environment(), "HYBRIDHUB_DOCTOR_GITLAB_TOKEN": admin_token}
+            run = subprocess.run(pod.command(argv), env=env, capture_output=True, text=True, timeout=120)
+    finally:
+        gitlab.routes = routes
+        gitlab.world.runners[:] = [r for r in gitlab.world.runners if r not in runners]
+        cluster.stop()
+    checks = {item["check"]: item for item in json.loads(run.stdout)["checks"]}
+    assert list(checks) == [name for name, _ in CHECKS + LIVE_CHECKS]
+    assert {name: item["status"] for name, item in checks.items()} == {name: "pass" for name in checks}, {
+        name: item["saw"]["en"] for name, item in checks.items() if item["status"] != "pass"}
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert checks["kube-access"]["saw"]["en"].endswith("(in-cluster service account)")
+    assert f"{registry_host}/mlops/hybridhub/singleuser-gpu:0.1.0 (gitlab-registry)" in checks["images"]["saw"]["en"]
+    for secret in (c.user_secret_key, admin_token, registry_password, cluster.standin.token):
+        assert secret not in run.stdout + run.stderr

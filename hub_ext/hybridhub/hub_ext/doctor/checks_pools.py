@@ -21,7 +21,7 @@ from hybridhub.spawner.profiles import GPU_RESOURCE, Profile
 
 from .check import FAIL, PASS, WARN, Context, Result
 from .kube import raw, with_kube
-from .placement import matches, placement, profiles, untolerated
+from .placement import leaving, matches, placement, profiles, untolerated
 
 STATUS_NAMESPACE, STATUS_NAME = "kube-system", "cluster-autoscaler-status"
 
@@ -97,7 +97,7 @@ def pools(context: Context) -> Result:
     name = "pools"
 
     async def work(core, where: str) -> Result:
-        nodes = await list_nodes(core)
+        nodes = [n for n in await list_nodes(core) if not leaving(n)]
         groups = await autoscaler_groups(core)
         findings = [_finding(context, p, nodes, groups) for p in profiles(context)]
         for kind, status, saw, fix in KINDS:
@@ -118,7 +118,7 @@ def gpu_nodes(context: Context) -> Result:
         return Result(name, PASS, "saw_gpu_none_needed", {})
 
     async def work(core, where: str) -> Result:
-        nodes = await list_nodes(core)
+        nodes = [n for n in await list_nodes(core) if not leaving(n)]
         without, absent, ok = [], [], []
         for profile in wanted:
             fitting = [n for n in nodes if matches(n, placement(context, profile))]

@@ -20,6 +20,8 @@ from .check import Context, configured
 from .classes import hub_class
 
 BLOCKING = ("NoSchedule", "NoExecute")  # PreferNoSchedule only steers
+# the cluster autoscaler's taint on a node it is removing (cluster-autoscaler utils/taints/taints.go)
+TO_BE_DELETED = "ToBeDeletedByClusterAutoscaler"
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,13 @@ def placement(context: Context, profile: Profile) -> Placement:
     selector = {**(given["node_selector"] or {}), **own["node_selector"]}
     tolerations = own["tolerations"]
     return Placement(selector, list(given["node_affinity_required"] or []), tolerations)
+
+
+def leaving(node: dict) -> bool:
+    """A node on its way out: the autoscaler is deleting it, or it is cordoned. It takes no new pods,
+    so for a profile it counts as no node at all (its pool scales down, not a misconfiguration)."""
+    spec = node.get("spec", {})
+    return bool(spec.get("unschedulable")) or any(t.get("key") == TO_BE_DELETED for t in spec.get("taints") or [])
 
 
 def labels(node: dict) -> dict:
