@@ -184,3 +184,53 @@ def test_forbidden_page_has_no_figures():
 
 def test_tables_have_the_same_keys():
     assert set(EN) == set(JA)
+
+
+def test_the_hubs_environment_is_read_from_proc_and_only_fills_gaps():
+    import os
+
+    from hybridhub.hub_ext.console.hub_env import adopt, parent_environment
+
+    own = parent_environment(os.getpid())  # this process's start-up environment, as the console reads the hub's
+    assert own is not None and own.get("PATH") == os.environ.get("PATH")
+    assert parent_environment(2**22 + 7) is None  # no such process: the console keeps its own environment
+    environ = {"JUPYTERHUB_API_TOKEN": "console-token"}
+    added = adopt(environ, {"JUPYTERHUB_API_TOKEN": "hub-value", "TZ": "Asia/Tokyo", "POD_NAMESPACE": "jhub"})
+    assert added == ["POD_NAMESPACE", "TZ"] and environ["JUPYTERHUB_API_TOKEN"] == "console-token"
+
+
+async def test_the_doctor_runs_in_a_worker_thread_on_the_hubs_config(tmp_path):
+    import asyncio
+    import threading
+
+    from hybridhub.hub_ext.console.doctor_runner import DoctorRunner
+    from hybridhub.hub_ext.doctor.check import FAIL
+
+    config = tmp_path / "jupyterhub_config.py"
+    config.write_text("c.JupyterHub.spawner_class = 'jupyterhub.spawner.LocalProcessSpawner'\n"
+                      "c.BudgetGuard.summary_path = '/srv/summary.json'\n")
+
+    class Recording(DoctorRunner):
+        threads: list[str] = []
+
+        def run_once(self):
+            self.threads.append(threading.current_thread().name)
+            return super().run_once()
+
+    runner = Recording(str(config), interval_minutes=0.001 / 60, live=False)
+    task = asyncio.create_task(runner.loop())
+    try:
+        for _ in range(200):
+            if len(runner.threads) >= 2 and runner.latest.results is not None:
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        task.cancel()
+        runner.close()
+    assert len(runner.threads) >= 2 and all(t.startswith("hybridhub-console-doctor") for t in runner.threads)
+    assert threading.current_thread().name not in runner.threads
+    assert runner.latest.results[0].check == "profile-list" and runner.latest.results[0].status == FAIL
+    assert runner.hub_config.BudgetGuard.summary_path == "/srv/summary.json"  # the console's default cost file
+
+    missing = DoctorRunner(str(tmp_path / "nope.py"), 10, live=False).run_once()
+    assert [(r.check, r.status) for r in missing.results] == [("config", FAIL)]
