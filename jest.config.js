@@ -2,7 +2,10 @@
 // with JupyterLab's packages (ES modules) compiled for jest like the extension template does.
 const jupyterLabJest = require('@jupyterlab/testing/lib/jest-config');
 
-const esModules = ['@codemirror', '@jupyter/', '@jupyterlab/', '@lumino/', '@microsoft', 'lib0', 'nanoid', 'yjs', 'y-protocols'];
+const esModules = [
+  '@codemirror', '@marijn', '@microsoft', '@jupyter/', '@jupyterlab/', '@lumino/', 'color', 'exenv-es6', 'lib0',
+  'marked', 'nanoid', 'vscode-ws-jsonrpc', 'y-protocols', 'y-websocket', 'yjs'
+];
 
 module.exports = {
   ...jupyterLabJest(__dirname),

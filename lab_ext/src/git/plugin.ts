@@ -1,75 +1,66 @@
 import { ILabShell, ILayoutRestorer, JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
 import { ICommandPalette } from '@jupyterlab/apputils';
 import { IDefaultFileBrowser } from '@jupyterlab/filebrowser';
+import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 
 import { TRANSLATION_DOMAIN } from '../request';
+import { GitActions } from './actions';
 import { GitAPI } from './api';
+import { addGitCommands } from './commands';
+import { DEFAULT_REFRESH_SECONDS, GitModel, IGitModel } from './model';
 import { GitPanel } from './panel';
+import { IHybridHubGit } from './tokens';
 
-/** Command ids: ``hybridhub:git-*``, apart from jupyterlab-git's ``git:*``. */
-export namespace GitCommandIDs {
-  export const open = 'hybridhub:git-open';
-  export const refresh = 'hybridhub:git-refresh';
-  export const commit = 'hybridhub:git-commit';
-  export const push = 'hybridhub:git-push';
-  export const pull = 'hybridhub:git-pull';
-  export const newBranch = 'hybridhub:git-new-branch';
-  export const mergeRequest = 'hybridhub:git-merge-request';
-  export const clone = 'hybridhub:git-clone';
-}
+export { GitCommandIDs } from './commands';
 
-export const gitPlugin: JupyterFrontEndPlugin<void> = {
+/** How soon after a burst of file events the status is reloaded. */
+const SETTLE_MS = 300;
+
+export const gitPlugin: JupyterFrontEndPlugin<IGitModel> = {
   id: 'hybridhub:git',
   description: 'hybridhub: commit & push the notebook repository to GitLab with the login token.',
   autoStart: true,
   requires: [ILabShell],
-  optional: [ITranslator, ICommandPalette, ILayoutRestorer, IDefaultFileBrowser],
+  optional: [ITranslator, ICommandPalette, ILayoutRestorer, IDefaultFileBrowser, ISettingRegistry],
+  provides: IHybridHubGit,
   activate: (
     app: JupyterFrontEnd,
     shell: ILabShell,
     translator: ITranslator | null,
     palette: ICommandPalette | null,
     restorer: ILayoutRestorer | null,
-    fileBrowser: IDefaultFileBrowser | null
-  ) => {
+    fileBrowser: IDefaultFileBrowser | null,
+    settings: ISettingRegistry | null
+  ): IGitModel => {
     const trans = (translator ?? nullTranslator).load(TRANSLATION_DOMAIN);
-    const panel = new GitPanel(new GitAPI(trans), trans, () => fileBrowser?.model.path ?? '');
+    const folder = () => fileBrowser?.model.path ?? '';
+    const model = new GitModel(new GitAPI(trans), trans, folder, DEFAULT_REFRESH_SECONDS);
+    const actions = new GitActions(model, trans, folder);
+    const panel = new GitPanel(model, actions, trans);
     shell.add(panel, 'left', { rank: 260 });
     restorer?.add(panel, 'hybridhub-git');
+    addGitCommands(app.commands, shell, panel, actions, trans, palette);
 
+    // a shown panel follows the folder and the files that change (the poll covers the rest)
     let timer = 0;
     const refreshSoon = () => {
-      if (!panel.isVisible) {
-        return;
+      if (model.shown) {
+        window.clearTimeout(timer);
+        timer = window.setTimeout(() => void model.refresh(), SETTLE_MS);
       }
-      window.clearTimeout(timer);
-      timer = window.setTimeout(() => void panel.refresh(), 300);
     };
     fileBrowser?.model.pathChanged.connect(refreshSoon);
     app.serviceManager.contents.fileChanged.connect(refreshSoon);
-    shell.currentChanged.connect(refreshSoon);
-    void app.restored.then(refreshSoon);
 
-    const c = app.commands;
-    c.addCommand(GitCommandIDs.open, {
-      label: trans.__('Open Notebook Repository Panel'),
-      execute: () => {
-        shell.activateById(panel.id);
-        return panel.refresh();
-      }
-    });
-    c.addCommand(GitCommandIDs.refresh, { label: trans.__('Refresh Notebook Repository'), execute: () => panel.refresh() });
-    c.addCommand(GitCommandIDs.commit, { label: trans.__('Commit Staged Changes'), execute: () => panel.commit() });
-    c.addCommand(GitCommandIDs.push, { label: trans.__('Push to GitLab'), execute: () => panel.push() });
-    c.addCommand(GitCommandIDs.pull, { label: trans.__('Pull from GitLab'), execute: () => panel.pull() });
-    c.addCommand(GitCommandIDs.newBranch, { label: trans.__('New Branch…'), execute: () => panel.newBranch() });
-    c.addCommand(GitCommandIDs.mergeRequest, { label: trans.__('Open a Merge Request…'), execute: () => panel.mergeRequest() });
-    c.addCommand(GitCommandIDs.clone, { label: trans.__('Clone a GitLab Project…'), execute: () => panel.clone() });
-    // starts with an ASCII word: JupyterLab's palette search matches from word starts
-    const category = `hybridhub · ${trans.__('Notebook repository')}`;
-    for (const command of Object.values(GitCommandIDs)) {
-      palette?.addItem({ command, category });
-    }
+    settings
+      ?.load(gitPlugin.id)
+      .then(loaded => {
+        const apply = () => (model.refreshSeconds = loaded.get('refreshSeconds').composite as number);
+        apply();
+        loaded.changed.connect(apply);
+      })
+      .catch(reason => console.warn('hybridhub: the git panel settings could not be loaded', reason));
+    return model;
   }
 };

@@ -1,0 +1,168 @@
+import { TranslationBundle } from '@jupyterlab/translation';
+import { refreshIcon, UseSignal } from '@jupyterlab/ui-components';
+import React from 'react';
+
+import { IGitFile, IGitStatus } from './api';
+import { GitActions } from './actions';
+import { GitModel, IGitState } from './model';
+
+interface IProps {
+  model: GitModel;
+  actions: GitActions;
+  trans: TranslationBundle;
+}
+
+function Button(props: { label: string; onClick: () => void; disabled?: boolean; title?: string }): JSX.Element {
+  return (
+    <button
+      type="button"
+      className="jp-Button jp-mod-styled jp-hybridhub-git-button"
+      disabled={props.disabled}
+      title={props.title || props.label}
+      onClick={props.onClick}
+    >
+      {props.label}
+    </button>
+  );
+}
+
+function FileRow(props: { file: IGitFile; staged: boolean; busy: boolean; actions: GitActions; trans: TranslationBundle }): JSX.Element {
+  const { file, staged, trans } = props;
+  const letter = file.conflicted ? '!' : staged ? file.index : file.untracked ? 'U' : file.worktree;
+  return (
+    <li className="jp-hybridhub-git-file" data-path={file.path} title={file.path}>
+      <span className="jp-hybridhub-git-letter">{letter}</span>
+      <span className={file.notebook ? 'jp-hybridhub-git-name jp-mod-notebook' : 'jp-hybridhub-git-name'}>{file.name}</span>
+      <span className="jp-hybridhub-git-dir">{file.path === file.name ? '' : file.path}</span>
+      {staged ? (
+        <Button label={trans.__('Unstage')} disabled={props.busy} onClick={() => void props.actions.stage([file.path], true)} />
+      ) : (
+        <Button label={trans.__('Stage')} disabled={props.busy} onClick={() => void props.actions.stage([file.path])} />
+      )}
+    </li>
+  );
+}
+
+interface IRepositoryProps extends IProps {
+  status: IGitStatus;
+  state: IGitState;
+}
+
+function Repository(props: IRepositoryProps): JSX.Element {
+  const { status: s, state, model, actions, trans } = props;
+  const busy = state.busy;
+  const staged = s.files.filter(f => f.index !== '.' && f.index !== 'U');
+  const changed = s.files.filter(f => f.worktree !== '.');
+  const gitlabTitle = (configured: string) => (s.gitlab_configured ? configured : trans.__('GitLab is not configured'));
+  const mr = state.lastMergeRequest;
+  return (
+    <>
+      <div className="jp-hybridhub-git-info" aria-live="polite">
+        <div>{trans.__('Repository: %1', s.repository || '/')}</div>
+        <div className="jp-hybridhub-git-branch">
+          {s.detached ? trans.__('Detached HEAD') : trans.__('Branch: %1', s.branch ?? '')}
+        </div>
+        {s.upstream && <div>{trans.__('%1 to push, %2 to pull (%3)', s.ahead, s.behind, s.upstream)}</div>}
+        {!s.gitlab_configured && (
+          <div className="jp-hybridhub-git-note">
+            {trans.__("GitLab is not configured: push and pull go to the repository's remote.")}
+          </div>
+        )}
+      </div>
+      <div className="jp-hybridhub-git-actions">
+        <Button label={trans.__('Pull')} disabled={busy || !s.remote} onClick={() => void actions.pull()} />
+        <Button label={trans.__('Push')} disabled={busy || !s.remote || s.detached} onClick={() => void actions.push()} />
+        <Button label={trans.__('New branch…')} disabled={busy} onClick={() => void actions.newBranch()} />
+        <Button label={trans.__('Switch branch…')} disabled={busy} onClick={() => void actions.switchBranch()} />
+        {/* enabled without GitLab too: the answer then says clearly that GitLab is not configured */}
+        <Button
+          label={trans.__('Merge request…')}
+          disabled={busy}
+          title={gitlabTitle(trans.__('Open a merge request on GitLab'))}
+          onClick={() => void actions.mergeRequest()}
+        />
+        <Button
+          label={trans.__('Clone…')}
+          disabled={busy}
+          title={gitlabTitle(trans.__('Clone a GitLab project'))}
+          onClick={() => void actions.clone()}
+        />
+      </div>
+      <h3>{trans.__('Staged (%1)', staged.length)}</h3>
+      <ul className="jp-hybridhub-git-files">
+        {staged.map(f => (
+          <FileRow key={f.path} file={f} staged={true} busy={busy} actions={actions} trans={trans} />
+        ))}
+      </ul>
+      <div className="jp-hybridhub-git-section">
+        <h3>{trans.__('Changes (%1)', changed.length)}</h3>
+        {changed.length > 0 && (
+          <Button label={trans.__('Stage all')} disabled={busy} onClick={() => void actions.stage(changed.map(f => f.path))} />
+        )}
+      </div>
+      <ul className="jp-hybridhub-git-files">
+        {changed.map(f => (
+          <FileRow key={f.path} file={f} staged={false} busy={busy} actions={actions} trans={trans} />
+        ))}
+      </ul>
+      {s.truncated && <p className="jp-hybridhub-git-note">{trans.__('Only the first files are listed.')}</p>}
+      <div className="jp-hybridhub-git-commit">
+        <textarea
+          className="jp-mod-styled jp-hybridhub-git-message"
+          placeholder={trans.__('Commit message')}
+          aria-label={trans.__('Commit message')}
+          value={state.draft}
+          onChange={event => model.setDraft(event.target.value)}
+        />
+        <Button
+          label={trans.__('Commit')}
+          disabled={busy || staged.length === 0}
+          onClick={() => void actions.commit()}
+        />
+      </div>
+      {mr && (
+        <a className="jp-hybridhub-git-mr" href={mr.web_url} target="_blank" rel="noopener noreferrer">
+          {trans.__('Merge request !%1: %2', mr.iid, mr.title)}
+        </a>
+      )}
+    </>
+  );
+}
+
+/** The commit & push panel's content; React updates it in place on every state change. */
+export function GitView(props: IProps): JSX.Element {
+  const { model, actions, trans } = props;
+  return (
+    <>
+      <div className="jp-hybridhub-git-header">
+        <h2>{trans.__('Notebook repository')}</h2>
+        <button
+          type="button"
+          className="jp-Button jp-mod-minimal jp-hybridhub-git-refresh"
+          title={trans.__('Refresh')}
+          aria-label={trans.__('Refresh')}
+          onClick={() => void model.refresh()}
+        >
+          <refreshIcon.react tag="span" />
+        </button>
+      </div>
+      <div className="jp-hybridhub-git-content">
+        <UseSignal signal={model.stateChanged} initialArgs={model.state}>
+          {(_, state) => {
+            const current = state ?? model.state;
+            return current.status ? (
+              <Repository {...props} status={current.status} state={current} />
+            ) : (
+              <>
+                <p className="jp-hybridhub-git-problem" role="status">
+                  {current.problem ?? trans.__('Loading…')}
+                </p>
+                <Button label={trans.__('Clone a GitLab project…')} disabled={current.busy} onClick={() => void actions.clone()} />
+              </>
+            );
+          }}
+        </UseSignal>
+      </div>
+    </>
+  );
+}
