@@ -17,12 +17,15 @@ HELP = {
     "config": "the hub's jupyterhub_config.py (default: the chart's, else ./jupyterhub_config.py)",
     "json": "print JSON instead of text (every text in every language)",
     "lang": "language of the text report (default: from LANG)",
-    "offline": "check the configuration only: do not contact the object store and GitLab",
+    "offline": ("check the configuration only: do not contact the object store, GitLab, the Kubernetes API "
+                "and the image registries"),
+    "token": ("The runners check needs a GitLab administrator's personal access token (read_api) in the "
+              "environment variable HYBRIDHUB_DOCTOR_GITLAB_TOKEN; without it, it says \"not checked\"."),
 }
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    doctor = subparsers.add_parser("doctor", help=HELP["doctor"], description=HELP["doctor"])
+    doctor = subparsers.add_parser("doctor", help=HELP["doctor"], description=HELP["doctor"], epilog=HELP["token"])
     doctor.add_argument("--config", metavar="FILE", help=HELP["config"])
     doctor.add_argument("--json", action="store_true", help=HELP["json"])
     doctor.add_argument("--lang", choices=sorted(MESSAGES), help=HELP["lang"])
