@@ -1,13 +1,14 @@
 """The local model server of local runs: real MLServer processes behind one stable port.
 
-A redeploy does not drop requests (a client asks in a loop during the swap: zero failures,
-the old version until the switch, the new one after); a model that never becomes ready
+A redeploy does not drop requests (a client asks in a loop during the swap, on new connections
+or on one kept-alive connection: zero failures, the old version until the switch, the new one after); a model that never becomes ready
 leaves the old one serving; a refused request starts nothing; closing leaves no process.
 """
 
 from __future__ import annotations
 
 import asyncio
+import http.client
 import json
 import os
 import re
@@ -69,22 +70,35 @@ async def serving(tmp_path):
         await local.close()
 
 
-def ask_in_a_loop(url: str, stop: threading.Event, answers: list, failures: list, limit: int = 3000) -> None:
-    """Sequential requests, each on a new connection, until ``stop`` (bounded in count and time)."""
-    deadline = time.monotonic() + 120
+def ask_in_a_loop(url: str, stop: threading.Event, answers: list, failures: list, keep_alive: bool) -> None:
+    """Sequential requests until ``stop`` (bounded in count and time): each on a new connection,
+    or all on one kept-alive connection (http.client never retries: a closed one is a failure)."""
+    deadline, limit = time.monotonic() + 120, 3000
+    connection = http.client.HTTPConnection(url.split("//")[1], timeout=10) if keep_alive else None
+    body = json.dumps({"inputs": [{"name": "sensors", "shape": [1, 3], "datatype": "FP64", "data": [48.0, 4.1, 12.0]}]})
     while not stop.is_set() and len(answers) + len(failures) < limit and time.monotonic() < deadline:
         try:
-            answers.append(infer(url, [[48.0, 4.1, 12.0]], timeout=10)["model_version"])
-        except (urllib.error.URLError, OSError, ValueError) as exc:
+            if connection is None:
+                answers.append(infer(url, [[48.0, 4.1, 12.0]], timeout=10)["model_version"])
+                continue
+            connection.request("POST", "/v2/models/sensor-failure/infer", body, {"Content-Type": "application/json"})
+            response = connection.getresponse()
+            answer = json.loads(response.read())
+            assert response.status == 200 and response.getheader("Connection", "") != "close", answer
+            answers.append(answer["model_version"])
+        except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError, AssertionError) as exc:
             failures.append(repr(exc))
+    if connection is not None:
+        connection.close()
 
 
-async def test_redeploy_swaps_without_dropping_a_request(serving, models):
+@pytest.mark.parametrize("keep_alive", [False, True], ids=["new-connections", "kept-alive-connection"])
+async def test_redeploy_swaps_without_dropping_a_request(serving, models, keep_alive):
     first = await serving.deploy(hand_over(serving, models["1.0.1"], "r1"))
     assert first["state"] == "serving" and first["version"] == "1.0.1", first
     (old,) = serving.instances
     stop, answers, failures = threading.Event(), [], []
-    client = threading.Thread(target=ask_in_a_loop, args=(serving.url, stop, answers, failures))
+    client = threading.Thread(target=ask_in_a_loop, args=(serving.url, stop, answers, failures, keep_alive))
     client.start()
     try:
         while len(answers) < 20 and not failures:  # the loop is under way before the swap starts

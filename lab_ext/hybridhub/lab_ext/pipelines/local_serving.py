@@ -7,8 +7,8 @@ last. This supervisor, owned by the local backend (so by the user's server), the
 
 1. starts a new MLServer on free loopback ports with that folder as its model repository,
 2. waits until MLServer says that model version is ready (V2 protocol's ``/ready``),
-3. switches the stable front port to it (new connections go to the new server),
-4. stops the old server once its open connections are done (or after a grace period),
+3. switches the stable front port to it (``local_front.py``: each new request goes to it),
+4. stops the old server once no request is in flight on it (or after a grace period),
 
 and reports each step in ``<serving>/status/<id>.json``, which the job waits for. A model
 that does not become ready is stopped and the old one keeps serving. MLServer children die
@@ -31,6 +31,8 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from .local_front import Front
 
 RUNTIME = "mlserver_sklearn.SKLearnModel"  # the only runtime a local deploy may ask for
 LOOPBACK = "127.0.0.1"
@@ -76,7 +78,7 @@ class Instance:
     grpc: int
     metrics: int
     process: asyncio.subprocess.Process | None = None
-    connections: int = 0
+    connections: int = 0  # requests in flight through the front
     started: float = field(default_factory=time.time)
 
     def describe(self) -> dict:
@@ -116,9 +118,8 @@ class LocalServing:
         self.port, self.ready_timeout, self.grace = port, ready_timeout, grace
         self.current: Instance | None = None
         self.instances: list[Instance] = []
-        self._front: asyncio.AbstractServer | None = None
+        self._front: Front | None = None
         self._watch: asyncio.Task | None = None
-        self._relays: set[asyncio.Task] = set()
         atexit.register(self._kill_all_now)
 
     @property
@@ -129,11 +130,8 @@ class LocalServing:
         """Listen on the front port and watch for requests (idempotent)."""
         if self._front is None:
             (self.dir / "requests").mkdir(parents=True, exist_ok=True)
-            try:
-                self._front = await asyncio.start_server(self._relay, LOOPBACK, self.port)
-            except OSError:  # the configured port is taken (another user's server): any free one
-                self._front = await asyncio.start_server(self._relay, LOOPBACK, 0)
-            self.port = self._front.sockets[0].getsockname()[1]
+            self._front = Front(lambda: self.current)
+            self.port = self._front.start(self.port)
             _write_json(self.dir / "front.json", {"url": self.url})
         if self._watch is None or self._watch.done():
             self._watch = asyncio.create_task(self._watch_requests())
@@ -143,11 +141,8 @@ class LocalServing:
             self._watch.cancel()
             await asyncio.gather(self._watch, return_exceptions=True)
         if self._front is not None:
-            self._front.close()
+            await self._front.stop()
             self._front = None
-        for relay in list(self._relays):
-            relay.cancel()
-        await asyncio.gather(*self._relays, return_exceptions=True)
         for instance in list(self.instances):
             await self._stop(instance)
         self.current = None
@@ -160,72 +155,6 @@ class LocalServing:
                     os.killpg(instance.process.pid, signal.SIGKILL)
                 except ProcessLookupError:
                     pass
-
-    # ---- the front: a TCP relay to the current server ------------------------------------
-    async def _relay(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        self._relays.add(task)
-        try:
-            await self._forward(reader, writer)
-        except asyncio.CancelledError:  # close(): the connection ends with the server
-            writer.close()
-        finally:
-            self._relays.discard(task)
-
-    async def _forward(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        target = self.current
-        if target is None:
-            await self._read_request(reader)  # closing with unread bytes would reset the connection
-            body = b'{"error": "no model is deployed yet: run the pipeline and approve its deploy job"}'
-            writer.write(b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nConnection: close\r\n"
-                         b"Content-Length: %d\r\n\r\n%s" % (len(body), body))  # fmt: skip
-            await self._close(writer)
-            return
-        target.connections += 1
-        try:
-            up_reader, up_writer = await asyncio.open_connection(LOOPBACK, target.http)
-        except OSError:
-            target.connections -= 1
-            await self._close(writer)
-            return
-        try:
-            await asyncio.gather(self._pipe(reader, up_writer), self._pipe(up_reader, writer))
-        finally:
-            target.connections -= 1
-            await self._close(up_writer)
-            await self._close(writer)
-
-    @staticmethod
-    async def _read_request(reader: asyncio.StreamReader) -> None:
-        try:
-            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
-            length = 0
-            for line in head.split(b"\r\n"):
-                name, _, value = line.partition(b":")
-                if name.strip().lower() == b"content-length" and value.strip().isdigit():
-                    length = min(int(value.strip()), 1 << 20)
-            await asyncio.wait_for(reader.readexactly(length), 5)
-        except (asyncio.TimeoutError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError):
-            pass
-
-    @staticmethod
-    async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            while data := await reader.read(65536):
-                writer.write(data)
-                await writer.drain()
-            if writer.can_write_eof():
-                writer.write_eof()
-        except (ConnectionError, OSError):
-            pass
-
-    @staticmethod
-    async def _close(writer: asyncio.StreamWriter) -> None:
-        writer.close()
-        try:
-            await writer.wait_closed()
-        except (ConnectionError, OSError):
-            pass
 
     # ---- requests ----------------------------------------------------------------------
     async def _watch_requests(self) -> None:
