@@ -9,6 +9,7 @@ import { showAbout } from './about';
 import { TRANSLATION_DOMAIN } from './request';
 import { cullingPlugin } from './culling/plugin';
 import { gitPlugin } from './git/plugin';
+import { languagePlugin } from './language';
 import { pipelinesPlugin } from './pipelines/plugin';
 import { storagePlugin } from './storage/plugin';
 
@@ -42,4 +43,4 @@ const core: JupyterFrontEndPlugin<void> = {
   }
 };
 
-export default [core, gitPlugin, storagePlugin, cullingPlugin, pipelinesPlugin];
+export default [core, languagePlugin, gitPlugin, storagePlugin, cullingPlugin, pipelinesPlugin];

@@ -54,8 +54,7 @@ def lab(request, demo, chromium, catalog):
         session.user = user
         session.demo = demo
         session.seen = _log_in_and_spawn(session, demo, user)
-        if lang == "ja":
-            _switch_jupyterlab_language(session, "ja_JP")
+        session.seen["lab_lang"] = _lab_language_settled(session)
         yield session
     finally:
         context.close()
@@ -102,15 +101,26 @@ def _reload_lab(lab: Lab) -> None:
     lab.page.evaluate("() => window.jupyterapp.restored.then(() => true)")
 
 
-def _switch_jupyterlab_language(lab: Lab, locale: str) -> None:
-    """Settings → Language, as stored by JupyterLab's translation settings; then reload."""
-    response = lab.api(
-        "PUT",
-        "lab/api/settings/@jupyterlab/translation-extension:plugin",
-        {"raw": json.dumps({"locale": locale})},
-    )
-    assert response["status"] == 204, response
-    _reload_lab(lab)
+def _lab_language_settled(lab: Lab) -> str:
+    """JupyterLab's language once it settled: nobody sets it (no Settings → Language trip); a
+    Japanese browser's JupyterLab switches to Japanese by itself and reloads once. The page's
+    ``lang`` as JupyterLab sets it, read when the app is up and stayed up for 3 s."""
+    deadline, stable_since, seen = time.monotonic() + 90, None, None
+    while time.monotonic() < deadline:
+        try:
+            now = lab.page.evaluate(
+                "() => window.jupyterapp && window.jupyterapp.commands.hasCommand('hybridhub:about') ? "
+                "window.jupyterapp.restored.then(() => document.documentElement.lang) : null"
+            )
+        except PlaywrightError:  # the page reloads in the new language meanwhile
+            now = None
+        if now is not None and now == seen:
+            if time.monotonic() - stable_since >= 3:
+                return now
+        else:
+            seen, stable_since = now, time.monotonic()
+        time.sleep(0.3)
+    raise AssertionError(f"JupyterLab's language did not settle (last seen {seen!r})")
 
 
 # -- log in, spawn, JupyterLab ----------------------------------------------------------------
@@ -126,6 +136,12 @@ def test_login_spawn_progress_and_lab(lab):
         assert seen["legend"] == "Choose a profile"
         assert "CPU notebook" in seen["profiles"]
         assert seen["progress"] and not any(JAPANESE.search(m) for m in seen["progress"]), seen["progress"]
+    # JupyterLab itself follows the browser, with no trip to Settings → Language
+    first_menu = lab.page.locator("#jp-MainMenu .lm-MenuBar-itemLabel").first.inner_text()
+    if lab.lang == "ja":
+        assert (seen["lab_lang"], first_menu) == ("ja-JP", "ファイル")
+    else:
+        assert (seen["lab_lang"][:2], first_menu) == ("en", "File")
     tabs = lab.page.eval_on_selector_all(".jp-SideBar .lm-TabBar-tab", "els => els.map(e => e.dataset.id)")
     assert {"hybridhub-storage", "hybridhub-git", "hybridhub-pipelines"} <= set(tabs), tabs
     lab.shot("jupyterlab")
