@@ -194,3 +194,17 @@ async def test_a_taken_front_port_falls_back_to_a_free_one(tmp_path):
         await first.close()
         if second is not None:
             await second.close()
+
+
+async def test_a_restarted_server_keeps_its_front_url(tmp_path):
+    (tmp_path / "s").mkdir()
+    first = LocalServing(tmp_path / "s")
+    await first.start()
+    url = first.url
+    await first.close()
+    again = LocalServing(tmp_path / "s")
+    await again.start()
+    try:
+        assert again.url == url
+    finally:
+        await again.close()

@@ -131,10 +131,18 @@ class LocalServing:
         if self._front is None:
             (self.dir / "requests").mkdir(parents=True, exist_ok=True)
             self._front = Front(lambda: self.current)
-            self.port = self._front.start(self.port)
+            self.port = self._front.start(self.port or self._last_port())
             _write_json(self.dir / "front.json", {"url": self.url})
         if self._watch is None or self._watch.done():
             self._watch = asyncio.create_task(self._watch_requests())
+
+    def _last_port(self) -> int:
+        """The port of this workspace's previous front, so the URL stays the same across restarts."""
+        try:
+            port = int(json.loads((self.dir / "front.json").read_text(encoding="utf-8"))["url"].rsplit(":", 1)[1])
+        except (OSError, ValueError, KeyError, TypeError, IndexError):
+            return 0
+        return port if 1024 <= port <= 65535 else 0
 
     async def close(self) -> None:
         if self._watch is not None:
