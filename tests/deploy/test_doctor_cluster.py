@@ -299,6 +299,16 @@ def test_in_cluster_the_service_account_is_used(make_cluster, registry, tmp_path
     assert verdict(result) == ("kube-access", "fail", "saw_kube_tls", "fix_kube_tls"), result
 
 
+def test_a_hub_that_does_not_spawn_on_kubernetes_has_no_cluster_to_check(registry):
+    """The local demo's spawner: the cluster checks pass with "not checked", without a kube config."""
+    config = hub_config(registry)
+    config.JupyterHub.spawner_class = "hybridhub.spawner.local.HybridLocalSpawner"
+    for check in (checks_kube.kube_access, checks_pools.pools, checks_pools.gpu_nodes, checks_images.images):
+        result = check(context(config))
+        assert (result.status, result.saw, result.fix) == ("pass", "saw_kube_not_used", None), result
+        assert result.values == {"cls": "hybridhub.spawner.local.HybridLocalSpawner"}
+
+
 # -- pools -----------------------------------------------------------------------------------------
 def test_pools_pass_when_every_profile_has_a_node_it_tolerates(make_cluster, registry):
     result = checks_pools.pools(context(hub_config(registry), make_cluster()))

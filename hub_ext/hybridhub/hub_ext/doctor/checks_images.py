@@ -18,7 +18,7 @@ import certifi
 from .check import FAIL, PASS, Context, Result, configured
 from .checks_live import connection_failure, pool
 from .classes import hub_class
-from .kube import namespace, raw, with_kube
+from .kube import namespace, not_on_kubernetes, raw, with_kube
 from .placement import profiles
 from .registry import Denied, credentials, manifest_exists, parse
 
@@ -80,6 +80,9 @@ def _ask(context: Context, name: str, image_text: str, secrets: dict[str, dict])
 
 def images(context: Context) -> Result:
     name = "images"
+    skipped = not_on_kubernetes(context, name)
+    if skipped:
+        return skipped
     wanted = sorted({p.image for p in profiles(context)})
     secret_names = pull_secret_names(context)
     ns = namespace(context)

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from .check import FAIL, PASS, Context, Result
 from .checks_services import COST_SERVICE, cost_settings, hub_services
-from .kube import SINGULAR, namespace, raw, timeout, with_kube
+from .kube import SINGULAR, namespace, not_on_kubernetes, raw, timeout, with_kube
 
 READS = ("get", "list", "watch")
 PROBE_NAME = "hybridhub-doctor-probe"  # a name nothing has: a get of it answers 404 when allowed
@@ -112,6 +112,9 @@ async def _review(core, access: Access, verb: str) -> bool | None:
 
 def kube_access(context: Context) -> Result:
     name = "kube-access"
+    skipped = not_on_kubernetes(context, name)
+    if skipped:
+        return skipped
     table = access_table(context)
 
     async def work(core, where: str) -> Result:

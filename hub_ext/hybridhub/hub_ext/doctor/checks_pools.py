@@ -20,7 +20,7 @@ import yaml
 from hybridhub.spawner.profiles import GPU_RESOURCE, Profile
 
 from .check import FAIL, PASS, WARN, Context, Result
-from .kube import raw, with_kube
+from .kube import not_on_kubernetes, raw, with_kube
 from .placement import leaving, matches, placement, profiles, untolerated
 
 STATUS_NAMESPACE, STATUS_NAME = "kube-system", "cluster-autoscaler-status"
@@ -95,6 +95,9 @@ KINDS = [("missing", FAIL, "saw_pool_missing", "fix_pool_missing"),
 
 def pools(context: Context) -> Result:
     name = "pools"
+    skipped = not_on_kubernetes(context, name)
+    if skipped:
+        return skipped
 
     async def work(core, where: str) -> Result:
         nodes = [n for n in await list_nodes(core) if not leaving(n)]
@@ -113,6 +116,9 @@ def gpu_nodes(context: Context) -> Result:
     """A GPU profile's nodes must advertise the GPU resource (the NVIDIA device plugin puts it in
     ``status.allocatable``); a node without it never runs the pod."""
     name = "gpu-nodes"
+    skipped = not_on_kubernetes(context, name)
+    if skipped:
+        return skipped
     wanted = [p for p in profiles(context) if p.gpus]
     if not wanted:
         return Result(name, PASS, "saw_gpu_none_needed", {})

@@ -151,6 +151,7 @@ EN = {
     "title_gpu-nodes": "GPU profiles' nodes advertise GPUs (live)",
     "title_images": "Every profile's image can be pulled (live)",
     "title_runners": "The pipeline template's runner tags have online runners (live)",
+    "saw_kube_not_used": "not checked: the spawner {cls} does not start servers on Kubernetes",
     "saw_kube_no_config": "no Kubernetes configuration: no service account (not in a pod) and no KUBECONFIG",
     "fix_kube_no_config": ("Run the doctor in the hub pod (kubectl exec deploy/hub -- hybridhub doctor), where the "
                            "service account is mounted, or set KUBECONFIG to a kubeconfig file."),
@@ -372,6 +373,7 @@ JA = {
     "title_gpu-nodes": "GPU プロファイルのノードが GPU を公開していること（接続）",
     "title_images": "各プロファイルのイメージを pull できること（接続）",
     "title_runners": "パイプラインテンプレートの Runner タグにオンラインの Runner があること（接続）",
+    "saw_kube_not_used": "未確認: スポナー {cls} は Kubernetes でサーバーを起動しません",
     "saw_kube_no_config": "Kubernetes の設定がありません: サービスアカウントがなく（Pod の外）、KUBECONFIG もありません",
     "fix_kube_no_config": ("doctor はサービスアカウントがマウントされたハブの Pod 内で実行するか（kubectl exec "
                            "deploy/hub -- hybridhub doctor）、KUBECONFIG に kubeconfig ファイルを指定してください。"),

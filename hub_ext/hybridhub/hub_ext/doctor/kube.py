@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 from typing import Awaitable, Callable
 
-from .check import FAIL, Context, Result, configured
+from .check import FAIL, PASS, Context, Result, configured
 from .checks_live import CONNECT_TIMEOUT, READ_TIMEOUT
 from .classes import hub_class
 
@@ -66,6 +66,21 @@ def namespace(context: Context) -> str:
 
 
 Work = Callable[[object, str], Awaitable]
+
+
+def spawns_on_kubernetes(context: Context) -> bool:
+    """The hub starts servers as pods (a KubeSpawner); the local demo's spawner does not."""
+    from kubespawner import KubeSpawner
+
+    return issubclass(hub_class(context, "spawner_class", "jupyterhub.spawners"), KubeSpawner)
+
+
+def not_on_kubernetes(context: Context, name: str) -> Result | None:
+    """The verdict of a cluster check when the hub does not use a cluster (nothing to check)."""
+    if spawns_on_kubernetes(context):
+        return None
+    spawner = hub_class(context, "spawner_class", "jupyterhub.spawners")
+    return Result(name, PASS, "saw_kube_not_used", {"cls": f"{spawner.__module__}.{spawner.__qualname__}"})
 
 
 def with_kube(context: Context, name: str, work: Work):
