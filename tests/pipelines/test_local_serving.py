@@ -48,11 +48,13 @@ def models(tmp_path_factory, sample_data) -> dict[str, Path]:
     return folders
 
 
-def hand_over(serving: LocalServing, folder: Path, request_id: str) -> Path:
-    """What ci/local_deploy.py does: the model folder with a request.json, moved whole under requests/<id>/."""
+def hand_over(serving: LocalServing, folder: Path, request_id: str, for_watcher: bool = False) -> Path:
+    """What ci/local_deploy.py does: the model folder moved whole under requests/<id>/; with its
+    request.json (the watcher's signal) only when the watcher should take it, not deploy() here."""
     staging = serving.dir / "staging" / request_id
     shutil.copytree(folder, staging)
-    (staging / "request.json").write_text("{}")
+    if for_watcher:
+        (staging / "request.json").write_text("{}")
     target = serving.dir / "requests" / request_id
     os.replace(staging, target)
     return target
@@ -163,7 +165,7 @@ async def test_the_watcher_serves_a_handed_over_folder_and_close_stops_everythin
         with pytest.raises(urllib.error.HTTPError) as info:
             await asyncio.to_thread(infer, local.url, [[40.0, 1.8, 12.0]])
         assert info.value.code == 503 and "no model is deployed" in json.loads(info.value.read())["error"]
-        hand_over(local, models["1.0.2"], "watched")
+        hand_over(local, models["1.0.2"], "watched", for_watcher=True)
         status_file = folder / "status" / "watched.json"
         deadline = time.monotonic() + 60
         while not (status_file.is_file() and json.loads(status_file.read_text())["state"] in ("serving", "failed")):
@@ -208,3 +210,25 @@ async def test_a_restarted_server_keeps_its_front_url(tmp_path):
         assert again.url == url
     finally:
         await again.close()
+
+
+async def test_a_model_server_that_dies_is_started_again(serving, models):
+    """Meanwhile the front answers 502 with a JSON error (never hangs); then the same version again."""
+    await serving.deploy(hand_over(serving, models["1.0.1"], "dies"))
+    (instance,) = serving.instances
+    os.kill(instance.process.pid, 9)
+    await instance.process.wait()
+    gap, deadline = [], time.monotonic() + 60
+    while True:
+        try:
+            answer = await asyncio.to_thread(infer, serving.url, [[48.0, 4.1, 12.0]])
+            break
+        except urllib.error.HTTPError as exc:
+            gap.append((exc.code, json.loads(exc.read())))
+        assert time.monotonic() < deadline, "the model server was not started again"
+        await asyncio.sleep(0.1)
+    assert answer["model_version"] == "1.0.1"
+    assert all(entry == (502, {"error": "the model server did not answer"}) for entry in gap), gap
+    (revived,) = serving.instances
+    assert revived.process.pid != instance.process.pid and revived.restarts == 1
+    assert json.loads((serving.dir / "current.json").read_text())["restarts"] == 1

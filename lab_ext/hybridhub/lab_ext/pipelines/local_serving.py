@@ -11,7 +11,8 @@ last. This supervisor, owned by the local backend (so by the user's server), the
 4. stops the old server once no request is in flight on it (or after a grace period),
 
 and reports each step in ``<serving>/status/<id>.json``, which the job waits for. A model
-that does not become ready is stopped and the old one keeps serving. MLServer children die
+that does not become ready is stopped and the old one keeps serving; a serving process that
+dies is started again. MLServer children die
 with the user's server (parent-death signal, and a kill at interpreter exit).
 """
 
@@ -37,6 +38,7 @@ from .local_front import Front
 RUNTIME = "mlserver_sklearn.SKLearnModel"  # the only runtime a local deploy may ask for
 LOOPBACK = "127.0.0.1"
 POLL_SECONDS = 0.3
+MAX_RESTARTS = 5  # a model server that keeps dying is left down (the front answers 502)
 
 
 def _die_with_parent() -> None:  # preexec_fn: Linux sends SIGTERM to the child when we die
@@ -79,6 +81,7 @@ class Instance:
     metrics: int
     process: asyncio.subprocess.Process | None = None
     connections: int = 0  # requests in flight through the front
+    restarts: int = 0  # times its process died and was started again
     started: float = field(default_factory=time.time)
 
     def describe(self) -> dict:
@@ -168,6 +171,9 @@ class LocalServing:
     async def _watch_requests(self) -> None:
         requests = self.dir / "requests"
         while True:
+            dead = self.current
+            if dead is not None and dead.process.returncode is not None and dead.restarts < MAX_RESTARTS:
+                await self._revive(dead)
             for request in sorted(requests.glob("*/request.json"), key=lambda p: p.stat().st_mtime):
                 try:
                     await self.deploy(request.parent)
@@ -176,12 +182,33 @@ class LocalServing:
                                 {"id": request.parent.name, "state": "failed", "reason": str(exc)})
             await asyncio.sleep(POLL_SECONDS)
 
+    async def _revive(self, dead: Instance) -> None:
+        """The serving model's process died: start it again from its folder (the front answers
+        502 meanwhile); a failed try counts, and after MAX_RESTARTS the next deploy decides."""
+        if dead in self.instances:
+            self.instances.remove(dead)
+        dead.restarts += 1
+        try:
+            instance = await self._start_instance(dead.name, dead.version, dead.folder)
+            await self._wait_ready(instance)
+        except ServingRefused:
+            return
+        instance.restarts = dead.restarts
+        if self.current is dead:
+            self.current = instance
+            _write_json(self.dir / "current.json", {**instance.describe(), "url": self.url, "restarts": instance.restarts})
+        else:
+            await self._stop(instance)
+
     async def deploy(self, request: Path) -> dict:
         """Serve the model folder handed over at ``requests/<id>/``; returns the final status."""
         request_id = request.name
         release = self.dir / "releases" / request_id
         release.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(request, release)  # taken: the watcher never sees it twice
+        try:
+            os.replace(request, release)  # taken: the watcher never sees it twice
+        except FileNotFoundError:
+            return {"id": request_id, "state": "taken"}  # another deploy() took it first
         status_path = self.dir / "status" / f"{request_id}.json"
         status = {"id": request_id, "state": "starting", "url": self.url}
         _write_json(status_path, status)
