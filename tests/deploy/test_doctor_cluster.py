@@ -252,6 +252,22 @@ def test_the_standins_authorization_answers_as_the_api_server(make_cluster, tmp_
     assert ask("GET", "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews")[0] == 405
 
 
+def test_the_cost_services_kubeconfig_setting_is_used_as_it_uses_it(make_cluster, registry, tmp_path):
+    """``--kubeconfig`` on the cost service's command line (CostService.kube_config_file, as the
+    local demo gives it) comes first, as in the service (hub_ext/cost/service.py ``kube_api``)."""
+    cluster = make_cluster()
+    config = hub_config(registry)
+    config.JupyterHub.services = [{"name": "hybridhub-cost", "command": [
+        "python", "-m", "hybridhub.hub_ext.cost", f"--kubeconfig={cluster.standin.kubeconfig}"]}]
+    result = checks_kube.kube_access(context(config, HOME=str(tmp_path)))
+    assert verdict(result) == ("kube-access", "pass", "saw_kube_access_ok", None), result
+    assert result.values["where"] == f"kubeconfig {cluster.standin.kubeconfig}"
+    config.JupyterHub.services[0]["command"][-1] = f"--kubeconfig={tmp_path / 'gone.yaml'}"
+    result = checks_kube.kube_access(context(config, KUBECONFIG=cluster.standin.kubeconfig))
+    assert verdict(result) == ("kube-access", "fail", "saw_kube_config_missing", "fix_kube_config_missing"), result
+    assert result.values == {"path": str(tmp_path / "gone.yaml")}
+
+
 def test_kube_access_without_any_kube_config_fails_with_the_fix(registry, tmp_path):
     result = checks_kube.kube_access(context(hub_config(registry), HOME=str(tmp_path)))
     assert verdict(result) == ("kube-access", "fail", "saw_kube_no_config", "fix_kube_no_config")

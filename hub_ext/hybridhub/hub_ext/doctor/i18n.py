@@ -151,6 +151,9 @@ EN = {
     "title_gpu-nodes": "GPU profiles' nodes advertise GPUs (live)",
     "title_images": "Every profile's image can be pulled (live)",
     "title_runners": "The pipeline template's runner tags have online runners (live)",
+    "saw_kube_config_missing": "the cost service's kubeconfig {path} (CostService.kube_config_file) does not exist",
+    "fix_kube_config_missing": ("Mount the kubeconfig at that path, or remove --kubeconfig from the cost service's "
+                                "command (in the hub pod the service account is used)."),
     "saw_kube_not_used": "not checked: the spawner {cls} does not start servers on Kubernetes",
     "saw_kube_no_config": "no Kubernetes configuration: no service account (not in a pod) and no KUBECONFIG",
     "fix_kube_no_config": ("Run the doctor in the hub pod (kubectl exec deploy/hub -- hybridhub doctor), where the "
@@ -373,6 +376,9 @@ JA = {
     "title_gpu-nodes": "GPU プロファイルのノードが GPU を公開していること（接続）",
     "title_images": "各プロファイルのイメージを pull できること（接続）",
     "title_runners": "パイプラインテンプレートの Runner タグにオンラインの Runner があること（接続）",
+    "saw_kube_config_missing": "コストサービスの kubeconfig {path}（CostService.kube_config_file）がありません",
+    "fix_kube_config_missing": ("そのパスに kubeconfig をマウントするか、コストサービスのコマンドから --kubeconfig を"
+                                "削除してください（ハブの Pod ではサービスアカウントが使われます）。"),
     "saw_kube_not_used": "未確認: スポナー {cls} は Kubernetes でサーバーを起動しません",
     "saw_kube_no_config": "Kubernetes の設定がありません: サービスアカウントがなく（Pod の外）、KUBECONFIG もありません",
     "fix_kube_no_config": ("doctor はサービスアカウントがマウントされたハブの Pod 内で実行するか（kubectl exec "

@@ -27,14 +27,30 @@ class NoKubeConfig(Exception):
     """Neither a service account (in a pod) nor a kubeconfig file."""
 
 
-async def api_client(environ) -> tuple[object, str]:
+def services_kube_config(context: Context) -> str:
+    """The kubeconfig the cost service is given (``CostService.kube_config_file``), if any."""
+    from .checks_services import COST_SERVICE, cost_settings, hub_services
+
+    if not any(s["name"] == COST_SERVICE for s in hub_services(context)):
+        return ""
+    app, failed = cost_settings(context)
+    return "" if failed else app.kube_config_file
+
+
+async def api_client(environ, kube_config_file: str = "") -> tuple[object, str]:
     """A kubernetes_asyncio ApiClient and where its configuration came from, as the cost service
-    loads it (hub_ext/cost/service.py ``kube_api``): in-cluster first, then the kubeconfig file."""
+    loads it (hub_ext/cost/service.py ``kube_api``): its kubeconfig setting, else in-cluster, else
+    the kubeconfig file of ``KUBECONFIG`` (or ~/.kube/config)."""
     from kubernetes_asyncio import client, config
     from kubernetes_asyncio.config.incluster_config import InClusterConfigLoader
 
     from hybridhub.hub_ext.cost.service import in_cluster_environ
 
+    if kube_config_file:
+        if not Path(kube_config_file).is_file():
+            raise NoKubeConfig(kube_config_file, True)
+        return (await config.new_client_from_config(config_file=kube_config_file, persist_config=False),
+                f"kubeconfig {kube_config_file}")
     token = Path(SERVICE_ACCOUNT)
     in_cluster = in_cluster_environ(environ, (token / "token").exists())
     if in_cluster is not None:
@@ -95,8 +111,10 @@ async def _with_kube(context: Context, name: str, work: Work):
     from kubernetes_asyncio.config import ConfigException
 
     try:
-        api, where = await api_client(context.environ)
-    except NoKubeConfig:
+        api, where = await api_client(context.environ, services_kube_config(context))
+    except NoKubeConfig as e:
+        if e.args[1:] == (True,):  # the cost service's own setting names a file that is not there
+            return Result(name, FAIL, "saw_kube_config_missing", {"path": e.args[0]}, "fix_kube_config_missing")
         return Result(name, FAIL, "saw_kube_no_config", {}, "fix_kube_no_config")
     except (ConfigException, OSError, ValueError) as e:
         return Result(name, FAIL, "saw_kube_config_error", {"error": _first_line(e)}, "fix_kube_no_config")
