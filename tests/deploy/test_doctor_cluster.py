@@ -216,6 +216,22 @@ def test_without_the_access_review_the_reads_are_still_tried(make_cluster, regis
         "watch events in default; list events in kube-system; watch events in kube-system")}
 
 
+def test_reads_the_other_cluster_checks_need_when_forbidden(make_cluster, registry, tmp_path):
+    """Without the node reader the pools cannot be seen; without Secrets get, the pull Secrets."""
+    cluster = make_cluster()
+    pull_secret(cluster, registry)
+    no_nodes = context(hub_config(registry), registry=registry,
+                       KUBECONFIG=account_kubeconfig(cluster, tmp_path, [CHART_ROLE, CHART_EVENTS]))
+    for check in (checks_pools.pools, checks_pools.gpu_nodes):
+        assert verdict(check(no_nodes))[1:] == ("fail", "saw_kube_check_forbidden", "fix_kube_check_forbidden")
+    no_secrets = Rule(("list", "watch"), ("pods",), namespaces=("default",))
+    ctx = context(hub_config(registry), registry=registry,
+                  KUBECONFIG=account_kubeconfig(cluster, tmp_path, [no_secrets, *NODE_READER]))
+    assert verdict(checks_images.images(ctx)) == ("images", "fail", "saw_kube_check_forbidden",
+                                                  "fix_kube_check_forbidden")
+    assert checks_pools.pools(ctx).status == "pass"  # the autoscaler's status unreadable: no harm with nodes up
+
+
 def test_the_standins_authorization_answers_as_the_api_server(make_cluster, tmp_path):
     """403 Forbidden Status for a request the account's rules do not allow; SelfSubjectAccessReview
     201 with status.allowed; a review without attributes 422 (tests/kube_standin/authz.py cites the sources)."""

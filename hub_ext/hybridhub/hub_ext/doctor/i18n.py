@@ -154,6 +154,9 @@ EN = {
     "saw_kube_config_missing": "the cost service's kubeconfig {path} (CostService.kube_config_file) does not exist",
     "fix_kube_config_missing": ("Mount the kubeconfig at that path, or remove --kubeconfig from the cost service's "
                                 "command (in the hub pod the service account is used)."),
+    "saw_kube_check_forbidden": "the API server at {url} forbids the hub's account a read this check needs (403)",
+    "fix_kube_check_forbidden": ("Grant the hub's service account list on nodes (helm-values/cost-node-reader.yaml) "
+                                 "and get on Secrets in its namespace (the chart's hub Role)."),
     "saw_kube_not_used": "not checked: the spawner {cls} does not start servers on Kubernetes",
     "saw_kube_no_config": "no Kubernetes configuration: no service account (not in a pod) and no KUBECONFIG",
     "fix_kube_no_config": ("Run the doctor in the hub pod (kubectl exec deploy/hub -- hybridhub doctor), where the "
@@ -379,6 +382,9 @@ JA = {
     "saw_kube_config_missing": "コストサービスの kubeconfig {path}（CostService.kube_config_file）がありません",
     "fix_kube_config_missing": ("そのパスに kubeconfig をマウントするか、コストサービスのコマンドから --kubeconfig を"
                                 "削除してください（ハブの Pod ではサービスアカウントが使われます）。"),
+    "saw_kube_check_forbidden": "{url} の API サーバーが、このチェックに必要な読み取りをハブのアカウントに禁止しています（403）",
+    "fix_kube_check_forbidden": ("ハブのサービスアカウントに、ノードの list（helm-values/cost-node-reader.yaml）と"
+                                 "名前空間内のシークレットの get（チャートのハブの Role）を許可してください。"),
     "saw_kube_not_used": "未確認: スポナー {cls} は Kubernetes でサーバーを起動しません",
     "saw_kube_no_config": "Kubernetes の設定がありません: サービスアカウントがなく（Pod の外）、KUBECONFIG もありません",
     "fix_kube_no_config": ("doctor はサービスアカウントがマウントされたハブの Pod 内で実行するか（kubectl exec "

@@ -136,6 +136,8 @@ def api_failure(name: str, url: str, error: Exception) -> Result | None:
 
     if isinstance(error, ApiException) and error.status == 401:
         return Result(name, FAIL, "saw_kube_unauthorized", {"url": url}, "fix_kube_unauthorized")
+    if isinstance(error, ApiException) and error.status == 403:  # a read this check itself needs
+        return Result(name, FAIL, "saw_kube_check_forbidden", {"url": url}, "fix_kube_check_forbidden")
     if isinstance(error, ApiException):
         return Result(name, FAIL, "saw_kube_error", {"url": url, "status": error.status, "reason": error.reason},
                       "fix_kube_unreachable")
