@@ -22,6 +22,7 @@ import asyncio
 import atexit
 import ctypes
 import json
+import logging
 import os
 import shutil
 import signal
@@ -38,6 +39,7 @@ from .local_front import Front
 RUNTIME = "mlserver_sklearn.SKLearnModel"  # the only runtime a local deploy may ask for
 LOOPBACK = "127.0.0.1"
 POLL_SECONDS = 0.3
+log = logging.getLogger(__name__)
 MAX_RESTARTS = 5  # a model server that keeps dying is left down (the front answers 502)
 
 
@@ -169,18 +171,29 @@ class LocalServing:
 
     # ---- requests ----------------------------------------------------------------------
     async def _watch_requests(self) -> None:
-        requests = self.dir / "requests"
         while True:
-            dead = self.current
-            if dead is not None and dead.process.returncode is not None and dead.restarts < MAX_RESTARTS:
-                await self._revive(dead)
-            for request in sorted(requests.glob("*/request.json"), key=lambda p: p.stat().st_mtime):
-                try:
-                    await self.deploy(request.parent)
-                except OSError as exc:  # a request moved or unreadable: the next one still gets served
-                    _write_json(self.dir / "status" / f"{request.parent.name}.json",
-                                {"id": request.parent.name, "state": "failed", "reason": str(exc)})
+            try:
+                await self._watch_once()
+            except Exception:  # noqa: BLE001 - the watch must go on: the next request still gets served
+                log.exception("local serving: watching %s failed", self.dir)
             await asyncio.sleep(POLL_SECONDS)
+
+    async def _watch_once(self) -> None:
+        dead = self.current
+        if dead is not None and dead.process.returncode is not None and dead.restarts < MAX_RESTARTS:
+            await self._revive(dead)
+        found = []
+        for marker in (self.dir / "requests").glob("*/request.json"):
+            try:
+                found.append((marker.stat().st_mtime, marker.parent))
+            except FileNotFoundError:
+                continue
+        for _, request in sorted(found):
+            try:
+                await self.deploy(request)
+            except OSError as exc:  # a request moved or unreadable: the next one still gets served
+                _write_json(self.dir / "status" / f"{request.name}.json",
+                            {"id": request.name, "state": "failed", "reason": str(exc)})  # fmt: skip
 
     async def _revive(self, dead: Instance) -> None:
         """The serving model's process died: start it again from its folder (the front answers
