@@ -64,4 +64,44 @@ describe('StorageModel', () => {
     expect(api.buckets).not.toHaveBeenCalled();
     expect(model.bucket).toBe('');
   });
+
+  it('lands where the person went last when an older listing answers later', async () => {
+    const answers: Record<string, (page: IPage) => void> = {};
+    const api = fakeApi();
+    const model = new StorageModel(api);
+    await model.initialize();
+    api.list.mockImplementation((bucket: string) => new Promise<IPage>(resolve => (answers[bucket] = resolve)));
+    const refresh = model.refresh(); // e.g. the panel shown again
+    while (!answers['home-alice']) {
+      await new Promise(resolve => setTimeout(resolve, 0));
+    }
+    const open = model.openBucket('datasets'); // meanwhile the person picks another bucket
+    answers['datasets']({ bucket: 'datasets', prefix: '', entries: [entry('sensors/')], next_token: null });
+    await open;
+    answers['home-alice']({ bucket: 'home-alice', prefix: '', entries: [entry('a.csv')], next_token: null });
+    await refresh;
+    expect([model.bucket, model.entries.map(e => e.key)]).toEqual(['datasets', ['sensors/']]);
+  });
+
+  it('lands on the bucket picked while a refresh was still asking for the buckets', async () => {
+    const api = fakeApi();
+    const model = new StorageModel(api);
+    await model.initialize();
+    let releaseBuckets: () => void = () => undefined;
+    api.buckets.mockImplementation(
+      () => new Promise(resolve => (releaseBuckets = () => resolve([{ name: 'datasets', created: null }])))
+    );
+    const slow: Array<() => void> = []; // the datasets listings answer late
+    api.list.mockImplementation((bucket: string) => {
+      const page = { bucket, prefix: '', entries: [entry(bucket === 'datasets' ? 'sensors/' : 'a.csv')], next_token: null };
+      return bucket === 'datasets' ? new Promise<IPage>(resolve => slow.push(() => resolve(page))) : Promise.resolve(page);
+    });
+    const refresh = model.refresh(); // the panel shown again: asks for the buckets first
+    const open = model.openBucket('datasets'); // meanwhile the person picks another bucket
+    releaseBuckets();
+    await new Promise(resolve => setTimeout(resolve, 0));
+    slow.forEach(answer => answer());
+    await Promise.all([refresh, open]);
+    expect([model.bucket, model.entries.map(e => e.key)]).toEqual(['datasets', ['sensors/']]);
+  });
 });

@@ -55,6 +55,11 @@ export class StorageModel {
     });
   }
 
+  /** The first load (configuration, buckets, the default bucket), or a refresh after it. */
+  loadOrRefresh(): Promise<void> {
+    return this.config?.configured ? this.refresh() : this.initialize();
+  }
+
   async openBucket(bucket: string): Promise<void> {
     await this.run(() => this.openLocation(bucket, this.rootPrefix));
   }
@@ -74,8 +79,10 @@ export class StorageModel {
         this.config = await this.api.config();
       }
       this.buckets = await this.api.buckets();
-      if (this.bucket) {
-        await this.openLocation(this.bucket, this.prefix);
+      // the place the person asked for last, also when its listing has not arrived yet
+      const place = this.wanted ?? { bucket: this.bucket, prefix: this.prefix };
+      if (place.bucket) {
+        await this.openLocation(place.bucket, place.prefix);
       }
     });
   }
@@ -84,6 +91,7 @@ export class StorageModel {
     if (!this.nextToken || this.loading) {
       return;
     }
+    const request = this.placeRequests;
     await this.run(async () => {
       const page = await this.api.list(
         this.bucket,
@@ -91,8 +99,10 @@ export class StorageModel {
         this.nextToken,
         this.search
       );
-      this.entries = this.entries.concat(page.entries);
-      this.nextToken = page.next_token;
+      if (request === this.placeRequests) {
+        this.entries = this.entries.concat(page.entries);
+        this.nextToken = page.next_token;
+      }
     });
   }
 
@@ -120,12 +130,20 @@ export class StorageModel {
     return `s3://${this.bucket}/${entry.key}`;
   }
 
+  /**
+   * List a place. Every listing is a new request for the place asked for last (``wanted``), and
+   * only the newest request's answer is shown: answers may overtake each other.
+   */
   private async openLocation(bucket: string, prefix: string): Promise<void> {
+    const request = ++this.placeRequests;
+    this.wanted = { bucket, prefix };
     const changedPlace = bucket !== this.bucket || prefix !== this.prefix;
-    if (changedPlace) {
-      this.search = '';
+    const search = changedPlace ? '' : this.search;
+    const page = await this.api.list(bucket, prefix, null, search);
+    if (request !== this.placeRequests) {
+      return;
     }
-    const page = await this.api.list(bucket, prefix, null, this.search);
+    this.search = search;
     this.bucket = bucket;
     this.prefix = page.prefix;
     this.entries = page.entries;
@@ -150,6 +168,8 @@ export class StorageModel {
     }
   }
 
+  private placeRequests = 0;
+  private wanted: { bucket: string; prefix: string } | null = null;
   private _changed = new Signal<this, void>(this);
   private _failed = new Signal<this, unknown>(this);
   private _selectionChanged = new Signal<this, void>(this);

@@ -1,26 +1,27 @@
 import { TranslationBundle } from '@jupyterlab/translation';
+import { Poll } from '@lumino/polling';
 import { ISignal, Signal } from '@lumino/signaling';
-import { Widget } from '@lumino/widgets';
 
 import { IJob, StorageAPI, uploadFile } from './api';
 import { describeError, errorReason, reasonMessage } from './errors';
 
 export type TransferState = 'running' | 'done' | 'failed' | 'cancelled';
 
-/** One transfer shown in the list, from the browser or run by the server. */
+/** One transfer shown in the list, from the browser or run by the server (replaced, never changed). */
 export interface ITransfer {
-  id: string;
-  label: string;
-  direction: 'upload' | 'download';
-  where: 'browser' | 'workspace';
-  total: number | null;
-  done: number;
-  speed: number;
-  state: TransferState;
-  message: string;
-  cancel: () => void;
+  readonly id: string;
+  readonly label: string;
+  readonly direction: 'upload' | 'download';
+  readonly where: 'browser' | 'workspace';
+  readonly total: number | null;
+  readonly done: number;
+  readonly speed: number;
+  readonly state: TransferState;
+  readonly message: string;
+  readonly cancel: () => void;
 }
 
+/** How often running server-side transfers are asked for their progress. */
 const POLL_MS = 500;
 
 export function formatBytes(n: number | null | undefined): string {
@@ -38,14 +39,23 @@ export function formatBytes(n: number | null | undefined): string {
 }
 
 /**
- * Browser uploads (XHR with progress) and workspace transfers (server jobs, polled while
- * any is running). Emits ``changed`` on progress and ``finished`` when one ends well.
+ * Browser uploads (XHR with progress) and workspace transfers (server jobs, polled by a Lumino
+ * ``Poll`` while any is running and the browser tab is visible). Emits ``changed`` on progress
+ * and ``finished`` when one ends well.
  */
 export class TransferManager {
   constructor(
     private readonly api: StorageAPI,
     private readonly trans: TranslationBundle
-  ) {}
+  ) {
+    this.poll = new Poll({
+      auto: false,
+      factory: () => this.pollJobs(),
+      frequency: { interval: POLL_MS, backoff: true, max: 10 * POLL_MS },
+      name: 'hybridhub:storage-transfers',
+      standby: () => (this.running ? 'when-hidden' : true)
+    });
+  }
 
   get changed(): ISignal<this, void> {
     return this._changed;
@@ -63,44 +73,32 @@ export class TransferManager {
   upload(file: File, bucket: string, key: string, overwrite: boolean): Promise<void> {
     const id = `b${++this._counter}`;
     const started = performance.now();
-    const transfer: ITransfer = {
-      id,
-      label: key,
-      direction: 'upload',
-      where: 'browser',
-      total: file.size,
-      done: 0,
-      speed: 0,
-      state: 'running',
-      message: '',
-      cancel: () => handle.abort()
+    const update = (change: Partial<ITransfer>) => {
+      this._browser.set(id, { ...this._browser.get(id)!, ...change });
+      this._changed.emit();
     };
     const handle = uploadFile(
       file,
       bucket,
       key,
       overwrite,
-      (loaded, total) => {
-        transfer.done = loaded;
-        transfer.total = total || file.size;
-        transfer.speed = loaded / Math.max((performance.now() - started) / 1000, 0.001);
-        this._changed.emit();
-      },
+      (loaded, total) =>
+        update({ done: loaded, total: total || file.size, speed: loaded / Math.max((performance.now() - started) / 1000, 0.001) }),
       this.trans
     );
+    const transfer: ITransfer = {
+      id, label: key, direction: 'upload', where: 'browser', total: file.size, done: 0, speed: 0, state: 'running', message: '',
+      cancel: () => handle.abort()
+    }; // prettier-ignore
     this._browser.set(id, transfer);
     this._changed.emit();
     return handle.promise.then(
       () => {
-        transfer.state = 'done';
-        transfer.done = file.size;
-        this._changed.emit();
-        this._finished.emit(transfer);
+        update({ state: 'done', done: file.size });
+        this._finished.emit(this._browser.get(id)!);
       },
       error => {
-        transfer.state = errorReason(error) === 'cancelled' ? 'cancelled' : 'failed';
-        transfer.message = describeError(error, this.trans);
-        this._changed.emit();
+        update({ state: errorReason(error) === 'cancelled' ? 'cancelled' : 'failed', message: describeError(error, this.trans) });
         throw error;
       }
     );
@@ -110,7 +108,7 @@ export class TransferManager {
   async startJob(body: Parameters<StorageAPI['startJob']>[0]): Promise<void> {
     const job = await this.api.startJob(body);
     this.track(job);
-    this.poll();
+    void this.poll.start();
   }
 
   /** Remove finished transfers from the list. */
@@ -130,9 +128,12 @@ export class TransferManager {
   }
 
   dispose(): void {
-    if (this._timer) {
-      clearTimeout(this._timer);
-    }
+    this.poll.dispose();
+    Signal.clearData(this);
+  }
+
+  private get running(): boolean {
+    return [...this._jobs.values()].some(t => t.state === 'running');
   }
 
   private track(job: IJob): void {
@@ -158,116 +159,19 @@ export class TransferManager {
     this._changed.emit();
   }
 
-  private poll(): void {
-    if (this._timer) {
-      return;
+  /** One progress request for the running jobs (a failure backs the poll off, then it retries). */
+  private async pollJobs(): Promise<void> {
+    for (const job of await this.api.jobs()) {
+      if (this._jobs.has(job.id)) {
+        this.track(job);
+      }
     }
-    const tick = async () => {
-      this._timer = null;
-      try {
-        for (const job of await this.api.jobs()) {
-          if (this._jobs.has(job.id)) {
-            this.track(job);
-          }
-        }
-      } catch {
-        // a failed poll is retried below
-      }
-      if ([...this._jobs.values()].some(t => t.state === 'running')) {
-        this._timer = setTimeout(tick, POLL_MS);
-      }
-    };
-    this._timer = setTimeout(tick, POLL_MS);
   }
 
   private _browser = new Map<string, ITransfer>();
   private _jobs = new Map<string, ITransfer>();
   private _counter = 0;
-  private _timer: ReturnType<typeof setTimeout> | null = null;
+  private readonly poll: Poll;
   private _changed = new Signal<this, void>(this);
   private _finished = new Signal<this, ITransfer>(this);
-}
-
-/** The list of transfers with progress bars, speed and a cancel button each. */
-export class TransferList extends Widget {
-  constructor(
-    private readonly manager: TransferManager,
-    private readonly trans: TranslationBundle
-  ) {
-    super();
-    this.addClass('jp-hybridhub-storage-transfers');
-    this.node.setAttribute('aria-label', trans.__('Transfers'));
-    manager.changed.connect(this.render, this);
-    this.render();
-  }
-
-  dispose(): void {
-    this.manager.changed.disconnect(this.render, this);
-    super.dispose();
-  }
-
-  private render(): void {
-    const list = this.manager.transfers;
-    this.node.replaceChildren();
-    this.setHidden(list.length === 0);
-    if (list.length === 0) {
-      return;
-    }
-    const header = document.createElement('div');
-    header.className = 'jp-hybridhub-storage-transfers-header';
-    const title = document.createElement('span');
-    title.textContent = this.trans.__('Transfers');
-    const clear = document.createElement('button');
-    clear.className = 'jp-mod-styled jp-hybridhub-storage-link';
-    clear.textContent = this.trans.__('Clear finished');
-    clear.onclick = () => this.manager.clearFinished();
-    header.append(title, clear);
-    this.node.appendChild(header);
-    for (const t of list) {
-      this.node.appendChild(this.row(t));
-    }
-  }
-
-  private row(t: ITransfer): HTMLElement {
-    const row = document.createElement('div');
-    row.className = `jp-hybridhub-storage-transfer jp-mod-${t.state}`;
-    const label = document.createElement('div');
-    label.className = 'jp-hybridhub-storage-transfer-label';
-    const arrow = t.direction === 'upload' ? '↑' : '↓';
-    label.textContent = `${arrow} ${t.label}`;
-    label.title = t.label;
-    const bar = document.createElement('progress');
-    bar.max = t.total || 1;
-    bar.value = t.total ? Math.min(t.done, t.total) : t.state === 'done' ? 1 : 0;
-    bar.setAttribute('aria-label', this.trans.__('Progress of %1', t.label));
-    const info = document.createElement('div');
-    info.className = 'jp-hybridhub-storage-transfer-info';
-    info.setAttribute('aria-live', 'polite');
-    if (t.state === 'running') {
-      const pct = t.total ? Math.floor((100 * t.done) / t.total) : 0;
-      info.textContent = this.trans.__(
-        '%1% · %2 of %3 · %4/s',
-        pct,
-        formatBytes(t.done),
-        formatBytes(t.total),
-        formatBytes(Math.round(t.speed))
-      );
-    } else if (t.state === 'done') {
-      info.textContent = this.trans.__('Done · %1', formatBytes(t.total ?? t.done));
-    } else if (t.state === 'cancelled') {
-      info.textContent = this.trans.__('Cancelled');
-    } else {
-      info.textContent = this.trans.__('Failed: %1', t.message);
-    }
-    row.append(label, bar, info);
-    if (t.state === 'running') {
-      const cancel = document.createElement('button');
-      cancel.className = 'jp-mod-styled jp-hybridhub-storage-link';
-      cancel.textContent = this.trans.__('Cancel');
-      cancel.setAttribute('aria-label', this.trans.__('Cancel transfer of %1', t.label));
-      cancel.onclick = () => t.cancel();
-      row.appendChild(cancel);
-    }
-    return row;
-  }
 }
