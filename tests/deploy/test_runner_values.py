@@ -85,4 +85,6 @@ def test_onprem_model_server_compose():
     assert service["image"].startswith("${MODEL_IMAGE:?")
     assert service["user"] not in {"0", "root"} and service["read_only"] is True
     assert service["ports"] == ["8080:8080"]
-    assert "/healthz" in service["healthcheck"]["test"][-1]
+    # MLServer's readiness (V2 inference protocol), its metrics files off the read-only root
+    assert "/v2/health/ready" in service["healthcheck"]["test"][-1]
+    assert service["environment"]["MLSERVER_METRICS_DIR"].startswith("/tmp/") and "/tmp" in service["tmpfs"]
