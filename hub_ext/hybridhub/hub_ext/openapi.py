@@ -67,8 +67,8 @@ def culler_description(prefix: str) -> dict:
 def cost_description(prefix: str) -> dict:
     """The cost service's routes (hub_ext/cost/web.py), for cost readers only."""
     paths = {
-        "/": {"get": {"operationId": "get_page", "summary": "The cost page (English or Japanese, from Accept-Language).",
-                      "responses": {**answer("HTML page", "text/html", {"type": "string"}), **errors(400, 403)}}},
+        "/": {"get": {"operationId": "get_page", "summary": "The figures are on the admin console: a redirect there.",
+                      "responses": {"302": {"description": "Location: /services/hybridhub-console/"}, **errors(400, 403)}}},
         "/api/summary": {"get": {"operationId": "get_summary", "summary": "Month-to-date cost, projection, T_n per pool, cost per user and profile.",
                                  "responses": {**answer("The summary."), **errors(400, 403)}}},
         "/api/summary.csv": {"get": {"operationId": "get_summary_csv", "summary": "The same figures as CSV.",
