@@ -1,31 +1,5 @@
 import { TranslationBundle } from '@jupyterlab/translation';
-
-/** A small element factory: text goes through textContent, never innerHTML. */
-export function h<K extends keyof HTMLElementTagNameMap>(
-  tag: K,
-  attrs: Record<string, string> = {},
-  ...children: (Node | string)[]
-): HTMLElementTagNameMap[K] {
-  const node = document.createElement(tag);
-  for (const [name, value] of Object.entries(attrs)) {
-    if (name === 'class') {
-      node.className = value;
-    } else {
-      node.setAttribute(name, value);
-    }
-  }
-  for (const child of children) {
-    node.append(child);
-  }
-  return node;
-}
-
-export function button(label: string, onClick: () => void, extra = ''): HTMLButtonElement {
-  const node = h('button', { class: `jp-Button jp-mod-styled jp-hybridhub-pl-button ${extra}`, type: 'button' }, label);
-  node.setAttribute('aria-label', label);
-  node.onclick = onClick;
-  return node;
-}
+import React from 'react';
 
 export function formatDuration(seconds: number | null): string {
   if (seconds === null || seconds === undefined) {
@@ -33,6 +7,10 @@ export function formatDuration(seconds: number | null): string {
   }
   const s = Math.round(seconds);
   return s < 60 ? `${s}s` : `${Math.floor(s / 60)}m ${s % 60}s`;
+}
+
+export function formatMetric(value: number | undefined): string {
+  return value === undefined ? '—' : Number.isInteger(value) ? String(value) : value.toFixed(4);
 }
 
 /** Translated status names (GitLab's status vocabulary). */
@@ -59,8 +37,12 @@ export function statusLabel(status: string, trans: TranslationBundle): string {
   }
 }
 
-export function statusBadge(status: string, trans: TranslationBundle): HTMLSpanElement {
-  return h('span', { class: `jp-hybridhub-pl-status jp-hybridhub-pl-status-${status}` }, statusLabel(status, trans));
+export function StatusBadge(props: { status: string; trans: TranslationBundle }): JSX.Element {
+  return (
+    <span className={`jp-hybridhub-pl-status jp-hybridhub-pl-status-${props.status}`}>
+      {statusLabel(props.status, props.trans)}
+    </span>
+  );
 }
 
 export function runnerLabel(kind: string, trans: TranslationBundle): string {

@@ -1,0 +1,57 @@
+import { ILabShell } from '@jupyterlab/application';
+import { ICommandPalette } from '@jupyterlab/apputils';
+import { TranslationBundle } from '@jupyterlab/translation';
+import { CommandRegistry } from '@lumino/commands';
+
+import { PipelinesActions } from './actions';
+import { PipelinesPanel } from './panel';
+
+export namespace PipelinesCommandIDs {
+  export const open = 'hybridhub:pipelines-open';
+  export const launch = 'hybridhub:pipelines-launch';
+  export const refresh = 'hybridhub:pipelines-refresh';
+  export const addTemplate = 'hybridhub:pipelines-add-template';
+}
+
+/** The panel's commands, each also in the palette. */
+export function addPipelinesCommands(
+  commands: CommandRegistry,
+  shell: ILabShell,
+  panel: PipelinesPanel,
+  actions: PipelinesActions,
+  trans: TranslationBundle,
+  palette: ICommandPalette | null
+): void {
+  const model = panel.model;
+  const ready = async () => {
+    shell.activateById(panel.id); // showing the panel loads it
+    if (!model.state.project) {
+      await model.refresh();
+    }
+  };
+  commands.addCommand(PipelinesCommandIDs.open, {
+    label: trans.__('Open the pipelines panel'),
+    execute: () => shell.activateById(panel.id)
+  });
+  commands.addCommand(PipelinesCommandIDs.launch, {
+    label: trans.__('Run the pipeline of the selected project'),
+    execute: async () => {
+      await ready();
+      actions.openForm();
+    }
+  });
+  commands.addCommand(PipelinesCommandIDs.refresh, {
+    label: trans.__('Refresh the pipelines panel'),
+    execute: () => model.refresh()
+  });
+  commands.addCommand(PipelinesCommandIDs.addTemplate, {
+    label: trans.__('Add the ML pipeline template to the selected project'),
+    execute: async () => {
+      await ready();
+      await actions.addTemplate();
+    }
+  });
+  for (const command of Object.values(PipelinesCommandIDs)) {
+    palette?.addItem({ command, category: trans.__('hybridhub') });
+  }
+}
