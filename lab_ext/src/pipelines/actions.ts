@@ -79,7 +79,6 @@ export class PipelinesActions {
       Notification.success(this.trans.__('Pipeline #%1 started.', pipeline.id), { autoClose: 4000 });
       form.close();
       this.openRun(model.project, pipeline.id, model.api.backend);
-      await this.model.refresh();
     } catch (error) {
       notifyPipelineError(error, this.trans);
     }
@@ -104,6 +103,14 @@ export class PipelinesActions {
     widget.title.caption = `${project} · ${this.trans.__('Pipeline #%1', id)}`;
     widget.title.icon = pipelinesIcon;
     widget.title.closable = true;
+    // the sidebar's list follows a run whose status changed (started, passed, failed)
+    let status = '';
+    model.stateChanged.connect((_, state) => {
+      if (state.pipeline && state.pipeline.status !== status) {
+        status = state.pipeline.status;
+        void this.model.refreshRuns();
+      }
+    });
     void this.runs.add(widget);
     this.shell.add(widget, 'main');
     this.shell.activateById(widget.id);
@@ -139,7 +146,7 @@ export class PipelinesActions {
   private async act(model: RunModel, work: (api: PipelinesAPI) => Promise<IPipeline>): Promise<void> {
     try {
       await model.act(work);
-      void this.model.refresh();
+      void this.model.refreshRuns();
     } catch (error) {
       notifyPipelineError(error, this.trans);
     }

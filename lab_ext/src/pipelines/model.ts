@@ -51,6 +51,11 @@ export class PipelinesModel extends PolledModel<IPipelinesState> implements IPip
     await this.load(true).catch(() => undefined);
   }
 
+  /** Reload the chosen project's runs (a run changed status in its document). */
+  async refreshRuns(): Promise<void> {
+    await this.load(false).catch(() => undefined);
+  }
+
   async setBackend(backend: string): Promise<void> {
     this.api.backend = backend;
     this.update({ backend, projects: [], project: '', runs: [] });
