@@ -109,6 +109,22 @@ def test_sections_in_both_languages():
     assert cost["level"].startswith("Within budget") and cost["mtd"].startswith("¥")
 
 
+def test_each_node_up_says_since_when_and_why():
+    rec = recorder()
+    rec.node_up(MONTH + 40 * HOUR, "cpu", "c2")  # a second CPU node nobody uses (yet)
+    s = build_summary(rec, MONTH + int(50.5 * HOUR), F(100000), tz=TOKYO)
+    cpu = next(p for p in s["pools"] if p["name"] == "cpu")
+    assert cpu["nodes"] == [{"name": "c1", "since": "2026-10-31T15:00:00Z", "servers": ["alice", "bob"]},
+                            {"name": "c2", "since": "2026-11-02T07:00:00Z", "servers": []}]
+    rows = next(p for p in compose.pools_section(s, "en") if p["name"] == "cpu")["nodes"]
+    assert rows[0] == {"name": "c1", "since": "up since 2026-11-01 00:00 (50 h 30 min)", "why": "for alice, bob", "idle": False}
+    assert rows[1]["idle"] and rows[1]["why"].startswith("no server") and rows[1]["since"].endswith("(10 h 30 min)")
+    ja = next(p for p in compose.pools_section(s, "ja") if p["name"] == "cpu")["nodes"]
+    assert ja[0]["since"] == "2026-11-01 00:00 から稼働（50 時間 30 分）" and ja[0]["why"] == "alice, bob のため"
+    late = [n for p in compose.pools_section({**s, "generated_at": "2026-11-02T06:00:00Z"}, "en") for n in p["nodes"]]
+    assert next(n for n in late if n["name"] == "c2")["since"] == "up since 2026-11-02 16:00"  # never a negative time
+
+
 def test_decisions_latest_per_server_and_recent_acts_newest_first():
     entries = [{"time": f"2026-11-02T0{i}:00:00Z", "user": u, "server": "", "profile": "cpu", "action": a,
                 "reason": "idle for 2 h", "outcome": o} for i, (u, a, o) in

@@ -113,7 +113,9 @@ def test_admin_sees_doctor_cost_and_culler_decisions_in_the_hubs_page(hub):
         assert str(escape(doctor_text("en", f"title_{name}"))) in html, name
     assert str(hub.workdir / "jupyterhub_config.py") in html  # the doctor ran on the hub's own config file
     assert EN["no_culler"].split("(")[0] not in html and EN["action_keep"] in html
-    assert "aks-cpu-0" not in html and "cpu" in html and "<svg" in html and "¥" in html
+    assert "cpu" in html and "<svg" in html and "¥" in html
+    # the node up now, since when and why (no server on it: idle)
+    assert "<code>aks-cpu-0</code> up since" in html and str(escape(EN["node_idle"])) in html
     assert 'href="/services/hybridhub-cost/api/summary.csv"' in html
     csp = r.headers["Content-Security-Policy"]
     assert "default-src 'none'" in csp and "'unsafe-inline'" not in csp and "'sha256-" in csp

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from fractions import Fraction
 from typing import Mapping, Sequence
 
 from hybridhub.hub_ext.doctor import report as doctor_report
@@ -58,8 +59,26 @@ def pools_section(summary: Mapping, language: str) -> list[dict]:
     cur = summary["currency"]
     return [{"name": p["name"], "vm_size": p["vm_size"], "up": p["nodes_up"] > 0,
              "state": text(language, "nodes_up", count=p["nodes_up"]) if p["nodes_up"] else text(language, "down"),
+             "nodes": [node_row(node, summary, language) for node in p.get("nodes", [])],
              "node_time": hours_minutes(p["node_hours"], language), "cost": money(p["cost"], cur, language),
              "idle": money(p["idle_cost"], cur, language)} for p in summary["pools"]]
+
+
+def node_row(node: Mapping, summary: Mapping, language: str) -> dict:
+    """A node up now: since when (and for how long), and why — the servers on it, or none: idle,
+    until the autoscaler removes it."""
+    since, now = parse_time(node.get("since", "")), parse_time(summary["generated_at"])
+    when = local_time(node.get("since", ""), summary_zone(summary))
+    if since is None:
+        up = ""
+    elif now is not None and now >= since:
+        up = text(language, "node_since", when=when, up_for=hours_minutes(Fraction(int((now - since).total_seconds()), 3600), language))
+    else:  # a clock ahead of the summary's (the demo's fast Kubernetes stand-in): no negative time
+        up = text(language, "node_since_only", when=when)
+    return {"name": node["name"], "since": up,
+            "why": text(language, "node_serves", servers=", ".join(node["servers"])) if node["servers"]
+            else text(language, "node_idle"),
+            "idle": not node["servers"]}
 
 
 def servers_by_profile(summary: Mapping, language: str) -> list[dict]:

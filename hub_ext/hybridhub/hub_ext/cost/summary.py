@@ -60,6 +60,18 @@ def _servers(rec: CostRecorder, hub_servers: Mapping[tuple[str, str], Mapping]) 
     return sorted(out.values(), key=lambda r: (r["since"], r["user"], r["server"]))
 
 
+def _nodes_up(rec: CostRecorder, pool: str) -> list[dict]:
+    """The pool's nodes up now: since when, and why (the servers placed on each; none: idle,
+    waiting for the autoscaler to remove it)."""
+    on_node: dict[str, list[str]] = {}
+    for s in rec.running.values():
+        on_node.setdefault(s.node, []).append(f"{s.user}/{s.server_name}" if s.server_name else s.user)
+    nodes = [{"name": node, "since": "" if (since := rec.ledger.since(node)) is None else _iso(since),
+              "servers": sorted(on_node.get(node, []))}
+             for node, node_pool in rec.ledger.up_nodes().items() if node_pool == pool]
+    return sorted(nodes, key=lambda n: (n["since"], n["name"]))
+
+
 def build_summary(rec: CostRecorder, now_micros: int, budget: Fraction, warn_percent: Fraction = Fraction(80),
                   tz: tzinfo = timezone.utc, pool_info: Mapping[str, Mapping] | None = None,
                   hub_servers: Mapping[tuple[str, str], Mapping] | None = None) -> dict:
@@ -87,6 +99,7 @@ def build_summary(rec: CostRecorder, now_micros: int, budget: Fraction, warn_per
             "cost": amount(pool_cost.get(p.name, Fraction(0))),
             "idle_cost": amount(idle_cost.get(p.name, Fraction(0))),
             "nodes_up": sum(1 for pool in rec.ledger.up_nodes().values() if pool == p.name),
+            "nodes": _nodes_up(rec, p.name),
         })
     daily = []
     for day, a, b in _days(start_dt, min(now_dt, end_dt)):
