@@ -20,7 +20,7 @@ from tests.browser.conftest import REPO_ROOT, running_demo
 from tests.browser.lab import LOCALES, VISIBLE_TEXTS_JS
 from tests.hubclient import login, start_server
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.cost]  # the console is the cost area's page too
 
 DOCS_SHOTS = REPO_ROOT / "docs" / "screenshots"
 JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
