@@ -9,14 +9,16 @@ import { StorageAPI } from './api';
 import { addStorageCommands } from './commands';
 import { StorageModel } from './model';
 import { StoragePanel } from './panel';
+import { IHybridHubStorage } from './tokens';
 import { TransferManager } from './transfers';
 
-export const storagePlugin: JupyterFrontEndPlugin<void> = {
+export const storagePlugin: JupyterFrontEndPlugin<StorageModel> = {
   id: 'hybridhub:storage',
   description: 'hybridhub: browse the object store (MinIO) and move data to and from the workspace.',
   autoStart: true,
   requires: [ILabShell],
   optional: [ITranslator, ICommandPalette, ILayoutRestorer, IDefaultFileBrowser],
+  provides: IHybridHubStorage,
   activate: (
     app: JupyterFrontEnd,
     shell: ILabShell,
@@ -24,7 +26,7 @@ export const storagePlugin: JupyterFrontEndPlugin<void> = {
     palette: ICommandPalette | null,
     restorer: ILayoutRestorer | null,
     fileBrowser: IDefaultFileBrowser | null
-  ) => {
+  ): StorageModel => {
     const trans = (translator ?? nullTranslator).load(TRANSLATION_DOMAIN);
     const api = new StorageAPI(trans);
     const model = new StorageModel(api);
@@ -64,5 +66,6 @@ export const storagePlugin: JupyterFrontEndPlugin<void> = {
       trans,
       palette
     );
+    return model;
   }
 };
