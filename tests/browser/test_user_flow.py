@@ -316,36 +316,55 @@ def _downloaded(lab: Lab) -> str:
 
 
 def test_pipeline_runs_to_the_end_with_the_local_backend(lab, metrics):
+    """Open the panel by its icon, launch from the form tab, watch the run document to the end.
+
+    In Japanese, the run document is the docs' screenshot: docs/screenshots/pipeline-deploy-approval-ja.png
+    (deploy waiting for approval) and pipeline-run-ja.png (all passed)."""
+    from tests.browser.lab import REPO_ROOT
+
     page, t = lab.page, lab.t
-    _first_open(lab, metrics, PIPELINES, "#hybridhub-pipelines .jp-hybridhub-pl-var")
+    docs = REPO_ROOT / "docs" / "screenshots"
+    # the runs list is shown once loaded (a row, also the "no run yet" one)
+    _first_open(lab, metrics, PIPELINES, "#hybridhub-pipelines .jp-hybridhub-pl-table tbody tr")
     panel = page.locator(PIPELINES[2])
-    # the demo workspace holds the example project and its .gitlab-ci.yml (committed)
-    run = panel.locator("button[type=submit]", has_text=t("Run pipeline"))
-    wait_until(lambda: run.is_enabled() and panel.locator(".jp-hybridhub-pl-var").count() > 0,
+    panel.get_by_role("button", name=t("Run pipeline…")).click()
+    # the form opens as a main-area tab; the demo workspace holds the example project and its
+    # .gitlab-ci.yml (committed)
+    form = page.locator(".jp-hybridhub-pl-launch-form")
+    run = form.locator("button[type=submit]", has_text=t("Run pipeline"))
+    wait_until(lambda: run.is_enabled() and form.locator(".jp-hybridhub-pl-var").count() > 0,
                timeout=30, what="the pipeline's variables")
+    assert form.locator(".jp-hybridhub-pl-help").first.inner_text().strip(), "variables come with their descriptions"
     lab.shot("pipelines-variables")
     lab.assert_no_english()
     run.click()
     lab.notification(re.escape(t("Pipeline #%1 started.").split("%1")[0]))
-    header = panel.locator(".jp-hybridhub-pl-run-header .jp-hybridhub-pl-status")
-    panel.locator(".jp-hybridhub-pl-job .jp-hybridhub-pl-status").first.wait_for(timeout=60_000)
+    document = page.locator(".jp-hybridhub-pl-run")
+    header = document.locator(".jp-hybridhub-pl-run-header .jp-hybridhub-pl-status")
+    document.locator(".jp-hybridhub-pl-job .jp-hybridhub-pl-status").first.wait_for(timeout=60_000)
+    assert form.count() == 0, "the form closes when the run opens"
     lab.shot("pipelines-started")
     lab.assert_no_english()
     # train, test and build run on their own; deploy waits for a person to approve it
-    jobs = panel.locator(".jp-hybridhub-pl-job .jp-hybridhub-pl-status")
+    jobs = document.locator(".jp-hybridhub-pl-job .jp-hybridhub-pl-status")
     wait_until(lambda: jobs.evaluate_all("els => els.map(e => e.className.replace(/.*-status-/, ''))")
                == ["success", "success", "success", "manual"], timeout=300, what="train, test, build passed; deploy manual")
-    play = panel.locator(".jp-hybridhub-pl-job button", has_text=re.compile("^" + re.escape(t("Play")) + "$"))
-    play.scroll_into_view_if_needed()
+    play = document.locator(".jp-hybridhub-pl-job button", has_text=re.compile("^" + re.escape(t("Play")) + "$"))
     lab.shot("pipelines-manual-deploy")
+    if lab.lang == "ja":
+        page.screenshot(path=str(docs / "pipeline-deploy-approval-ja.png"))
     play.click()
     wait_until(lambda: jobs.count() == 4 and jobs.evaluate_all(
         "els => els.every(e => e.classList.contains('jp-hybridhub-pl-status-success'))"), timeout=180, what="all four jobs passed")
-    panel.locator(".jp-hybridhub-pl-run-header .jp-hybridhub-pl-status-success").wait_for(timeout=30_000)
+    document.locator(".jp-hybridhub-pl-run-header .jp-hybridhub-pl-status-success").wait_for(timeout=30_000)
     statuses = jobs.all_inner_texts()
     assert statuses == [t("passed")] * 4, statuses
     assert header.inner_text() == t("passed")
+    # the sidebar's run list follows the run
+    panel.locator(".jp-hybridhub-pl-table .jp-hybridhub-pl-status-success").first.wait_for(timeout=30_000)
     lab.shot("pipelines-passed")
+    if lab.lang == "ja":
+        page.screenshot(path=str(docs / "pipeline-run-ja.png"))
     lab.assert_no_english()
 
 
