@@ -13,6 +13,13 @@ import { RunWidget } from '../src/pipelines/runview';
 
 const trans = nullTranslator.load('hybridhub');
 
+/** Waits (at most 2 s) for what the poll and Lumino's next frame do asynchronously. */
+async function until(done: () => boolean): Promise<void> {
+  for (let i = 0; i < 200 && !done(); i++) {
+    await new Promise(resolve => setTimeout(resolve, 10));
+  }
+}
+
 // React's act() flushes renders and effects before the assertions (https://react.dev/reference/react/act)
 (globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = true;
 
@@ -82,6 +89,27 @@ describe('the run document', () => {
     expect(log.textContent).toBe('red line\n'); // not rendered again, not doubled
   });
 
+  it('is one tab stop: arrow keys, Home and End move between the jobs', async () => {
+    const names = [...widget.node.querySelectorAll<HTMLButtonElement>('.jp-hybridhub-pl-job-name')];
+    expect(names.map(b => b.tabIndex)).toEqual([0, -1, -1]); // the selected job (train) holds the stop
+    const press = (key: string) =>
+      act(() => {
+        (document.activeElement as HTMLElement).dispatchEvent(new KeyboardEvent('keydown', { key, bubbles: true }));
+      });
+    names[0].focus();
+    press('ArrowRight');
+    expect(document.activeElement).toBe(names[1]);
+    press('End');
+    expect(document.activeElement).toBe(names[2]);
+    press('ArrowRight'); // no stage further right: stays
+    expect(document.activeElement).toBe(names[2]);
+    press('Home');
+    expect(document.activeElement).toBe(names[0]);
+    press('ArrowDown');
+    expect(document.activeElement).toBe(names[1]);
+    expect(widget.model.state.jobId).toBe(1); // moving the focus does not switch the log
+  });
+
   it('plays a manual job from its column', async () => {
     const play = widget.node.querySelector<HTMLButtonElement>("[data-job='deploy'] button.jp-mod-accept")!;
     await act(async () => play.click());
@@ -106,7 +134,7 @@ describe('the launch form', () => {
     await act(async () => {
       Widget.attach(widget, document.body);
       await model.load();
-      await new Promise(resolve => setTimeout(resolve, 20)); // Lumino renders on its next frame
+      await until(() => widget.node.querySelector("[data-key='MAX_ITER'] input") !== null); // Lumino renders on its next frame
     });
     const input = widget.node.querySelector<HTMLInputElement>("[data-key='MAX_ITER'] input")!;
     expect(input.getAttribute('aria-describedby')).toBeTruthy();
@@ -137,7 +165,7 @@ describe('the sidebar', () => {
     const panel = new PipelinesPanel(model, { openForm: jest.fn(), openRun: jest.fn() } as unknown as PipelinesActions, trans);
     await act(async () => {
       Widget.attach(panel, document.body); // shown: it loads without any command
-      await new Promise(resolve => setTimeout(resolve, 0));
+      await until(() => panel.node.querySelector("tr[data-run='2']") !== null);
     });
     expect(api.history).toHaveBeenCalledWith('.');
     const open = panel.node.querySelector<HTMLButtonElement>("tr[data-run='2'] .jp-hybridhub-pl-link")!;

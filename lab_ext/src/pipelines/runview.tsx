@@ -55,7 +55,7 @@ function Header(props: IProps & { pipeline: IPipeline; busy: boolean }): JSX.Ele
   );
 }
 
-function Job(props: IProps & { job: IJob; selected: boolean; busy: boolean }): JSX.Element {
+function Job(props: IProps & { job: IJob; selected: boolean; tabStop: boolean; busy: boolean }): JSX.Element {
   const { job, model, handlers, trans } = props;
   const retryable = ['failed', 'canceled', 'success'].includes(job.status);
   return (
@@ -66,6 +66,7 @@ function Job(props: IProps & { job: IJob; selected: boolean; busy: boolean }): J
         className="jp-hybridhub-pl-job-name"
         aria-label={trans.__('Show the log of %1', job.name)}
         aria-pressed={props.selected}
+        tabIndex={props.tabStop ? 0 : -1}
         onClick={() => void model.selectJob(job.id)}
       >
         {job.name}
@@ -93,11 +94,43 @@ function Job(props: IProps & { job: IJob; selected: boolean; busy: boolean }): J
   );
 }
 
+/**
+ * Arrow keys between the jobs' names (one tab stop for the whole graph): up/down within the
+ * order of the graph, left/right to the neighbouring stage, Home/End to the first/last job.
+ */
+function moveFocus(event: React.KeyboardEvent<HTMLElement>): void {
+  const names = [...event.currentTarget.querySelectorAll<HTMLButtonElement>('.jp-hybridhub-pl-job-name')];
+  const at = names.indexOf(event.target as HTMLButtonElement);
+  if (at < 0) {
+    return;
+  }
+  const stageOf = (b: HTMLElement) => b.closest('.jp-hybridhub-pl-stage');
+  const across = (step: number) => {
+    const stages = [...new Set(names.map(stageOf))];
+    const next = stages[stages.indexOf(stageOf(names[at])) + step];
+    return next ? names.findIndex(b => stageOf(b) === next) : at;
+  };
+  const targets: Record<string, () => number> = {
+    ArrowDown: () => Math.min(at + 1, names.length - 1),
+    ArrowUp: () => Math.max(at - 1, 0),
+    ArrowRight: () => across(1),
+    ArrowLeft: () => across(-1),
+    Home: () => 0,
+    End: () => names.length - 1
+  };
+  if (targets[event.key]) {
+    event.preventDefault();
+    names[targets[event.key]()].focus();
+  }
+}
+
 /** Stages side by side as GitLab draws a pipeline: the stage's name on top, its jobs below. */
 function Graph(props: IProps & { stages: IStage[]; state: IRunState }): JSX.Element {
   const { stages, state, trans } = props;
+  const jobs = stages.flatMap(s => s.jobs);
+  const tabStop = jobs.some(j => j.id === state.jobId) ? state.jobId : jobs[0]?.id;
   return (
-    <div className="jp-hybridhub-pl-stages" aria-label={trans.__('Stages')} role="group">
+    <div className="jp-hybridhub-pl-stages" aria-label={trans.__('Stages')} role="group" onKeyDown={moveFocus}>
       {stages.map(stage => (
         <section key={stage.name} className="jp-hybridhub-pl-stage" aria-label={stage.name}>
           <h3 className="jp-hybridhub-pl-stage-name">
@@ -105,7 +138,14 @@ function Graph(props: IProps & { stages: IStage[]; state: IRunState }): JSX.Elem
           </h3>
           <ul>
             {stage.jobs.map(job => (
-              <Job key={String(job.id)} {...props} job={job} selected={job.id === state.jobId} busy={state.busy} />
+              <Job
+                key={String(job.id)}
+                {...props}
+                job={job}
+                selected={job.id === state.jobId}
+                tabStop={job.id === tabStop}
+                busy={state.busy}
+              />
             ))}
           </ul>
         </section>
