@@ -111,8 +111,12 @@ def test_launch_and_watch_from_the_panel(lab):
             expect(history.locator("tbody tr")).to_have_count(1)
             page.screenshot(path=str(ARTIFACTS / "finished.png"))
             # the same run opened again from the history activates its tab, no second document
+            panel.get_by_role("button", name="Run pipeline…").click()  # another tab in front
+            expect(form).to_be_visible()
+            expect(run).to_be_hidden()
             history.locator("tbody tr").first.get_by_role("button").click()
-            expect(page.locator(".jp-hybridhub-pl-run")).to_have_count(1)
             expect(run).to_be_visible()
+            expect(form).to_be_hidden()
+            expect(page.locator(".jp-hybridhub-pl-run")).to_have_count(1)
         finally:
             browser.close()
