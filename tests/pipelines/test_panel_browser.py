@@ -118,5 +118,15 @@ def test_launch_and_watch_from_the_panel(lab):
             expect(run).to_be_visible()
             expect(form).to_be_hidden()
             expect(page.locator(".jp-hybridhub-pl-run")).to_have_count(1)
+            # nothing polls: the sidebar hidden (file browser in front), the shown run finished
+            page.locator(".jp-SideBar .lm-TabBar-tab[data-id='filebrowser']").click()
+            expect(panel).to_be_hidden()
+            asked = []
+            page.on("request", lambda request: asked.append(request.url) if "/hybridhub/pipelines/" in request.url else None)
+            page.wait_for_timeout(12_000)  # more than the runs list's 10 s and the run's 2 s
+            assert asked == [], asked
+            # shown again, it reloads its runs at once
+            with page.expect_request(lambda request: "/hybridhub/pipelines/runs?" in request.url, timeout=5_000):
+                page.locator(".jp-SideBar .lm-TabBar-tab[data-id='hybridhub-pipelines']").click()
         finally:
             browser.close()
