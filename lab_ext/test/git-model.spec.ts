@@ -24,14 +24,23 @@ function controlledApi() {
 
 const settle = () => new Promise(resolve => setTimeout(resolve, 0));
 
+/** Until ``condition`` holds (the poll's immediate tick waits for an animation frame), at most 1 s. */
+async function until(condition: () => boolean): Promise<void> {
+  for (let waited = 0; !condition() && waited < 1000; waited += 10) {
+    await new Promise(resolve => setTimeout(resolve, 10));
+  }
+}
+
 describe('GitModel', () => {
   afterEach(() => jest.useRealTimers());
 
   it('loads as soon as the panel is shown, however it was opened', async () => {
     const { api, pending } = controlledApi();
     const model = new GitModel(api, trans, () => 'project/notebooks');
+    await settle();
     expect(api.status).not.toHaveBeenCalled(); // hidden: no request
     model.shown = true;
+    await until(() => api.status.mock.calls.length > 0);
     expect(api.status).toHaveBeenCalledWith('project/notebooks');
     pending[0].resolve(status('main'));
     await settle();
@@ -62,7 +71,8 @@ describe('GitModel', () => {
     model.shown = false;
     await jest.advanceTimersByTimeAsync(20_000);
     expect(api.status.mock.calls.length).toBe(whileShown);
-    model.shown = true; // shown again: at once
+    model.shown = true; // shown again: at once, not after the interval
+    await jest.advanceTimersByTimeAsync(100);
     expect(api.status.mock.calls.length).toBe(whileShown + 1);
     model.dispose();
   });

@@ -1,8 +1,8 @@
 import { TranslationBundle } from '@jupyterlab/translation';
-import { Poll } from '@lumino/polling';
-import { ISignal, Signal } from '@lumino/signaling';
+import { ISignal } from '@lumino/signaling';
 
 import { errorReason, reasonText } from '../request';
+import { PolledModel } from '../ui/shown';
 import { GitAPI, IGitStatus, IMergeRequest } from './api';
 
 /** What the panel shows; replaced as a whole on every change (the view compares by identity). */
@@ -31,59 +31,26 @@ export interface IGitModel {
 
 export const DEFAULT_REFRESH_SECONDS = 15;
 
+const INITIAL: IGitState = { status: null, problem: null, busy: false, loading: true, lastMergeRequest: null, draft: '' };
+
 /**
  * The state of the commit & push panel for the repository of the file browser's folder.
  *
- * A ``Poll`` refreshes it every ``refreshSeconds`` while the panel is shown (and the browser tab
- * is visible); while hidden it stands by, and showing the panel refreshes at once.
+ * Polled every ``refreshSeconds`` while the panel is shown (and the browser tab is visible); a
+ * hidden panel stands by, and showing it loads at once (ui/shown.ts, as every hybridhub panel).
  */
-export class GitModel implements IGitModel {
+export class GitModel extends PolledModel<IGitState> implements IGitModel {
   constructor(
     readonly api: GitAPI,
     private readonly trans: TranslationBundle,
     private readonly folder: () => string,
     refreshSeconds = DEFAULT_REFRESH_SECONDS
   ) {
-    this.poll = new Poll({
-      auto: false,
-      factory: () => this.load(),
-      frequency: { interval: refreshSeconds * 1000, backoff: true, max: 300 * 1000 },
-      name: 'hybridhub:git-status',
-      standby: () => (this._shown ? 'when-hidden' : true)
-    });
-  }
-
-  get state(): IGitState {
-    return this._state;
-  }
-
-  get stateChanged(): ISignal<this, IGitState> {
-    return this._stateChanged;
+    super(INITIAL, { name: 'hybridhub:git-status', seconds: refreshSeconds, maxSeconds: 300 });
   }
 
   get repository(): string {
-    return this._state.status?.repository ?? '';
-  }
-
-  /** The panel was shown or hidden: a shown panel polls, a hidden one stands by. */
-  set shown(shown: boolean) {
-    if (shown === this._shown) {
-      return;
-    }
-    this._shown = shown;
-    if (shown) {
-      void this.poll.start();
-      void this.refresh();
-    }
-  }
-
-  get shown(): boolean {
-    return this._shown;
-  }
-
-  /** From the extension's settings (``refreshSeconds``). */
-  set refreshSeconds(seconds: number) {
-    this.poll.frequency = { ...this.poll.frequency, interval: seconds * 1000 };
+    return this.state.status?.repository ?? '';
   }
 
   /** Reload the status now, shown or not (an action, a command, a file that changed). */
@@ -93,7 +60,7 @@ export class GitModel implements IGitModel {
 
   /** Run an action with the buttons disabled, then reload; a failure is rethrown to the caller. */
   async run<T>(work: () => Promise<T>): Promise<T | undefined> {
-    if (this._state.busy) {
+    if (this.state.busy) {
       return undefined;
     }
     this.update({ busy: true });
@@ -113,9 +80,8 @@ export class GitModel implements IGitModel {
     this.update({ lastMergeRequest: mergeRequest });
   }
 
-  dispose(): void {
-    this.poll.dispose();
-    Signal.clearData(this);
+  protected tick(): Promise<void> {
+    return this.load();
   }
 
   /** One status request; only the newest request's answer is kept (answers may overtake). */
@@ -135,14 +101,5 @@ export class GitModel implements IGitModel {
     }
   }
 
-  private update(change: Partial<IGitState>): void {
-    this._state = { ...this._state, ...change };
-    this._stateChanged.emit(this._state);
-  }
-
-  private readonly poll: Poll;
   private requests = 0;
-  private _shown = false;
-  private _state: IGitState = { status: null, problem: null, busy: false, loading: true, lastMergeRequest: null, draft: '' };
-  private readonly _stateChanged = new Signal<this, IGitState>(this);
 }

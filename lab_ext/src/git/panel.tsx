@@ -1,8 +1,8 @@
 import { TranslationBundle } from '@jupyterlab/translation';
-import { LabIcon, ReactWidget } from '@jupyterlab/ui-components';
-import { Message } from '@lumino/messaging';
+import { LabIcon } from '@jupyterlab/ui-components';
 import React from 'react';
 
+import { ShownWidget } from '../ui/shown';
 import { GitActions } from './actions';
 import { GitModel } from './model';
 import { GitView } from './view';
@@ -19,13 +19,13 @@ export const gitPanelIcon = new LabIcon({
  * shown (its sidebar icon, a command, a restored layout, the other sidebar), it tells the model,
  * which loads at once and polls while shown.
  */
-export class GitPanel extends ReactWidget {
+export class GitPanel extends ShownWidget<GitModel> {
   constructor(
-    readonly model: GitModel,
+    model: GitModel,
     private readonly actions: GitActions,
     private readonly trans: TranslationBundle
   ) {
-    super();
+    super(model);
     this.id = 'hybridhub-git';
     this.addClass('jp-hybridhub-git');
     this.title.icon = gitPanelIcon;
@@ -36,25 +36,5 @@ export class GitPanel extends ReactWidget {
 
   protected render(): JSX.Element {
     return <GitView model={this.model} actions={this.actions} trans={this.trans} />;
-  }
-
-  protected onAfterShow(msg: Message): void {
-    super.onAfterShow(msg);
-    this.model.shown = true;
-  }
-
-  protected onAfterHide(msg: Message): void {
-    super.onAfterHide(msg);
-    this.model.shown = false;
-  }
-
-  protected onAfterAttach(msg: Message): void {
-    super.onAfterAttach(msg);
-    this.model.shown = this.isVisible;
-  }
-
-  dispose(): void {
-    this.model.dispose();
-    super.dispose();
   }
 }

@@ -1,9 +1,10 @@
 import { TranslationBundle } from '@jupyterlab/translation';
-import { refreshIcon, UseSignal } from '@jupyterlab/ui-components';
+import { refreshIcon } from '@jupyterlab/ui-components';
 import React from 'react';
 
 import { IGitFile, IGitStatus } from './api';
 import { GitActions } from './actions';
+import { useModelState } from '../ui/usestate';
 import { GitModel, IGitState } from './model';
 
 interface IProps {
@@ -132,6 +133,7 @@ function Repository(props: IRepositoryProps): JSX.Element {
 /** The commit & push panel's content; React updates it in place on every state change. */
 export function GitView(props: IProps): JSX.Element {
   const { model, actions, trans } = props;
+  const state = useModelState(model);
   return (
     <>
       <div className="jp-hybridhub-git-header">
@@ -147,21 +149,16 @@ export function GitView(props: IProps): JSX.Element {
         </button>
       </div>
       <div className="jp-hybridhub-git-content">
-        <UseSignal signal={model.stateChanged} initialArgs={model.state}>
-          {(_, state) => {
-            const current = state ?? model.state;
-            return current.status ? (
-              <Repository {...props} status={current.status} state={current} />
-            ) : (
-              <>
-                <p className="jp-hybridhub-git-problem" role="status">
-                  {current.problem ?? trans.__('Loading…')}
-                </p>
-                <Button label={trans.__('Clone a GitLab project…')} disabled={current.busy} onClick={() => void actions.clone()} />
-              </>
-            );
-          }}
-        </UseSignal>
+        {state.status ? (
+          <Repository {...props} status={state.status} state={state} />
+        ) : (
+          <>
+            <p className="jp-hybridhub-git-problem" role="status">
+              {state.problem ?? trans.__('Loading…')}
+            </p>
+            <Button label={trans.__('Clone a GitLab project…')} disabled={state.busy} onClick={() => void actions.clone()} />
+          </>
+        )}
       </div>
     </>
   );

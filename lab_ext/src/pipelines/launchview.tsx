@@ -4,7 +4,7 @@ import React from 'react';
 
 import { IVariable } from './api';
 import { LaunchModel } from './launch';
-import { useModelState } from './usestate';
+import { useModelState } from '../ui/usestate';
 
 export interface ILaunchHandlers {
   launch(): void;

@@ -3,7 +3,7 @@ import { ISignal } from '@lumino/signaling';
 
 import { IPipeline, IPipelinesConfig, IProject, PipelinesAPI } from './api';
 import { pipelineMessage } from './errors';
-import { PolledModel } from './shown';
+import { PolledModel } from '../ui/shown';
 
 /** What the sidebar shows; replaced as a whole on every change (the view compares by identity). */
 export interface IPipelinesState {

@@ -4,7 +4,7 @@ import React from 'react';
 import { PipelinesActions } from './actions';
 import { pipelinesIcon } from './icon';
 import { PipelinesModel } from './model';
-import { ShownWidget } from './shown';
+import { ShownWidget } from '../ui/shown';
 import { PipelinesView } from './view';
 
 /**

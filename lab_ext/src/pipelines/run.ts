@@ -3,7 +3,7 @@ import { ISignal, Signal } from '@lumino/signaling';
 
 import { FINISHED, IJob, IPipeline, PipelinesAPI } from './api';
 import { pipelineMessage } from './errors';
-import { PolledModel } from './shown';
+import { PolledModel } from '../ui/shown';
 
 /** One run's state; replaced as a whole on every change. */
 export interface IRunState {

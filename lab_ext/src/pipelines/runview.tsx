@@ -5,8 +5,8 @@ import { AnsiRenderer } from './ansi';
 import { IJob, IPipeline, IStage } from './api';
 import { formatDuration, runnerLabel, StatusBadge } from './format';
 import { IRunState, isFinished, RunModel } from './run';
-import { ShownWidget } from './shown';
-import { useModelState } from './usestate';
+import { ShownWidget } from '../ui/shown';
+import { useModelState } from '../ui/usestate';
 
 export interface IRunHandlers {
   cancel(): void;

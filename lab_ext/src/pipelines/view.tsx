@@ -5,7 +5,7 @@ import React from 'react';
 import { PipelinesActions } from './actions';
 import { History } from './history';
 import { IPipelinesState, PipelinesModel } from './model';
-import { useModelState } from './usestate';
+import { useModelState } from '../ui/usestate';
 
 interface IProps {
   model: PipelinesModel;
