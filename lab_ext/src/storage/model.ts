@@ -9,6 +9,11 @@ import { IBucket, IEntry, IStorageConfig, StorageAPI } from './api';
 export class StorageModel {
   constructor(readonly api: StorageAPI) {}
 
+  /** How many changes so far (every signal adds one): what the view re-renders on. */
+  get version(): number {
+    return this._version;
+  }
+
   get changed(): ISignal<this, void> {
     return this._changed;
   }
@@ -111,6 +116,7 @@ export class StorageModel {
       return;
     }
     this.selected = entry;
+    this._version++;
     this._selectionChanged.emit();
   }
 
@@ -156,6 +162,7 @@ export class StorageModel {
   private async run(work: () => Promise<void>): Promise<void> {
     this.loading = true;
     this.error = null;
+    this._version++;
     this._changed.emit();
     try {
       await work();
@@ -164,10 +171,12 @@ export class StorageModel {
       this._failed.emit(error);
     } finally {
       this.loading = false;
-      this._changed.emit();
+      this._version++;
+    this._changed.emit();
     }
   }
 
+  private _version = 0;
   private placeRequests = 0;
   private wanted: { bucket: string; prefix: string } | null = null;
   private _changed = new Signal<this, void>(this);

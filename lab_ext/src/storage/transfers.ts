@@ -57,6 +57,11 @@ export class TransferManager {
     });
   }
 
+  /** How many changes so far: what the view re-renders on. */
+  get version(): number {
+    return this._version;
+  }
+
   get changed(): ISignal<this, void> {
     return this._changed;
   }
@@ -75,7 +80,7 @@ export class TransferManager {
     const started = performance.now();
     const update = (change: Partial<ITransfer>) => {
       this._browser.set(id, { ...this._browser.get(id)!, ...change });
-      this._changed.emit();
+      this.changedNow();
     };
     const handle = uploadFile(
       file,
@@ -91,7 +96,7 @@ export class TransferManager {
       cancel: () => handle.abort()
     }; // prettier-ignore
     this._browser.set(id, transfer);
-    this._changed.emit();
+    this.changedNow();
     return handle.promise.then(
       () => {
         update({ state: 'done', done: file.size });
@@ -124,12 +129,17 @@ export class TransferManager {
         void this.api.cancelJob(id).catch(() => undefined);
       }
     }
-    this._changed.emit();
+    this.changedNow();
   }
 
   dispose(): void {
     this.poll.dispose();
     Signal.clearData(this);
+  }
+
+  private changedNow(): void {
+    this._version++;
+    this._changed.emit();
   }
 
   private get running(): boolean {
@@ -156,7 +166,7 @@ export class TransferManager {
     if (previous?.state === 'running' && job.state === 'done') {
       this._finished.emit(transfer);
     }
-    this._changed.emit();
+    this.changedNow();
   }
 
   /** One progress request for the running jobs (a failure backs the poll off, then it retries). */
@@ -172,6 +182,7 @@ export class TransferManager {
   private _jobs = new Map<string, ITransfer>();
   private _counter = 0;
   private readonly poll: Poll;
+  private _version = 0;
   private _changed = new Signal<this, void>(this);
   private _finished = new Signal<this, ITransfer>(this);
 }

@@ -1,8 +1,9 @@
 import { TranslationBundle } from '@jupyterlab/translation';
-import { fileIcon, fileUploadIcon, folderIcon, LabIcon, newFolderIcon, refreshIcon, UseSignal } from '@jupyterlab/ui-components';
+import { fileIcon, fileUploadIcon, folderIcon, LabIcon, newFolderIcon, refreshIcon } from '@jupyterlab/ui-components';
 import { CommandRegistry } from '@lumino/commands';
 import React, { useRef } from 'react';
 
+import { useModelVersion } from '../ui/usestate';
 import { IEntry } from './api';
 import { StorageCommandIDs as IDs } from './commands';
 import { describeError } from './errors';
@@ -271,19 +272,31 @@ function Transfers(props: { transfers: TransferManager; trans: TranslationBundle
   );
 }
 
-/** The storage panel's content; React updates it in place on every change of the model. */
+/** The header and the listing, re-rendered (in place) on each change of the model. */
+function Place(props: IProps): JSX.Element {
+  useModelVersion(props.model, props.model.changed, props.model.selectionChanged);
+  return (
+    <>
+      <Header {...props} />
+      <div className="jp-hybridhub-storage-body">
+        <Listing {...props} />
+      </div>
+    </>
+  );
+}
+
+/** The transfer list, re-rendered on each progress step without touching the listing. */
+function TransferList(props: { transfers: TransferManager; trans: TranslationBundle }): JSX.Element | null {
+  useModelVersion(props.transfers, props.transfers.changed);
+  return <Transfers {...props} />;
+}
+
+/** The storage panel's content; React updates it in place on every change. */
 export function StorageView(props: IProps): JSX.Element {
   return (
     <>
-      <UseSignal signal={props.model.changed}>{() => <Header {...props} />}</UseSignal>
-      <div className="jp-hybridhub-storage-body">
-        <UseSignal signal={props.model.changed}>
-          {() => (
-            <UseSignal signal={props.model.selectionChanged}>{() => <Listing {...props} />}</UseSignal>
-          )}
-        </UseSignal>
-      </div>
-      <UseSignal signal={props.transfers.changed}>{() => <Transfers transfers={props.transfers} trans={props.trans} />}</UseSignal>
+      <Place {...props} />
+      <TransferList transfers={props.transfers} trans={props.trans} />
     </>
   );
 }

@@ -1,0 +1,59 @@
+import { nullTranslator } from '@jupyterlab/translation';
+import { CommandRegistry } from '@lumino/commands';
+import { Widget } from '@lumino/widgets';
+import { act } from 'react';
+
+import { StorageActions } from '../src/storage/actions';
+import { IEntry, StorageAPI } from '../src/storage/api';
+import { StorageModel } from '../src/storage/model';
+import { StoragePanel } from '../src/storage/panel';
+import { TransferManager } from '../src/storage/transfers';
+
+const trans = nullTranslator.load('hybridhub');
+(globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = true;
+
+const object = (key: string): IEntry => ({ type: 'object', key, name: key, size: 10 });
+
+describe('StoragePanel', () => {
+  let panel: StoragePanel;
+  let api: { config: jest.Mock; buckets: jest.Mock; list: jest.Mock; jobs: jest.Mock };
+
+  beforeEach(async () => {
+    api = {
+      config: jest.fn().mockResolvedValue({ configured: true, endpoint: '', region: '', default_bucket: 'home-alice', prefix: '' }),
+      buckets: jest.fn().mockResolvedValue([{ name: 'home-alice', created: null }]),
+      list: jest.fn().mockResolvedValue({ bucket: 'home-alice', prefix: '', entries: [object('a.csv'), object('b.csv')], next_token: null }),
+      jobs: jest.fn().mockResolvedValue([])
+    };
+    const storage = api as unknown as StorageAPI;
+    const model = new StorageModel(storage);
+    const transfers = new TransferManager(storage, trans);
+    const actions = new StorageActions(storage, model, transfers, { folder: () => '', contents: jest.fn() }, trans);
+    panel = new StoragePanel(model, transfers, actions, new CommandRegistry(), trans);
+    await act(async () => {
+      Widget.attach(panel, document.body); // shown: it loads
+      await model.initialize();
+    });
+  });
+
+  afterEach(() => act(() => panel.dispose()));
+
+  it('lists the default bucket once shown', () => {
+    const names = Array.from(panel.node.querySelectorAll('.jp-hybridhub-storage-name')).map(n => n.textContent);
+    expect(names).toEqual(['a.csv', 'b.csv']);
+    expect(panel.node.querySelector('select')!.value).toBe('home-alice');
+  });
+
+  it('keeps the focused row (its node and the focus) through a refresh and a selection', async () => {
+    const row = panel.node.querySelector<HTMLElement>('[data-key="b.csv"]')!;
+    row.focus();
+    api.list.mockResolvedValue({ bucket: 'home-alice', prefix: '', entries: [object('a.csv'), object('b.csv'), object('c.csv')], next_token: null });
+    await act(() => panel.model.refresh());
+    await act(async () => panel.model.select(panel.model.entries[1]));
+    expect(panel.node.querySelectorAll('.jp-hybridhub-storage-item').length).toBe(3);
+    expect(panel.node.querySelector('[data-key="b.csv"]')).toBe(row);
+    expect(document.activeElement).toBe(row);
+    expect(row.getAttribute('aria-selected')).toBe('true');
+    expect(panel.node.querySelector('.jp-hybridhub-storage-actions-label')?.textContent).toBe('b.csv');
+  });
+});
