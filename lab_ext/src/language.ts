@@ -31,6 +31,17 @@ export function chooseLocale(browserLanguages: readonly string[], installed: rea
   return null;
 }
 
+/**
+ * True while nobody chose JupyterLab's language: not the person (Settings → Language writes the
+ * user setting) and not the administrator (JupyterLab's ``overrides.json`` — e.g. in the
+ * single-user image's ``share/jupyter/lab/settings/`` — changes the default for everyone).
+ */
+export function followsBrowser(settings: Pick<ISettingRegistry.ISettings, 'user' | 'default'>): boolean {
+  const chosenByPerson = settings.user.locale !== undefined && settings.user.locale !== 'default';
+  const forcedByAdmin = (settings.default('locale') ?? 'default') !== 'default';
+  return !chosenByPerson && !forcedByAdmin;
+}
+
 async function installedLocales(): Promise<string[]> {
   const settings = ServerConnection.makeSettings();
   const response = await ServerConnection.makeRequest(URLExt.join(settings.baseUrl, 'lab/api/translations'), {}, settings);
@@ -45,7 +56,8 @@ async function installedLocales(): Promise<string[]> {
  * A Japanese browser gets JupyterLab in Japanese on the first visit, as the hub's pages already
  * are, without a trip to Settings → Language: while nobody chose a language, the browser's
  * language is chosen if a language pack for it is installed, and the page reloads once (as
- * JupyterLab itself does after a language change). A language chosen in the settings always wins.
+ * JupyterLab itself does after a language change). A language chosen in the settings, or forced
+ * for everyone by the administrator, always wins.
  */
 export const languagePlugin: JupyterFrontEndPlugin<void> = {
   id: 'hybridhub:language',
@@ -55,8 +67,7 @@ export const languagePlugin: JupyterFrontEndPlugin<void> = {
   activate: async (app: JupyterFrontEnd, registry: ISettingRegistry) => {
     try {
       const settings = await registry.load(TRANSLATION_SETTINGS);
-      const chosen = settings.user.locale !== undefined && settings.user.locale !== 'default';
-      if (chosen || window.sessionStorage.getItem(TRIED_KEY)) {
+      if (!followsBrowser(settings) || window.sessionStorage.getItem(TRIED_KEY)) {
         return;
       }
       const locale = chooseLocale(navigator.languages ?? [navigator.language], await installedLocales(), document.documentElement.lang);

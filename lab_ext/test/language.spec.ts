@@ -1,4 +1,4 @@
-import { chooseLocale } from '../src/language';
+import { chooseLocale, followsBrowser } from '../src/language';
 
 describe('chooseLocale', () => {
   const installed = ['en', 'ja_JP'];
@@ -20,5 +20,22 @@ describe('chooseLocale', () => {
     expect(chooseLocale(['ko-KR', 'ja-JP'], installed, 'en')).toBe('ja_JP');
     expect(chooseLocale(['fr-FR', 'de'], installed, 'en')).toBeNull();
     expect(chooseLocale([], installed, 'en')).toBeNull();
+  });
+});
+
+describe('followsBrowser', () => {
+  const settings = (user: { locale?: string }, adminDefault = 'default') => ({
+    user,
+    default: (key: string) => (key === 'locale' ? adminDefault : undefined)
+  });
+
+  it('follows the browser while nobody chose', () => {
+    expect(followsBrowser(settings({}))).toBe(true);
+    expect(followsBrowser(settings({ locale: 'default' }))).toBe(true);
+  });
+
+  it("keeps the person's choice and the language the administrator forced for everyone", () => {
+    expect(followsBrowser(settings({ locale: 'en' }))).toBe(false);
+    expect(followsBrowser(settings({}, 'ja_JP'))).toBe(false);
   });
 });
