@@ -42,7 +42,10 @@ describe('GitPanel', () => {
 
   it('shows the status as soon as it is shown', () => {
     expect(panel.node.querySelector('.jp-hybridhub-git-branch')?.textContent).toBe('Branch: main');
-    expect(panel.node.querySelector(".jp-hybridhub-git-file[data-path='a.ipynb']")).not.toBeNull();
+    const row = panel.node.querySelector(".jp-hybridhub-git-file[data-path='a.ipynb']")!;
+    // the status letter is for the eyes, its meaning for screen readers
+    expect(row.querySelector('.jp-hybridhub-git-letter')?.getAttribute('aria-hidden')).toBe('true');
+    expect(row.querySelector('.jp-hybridhub-sr-only')?.textContent).toBe('Status: modified');
     expect(api.status).toHaveBeenCalled();
   });
 

@@ -56,4 +56,21 @@ describe('StoragePanel', () => {
     expect(row.getAttribute('aria-selected')).toBe('true');
     expect(panel.node.querySelector('.jp-hybridhub-storage-actions-label')?.textContent).toBe('b.csv');
   });
+
+  it('is one tab stop; arrows, Home and End move inside the list', async () => {
+    const rows = () => Array.from(panel.node.querySelectorAll<HTMLElement>('.jp-hybridhub-storage-item'));
+    expect(rows().map(r => r.tabIndex)).toEqual([0, -1]);
+    const key = (row: HTMLElement, name: string) =>
+      act(async () => {
+        row.dispatchEvent(new KeyboardEvent('keydown', { key: name, bubbles: true }));
+      });
+    rows()[0].focus();
+    await key(rows()[0], 'End');
+    expect(document.activeElement).toBe(rows()[1]);
+    expect(rows().map(r => r.tabIndex)).toEqual([-1, 0]); // the tab stop follows the focus
+    await key(rows()[1], 'Home');
+    expect(document.activeElement).toBe(rows()[0]);
+    await key(rows()[0], 'ArrowDown');
+    expect(document.activeElement).toBe(rows()[1]);
+  });
 });

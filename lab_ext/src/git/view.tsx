@@ -27,12 +27,39 @@ function Button(props: { label: string; onClick: () => void; disabled?: boolean;
   );
 }
 
+/** What a status letter means, for screen readers (git's porcelain letters; U: untracked here). */
+function statusText(letter: string, trans: TranslationBundle): string {
+  switch (letter) {
+    case 'M':
+      return trans.__('Status: modified');
+    case 'A':
+      return trans.__('Status: added');
+    case 'D':
+      return trans.__('Status: deleted');
+    case 'R':
+      return trans.__('Status: renamed');
+    case 'C':
+      return trans.__('Status: copied');
+    case 'T':
+      return trans.__('Status: type changed');
+    case 'U':
+      return trans.__('Status: untracked');
+    case '!':
+      return trans.__('Status: conflict');
+    default:
+      return letter;
+  }
+}
+
 function FileRow(props: { file: IGitFile; staged: boolean; busy: boolean; actions: GitActions; trans: TranslationBundle }): JSX.Element {
   const { file, staged, trans } = props;
   const letter = file.conflicted ? '!' : staged ? file.index : file.untracked ? 'U' : file.worktree;
   return (
     <li className="jp-hybridhub-git-file" data-path={file.path} title={file.path}>
-      <span className="jp-hybridhub-git-letter">{letter}</span>
+      <span className="jp-hybridhub-git-letter" aria-hidden="true">
+        {letter}
+      </span>
+      <span className="jp-hybridhub-sr-only">{statusText(letter, trans)}</span>
       <span className={file.notebook ? 'jp-hybridhub-git-name jp-mod-notebook' : 'jp-hybridhub-git-name'}>{file.name}</span>
       <span className="jp-hybridhub-git-dir">{file.path === file.name ? '' : file.path}</span>
       {staged ? (

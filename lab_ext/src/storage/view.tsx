@@ -1,7 +1,7 @@
 import { TranslationBundle } from '@jupyterlab/translation';
 import { fileIcon, fileUploadIcon, folderIcon, LabIcon, newFolderIcon, refreshIcon } from '@jupyterlab/ui-components';
 import { CommandRegistry } from '@lumino/commands';
-import React, { useRef } from 'react';
+import React, { useRef, useState } from 'react';
 
 import { useModelVersion } from '../ui/usestate';
 import { IEntry } from './api';
@@ -106,7 +106,7 @@ function Crumb(props: IProps & { label: string; prefix: string }): JSX.Element {
   );
 }
 
-function Item(props: IProps & { entry: IEntry }): JSX.Element {
+function Item(props: IProps & { entry: IEntry; tabStop: boolean }): JSX.Element {
   const { model: m, commands, trans, entry } = props;
   const selected = m.selected?.key === entry.key;
   const isObject = entry.type === 'object';
@@ -123,7 +123,8 @@ function Item(props: IProps & { entry: IEntry }): JSX.Element {
   };
   const onKeyDown = (event: React.KeyboardEvent<HTMLLIElement>) => {
     const row = event.currentTarget;
-    const move = (el: Element | null) => (el as HTMLElement | null)?.focus();
+    const rows = () => Array.from(row.parentElement?.querySelectorAll<HTMLElement>('.jp-hybridhub-storage-item') ?? []);
+    const move = (el: Element | null | undefined) => (el as HTMLElement | null | undefined)?.focus();
     if (event.key === 'Enter') {
       activate();
     } else if (event.key === ' ') {
@@ -132,6 +133,10 @@ function Item(props: IProps & { entry: IEntry }): JSX.Element {
       move(row.nextElementSibling);
     } else if (event.key === 'ArrowUp') {
       move(row.previousElementSibling);
+    } else if (event.key === 'Home') {
+      move(rows()[0]);
+    } else if (event.key === 'End') {
+      move(rows().pop());
     } else if (event.key === 'Delete' && isObject) {
       m.select(entry);
       void commands.execute(IDs.remove);
@@ -146,7 +151,7 @@ function Item(props: IProps & { entry: IEntry }): JSX.Element {
   return (
     <li
       className={selected ? 'jp-hybridhub-storage-item jp-mod-selected' : 'jp-hybridhub-storage-item'}
-      tabIndex={0}
+      tabIndex={props.tabStop ? 0 : -1}
       data-key={entry.key}
       data-type={entry.type}
       role="option"
@@ -189,20 +194,30 @@ function ObjectActions(props: IProps & { entry: IEntry }): JSX.Element {
 
 function Listing(props: IProps): JSX.Element | null {
   const { model: m, trans } = props;
+  const [focused, setFocused] = useState<string | undefined>(undefined);
   if (!m.bucket) {
     return null;
   }
   const selected = m.selected?.type === 'object' ? m.selected : null;
+  // one tab stop in the list (the focused row, else the selected one, else the first); arrows,
+  // Home and End move inside it
+  const listed = (key: string | undefined) => (key && m.entries.some(e => e.key === key) ? key : undefined);
+  const tabStop = listed(focused) ?? listed(m.selected?.key) ?? m.entries[0]?.key;
   return (
     <>
-      <ul className="jp-hybridhub-storage-list" role="listbox" aria-label={trans.__('Objects in %1', `${m.bucket}/${m.prefix}`)}>
+      <ul
+        className="jp-hybridhub-storage-list"
+        role="listbox"
+        aria-label={trans.__('Objects in %1', `${m.bucket}/${m.prefix}`)}
+        onFocus={event => setFocused((event.target as HTMLElement).dataset.key)}
+      >
         {m.entries.length === 0 && !m.loading && (
           <li className="jp-hybridhub-storage-empty">
             {m.search ? trans.__('No names start with "%1".', m.search) : trans.__('This folder is empty.')}
           </li>
         )}
         {m.entries.map(entry => (
-          <Item key={entry.key} entry={entry} {...props} />
+          <Item key={entry.key} entry={entry} tabStop={entry.key === tabStop} {...props} />
         ))}
       </ul>
       {m.nextToken && (
