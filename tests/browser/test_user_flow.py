@@ -272,6 +272,41 @@ def test_storage_upload_by_dragging_from_the_file_browser(lab):
         }""")
 
 
+def test_focus_stays_on_cancel_while_the_transfer_list_refreshes(lab, tmp_path):
+    """Issue 18's check of in-place updates: focus the Cancel button of a running upload, let
+    the transfer list refresh three times under it (progress steps), press Enter: it cancels."""
+    page, t = lab.page, lab.t
+    page.keyboard.press("Control+Shift+F")
+    lab.open_panel_by_icon_timed("hybridhub-storage", "#hybridhub-storage .jp-hybridhub-storage-toolbar select")
+    _open_bucket(lab, f"home-{lab.user}")
+    upload = tmp_path / f"slow-{lab.lang}.bin"
+    upload.write_bytes(bytes(range(256)) * (32 * 1024))  # 8 MiB at 256 KiB/s: half a minute
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Network.enable")
+    cdp.send("Network.emulateNetworkConditions",
+             {"offline": False, "latency": 20, "downloadThroughput": -1, "uploadThroughput": 256 * 1024})
+    try:
+        with page.expect_file_chooser() as chooser:
+            lab.palette_run("hybridhub:storage-upload", t("Upload Files to Object Storage…"))
+        chooser.value.set_files(str(upload))
+        row = page.locator(".jp-hybridhub-storage-transfer.jp-mod-running", has_text=upload.name)
+        cancel = row.locator("button", has_text=t("Cancel"))
+        cancel.focus()
+        progress = row.locator("progress")
+        seen = [progress.get_attribute("value")]
+        wait_until(lambda: (seen.append(progress.get_attribute("value")) or len(set(seen)) >= 4),
+                   timeout=30, what="three refreshes of the transfer list")
+        assert cancel.evaluate("button => document.activeElement === button"), "the refresh took the focus away"
+        page.keyboard.press("Enter")
+        page.locator(".jp-hybridhub-storage-transfer.jp-mod-cancelled", has_text=upload.name).wait_for(timeout=10_000)
+    finally:
+        cdp.send("Network.emulateNetworkConditions",
+                 {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1})
+        cdp.detach()
+    names = page.locator("#hybridhub-storage .jp-hybridhub-storage-name").all_inner_texts()
+    assert upload.name not in names  # nothing half-uploaded is listed
+
+
 # -- git: stage, commit, push to the remote ----------------------------------------------------
 
 
