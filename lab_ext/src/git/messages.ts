@@ -1,8 +1,8 @@
-import { Dialog, Notification, showDialog } from '@jupyterlab/apputils';
+import { Notification } from '@jupyterlab/apputils';
 import { PageConfig, URLExt } from '@jupyterlab/coreutils';
 import { TranslationBundle } from '@jupyterlab/translation';
-import { Widget } from '@lumino/widgets';
 
+import { showError } from '../notify';
 import { errorReason, reasonText as textOfReason } from '../request';
 import { gitErrorDetails } from './api';
 
@@ -40,20 +40,5 @@ export function notifyGitError(error: unknown, trans: TranslationBundle, actions
   if ((reason === 'gitlab_unreachable' || reason === 'git_timeout') && actions.retry) {
     buttons.push({ label: trans.__('Retry'), callback: actions.retry });
   }
-  const details = gitErrorDetails(error);
-  if (details) {
-    buttons.push({
-      label: trans.__('Show details'),
-      callback: () => {
-        const pre = document.createElement('pre');
-        pre.textContent = details;
-        void showDialog({
-          title: trans.__('Details'),
-          body: new Widget({ node: pre }),
-          buttons: [Dialog.okButton({ label: trans.__('Close') })]
-        });
-      }
-    });
-  }
-  Notification.error(reasonText(reason, fallback, trans), { autoClose: false, actions: buttons });
+  showError(reasonText(reason, fallback, trans), gitErrorDetails(error), trans, buttons);
 }
