@@ -72,4 +72,18 @@ describe('GitPanel', () => {
     await act(async () => release());
     expect(panel.node.querySelector<HTMLButtonElement>(".jp-hybridhub-git-file[data-path='a.ipynb'] button")!.disabled).toBe(false);
   });
+
+  it("makes each file list one tab stop; arrows move between its files' buttons", async () => {
+    api.status.mockResolvedValue(status([file('a.ipynb'), file('b.py'), file('c.csv')]));
+    await act(() => panel.model.refresh());
+    const buttons = () => Array.from(panel.node.querySelectorAll<HTMLButtonElement>('.jp-hybridhub-git-file button'));
+    expect(buttons().map(b => b.tabIndex)).toEqual([0, -1, -1]);
+    expect(buttons()[1].title).toBe('Stage b.py');
+    buttons()[0].focus();
+    await act(async () => {
+      buttons()[0].dispatchEvent(new KeyboardEvent('keydown', { key: 'End', bubbles: true }));
+    });
+    expect(document.activeElement).toBe(buttons()[2]);
+    expect(buttons().map(b => b.tabIndex)).toEqual([-1, -1, 0]);
+  });
 });

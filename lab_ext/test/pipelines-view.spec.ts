@@ -176,6 +176,17 @@ describe('the sidebar', () => {
     expect(panel.node.querySelectorAll('tbody tr').length).toBe(2);
     expect(panel.node.querySelector("tr[data-run='2'] .jp-hybridhub-pl-link")).toBe(open);
     expect(document.activeElement).toBe(open);
+    // the run links and the compare boxes are each one tab stop; arrows move within a column
+    const links = Array.from(panel.node.querySelectorAll<HTMLButtonElement>('.jp-hybridhub-pl-link'));
+    const boxes = Array.from(panel.node.querySelectorAll<HTMLInputElement>('tbody input[type=checkbox]'));
+    expect(links.map(l => l.tabIndex)).toEqual([-1, 0]); // the one focused last
+    expect(boxes.map(b => b.tabIndex)).toEqual([0, -1]);
+    await act(async () => {
+      open.dispatchEvent(new KeyboardEvent('keydown', { key: 'Home', bubbles: true }));
+    });
+    expect(document.activeElement).toBe(links[0]);
+    expect(links.map(l => l.tabIndex)).toEqual([0, -1]);
+    expect(boxes.map(b => b.tabIndex)).toEqual([0, -1]); // the other column keeps its own stop
     act(() => panel.dispose());
   });
 });

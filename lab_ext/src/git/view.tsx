@@ -4,6 +4,7 @@ import React from 'react';
 
 import { IGitFile, IGitStatus } from './api';
 import { GitActions } from './actions';
+import { useRovingFocus } from '../ui/roving';
 import { useModelState } from '../ui/usestate';
 import { GitModel, IGitState } from './model';
 
@@ -13,7 +14,16 @@ interface IProps {
   trans: TranslationBundle;
 }
 
-function Button(props: { label: string; onClick: () => void; disabled?: boolean; title?: string }): JSX.Element {
+interface IButtonProps {
+  label: string;
+  onClick: () => void;
+  disabled?: boolean;
+  title?: string;
+  /** In a list with one tab stop (ui/roving.ts): its key and tabIndex. */
+  roving?: { key: string; tabIndex: number };
+}
+
+function Button(props: IButtonProps): JSX.Element {
   return (
     <button
       type="button"
@@ -21,6 +31,8 @@ function Button(props: { label: string; onClick: () => void; disabled?: boolean;
       disabled={props.disabled}
       title={props.title || props.label}
       onClick={props.onClick}
+      tabIndex={props.roving?.tabIndex}
+      data-roving={props.roving?.key}
     >
       {props.label}
     </button>
@@ -51,7 +63,14 @@ function statusText(letter: string, trans: TranslationBundle): string {
   }
 }
 
-function FileRow(props: { file: IGitFile; staged: boolean; busy: boolean; actions: GitActions; trans: TranslationBundle }): JSX.Element {
+function FileRow(props: {
+  file: IGitFile;
+  staged: boolean;
+  busy: boolean;
+  tabIndex: number;
+  actions: GitActions;
+  trans: TranslationBundle;
+}): JSX.Element {
   const { file, staged, trans } = props;
   const letter = file.conflicted ? '!' : staged ? file.index : file.untracked ? 'U' : file.worktree;
   return (
@@ -63,9 +82,21 @@ function FileRow(props: { file: IGitFile; staged: boolean; busy: boolean; action
       <span className={file.notebook ? 'jp-hybridhub-git-name jp-mod-notebook' : 'jp-hybridhub-git-name'}>{file.name}</span>
       <span className="jp-hybridhub-git-dir">{file.path === file.name ? '' : file.path}</span>
       {staged ? (
-        <Button label={trans.__('Unstage')} disabled={props.busy} onClick={() => void props.actions.stage([file.path], true)} />
+        <Button
+          label={trans.__('Unstage')}
+          title={trans.__('Unstage %1', file.path)}
+          disabled={props.busy}
+          roving={{ key: file.path, tabIndex: props.tabIndex }}
+          onClick={() => void props.actions.stage([file.path], true)}
+        />
       ) : (
-        <Button label={trans.__('Stage')} disabled={props.busy} onClick={() => void props.actions.stage([file.path])} />
+        <Button
+          label={trans.__('Stage')}
+          title={trans.__('Stage %1', file.path)}
+          disabled={props.busy}
+          roving={{ key: file.path, tabIndex: props.tabIndex }}
+          onClick={() => void props.actions.stage([file.path])}
+        />
       )}
     </li>
   );
@@ -81,6 +112,9 @@ function Repository(props: IRepositoryProps): JSX.Element {
   const busy = state.busy;
   const staged = s.files.filter(f => f.index !== '.' && f.index !== 'U');
   const changed = s.files.filter(f => f.worktree !== '.');
+  // each list is one tab stop; arrows, Home and End move between its files' buttons
+  const stagedKeys = useRovingFocus(staged.map(f => f.path));
+  const changedKeys = useRovingFocus(changed.map(f => f.path));
   const gitlabTitle = (configured: string) => (s.gitlab_configured ? configured : trans.__('GitLab is not configured'));
   const mr = state.lastMergeRequest;
   return (
@@ -117,9 +151,9 @@ function Repository(props: IRepositoryProps): JSX.Element {
         />
       </div>
       <h3>{trans.__('Staged (%1)', staged.length)}</h3>
-      <ul className="jp-hybridhub-git-files">
+      <ul className="jp-hybridhub-git-files" {...stagedKeys.container}>
         {staged.map(f => (
-          <FileRow key={f.path} file={f} staged={true} busy={busy} actions={actions} trans={trans} />
+          <FileRow key={f.path} file={f} staged={true} busy={busy} tabIndex={stagedKeys.tabIndex(f.path)} actions={actions} trans={trans} />
         ))}
       </ul>
       <div className="jp-hybridhub-git-section">
@@ -128,9 +162,9 @@ function Repository(props: IRepositoryProps): JSX.Element {
           <Button label={trans.__('Stage all')} disabled={busy} onClick={() => void actions.stage(changed.map(f => f.path))} />
         )}
       </div>
-      <ul className="jp-hybridhub-git-files">
+      <ul className="jp-hybridhub-git-files" {...changedKeys.container}>
         {changed.map(f => (
-          <FileRow key={f.path} file={f} staged={false} busy={busy} actions={actions} trans={trans} />
+          <FileRow key={f.path} file={f} staged={false} busy={busy} tabIndex={changedKeys.tabIndex(f.path)} actions={actions} trans={trans} />
         ))}
       </ul>
       {s.truncated && <p className="jp-hybridhub-git-note">{trans.__('Only the first files are listed.')}</p>}

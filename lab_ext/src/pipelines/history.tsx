@@ -1,6 +1,7 @@
 import { TranslationBundle } from '@jupyterlab/translation';
 import React, { useState } from 'react';
 
+import { useRovingFocus } from '../ui/roving';
 import { IPipeline } from './api';
 import { formatDuration, formatMetric, StatusBadge } from './format';
 
@@ -60,6 +61,10 @@ export function History(props: { runs: IPipeline[]; open: (run: IPipeline) => vo
   const [comparing, setComparing] = useState(false);
   const keys = metricKeys(runs);
   const picked = runs.filter(r => checked.includes(r.id));
+  // the checkboxes and the run links are each one tab stop; arrows, Home and End move in a column
+  const ids = runs.map(r => String(r.id));
+  const boxes = useRovingFocus(ids, undefined, 'compare');
+  const links = useRovingFocus(ids, undefined, 'open');
   const toggle = (id: number, on: boolean) => {
     setChecked(on ? [...checked, id] : checked.filter(c => c !== id));
   };
@@ -80,13 +85,19 @@ export function History(props: { runs: IPipeline[]; open: (run: IPipeline) => vo
               ))}
             </tr>
           </thead>
-          <tbody>
+          <tbody
+            onFocus={event => (boxes.container.onFocus(event), links.container.onFocus(event))}
+            onKeyDown={boxes.container.onKeyDown}
+          >
             {runs.map(run => (
               <tr key={run.id} data-run={run.id}>
                 <td>
                   <input
                     type="checkbox"
                     checked={checked.includes(run.id)}
+                    tabIndex={boxes.tabIndex(String(run.id))}
+                    data-roving={run.id}
+                    data-roving-group="compare"
                     aria-label={trans.__('Compare pipeline #%1', run.id)}
                     onChange={event => toggle(run.id, event.target.checked)}
                   />
@@ -95,6 +106,9 @@ export function History(props: { runs: IPipeline[]; open: (run: IPipeline) => vo
                   <button
                     type="button"
                     className="jp-hybridhub-pl-link"
+                    tabIndex={links.tabIndex(String(run.id))}
+                    data-roving={run.id}
+                    data-roving-group="open"
                     aria-label={trans.__('Show pipeline #%1', run.id)}
                     onClick={() => props.open(run)}
                   >

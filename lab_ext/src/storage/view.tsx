@@ -1,8 +1,9 @@
 import { TranslationBundle } from '@jupyterlab/translation';
 import { fileIcon, fileUploadIcon, folderIcon, LabIcon, newFolderIcon, refreshIcon } from '@jupyterlab/ui-components';
 import { CommandRegistry } from '@lumino/commands';
-import React, { useRef, useState } from 'react';
+import React, { useRef } from 'react';
 
+import { useRovingFocus } from '../ui/roving';
 import { useModelVersion } from '../ui/usestate';
 import { IEntry } from './api';
 import { StorageCommandIDs as IDs } from './commands';
@@ -106,7 +107,7 @@ function Crumb(props: IProps & { label: string; prefix: string }): JSX.Element {
   );
 }
 
-function Item(props: IProps & { entry: IEntry; tabStop: boolean }): JSX.Element {
+function Item(props: IProps & { entry: IEntry; tabIndex: number }): JSX.Element {
   const { model: m, commands, trans, entry } = props;
   const selected = m.selected?.key === entry.key;
   const isObject = entry.type === 'object';
@@ -122,21 +123,10 @@ function Item(props: IProps & { entry: IEntry; tabStop: boolean }): JSX.Element 
     }
   };
   const onKeyDown = (event: React.KeyboardEvent<HTMLLIElement>) => {
-    const row = event.currentTarget;
-    const rows = () => Array.from(row.parentElement?.querySelectorAll<HTMLElement>('.jp-hybridhub-storage-item') ?? []);
-    const move = (el: Element | null | undefined) => (el as HTMLElement | null | undefined)?.focus();
     if (event.key === 'Enter') {
       activate();
     } else if (event.key === ' ') {
       m.select(entry);
-    } else if (event.key === 'ArrowDown') {
-      move(row.nextElementSibling);
-    } else if (event.key === 'ArrowUp') {
-      move(row.previousElementSibling);
-    } else if (event.key === 'Home') {
-      move(rows()[0]);
-    } else if (event.key === 'End') {
-      move(rows().pop());
     } else if (event.key === 'Delete' && isObject) {
       m.select(entry);
       void commands.execute(IDs.remove);
@@ -151,8 +141,9 @@ function Item(props: IProps & { entry: IEntry; tabStop: boolean }): JSX.Element 
   return (
     <li
       className={selected ? 'jp-hybridhub-storage-item jp-mod-selected' : 'jp-hybridhub-storage-item'}
-      tabIndex={props.tabStop ? 0 : -1}
+      tabIndex={props.tabIndex}
       data-key={entry.key}
+      data-roving={entry.key}
       data-type={entry.type}
       role="option"
       aria-selected={selected}
@@ -194,22 +185,19 @@ function ObjectActions(props: IProps & { entry: IEntry }): JSX.Element {
 
 function Listing(props: IProps): JSX.Element | null {
   const { model: m, trans } = props;
-  const [focused, setFocused] = useState<string | undefined>(undefined);
+  // one tab stop in the list (the row focused last, else the selected one); arrows, Home, End
+  const roving = useRovingFocus(m.entries.map(e => e.key), m.selected?.key);
   if (!m.bucket) {
     return null;
   }
   const selected = m.selected?.type === 'object' ? m.selected : null;
-  // one tab stop in the list (the focused row, else the selected one, else the first); arrows,
-  // Home and End move inside it
-  const listed = (key: string | undefined) => (key && m.entries.some(e => e.key === key) ? key : undefined);
-  const tabStop = listed(focused) ?? listed(m.selected?.key) ?? m.entries[0]?.key;
   return (
     <>
       <ul
         className="jp-hybridhub-storage-list"
         role="listbox"
         aria-label={trans.__('Objects in %1', `${m.bucket}/${m.prefix}`)}
-        onFocus={event => setFocused((event.target as HTMLElement).dataset.key)}
+        {...roving.container}
       >
         {m.entries.length === 0 && !m.loading && (
           <li className="jp-hybridhub-storage-empty">
@@ -217,7 +205,7 @@ function Listing(props: IProps): JSX.Element | null {
           </li>
         )}
         {m.entries.map(entry => (
-          <Item key={entry.key} entry={entry} tabStop={entry.key === tabStop} {...props} />
+          <Item key={entry.key} entry={entry} tabIndex={roving.tabIndex(entry.key)} {...props} />
         ))}
       </ul>
       {m.nextToken && (
