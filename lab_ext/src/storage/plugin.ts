@@ -1,6 +1,7 @@
 import { ILabShell, ILayoutRestorer, JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
 import { ICommandPalette } from '@jupyterlab/apputils';
 import { IDefaultFileBrowser } from '@jupyterlab/filebrowser';
+import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 
 import { TRANSLATION_DOMAIN } from '../request';
@@ -17,7 +18,7 @@ export const storagePlugin: JupyterFrontEndPlugin<StorageModel> = {
   description: 'hybridhub: browse the object store (MinIO) and move data to and from the workspace.',
   autoStart: true,
   requires: [ILabShell],
-  optional: [ITranslator, ICommandPalette, ILayoutRestorer, IDefaultFileBrowser],
+  optional: [ITranslator, ICommandPalette, ILayoutRestorer, IDefaultFileBrowser, ISettingRegistry],
   provides: IHybridHubStorage,
   activate: (
     app: JupyterFrontEnd,
@@ -25,7 +26,8 @@ export const storagePlugin: JupyterFrontEndPlugin<StorageModel> = {
     translator: ITranslator | null,
     palette: ICommandPalette | null,
     restorer: ILayoutRestorer | null,
-    fileBrowser: IDefaultFileBrowser | null
+    fileBrowser: IDefaultFileBrowser | null,
+    settings: ISettingRegistry | null
   ): StorageModel => {
     const trans = (translator ?? nullTranslator).load(TRANSLATION_DOMAIN);
     const api = new StorageAPI(trans);
@@ -66,6 +68,14 @@ export const storagePlugin: JupyterFrontEndPlugin<StorageModel> = {
       trans,
       palette
     );
+    settings
+      ?.load(storagePlugin.id)
+      .then(loaded => {
+        const apply = () => (transfers.pollSeconds = loaded.get('transferSeconds').composite as number);
+        apply();
+        loaded.changed.connect(apply);
+      })
+      .catch(reason => console.warn('hybridhub: the storage panel settings could not be loaded', reason));
     return model;
   }
 };

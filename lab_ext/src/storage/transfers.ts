@@ -57,6 +57,11 @@ export class TransferManager {
     });
   }
 
+  /** From the extension's settings (``transferSeconds``). */
+  set pollSeconds(seconds: number) {
+    this.poll.frequency = { ...this.poll.frequency, interval: seconds * 1000, max: 20 * seconds * 1000 };
+  }
+
   /** How many changes so far: what the view re-renders on. */
   get version(): number {
     return this._version;
