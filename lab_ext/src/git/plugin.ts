@@ -5,6 +5,7 @@ import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 
 import { TRANSLATION_DOMAIN } from '../request';
+import { followSettings } from '../ui/settings';
 import { GitActions } from './actions';
 import { GitAPI } from './api';
 import { addGitCommands } from './commands';
@@ -53,14 +54,7 @@ export const gitPlugin: JupyterFrontEndPlugin<IGitModel> = {
     fileBrowser?.model.pathChanged.connect(refreshSoon);
     app.serviceManager.contents.fileChanged.connect(refreshSoon);
 
-    settings
-      ?.load(gitPlugin.id)
-      .then(loaded => {
-        const apply = () => (model.refreshSeconds = loaded.get('refreshSeconds').composite as number);
-        apply();
-        loaded.changed.connect(apply);
-      })
-      .catch(reason => console.warn('hybridhub: the git panel settings could not be loaded', reason));
+    followSettings(settings, gitPlugin.id, loaded => (model.refreshSeconds = loaded.get('refreshSeconds').composite as number));
     return model;
   }
 };

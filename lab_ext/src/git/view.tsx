@@ -1,9 +1,9 @@
 import { TranslationBundle } from '@jupyterlab/translation';
-import { refreshIcon } from '@jupyterlab/ui-components';
 import React from 'react';
 
 import { IGitFile, IGitStatus } from './api';
 import { GitActions } from './actions';
+import { PanelHeader } from '../ui/header';
 import { useRovingFocus } from '../ui/roving';
 import { useModelState } from '../ui/usestate';
 import { GitModel, IGitState } from './model';
@@ -197,18 +197,7 @@ export function GitView(props: IProps): JSX.Element {
   const state = useModelState(model);
   return (
     <>
-      <div className="jp-hybridhub-git-header">
-        <h2>{trans.__('Notebook repository')}</h2>
-        <button
-          type="button"
-          className="jp-Button jp-mod-minimal jp-hybridhub-git-refresh"
-          title={trans.__('Refresh')}
-          aria-label={trans.__('Refresh')}
-          onClick={() => void model.refresh()}
-        >
-          <refreshIcon.react tag="span" />
-        </button>
-      </div>
+      <PanelHeader prefix="jp-hybridhub-git" title={trans.__('Notebook repository')} onRefresh={() => void model.refresh()} trans={trans} />
       <div className="jp-hybridhub-git-content">
         {state.status ? (
           <Repository {...props} status={state.status} state={state} />

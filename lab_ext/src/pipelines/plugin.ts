@@ -4,6 +4,7 @@ import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 
 import { TRANSLATION_DOMAIN } from '../request';
+import { followSettings } from '../ui/settings';
 import { PipelinesActions } from './actions';
 import { PipelinesAPI } from './api';
 import { addPipelinesCommands } from './commands';
@@ -36,17 +37,10 @@ export const pipelinesPlugin: JupyterFrontEndPlugin<IPipelinesModel> = {
     restorer?.add(panel, 'hybridhub-pipelines');
     addPipelinesCommands(app.commands, shell, panel, actions, trans, palette);
 
-    settings
-      ?.load(pipelinesPlugin.id)
-      .then(loaded => {
-        const apply = () => {
-          model.refreshSeconds = loaded.get('refreshSeconds').composite as number;
-          actions.runSeconds = loaded.get('runSeconds').composite as number;
-        };
-        apply();
-        loaded.changed.connect(apply);
-      })
-      .catch(reason => console.warn('hybridhub: the pipelines panel settings could not be loaded', reason));
+    followSettings(settings, pipelinesPlugin.id, loaded => {
+      model.refreshSeconds = loaded.get('refreshSeconds').composite as number;
+      actions.runSeconds = loaded.get('runSeconds').composite as number;
+    });
     return model;
   }
 };

@@ -1,11 +1,11 @@
 import { TranslationBundle } from '@jupyterlab/translation';
-import { refreshIcon } from '@jupyterlab/ui-components';
 import React from 'react';
 
+import { PanelHeader } from '../ui/header';
+import { useModelState } from '../ui/usestate';
 import { PipelinesActions } from './actions';
 import { History } from './history';
 import { IPipelinesState, PipelinesModel } from './model';
-import { useModelState } from '../ui/usestate';
 
 interface IProps {
   model: PipelinesModel;
@@ -85,18 +85,7 @@ export function PipelinesView(props: IProps): JSX.Element {
   const { model, trans } = props;
   return (
     <>
-      <div className="jp-hybridhub-pl-header">
-        <h2>{trans.__('Pipelines')}</h2>
-        <button
-          type="button"
-          className="jp-Button jp-mod-minimal jp-hybridhub-pl-refresh"
-          title={trans.__('Refresh')}
-          aria-label={trans.__('Refresh')}
-          onClick={() => void model.refresh()}
-        >
-          <refreshIcon.react tag="span" />
-        </button>
-      </div>
+      <PanelHeader prefix="jp-hybridhub-pl" title={trans.__('Pipelines')} onRefresh={() => void model.refresh()} trans={trans} />
       <Content {...props} />
     </>
   );

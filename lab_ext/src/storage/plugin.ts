@@ -5,6 +5,7 @@ import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 
 import { TRANSLATION_DOMAIN } from '../request';
+import { followSettings } from '../ui/settings';
 import { StorageActions } from './actions';
 import { StorageAPI } from './api';
 import { addStorageCommands } from './commands';
@@ -68,14 +69,7 @@ export const storagePlugin: JupyterFrontEndPlugin<StorageModel> = {
       trans,
       palette
     );
-    settings
-      ?.load(storagePlugin.id)
-      .then(loaded => {
-        const apply = () => (transfers.pollSeconds = loaded.get('transferSeconds').composite as number);
-        apply();
-        loaded.changed.connect(apply);
-      })
-      .catch(reason => console.warn('hybridhub: the storage panel settings could not be loaded', reason));
+    followSettings(settings, storagePlugin.id, loaded => (transfers.pollSeconds = loaded.get('transferSeconds').composite as number));
     return model;
   }
 };
