@@ -66,6 +66,12 @@ CULLER_URL = EnvVar(
     "`http://hub:10100/services/hybridhub-culler/`. The server reports its activity there with its own "
     "`JUPYTERHUB_API_TOKEN`; unset: no reports, and the culler judges the server by the hub's last activity.",
 )
+MLFLOW_TRACKING_URI = EnvVar(
+    "HYBRIDHUB_MLFLOW_TRACKING_URI",
+    "The model registry's MLflow tracking URI for the Models panel and local pipeline runs. Unset with "
+    "GitLab configured: the project's GitLab model registry (`<GitLab>/api/v4/projects/<id>/ml/mlflow`, "
+    "the user's own GitLab token); `./dev demo` sets it to its embedded MLflow tracking server.",
+)
 
 ALL: tuple[EnvVar, ...] = (
     S3_ENDPOINT,
@@ -86,6 +92,7 @@ ALL: tuple[EnvVar, ...] = (
     IDLE_TIMEOUT,
     MAX_AGE,
     CULLER_URL,
+    MLFLOW_TRACKING_URI,
 )
 
 SECRET_NAMES = frozenset(v.name for v in ALL if v.secret)
