@@ -3,7 +3,7 @@
 // the catalog and generate again (tests/foundation/test_reason_catalog.py checks they agree).
 import { TranslationBundle } from '@jupyterlab/translation';
 
-export type ReasonArea = 'common' | 'workspace' | 'storage' | 'git' | 'pipelines' | 'activity';
+export type ReasonArea = 'common' | 'workspace' | 'storage' | 'git' | 'pipelines' | 'models' | 'activity';
 
 /** The translated text of every reason code of ``area``. */
 export function reasonTexts(area: ReasonArea, trans: TranslationBundle): Record<string, string> {
@@ -104,6 +104,27 @@ export function reasonTexts(area: ReasonArea, trans: TranslationBundle): Record<
         variables_not_allowed: trans.__("This project does not let your role set pipeline variables. Run it with the values from .gitlab-ci.yml (undo your changes to the variables), or ask a project Maintainer to lower \"Minimum role to use pipeline variables\" (Settings > CI/CD > Variables)."),
         gitlab_unreachable: trans.__("GitLab could not be reached. Check the network or try again later."),
         gitlab_error: trans.__("GitLab answered with an error. Try again later."),
+        pipeline_error: trans.__("The pipeline could not be started. Show the details to see why."),
+      };
+    case 'models':
+      return {
+        invalid_request: trans.__("The request is not valid."),
+        registry_not_configured: trans.__("No model registry is configured for this server: ask your administrator to set up GitLab, or to set HYBRIDHUB_MLFLOW_TRACKING_URI to an MLflow tracking server."),
+        registry_unreachable: trans.__("The model registry could not be reached. Check the network or try again later."),
+        registry_denied: trans.__("The model registry refused your account. Ask a project Maintainer for at least the Reporter role (Developer to deploy)."),
+        no_such_model: trans.__("That model is not in the registry. Run the pipeline once to register its first version."),
+        no_such_version: trans.__("That version of the model does not exist. Refresh the list of versions."),
+        invalid_version: trans.__("That is not a valid model version (a semantic version such as 1.0.42)."),
+        gate_failed: trans.__("This version failed its test gate and cannot be deployed. Open its lineage to see why, then train a better version."),
+        no_earlier_deployment: trans.__("There is no earlier successful deployment to roll back to. Promote a version instead."),
+        deploy_not_allowed: trans.__("Your role may not run the deploy job of this project: ask a project Maintainer for the Developer role."),
+        deploy_job_missing: trans.__("The pipeline of this version has no deploy job that can be run (it may have failed or been removed). Run the pipeline again to make a new version."),
+        deploy_in_progress: trans.__("A deployment to production is already running. Wait for it to finish."),
+        not_reproducible: trans.__("This version cannot be reproduced: its data was read without object versions and has changed since. Train a new version instead."),
+        token_expired: trans.__("GitLab did not accept your access token (it may have expired). Stop and start your server from the hub control panel to get a fresh one."),
+        gitlab_unreachable: trans.__("GitLab could not be reached. Check the network or try again later."),
+        gitlab_error: trans.__("GitLab answered with an error. Try again later."),
+        runner_missing: trans.__("gitlab-ci-local is not installed on this server: ask your administrator (npm ci in the hybridhub source folder)."),
         pipeline_error: trans.__("The pipeline could not be started. Show the details to see why."),
       };
     case 'activity':

@@ -160,6 +160,51 @@ PIPELINES: Table = {
     "pipeline_error": (500, "The pipeline could not be started. Show the details to see why."),
 }
 
+MODELS: Table = {
+    "invalid_request": COMMON["invalid_request"],
+    "registry_not_configured": (
+        503,
+        "No model registry is configured for this server: ask your administrator to set up GitLab, "
+        "or to set HYBRIDHUB_MLFLOW_TRACKING_URI to an MLflow tracking server.",
+    ),
+    "registry_unreachable": (503, "The model registry could not be reached. Check the network or try again later."),
+    "registry_denied": (
+        403,
+        "The model registry refused your account. Ask a project Maintainer for at least the Reporter role "
+        "(Developer to deploy).",
+    ),
+    "no_such_model": (404, "That model is not in the registry. Run the pipeline once to register its first version."),
+    "no_such_version": (404, "That version of the model does not exist. Refresh the list of versions."),
+    "invalid_version": (400, "That is not a valid model version (a semantic version such as 1.0.42)."),
+    "gate_failed": (
+        409,
+        "This version failed its test gate and cannot be deployed. Open its lineage to see why, "
+        "then train a better version.",
+    ),
+    "no_earlier_deployment": (
+        409,
+        "There is no earlier successful deployment to roll back to. Promote a version instead.",
+    ),
+    "deploy_not_allowed": (
+        403,
+        "Your role may not run the deploy job of this project: ask a project Maintainer for the Developer role.",
+    ),
+    "deploy_job_missing": (
+        409,
+        "The pipeline of this version has no deploy job that can be run (it may have failed or been removed). "
+        "Run the pipeline again to make a new version.",
+    ),
+    "deploy_in_progress": (409, "A deployment to production is already running. Wait for it to finish."),
+    "not_reproducible": (
+        409,
+        "This version cannot be reproduced: its data was read without object versions and has changed since. "
+        "Train a new version instead.",
+    ),
+    # what promote, roll back and reproduce may meet in the pipeline backend they drive
+    **{code: PIPELINES[code] for code in ("token_expired", "gitlab_unreachable", "gitlab_error", "runner_missing",
+                                          "pipeline_error")},  # fmt: skip
+}
+
 ACTIVITY: Table = {
     "keepalive_used": (409, "The server was already kept running once. Start some work to keep it longer."),
     "max_age_reached": (409, "The server reached its maximum age and cannot be kept running longer. Save your work."),
@@ -172,6 +217,7 @@ CATALOG: dict[str, Table] = {
     "storage": STORAGE,
     "git": GIT,
     "pipelines": PIPELINES,
+    "models": MODELS,
     "activity": ACTIVITY,
 }
 

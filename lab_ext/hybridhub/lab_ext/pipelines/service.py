@@ -7,6 +7,8 @@ import os
 from traitlets import Float, Unicode, default
 from traitlets.config import Configurable
 
+from hybridhub.spawner import envvars
+
 from ..storage.versions import read_pins
 from .backend import PipelineBackend
 from .errors import PipelineError
@@ -44,6 +46,16 @@ def s3_job_env(storage) -> dict[str, str]:
     }
 
 
+def registry_job_env() -> dict[str, str]:
+    """The model registry local jobs write to (design §1): the server's
+    ``HYBRIDHUB_MLFLOW_TRACKING_URI`` as the jobs' ``MLFLOW_TRACKING_URI``. Only the URI: the demo's
+    MLflow server needs no token, and no token is ever put in a job's environment from here. Also
+    under its own name, for a CI file whose ``variables:`` set ``MLFLOW_TRACKING_URI`` for GitLab
+    (a job's CI variables win over the process environment in gitlab-ci-local)."""
+    uri = os.environ.get(envvars.MLFLOW_TRACKING_URI.name, "").strip()
+    return {"MLFLOW_TRACKING_URI": uri, envvars.MLFLOW_TRACKING_URI.name: uri} if uri else {}
+
+
 def apply_pins(variables: list[dict], pins: list[dict]) -> list[dict]:
     """Defaults from the storage panel's pins: a ``*_URI`` whose value is pinned gets its
     ``*_VERSION``; ``DATA_URI`` with no matching pin takes the newest pin."""
@@ -68,7 +80,8 @@ def apply_pins(variables: list[dict], pins: list[dict]) -> list[dict]:
 class PipelinesService:
     def __init__(self, root: str, config: PipelinesConfig, code_home=None, storage=None) -> None:
         self.root, self.config, self.code_home = root, config, code_home
-        self.local = LocalBackend(root, tool=config.gitlab_ci_local, timeout=config.local_timeout, env=s3_job_env(storage))
+        env = {**s3_job_env(storage), **registry_job_env()}
+        self.local = LocalBackend(root, tool=config.gitlab_ci_local, timeout=config.local_timeout, env=env)
         self._gitlab: PipelineBackend | None = None
 
     @property
