@@ -1,0 +1,82 @@
+"""A REAL MLflow tracking server for tests (``mlflow server`` 3.17.2, SQLite + served artifacts).
+
+It is started exactly as ``hybridhub demo`` starts its registry
+(hybridhub.hub_ext.demo.mlflow_server), on a free 127.0.0.1 port in a tmp dir, once per test
+session, and its whole process tree is stopped at the end. It takes about 7-10 s to start.
+
+How to use it, from any test package::
+
+    from tests.models.mlflow_server import mlflow_server  # noqa: F401 (fixture)
+
+    def test_something(mlflow_server):
+        env = {**os.environ, "MLFLOW_TRACKING_URI": mlflow_server.url}
+        client = mlflow_server.client()               # an mlflow.MlflowClient on that URI
+        experiments = mlflow_server.get("experiments/search", max_results=10)  # REST, JSON dict
+
+The server is shared by the session: name experiments and registered models uniquely per test
+(e.g. with uuid) instead of expecting an empty registry. ``mlflow_server.log_path`` is its log.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from hybridhub.hub_ext.demo.mlflow_server import start_mlflow, wait_for_mlflow
+from hybridhub.hub_ext.demo.ports import free_ports
+from hybridhub.hub_ext.demo.supervisor import stop_process_tree
+
+
+@dataclass
+class MlflowServer:
+    url: str  # http://127.0.0.1:<port>, the MLFLOW_TRACKING_URI of clients
+    port: int
+    root: Path  # mlflow.db and mlflow-artifacts/ live here
+    log_path: Path
+    process: subprocess.Popen
+
+    def client(self):
+        """An ``mlflow.MlflowClient`` talking to this server (the tracking and registry URI)."""
+        from mlflow import MlflowClient
+
+        return MlflowClient(tracking_uri=self.url, registry_uri=self.url)
+
+    def get(self, path: str, **params) -> dict:
+        """GET ``/api/2.0/mlflow/<path>`` (MLflow's REST API) and return the JSON answer."""
+        query = f"?{urllib.parse.urlencode(params, doseq=True)}" if params else ""
+        with urllib.request.urlopen(f"{self.url}/api/2.0/mlflow/{path}{query}", timeout=30) as response:
+            return json.loads(response.read())
+
+
+def start_mlflow_server(root: Path) -> MlflowServer:
+    """Start a server keeping its data under ``root``; the caller stops it (``stop_mlflow_server``)."""
+    (port,) = free_ports(1)
+    log_path = root / "mlflow-server.log"
+    process = start_mlflow(root, port, log_path)
+    server = MlflowServer(url=f"http://127.0.0.1:{port}", port=port, root=root, log_path=log_path, process=process)
+    try:
+        wait_for_mlflow(process, server.url, log_path)
+    except BaseException:
+        stop_mlflow_server(server)
+        raise
+    return server
+
+
+def stop_mlflow_server(server: MlflowServer) -> None:
+    """SIGTERM ``mlflow server`` (it forwards it to uvicorn), then kill whatever of its tree is left."""
+    stop_process_tree(server.process)
+
+
+@pytest.fixture(scope="session")
+def mlflow_server(tmp_path_factory) -> MlflowServer:
+    server = start_mlflow_server(tmp_path_factory.mktemp("mlflow"))
+    try:
+        yield server
+    finally:
+        stop_mlflow_server(server)
