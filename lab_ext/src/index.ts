@@ -10,6 +10,7 @@ import { TRANSLATION_DOMAIN } from './request';
 import { cullingPlugin } from './culling/plugin';
 import { gitPlugin } from './git/plugin';
 import { languagePlugin } from './language';
+import { modelsPlugin } from './models/plugin';
 import { pipelinesPlugin } from './pipelines/plugin';
 import { storagePlugin } from './storage/plugin';
 
@@ -43,4 +44,4 @@ const core: JupyterFrontEndPlugin<void> = {
   }
 };
 
-export default [core, languagePlugin, gitPlugin, storagePlugin, cullingPlugin, pipelinesPlugin];
+export default [core, languagePlugin, gitPlugin, storagePlugin, cullingPlugin, pipelinesPlugin, modelsPlugin];

@@ -1,0 +1,163 @@
+import { TranslationBundle } from '@jupyterlab/translation';
+
+import { IProject, PipelinesAPI } from '../pipelines/api';
+import { requestAPI } from '../request';
+
+// The shapes of /hybridhub/models/* (the issue 19 design, §6; lineage.json §3, data inputs §2).
+
+export interface IModelsConfig {
+  enabled: boolean;
+  backend: 'gitlab' | 'local';
+  registry: 'gitlab' | 'mlflow' | 'none';
+  registry_url: string;
+  environment: string;
+  reason: string | null;
+}
+
+export interface IProduction {
+  version: string;
+  deployment_id: number | string;
+  deployed_at: string;
+  /** Who deployed it, when the server knows (the environment's deployment record). */
+  user?: string;
+  /** The production deployment's status, when the server sends it. */
+  status?: string;
+}
+
+export interface IModelSummary {
+  name: string;
+  description: string;
+  latest_version: string;
+  production: IProduction | null;
+}
+
+export interface IGate {
+  passed: boolean | null;
+  reasons: string[];
+}
+
+export interface IVersion {
+  version: string;
+  registry_version: string;
+  run_id: string;
+  created_at: string;
+  pipeline_id: number | string | null;
+  commit: string;
+  gate: IGate;
+  metrics: Record<string, number>;
+  reproduces: string | null;
+  serving: boolean;
+}
+
+export interface ICanDeploy {
+  allowed: boolean;
+  role: string;
+  needs: string;
+}
+
+export interface IVersions {
+  versions: IVersion[];
+  production: IProduction | null;
+  can_deploy: ICanDeploy;
+}
+
+/** One input object as the pipeline read it (§2). */
+export interface IDataInput {
+  uri: string;
+  requested_version: string;
+  version_id: string | null;
+  etag: string;
+  size: number;
+  versioned: boolean;
+}
+
+export interface IDeployment {
+  id: number | string;
+  status: string;
+  created_at: string;
+  user: string;
+  url: string | null;
+}
+
+export interface ILineage {
+  model: { name: string; version: string; registry_version: string; run_id: string };
+  commit: string;
+  project: string;
+  pipeline_id: number | string | null;
+  jobs: Record<string, number | string | null>;
+  data: Record<string, IDataInput | null | undefined>;
+  metrics: Record<string, number>;
+  gate: IGate;
+  image: { ref?: string; digest?: string; context_digest?: string; built?: boolean } | null;
+  reproduces: string | null;
+  links: {
+    commit: string | null;
+    pipeline: string | null;
+    jobs: Record<string, string | null>;
+    image: string | null;
+    registry: string | null;
+  };
+  deployments: IDeployment[];
+  reproducibility: 'exact' | 'weaker';
+  warnings: string[];
+}
+
+/** What promote and rollback answer: the deploy job that was started. */
+export interface IDeployStarted {
+  pipeline_id: number | string;
+  job: number | string;
+  deployment_status: string;
+}
+
+export interface IReproduceStarted {
+  pipeline: { id: number | string; status: string; web_url: string };
+}
+
+/** Typed calls to ``/hybridhub/models/*`` (and the pipelines' project list: the same projects). */
+export class ModelsAPI {
+  constructor(private readonly trans: TranslationBundle) {}
+
+  private get<T>(path: string, params: Record<string, string>): Promise<T> {
+    const query = new URLSearchParams(params).toString();
+    return requestAPI<T>(`models${path}${query ? `?${query}` : ''}`, this.trans);
+  }
+
+  private post<T>(path: string, body: Record<string, unknown>): Promise<T> {
+    return requestAPI<T>(`models/${path}`, this.trans, { method: 'POST', body: JSON.stringify(body) });
+  }
+
+  config(): Promise<IModelsConfig> {
+    return this.get('/config', {});
+  }
+
+  /** The projects of ``backend`` (the models' backend: the same ids the pipelines panel uses). */
+  projects(backend: string): Promise<IProject[]> {
+    const pipelines = new PipelinesAPI(this.trans);
+    pipelines.backend = backend;
+    return pipelines.projects();
+  }
+
+  async models(project: string): Promise<IModelSummary[]> {
+    return (await this.get<{ models: IModelSummary[] }>('', { project })).models;
+  }
+
+  versions(project: string, name: string): Promise<IVersions> {
+    return this.get('/versions', { project, name });
+  }
+
+  lineage(project: string, name: string, version: string): Promise<ILineage> {
+    return this.get('/lineage', { project, name, version });
+  }
+
+  promote(project: string, name: string, version: string): Promise<IDeployStarted> {
+    return this.post('promote', { project, name, version });
+  }
+
+  rollback(project: string, name: string, toVersion?: string): Promise<IDeployStarted> {
+    return this.post('rollback', toVersion ? { project, name, to_version: toVersion } : { project, name });
+  }
+
+  reproduce(project: string, name: string, version: string): Promise<IReproduceStarted> {
+    return this.post('reproduce', { project, name, version });
+  }
+}

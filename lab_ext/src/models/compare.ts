@@ -1,0 +1,93 @@
+import { TranslationBundle } from '@jupyterlab/translation';
+
+import { ICanDeploy, IVersion } from './api';
+
+export { formatMetric } from '../pipelines/format';
+
+/** The test stage's metrics, side by side in this order. */
+export const METRICS = ['accuracy', 'precision', 'recall', 'f1'];
+
+/** Two metrics are the same when they differ by no more than float noise. */
+const SAME = 1e-9;
+
+/** The versions holding the best value of each metric (highest is best for all four). */
+export function bestVersions(versions: IVersion[]): Record<string, Set<string>> {
+  const best: Record<string, Set<string>> = {};
+  for (const key of METRICS) {
+    const values = versions.map(v => v.metrics?.[key]).filter((x): x is number => typeof x === 'number');
+    if (!values.length) {
+      continue;
+    }
+    const top = Math.max(...values);
+    best[key] = new Set(versions.filter(v => typeof v.metrics?.[key] === 'number' && top - v.metrics[key] <= SAME).map(v => v.version));
+  }
+  return best;
+}
+
+export interface IReproduction {
+  /** The version reproduced, or null when it is not listed. */
+  original: IVersion | null;
+  /** True when every metric both have is the same (and they have some). */
+  equal: boolean;
+  /** Each metric both have: the reproduction's value and the original's. */
+  metrics: { key: string; value: number; original: number; same: boolean }[];
+}
+
+/** How a reproduction's metrics compare with those of the version it reproduces. */
+export function compareReproduction(version: IVersion, versions: IVersion[]): IReproduction | null {
+  if (!version.reproduces) {
+    return null;
+  }
+  const original = versions.find(v => v.version === version.reproduces) ?? null;
+  const keys = [...new Set([...METRICS, ...Object.keys(version.metrics ?? {})])].filter(
+    k => typeof version.metrics?.[k] === 'number' && typeof original?.metrics?.[k] === 'number'
+  );
+  const metrics = keys.map(key => {
+    const value = version.metrics[key];
+    const before = original!.metrics[key];
+    return { key, value, original: before, same: Math.abs(value - before) <= SAME };
+  });
+  return { original, equal: metrics.length > 0 && metrics.every(m => m.same), metrics };
+}
+
+export function formatDate(iso: string | null | undefined): string {
+  if (!iso) {
+    return '—';
+  }
+  const date = new Date(iso);
+  return isNaN(date.getTime()) ? iso : date.toLocaleString();
+}
+
+/** A deployment that has not finished yet (GitLab's deployment statuses). */
+export function deploying(deployment: { status?: string } | null | undefined): boolean {
+  return !!deployment?.status && ['created', 'running', 'pending', 'blocked'].includes(deployment.status);
+}
+
+/** Why ``version`` cannot be promoted now (translated), or null when it can. */
+export function promoteBlocked(
+  version: IVersion | undefined,
+  productionVersion: string | null,
+  canDeploy: ICanDeploy | null,
+  inProgress: boolean,
+  trans: TranslationBundle
+): string | null {
+  if (!version) {
+    return trans.__('Choose a version first.');
+  }
+  if (version.gate?.passed === false) {
+    const reasons = (version.gate.reasons ?? []).join('; ');
+    return reasons
+      ? trans.__('Version %1 failed its test gate: %2', version.version, reasons)
+      : trans.__('Version %1 failed its test gate.', version.version);
+  }
+  if (canDeploy && !canDeploy.allowed) {
+    return trans.__('Deploying needs the %1 role; your role is %2.', canDeploy.needs, canDeploy.role || trans.__('none'));
+  }
+  if (inProgress) {
+    return trans.__('A deployment is in progress. Wait for it to finish.');
+  }
+  if (version.version === productionVersion) {
+    return trans.__('Version %1 already serves production.', version.version);
+  }
+  return null;
+}
