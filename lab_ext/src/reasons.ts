@@ -121,6 +121,7 @@ export function reasonTexts(area: ReasonArea, trans: TranslationBundle): Record<
         deploy_job_missing: trans.__("The pipeline of this version has no deploy job that can be run (it may have failed or been removed). Run the pipeline again to make a new version."),
         deploy_in_progress: trans.__("A deployment to production is already running. Wait for it to finish."),
         not_reproducible: trans.__("This version cannot be reproduced: its data was read without object versions and has changed since. Train a new version instead."),
+        unknown_project: trans.__("That project does not exist or you cannot access it."),
         token_expired: trans.__("GitLab did not accept your access token (it may have expired). Stop and start your server from the hub control panel to get a fresh one."),
         gitlab_unreachable: trans.__("GitLab could not be reached. Check the network or try again later."),
         gitlab_error: trans.__("GitLab answered with an error. Try again later."),

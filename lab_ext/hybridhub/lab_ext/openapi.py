@@ -61,6 +61,10 @@ BACKEND_Q = query("backend", "'gitlab' or 'local'; absent: the server's default 
 BACKEND = field("'gitlab' or 'local'; absent: the server's default backend.")
 PROJECT_Q = query("project", "GitLab project path or id, or (local backend) a workspace folder.", required=True)
 PROJECT = field("GitLab project path or id, or (local backend) a workspace folder.")
+MODEL_PROJECT_Q = query("project", "GitLab project path or id, or (local backend) a workspace folder.", required=True)
+MODEL_PROJECT = PROJECT
+MODEL_NAME_Q = query("name", "Registered model name.", required=True)
+MODEL_NAME = field("Registered model name.")
 
 #: route (as in ROUTES) -> method -> what it reads and answers
 OPERATIONS: dict[str, dict[str, dict]] = {
@@ -187,6 +191,32 @@ OPERATIONS: dict[str, dict[str, dict]] = {
                   params=(query("path", "Workspace folder."),)),
         "post": op("Add the template to a workspace folder.", ok=201, body=body(
             path=field("Workspace folder ('' = the root)."), overwrite=field("Replace existing files.", BOOL))),
+    },
+    "models/config": {"get": op("Whether the Models panel is enabled: backend, registry (gitlab, mlflow or none), "
+                                "its URL without credentials, the environment that serves.")},
+    "models": {"get": op("The project's registered models, each with its latest version and the version in production.",
+                         params=(MODEL_PROJECT_Q,))},
+    "models/versions": {
+        "get": op("A model's versions (metrics side by side, test gate, serving flag), production and who may deploy.",
+                  params=(MODEL_PROJECT_Q, MODEL_NAME_Q)),
+    },
+    "models/lineage": {
+        "get": op("A version's lineage: commit, pipeline and jobs, data versions, metrics, gate, image, deployments, "
+                  "links, reproducibility.", params=(MODEL_PROJECT_Q, MODEL_NAME_Q,
+                                                     query("version", "Semantic version, e.g. 1.0.42.", required=True))),
+    },
+    "models/promote": {
+        "post": op("Deploy a version to production: play (or retry) the deploy job of its pipeline.", body=body(
+            ["project", "name", "version"], project=MODEL_PROJECT, name=MODEL_NAME, version=field("Semantic version."))),
+    },
+    "models/rollback": {
+        "post": op("Re-deploy the version of the previous successful deployment (or to_version).", body=body(
+            ["project", "name"], project=MODEL_PROJECT, name=MODEL_NAME,
+            to_version=field("A version deployed before; absent: the previous one."))),
+    },
+    "models/reproduce": {
+        "post": op("Run the pipeline again at the version's commit with the data versions it read.", ok=201, body=body(
+            ["project", "name", "version"], project=MODEL_PROJECT, name=MODEL_NAME, version=field("Semantic version."))),
     },
 }
 

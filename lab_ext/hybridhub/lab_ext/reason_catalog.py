@@ -201,8 +201,8 @@ MODELS: Table = {
         "Train a new version instead.",
     ),
     # what promote, roll back and reproduce may meet in the pipeline backend they drive
-    **{code: PIPELINES[code] for code in ("token_expired", "gitlab_unreachable", "gitlab_error", "runner_missing",
-                                          "pipeline_error")},  # fmt: skip
+    **{code: PIPELINES[code] for code in ("unknown_project", "token_expired", "gitlab_unreachable", "gitlab_error",
+                                          "runner_missing", "pipeline_error")},  # fmt: skip
 }
 
 ACTIVITY: Table = {

@@ -8,6 +8,7 @@ from .activity import handlers as activity
 from .base_handler import NoSuchRouteHandler
 from .config import CodeHomeConfig, StorageConfig
 from .git import handlers as git
+from .models import handlers as models
 from .openapi import OpenAPIHandler
 from .pipelines import handlers as pipelines
 from .status_handler import StatusHandler
@@ -55,6 +56,13 @@ ROUTES = [
     (r"pipelines/runs/(\d+)/jobs/([A-Za-z0-9_.-]+)/(play|retry)", pipelines.JobActionHandler),
     (r"pipelines/runs/(\d+)/jobs/([A-Za-z0-9_.-]+)/trace", pipelines.TraceHandler),
     ("pipelines/template", pipelines.TemplateHandler),
+    ("models/config", models.ConfigHandler),
+    ("models", models.ModelsListHandler),
+    ("models/versions", models.VersionsHandler),
+    ("models/lineage", models.LineageHandler),
+    ("models/promote", models.PromoteHandler),
+    ("models/rollback", models.RollbackHandler),
+    ("models/reproduce", models.ReproduceHandler),
 ]
 
 

@@ -52,7 +52,7 @@ def stages(data: dict) -> list[str]:
 
 
 def jobs(data: dict) -> dict[str, dict]:
-    """Job name -> ``{stage, tags, when}`` for visible (non-hidden, non-keyword) jobs."""
+    """Job name -> ``{stage, tags, when, environment}`` for visible (non-hidden, non-keyword) jobs."""
     found = {}
     for name, spec in data.items():
         if name in RESERVED or str(name).startswith(".") or not isinstance(spec, dict):
@@ -62,8 +62,21 @@ def jobs(data: dict) -> dict[str, dict]:
             "stage": str(spec.get("stage", "test")),
             "tags": [str(t) for t in tags],
             "when": str(spec.get("when", "on_success")),
+            "environment": environment(spec),
         }
     return found
+
+
+def environment(spec: dict) -> str:
+    """The environment a job deploys to (``environment: production`` or ``environment: {name:
+    production}``, GitLab's two forms), or ''. An ``action`` other than ``start`` (stop, prepare,
+    verify, access) makes no deployment in GitLab (doc/ci/yaml/_index.md, environment:action)."""
+    value = spec.get("environment")
+    if isinstance(value, dict):
+        if str(value.get("action", "start")) != "start":
+            return ""
+        value = value.get("name")
+    return str(value) if isinstance(value, (str, int)) and str(value) else ""
 
 
 def expand(value: str, values: dict[str, str]) -> str:

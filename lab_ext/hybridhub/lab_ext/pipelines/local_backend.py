@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import logging
 import os
 import signal
 import time
@@ -22,9 +23,10 @@ from .backend import FINISHED, PipelineBackend, group_stages, runner_kind
 from .errors import PipelineError
 from .local_run import CiLocalProcess, argv_for, check_tools, job_env, parse_line
 from .local_serving import LocalServing
-from .local_store import STORE_DIR, PipelineStore, iso_to_epoch, now_iso, read_metrics
+from .local_store import STORE_DIR, EnvironmentStore, PipelineStore, iso_to_epoch, now_iso, read_metrics
 
 GIT_TIMEOUT = 60.0
+log = logging.getLogger(__name__)
 MAX_TRACE_CHUNK = 512 * 1024
 try:  # the culler counts a running pipeline as activity
     from ..activity import registry as _activity
@@ -59,6 +61,7 @@ class LocalBackend(PipelineBackend):
     def __init__(self, root: str | os.PathLike, *, tool: str = "", timeout: float = 3600.0, env: dict | None = None):
         self.root = Path(os.path.realpath(root))
         self.store = PipelineStore(self.root)
+        self.environments = EnvironmentStore(self.store)  # deployments of jobs with an environment (design §5)
         self.tool, self.timeout, self.extra_env = tool, timeout, dict(env or {})
         self.running: dict[int, CiLocalProcess] = {}
         self.tasks: dict[int, asyncio.Task] = {}
@@ -173,7 +176,7 @@ class LocalBackend(PipelineBackend):
             manual = job["when"] == "manual"
             jobs.append(
                 {"id": index, "name": name, "stage": job["stage"], "when": job["when"], "tags": tags.get(name, []),
-                 "status": "manual" if manual else "created", "allow_failure": manual,
+                 "status": "manual" if manual else "created", "allow_failure": manual, "environment": job["environment"],
                  "started_at": None, "finished_at": None, "retried": False}
             )  # fmt: skip
         return {
@@ -193,6 +196,8 @@ class LocalBackend(PipelineBackend):
         await self._serve()
         env = {**self.extra_env, "HYBRIDHUB_PIPELINE_ID": str(record["id"]), "HYBRIDHUB_SERVING_DIR": str(self.serving.dir),
                "HYBRIDHUB_SERVING_URL": self.serving.url}  # fmt: skip
+        for name in names:
+            self._deployment(record, self._current(record, name))
         proc = CiLocalProcess(argv, src, job_env(env), self.timeout)
         self.running[record["id"]] = proc
         self.tasks[record["id"]] = asyncio.create_task(self._supervise(record["id"], proc, names))
@@ -224,6 +229,7 @@ class LocalBackend(PipelineBackend):
                 job["finished_at"] = job["finished_at"] or now_iso()
                 self._keep_log(pipeline_id, job)
             self.store.save(record)
+            self._deployment(record, job)
 
         try:
             code = await proc.run(on_line)
@@ -250,6 +256,7 @@ class LocalBackend(PipelineBackend):
                 job["finished_at"] = now_iso() if job["started_at"] else None
                 if job["started_at"]:
                     self._keep_log(record["id"], job)
+            self._deployment(record, job)
         for job in record["jobs"]:
             if job["status"] == "manual" and (stopped or self._blocking_failure(record)):
                 job["status"] = "skipped"
@@ -261,6 +268,16 @@ class LocalBackend(PipelineBackend):
         record["status"] = self._overall(record, stopped, code)
         record["finished_at"] = now_iso()
         self.store.save(record)
+
+    def _deployment(self, record: dict, job: dict) -> None:
+        """A run of a job with ``environment:`` is a deployment whose status follows the job's."""
+        if not job.get("environment"):
+            return
+        try:
+            self.environments.follow(job["environment"], record, job)
+        except (OSError, PipelineError) as exc:  # the job's own result stands; the record says why not
+            log.warning("the deployment of local pipeline %s job %s was not recorded (%s)", record["id"], job["name"],
+                        getattr(exc, "reason", type(exc).__name__))  # fmt: skip
 
     @staticmethod
     def _blocking_failure(record: dict) -> bool:
@@ -312,6 +329,7 @@ class LocalBackend(PipelineBackend):
             for job in record["jobs"]:
                 if job["status"] in ("running", "created", "pending"):
                     job["status"] = "canceled"
+                    self._deployment(record, job)
             self.store.save(record)
         return record
 

@@ -136,3 +136,60 @@ def read_metrics(src: Path) -> dict | None:
             if numbers:
                 return numbers
     return None
+
+
+#: a job's status -> its deployment's (GitLab's deployment follows its job the same way:
+#: app/models/deployment.rb's state machine, driven by Ci::Build transitions)
+DEPLOYMENT_STATUS = {"created": "created", "pending": "created", "manual": "created", "running": "running",
+                     "success": "success", "failed": "failed", "canceled": "canceled", "skipped": "canceled"}  # fmt: skip
+ENVIRONMENTS_DIR = "environments"
+
+
+class EnvironmentStore:
+    """Deployments of local runs (design §5): ``<store>/environments/<name>.json`` =
+    ``{"deployments": [{id, status, pipeline_id, job, job_id, project, sha, ref, user, created_at,
+    finished_at}]}``, newest last. Written whole and atomically (a reader never sees half a file),
+    only from the server's event loop, so a read-change-write is never interleaved."""
+
+    def __init__(self, store: PipelineStore) -> None:
+        self.store = store
+
+    def _parts(self, name: str) -> list[str]:
+        if not name or "/" in name or name.startswith("."):
+            raise PipelineError("invalid_request", details="an environment name is one word")
+        return self.store._parts(ENVIRONMENTS_DIR, f"{name}.json")
+
+    def deployments(self, name: str) -> list[dict]:
+        try:
+            data = json.loads(workspace.read_bytes(self.store.root, self._parts(name), error=PipelineError))
+        except (OSError, ValueError, PipelineError):
+            return []
+        found = data.get("deployments") if isinstance(data, dict) else None
+        return [d for d in found if isinstance(d, dict)] if isinstance(found, list) else []
+
+    def _save(self, name: str, deployments: list[dict]) -> None:
+        data = json.dumps({"deployments": deployments}, indent=1).encode("utf-8")
+        workspace.write_bytes(self.store.root, self._parts(name), data, overwrite=True, create_parents=True,
+                              prefix=".environment-", suffix=".json", error=PipelineError)  # fmt: skip
+
+    def follow(self, name: str, record: dict, job: dict) -> dict:
+        """The deployment of this run of ``job`` (made on its first call), its status following the job's."""
+        deployments = self.deployments(name)
+        status = DEPLOYMENT_STATUS.get(job["status"], "created")
+        for deployment in deployments:
+            if deployment.get("pipeline_id") == record["id"] and deployment.get("job_id") == job["id"]:
+                if deployment.get("status") == status:
+                    return deployment
+                break
+        else:
+            deployment = {"id": max((int(d.get("id") or 0) for d in deployments), default=0) + 1,
+                          "pipeline_id": record["id"], "job": job["name"], "job_id": job["id"],
+                          "project": record.get("project"), "sha": record.get("sha"), "ref": record.get("ref"),
+                          "user": os.environ.get("JUPYTERHUB_USER") or os.environ.get("USER") or "",
+                          "created_at": now_iso(), "finished_at": None}  # fmt: skip
+            deployments.append(deployment)
+        deployment["status"] = status
+        if status in ("success", "failed", "canceled"):
+            deployment["finished_at"] = now_iso()
+        self._save(name, deployments)
+        return deployment
