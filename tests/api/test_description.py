@@ -14,6 +14,7 @@ from tornado.httpclient import HTTPClientError
 
 from hybridhub.lab_ext.activity.errors import REASONS as ACTIVITY_REASONS
 from hybridhub.lab_ext.git.errors import REASONS as GIT_REASONS
+from hybridhub.lab_ext.models.errors import ModelsError
 from hybridhub.lab_ext.openapi import OPERATIONS, build_description
 from hybridhub.lab_ext.pipelines.errors import REASONS as PIPELINE_REASONS
 from hybridhub.lab_ext.reasons import RequestError
@@ -54,7 +55,7 @@ def test_each_path_has_the_methods_its_handler_implements_and_its_regex_as_patte
 
 def test_reason_enums_are_the_catalogs():
     codes = set(DESCRIPTION["components"]["schemas"]["Error"]["properties"]["reason"]["enum"])
-    catalogs = [RequestError.REASONS, STORAGE_REASONS, GIT_REASONS, PIPELINE_REASONS, ACTIVITY_REASONS]
+    catalogs = [RequestError.REASONS, STORAGE_REASONS, GIT_REASONS, PIPELINE_REASONS, ACTIVITY_REASONS, ModelsError.REASONS]
     assert codes == set().union(*catalogs)
     commit = DESCRIPTION["paths"]["/git/commit"]["post"]["responses"]
     assert commit["409"]["content"]["application/json"]["schema"]["allOf"][1]["properties"]["reason"]["enum"] == sorted(
