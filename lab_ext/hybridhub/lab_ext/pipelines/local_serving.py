@@ -14,6 +14,11 @@ and reports each step in ``<serving>/status/<id>.json``, which the job waits for
 that does not become ready is stopped and the old one keeps serving; a serving process that
 dies is started again. MLServer children die
 with the user's server (parent-death signal, and a kill at interpreter exit).
+
+Each MLServer gets the object-store environment of the local jobs (``env``: S3_ENDPOINT,
+AWS_*; process environment only, never a file) and ``PREDICTION_LOG_URI`` (the deploy job's,
+from its ``request.json``, else ``env``'s), so the model folder's runtime logs every
+prediction to the store (the template's ml/prediction_log.py), spooled in the release folder.
 """
 
 from __future__ import annotations
@@ -36,7 +41,9 @@ from pathlib import Path
 
 from .local_front import Front
 
-RUNTIME = "mlserver_sklearn.SKLearnModel"  # the only runtime a local deploy may ask for
+# the runtimes a local deploy may ask for: MLServer's scikit-learn runtime, or the template's
+# subclass of it that logs each prediction (ml/serving_runtime.py, in the model folder)
+RUNTIMES = ("mlserver_sklearn.SKLearnModel", "serving_runtime.PredictionLoggingModel")
 LOOPBACK = "127.0.0.1"
 POLL_SECONDS = 0.3
 log = logging.getLogger(__name__)
@@ -82,6 +89,7 @@ class Instance:
     grpc: int
     metrics: int
     process: asyncio.subprocess.Process | None = None
+    prediction_log: str = ""  # PREDICTION_LOG_URI of its process ("" = no request log)
     connections: int = 0  # requests in flight through the front
     restarts: int = 0  # times its process died and was started again
     started: float = field(default_factory=time.time)
@@ -89,7 +97,7 @@ class Instance:
     def describe(self) -> dict:
         return {"name": self.name, "version": self.version, "pid": self.process.pid if self.process else None,
                 "backend_url": f"http://{LOOPBACK}:{self.http}", "metrics_url": f"http://{LOOPBACK}:{self.metrics}/metrics",
-                "log": str(self.folder / "mlserver.log")}  # fmt: skip
+                "log": str(self.folder / "mlserver.log"), "prediction_log": self.prediction_log or None}  # fmt: skip
 
 
 def mlserver_command() -> str:
@@ -102,25 +110,41 @@ def mlserver_command() -> str:
 
 
 def read_request(folder: Path) -> tuple[str, str]:
-    """The model's name and version from its MLServer settings; only the sklearn runtime."""
+    """The model's name and version from its MLServer settings; only the known runtimes."""
     try:
         settings = json.loads((folder / "model-settings.json").read_text(encoding="utf-8"))
         name, version = settings["name"], settings["parameters"]["version"]
     except (OSError, ValueError, KeyError, TypeError):
         raise ServingRefused("the model folder has no valid model-settings.json (name, parameters.version)") from None
-    if settings.get("implementation") != RUNTIME:
-        raise ServingRefused(f"only the {RUNTIME} runtime is served locally")
+    if settings.get("implementation") not in RUNTIMES:
+        raise ServingRefused(f"only the {' or '.join(RUNTIMES)} runtime is served locally")
     if not all(isinstance(v, str) and v and v.replace(".", "").replace("-", "").isalnum() for v in (name, version)):
         raise ServingRefused("the model name and version must be short words (letters, digits, '.', '-')")
     return name, version
 
 
+def prediction_log_uri(folder: Path, env: dict) -> str:
+    """Where the model server logs predictions: the deploy job's PREDICTION_LOG_URI (request.json),
+    else the local jobs' environment; "" for none. An s3:// URI only (the runtime checks the rest)."""
+    try:
+        asked = json.loads((folder / "request.json").read_text(encoding="utf-8")).get("prediction_log_uri")
+    except (OSError, ValueError, AttributeError):
+        asked = None
+    uri = asked if isinstance(asked, str) and asked.strip() else env.get("PREDICTION_LOG_URI", "")
+    uri = uri.strip()
+    if uri and (not uri.startswith("s3://") or any(c.isspace() or c in "@?#" for c in uri) or len(uri) > 512):
+        raise ServingRefused("PREDICTION_LOG_URI must be s3://bucket/prefix")
+    return uri
+
+
 class LocalServing:
     """The stable front port, the request watcher and the MLServer processes of one workspace."""
 
-    def __init__(self, folder: str | os.PathLike, port: int = 0, ready_timeout: float = 90.0, grace: float = 10.0):
+    def __init__(self, folder: str | os.PathLike, port: int = 0, ready_timeout: float = 90.0, grace: float = 10.0,
+                 env: dict | None = None):  # fmt: skip
         self.dir = Path(folder)  # made by the caller, symbolic-link safe (the local backend's store)
         self.port, self.ready_timeout, self.grace = port, ready_timeout, grace
+        self.env = dict(env or {})  # the local jobs' object-store env (+ PREDICTION_LOG_URI): children only
         self.current: Instance | None = None
         self.instances: list[Instance] = []
         self._front: Front | None = None
@@ -202,7 +226,7 @@ class LocalServing:
             self.instances.remove(dead)
         dead.restarts += 1
         try:
-            instance = await self._start_instance(dead.name, dead.version, dead.folder)
+            instance = await self._start_instance(dead.name, dead.version, dead.folder, dead.prediction_log)
             await self._wait_ready(instance)
         except ServingRefused:
             return
@@ -227,7 +251,7 @@ class LocalServing:
         _write_json(status_path, status)
         try:
             name, version = read_request(release)
-            instance = await self._start_instance(name, version, release)
+            instance = await self._start_instance(name, version, release, prediction_log_uri(release, self.env))
             status.update(state="checking", **instance.describe())
             _write_json(status_path, status)
             await self._wait_ready(instance)
@@ -252,15 +276,18 @@ class LocalServing:
             if folder not in in_use:
                 shutil.rmtree(folder, ignore_errors=True)
 
-    async def _start_instance(self, name: str, version: str, folder: Path) -> Instance:
+    async def _start_instance(self, name: str, version: str, folder: Path, log_uri: str = "") -> Instance:
         http, grpc, metrics = _free_ports(3)
-        instance = Instance(name, version, folder, http, grpc, metrics)
+        instance = Instance(name, version, folder, http, grpc, metrics, prediction_log=log_uri)
         # MLServer's settings from the environment (pydantic settings, prefix MLSERVER_):
         # https://mlserver.readthedocs.io/en/stable/reference/settings.html
         env = {k: os.environ[k] for k in ("PATH", "HOME", "LANG", "LC_ALL", "TZ") if k in os.environ}
         env.update(MLSERVER_HOST=LOOPBACK, MLSERVER_HTTP_PORT=str(http), MLSERVER_GRPC_PORT=str(grpc),
                    MLSERVER_METRICS_PORT=str(metrics), MLSERVER_PARALLEL_WORKERS="0",
                    MLSERVER_DEBUG="false")  # debug (its default) sends tracebacks to clients  # fmt: skip
+        env.update({k: v for k, v in self.env.items() if k != "PREDICTION_LOG_URI"})
+        if log_uri:  # the runtime's spool: beside the model, so a revived process finds its lines
+            env.update(PREDICTION_LOG_URI=log_uri, PREDICTION_LOG_SPOOL_DIR=str(folder / "prediction-log"))
         with open(folder / "mlserver.log", "ab") as log:
             instance.process = await asyncio.create_subprocess_exec(
                 mlserver_command(), "start", str(folder), cwd=folder, env=env, stdin=asyncio.subprocess.DEVNULL,

@@ -3,6 +3,9 @@
     model/model.joblib           the fitted scikit-learn pipeline
     model/model-settings.json    MLServer's settings: name, runtime, version, input shape
     model/training.json          what made it: data URI and version, parameters, rows, seconds
+    model/serving_runtime.py     the MLServer runtime: scikit-learn's plus the request log
+    model/prediction_log.py, model/s3io.py    what the runtime imports (the model folder is
+                                 on sys.path while MLServer imports the runtime)
 
 https://mlserver.readthedocs.io/en/stable/reference/model-settings.html
 """
@@ -11,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 
 from data import FEATURES
@@ -18,7 +22,8 @@ from data import FEATURES
 MODEL_FILE = "model.joblib"
 SETTINGS_FILE = "model-settings.json"
 TRAINING_FILE = "training.json"
-RUNTIME = "mlserver_sklearn.SKLearnModel"
+RUNTIME = "serving_runtime.PredictionLoggingModel"  # mlserver_sklearn.SKLearnModel + the request log
+RUNTIME_FILES = ("serving_runtime.py", "prediction_log.py", "s3io.py")  # beside this file, copied as they are
 
 
 def model_version() -> str:
@@ -47,6 +52,8 @@ def write(folder: Path, estimator, name: str, version: str, training: dict) -> N
     joblib.dump(estimator, folder / MODEL_FILE)
     (folder / SETTINGS_FILE).write_text(json.dumps(settings(name, version), indent=2) + "\n", encoding="utf-8")
     (folder / TRAINING_FILE).write_text(json.dumps(training, indent=2) + "\n", encoding="utf-8")
+    for name in RUNTIME_FILES:
+        shutil.copyfile(Path(__file__).with_name(name), folder / name)
 
 
 def load(folder: Path):
