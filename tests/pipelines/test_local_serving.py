@@ -48,13 +48,15 @@ def models(tmp_path_factory, sample_data) -> dict[str, Path]:
     return folders
 
 
-def hand_over(serving: LocalServing, folder: Path, request_id: str, for_watcher: bool = False) -> Path:
+def hand_over(serving: LocalServing, folder: Path, request_id: str, for_watcher: bool = False,
+              request: dict | None = None) -> Path:  # fmt: skip
     """What ci/local_deploy.py does: the model folder moved whole under requests/<id>/; with its
-    request.json (the watcher's signal) only when the watcher should take it, not deploy() here."""
+    request.json (the watcher's signal) only when the watcher should take it, not deploy() here,
+    or when the test gives its content."""
     staging = serving.dir / "staging" / request_id
     shutil.copytree(folder, staging)
-    if for_watcher:
-        (staging / "request.json").write_text("{}")
+    if for_watcher or request is not None:
+        (staging / "request.json").write_text(json.dumps(request or {}))
     target = serving.dir / "requests" / request_id
     os.replace(staging, target)
     return target
@@ -232,3 +234,54 @@ async def test_a_model_server_that_dies_is_started_again(serving, models):
     (revived,) = serving.instances
     assert revived.process.pid != instance.process.pid and revived.restarts == 1
     assert json.loads((serving.dir / "current.json").read_text())["restarts"] == 1
+
+
+async def test_served_predictions_go_to_the_request_log(tmp_path, models, object_store):
+    """The MLServer processes get the jobs' S3 env and PREDICTION_LOG_URI (the deploy job's from
+    request.json, else the env's): the model folder's runtime logs each prediction through the
+    front to the real store (tests/models/test_prediction_log.py tests the log itself)."""
+    from minio import Minio
+
+    creds = object_store.credentials
+    admin = Minio(object_store.endpoint.removeprefix("http://"), creds.admin_access_key, creds.admin_secret_key,
+                  secure=False)  # fmt: skip
+    bucket = f"served-{os.urandom(6).hex()}"
+    admin.make_bucket(bucket)
+    env = {"S3_ENDPOINT": object_store.endpoint, "AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": creds.user_access_key,
+           "AWS_SECRET_ACCESS_KEY": creds.user_secret_key, "PREDICTION_LOG_URI": f"s3://{bucket}/from-env",
+           "PREDICTION_LOG_INTERVAL": "0.3"}  # fmt: skip
+    (tmp_path / "serving").mkdir()
+    local = LocalServing(tmp_path / "serving", ready_timeout=60, grace=5, env=env)
+    await local.start()
+    try:
+        refused = await local.deploy(hand_over(local, models["1.0.1"], "bad", request={"prediction_log_uri": "http://x/y"}))
+        assert refused["state"] == "failed" and "PREDICTION_LOG_URI must be s3://" in refused["reason"]
+        first = await local.deploy(hand_over(local, models["1.0.1"], "r1", request={}))
+        assert first["state"] == "serving" and first["prediction_log"] == f"s3://{bucket}/from-env"
+        await asyncio.to_thread(infer, local.url, [[48.0, 4.1, 12.0]])
+        second = await local.deploy(hand_over(local, models["1.0.2"], "r2",
+                                              request={"prediction_log_uri": f"s3://{bucket}/from-job"}))  # fmt: skip
+        assert second["prediction_log"] == f"s3://{bucket}/from-job"
+        await asyncio.to_thread(infer, local.url, [[40.0, 1.8, 12.0]])
+        day = time.strftime("%Y-%m-%d", time.gmtime())
+        found, deadline = {}, time.monotonic() + 30
+        while len(found) < 2:
+            assert time.monotonic() < deadline, found
+            for prefix, version in (("from-env", "1.0.1"), ("from-job", "1.0.2")):
+                try:
+                    response = admin.get_object(bucket, f"{prefix}/sensor-failure/{version}/{day}.jsonl")
+                except Exception:  # noqa: BLE001 - NoSuchKey until the first upload
+                    continue
+                found[version] = [json.loads(line) for line in response.read().decode().splitlines()]
+                response.close()
+            await asyncio.sleep(0.2)
+        assert [line["inputs"] for line in found["1.0.1"]] == [[[48.0, 4.1, 12.0]]]
+        assert [line["outputs"]["predict"] for line in found["1.0.2"]] == [[0]]
+        # the spool is the release's, and no key reached a file of it
+        spool = local.dir / "releases" / "r2" / "prediction-log"
+        assert list(spool.rglob("*.jsonl"))
+        for path in (local.dir / "releases").rglob("*"):
+            if path.is_file() and path.suffix in (".json", ".jsonl", ".log"):
+                assert creds.user_secret_key not in path.read_text(errors="replace"), path
+    finally:
+        await local.close()

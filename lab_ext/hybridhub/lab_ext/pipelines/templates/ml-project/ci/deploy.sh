@@ -13,7 +13,14 @@ else
   echo "${CI_REGISTRY_PASSWORD}" | "${ENGINE}" login -u "${CI_REGISTRY_USER}" --password-stdin "${CI_REGISTRY}" >/dev/null
   "${ENGINE}" pull "${IMAGE}"
   "${ENGINE}" rm -f model-server-next >/dev/null 2>&1 || true
-  "${ENGINE}" run -d --name model-server-next -p "127.0.0.1:${CHECK_PORT:-18080}:8080" "${IMAGE}" >/dev/null
+  # the request log (ml/prediction_log.py) writes where PREDICTION_LOG_URI says, with the store's
+  # keys of the CI/CD variables: passed by name (-e NAME takes the value from this job's
+  # environment), so no value is on a command line or in the image; unset: no request log
+  set --
+  if [ -n "${PREDICTION_LOG_URI:-}" ]; then
+    set -- -e PREDICTION_LOG_URI -e S3_ENDPOINT -e AWS_ENDPOINT_URL -e AWS_REGION -e AWS_ACCESS_KEY_ID -e AWS_SECRET_ACCESS_KEY
+  fi
+  "${ENGINE}" run -d --name model-server-next "$@" -p "127.0.0.1:${CHECK_PORT:-18080}:8080" "${IMAGE}" >/dev/null
   tries=0
   until curl -fsS "http://127.0.0.1:${CHECK_PORT:-18080}/v2/health/ready" >/dev/null 2>&1; do
     tries=$((tries + 1))
@@ -26,8 +33,10 @@ else
     sleep 2
   done
   "${ENGINE}" rm -f model-server-next >/dev/null
+  # stop (SIGTERM), not only rm -f (SIGKILL): MLServer exits cleanly and uploads the last log lines
+  "${ENGINE}" stop -t 20 model-server >/dev/null 2>&1 || true
   "${ENGINE}" rm -f model-server >/dev/null 2>&1 || true
-  "${ENGINE}" run -d --name model-server --restart=always -p "${SERVE_PORT}:8080" "${IMAGE}"
+  "${ENGINE}" run -d --name model-server --restart=always "$@" -p "${SERVE_PORT}:8080" "${IMAGE}"
   echo "deployed ${IMAGE}"
 fi
 if [ -n "${PRODUCTION_METRICS_URI:-}" ]; then
