@@ -38,9 +38,11 @@ def test_trains_and_passes_then_fails_with_a_raised_threshold(tmp_path, sample_d
     assert trained.returncode == 0, trained.stderr
     training = json.loads((tmp_path / "model/training.json").read_text())
     assert training["rows"] == 2000 and training["library"] == f"scikit-learn {sklearn.__version__}"
-    # the folder MLServer's sklearn runtime serves: its settings name the model and its semantic version
+    # the folder MLServer serves: its settings name the model, its semantic version and the runtime
+    # in the folder (the sklearn runtime + the request log: tests/models/test_prediction_log.py)
     settings = json.loads((tmp_path / "model/model-settings.json").read_text())
-    assert settings["implementation"] == "mlserver_sklearn.SKLearnModel" and settings["parameters"]["version"] == "1.0.7"
+    assert settings["implementation"] == "serving_runtime.PredictionLoggingModel" and settings["parameters"]["version"] == "1.0.7"
+    assert (tmp_path / "model/serving_runtime.py").is_file()
     estimator = joblib.load(tmp_path / "model/model.joblib")
     assert list(estimator.predict([[48.0, 4.1, 12.0], [40.0, 1.8, 12.0]])) == [1, 0]  # hot and shaking fails
     passed = run("evaluate.py", "--data", str(sample_data["test"]), "--min-accuracy", "0.95", cwd=tmp_path)
