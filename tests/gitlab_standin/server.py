@@ -132,7 +132,7 @@ class GitLabStandIn:
             matched_path = True
             if method != request.method:
                 continue
-            unknown = set(request.query) - set(params)
+            unknown = set(request.query) - set(params) if params is not None else set()  # None: any
             if unknown:
                 raise self.violation(400, f"unsupported query parameter(s) {sorted(unknown)} for {method} {request.path}")
             return handler(self, request, *match.groups())
