@@ -10,6 +10,18 @@ Guest+ on a private project, write: Developer+), lib/api/ml/mlflow/experiments.r
 app/services/ml/experiment_tracking/candidate_repository.rb and
 handle_candidate_gitlab_metadata_service.rb (the ``gitlab.CI_JOB_ID`` tag links the run to a job).
 
+What GitLab's answers mean for a client (each reproduced here, see tests/gitlab/test_standin_mlflow.py):
+- ``create_model_version(run_id=…)`` promotes a run only if it is in the model's experiment
+  ``[model]<name>`` (created with the model), else "Run's experiment does not belong to this model";
+- a model version's ``version`` is its database id; ``get_model_version``/``update_model_version``/
+  ``get_model_version_by_alias`` take the SEMANTIC version; ``get-download-uri`` takes the id;
+  ``models:/<name>/<id>`` downloads its files; ``mlflow-artifacts:/<id>`` through
+  ``mlflow.artifacts.download_artifacts`` does not (the client drops the project path for a root);
+- a run's params and tags are written once: a second ``set_tag``/``log_param`` of a key is 400,
+  ``log_batch`` skips it silently; ``search_runs`` ignores ``filter_string`` and refuses a list ``order_by``;
+- POST reads (runs/search, get-latest-versions) need the ``api`` scope, not ``read_api``;
+- ``gitlab.CI_JOB_ID`` must be an existing job id (else GitLab answers 500).
+
 Install with ``state = install(gitlab)``. MLflow endpoints GitLab does not implement answer
 Grape's catch-all 404 (lib/api/api.rb ``route :any, '*path'``) and are listed in ``state.refused``;
 anything else unknown is a stand-in violation as usual.
