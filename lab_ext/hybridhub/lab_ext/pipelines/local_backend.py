@@ -70,7 +70,9 @@ class LocalBackend(PipelineBackend):
         self.lock = asyncio.Lock()
         # deploy jobs hand their model to this server's model server (local_serving.py)
         port = os.environ.get("HYBRIDHUB_LOCAL_SERVE_PORT", "0")
-        self.serving = LocalServing(self.store.base / "serving", port=int(port) if port.isdigit() else 0)
+        # its MLServer processes get the jobs' object-store env (+ PREDICTION_LOG_URI): the request log
+        self.serving = LocalServing(self.store.base / "serving", port=int(port) if port.isdigit() else 0,
+                                    env=self.extra_env)  # fmt: skip
         atexit.register(self._kill_all_now)
 
     def _kill_all_now(self) -> None:
