@@ -29,8 +29,9 @@ def register(tracking_uri: str, name: str, pipeline_id: int, *, commit: str = "a
     """Train + test + build of one pipeline: returns ``{"version", "run_id", "registry_version"}``."""
     client = MlflowClient(tracking_uri)
     version = f"1.0.{pipeline_id}"
-    experiment = client.get_experiment_by_name(name)
-    experiment_id = experiment.experiment_id if experiment else client.create_experiment(name)
+    experiment_name = f"[model]{name}"  # GitLab's experiment of a registered model (the template's ml/registry.py)
+    experiment = client.get_experiment_by_name(experiment_name)
+    experiment_id = experiment.experiment_id if experiment else client.create_experiment(experiment_name)
     train = train or data_record("s3://datasets/train.csv", "v-train-1")
     test = test or data_record("s3://datasets/test.csv", "v-test-1")
     tags = {"gitlab.CI_JOB_ID": str(job_id), "hybridhub.model": name, "hybridhub.version": version,

@@ -29,11 +29,13 @@ from typing import Any, Callable
 from .errors import ModelsError
 
 VERSION_TAG = "hybridhub.version"
+EXPERIMENT_PREFIX = "[model]"  # the experiment GitLab makes for a registered model (create_model_service.rb)
 SEMVER = re.compile(r"^(0|[1-9]\d{0,17})\.(0|[1-9]\d{0,17})\.(0|[1-9]\d{0,17})(?:-[0-9A-Za-z.-]{1,64})?$")
 MAX_NAME = 255
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._ -]{0,254}$")
 MAX_RUNS = 1000  # runs of one model read per listing (GitLab's largest page)
-_MISSING = {"RESOURCE_DOES_NOT_EXIST", "NOT_FOUND", "ENDPOINT_NOT_FOUND"}
+#: a name or version the registry refuses to look up is one it does not have
+_MISSING = {"RESOURCE_DOES_NOT_EXIST", "NOT_FOUND", "ENDPOINT_NOT_FOUND", "INVALID_PARAMETER_VALUE", "BAD_REQUEST"}
 _DENIED = {"PERMISSION_DENIED", "UNAUTHENTICATED"}
 _DENIED_STATUS = re.compile(r"\b(401|403)\b")
 
@@ -187,20 +189,22 @@ class Registry:
         return experiment.experiment_id if experiment is not None else None
 
     async def versions(self, name: str) -> list[Version]:
-        """The model's versions, newest first (runs of experiment ``name`` with ``hybridhub.version``)."""
-        experiment = await self.experiment_id(name)
-        if experiment is None:
-            return []
+        """The model's versions, newest first: runs with ``hybridhub.version`` of the model's
+        experiment, ``[model]<name>`` (GitLab accepts a run as a model version only from the
+        experiment it made for the model: app/services/ml/create_model_version_service.rb), or
+        one named ``<name>`` as design §1 first said."""
         from mlflow.entities import ViewType
 
         found: list[Version] = []
-        token = None
-        while len(found) < MAX_RUNS:
-            page = await self.call(self.tracking.search_runs, [experiment], "", ViewType.ACTIVE_ONLY, 200, None, token)
-            found += [v for v in map(version_of, page) if v is not None]
-            token = page.token
-            if not token:
-                break
+        for experiment_name in (EXPERIMENT_PREFIX + name, name):
+            experiment = await self.experiment_id(experiment_name)
+            token = None
+            while experiment is not None and len(found) < MAX_RUNS:
+                page = await self.call(self.tracking.search_runs, [experiment], "", ViewType.ACTIVE_ONLY, 200, None, token)
+                found += [v for v in map(version_of, page) if v is not None]
+                token = page.token
+                if not token:
+                    break
         newest: dict[str, Version] = {}
         for version in sorted(found, key=lambda v: v.start_time or 0):
             newest[version.version] = version  # a version registered twice: the later run counts
