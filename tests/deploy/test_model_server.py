@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -82,7 +83,14 @@ def get(url: str, body: dict | None = None) -> tuple[int, str]:
 
 @pytest.fixture
 def image_server(tmp_path):
-    """`mlserver start /mnt/models` with the image's ENV, ports moved to free loopback ones."""
+    with start_image_server(tmp_path, {}) as server:
+        yield server
+
+
+@contextlib.contextmanager
+def start_image_server(tmp_path, run_env: dict[str, str]):
+    """`mlserver start /mnt/models` with the image's ENV (plus ``run_env``: what `podman run -e`
+    adds), ports moved to free loopback ones."""
     dockerfile = parse(IMAGE / "Dockerfile")
     env_line = " ".join(dockerfile.all("ENV")).replace("\\\n", " ")
     settings = dict(item.split("=", 1) for item in shlex.split(env_line))
@@ -99,7 +107,7 @@ def image_server(tmp_path):
                              capture_output=True, text=True, timeout=120)  # fmt: skip
     assert trained.returncode == 0, trained.stderr
     ports = {"MLSERVER_HTTP_PORT": free_port(), "MLSERVER_GRPC_PORT": free_port(), "MLSERVER_METRICS_PORT": free_port()}
-    env = {**os.environ, **settings, **{k: str(v) for k, v in ports.items()}, "MLSERVER_HOST": "127.0.0.1"}
+    env = {**os.environ, **settings, **{k: str(v) for k, v in ports.items()}, "MLSERVER_HOST": "127.0.0.1", **run_env}
     mlserver = Path(sys.executable).with_name("mlserver")
     log = open(tmp_path / "mlserver.log", "wb")
     proc = subprocess.Popen([str(mlserver), "start", str(models)], cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -147,3 +155,38 @@ def test_stops_cleanly_on_sigterm(image_server):
     proc.send_signal(signal.SIGTERM)  # what `docker stop` sends
     assert proc.wait(timeout=30) == 0
     assert get(base + "/v2/health/ready")[0] == 0
+
+
+def test_the_image_logs_predictions_when_run_with_a_log_uri(tmp_path, object_store):
+    """ci/deploy.sh's `-e PREDICTION_LOG_URI -e S3_ENDPOINT -e AWS_*`: with the image's own settings
+    (MLSERVER_PARALLEL_WORKERS=0, whose /metrics is prometheus_client's default registry) the
+    log's counters are on /metrics and the line is in the store (tests/models/test_prediction_log.py
+    tests the log in depth)."""
+    from minio import Minio
+
+    deploy = (TEMPLATE_DIR / "ci" / "deploy.sh").read_text()
+    passed = re.findall(r"-e ([A-Z0-9_]+)", deploy)
+    assert {"PREDICTION_LOG_URI", "S3_ENDPOINT", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION"} <= set(passed)
+    assert not re.search(r"-e [A-Z0-9_]+=", deploy)  # by name only: no value on the command line
+    creds = object_store.credentials
+    admin = Minio(object_store.endpoint.removeprefix("http://"), creds.admin_access_key, creds.admin_secret_key,
+                  secure=False)  # fmt: skip
+    bucket = f"image-{os.urandom(6).hex()}"
+    admin.make_bucket(bucket)
+    run_env = {"PREDICTION_LOG_URI": f"s3://{bucket}/predictions", "S3_ENDPOINT": object_store.endpoint,
+               "AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": creds.user_access_key,
+               "AWS_SECRET_ACCESS_KEY": creds.user_secret_key, "PREDICTION_LOG_SPOOL_DIR": str(tmp_path / "spool")}  # fmt: skip
+    with start_image_server(tmp_path, run_env) as (proc, base, metrics_url):
+        body = {"inputs": [{"name": "sensors", "shape": [1, 3], "datatype": "FP64", "data": [48, 4.1, 12]}]}
+        status, text = get(base + "/v2/models/sensor-failure/infer", body)
+        assert status == 200, text
+        status, metrics = get(metrics_url)
+        assert re.search(r'^prediction_log_records_total\{model_name="sensor-failure",model_version="2.3.4"\} 1\.0$',
+                         metrics, re.M), metrics  # fmt: skip
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+    day = time.strftime("%Y-%m-%d", time.gmtime())
+    response = admin.get_object(bucket, f"predictions/sensor-failure/2.3.4/{day}.jsonl")
+    (line,) = [json.loads(x) for x in response.read().decode().splitlines()]
+    response.close()
+    assert line["inputs"] == [[48.0, 4.1, 12.0]] and line["outputs"]["predict"] == [1]

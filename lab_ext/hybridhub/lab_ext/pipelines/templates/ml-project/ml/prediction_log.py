@@ -178,7 +178,7 @@ class PredictionLog:
             self.counters.failures.inc()
         if not self._failing:
             self._failing = True
-            log.warning("prediction log: %s (predictions go on; retried every %.0f s)", reason, self.interval)
+            log.warning("prediction log: %s (predictions go on; retried every %g s)", reason, self.interval)
 
     def close(self) -> None:
         """Stop the thread and upload what is new (unload, shutdown); idempotent."""
