@@ -1,9 +1,12 @@
 #!/bin/sh
 # Build the model image (MLServer + the trained model folder) with kaniko (no Docker daemon)
 # and push it to the project's GitLab registry.
+# The image's ref and digest (kaniko --digest-file) go to image.json, an artifact: the kaniko
+# image has no Python, so the deploy job records them on the model's run (ml/registry.py build).
 # HYBRIDHUB_LOCAL_RUN=true (the local backend): there is no registry and no kaniko here, so no
 # image is built; the job checks what the build would use instead (the model folder and the
-# Dockerfile, linted with hadolint when it is installed) and says so.
+# Dockerfile, linted with hadolint when it is installed), says so, and records the context's
+# sha256 (hybridhub.image_context_digest, never an image digest) and lineage.json on the run.
 set -eu
 if [ "${HYBRIDHUB_LOCAL_RUN:-false}" = "true" ]; then
   echo "local run: no image is built (no registry here); checking the image context instead"
@@ -18,12 +21,13 @@ if [ "${HYBRIDHUB_LOCAL_RUN:-false}" = "true" ]; then
   else
     echo "hadolint is not installed: Dockerfile not linted"
   fi
-  exit 0
+  exec "${HYBRIDHUB_PYTHON:-python3}" ml/registry.py build --context Dockerfile model
 fi
 IMAGE="${CI_REGISTRY_IMAGE}/model"
 TAG="${CI_COMMIT_SHORT_SHA:-local}"
+DIGEST_FILE="${CI_PROJECT_DIR}/image-digest"
 set -- --context "${CI_PROJECT_DIR}" --dockerfile "${CI_PROJECT_DIR}/Dockerfile" \
-  --destination "${IMAGE}:${TAG}" --destination "${IMAGE}:latest" \
+  --destination "${IMAGE}:${TAG}" --destination "${IMAGE}:latest" --digest-file "${DIGEST_FILE}" \
   --label "org.opencontainers.image.revision=${CI_COMMIT_SHA:-unknown}"
 if [ -n "${MODEL_SERVER_IMAGE:-}" ]; then
   set -- "$@" --build-arg "MODEL_SERVER_IMAGE=${MODEL_SERVER_IMAGE}"
@@ -33,4 +37,11 @@ mkdir -p /kaniko/.docker
 # the job token authenticates to the registry; it is written for kaniko only, never printed
 printf '{"auths":{"%s":{"username":"%s","password":"%s"}}}' \
   "${CI_REGISTRY}" "${CI_REGISTRY_USER}" "${CI_REGISTRY_PASSWORD}" > /kaniko/.docker/config.json
-exec /kaniko/executor "$@"
+/kaniko/executor "$@"
+DIGEST="$(cat "${DIGEST_FILE}")"
+case "${DIGEST}" in
+  sha256:*) ;;
+  *) echo "kaniko wrote no image digest to ${DIGEST_FILE}"; exit 1 ;;
+esac
+printf '{"ref": "%s", "digest": "%s", "job_id": "%s"}\n' "${IMAGE}:${TAG}" "${DIGEST}" "${CI_JOB_ID:-}" > image.json
+echo "built ${IMAGE}:${TAG}@${DIGEST}"

@@ -1,14 +1,18 @@
 #!/bin/sh
 # Deploy the model, then record its metrics as the new production baseline for the test gate.
-# On-prem (shell runner on the serving machine): pull the model image, start it beside the old
-# container, wait for MLServer's /v2/health/ready, then replace the old one.
+# On-prem (shell runner on the serving machine): record the image the build made (image.json:
+# ref and digest) on the model's run and in lineage.json (ml/registry.py build; the kaniko build
+# job has no Python), pull that very digest, start it beside the old container, wait for
+# MLServer's /v2/health/ready, then replace the old one.
 # HYBRIDHUB_LOCAL_RUN=true (the local backend): hand the model folder to the local model server
 # and ask it for a prediction (ci/local_deploy.py).
 set -eu
 if [ "${HYBRIDHUB_LOCAL_RUN:-false}" = "true" ]; then
   "${HYBRIDHUB_PYTHON:-python3}" ci/local_deploy.py model
 else
-  IMAGE="${CI_REGISTRY_IMAGE}/model:${CI_COMMIT_SHORT_SHA:-local}"
+  python3 ml/registry.py build --image-json image.json
+  DIGEST="$(python3 -c 'import json; print(json.load(open("image.json"))["digest"])')"
+  IMAGE="${CI_REGISTRY_IMAGE}/model@${DIGEST}"  # exactly what the build job pushed and recorded
   ENGINE="${CONTAINER_ENGINE:-podman}"
   echo "${CI_REGISTRY_PASSWORD}" | "${ENGINE}" login -u "${CI_REGISTRY_USER}" --password-stdin "${CI_REGISTRY}" >/dev/null
   "${ENGINE}" pull "${IMAGE}"

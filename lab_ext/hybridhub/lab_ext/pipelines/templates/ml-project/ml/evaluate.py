@@ -6,6 +6,8 @@
 Writes metrics.json (kept as an artifact) and metrics.txt (a GitLab metrics report: one
 ``name value`` per line) before deciding, so a failed gate still shows its numbers.
 Exit status 1 when accuracy is below --min-accuracy or below the production model's.
+The metrics and the gate's verdict also go to the version's run in the model registry (the run
+model/registry.json names) and to lineage.json, with the test data version actually read.
 """
 
 from __future__ import annotations
@@ -18,9 +20,11 @@ from pathlib import Path
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import lineage  # noqa: E402
+import registry  # noqa: E402
 from data import parse_csv  # noqa: E402
 from model_files import SETTINGS_FILE, TRAINING_FILE, load, read_json  # noqa: E402
-from s3io import exists, read_bytes  # noqa: E402
+from s3io import exists, read_bytes, read_object  # noqa: E402
 
 
 def metrics_for(estimator, rows: list[list[float]], labels: list[int]) -> dict:
@@ -51,10 +55,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--production", default="", help="metrics.json of the model in production (optional)")
     parser.add_argument("--metrics", default="metrics.json")
     parser.add_argument("--report", default="metrics.txt")
+    parser.add_argument("--lineage", default=lineage.LINEAGE_FILE, help="lineage.json to add the test's part to")
     args = parser.parse_args(argv)
 
     folder = Path(args.model)
-    rows, labels = parse_csv(read_bytes(args.data, args.version))
+    content, data = read_object(args.data, args.version)
+    rows, labels = parse_csv(content)
     metrics = metrics_for(load(folder), rows, labels)
     served = read_json(folder, SETTINGS_FILE)
     baseline = production_accuracy(args.production)
@@ -73,8 +79,15 @@ def main(argv: list[str] | None = None) -> int:
     if baseline is not None and metrics["accuracy"] < baseline:
         failures.append(f"accuracy {metrics['accuracy']:.4f} is below the production model's {baseline:.4f}")
     document["gate"]["passed"] = not failures
+    document["data"]["read"] = data
     Path(args.metrics).write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
     Path(args.report).write_text("".join(f"{k} {v}\n" for k, v in metrics.items()), encoding="utf-8")
+    job = os.environ.get("CI_JOB_ID") or None
+    lineage.update({"jobs": {"test": job}, "data": {"test": data}, "metrics": metrics,
+                    "gate": {"passed": not failures, "reasons": failures}}, args.lineage)  # fmt: skip
+    registry.log_test(folder, metrics, {"hybridhub.gate": "failed" if failures else "passed",
+                                        "hybridhub.gate_reasons": "; ".join(failures),
+                                        "hybridhub.test_job_id": job, "hybridhub.data.test": data})  # fmt: skip
     for name, value in metrics.items():
         print(f"{name:>10}: {value}")
     if failures:

@@ -1,5 +1,10 @@
 """Read and write the pipeline's data: s3://bucket/key (a given version), https://, or a path.
 
+``read_object`` also says what was actually read (design §2 of issue 19, for lineage.json): the
+object version the store answered with (``x-amz-version-id``), its ETag and size. A bucket without
+versioning (SeaweedFS, Garage, Ceph RGW or MinIO with it off) answers no version id, or "null":
+then ``versioned`` is false and ETag + size are all that identify the data.
+
 Standard library only, so the same file runs in a slim image, on a shell runner and on the
 developer's machine. S3 requests are signed with AWS Signature V4 using the credentials in
 the environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, S3_ENDPOINT or AWS_ENDPOINT_URL,
@@ -31,7 +36,7 @@ def _endpoint() -> str:
     return endpoint.rstrip("/")
 
 
-def _s3_request(method: str, uri: str, version: str = "", body: bytes = b"") -> bytes:
+def _s3_request(method: str, uri: str, version: str = "", body: bytes = b"") -> tuple[bytes, dict[str, str]]:
     parsed = urllib.parse.urlparse(uri)
     bucket, key = parsed.netloc, parsed.path.lstrip("/")
     if not bucket or not key:
@@ -61,7 +66,7 @@ def _s3_request(method: str, uri: str, version: str = "", body: bytes = b"") -> 
     request = urllib.request.Request(url, data=body if method == "PUT" else None, method=method, headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=TIMEOUT) as response:
-            return response.read()
+            return response.read(), {k.lower(): v for k, v in response.headers.items()}
     except urllib.error.HTTPError as exc:
         raise SystemExit(f"{method} {uri} failed: HTTP {exc.code}") from None
     except urllib.error.URLError as exc:
@@ -70,12 +75,29 @@ def _s3_request(method: str, uri: str, version: str = "", body: bytes = b"") -> 
 
 def read_bytes(uri: str, version: str = "") -> bytes:
     """The content of ``uri``; ``version`` pins an S3 object version (reproducible runs)."""
+    return read_object(uri, version)[0]
+
+
+def read_object(uri: str, version: str = "") -> tuple[bytes, dict]:
+    """The content of ``uri`` and what was read: {"uri", "requested_version", "version_id",
+    "etag", "size", "versioned", "sha256"} (sha256 of the bytes, computed here, for any source)."""
+    headers: dict[str, str] = {}
     if uri.startswith("s3://"):
-        return _s3_request("GET", uri, version)
-    if uri.startswith(("http://", "https://")):
+        data, headers = _s3_request("GET", uri, version)
+    elif uri.startswith(("http://", "https://")):
         with urllib.request.urlopen(uri, timeout=TIMEOUT) as response:
-            return response.read()
-    return Path(uri.removeprefix("file://")).read_bytes()
+            data, headers = response.read(), {k.lower(): v for k, v in response.headers.items()}
+    else:
+        data = Path(uri.removeprefix("file://")).read_bytes()
+    version_id = headers.get("x-amz-version-id") or None
+    if version_id == "null":  # S3's answer for an object written while versioning was off
+        version_id = None
+    record = {
+        "uri": uri, "requested_version": version, "version_id": version_id,
+        "etag": headers["etag"].strip('"') if headers.get("etag") else None, "size": len(data),
+        "versioned": version_id is not None, "sha256": hashlib.sha256(data).hexdigest(),
+    }  # fmt: skip
+    return data, record
 
 
 def write_bytes(uri: str, data: bytes) -> None:
