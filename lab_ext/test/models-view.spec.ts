@@ -30,6 +30,7 @@ describe('the models panel', () => {
   const $ = <E extends Element = HTMLElement>(selector: string) => panel.node.querySelector<E & Element>(selector);
   const $$ = <E extends Element = HTMLElement>(selector: string) => [...panel.node.querySelectorAll<E & Element>(selector)];
   const row = (version: string) => $(`tr[data-version='${version}']`)!;
+  const note = (version: string) => $(`tr[data-note-of='${version}']`)!; // the full-width line under a row
 
   async function open(overrides: Record<string, jest.Mock> = {}) {
     api = fakeApi(overrides);
@@ -67,7 +68,8 @@ describe('the models panel', () => {
     expect(row('1.0.1').querySelector('.jp-hybridhub-md-badge.jp-mod-production')!.textContent).toBe('production');
     expect($$('.jp-mod-production.jp-hybridhub-md-badge')).toHaveLength(1);
     expect(row('1.0.2').querySelector('.jp-hybridhub-md-badge.jp-mod-failed')!.textContent).toBe('gate failed');
-    expect(row('1.0.2').querySelector('.jp-hybridhub-md-reason')!.textContent).toBe('accuracy 0.61 < 0.8');
+    expect(note('1.0.2').querySelector('.jp-hybridhub-md-reason')!.textContent).toBe('accuracy 0.61 < 0.8');
+    expect($('tr[data-note-of]:not([data-note-of="1.0.2"]):not([data-note-of="1.0.4"])')).toBeNull(); // no line without a note
     expect(row('1.0.3').textContent).toContain('gate passed');
     expect($('.jp-hybridhub-md-production')!.textContent).toContain('Environment production: version 1.0.1, deployed by alice');
     expect($('.jp-hybridhub-md-production')!.textContent).toContain('Who may deploy: Developer and above; your role Developer may.');
@@ -75,7 +77,7 @@ describe('the models panel', () => {
 
   it("compares a reproduction's metrics with the original's", async () => {
     await open();
-    const repro = row('1.0.4').querySelector('.jp-hybridhub-md-repro')!;
+    const repro = note('1.0.4').querySelector('.jp-hybridhub-md-repro')!;
     expect(repro.classList.contains('jp-mod-equal')).toBe(true);
     expect(repro.textContent).toBe('reproduces 1.0.1: same metrics (accuracy 0.9300, precision 0.9000, recall 0.9500, f1 0.9200)');
     api.versions.mockResolvedValue({
@@ -83,7 +85,7 @@ describe('the models panel', () => {
       versions: VERSIONS.versions.map(v => (v.version === '1.0.4' ? { ...v, metrics: { ...v.metrics, accuracy: 0.9 } } : v))
     });
     await act(() => panel.model.refresh());
-    const changed = row('1.0.4').querySelector('.jp-hybridhub-md-repro')!;
+    const changed = note('1.0.4').querySelector('.jp-hybridhub-md-repro')!;
     expect(changed.classList.contains('jp-mod-different')).toBe(true);
     expect(changed.textContent).toBe('reproduces 1.0.1: different metrics (accuracy 0.9000 ≠ 0.9300, precision 0.9000, recall 0.9500, f1 0.9200)');
   });

@@ -41,7 +41,8 @@ function DataInput(props: { role: string; input: IDataInput | null | undefined; 
 
 /**
  * The chosen version's lineage: commit → pipeline (and its jobs) → the data versions it read →
- * the image → the deployments that served it; each a link when the server gave one.
+ * the image → the deployments that served it; each a link when the server gave one. The server's
+ * ``warnings`` (English) are not shown: each input without an object version says so itself.
  */
 export function LineageCard(props: { lineage: ILineage; trans: TranslationBundle }): JSX.Element {
   const { lineage, trans } = props;
@@ -57,11 +58,6 @@ export function LineageCard(props: { lineage: ILineage; trans: TranslationBundle
           {trans.__('Some input data has no object versions: a reproduction may read changed data.')}
         </p>
       )}
-      {(lineage.warnings ?? []).map((w, i) => (
-        <p key={i} className="jp-hybridhub-md-notice">
-          {w}
-        </p>
-      ))}
       <ol className="jp-hybridhub-md-chain">
         <li data-step="commit">
           <span className="jp-hybridhub-md-step">{trans.__('Commit')}</span>

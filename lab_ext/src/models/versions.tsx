@@ -17,22 +17,27 @@ function Gate(props: { version: IVersion; trans: TranslationBundle }): JSX.Eleme
   const { version, trans } = props;
   const passed = version.gate?.passed;
   if (passed === false) {
-    return (
-      <span className="jp-hybridhub-md-gate jp-mod-failed">
-        <span className="jp-hybridhub-md-badge jp-mod-failed">{trans.__('gate failed')}</span>
-        {(version.gate.reasons ?? []).map((reason, i) => (
-          <span key={i} className="jp-hybridhub-md-reason">
-            {reason}
-          </span>
-        ))}
-      </span>
-    );
+    return <span className="jp-hybridhub-md-badge jp-mod-failed">{trans.__('gate failed')}</span>;
   }
   return (
     <span className={`jp-hybridhub-md-badge ${passed ? 'jp-mod-passed' : ''}`}>
       {passed ? trans.__('gate passed') : trans.__('not tested')}
     </span>
   );
+}
+
+/** A failed gate's reasons, under its version's row. */
+function GateReasons(props: { version: IVersion }): JSX.Element | null {
+  const reasons = props.version.gate?.passed === false ? (props.version.gate.reasons ?? []) : [];
+  return reasons.length ? (
+    <span className="jp-hybridhub-md-gate">
+      {reasons.map((reason, i) => (
+        <span key={i} className="jp-hybridhub-md-reason">
+          {reason}
+        </span>
+      ))}
+    </span>
+  ) : null;
 }
 
 /** A reproduction's line: the same metrics as the original, or which differ and by how much. */
@@ -90,46 +95,53 @@ export function VersionsTable(props: IProps): JSX.Element {
         <tbody {...roving.container}>
           {versions.map(v => {
             const isProduction = v.version === production;
+            const noted = (v.gate?.passed === false && v.gate.reasons?.length) || v.reproduces;
+            const state = `${v.version === chosen ? 'jp-mod-selected' : ''} ${isProduction ? 'jp-mod-production' : ''}`;
             return (
-              <tr
-                key={v.version}
-                data-version={v.version}
-                className={`${v.version === chosen ? 'jp-mod-selected' : ''} ${isProduction ? 'jp-mod-production' : ''}`}
-              >
-                <th scope="row">
-                  <button
-                    type="button"
-                    className="jp-hybridhub-md-link"
-                    tabIndex={roving.tabIndex(v.version)}
-                    data-roving={v.version}
-                    data-roving-group="versions"
-                    aria-pressed={v.version === chosen}
-                    aria-label={trans.__('Show the lineage of version %1', v.version)}
-                    onClick={() => props.choose(v.version)}
-                  >
-                    {v.version}
-                  </button>
-                  {isProduction && <span className="jp-hybridhub-md-badge jp-mod-production">{trans.__('production')}</span>}
-                  <Reproduction version={v} versions={versions} trans={trans} />
-                </th>
-                {keys.map(k => {
-                  const top = best[k]?.has(v.version) && versions.length > 1;
-                  return (
-                    <td key={k} className={`jp-hybridhub-md-num ${top ? 'jp-mod-best' : ''}`}>
-                      {formatMetric(v.metrics?.[k])}
-                      {top && (
-                        <span className="jp-hybridhub-md-best" role="img" aria-label={trans.__('best %1', k)} title={trans.__('best %1', k)}>
-                          ★
-                        </span>
-                      )}
+              <React.Fragment key={v.version}>
+                <tr data-version={v.version} className={state}>
+                  <th scope="row">
+                    <button
+                      type="button"
+                      className="jp-hybridhub-md-link"
+                      tabIndex={roving.tabIndex(v.version)}
+                      data-roving={v.version}
+                      data-roving-group="versions"
+                      aria-pressed={v.version === chosen}
+                      aria-label={trans.__('Show the lineage of version %1', v.version)}
+                      onClick={() => props.choose(v.version)}
+                    >
+                      {v.version}
+                    </button>
+                    {isProduction && <span className="jp-hybridhub-md-badge jp-mod-production">{trans.__('production')}</span>}
+                  </th>
+                  {keys.map(k => {
+                    const top = best[k]?.has(v.version) && versions.length > 1;
+                    return (
+                      <td key={k} className={`jp-hybridhub-md-num ${top ? 'jp-mod-best' : ''}`}>
+                        {formatMetric(v.metrics?.[k])}
+                        {top && (
+                          <span className="jp-hybridhub-md-best" role="img" aria-label={trans.__('best %1', k)} title={trans.__('best %1', k)}>
+                            ★
+                          </span>
+                        )}
+                      </td>
+                    );
+                  })}
+                  <td>
+                    <Gate version={v} trans={trans} />
+                  </td>
+                  <td>{formatDate(v.created_at)}</td>
+                </tr>
+                {noted && (
+                  <tr data-note-of={v.version} className={`jp-hybridhub-md-note ${state}`}>
+                    <td colSpan={keys.length + 3}>
+                      <GateReasons version={v} />
+                      <Reproduction version={v} versions={versions} trans={trans} />
                     </td>
-                  );
-                })}
-                <td>
-                  <Gate version={v} trans={trans} />
-                </td>
-                <td>{formatDate(v.created_at)}</td>
-              </tr>
+                  </tr>
+                )}
+              </React.Fragment>
             );
           })}
           {!versions.length && (
