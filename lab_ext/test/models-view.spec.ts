@@ -85,9 +85,26 @@ describe('the models panel', () => {
       versions: VERSIONS.versions.map(v => (v.version === '1.0.4' ? { ...v, metrics: { ...v.metrics, accuracy: 0.9 } } : v))
     });
     await act(() => panel.model.refresh());
+    await until(() => note('1.0.4').querySelector('.jp-mod-different') !== null);
     const changed = note('1.0.4').querySelector('.jp-hybridhub-md-repro')!;
     expect(changed.classList.contains('jp-mod-different')).toBe(true);
     expect(changed.textContent).toBe('reproduces 1.0.1: different metrics (accuracy 0.9000 ≠ 0.9300, precision 0.9000, recall 0.9500, f1 0.9200)');
+  });
+
+  it('compares nothing before the reproduction was tested (its train metric alone is no check)', async () => {
+    await open({
+      versions: jest.fn().mockResolvedValue({
+        ...VERSIONS,
+        versions: [
+          ...VERSIONS.versions.slice(0, 3).map(v => ({ ...v, metrics: { ...v.metrics, train_accuracy: 0.9 } })),
+          { ...VERSIONS.versions[3], metrics: { train_accuracy: 0.9 }, gate: { passed: null, reasons: [] } }
+        ]
+      })
+    });
+    const repro = note('1.0.4').querySelector('.jp-hybridhub-md-repro')!;
+    expect(repro.textContent).toBe('reproduces 1.0.1 (no metrics to compare yet)');
+    expect(repro.classList.contains('jp-mod-equal')).toBe(false);
+    expect(row('1.0.4').textContent).toContain('not tested');
   });
 
   it('draws the lineage card: commit, pipeline with links, each data version or its ETag, image, deployments', async () => {

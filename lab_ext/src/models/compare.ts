@@ -33,15 +33,14 @@ export interface IReproduction {
   metrics: { key: string; value: number; original: number; same: boolean }[];
 }
 
-/** How a reproduction's metrics compare with those of the version it reproduces. */
+/** How a reproduction's test metrics compare with those of the version it reproduces. */
 export function compareReproduction(version: IVersion, versions: IVersion[]): IReproduction | null {
   if (!version.reproduces) {
     return null;
   }
   const original = versions.find(v => v.version === version.reproduces) ?? null;
-  const keys = [...new Set([...METRICS, ...Object.keys(version.metrics ?? {})])].filter(
-    k => typeof version.metrics?.[k] === 'number' && typeof original?.metrics?.[k] === 'number'
-  );
+  // the test stage's metrics: the train job's own (train_accuracy) come before the test ran
+  const keys = METRICS.filter(k => typeof version.metrics?.[k] === 'number' && typeof original?.metrics?.[k] === 'number');
   const metrics = keys.map(key => {
     const value = version.metrics[key];
     const before = original!.metrics[key];
