@@ -19,6 +19,7 @@ import pytest
 
 from hybridhub.lab_ext.pipelines.template import add_template
 from tests.harness.lab import running_lab
+from tests.models.mlflow_server import mlflow_server  # noqa: F401 (fixture: the Models routes' registry)
 from tests.storage.conftest import minio_for, new_bucket
 
 OBJECTS = {"data/a.csv": b"x,y\n1,2\n", "notes.txt": b"hello\n"}
@@ -70,7 +71,7 @@ def snapshot(site: Path, skip: Path) -> dict[str, tuple]:
 
 
 @pytest.fixture(scope="module")
-def lab(object_store, tmp_path_factory):
+def lab(object_store, mlflow_server, tmp_path_factory):  # noqa: F811
     """The running server: ``url`` (ending in ``/``), ``token``, the site, the bucket and the server's log."""
     base = tmp_path_factory.mktemp("api")
     site = make_site(base)
@@ -82,6 +83,7 @@ def lab(object_store, tmp_path_factory):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HYBRIDHUB_", "JUPYTERHUB_"))}
     env.update(HYBRIDHUB_S3_ENDPOINT=object_store.endpoint, HYBRIDHUB_S3_ACCESS_KEY=creds.user_access_key,
                HYBRIDHUB_S3_SECRET_KEY=creds.user_secret_key, HYBRIDHUB_S3_DEFAULT_BUCKET=bucket,
+               HYBRIDHUB_MLFLOW_TRACKING_URI=mlflow_server.url,
                GIT_AUTHOR_NAME="Fuzz", GIT_AUTHOR_EMAIL="fuzz@example.com",
                GIT_COMMITTER_NAME="Fuzz", GIT_COMMITTER_EMAIL="fuzz@example.com")  # fmt: skip
     log = base / "server.log"
