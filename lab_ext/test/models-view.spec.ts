@@ -181,6 +181,17 @@ describe('the models panel', () => {
     expect($('.jp-hybridhub-md-why')!.textContent).toBe('A deployment is in progress. Wait for it to finish.');
   });
 
+  it("does not take a waiting manual deploy job's deployment (GitLab records it as created) for one under way", async () => {
+    await open({
+      lineage: jest.fn((_p: string, _n: string, v: string) =>
+        Promise.resolve(lineage(v, { deployments: [{ id: 2, status: 'created', created_at: '', user: 'bob', url: null }] }))
+      )
+    });
+    await act(async () => row('1.0.3').querySelector<HTMLButtonElement>('button')!.click());
+    await until(() => $('.jp-hybridhub-md-lineage h3')?.textContent === 'Lineage of version 1.0.3');
+    expect($<HTMLButtonElement>('.jp-hybridhub-md-promote')!.disabled).toBe(false);
+  });
+
   it('keyboard: the models and the versions are each one tab stop; arrows, Home and End move in them', async () => {
     await open();
     const press = (key: string) =>

@@ -57,9 +57,12 @@ export function formatDate(iso: string | null | undefined): string {
   return isNaN(date.getTime()) ? iso : date.toLocaleString();
 }
 
-/** A deployment that has not finished yet (GitLab's deployment statuses). */
+/**
+ * A deployment under way. Only ``running``: GitLab records a manual deploy job's deployment as
+ * ``created`` as soon as its pipeline exists, long before anyone plays it.
+ */
 export function deploying(deployment: { status?: string } | null | undefined): boolean {
-  return !!deployment?.status && ['created', 'running', 'pending', 'blocked'].includes(deployment.status);
+  return deployment?.status === 'running';
 }
 
 /** Why ``version`` cannot be promoted now (translated), or null when it can. */
