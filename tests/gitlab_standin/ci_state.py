@@ -40,6 +40,8 @@ class Job:
     finished: float | None = None
     retried: bool = False
     runner: dict | None = None
+    user_id: int | None = None  # who runs it: the pipeline's creator, or who played or retried it
+    environment: str | None = None  # the CI entry's ``environment`` name (a deployment job)
 
 
 @dataclass
@@ -69,6 +71,8 @@ class CiState:
         self.trace_bytes_sent = 0
         self.create_calls = 0
         self.slow_create_answer = 0.0
+        # called with the pipeline id after each change of its jobs (environments.py follows them)
+        self.hooks: list = []
 
     # ---- what tests do to the "runners" -------------------------------------------------
     def start(self, job: Job, runner: dict | None = None) -> None:
@@ -104,8 +108,18 @@ class CiState:
             pipeline.started = time.time()
         if pipeline.status in ("success", "failed", "canceled"):
             pipeline.finished = time.time()
+        for hook in self.hooks:
+            hook(pipeline_id)
 
     # ---- JSON shapes ------------------------------------------------------------------------
+    def user_json(self, user_id: int | None) -> dict | None:
+        """Entities::UserBasic."""
+        user = self.gitlab.world.users.get(user_id) if user_id else None
+        if user is None:
+            return None
+        return {"id": user.id, "username": user.username, "name": user.name, "state": "active",
+                "avatar_url": None, "web_url": f"{self.gitlab.url}/{user.username}"}  # fmt: skip
+
     def basic_json(self, p: Pipeline) -> dict:
         """PipelineBasicWithMetadata: what the list answers."""
         project = self.gitlab.world.projects[p.project_id]
@@ -120,8 +134,7 @@ class CiState:
         user = self.gitlab.world.users[p.user_id]
         full = {
             **self.basic_json(p), "before_sha": "0" * 40, "tag": False, "yaml_errors": None,
-            "user": {"id": user.id, "username": user.username, "name": user.name, "state": "active",
-                     "avatar_url": None, "web_url": f"{self.gitlab.url}/{user.username}"},
+            "user": self.user_json(user.id),
             "started_at": _iso(p.started), "finished_at": _iso(p.finished), "committed_at": None,
             "duration": round(p.finished - p.started) if p.finished and p.started else None,
             "queued_duration": None, "coverage": None,
@@ -144,7 +157,7 @@ class CiState:
             "coverage": None, "allow_failure": j.when == "manual", "created_at": _iso(p.created),
             "started_at": iso(j.started), "finished_at": iso(j.finished), "erased_at": None,
             "duration": (j.finished or time.time()) - j.started if j.started else None, "queued_duration": 0.1,
-            "user": None, "commit": {"id": p.sha, "short_id": p.sha[:8]},
+            "user": self.user_json(j.user_id), "commit": {"id": p.sha, "short_id": p.sha[:8]},
             "pipeline": {"id": p.id, "project_id": p.project_id, "ref": p.ref, "sha": p.sha, "status": p.status},
             "web_url": f"{self.gitlab.url}/{project.path_with_namespace}/-/jobs/{j.id}", "artifacts": artifacts,
             "runner": j.runner, "tag_list": j.tags, "artifacts_expire_at": None, "archived": False,

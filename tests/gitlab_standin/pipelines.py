@@ -161,8 +161,10 @@ def create_pipeline(gitlab, request, ref):
             tags_ = [str(values.get(str(t).lstrip("$").strip("{}"), "")) if str(t).startswith("$") else str(t)
                      for t in spec.get("tags", [])]  # fmt: skip
             when = spec.get("when", "on_success")
+            environment = spec.get("environment")  # a name, or a hash with ``name`` (CI YAML keyword)
             job = Job(next(ci.ids), pipeline.id, name, spec.get("stage", "test"), when, tags_,
-                      status="manual" if when == "manual" else "created")  # fmt: skip
+                      status="manual" if when == "manual" else "created", user_id=user.id,
+                      environment=environment.get("name") if isinstance(environment, dict) else environment)  # fmt: skip
             ci.jobs[job.id] = job
     ci.refresh(pipeline.id)
     if ci.slow_create_answer:  # the pipeline exists, but the answer comes after the client gave up
@@ -275,13 +277,15 @@ def trace(gitlab, request, ref, job_id):
 
 
 def retry_job(gitlab, request, ref, job_id):
-    answer, job = _job(gitlab, request, ref, job_id, {"api"})
+    answer, job = _job(gitlab, request, ref, job_id, {"api"})  # answer: the user, when there is a job
     if job is None:
         return answer
     if job.status not in ("success", "failed", "canceled"):
         return _json({"message": "403 Forbidden - Job is not retryable"}, 403)
     job.retried = True
-    fresh = Job(next(gitlab.ci.ids), job.pipeline_id, job.name, job.stage, job.when, job.tags, status="pending")
+    # Ci::RetryJobService clones the job for the user who retries it (a deployment job gets a new deployment)
+    fresh = Job(next(gitlab.ci.ids), job.pipeline_id, job.name, job.stage, job.when, job.tags, status="pending",
+                user_id=answer.id, environment=job.environment)  # fmt: skip
     gitlab.ci.jobs[fresh.id] = fresh
     gitlab.ci.refresh(job.pipeline_id)
     return _json(gitlab.ci.job_json(fresh), 201)
@@ -293,7 +297,7 @@ def play_job(gitlab, request, ref, job_id):
         return answer
     if job.status != "manual":
         return _json({"message": "400 Bad request - Unplayable Job"}, 400)
-    job.status = "pending"
+    job.status, job.user_id = "pending", answer.id  # Ci::PlayBuildService: the player runs it
     gitlab.ci.refresh(job.pipeline_id)
     return _json(gitlab.ci.job_json(job))
 
