@@ -160,8 +160,9 @@ class EnvironmentStore:
         return self.store._parts(ENVIRONMENTS_DIR, f"{name}.json")
 
     def deployments(self, name: str) -> list[dict]:
+        parts = self._parts(name)
         try:
-            data = json.loads(workspace.read_bytes(self.store.root, self._parts(name), error=PipelineError))
+            data = json.loads(workspace.read_bytes(self.store.root, parts, error=PipelineError))
         except (OSError, ValueError, PipelineError):
             return []
         found = data.get("deployments") if isinstance(data, dict) else None
