@@ -10,7 +10,7 @@ export const METRICS = ['accuracy', 'precision', 'recall', 'f1'];
 /** Two metrics are the same when they differ by no more than float noise. */
 const SAME = 1e-9;
 
-/** The versions holding the best value of each metric (highest is best for all four). */
+/** The versions holding the best value of each metric (highest is best for all four), where they differ. */
 export function bestVersions(versions: IVersion[]): Record<string, Set<string>> {
   const best: Record<string, Set<string>> = {};
   for (const key of METRICS) {
@@ -19,6 +19,9 @@ export function bestVersions(versions: IVersion[]): Record<string, Set<string>> 
       continue;
     }
     const top = Math.max(...values);
+    if (values.every(x => top - x <= SAME)) {
+      continue; // all the same: none stands out
+    }
     best[key] = new Set(versions.filter(v => typeof v.metrics?.[key] === 'number' && top - v.metrics[key] <= SAME).map(v => v.version));
   }
   return best;

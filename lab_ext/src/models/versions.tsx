@@ -116,7 +116,7 @@ export function VersionsTable(props: IProps): JSX.Element {
                     {isProduction && <span className="jp-hybridhub-md-badge jp-mod-production">{trans.__('production')}</span>}
                   </th>
                   {keys.map(k => {
-                    const top = best[k]?.has(v.version) && versions.length > 1;
+                    const top = best[k]?.has(v.version);
                     return (
                       <td key={k} className={`jp-hybridhub-md-num ${top ? 'jp-mod-best' : ''}`}>
                         {formatMetric(v.metrics?.[k])}
