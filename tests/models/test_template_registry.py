@@ -24,6 +24,8 @@ from hybridhub.hub_ext.demo.ports import free_ports
 from hybridhub.hub_ext.demo.sample_data import sensor_csv
 from hybridhub.lab_ext.pipelines.template import TEMPLATE_DIR
 
+from tests.pipelines.conftest import sample_data  # noqa: F401 (fixture: the demo's train.csv and test.csv)
+
 from .mlflow_server import mlflow_server  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.models
@@ -202,43 +204,36 @@ def test_reproduces_version_tags_the_run(tmp_path, store, mlflow_server):  # noq
     assert lineage["reproduces"] == "1.0.7" and lineage["data"]["train"] == data
 
 
-def test_without_a_registry_the_jobs_say_so_and_still_write_lineage(tmp_path, sample_files):
+def test_without_a_registry_the_jobs_say_so_and_still_write_lineage(tmp_path, sample_data):
     work = tmp_path / "project"
     work.mkdir()
     base = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "HYBRIDHUB_PIPELINE_ID": "3"}
     # a local run: the CI file's GitLab URI is in the job's environment but is never used
     gitlab_uri = "https://gitlab.example.com/api/v4/projects/7/ml/mlflow"
     local = {**base, "HYBRIDHUB_LOCAL_RUN": "true", "MLFLOW_TRACKING_URI": gitlab_uri}
-    train = job("train.py", "--data", str(sample_files["train"]), "--out", "model", cwd=work, env=local)
+    train = job("train.py", "--data", str(sample_data["train"]), "--out", "model", cwd=work, env=local)
     assert train.returncode == 0, train.stderr
     lines = [line for line in train.stdout.splitlines() if "model registry" in line]
     assert lines == ["no model registry configured: this local run was given no MLflow tracking server "
                      "(HYBRIDHUB_MLFLOW_TRACKING_URI); the version is not registered, lineage.json is still written"]
     assert "gitlab.example.com" not in train.stdout + train.stderr and not (work / "model" / "registry.json").exists()
-    test = job("evaluate.py", "--data", str(sample_files["test"]), cwd=work, env=base)
+    test = job("evaluate.py", "--data", str(sample_data["test"]), cwd=work, env=base)
     assert test.returncode == 0, test.stdout + test.stderr
     lineage = json.loads((work / "lineage.json").read_text())
     assert lineage["model"]["run_id"] is None and lineage["model"]["version"] == "1.0.3"
-    assert lineage["gate"]["passed"] is True and lineage["data"]["test"]["size"] == sample_files["test"].stat().st_size
+    assert lineage["gate"]["passed"] is True and lineage["data"]["test"]["size"] == sample_data["test"].stat().st_size
     # GitLab CI without the masked token: skipped with the reason, not a 401 at the end of training
     ci = {**base, "GITLAB_CI": "true", "MLFLOW_TRACKING_URI": gitlab_uri}
-    again = job("train.py", "--data", str(sample_files["train"]), "--out", "model2", cwd=work, env=ci)
+    again = job("train.py", "--data", str(sample_data["train"]), "--out", "model2", cwd=work, env=ci)
     assert again.returncode == 0 and "no model registry configured: MLFLOW_TRACKING_TOKEN is not set" in again.stdout
 
 
-def test_a_registry_that_is_down_fails_the_train_job_in_one_line(tmp_path, sample_files):
+def test_a_registry_that_is_down_fails_the_train_job_in_one_line(tmp_path, sample_data):
     (port,) = free_ports(1)  # nothing listens there
     env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "MLFLOW_TRACKING_URI": f"http://127.0.0.1:{port}"}
     started = time.monotonic()
-    train = job("train.py", "--data", str(sample_files["train"]), "--out", "model", cwd=tmp_path, env=env)
+    train = job("train.py", "--data", str(sample_data["train"]), "--out", "model", cwd=tmp_path, env=env)
     assert train.returncode == 1 and time.monotonic() - started < 60
     assert "Traceback" not in train.stderr
     assert train.stderr.strip().startswith(f"model registry at http://127.0.0.1:{port}:"), train.stderr
 
-
-@pytest.fixture(scope="module")
-def sample_files(tmp_path_factory) -> dict[str, Path]:
-    base = tmp_path_factory.mktemp("data")
-    (base / "train.csv").write_bytes(sensor_csv(2000, seed=1))
-    (base / "test.csv").write_bytes(sensor_csv(500, seed=2))
-    return {"train": base / "train.csv", "test": base / "test.csv"}
