@@ -7,10 +7,11 @@ Each line: {"id", "ts", "model", "version", "request_id", "inputs": [[...]], "ou
 ``request_id`` is the V2 inference request's id (what labels are joined on later).
 
 Why a spool and whole-object uploads: S3 has no append, and a PUT of a whole object is atomic
-(a reader sees the old day or the new day, never half). So a prediction only appends its line
-to a local spool file (``PREDICTION_LOG_SPOOL_DIR``); a background thread uploads the day's
-object every ``PREDICTION_LOG_INTERVAL`` seconds when there is something new, and once more at
-unload or interpreter exit. Each upload reads the object back first and adds the lines it
+(a reader sees the old day or the new day, never half). So a prediction only queues its
+record; the log's thread makes it a line, appends it to a local spool file
+(``PREDICTION_LOG_SPOOL_DIR``) within milliseconds, and uploads the day's object every
+``PREDICTION_LOG_INTERVAL`` seconds when there is something new, and once more at unload or
+interpreter exit. Each upload reads the object back first and adds the lines it
 lacks (by ``id``): a restarted server the same day keeps the earlier lines, a second server of
 the same version (a replica, or the old one draining during a swap) is merged, not overwritten.
 The object is re-checked every ``VERIFY_SECONDS`` so a line lost to a concurrent writer comes
@@ -28,6 +29,7 @@ import datetime
 import json
 import logging
 import os
+import queue
 import re
 import tempfile
 import threading
@@ -96,6 +98,8 @@ class PredictionLog:
         # days with lines the store may lack: spool files left by an earlier run count too
         self._pending = {_cut_partial_line(p) for p in self.spool.glob("*.jsonl")}
         self._checked: dict[str, float] = {}
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._writing = threading.Lock()  # one writer of queued lines at a time: their order is kept
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"prediction-log-{model}-{version}", daemon=True)
         self._thread.start()
@@ -104,33 +108,67 @@ class PredictionLog:
     def object_uri(self, day: str) -> str:
         return f"{self.base}/{day}.jsonl"
 
-    # ---- the request path: append only, never raise ------------------------------------
-    def record(self, inputs: list, outputs: dict, request_id: str | None = None) -> None:
-        try:
-            stamp = now()
-            line = json.dumps({
-                "id": uuid.uuid4().hex, "ts": stamp.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-                "model": self.model, "version": self.version, "request_id": request_id,
-                "inputs": inputs, "outputs": outputs,
-            })  # fmt: skip
-            day = stamp.date().isoformat()
-            with self._lock, open(self.spool / f"{day}.jsonl", "a", encoding="utf-8") as spool:
-                spool.write(line + "\n")
-                self._pending.add(day)
-        except Exception as exc:  # noqa: BLE001 - a prediction never fails because of its log
-            self.count_failure(f"cannot write the spool in {self.spool}: {exc}")
-            return
-        if self.counters.records is not None:
-            self.counters.records.inc()
+    # ---- the request path: queue only, never raise --------------------------------------
+    def record(self, inputs, outputs: dict, request_id: str | None = None, complete=None) -> None:
+        """Queue one prediction: its time now, the rest made into a line by the log's thread
+        (``complete(inputs, outputs)`` may add outputs the answer lacked, off the request path)."""
+        self._queue.put((now(), inputs, outputs, request_id, complete))
 
-    # ---- the background uploads --------------------------------------------------------
+    # ---- the log's thread: lines to the spool, the spool to the store ------------------
     def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            self.flush()
+        due = time.monotonic() + self.interval
+        while not self._stop.is_set():
+            try:
+                self._write(self._queue.get(timeout=max(0.0, due - time.monotonic())))
+            except queue.Empty:
+                pass
+            if time.monotonic() >= due:
+                self.flush()
+                due = time.monotonic() + self.interval
+
+    def _write(self, first=None) -> None:
+        """Append the queued lines to their day's spool file (one open per day and batch)."""
+        with self._writing:
+            items = [first] if first is not None else []
+            while True:
+                try:
+                    items.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            by_day: dict[str, list[str]] = {}
+            for item in items:
+                if item is _WAKE:
+                    continue
+                try:
+                    stamp, day_line = item[0], self._line(*item)
+                except Exception as exc:  # noqa: BLE001 - one odd request does not stop the log
+                    self.count_failure(f"cannot make a log line: {type(exc).__name__}: {str(exc)[:200]}")
+                    continue
+                by_day.setdefault(stamp.date().isoformat(), []).append(day_line)
+            for day, lines in by_day.items():
+                try:
+                    with self._lock, open(self.spool / f"{day}.jsonl", "a", encoding="utf-8") as spool:
+                        spool.write("".join(lines))
+                        self._pending.add(day)
+                except OSError as exc:
+                    self.count_failure(f"cannot write the spool in {self.spool}: {exc}")
+                    continue
+                if self.counters.records is not None:
+                    self.counters.records.inc(len(lines))
+
+    def _line(self, stamp, inputs, outputs: dict, request_id, complete) -> str:
+        if complete is not None:
+            outputs = complete(inputs, outputs)
+        return json.dumps({
+            "id": uuid.uuid4().hex, "ts": stamp.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            "model": self.model, "version": self.version, "request_id": request_id,
+            "inputs": _plain(inputs), "outputs": {k: _plain(v) for k, v in outputs.items()},
+        }) + "\n"  # fmt: skip
 
     def flush(self, verify: bool = False) -> bool:
-        """Upload every day with new lines (and today's once a minute, to verify); True when all
-        went through."""
+        """Write what is queued, then upload every day with new lines (and today's once a minute,
+        to verify); True when all went through."""
+        self._write()
         today = now().date().isoformat()
         with self._lock:
             days = set(self._pending)
@@ -185,8 +223,18 @@ class PredictionLog:
         if self._stop.is_set():
             return
         self._stop.set()
+        self._queue.put(_WAKE)
         self._thread.join(timeout=2 * STORE_TIMEOUT)
         self.flush()
+
+
+_WAKE = object()  # queued by close(): the thread stops waiting
+
+
+def _plain(value):
+    """JSON-ready: numpy arrays and pandas frames as nested lists."""
+    value = value.to_numpy() if hasattr(value, "to_numpy") else value
+    return value.tolist() if hasattr(value, "tolist") else value
 
 
 def _cut_partial_line(path: Path) -> str:

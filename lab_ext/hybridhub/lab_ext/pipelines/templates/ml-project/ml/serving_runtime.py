@@ -21,16 +21,11 @@ import prediction_log
 LOGGED = ("predict", "predict_proba")  # what every line holds, asked for or not
 
 
-def _rows(value) -> list:
-    value = value.to_numpy() if hasattr(value, "to_numpy") else value
-    return value.tolist() if hasattr(value, "tolist") else list(value)
-
-
-def _output(value) -> list:
+def _output(value):
     """One entry per row: NumpyCodec sends a 1-D result with shape [n, 1] (mlserver/codecs/numpy.py,
     inject_batch_dimension), decoded back as n x 1; the log keeps the estimator's own shape."""
     shape = getattr(value, "shape", ())
-    return _rows(value.reshape(-1) if len(shape) == 2 and shape[1] == 1 else value)
+    return value.reshape(-1) if len(shape) == 2 and shape[1] == 1 else value
 
 
 class PredictionLoggingModel(SKLearnModel):
@@ -46,13 +41,18 @@ class PredictionLoggingModel(SKLearnModel):
             try:
                 inputs = self.decode_request(payload, default_codec=NumpyRequestCodec)
                 outputs = {o.name: _output(self.decode(o, default_codec=NumpyCodec)) for o in response.outputs}
-                for name in LOGGED:  # the same estimator, the same rows: deterministic
-                    if name not in outputs and hasattr(self._model, name):
-                        outputs[name] = _output(getattr(self._model, name)(inputs))
-                log.record(_rows(inputs), {k: outputs[k] for k in LOGGED if k in outputs}, payload.id)
+                log.record(inputs, outputs, payload.id, complete=self._complete)
             except Exception as exc:  # noqa: BLE001 - the answer is already computed: it goes out
                 log.count_failure(f"cannot make the log line: {type(exc).__name__}: {str(exc)[:200]}")
         return response
+
+    def _complete(self, inputs, outputs: dict) -> dict:
+        """Both outputs, whichever the request asked for; run by the log's thread, not the request's
+        (the same fitted estimator on the same rows gives what the answer would have held)."""
+        for name in LOGGED:
+            if name not in outputs and hasattr(self._model, name):
+                outputs[name] = _output(getattr(self._model, name)(inputs))
+        return {k: outputs[k] for k in LOGGED if k in outputs}
 
     async def unload(self) -> bool:
         log = getattr(self, "_prediction_log", None)
