@@ -167,7 +167,8 @@ def test_model_versions_are_semantic_and_the_run_must_belong_to_the_model(regist
     plain = client.create_experiment("sensor-model")
     outsider = client.create_run(plain)
     with pytest.raises(MlflowException, match="Run's experiment does not belong to this model"):
-        client.create_model_version("sensor-model", source="", run_id=outsider.info.run_id, tags={"gitlab.version": "1.0.2"})
+        client.create_model_version("sensor-model", source="", run_id=outsider.info.run_id,
+                                    tags={"gitlab.version": "1.0.2"})  # fmt: skip
     with pytest.raises(MlflowException, match="Run not found"):
         client.create_model_version("sensor-model", source="", run_id="no-such-run", tags={"gitlab.version": "1.0.2"})
     # nothing was left behind by the refusals (one transaction)
@@ -185,13 +186,14 @@ def test_model_versions_are_semantic_and_the_run_must_belong_to_the_model(regist
 def test_what_gitlab_does_not_implement_is_an_error_for_the_client(registry, tmp_path):
     client = registry.client()
     _, version = register(registry, client, tmp_path, "1.0.0", train_job(registry))
+    experiment_id = client.get_experiment_by_name("[model]sensor-model").experiment_id
     refusals = {
         "set alias": lambda: client.set_registered_model_alias("sensor-model", "production", version.version),
         "delete alias": lambda: client.delete_registered_model_alias("sensor-model", "production"),
         "transition stage": lambda: client.transition_model_version_stage("sensor-model", version.version, "Production"),
         "search versions": lambda: client.search_model_versions("name='sensor-model'"),
         "version tag": lambda: client.set_model_version_tag("sensor-model", version.version, "k", "v"),
-        "logged model": lambda: client.create_logged_model(client.get_experiment_by_name("[model]sensor-model").experiment_id),
+        "logged model": lambda: client.create_logged_model(experiment_id),
     }
     for what, call in refusals.items():
         before = len(registry.state.refused)
@@ -217,7 +219,8 @@ def test_runs_search_one_experiment_ignoring_filters(registry):
     with pytest.raises(MlflowException, match="order_by is invalid"):
         client.search_runs([experiment], order_by=["metrics.metric1 DESC"])
     # ... and as a string: by metric (desc by default), by name
-    answer = registry.call("POST", "mlflow/runs/search", json={"experiment_ids": [experiment], "order_by": "metrics.metric1"})
+    answer = registry.call("POST", "mlflow/runs/search",
+                           json={"experiment_ids": [experiment], "order_by": "metrics.metric1"})  # fmt: skip
     assert [r["info"]["run_name"] for r in answer.json()["runs"]] == ["b", "c", "a"]
     answer = registry.call("POST", "mlflow/runs/search", json={"experiment_ids": [experiment], "order_by": "name ASC",
                                                        "max_results": 2})  # fmt: skip
@@ -258,7 +261,8 @@ def test_scopes_and_roles(registry):
     assert registry.call("POST", "mlflow/experiments/create", "dev", json={"name": "e"}).status_code == 200
     read_only = registry.call("POST", "mlflow/experiments/create", "dev_read", json={"name": "f"})
     assert read_only.status_code == 403 and read_only.json()["error"] == "insufficient_scope"
-    assert registry.call("GET", "mlflow/experiments/get-by-name", "dev_read", params={"experiment_name": "e"}).status_code == 200
+    by_name = registry.call("GET", "mlflow/experiments/get-by-name", "dev_read", params={"experiment_name": "e"})
+    assert by_name.status_code == 200 and by_name.json()["experiment"]["name"] == "e"
     # POST reads need ``api`` too (runs/search, get-latest-versions)
     assert registry.call("POST", "mlflow/runs/search", "dev_read", json={"experiment_ids": ["1"]}).status_code == 403
     assert registry.call("GET", "mlflow/experiments/get", "guest", params={"experiment_id": "1"}).status_code == 200
@@ -269,7 +273,8 @@ def test_scopes_and_roles(registry):
     assert requests.get(f"{registry.uri}/api/2.0/mlflow/experiments/get").json() == {"message": "401 Unauthorized"}
     missing = registry.call("GET", "mlflow/experiments/get", params={"experiment_id": "99"})
     assert missing.status_code == 404 and missing.json() == {"error_code": "RESOURCE_DOES_NOT_EXIST"}
-    assert registry.call("POST", "mlflow/experiments/create", json={"name": "e"}).json() == {"error_code": "RESOURCE_ALREADY_EXISTS"}
+    again = registry.call("POST", "mlflow/experiments/create", json={"name": "e"})
+    assert again.status_code == 400 and again.json() == {"error_code": "RESOURCE_ALREADY_EXISTS"}
 
 
 def test_model_files_need_developer_to_upload_and_reporter_to_read(registry, tmp_path):
@@ -292,3 +297,36 @@ def test_model_files_need_developer_to_upload_and_reporter_to_read(registry, tmp
     assert {f["path"] for f in listing["files"]} == {"model/MLmodel", "model/sub/model.pkl", "extra.txt"}
     assert registry.call("GET", "mlflow-artifacts/artifacts", params={"path": f"{version.version}/model"}).json() == {
         "files": []}
+
+
+def test_registered_models_search_update_and_delete(registry, tmp_path):
+    client = registry.client()
+    run, version = register(registry, client, tmp_path, "1.0.0", train_job(registry))
+    client.create_registered_model("other-model")
+    # create_model_service.rb: the model's experiment exists, so the name is taken twice over
+    with pytest.raises(MlflowException) as taken:
+        client.create_registered_model("other-model")
+    assert taken.value.error_code == "RESOURCE_ALREADY_EXISTS"
+    # registered_models.rb search: only name='…' filters, quotes stripped; name ASC by default
+    search = "mlflow/registered-models/search"
+    assert [m["name"] for m in registry.call("GET", search).json()["registered_models"]] == ["other-model",
+                                                                                             "sensor-model"]  # fmt: skip
+    found = registry.call("GET", search, params={"filter": "name='sensor-model'"}).json()["registered_models"]
+    assert [m["name"] for m in found] == ["sensor-model"]
+    assert registry.call("GET", search, params={"filter": "tags.team='ml'"}).json()["error_code"] == "INVALID_PARAMETER_VALUE"
+    # MLflow 3's client adds a prompt filter (mlflow/prompt/registry_utils.py add_prompt_filter_string)
+    # that GitLab cannot parse: without a filter it is refused, with a name it finds nothing
+    with pytest.raises(MlflowException) as bad:
+        client.search_registered_models()
+    assert bad.value.error_code == "INVALID_PARAMETER_VALUE"
+    assert list(client.search_registered_models("name='sensor-model'")) == []
+    client.update_registered_model("sensor-model", description="Predicts failures of pumps")
+    assert client.get_registered_model("sensor-model").description == "Predicts failures of pumps"
+    # runs.rb delete: a run that backs a model version stays
+    with pytest.raises(MlflowException, match="Cannot delete a candidate associated to a model version"):
+        client.delete_run(run.info.run_id)
+    client.delete_registered_model("sensor-model")
+    with pytest.raises(MlflowException) as gone:
+        client.get_model_version("sensor-model", "1.0.0")
+    assert gone.value.error_code == "RESOURCE_DOES_NOT_EXIST"
+    assert [m["name"] for m in registry.call("GET", search).json()["registered_models"]] == ["other-model"]

@@ -19,6 +19,8 @@ What GitLab's answers mean for a client (each reproduced here, see tests/gitlab/
   ``mlflow.artifacts.download_artifacts`` does not (the client drops the project path for a root);
 - a run's params and tags are written once: a second ``set_tag``/``log_param`` of a key is 400,
   ``log_batch`` skips it silently; ``search_runs`` ignores ``filter_string`` and refuses a list ``order_by``;
+- MLflow 3's ``search_registered_models`` always adds a prompt-tag filter GitLab cannot parse:
+  refused without a name filter, nothing found with one; use ``get_registered_model(name)``;
 - POST reads (runs/search, get-latest-versions) need the ``api`` scope, not ``read_api``;
 - ``gitlab.CI_JOB_ID`` must be an existing job id (else GitLab answers 500).
 
@@ -29,131 +31,14 @@ anything else unknown is a stand-in violation as usual.
 
 from __future__ import annotations
 
-import base64
-import json
 import random
 
-from . import api
+from .mlflow_http import (Refusal, _json, _list, _tags, already_exists, coerce, handler, invalid, not_exist, page,
+                          require)  # fmt: skip
 from .mlflow_state import MlflowState
-from .state import DEVELOPER, GUEST
 
 P = r"/api/v4/projects/([^/]+)/ml/mlflow/api/2\.0/mlflow"
 STATUSES = ("RUNNING", "SCHEDULED", "FINISHED", "FAILED", "KILLED")  # Ml::Candidate.statuses, upcased
-
-
-def _json(data, status=200):
-    from .server import Response
-
-    return Response.json(data, status)
-
-
-def not_exist():
-    return _json({"error_code": "RESOURCE_DOES_NOT_EXIST"}, 404)
-
-
-def already_exists():
-    return _json({"error_code": "RESOURCE_ALREADY_EXISTS"}, 400)
-
-
-def invalid(message=None):
-    return _json({"error_code": "INVALID_PARAMETER_VALUE", "message": message}, 400)
-
-
-class Refusal(Exception):
-    """An answer GitLab gives before the endpoint's work (auth, params)."""
-
-    def __init__(self, response):
-        super().__init__("refused")
-        self.response = response
-
-
-def params(request) -> dict:
-    """Grape's params: the query string, then the JSON body (undeclared ones are ignored)."""
-    merged = {k: (v if len(v) > 1 else v[-1]) for k, v in request.query.items()}
-    if request.method != "GET" and request.body:
-        try:
-            body = json.loads(request.body)
-        except ValueError:
-            raise Refusal(_json({"error": "The provided content-type 'application/json' is not supported."}, 406))
-        merged.update(body if isinstance(body, dict) else {})
-    return merged
-
-
-def require(p: dict, *names: str, kind=str):
-    """Grape ``requires``: a missing one is ``<name> is missing``, a wrong type ``<name> is invalid``."""
-    values = []
-    for name in names:
-        if p.get(name) in (None, ""):
-            raise Refusal(_json({"error": f"{name} is missing"}, 400))
-        values.append(coerce(p, name, kind))
-    return values if len(values) > 1 else values[0]
-
-
-def coerce(p: dict, name: str, kind, default=None):
-    value = p.get(name)
-    if value is None:
-        return default
-    try:
-        if kind is int:
-            if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
-                raise ValueError
-            return int(value)
-        if kind is float:
-            return float(value)
-        if kind is str and isinstance(value, (list, dict)):
-            raise ValueError
-        return kind(value)
-    except (TypeError, ValueError):
-        raise Refusal(_json({"error": f"{name} is invalid"}, 400)) from None
-
-
-def context(gitlab, request, ref, write: bool = False):
-    """(user, project) after GitLab's checks, in GitLab's order; raises Refusal with its answer."""
-    scopes = {"api", "read_api"} if request.method in ("GET", "HEAD") else {"api"}
-    user, project = api._project(gitlab, request, ref, scopes)
-    if project is None:
-        raise Refusal(user)
-    level = project.level(user)
-    # read_model_experiments and read_model_registry: Guest+; the write_ ones: Developer+
-    if level < GUEST:  # check_api_read! / check_api_model_registry_read!: not_found!
-        raise Refusal(_json({"message": "404 Not Found"}, 404))
-    if write and level < DEVELOPER:  # check_api_write! / check_api_model_registry_write!: unauthorized!
-        raise Refusal(_json({"message": "401 Unauthorized"}, 401))
-    return user, project
-
-
-def handler(write=False, body=True):
-    """Wrap an endpoint: auth as GitLab, then ``fn(gitlab, user, project, params, *groups)``;
-    ``body=False``: the body is a file, passed raw as ``params["_body"]``."""
-
-    def wrap(fn):
-        def endpoint(gitlab, request, ref, *groups):
-            try:
-                user, project = context(gitlab, request, ref, write)
-                with gitlab.world.lock:
-                    p = params(request) if body else {**request.query, "_body": request.body}
-                    return fn(gitlab, user, project, p, *groups)
-            except Refusal as refusal:
-                return refusal.response
-
-        endpoint.__name__ = fn.__name__
-        return endpoint
-
-    return wrap
-
-
-def page(p: dict, items: list, default_max: int = 200):
-    """Keyset pagination stand-in: an opaque token for the next offset, null after the last page."""
-    size = min(coerce(p, "max_results", int, default_max), 1000)
-    start = 0
-    if p.get("page_token"):
-        try:
-            start = int(base64.urlsafe_b64decode(p["page_token"]).decode())
-        except ValueError:
-            raise Refusal(invalid("Invalid page token"))
-    chunk = items[start : start + size]
-    more = start + size < len(items)
-    return chunk, base64.urlsafe_b64encode(str(start + size).encode()).decode() if more else None
 
 
 # ---- experiments (lib/api/ml/mlflow/experiments.rb) ------------------------------------------
@@ -236,13 +121,6 @@ def _link_job(gitlab, run, tags) -> None:
     run.ci_job_id = int(job_id)
 
 
-def _tags(p, name="tags") -> list[tuple[str, str]]:
-    found = p.get(name) or []
-    if not isinstance(found, list) or any(not isinstance(t, dict) or not t.get("key") for t in found):
-        raise Refusal(_json({"error": f"{name} is invalid"}, 400))
-    return [(t["key"], str(t.get("value", ""))) for t in found]
-
-
 @handler(write=True)
 def create_run(gitlab, user, project, p):
     """CandidateRepository#create!: the name is ``run_name``, else the ``mlflow.runName`` tag, else a
@@ -252,7 +130,8 @@ def create_run(gitlab, user, project, p):
         return not_exist()
     tags = _tags(p)
     name = p.get("run_name") or next((v for k, v in tags if k == "mlflow.runName"), None)
-    name = name or f"{random.choice(['brave', 'calm', 'keen'])}-{random.choice(['fox', 'owl', 'elk'])}-{random.randint(1, 999)}"
+    name = name or "-".join((random.choice(["brave", "calm", "keen"]), random.choice(["fox", "owl", "elk"]),
+                             str(random.randint(1, 999))))  # fmt: skip
     run = gitlab.mlflow.add_run(experiment, user.id, name, coerce(p, "start_time", int, 0))
     try:
         _link_job(gitlab, run, tags)
@@ -363,13 +242,6 @@ def log_batch(gitlab, user, project, p):
         if run.tag(key) is None:
             run.tags.append((key, value))
     return _json({})
-
-
-def _list(p, name) -> list[dict]:
-    found = p.get(name) or []
-    if not isinstance(found, list) or not all(isinstance(x, dict) for x in found):
-        raise Refusal(_json({"error": f"{name} is invalid"}, 400))
-    return found
 
 
 @handler(write=True)

@@ -17,7 +17,8 @@ from __future__ import annotations
 import re
 from urllib.parse import unquote
 
-from .mlflow import P, Refusal, _json, _tags, already_exists, coerce, handler, invalid, not_exist, page, require
+from .mlflow import P
+from .mlflow_http import Refusal, _json, _tags, already_exists, coerce, handler, invalid, not_exist, page, require
 from .mlflow_state import Model, ModelVersion, semver_key
 from .state import DEVELOPER, REPORTER
 
@@ -77,14 +78,18 @@ def delete_model(gitlab, user, project, p):
 
 @handler()
 def search_models(gitlab, user, project, p):
-    """Only ``name='<value>'`` filters (model_filter_params splits on ``=`` and strips quotes; the
-    finder matches the name partially); ``order_by``: name (default, ASC) or last_updated_timestamp."""
+    """Only ``name=<value>`` filters: model_filter_params does Ruby's ``param, filter =
+    filter.split('=')`` (the text after a second ``=`` is dropped) and strips one outer quote
+    (OUTER_QUOTES_REGEXP); any other filter is INVALID_PARAMETER_VALUE. The finder matches the name
+    partially. ``order_by``: name (default, ASC) or last_updated_timestamp.
+    (MLflow 3's client appends `` AND tag.`mlflow.prompt.is_prompt` != 'true'`` to every filter:
+    GitLab then refuses an empty filter and finds nothing for a name filter.)"""
     name = None
-    if p.get("filter"):
-        key, _, value = str(p["filter"]).partition("=")
-        if key != "name":
+    if p.get("filter") is not None:
+        parts = str(p["filter"]).split("=")
+        if parts[0] != "name" or len(parts) < 2:
             return invalid("Invalid attribute key specified. Valid keys are '{'name'}'")
-        name = value.strip("'\"")
+        name = re.sub(r"""^("|')|("|')?$""", "", parts[1])
     order = str(p.get("order_by") or "name ASC").lower().split(" ")
     sort_key = (lambda m: m.updated) if order[0] == "last_updated_timestamp" else (lambda m: m.name)
     models = sorted((m for m in gitlab.mlflow.models if m.project_id == project.id and (name is None or name in m.name)),
