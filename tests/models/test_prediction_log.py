@@ -208,6 +208,31 @@ def test_each_prediction_is_one_line_and_a_restart_keeps_the_days_lines(store, b
     assert len({line["id"] for line in lines}) == 4
 
 
+def test_lines_of_a_killed_server_are_uploaded_by_the_next_one_on_its_spool(store, bucket, model_folder, tmp_path,
+                                                                              servers):  # fmt: skip
+    """A process that dies (SIGKILL: no shutdown upload) leaves its lines in the spool; the server
+    started again on it (local serving revives it on the same release folder) uploads them."""
+    spool = tmp_path / "spool"
+    servers.append(first := Server(model_folder, log_env(store, bucket, spool, "60"), tmp_path / "1.log"))
+    first.infer(ROWS, "before-kill")
+    day = today()
+    spool_file = spool / NAME / VERSION / f"{day}.jsonl"
+    deadline = time.monotonic() + 10
+    while not (spool_file.is_file() and spool_file.read_bytes().endswith(b"\n")):  # spooled within ms
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    first.proc.kill()
+    first.proc.wait()
+    with open(spool_file, "ab") as cut:  # and it died in the middle of the next line
+        cut.write(b'{"id": "0123456789abcdef0123456789abcdef", "ts": "20')
+    assert read_log(store, bucket, day) == []
+    servers.append(Server(model_folder, log_env(store, bucket, spool), tmp_path / "2.log"))
+    (line,) = wait_for_lines(store, bucket, day, 1)
+    assert line["request_id"] == "before-kill"
+    time.sleep(1)  # a few more upload rounds: the cut line never shows up
+    assert len(read_log(store, bucket, day)) == 1 and spool_file.read_bytes().endswith(b"\n")
+
+
 def test_a_store_that_is_down_never_fails_a_prediction(store, bucket, model_folder, tmp_path, servers):
     servers.append(server := Server(model_folder, log_env(store, bucket, tmp_path / "spool"), tmp_path / "s.log"))
     server.infer(ROWS, "before")
@@ -229,7 +254,7 @@ def test_a_store_that_is_down_never_fails_a_prediction(store, bucket, model_fold
     assert [line["request_id"] for line in lines] == ["before"] + [f"down-{i}" for i in range(5)]
     log = server.log_path.read_text()
     assert log.count("prediction log: GET s3://") == 1, log  # the first failure, once, with its reason
-    assert "the store answers again" in log
+    assert "prediction log: working again" in log
     for secret in (store.credentials.user_secret_key, store.credentials.user_access_key):
         assert secret not in log
 

@@ -203,7 +203,7 @@ class PredictionLog:
         self._checked[day] = time.monotonic()
         if self._failing:
             self._failing = False
-            log.info("prediction log: the store answers again; %s is up to date", self.object_uri(day))
+            log.info("prediction log: working again; %s is up to date", self.object_uri(day))
         if day < today:  # a past day, complete in the store: its spool is no longer needed
             with self._lock:
                 if day not in self._pending:
