@@ -285,3 +285,11 @@ async def test_served_predictions_go_to_the_request_log(tmp_path, models, object
                 assert creds.user_secret_key not in path.read_text(errors="replace"), path
     finally:
         await local.close()
+
+
+def test_the_local_backend_gives_its_model_server_the_jobs_env(tmp_path):
+    """The env local jobs get (pipelines/service.py s3_job_env) is the env of the MLServer children."""
+    from hybridhub.lab_ext.pipelines.local_backend import LocalBackend
+
+    env = {"S3_ENDPOINT": "http://127.0.0.1:1", "AWS_ACCESS_KEY_ID": "key", "PREDICTION_LOG_URI": "s3://b/p"}
+    assert LocalBackend(tmp_path, env=env).serving.env == env
