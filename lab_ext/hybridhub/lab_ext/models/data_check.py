@@ -24,6 +24,11 @@ def _split(uri: str) -> tuple[str, str] | None:
     return (bucket, key) if bucket and key else None
 
 
+def _configured(storage) -> bool:
+    """A StorageConfig (or anything with its fields) with an endpoint and keys."""
+    return storage is not None and all(getattr(storage, k, "") for k in ("endpoint", "access_key", "secret_key"))
+
+
 def _etag(value) -> str:
     return str(value or "").strip().strip('"')
 
@@ -36,7 +41,7 @@ async def unchanged(storage, data: dict) -> list[str]:
         if not isinstance(record, dict) or (record.get("versioned") and record.get("version_id")):
             continue
         where = _split(record.get("uri", ""))
-        if where is None or storage is None or not getattr(storage, "configured", False):
+        if where is None or not _configured(storage):
             warnings.append(f"the {which} data could not be compared with what was read (no object store here)")
             continue
         try:

@@ -46,6 +46,15 @@ class Environment:
     #: deployment statuses that mean a deploy is under way
     in_progress: set[str] = {"running"}
 
+    def busy(self, deployments: list[dict]) -> dict | None:
+        """The deployment under way, if any: running, or (GitLab) created with its job already
+        queued — a played job's deployment stays ``created`` until a runner picks the job up."""
+        for deployment in deployments:
+            queued = deployment["status"] == "created" and deployment.get("job_status") in RUNNING_JOB - {"created"}
+            if deployment["status"] in self.in_progress or queued:
+                return deployment
+        return None
+
     def __init__(self, backend, project: str, name: str = "production") -> None:
         self.backend, self.project, self.name = backend, project, name
 
@@ -127,6 +136,7 @@ class GitLabEnvironment(Environment):
                 "id": d.get("id"), "status": d.get("status"), "pipeline_id": (job.get("pipeline") or {}).get("id"),
                 "created_at": d.get("created_at"), "finished_at": d.get("finished_at") or d.get("updated_at"),
                 "user": (d.get("user") or {}).get("username", ""), "job_id": job.get("id"), "sha": d.get("sha"),
+                "job_status": job.get("status"),
                 "url": job.get("web_url") or (f"{web}/-/jobs/{job['id']}" if web and job.get("id") else None),
             })  # fmt: skip
         return result

@@ -24,7 +24,7 @@ import re
 import time
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, Callable
+from typing import Any, Awaitable, Callable
 
 from .errors import ModelsError
 
@@ -140,8 +140,11 @@ class Registry:
     """One registry (a tracking URI) as one user sees it (``token``: theirs, or none)."""
 
     def __init__(self, uri: str, *, kind: str = "mlflow", token: str | Callable[[], str] = "", ca_bundle: str = "",
-                 timeout: float = 15.0) -> None:  # fmt: skip
+                 timeout: float = 15.0, renew: Callable[[str], Awaitable[bool]] | None = None) -> None:  # fmt: skip
+        """``renew(rejected_token)``: get a fresh token once the registry refused this one (the
+        server's GitLabTokenSource.renew); True when a retry may succeed."""
         self.uri = uri.rstrip("/")
+        self.renew = renew
         self.kind = kind
         self._token = token
         self.ca_bundle = ca_bundle
@@ -174,7 +177,16 @@ class Registry:
     # ---- the one seam: every call goes through here --------------------------------------------
     async def call(self, fn: Callable, *args, missing: str | None = None, **kwargs):
         """``fn(*args)`` in a worker thread with a deadline; failures as the MODELS codes
-        (a missing resource as ``missing`` when given)."""
+        (a missing resource as ``missing`` when given). Refused: once more with a renewed token."""
+        used = self.token()
+        try:
+            return await self._call(fn, args, kwargs, missing)
+        except ModelsError as exc:
+            if exc.reason != "registry_denied" or self.renew is None or not used or not await self.renew(used):
+                raise
+        return await self._call(fn, args, kwargs, missing)
+
+    async def _call(self, fn: Callable, args: tuple, kwargs: dict, missing: str | None):
         try:
             return await asyncio.wait_for(asyncio.to_thread(fn, *args, **kwargs), self.timeout + 2)
         except asyncio.TimeoutError:
@@ -274,7 +286,10 @@ def registry_error(exc: BaseException, missing: str | None = None) -> ModelsErro
     message = str(getattr(exc, "message", "") or exc)
     if code in _MISSING and missing:
         return ModelsError(missing)
-    rest = type(exc).__name__ == "RestException"  # a JSON error body: GitLab's is {"message": "401 Unauthorized"}
-    if code in _DENIED or (rest and _DENIED_STATUS.search(message[:200])):
+    # a JSON error body that is no MLflow error: GitLab's {"message": "401 Unauthorized"}, or for an
+    # expired or too narrow OAuth token {"error": "invalid_token" | "insufficient_scope", ...}
+    body = getattr(exc, "json", None) if type(exc).__name__ == "RestException" else None
+    oauth = isinstance(body, dict) and body.get("error") in ("invalid_token", "insufficient_scope")
+    if code in _DENIED or oauth or (body is not None and _DENIED_STATUS.search(message[:200])):
         return ModelsError("registry_denied", details=str(code))
     return ModelsError("registry_unreachable", details=f"{type(exc).__name__} {code or ''}".strip())

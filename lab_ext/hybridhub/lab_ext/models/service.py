@@ -9,6 +9,7 @@ a pipeline on GitLab). Nothing is half done.
 
 from __future__ import annotations
 
+import asyncio
 import os
 from dataclasses import dataclass
 from urllib.parse import quote
@@ -22,7 +23,7 @@ from ..pipelines.backend import validate_variables
 from ..pipelines.errors import PipelineError
 from . import data_check, lineage as lineage_mod
 from .environments import Environment, GitLabEnvironment, LocalEnvironment, backend_call
-from .errors import ModelsError
+from .errors import ModelsError, from_pipeline_error
 from .registry import Registry, Version, check_name, check_version
 
 DATA_VARIABLES = {"train": ("DATA_URI", "DATA_VERSION"), "test": ("TEST_DATA_URI", "TEST_DATA_VERSION")}
@@ -59,6 +60,8 @@ class Context:
 class ModelsService:
     def __init__(self, config: ModelsConfig, pipelines, storage=None) -> None:
         self.config, self.pipelines, self.storage = config, pipelines, storage
+        # one action at a time on this server: its checks and its write are not interleaved with another's
+        self.acting = asyncio.Lock()
 
     # ---- configuration -------------------------------------------------------------------------
     @property
@@ -101,8 +104,10 @@ class ModelsService:
         if kind == "gitlab":
             source = getattr(home, "gitlab_token_source", None)
             token = source.current if source is not None else (lambda: home.gitlab_token)
+            renew = (lambda rejected: source.renew(rejected=rejected)) if source is not None else None
             uri = f"{home.gitlab_url.rstrip('/')}/api/v4/projects/{int(info['id'])}/ml/mlflow"
-            registry = Registry(uri, kind="gitlab", token=token, ca_bundle=home.gitlab_ca_bundle, timeout=self.config.timeout)
+            registry = Registry(uri, kind="gitlab", token=token, ca_bundle=home.gitlab_ca_bundle,
+                                timeout=self.config.timeout, renew=renew)  # fmt: skip
         else:
             registry = Registry(self.config.tracking_uri, kind="mlflow", timeout=self.config.timeout)
         environment = GitLabEnvironment(backend, project, self.config.environment, info)
@@ -193,9 +198,9 @@ class ModelsService:
             why = "; ".join(found.gate["reasons"]) or "the test gate has not passed"
             raise ModelsError("gate_failed", details=why)
         deployments = await ctx.environment.deployments()
-        busy = [d for d in deployments if d["status"] in ctx.environment.in_progress]
+        busy = ctx.environment.busy(deployments)
         if busy:
-            raise ModelsError("deploy_in_progress", details=f"deployment {busy[0]['id']} is {busy[0]['status']}")
+            raise ModelsError("deploy_in_progress", details=f"deployment {busy['id']} is {busy['status']}")
         allowed = await ctx.environment.can_deploy()
         if allowed["allowed"] is False:
             raise ModelsError("deploy_not_allowed", details=f"your role: {allowed['role']}; needed: {allowed['needs']}")
@@ -210,11 +215,16 @@ class ModelsService:
         return {**answer, "version": found.version}
 
     async def promote(self, project: str, name: str, version: str) -> dict:
-        ctx = await self.context(project)
-        found, _, _ = await self._deployable(ctx, name, version)
-        return await self._deploy(ctx, found)
+        async with self.acting:
+            ctx = await self.context(project)
+            found, _, _ = await self._deployable(ctx, name, version)
+            return await self._deploy(ctx, found)
 
     async def rollback(self, project: str, name: str, to_version: str | None = None) -> dict:
+        async with self.acting:
+            return await self._rollback(project, name, to_version)
+
+    async def _rollback(self, project: str, name: str, to_version: str | None) -> dict:
         ctx = await self.context(project)
         check_name(name)
         if to_version is not None:
@@ -237,6 +247,10 @@ class ModelsService:
         return await self._deploy(ctx, found)
 
     async def reproduce(self, project: str, name: str, version: str) -> dict:
+        async with self.acting:
+            return await self._reproduce(project, name, version)
+
+    async def _reproduce(self, project: str, name: str, version: str) -> dict:
         ctx = await self.context(project)
         found, _ = await self._version(ctx, name, version)
         artifact = lineage_mod.parse_artifact(await ctx.registry.artifact(found, "lineage.json"))
@@ -246,11 +260,17 @@ class ModelsService:
         exactness, warnings = lineage_mod.reproducibility(recorded["data"])
         warnings += await data_check.unchanged(self.storage, recorded["data"])  # not_reproducible when changed
         variables = await self._reproduce_variables(ctx, found, name, recorded["data"])
-        if ctx.backend.name == "local":
-            pipeline = await backend_call(ctx.backend.create(project, recorded["commit"], variables, None))
-        else:
-            ref = await self._reproduce_tag(ctx, version, recorded["commit"])
-            pipeline = await backend_call(ctx.backend.create(project, ref, variables, None))
+        try:
+            if ctx.backend.name == "local":
+                pipeline = await ctx.backend.create(project, recorded["commit"], variables, None)
+            else:
+                await self._commit_exists(ctx, recorded["commit"])
+                pipeline = await ctx.backend.create(project, await self._reproduce_tag(ctx, version, recorded["commit"]),
+                                                    variables, None)  # fmt: skip
+        except PipelineError as exc:
+            if exc.reason == "unknown_ref":
+                raise ModelsError("not_reproducible", details=f"the commit {recorded['commit'][:12]} is not in the repository") from None
+            raise from_pipeline_error(exc) from None
         return {"pipeline": {k: pipeline.get(k) for k in ("id", "status", "web_url")}, "reproducibility": exactness,
                 "warnings": warnings}  # fmt: skip
 
@@ -272,6 +292,12 @@ class ModelsService:
             return validate_variables([{"key": k, "value": v} for k, v in values.items()])
         except PipelineError as exc:
             raise ModelsError("not_reproducible", details=exc.details) from None
+
+    @staticmethod
+    async def _commit_exists(ctx: Context, sha: str) -> None:
+        """Before the tag: GitLab's ``GET /repository/commits/:sha`` (404: not in the repository)."""
+        path = f"{ctx.environment.base}/repository/commits/{quote(sha, safe='')}"
+        await ctx.backend._json(path, not_found="unknown_ref")
 
     async def _reproduce_tag(self, ctx: Context, version: str, sha: str) -> str:
         """GitLab runs pipelines on refs: a new tag ``reproduce-<version>-<n>`` at the commit."""
