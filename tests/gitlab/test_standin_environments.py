@@ -226,3 +226,11 @@ def test_tags_are_created_by_developers_for_a_pipeline_at_a_commit(env):
     assert forbidden.value.response_code == 403
     pipeline = api.pipelines.create({"ref": "reproduce-1.0.3-1"})  # a tag is no protected branch
     assert pipeline.sha == first_sha and pipeline.ref == "reproduce-1.0.3-1"
+
+
+def test_a_project_tells_the_users_role(env):
+    """doc/api/projects.md "Get a single project": ``permissions`` (what the Models panel shows)."""
+    for who, level in (("dev", DEVELOPER), ("reporter", REPORTER)):
+        project = env.api(who).manager.gitlab.projects.get(env.project.id)
+        assert project.permissions == {"project_access": {"access_level": level, "notification_level": 3},
+                                       "group_access": None}  # fmt: skip

@@ -145,10 +145,22 @@ def projects(gitlab, request):
 
 
 def project(gitlab, request, ref):
+    """GET /projects/:id: the project with the user's ``permissions`` (doc/api/projects.md "Get a
+    single project", Entities::ProjectWithAccess): the direct membership of the project and of its
+    group, ``{"access_level", "notification_level"}`` or null."""
     from .server import Response
 
     user, found = _project(gitlab, request, ref)
-    return user if found is None else Response.json(found.to_json(gitlab.url))
+    if found is None:
+        return user
+    group = next((g for g in gitlab.world.groups.values() if g.path == found.namespace), None)
+
+    def access(level):
+        return {"access_level": level, "notification_level": 3} if level else None
+
+    permissions = {"project_access": access(found.members.get(user.id)),
+                   "group_access": access(group.members.get(user.id) if group else None)}  # fmt: skip
+    return Response.json({**found.to_json(gitlab.url), "permissions": permissions})
 
 
 def _mr_json(gitlab, project, mr) -> dict:
