@@ -1,6 +1,7 @@
 """The demo's pipeline panel works: the example project in alice's workspace trains on the sample
-bucket, the approved deploy serves the model, a client gets a prediction from it, and nothing
-of it is left when the demo stops."""
+bucket, the version is registered in the demo's model registry (a real MLflow tracking server)
+with its lineage, the approved deploy serves the model, a client gets a prediction from it, and
+nothing of it (model server, registry) is left when the demo stops."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ import urllib.request
 import psutil
 import pytest
 
+from hybridhub.hub_ext.demo.layout import DemoPorts
+from hybridhub.hub_ext.demo.ports import port_accepts
 from tests.hubclient import open_lab
 
 from .test_demo import demo  # noqa: F401 (fixture)
@@ -22,6 +25,23 @@ pytestmark = [pytest.mark.demo, pytest.mark.pipelines, pytest.mark.models]
 
 def jobs_of(run: dict) -> dict[str, dict]:
     return {job["name"]: job for stage in run.get("stages", []) for job in stage.get("jobs", [])}
+
+
+def registry_get(port: int, path: str, **params) -> dict:
+    """MLflow's REST API (GET /api/2.0/mlflow/<path>) on the demo's tracking server."""
+    query = "&".join(f"{k}={v}" for k, v in params.items())
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/2.0/mlflow/{path}?{query}", timeout=30) as response:
+        return json.loads(response.read())
+
+
+def registered_run(port: int, model: str, pipeline_id: int) -> dict:
+    """The registry's record of the version the pipeline made: its model version and its run."""
+    latest = registry_get(port, "registered-models/get", name=model)["registered_model"]["latest_versions"][-1]
+    run = registry_get(port, "runs/get", run_id=latest["run_id"])["run"]
+    tags = {t["key"]: t["value"] for t in run["data"].get("tags", [])}
+    assert tags["hybridhub.pipeline_id"] == str(pipeline_id), tags
+    return {"version": latest, "run": run, "tags": tags,
+            "metrics": {m["key"]: m["value"] for m in run["data"].get("metrics", [])}}  # fmt: skip
 
 
 def test_example_pipeline_runs_locally_in_the_demo(demo):  # noqa: F811
@@ -54,6 +74,21 @@ def test_example_pipeline_runs_locally_in_the_demo(demo):  # noqa: F811
     run = wait(lambda jobs: jobs.get("build") in ("success", "failed", "skipped"), 240)
     jobs = {name: job["status"] for name, job in jobs_of(run).items()}
     assert jobs == {"train": "success", "test": "success", "build": "success", "deploy": "manual"}, run
+    # the version is in the demo's model registry (its REST API), with the tags of the convention
+    registry_port = DemoPorts.from_base(demo["base"]).mlflow
+    found = registered_run(registry_port, "sensor-failure", run_id)
+    tags = found["tags"]
+    assert tags["hybridhub.version"] == f"1.0.{run_id}" and tags["hybridhub.model"] == "sensor-failure"
+    assert tags["hybridhub.registry_version"] == found["version"]["version"]
+    assert tags["hybridhub.gate"] == "passed" and found["metrics"]["accuracy"] >= 0.95
+    assert len(tags["hybridhub.commit"]) == 40 and tags["gitlab.CI_JOB_ID"]
+    train_data = json.loads(tags["hybridhub.data.train"])
+    # the sample bucket keeps versions: the "latest" run recorded the version id it read
+    assert train_data["uri"] == "s3://datasets/sensors/train.csv" and train_data["versioned"] is True
+    assert train_data["version_id"] and train_data["requested_version"] == ""
+    assert tags["hybridhub.image_context_digest"].startswith("sha256:") and "hybridhub.image_digest" not in tags
+    artifacts = registry_get(registry_port, "artifacts/list", run_id=found["run"]["info"]["run_id"])["files"]
+    assert {"model", "lineage.json"} <= {f["path"] for f in artifacts}
     # a person approves the deploy: the model server starts and answers
     deploy = jobs_of(run)["deploy"]["id"]
     played = hub.session.post(api + f"runs/{run_id}/jobs/{deploy}/play", json=where, headers={"X-XSRFToken": xsrf},
@@ -77,7 +112,10 @@ def test_example_pipeline_runs_locally_in_the_demo(demo):  # noqa: F811
     serving = demo["data_dir"] / "users" / "alice" / ".hybridhub" / "pipelines" / "serving"
     model_server = psutil.Process(json.loads((serving / "current.json").read_text())["pid"])
     assert "mlserver" in " ".join(model_server.cmdline())
+    registry = [p for p in psutil.Process(demo["process"].pid).children(recursive=True)
+                if f"--port {registry_port}" in " ".join(p.cmdline())]  # fmt: skip
+    assert registry, "the demo's MLflow server is not a child of the demo"
     demo["process"].send_signal(signal.SIGINT)
     assert demo["process"].wait(60) == 0
-    gone, alive = psutil.wait_procs([model_server], timeout=15)
-    assert alive == []
+    gone, alive = psutil.wait_procs([model_server, *registry], timeout=15)
+    assert alive == [] and not port_accepts(registry_port)

@@ -31,8 +31,8 @@ def ephemeral_range() -> tuple[int, int]:
         return 32768, 60999
 
 
-def free_base(span: int = 16) -> int:
-    """A base port whose next ``span`` ports are all free (the demo uses base .. base+15).
+def free_base(span: int = 17) -> int:
+    """A base port whose next ``span`` ports are all free (the demo uses base .. base+16).
 
     Chosen below the ephemeral range: the demo binds its ports over several seconds while the
     hub, the proxy and the stand-ins open outgoing connections, and an ephemeral port taken in

@@ -7,9 +7,11 @@ import sys
 from pathlib import Path
 
 from .errors import DemoError
+from .hub_config import mlflow_url
 from .kube_mode import standin_available, start_standin
 from .identities import user_bucket, user_identities, write_credentials_file
 from .layout import DEMO_ADMIN, DEMO_USERS, SAMPLE_BUCKET, DemoPaths, DemoPorts, demo_usernames
+from .mlflow_server import start_mlflow, wait_for_mlflow
 from .objectstore import EmbeddedObjectStore, ObjectStoreError
 from .preflight import acquire_lock, prepare_data_dir, require_binaries, require_free_ports
 from .secrets_file import load_or_create
@@ -25,13 +27,14 @@ def register(subparsers) -> None:
         "demo",
         help="run the whole platform on this machine (no Kubernetes, no GitLab)",
         description="Start a real JupyterHub on 127.0.0.1 with hybridhub's local spawner, an embedded "
-        "S3 object store with sample data, and a local git remote per demo user.",
+        "S3 object store with sample data, a model registry (MLflow tracking server) and a local git "
+        "remote per demo user.",
     )
     parser.add_argument(
         "--port",
         type=int,
         default=DEFAULT_PORT,
-        help=f"base port: the hub answers here; the demo uses the next 15 ports too (default {DEFAULT_PORT})",
+        help=f"base port: the hub answers here; the demo uses the next {DemoPorts.SPAN - 1} ports too (default {DEFAULT_PORT})",
     )
     parser.add_argument(
         "--data-dir",
@@ -63,6 +66,7 @@ def _banner(ports: DemoPorts, paths: DemoPaths, secrets) -> str:
             f"  log in as {DEMO_ADMIN} (administrator) with password: {secrets.admin_password}",
             f"  object store: http://127.0.0.1:{ports.store.s3} (sample bucket '{SAMPLE_BUCKET}', read-only;"
             f" each user's own bucket '{user_bucket('<name>')}')",
+            f"  model registry (MLflow): {mlflow_url(ports)}/",
             f"  data: {paths.root}   logs: {paths.logs}",
             "Press Ctrl-C to stop.",
             "",
@@ -88,7 +92,7 @@ def _run(args: argparse.Namespace) -> int:
     require_binaries()
     prepare_data_dir(paths)
     lock = acquire_lock(paths)
-    store = hub = standin = None
+    store = hub = standin = registry = None
     try:
         require_free_ports(ports)
         secrets = load_or_create(paths.secrets, demo_usernames())
@@ -105,6 +109,11 @@ def _run(args: argparse.Namespace) -> int:
             write_credentials_file(paths.storage_keys, secrets.users)
             for username in demo_usernames():
                 seed_user(paths, username)
+            print("hybridhub demo: starting the model registry (MLflow tracking server)…", flush=True)
+            registry_log = paths.logs / "mlflow.log"
+            origins = (f"http://127.0.0.1:{ports.public}", f"http://localhost:{ports.public}")
+            registry = start_mlflow(paths.mlflow, ports.mlflow, registry_log, origins)
+            wait_for_mlflow(registry, mlflow_url(ports), registry_log)
             extra_env = {}
             if args.kube:
                 print("hybridhub demo: starting the Kubernetes stand-in (test double)…", flush=True)
@@ -120,11 +129,14 @@ def _run(args: argparse.Namespace) -> int:
                     raise DemoError(f"JupyterHub stopped unexpectedly; see {paths.logs / 'jupyterhub.log'}.")
                 if store.process is None or store.process.poll() is not None:
                     raise DemoError(f"the object store stopped unexpectedly; see {store.log_path}.")
+                if registry.poll() is not None:
+                    raise DemoError(f"the model registry (MLflow) stopped unexpectedly; see {registry_log}.")
                 if standin is not None and standin.process.poll() is not None:
                     raise DemoError(f"the Kubernetes stand-in stopped unexpectedly; see {paths.logs / 'kube-standin.log'}.")
             print("\nhybridhub demo: stopping…", flush=True)
     finally:
         stop_process_tree(hub)
+        stop_process_tree(registry)
         if standin is not None:
             stop_process_tree(standin.process)
         if store is not None:

@@ -42,10 +42,17 @@ def configure(c, paths: DemoPaths, ports: DemoPorts, secrets: DemoSecrets, kube_
     c.HybridSpawner.storage_default_bucket = SAMPLE_BUCKET
     c.HybridSpawner.git_remote_template = str(paths.git / "{username}.git")
     _configure_culler(c, ports)
+    # the demo's model registry: the pipelines' jobs and the Models panel use it (MLflow client API)
+    c.Spawner.environment = {**dict(c.Spawner.get("environment", {})),
+                             "HYBRIDHUB_MLFLOW_TRACKING_URI": mlflow_url(ports)}  # fmt: skip
     if kube_url:
         _configure_kube(c, paths, kube_url)
         _configure_cost(c, paths, ports)
     _configure_console(c)
+
+
+def mlflow_url(ports: DemoPorts) -> str:
+    return f"http://127.0.0.1:{ports.mlflow}"
 
 
 def _configure_culler(c, ports: DemoPorts) -> None:

