@@ -72,6 +72,12 @@ MLFLOW_TRACKING_URI = EnvVar(
     "GitLab configured: the project's GitLab model registry (`<GitLab>/api/v4/projects/<id>/ml/mlflow`, "
     "the user's own GitLab token); `./dev demo` sets it to its embedded MLflow tracking server.",
 )
+PREDICTION_LOG_URI = EnvVar(
+    "HYBRIDHUB_PREDICTION_LOG_URI",
+    "Where the model servers of the user's local pipeline runs log each prediction: `s3://bucket/prefix` "
+    "(objects `<prefix>/<model>/<version>/<YYYY-MM-DD>.jsonl`); unset: no request log. `./dev demo` sets "
+    "`s3://home-<user>/predictions`.",
+)
 
 ALL: tuple[EnvVar, ...] = (
     S3_ENDPOINT,
@@ -93,6 +99,7 @@ ALL: tuple[EnvVar, ...] = (
     MAX_AGE,
     CULLER_URL,
     MLFLOW_TRACKING_URI,
+    PREDICTION_LOG_URI,
 )
 
 SECRET_NAMES = frozenset(v.name for v in ALL if v.secret)
