@@ -204,7 +204,7 @@ def test_reproduces_version_tags_the_run(tmp_path, store, mlflow_server):  # noq
     assert lineage["reproduces"] == "1.0.7" and lineage["data"]["train"] == data
 
 
-def test_without_a_registry_the_jobs_say_so_and_still_write_lineage(tmp_path, sample_data):
+def test_without_a_registry_the_jobs_say_so_and_still_write_lineage(tmp_path, sample_data):  # noqa: F811
     work = tmp_path / "project"
     work.mkdir()
     base = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "HYBRIDHUB_PIPELINE_ID": "3"}
@@ -228,7 +228,7 @@ def test_without_a_registry_the_jobs_say_so_and_still_write_lineage(tmp_path, sa
     assert again.returncode == 0 and "no model registry configured: MLFLOW_TRACKING_TOKEN is not set" in again.stdout
 
 
-def test_a_registry_that_is_down_fails_the_train_job_in_one_line(tmp_path, sample_data):
+def test_a_registry_that_is_down_fails_the_train_job_in_one_line(tmp_path, sample_data):  # noqa: F811
     (port,) = free_ports(1)  # nothing listens there
     env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "MLFLOW_TRACKING_URI": f"http://127.0.0.1:{port}"}
     started = time.monotonic()

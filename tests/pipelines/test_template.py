@@ -1,5 +1,6 @@
 """The shipped CI/CD template: valid against GitLab's CI schema, the four stages with the
-right runners, metrics report, no Docker daemon; adding it never overwrites silently."""
+right runners, metrics report, no Docker daemon, lineage.json and the image digest carried from
+job to job; adding it never overwrites silently."""
 
 from __future__ import annotations
 
@@ -94,3 +95,42 @@ def test_ci_file_errors():
     with pytest.raises(PipelineError):
         ci_file.load("- just\n- a list\n")
     assert ci_file.stages({}) == [".pre", "build", "test", "deploy", ".post"]
+
+
+def test_every_job_carries_lineage_and_the_build_its_digest(tmp_path):
+    """Design §1-§3 of issue 19: lineage.json is an artifact of each job, the registry is GitLab's
+    MLflow API (its token a masked CI/CD variable, never in the file), kaniko's digest goes to
+    image.json and the deploy job records it on the run (the kaniko image has no Python)."""
+    data = yaml.safe_load(CI_FILE.read_text())
+    variables = {v["key"]: v for v in ci_file.variables(data)}
+    assert variables["MLFLOW_TRACKING_URI"]["value"] == "${CI_SERVER_URL}/api/v4/projects/${CI_PROJECT_ID}/ml/mlflow"
+    assert variables["REPRODUCES_VERSION"]["value"] == "" and "MLFLOW_TRACKING_TOKEN" not in variables
+    for job in ("train", "test", "build", "deploy"):
+        assert "lineage.json" in data[job]["artifacts"]["paths"], job
+    assert "image.json" in data["build"]["artifacts"]["paths"]
+    build = (TEMPLATE_DIR / "ci" / "build.sh").read_text()
+    assert '--digest-file "${DIGEST_FILE}"' in build and "> image.json" in build
+    assert "ml/registry.py build --context Dockerfile model" in build  # a local run: the context, no image
+    assert "ml/registry.py build --image-json image.json" in (TEMPLATE_DIR / "ci" / "deploy.sh").read_text()
+    requirements = (TEMPLATE_DIR / "requirements.txt").read_text()
+    assert "mlflow-skinny==3.17.2" in requirements
+    assert "mlflow-skinny==3.17.2" in (TEMPLATE_DIR.parents[5] / "images" / "trainer" / "requirements.txt").read_text()
+
+    # what the deploy job runs with the build's image.json (no registry configured here)
+    (tmp_path / "lineage.json").write_text('{"jobs": {"train": "1", "test": "2"}, "gate": {"passed": true}}')
+    digest = "sha256:" + "ab" * 32
+    (tmp_path / "image.json").write_text(f'{{"ref": "reg.example/p/model:abc", "digest": "{digest}", "job_id": "3"}}')
+    env = {"PATH": "/usr/bin:/bin", "CI_PIPELINE_ID": "9", "CI_COMMIT_SHA": "c" * 40}
+    recorded = subprocess.run([sys.executable, str(TEMPLATE_DIR / "ml" / "registry.py"), "build", "--image-json",
+                               "image.json"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert recorded.returncode == 0, recorded.stderr
+    assert "the model was not registered (model/registry.json is missing)" in recorded.stdout
+    lineage = yaml.safe_load((tmp_path / "lineage.json").read_text())
+    assert lineage["image"] == {"ref": "reg.example/p/model:abc", "digest": digest}
+    assert lineage["jobs"] == {"train": "1", "test": "2", "build": "3"} and lineage["gate"] == {"passed": True}
+    assert (lineage["pipeline_id"], lineage["commit"]) == ("9", "c" * 40)
+    # a build that wrote no digest is never recorded as an image
+    (tmp_path / "image.json").write_text('{"ref": "reg.example/p/model:abc", "digest": "", "job_id": "3"}')
+    refused = subprocess.run([sys.executable, str(TEMPLATE_DIR / "ml" / "registry.py"), "build", "--image-json",
+                              "image.json"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert refused.returncode == 1 and "has no sha256 digest" in refused.stderr
