@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import socket
+import urllib.request
 
 import pytest
 
@@ -87,6 +88,10 @@ async def test_lineage_joins_tags_artifact_and_deployments(service, mlflow_serve
     assert lineage["image"] == {"context_digest": "sha256:" + "c" * 64, "built": False}  # a local run builds no image
     assert lineage["reproducibility"] == "exact" and lineage["warnings"] == []
     assert lineage["links"]["commit"] is None and lineage["links"]["local_pipeline"] == {"backend": "local", "project": ".", "id": 1}
+    registry_page = lineage["links"]["registry"]  # the MLflow server's own UI page of the version
+    assert registry_page == f"{mlflow_server.url}/#/models/{model_name}/versions/{lineage['model']['registry_version']}"
+    with urllib.request.urlopen(registry_page.split("#")[0], timeout=10) as page:
+        assert page.status == 200 and b"<html" in page.read(2000).lower()
     assert [(d["id"], d["status"]) for d in lineage["deployments"]] == [(1, "success")] and lineage["serving"] is True
     (again,) = lineage["reproduced_by"]
     assert again["version"] == "1.0.2" and again["same_metrics"] is True

@@ -177,7 +177,7 @@ class ModelsService:
         artifact = lineage_mod.parse_artifact(await ctx.registry.artifact(found, "lineage.json"))
         result = lineage_mod.recorded(found, name, artifact)
         exactness, warnings = lineage_mod.reproducibility(result["data"])
-        registry_url = f"{ctx.web_url}/-/ml/models" if ctx.registry.kind == "gitlab" and ctx.web_url else None
+        registry_url = self._registry_page(ctx, name, found)
         result["links"] = lineage_mod.links(result, ctx.web_url or None, registry_url)
         if ctx.backend.name == "local" and found.pipeline_id:
             result["links"]["local_pipeline"] = {"backend": "local", "project": project, "id": found.pipeline_id}
@@ -189,6 +189,15 @@ class ModelsService:
         result["reproduced_by"] = lineage_mod.reproductions(found, versions)
         result["reproducibility"], result["warnings"] = exactness, warnings
         return result
+
+    @staticmethod
+    def _registry_page(ctx: Context, name: str, found: Version) -> str | None:
+        """The registry's page of the version: GitLab's model registry, or the MLflow server's UI."""
+        if ctx.registry.kind == "gitlab":
+            return f"{ctx.web_url}/-/ml/models" if ctx.web_url else None
+        registry_version = found.tags.get("hybridhub.registry_version")
+        page = f"/#/models/{quote(name, safe='')}" + (f"/versions/{quote(registry_version, safe='')}" if registry_version else "")
+        return _without_credentials(ctx.registry.uri) + page
 
     # ---- actions -------------------------------------------------------------------------------
     async def _deployable(self, ctx: Context, name: str, version: str) -> tuple[Version, list[Version], list[dict]]:
