@@ -75,6 +75,18 @@ describe('the models panel', () => {
     expect($('.jp-hybridhub-md-production')!.textContent).toContain('Who may deploy: Developer and above; your role Developer may.');
   });
 
+  it('still says who deployed production while another version is chosen', async () => {
+    await open({
+      lineage: jest.fn((_p: string, _n: string, v: string) =>
+        Promise.resolve(v === '1.0.1' ? lineage(v) : lineage(v, { deployments: [] }))
+      )
+    });
+    await act(async () => row('1.0.3').querySelector<HTMLButtonElement>('button')!.click());
+    await until(() => $('.jp-hybridhub-md-lineage h3')?.textContent === 'Lineage of version 1.0.3');
+    expect($("[data-step='deployments']")!.textContent).toContain('never deployed');
+    expect($('.jp-hybridhub-md-production')!.textContent).toContain('version 1.0.1, deployed by alice');
+  });
+
   it("compares a reproduction's metrics with the original's", async () => {
     await open();
     const repro = note('1.0.4').querySelector('.jp-hybridhub-md-repro')!;

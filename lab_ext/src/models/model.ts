@@ -25,6 +25,8 @@ export interface IModelsState {
   readonly lineage: ILineage | null;
   /** Why the chosen version's lineage could not be loaded (translated), or null. */
   readonly lineageProblem: string | null;
+  /** Who made the production deployment, once a loaded lineage listed it (kept while it serves). */
+  readonly deployedBy: { deployment: string; user: string } | null;
   /** True until the first answer arrived. */
   readonly loading: boolean;
   /** Why there is nothing to show (translated), or null. */
@@ -50,7 +52,8 @@ const EMPTY = {
   canDeploy: null,
   version: '',
   lineage: null,
-  lineageProblem: null
+  lineageProblem: null,
+  deployedBy: null
 };
 
 /**
@@ -153,10 +156,15 @@ export class ModelsModel extends PolledModel<IModelsState> implements IModelsMod
           lineageProblem = modelsMessage(error, this.trans);
         }
       }
+      const production = listed?.production ?? null;
+      const deployment = production ? String(production.deployment_id) : '';
+      const listing = lineage?.deployments?.find(d => String(d.id) === deployment);
+      const known = this.state.deployedBy?.deployment === deployment ? this.state.deployedBy : null;
+      const deployedBy = listing ? { deployment, user: listing.user } : known;
       if (current()) {
         this.update({
-          config, projects, project, models, name, versions, version, lineage, lineageProblem,
-          production: listed?.production ?? null, canDeploy: listed?.can_deploy ?? null, loading: false, problem: null
+          config, projects, project, models, name, versions, version, lineage, lineageProblem, deployedBy,
+          production, canDeploy: listed?.can_deploy ?? null, loading: false, problem: null
         });  // prettier-ignore
       }
     } catch (error) {

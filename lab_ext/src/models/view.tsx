@@ -57,8 +57,7 @@ function ModelList(props: IProps & { state: IModelsState }): JSX.Element {
 function Production(props: { state: IModelsState; trans: TranslationBundle }): JSX.Element {
   const { state, trans } = props;
   const production = state.production;
-  const deployment = production ? state.lineage?.deployments?.find(d => String(d.id) === String(production.deployment_id)) : undefined;
-  const who = production?.user || deployment?.user || '—';
+  const who = production?.user || state.deployedBy?.user || '—';
   const environment = state.config?.environment || 'production';
   return (
     <div className="jp-hybridhub-md-production">
