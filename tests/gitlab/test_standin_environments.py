@@ -205,13 +205,19 @@ def test_deployment_filters_and_their_refusals(env):
     assert missing.value.response_code == 404
 
 
+def commit(env: Env, text: str) -> str:
+    """A new commit on main (pushed as the owner through the file system)."""
+    (env.work / "CHANGES").write_text(text + "\n")
+    git(env.work, "add", "CHANGES")
+    git(env.work, "commit", "-q", "-m", text)
+    git(env.work, "push", "-q", "origin", "main")
+    return git(env.work, "rev-parse", "HEAD").strip()
+
+
 def test_tags_are_created_by_developers_for_a_pipeline_at_a_commit(env):
     """tags.rb: admin_tag (Developer+); Tags::CreateService's messages; a pipeline may run on the tag."""
     first_sha = git(env.work, "rev-parse", "HEAD").strip()
-    (env.work / "CHANGES").write_text("later\n")
-    git(env.work, "add", "CHANGES")
-    git(env.work, "commit", "-q", "-m", "later")
-    git(env.work, "push", "-q", "origin", "main")
+    commit(env, "later")
     api = env.api("dev")
     tag = api.tags.create({"tag_name": "reproduce-1.0.3-1", "ref": first_sha})
     assert tag.name == "reproduce-1.0.3-1" and tag.commit["id"] == first_sha
@@ -234,3 +240,41 @@ def test_a_project_tells_the_users_role(env):
         project = env.api(who).manager.gitlab.projects.get(env.project.id)
         assert project.permissions == {"project_access": {"access_level": level, "notification_level": 3},
                                        "group_access": None}  # fmt: skip
+
+
+def test_an_outdated_deploy_job_fails_as_it_starts(env):
+    """deployment_safety.md "Prevent outdated deployment jobs" (on by default): a deploy job older
+    than the last successful deployment fails when it starts; a retry is a newer deployment and
+    runs (deployable.rb has_outdated_deployment?, deployment.rb older_than_last_successful_deployment?)."""
+    api = env.api()
+    older = env.run_pipeline()
+    commit(env, "newer")
+    newer = env.run_pipeline()
+    env.deploy(newer)
+    job = env.ci.job(older, "deploy")
+    api.jobs.get(job.id, lazy=True).play()
+    env.ci.start(job)
+    shown = api.jobs.get(job.id)
+    assert shown.status == "failed" and shown.failure_reason == "failed_outdated_deployment_job"
+    assert [d.status for d in api.deployments.list(order_by="id", sort="desc")] == ["success", "failed"]
+    production = api.environments.list(name="production")[0]
+    assert api.environments.get(production.id).last_deployment["deployable"]["pipeline"]["id"] == newer.id
+    retried = env.ci.jobs[api.jobs.get(job.id, lazy=True).retry()["id"]]
+    env.ci.start(retried)
+    env.ci.finish(retried, "success")
+    assert api.environments.get(production.id).last_deployment["deployable"]["pipeline"]["id"] == older.id
+    # without the setting, an older job simply runs
+    env.project.ci_forward_deployment_enabled = False
+    oldest = env.run_pipeline()
+    commit(env, "third")
+    third = env.run_pipeline()
+    env.deploy(third)
+    assert env.deploy(oldest).status == "success"
+
+
+def test_deployments_of_the_same_commit_are_never_outdated(env):
+    """older_than_last_successful_deployment? is false for the last deployment's sha: pipelines
+    at one commit (a retraining on new data) may deploy in any order."""
+    older, newer = env.run_pipeline(), env.run_pipeline()
+    env.deploy(newer)
+    assert env.deploy(older).status == "success"

@@ -42,6 +42,7 @@ class Job:
     runner: dict | None = None
     user_id: int | None = None  # who runs it: the pipeline's creator, or who played or retried it
     environment: str | None = None  # the CI entry's ``environment`` name (a deployment job)
+    failure_reason: str | None = None
 
 
 @dataclass
@@ -73,9 +74,16 @@ class CiState:
         self.slow_create_answer = 0.0
         # called with the pipeline id after each change of its jobs (environments.py follows them)
         self.hooks: list = []
+        # called with a job a runner is about to start: a failure reason drops it instead
+        self.start_checks: list = []
 
     # ---- what tests do to the "runners" -------------------------------------------------
     def start(self, job: Job, runner: dict | None = None) -> None:
+        reason = next(filter(None, (check(job) for check in self.start_checks)), None)
+        if reason:  # e.g. an outdated deployment job fails as it starts (environments.py)
+            job.status, job.failure_reason, job.finished = "failed", reason, time.time()
+            self.refresh(job.pipeline_id)
+            return
         job.status, job.started = "running", time.time()
         job.runner = runner or {"id": 7, "description": "stand-in runner", "active": True, "paused": False,
                                 "is_shared": False, "runner_type": "project_type", "name": "stand-in",
@@ -161,4 +169,6 @@ class CiState:
             "pipeline": {"id": p.id, "project_id": p.project_id, "ref": p.ref, "sha": p.sha, "status": p.status},
             "web_url": f"{self.gitlab.url}/{project.path_with_namespace}/-/jobs/{j.id}", "artifacts": artifacts,
             "runner": j.runner, "tag_list": j.tags, "artifacts_expire_at": None, "archived": False,
+            # JobBasic: failure_reason only for a failed job
+            **({"failure_reason": j.failure_reason or "script_failure"} if j.status == "failed" else {}),
         }  # fmt: skip

@@ -12,6 +12,8 @@ Reproduced from gitlabhq:
   "Re-deploy to environment"); app/models/deployment.rb: ``deployed_by`` is the deployable's user
   (playing a job changes the job's user, not the deployment's);
 * app/models/environment.rb ``has_one :last_deployment, -> { success.ordered }``;
+* "Prevent outdated deployment jobs" (Ci::Deployable#has_outdated_deployment?, on by default): an
+  older deployment job fails as it starts; retrying a finished one (the rollback) still runs;
 * lib/api/environments.rb, lib/api/deployments.rb, app/finders/deployments_finder.rb (sorting,
   filters and their InefficientQueryError 400s), lib/api/entities/{environment,environment_basic,
   deployment}.rb, doc/api/deployments.md; read_environment/read_deployment are Reporter+ rules of
@@ -146,9 +148,26 @@ class Environments:
                 "status": d.status}  # fmt: skip
 
 
+    def outdated(self, job) -> str | None:
+        """Ci::Deployable#has_outdated_deployment? as a runner picks the job: with "Prevent outdated
+        deployment jobs", a job whose deployment is older than the environment's last successful
+        one (Deployment#older_than_last_successful_deployment?: smaller id, other sha) fails with
+        ``failed_outdated_deployment_job`` (doc/ci/environments/deployment_safety.md). A retried
+        job has a new, newer deployment: the rollback runs."""
+        deployment = next((d for d in self.deployments if d.job_id == job.id), None)
+        project = self.gitlab.world.projects[self.gitlab.ci.pipelines[job.pipeline_id].project_id]
+        if deployment is None or not project.ci_forward_deployment_enabled:
+            return None
+        last = self.last_deployment(deployment.environment)
+        if last is None or last is deployment or last.sha == deployment.sha or deployment.id > last.id:
+            return None
+        return "failed_outdated_deployment_job"
+
+
 def install(gitlab) -> Environments:
     gitlab.environments = Environments(gitlab)
     gitlab.ci.hooks.append(gitlab.environments.follow)
+    gitlab.ci.start_checks.append(gitlab.environments.outdated)
     gitlab.routes = gitlab.routes + ROUTES
     return gitlab.environments
 

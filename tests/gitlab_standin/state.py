@@ -98,6 +98,9 @@ class Project:
     # developer, maintainer or owner. 17.5 self-managed lets every pipeline creator set them
     # (restrict_user_defined_variables off), which is "developer" (app/models/project_ci_cd_setting.rb)
     ci_pipeline_variables_minimum_override_role: str = "developer"
+    # Settings > CI/CD > General pipelines, "Prevent outdated deployment jobs" (on by default:
+    # project_ci_cd_settings.forward_deployment_enabled); rollback by retrying a job stays allowed
+    ci_forward_deployment_enabled: bool = True
 
     @property
     def path_with_namespace(self) -> str:
