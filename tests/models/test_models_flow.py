@@ -11,6 +11,7 @@ One module-scoped run (it is slow: three pipelines and three model swaps) shared
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import threading
@@ -27,6 +28,7 @@ from hybridhub.hub_ext.demo.sample_data import sensor_csv
 from tests.harness.lab import running_lab
 from hybridhub.lab_ext.pipelines.template import add_template
 from tests.pipelines.conftest import commit_all, git
+from tests.storage.conftest import minio_for, new_bucket
 
 pytestmark = [pytest.mark.models, pytest.mark.pipelines, pytest.mark.timeout(900)]
 
@@ -121,31 +123,43 @@ def launch(api: Api, train: str, test: str, **extra) -> int:
     return api.ok(api.post("pipelines/runs", body), 201)["id"]
 
 
+def put(admin, bucket: str, key: str, data: bytes) -> str | None:
+    """Write an object; its version id (None in a bucket without versioning)."""
+    return admin.put_object(bucket, key, io.BytesIO(data), len(data)).version_id
+
+
 @pytest.fixture(scope="module")
-def flow(tmp_path_factory, mlflow_server):
-    """The whole done-when, once: every step's answers kept for the tests below."""
+def flow(tmp_path_factory, mlflow_server, object_store):
+    """The whole done-when, once: every step's answers kept for the tests below.
+
+    The training data is in a versioned bucket (changed data = a new version of the same key), the
+    test data in one without versioning (design §2: ETag and size only), on the real SeaweedFS."""
     base = tmp_path_factory.mktemp("models-flow")
     root = base / "userhome"
     root.mkdir()
     git(root, "init", "-q", "-b", "main")
     add_template(root, "")
     commit_all(root, "Add the hybridhub pipeline template")
-    data = base / "data"
-    data.mkdir()
-    for name, rows, seed in (("train.csv", 2000, 1), ("test.csv", 500, 2), ("train-changed.csv", 2400, 7)):
-        (data / name).write_bytes(sensor_csv(rows, seed=seed))
+    creds = object_store.credentials
+    admin = minio_for(object_store, creds.admin_access_key, creds.admin_secret_key)
+    versioned, plain = new_bucket(admin, versioned=True), new_bucket(admin)
+    train_v1 = put(admin, versioned, "sensors/train.csv", sensor_csv(2000, seed=1))
+    put(admin, plain, "sensors/test.csv", sensor_csv(500, seed=2))
+    train, test = f"s3://{versioned}/sensors/train.csv", f"s3://{plain}/sensors/test.csv"
     serve_port = free_ports(1)[0]
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("HYBRIDHUB_", "JUPYTERHUB_", "MLFLOW_"))}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HYBRIDHUB_", "JUPYTERHUB_", "MLFLOW_", "AWS_", "S3_"))}
     env.update(HYBRIDHUB_MLFLOW_TRACKING_URI=mlflow_server.url, HYBRIDHUB_LOCAL_SERVE_PORT=str(serve_port),
-               HYBRIDHUB_PIPELINES_BACKEND="local")  # fmt: skip
+               HYBRIDHUB_PIPELINES_BACKEND="local", HYBRIDHUB_S3_ENDPOINT=object_store.endpoint,
+               HYBRIDHUB_S3_ACCESS_KEY=creds.user_access_key, HYBRIDHUB_S3_SECRET_KEY=creds.user_secret_key)  # fmt: skip
     log = base / "server.log"
     with running_lab(root, base / "home", env, timeout=90, log=log) as (url, token):
         api = Api(url, token)
         serving = f"http://127.0.0.1:{serve_port}"
-        run = SimpleNamespace(api=api, root=root, serving=serving, log=log)
+        run = SimpleNamespace(api=api, root=root, serving=serving, log=log, train_v1=train_v1, test_uri=test,
+                              secret=creds.user_secret_key, mlflow=mlflow_server)  # fmt: skip
         run.config = api.ok(api.get("models/config"))
         # 1. the first pipeline: train, test, build; deploy waits for approval
-        first = launch(api, str(data / "train.csv"), str(data / "test.csv"))
+        first = launch(api, train, test)
         run.first_view = api.wait(first, finished)
         run.versions_before = api.ok(api.get("models/versions", project=".", name=MODEL))
         # 2. deploy approved from the Models API; a prediction from the served model
@@ -155,7 +169,8 @@ def flow(tmp_path_factory, mlflow_server):
         run.versions_first = api.ok(api.get("models/versions", project=".", name=MODEL))
         run.lineage_first = api.ok(api.get("models/lineage", project=".", name=MODEL, version="1.0.1"))
         # 3. trained again on changed data, promoted while requests keep coming
-        second = launch(api, str(data / "train-changed.csv"), str(data / "test.csv"))
+        run.train_v2 = put(admin, versioned, "sensors/train.csv", sensor_csv(2400, seed=7))
+        second = launch(api, train, test)  # the latest version of the training data
         run.second_view = api.wait(second, finished)
         with Traffic(serving) as run.promote_traffic:
             run.promote_second = api.ok(api.post("models/promote", {"project": ".", "name": MODEL, "version": "1.0.2"}))
@@ -171,6 +186,7 @@ def flow(tmp_path_factory, mlflow_server):
         run.reproduce = api.ok(api.post("models/reproduce", {"project": ".", "name": MODEL, "version": "1.0.1"}), 201)
         run.reproduced_view = api.wait(run.reproduce["pipeline"]["id"], finished)
         run.lineage_after = api.ok(api.get("models/lineage", project=".", name=MODEL, version="1.0.1"))
+        run.lineage_second = api.ok(api.get("models/lineage", project=".", name=MODEL, version="1.0.2"))
         run.versions_final = api.ok(api.get("models/versions", project=".", name=MODEL))
         run.first, run.second = first, second
         yield run
@@ -198,15 +214,20 @@ def test_lineage_of_the_served_version_is_complete(flow):
     lineage = flow.lineage_first
     assert lineage["model"]["version"] == "1.0.1" and lineage["pipeline_id"] == flow.first
     assert lineage["commit"] == flow.versions_before["versions"][0]["commit"]
-    assert lineage["data"]["train"]["uri"].endswith("train.csv") and lineage["data"]["train"]["size"] > 0
-    assert lineage["data"]["test"]["uri"].endswith("test.csv")
+    train, test = lineage["data"]["train"], lineage["data"]["test"]
+    # a run on "latest" records the version it actually read
+    assert train["uri"].endswith("/sensors/train.csv") and train["requested_version"] == ""
+    assert train["versioned"] is True and train["version_id"] == flow.train_v1 and train["size"] > 0
+    assert test["uri"] == flow.test_uri and test["versioned"] is False and test["version_id"] is None and test["etag"]
+    assert flow.lineage_second["data"]["train"]["version_id"] == flow.train_v2 != flow.train_v1
     assert lineage["jobs"]["train"] and lineage["jobs"]["test"]
     assert lineage["image"]["built"] is False and lineage["image"]["context_digest"].startswith("sha256:")
     assert lineage["gate"]["passed"] is True and lineage["metrics"]["accuracy"] > 0.9
     assert lineage["links"]["local_pipeline"] == {"backend": "local", "project": ".", "id": flow.first}
     assert [d["status"] for d in lineage["deployments"]] == ["success"] and lineage["serving"] is True
-    # local files carry no object version: reproducibility is weaker, and the panel says why
-    assert lineage["reproducibility"] == "weaker" and lineage["warnings"]
+    # the test data's bucket has no versioning: reproducibility is weaker, and the panel says why
+    assert lineage["reproducibility"] == "weaker"
+    assert len(lineage["warnings"]) == 1 and flow.test_uri in lineage["warnings"][0]
 
 
 def test_promoting_the_second_version_drops_no_request(flow):
@@ -232,10 +253,13 @@ def test_rollback_returns_to_the_first_version_without_a_failed_request(flow):
 
 
 def test_reproduce_of_the_first_version_gives_the_same_metrics(flow):
-    assert flow.reproduce["reproducibility"] == "weaker" and flow.reproduce["warnings"]
+    # the test data's ETag is unchanged: it runs, weaker but checked (no "could not compare" warning)
+    assert flow.reproduce["reproducibility"] == "weaker" and flow.reproduce["warnings"] == flow.lineage_first["warnings"]
     assert flow.reproduced_view["status"] == "success", jobs(flow.reproduced_view)
     variables = {v["key"]: v["value"] for v in flow.reproduced_view["variables"]}
-    assert variables["REPRODUCES_VERSION"] == "1.0.1" and variables["DATA_URI"].endswith("/train.csv")
+    assert variables["REPRODUCES_VERSION"] == "1.0.1" and variables["DATA_URI"].endswith("/sensors/train.csv")
+    # the version the first run read, although the latest is another one now
+    assert variables["DATA_VERSION"] == flow.train_v1 and variables["TEST_DATA_VERSION"] == ""
     assert flow.reproduced_view["sha"] == flow.versions_before["versions"][0]["commit"]
     (again,) = flow.lineage_after["reproduced_by"]
     assert again["pipeline_id"] == flow.reproduce["pipeline"]["id"] and again["same_metrics"] is True
@@ -247,3 +271,8 @@ def test_reproduce_of_the_first_version_gives_the_same_metrics(flow):
 def test_the_server_logged_no_traceback_and_no_secret(flow):
     text = flow.log.read_text(errors="replace")
     assert "Traceback" not in text and "Uncaught exception" not in text, text[-3000:]
+    assert flow.secret not in text
+    # nor in what the registry keeps about the version (tags, params)
+    run = flow.mlflow.client().get_run(flow.lineage_first["model"]["run_id"])
+    kept = json.dumps({"tags": run.data.tags, "params": run.data.params})
+    assert "hybridhub.data.train" in kept and flow.secret not in kept
