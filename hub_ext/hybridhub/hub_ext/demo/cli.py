@@ -112,8 +112,7 @@ def _run(args: argparse.Namespace) -> int:
             print("hybridhub demo: starting the model registry (MLflow tracking server)…", flush=True)
             registry_log = paths.logs / "mlflow.log"
             origins = (f"http://127.0.0.1:{ports.public}", f"http://localhost:{ports.public}")
-            registry = start_mlflow(paths.mlflow, ports.mlflow, registry_log, origins)
-            wait_for_mlflow(registry, mlflow_url(ports), registry_log)
+            registry = start_mlflow(paths.mlflow, ports.mlflow, registry_log, origins)  # starts while the hub does
             extra_env = {}
             if args.kube:
                 print("hybridhub demo: starting the Kubernetes stand-in (test double)…", flush=True)
@@ -123,6 +122,7 @@ def _run(args: argparse.Namespace) -> int:
             print("hybridhub demo: starting JupyterHub…", flush=True)
             hub = start_hub(paths, ports, extra_env)
             wait_for_hub(hub, ports, paths)
+            wait_for_mlflow(registry, mlflow_url(ports), registry_log)
             print(_banner(ports, paths, secrets), flush=True)
             while not stop.event.wait(0.5):
                 if hub.poll() is not None:
