@@ -1,6 +1,6 @@
 """The model registry's read side, over the MLflow client API (mlflow-skinny): only the calls
 GitLab's registry implements (design §1): get-experiment-by-name, search runs of that one
-experiment, get/search registered models, get model version, and artifact downloads.
+experiment, get/search registered models, and artifact downloads.
 
 Versions are the runs of the experiment named like the model that carry the tag
 ``hybridhub.version`` (the pipeline's train job writes them, design §1); their registry version
@@ -222,12 +222,6 @@ class Registry:
             newest[version.version] = version  # a version registered twice: the later run counts
         return sorted(newest.values(), key=lambda v: v.start_time or 0, reverse=True)
 
-    async def version(self, name: str, version: str) -> Version:
-        for found in await self.versions(name):
-            if found.version == version:
-                return found
-        raise ModelsError("no_such_version", details=f"{name} {version}")
-
     async def model(self, name: str) -> dict:
         model = await self.call(self.models_store.get_registered_model, name, missing="no_such_model")
         return {"name": model.name, "description": model.description or ""}
@@ -235,16 +229,6 @@ class Registry:
     async def models(self) -> list[dict]:
         page = await self.call(self.models_store.search_registered_models, None, 100)
         return [{"name": m.name, "description": m.description or ""} for m in page]
-
-    async def registered(self, name: str, registry_version: str) -> bool:
-        """Whether the registry still has that version of the model (it may have been deleted)."""
-        try:
-            await self.call(self.models_store.get_model_version, name, registry_version, missing="no_such_version")
-        except ModelsError as exc:
-            if exc.reason == "no_such_version":
-                return False
-            raise
-        return True
 
     async def artifact(self, version: Version, path: str, limit: int = 1024 * 1024) -> bytes | None:
         """A run artifact's bytes (``lineage.json``), or None when the run has none."""
