@@ -330,3 +330,32 @@ def test_done_when_in_japanese(lab):
     assert numbers(reproduction) == numbers(v1), (numbers(reproduction), numbers(v1))
     lab.shot("models-reproduced")
     lab.assert_no_english(PANEL)
+
+
+def test_a_version_that_failed_its_gate_is_not_promoted(lab):
+    """A version under the accuracy threshold: listed with its gate failed and why; Promote is
+    disabled saying so, and the palette's Promote command says it too and leaves production as it was."""
+    page, t = lab.page, lab.t
+    serving = production_version(lab)
+    run = launch_pipeline(lab, {"MIN_ACCURACY": "0.9999"})
+    wait_until(lambda: "failed" in job_statuses(lab), timeout=PIPELINE_SECONDS, what="the test job failing its gate")
+    assert job_statuses(lab)[:2] == ["success", "failed"], job_statuses(lab)
+    version = f"1.0.{run}"
+    page.locator(".jp-SideBar .lm-TabBar-tab[data-id='hybridhub-models']").click()
+    row(lab, version).locator(".jp-hybridhub-md-badge.jp-mod-failed", has_text=t("gate failed")).wait_for(timeout=60_000)
+    reasons = page.locator(f"{PANEL} tr[data-note-of='{version}'] .jp-hybridhub-md-reason").all_inner_texts()
+    assert any("0.9999" in r for r in reasons), reasons  # the test job's own words
+    choose_version(lab, version)
+    promote = page.locator(f"{PANEL} .jp-hybridhub-md-promote")
+    assert promote.is_disabled()
+    why = page.locator(f"#{promote.get_attribute('aria-describedby')}").inner_text()
+    assert why == tf(lab, "Version %1 failed its test gate: %2", version, "; ".join(reasons)), why
+    lab.shot("models-gate-failed")
+    lab.assert_no_english(PANEL)
+
+    lab.palette_run("hybridhub:models-promote", t("Promote the chosen model version to production"))
+    lab.notification(re.escape(tf(lab, "Version %1 failed its test gate: %2", version, "").rstrip()))
+    assert page.locator(".jp-Dialog").count() == 0  # nothing to confirm: refused before asking
+    page.locator(f"{PANEL} .jp-hybridhub-md-refresh").click()
+    time.sleep(2)
+    assert production_version(lab) == serving
