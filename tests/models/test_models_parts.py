@@ -87,7 +87,7 @@ async def test_the_gitlab_registry_client_renews_a_refused_token(tmp_path):
     ({"project_access": {"access_level": 30}, "group_access": None}, True, "Developer"),
     ({"project_access": None, "group_access": {"access_level": 50}}, True, "Owner"),
     ({"project_access": {"access_level": 20}, "group_access": {"access_level": 10}}, False, "Reporter"),
-    (None, None, ""),  # not reported: GitLab decides when the job is played
+    (None, True, ""),  # not reported: offered, and GitLab decides when the job is played
 ])  # fmt: skip
 async def test_who_may_deploy_on_gitlab(permissions, allowed, role):
     environment = GitLabEnvironment(None, "ml-team/sensors", info={"permissions": permissions} if permissions else {})

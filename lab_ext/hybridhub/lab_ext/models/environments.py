@@ -145,8 +145,8 @@ class GitLabEnvironment(Environment):
         permissions = self.info.get("permissions") or {}
         levels = [(permissions.get(k) or {}).get("access_level") or 0 for k in ("project_access", "group_access")]
         level = max(levels)
-        if not level:  # GitLab answered without the user's access: GitLab itself decides at play time
-            return {"allowed": None, "role": "", "needs": "Developer"}
+        if not level:  # GitLab answered without the user's access: offered, and GitLab decides at play time
+            return {"allowed": True, "role": "", "needs": "Developer"}
         role = next((ROLES[k] for k in sorted(ROLES, reverse=True) if level >= k), "")
         return {"allowed": level >= DEVELOPER, "role": role, "needs": "Developer"}
 

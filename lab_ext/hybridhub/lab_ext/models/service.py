@@ -137,7 +137,8 @@ class ModelsService:
                 if version is None:
                     return None
                 return {"version": version.version, "deployment_id": deployment["id"],
-                        "deployed_at": deployment.get("finished_at") or deployment.get("created_at")}  # fmt: skip
+                        "deployed_at": deployment.get("finished_at") or deployment.get("created_at"),
+                        "user": deployment.get("user", ""), "status": deployment["status"]}  # fmt: skip
         return None
 
     async def models(self, project: str) -> dict:
