@@ -95,6 +95,14 @@ describe('ModelsActions', () => {
     expect(successes).toEqual(['Rolling back to version 1.0.3: the deploy job of pipeline #3 runs again.']);
   });
 
+  it("names the version the server chose to roll back to", async () => {
+    api.rollback.mockResolvedValue({ pipeline_id: 9, job: 'deploy', deployment_status: 'running', version: '1.0.2' });
+    const rolling = actions.rollback();
+    await answer(true);
+    await rolling;
+    expect(successes).toEqual(['Rolling back to version 1.0.2: the deploy job of pipeline #9 runs again.']);
+  });
+
   it('cannot roll back while nothing serves production', async () => {
     api.versions.mockResolvedValue({ ...VERSIONS, production: null });
     await model.refresh();

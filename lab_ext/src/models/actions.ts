@@ -96,10 +96,10 @@ export class ModelsActions {
     }
     try {
       const started = await this.model.act('rollback', api => api.rollback(project, name));
-      const to = this.model.state.versions.find(v => String(v.pipeline_id) === String(started.pipeline_id));
+      const to = started.version ?? this.model.state.versions.find(v => String(v.pipeline_id) === String(started.pipeline_id))?.version;
       Notification.success(
         to
-          ? trans.__('Rolling back to version %1: the deploy job of pipeline #%2 runs again.', to.version, started.pipeline_id)
+          ? trans.__('Rolling back to version %1: the deploy job of pipeline #%2 runs again.', to, started.pipeline_id)
           : trans.__('Rolling back: the deploy job of pipeline #%1 runs again.', started.pipeline_id),
         { autoClose: 6000 }
       );

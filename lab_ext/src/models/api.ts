@@ -107,6 +107,8 @@ export interface IDeployStarted {
   pipeline_id: number | string;
   job: number | string;
   deployment_status: string;
+  /** The version being deployed (the server names it: a rollback's target is its choice). */
+  version?: string;
 }
 
 export interface IReproduceStarted {
