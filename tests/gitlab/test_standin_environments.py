@@ -230,8 +230,12 @@ def test_tags_are_created_by_developers_for_a_pipeline_at_a_commit(env):
     with pytest.raises(python_gitlab.GitlabCreateError) as forbidden:
         env.api("reporter").tags.create({"tag_name": "r", "ref": "main"})
     assert forbidden.value.response_code == 403
+    api.tags.create({"tag_name": "reproduce-1.0.3-2", "ref": first_sha, "message": "annotated"})
+    api.tags.create({"tag_name": "other", "ref": "main"})
+    found = {t.name: t.commit["id"] for t in api.tags.list(search="^reproduce-1.0.3-")}
+    assert found == {"reproduce-1.0.3-1": first_sha, "reproduce-1.0.3-2": first_sha}
     pipeline = api.pipelines.create({"ref": "reproduce-1.0.3-1"})  # a tag is no protected branch
-    assert pipeline.sha == first_sha and pipeline.ref == "reproduce-1.0.3-1"
+    assert pipeline.sha == first_sha and pipeline.ref == "reproduce-1.0.3-1" and pipeline.tag is True
 
 
 def test_a_project_tells_the_users_role(env):

@@ -56,6 +56,7 @@ class Pipeline:
     stages: list[str]
     user_id: int = 0
     source: str = "api"
+    tag: bool = False  # the ref is a tag
     created: float = field(default_factory=time.time)
     status: str = "created"
     started: float | None = None
@@ -141,7 +142,7 @@ class CiState:
         """Pipeline (the create answer), or PipelineWithMetadata (one pipeline) with ``name``."""
         user = self.gitlab.world.users[p.user_id]
         full = {
-            **self.basic_json(p), "before_sha": "0" * 40, "tag": False, "yaml_errors": None,
+            **self.basic_json(p), "before_sha": "0" * 40, "tag": p.tag, "yaml_errors": None,
             "user": self.user_json(user.id),
             "started_at": _iso(p.started), "finished_at": _iso(p.finished), "committed_at": None,
             "duration": round(p.finished - p.started) if p.finished and p.started else None,
@@ -161,7 +162,7 @@ class CiState:
         if j.metrics_report:
             artifacts.append({"file_type": "metrics", "size": 10, "filename": "metrics.txt", "file_format": "gzip"})
         return {
-            "id": j.id, "name": j.name, "stage": j.stage, "status": j.status, "ref": p.ref, "tag": False,
+            "id": j.id, "name": j.name, "stage": j.stage, "status": j.status, "ref": p.ref, "tag": p.tag,
             "coverage": None, "allow_failure": j.when == "manual", "created_at": _iso(p.created),
             "started_at": iso(j.started), "finished_at": iso(j.finished), "erased_at": None,
             "duration": (j.finished or time.time()) - j.started if j.started else None, "queued_duration": 0.1,

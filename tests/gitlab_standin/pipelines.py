@@ -90,9 +90,19 @@ def tags(gitlab, request, ref):
     user, project = _auth_project(gitlab, request, ref)
     if project is None:
         return user
-    out = _git(project, "for-each-ref", "--format=%(refname:short) %(objectname)", "refs/tags").stdout.decode()
-    items = [{"name": n, "message": "", "target": sha, "commit": {"id": sha}, "release": None, "protected": False}
-             for n, sha in (line.split() for line in out.splitlines())]  # fmt: skip
+    out = _git(project, "for-each-ref", "--format=%(refname:short) %(objectname) %(*objectname)",
+               "refs/tags").stdout.decode()  # fmt: skip
+    search = request.param("search") or ""
+
+    def wanted(name: str) -> bool:
+        """TagsFinder search: ``^text`` begins, ``text$`` ends, else contains (doc/api/tags.md)."""
+        if search.startswith("^"):
+            return name.startswith(search[1:])
+        return name.endswith(search[:-1]) if search.endswith("$") else search in name
+
+    items = [{"name": n, "message": "", "target": sha, "commit": {"id": (peeled or [sha])[0]}, "release": None,
+              "protected": False}
+             for n, sha, *peeled in (line.split() for line in out.splitlines()) if wanted(n)]  # fmt: skip
     return api._page(request, items)
 
 
@@ -155,6 +165,7 @@ def create_pipeline(gitlab, request, ref):
     pipeline = Pipeline(next(ci.ids), len(ci.pipelines) + 1, project.id, body["ref"], sha.stdout.decode().strip(),
                         [dict(v, variable_type=v.get("variable_type", "env_var")) for v in variables],
                         config.get("stages") or ["build", "test", "deploy"], user.id)  # fmt: skip
+    pipeline.tag = not is_branch and _git(project, "show-ref", "--verify", "-q", f"refs/tags/{ref_name}").returncode == 0
     ci.pipelines[pipeline.id] = pipeline
     for name, spec in config.items():
         if isinstance(spec, dict) and "script" in spec and not name.startswith("."):
