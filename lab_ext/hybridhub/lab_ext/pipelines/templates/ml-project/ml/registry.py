@@ -84,12 +84,15 @@ def failing_clearly(function):
     @functools.wraps(function)
     def wrapper(*args, **kwargs):
         from mlflow.exceptions import MlflowException
+        from requests.exceptions import RequestException  # the artifact uploads' errors
 
         try:
             return function(*args, **kwargs)
         except MlflowException as exc:
             message = str(exc.message).split(" failed with exception ", 1)[-1][:400]
             raise SystemExit(f"model registry at {shown(tracking_uri()[0])}: {exc.error_code}: {message}") from None
+        except RequestException as exc:
+            raise SystemExit(f"model registry at {shown(tracking_uri()[0])}: {type(exc).__name__}: {str(exc)[:400]}") from None
 
     return wrapper
 
@@ -114,8 +117,9 @@ def _metrics(values: dict) -> list:
 
 @failing_clearly
 def register(folder: Path, name: str, version: str, params: dict, metrics: dict, tags: dict) -> dict | None:
-    """Steps 1-6 of the convention: run, params/metrics, model files, registered model, version,
-    registry.json. Returns registry.json's content, or None without a registry."""
+    """The convention's steps (design §1), the registered model first: GitLab makes the model's
+    experiment with it. Then the run with its tags, params and metrics, the model files, the
+    version, registry.json. Returns registry.json's content, or None without a registry."""
     mlflow = client()
     if mlflow is None:
         return None
