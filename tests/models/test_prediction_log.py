@@ -90,6 +90,7 @@ class Server:
     def __init__(self, folder: Path, env: dict[str, str], log_path: Path):
         http, grpc, metrics = free_ports(3)
         self.url, self.metrics_url = f"http://127.0.0.1:{http}", f"http://127.0.0.1:{metrics}/metrics"
+        self.grpc_address = f"127.0.0.1:{grpc}"
         base = {k: os.environ[k] for k in ("PATH", "HOME", "LANG") if k in os.environ}
         env = {**base, "MLSERVER_HOST": "127.0.0.1", "MLSERVER_HTTP_PORT": str(http), "MLSERVER_GRPC_PORT": str(grpc),
                "MLSERVER_METRICS_PORT": str(metrics), "MLSERVER_PARALLEL_WORKERS": "0", "MLSERVER_DEBUG": "false", **env}
