@@ -141,9 +141,10 @@ def test_serves_the_trained_model_with_health_and_metrics(image_server):
     assert failing > 0.9 and fine < 0.1
     status, text = get(base + "/v2/models/sensor-failure/infer", {"inputs": [{"name": "x", "shape": [1, 2],
                                                                                 "datatype": "FP64", "data": [1, 2]}]})
-    # known: MLServer 1.7.1's sklearn runtime lets scikit-learn's ValueError (wrong feature count)
-    # become a plain 500 "Internal Server Error", without a traceback; a 400 needs a check before it
-    assert status == 500 and "Traceback" not in text and "sklearn" not in text, text
+    # the template's runtime (ml/serving_runtime.py) checks the request against model-settings.json's
+    # input before scikit-learn sees it and raises MLServer's InferenceError: HTTP 400 {"error": …}
+    # (mlserver/errors.py, mlserver/rest/errors.py); tests/models/test_model_input.py tests it in depth
+    assert status == 400 and json.loads(text)["error"].startswith("expected input 'sensors' of shape [n, 3]"), text
     assert get(base + "/v2/models/nope/infer", body)[0] == 404
     status, metrics = get(metrics_url)
     assert status == 200
