@@ -210,17 +210,19 @@ def test_without_a_registry_the_jobs_say_so_and_still_write_lineage(tmp_path, sa
     base = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "HYBRIDHUB_PIPELINE_ID": "3"}
     # a local run: the CI file's GitLab URI is in the job's environment but is never used
     gitlab_uri = "https://gitlab.example.com/api/v4/projects/7/ml/mlflow"
-    local = {**base, "HYBRIDHUB_LOCAL_RUN": "true", "MLFLOW_TRACKING_URI": gitlab_uri}
+    local = {**base, "HYBRIDHUB_LOCAL_RUN": "true", "MLFLOW_TRACKING_URI": gitlab_uri,
+             "CI_PROJECT_PATH": "local/alice", "HYBRIDHUB_PROJECT": "sensors"}  # fmt: skip
     train = job("train.py", "--data", str(sample_data["train"]), "--out", "model", cwd=work, env=local)
     assert train.returncode == 0, train.stderr
     lines = [line for line in train.stdout.splitlines() if "model registry" in line]
     assert lines == ["no model registry configured: this local run was given no MLflow tracking server "
                      "(HYBRIDHUB_MLFLOW_TRACKING_URI); the version is not registered, lineage.json is still written"]
     assert "gitlab.example.com" not in train.stdout + train.stderr and not (work / "model" / "registry.json").exists()
-    test = job("evaluate.py", "--data", str(sample_data["test"]), cwd=work, env=base)
+    test = job("evaluate.py", "--data", str(sample_data["test"]), cwd=work, env=local)
     assert test.returncode == 0, test.stdout + test.stderr
     lineage = json.loads((work / "lineage.json").read_text())
     assert lineage["model"]["run_id"] is None and lineage["model"]["version"] == "1.0.3"
+    assert lineage["project"] == "sensors"  # the local backend's name, not gitlab-ci-local's guess from the remote
     assert lineage["gate"]["passed"] is True and lineage["data"]["test"]["size"] == sample_data["test"].stat().st_size
     # GitLab CI without the masked token: skipped with the reason, not a 401 at the end of training
     ci = {**base, "GITLAB_CI": "true", "MLFLOW_TRACKING_URI": gitlab_uri}

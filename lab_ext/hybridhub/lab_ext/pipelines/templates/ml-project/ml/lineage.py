@@ -27,8 +27,10 @@ def pipeline_id() -> str:
 
 
 def project() -> str:
-    """GitLab's project path, or the local project's name (its folder)."""
-    return os.environ.get("CI_PROJECT_PATH") or Path(os.environ.get("CI_PROJECT_DIR") or os.getcwd()).name
+    """GitLab's project path; in a local run the project the local backend names (HYBRIDHUB_PROJECT),
+    since gitlab-ci-local derives CI_PROJECT_PATH from the git remote's URL; else the folder's name."""
+    local = os.environ.get("HYBRIDHUB_LOCAL_RUN") == "true" and os.environ.get("HYBRIDHUB_PROJECT", "")
+    return local or os.environ.get("CI_PROJECT_PATH") or Path(os.environ.get("CI_PROJECT_DIR") or os.getcwd()).name
 
 
 def load(path: Path | str = LINEAGE_FILE) -> dict:
