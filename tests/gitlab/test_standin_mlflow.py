@@ -330,3 +330,22 @@ def test_registered_models_search_update_and_delete(registry, tmp_path):
         client.get_model_version("sensor-model", "1.0.0")
     assert gone.value.error_code == "RESOURCE_DOES_NOT_EXIST"
     assert [m["name"] for m in registry.call("GET", search).json()["registered_models"]] == ["other-model"]
+
+
+def test_experiments_and_the_latest_metric(registry):
+    client = registry.client()
+    first = client.create_experiment("sensors", tags={"team": "ml"})
+    client.create_experiment("pumps")
+    # experiments.rb search: created_at DESC by default; entity experiment.rb (iid as experiment_id)
+    assert [e.name for e in client.search_experiments()] == ["pumps", "sensors"]
+    got = client.get_experiment(first)
+    assert got.experiment_id == first == "1" and got.tags == {"team": "ml"} and got.lifecycle_stage == "active"
+    # entities/ml/mlflow/run.rb: data.metrics are the latest value of each key
+    run = client.create_run(first)
+    for step, value in enumerate((0.5, 0.7, 0.6)):
+        client.log_metric(run.info.run_id, "loss", value, step=step)
+    assert client.get_run(run.info.run_id).data.metrics == {"loss": 0.6}
+    # runs.rb update: the status and end time; a status MLflow does not know is refused
+    client.set_terminated(run.info.run_id, "FINISHED")
+    assert client.get_run(run.info.run_id).info.status == "FINISHED"
+    assert registry.call("POST", "mlflow/runs/update", json={"run_id": run.info.run_id, "status": "DONE"}).status_code == 400
