@@ -10,7 +10,7 @@ import pytest
 
 from hybridhub.lab_ext.pipelines import ci_file
 from hybridhub.lab_ext.pipelines.errors import PipelineError
-from hybridhub.lab_ext.pipelines.local_store import EnvironmentStore, PipelineStore
+from hybridhub.lab_ext.pipelines.local_store import EnvironmentStore, PipelineStore, job_environments
 from hybridhub.lab_ext.pipelines.service import registry_job_env
 
 pytestmark = [pytest.mark.models, pytest.mark.pipelines]
@@ -62,3 +62,13 @@ def test_local_jobs_get_the_registry_uri_and_nothing_else(monkeypatch):
     assert env == {"MLFLOW_TRACKING_URI": "http://127.0.0.1:5000", "HYBRIDHUB_MLFLOW_TRACKING_URI": "http://127.0.0.1:5000"}
     monkeypatch.delenv("HYBRIDHUB_MLFLOW_TRACKING_URI")
     assert registry_job_env() == {}
+
+
+def test_a_record_from_before_environments_learns_them_from_its_clone(tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / ".gitlab-ci.yml").write_text(CI)
+    record = {"id": 1, "jobs": [{"name": "train"}, {"name": "deploy"}, {"name": "gone"}]}
+    assert job_environments(record, src) == {"train": "", "deploy": "production", "gone": ""}
+    assert record["jobs"][1]["environment"] == "production"  # kept in the record from now on
+    assert job_environments({"id": 2, "jobs": [{"name": "deploy"}]}, tmp_path / "no-clone") == {"deploy": ""}

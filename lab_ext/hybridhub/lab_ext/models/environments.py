@@ -111,7 +111,7 @@ class LocalEnvironment(Environment):
 
     async def deploy_job_names(self, pipeline: dict) -> set[str]:
         record = self.backend.store.load(pipeline["id"])
-        return {job["name"] for job in record["jobs"] if job.get("environment") == self.name}
+        return {name for name, environment in self.backend.job_environments(record).items() if environment == self.name}
 
 
 class GitLabEnvironment(Environment):

@@ -23,7 +23,8 @@ from .backend import FINISHED, PipelineBackend, group_stages, runner_kind
 from .errors import PipelineError
 from .local_run import CiLocalProcess, argv_for, check_tools, job_env, parse_line
 from .local_serving import LocalServing
-from .local_store import STORE_DIR, EnvironmentStore, PipelineStore, iso_to_epoch, now_iso, read_metrics
+from .local_store import (STORE_DIR, EnvironmentStore, PipelineStore, iso_to_epoch, job_environments, now_iso,
+                          read_metrics)  # fmt: skip
 
 GIT_TIMEOUT = 60.0
 log = logging.getLogger(__name__)
@@ -198,6 +199,7 @@ class LocalBackend(PipelineBackend):
         await self._serve()
         env = {**self.extra_env, "HYBRIDHUB_PIPELINE_ID": str(record["id"]), "HYBRIDHUB_SERVING_DIR": str(self.serving.dir),
                "HYBRIDHUB_SERVING_URL": self.serving.url}  # fmt: skip
+        self.job_environments(record)
         for name in names:
             self._deployment(record, self._current(record, name))
         proc = CiLocalProcess(argv, src, job_env(env), self.timeout)
@@ -270,6 +272,9 @@ class LocalBackend(PipelineBackend):
         record["status"] = self._overall(record, stopped, code)
         record["finished_at"] = now_iso()
         self.store.save(record)
+
+    def job_environments(self, record: dict) -> dict[str, str]:
+        return job_environments(record, self.store.run_dir(record["id"]) / "src")
 
     def _deployment(self, record: dict, job: dict) -> None:
         """A run of a job with ``environment:`` is a deployment whose status follows the job's."""

@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 from .. import workspace
+from . import ci_file
 from .errors import PipelineError
 
 STORE_DIR = ".hybridhub/pipelines"
@@ -194,3 +195,16 @@ class EnvironmentStore:
             deployment["finished_at"] = now_iso()
         self._save(name, deployments)
         return deployment
+
+
+def job_environments(record: dict, src: Path) -> dict[str, str]:
+    """Job name -> the environment it deploys to. A record written before jobs carried their
+    environment learns it from the CI file of its clone ``src`` (the commit it ran)."""
+    if any("environment" not in job for job in record["jobs"]):
+        try:
+            declared = ci_file.jobs(ci_file.load((src / ".gitlab-ci.yml").read_text(encoding="utf-8")))
+        except (OSError, PipelineError):
+            declared = {}
+        for job in record["jobs"]:
+            job.setdefault("environment", declared.get(job["name"], {}).get("environment", ""))
+    return {job["name"]: job["environment"] for job in record["jobs"]}
