@@ -21,6 +21,7 @@ import requests
 from mlflow import MlflowClient
 from mlflow.entities import Metric, Param, RunTag
 from mlflow.exceptions import MlflowException
+from mlflow.store.artifact.mlflow_artifacts_repo import MlflowArtifactsRepository
 
 from tests.gitlab_standin import GitLabStandIn
 from tests.gitlab_standin import mlflow as gitlab_mlflow
@@ -187,6 +188,8 @@ def test_what_gitlab_does_not_implement_is_an_error_for_the_client(registry, tmp
     client = registry.client()
     _, version = register(registry, client, tmp_path, "1.0.0", train_job(registry))
     experiment_id = client.get_experiment_by_name("[model]sensor-model").experiment_id
+    note = tmp_path / "note.txt"
+    note.write_text("x")
     refusals = {
         "set alias": lambda: client.set_registered_model_alias("sensor-model", "production", version.version),
         "delete alias": lambda: client.delete_registered_model_alias("sensor-model", "production"),
@@ -194,10 +197,12 @@ def test_what_gitlab_does_not_implement_is_an_error_for_the_client(registry, tmp
         "search versions": lambda: client.search_model_versions("name='sensor-model'"),
         "version tag": lambda: client.set_model_version_tag("sensor-model", version.version, "k", "v"),
         "logged model": lambda: client.create_logged_model(experiment_id),
+        "upload through mlflow-artifacts": lambda: MlflowArtifactsRepository(
+            f"mlflow-artifacts:/{version.version}", tracking_uri=registry.uri).log_artifact(str(note)),
     }
     for what, call in refusals.items():
         before = len(registry.state.refused)
-        with pytest.raises(MlflowException):
+        with pytest.raises((MlflowException, requests.HTTPError)):  # artifact repositories raise HTTPError
             call()
         assert len(registry.state.refused) > before, what  # the server's 404, not a client-side error
     # an alias is only ever the semantic version: "production" is no alias

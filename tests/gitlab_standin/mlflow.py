@@ -271,6 +271,8 @@ _REFUSED = [  # MLflow REST endpoints absent from lib/api/ml/mlflow/*.rb
     *[(m, P + r"/logged-models(/.*)?") for m in ("GET", "POST", "PATCH", "DELETE")],
     # MLflow 3's client probes the server's capabilities before some artifact operations
     ("GET", r"/api/v4/projects/([^/]+)/ml/mlflow/api/3\.0/mlflow/server-info"),
+    # lib/api/ml/mlflow_artifacts/artifacts.rb has GET only: files are uploaded to the ml_models package
+    ("PUT", r"/api/v4/projects/([^/]+)/ml/mlflow/api/2\.0/mlflow-artifacts/artifacts/.*"),
 ]  # fmt: skip
 
 _RUN = ["run_id", "run_uuid"]
