@@ -33,8 +33,8 @@ from __future__ import annotations
 
 import random
 
-from .mlflow_http import (Refusal, _json, _list, _tags, already_exists, coerce, handler, invalid, not_exist, page,
-                          require)  # fmt: skip
+from .mlflow_http import (Refusal, _json, already_exists, coerce, dict_list, handler, invalid, not_exist, page,
+                          require, tag_pairs)  # fmt: skip
 from .mlflow_state import MlflowState
 
 P = r"/api/v4/projects/([^/]+)/ml/mlflow/api/2\.0/mlflow"
@@ -128,7 +128,7 @@ def create_run(gitlab, user, project, p):
     experiment = gitlab.mlflow.experiment(project.id, iid=require(p, "experiment_id", kind=int))
     if experiment is None:
         return not_exist()
-    tags = _tags(p)
+    tags = tag_pairs(p)
     name = p.get("run_name") or next((v for k, v in tags if k == "mlflow.runName"), None)
     name = name or "-".join((random.choice(["brave", "calm", "keen"]), random.choice(["fox", "owl", "elk"]),
                              str(random.randint(1, 999))))  # fmt: skip
@@ -231,9 +231,9 @@ def log_batch(gitlab, user, project, p):
     """``insert_all``: every metric is added; params and tags whose key already exists are
     silently skipped (duplicates ignored, runs_spec.rb "does not log" / "logs only 1")."""
     run = _run(gitlab, project, p)
-    metrics = [_metric(m) for m in _list(p, "metrics")]
-    batch_params = [(require(x, "key"), require(x, "value")) for x in _list(p, "params")]
-    tags = _tags(p)
+    metrics = [_metric(m) for m in dict_list(p, "metrics")]
+    batch_params = [(require(x, "key"), require(x, "value")) for x in dict_list(p, "params")]
+    tags = tag_pairs(p)
     _link_job(gitlab, run, tags)
     run.metrics.extend(metrics)
     for key, value in batch_params:

@@ -116,6 +116,8 @@ def handler(write=False, body=True):
 def page(p: dict, items: list, default_max: int = 200):
     """Keyset pagination stand-in: an opaque token for the next offset, null after the last page."""
     size = min(coerce(p, "max_results", int, default_max), 1000)
+    if size < 1:
+        raise Refusal(invalid("max_results must be positive"))
     start = 0
     if p.get("page_token"):
         try:
@@ -127,14 +129,16 @@ def page(p: dict, items: list, default_max: int = 200):
     return chunk, base64.urlsafe_b64encode(str(start + size).encode()).decode() if more else None
 
 
-def _tags(p, name="tags") -> list[tuple[str, str]]:
+def tag_pairs(p, name="tags") -> list[tuple[str, str]]:
+    """An MLflow ``tags`` list ([{key, value}]) as (key, value) pairs."""
     found = p.get(name) or []
     if not isinstance(found, list) or any(not isinstance(t, dict) or not t.get("key") for t in found):
         raise Refusal(_json({"error": f"{name} is invalid"}, 400))
     return [(t["key"], str(t.get("value", ""))) for t in found]
 
 
-def _list(p, name) -> list[dict]:
+def dict_list(p, name) -> list[dict]:
+    """A param that must be a list of objects (log-batch's metrics and params)."""
     found = p.get(name) or []
     if not isinstance(found, list) or not all(isinstance(x, dict) for x in found):
         raise Refusal(_json({"error": f"{name} is invalid"}, 400))

@@ -18,7 +18,7 @@ import re
 from urllib.parse import unquote
 
 from .mlflow import P
-from .mlflow_http import Refusal, _json, _tags, already_exists, coerce, handler, invalid, not_exist, page, require
+from .mlflow_http import Refusal, _json, already_exists, coerce, handler, invalid, not_exist, page, require, tag_pairs
 from .mlflow_state import Model, ModelVersion, semver_key
 from .state import DEVELOPER, REPORTER
 
@@ -47,7 +47,7 @@ def create_model(gitlab, user, project, p):
         return already_exists()
     experiment = state.add_experiment(project.id, experiment_name, user.id)
     model = Model(next(state.ids), project.id, name, coerce(p, "description", str, "") or "", user.id, experiment,
-                  _tags(p))  # fmt: skip
+                  tag_pairs(p))  # fmt: skip
     experiment.model = model
     state.models.append(model)
     return _json({"registered_model": state.model_json(model)})
@@ -126,7 +126,7 @@ def create_version(gitlab, user, project, p):
     without it a new run is made in that experiment. Any refusal leaves nothing behind."""
     state = gitlab.mlflow
     model = _model(gitlab, project, p)
-    tags = _tags(p)
+    tags = tag_pairs(p)
     keys = [k for k, _ in tags]
     if len(set(keys)) != len(keys):
         return invalid(["Validation failed: Name has already been taken"])
