@@ -1,7 +1,7 @@
 """The example pipeline's jobs register each model version with its lineage (design §1-§3 of
 issue 19): ml/train.py, ml/evaluate.py and the build's ml/registry.py run as the jobs run them
 (subprocesses, the jobs' environment) against a real MLflow tracking server and the real
-SeaweedFS store, with and without bucket versioning."""
+SeaweedFS store, with and without bucket versioning, and against the GitLab stand-in's registry."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ from hybridhub.hub_ext.demo.ports import free_ports
 from hybridhub.hub_ext.demo.sample_data import sensor_csv
 from hybridhub.lab_ext.pipelines.template import TEMPLATE_DIR
 
+from tests.gitlab.test_standin_mlflow import registry, train_job  # noqa: F401 (fixture: the GitLab stand-in's registry)
 from tests.pipelines.conftest import sample_data  # noqa: F401 (fixture: the demo's train.csv and test.csv)
 
 from .mlflow_server import mlflow_server  # noqa: F401 (fixture)
@@ -239,3 +240,35 @@ def test_a_registry_that_is_down_fails_the_train_job_in_one_line(tmp_path, sampl
     assert "Traceback" not in train.stderr
     assert train.stderr.strip().startswith(f"model registry at http://127.0.0.1:{port}:"), train.stderr
 
+
+
+@pytest.mark.gitlab
+def test_the_jobs_register_in_gitlabs_registry(registry, tmp_path, sample_data):  # noqa: F811
+    """The same jobs against the GitLab stand-in's MLflow API (tests/gitlab_standin/mlflow*.py, each
+    behaviour from gitlabhq's lib/api/ml/mlflow/*.rb): in GitLab CI with the masked token, nothing
+    they call is refused, the version is GitLab's semantic version, the deploy job records the image."""
+    job_id = str(train_job(registry))
+    work = tmp_path / "project"
+    work.mkdir()
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "GITLAB_CI": "true", "CI_JOB_ID": job_id,
+           "CI_PIPELINE_ID": "77", "CI_PROJECT_PATH": "ml-team/sensors", "MLFLOW_TRACKING_URI": registry.uri,
+           "MLFLOW_TRACKING_TOKEN": registry.tokens["dev"], "MAX_ITER": "300"}  # fmt: skip
+    for script, *args in (("train.py", "--data", str(sample_data["train"]), "--out", "model"),
+                          ("evaluate.py", "--data", str(sample_data["test"]))):  # fmt: skip
+        result = job(script, *args, cwd=work, env=env)
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert registry.tokens["dev"] not in result.stdout + result.stderr
+    digest = "sha256:" + "5e" * 32  # what ci/build.sh writes from kaniko's --digest-file
+    (work / "image.json").write_text(json.dumps({"ref": "registry.example/ml/model:abc", "digest": digest, "job_id": job_id}))
+    deployed = job("registry.py", "build", "--image-json", "image.json", cwd=work, env=env)
+    assert deployed.returncode == 0, deployed.stdout + deployed.stderr
+    assert registry.state.refused == []
+    info = json.loads((work / "model" / "registry.json").read_text())
+    client = registry.client()
+    # model_versions.rb: get takes the semantic version; the run is the version's run
+    version = client.get_model_version("sensor-failure", "1.0.77")
+    assert version.run_id == info["run_id"] and version.version == info["registry_version"]
+    run = client.get_run(info["run_id"])
+    assert run.data.tags["gitlab.CI_JOB_ID"] == job_id and run.data.tags["hybridhub.gate"] == "passed"
+    assert (run.data.tags["hybridhub.image"], run.data.tags["hybridhub.image_digest"]) == ("registry.example/ml/model:abc", digest)
+    assert json.loads((work / "lineage.json").read_text())["image"] == {"ref": "registry.example/ml/model:abc", "digest": digest}

@@ -140,7 +140,7 @@ def register(folder: Path, name: str, version: str, params: dict, metrics: dict,
     mlflow.log_batch(run_id, metrics=_metrics(metrics), params=[Param(k, str(v)) for k, v in params.items()])
     mlflow.log_artifacts(run_id, str(folder), artifact_path="model")
     created = mlflow.create_model_version(
-        name, source=f"{run.info.artifact_uri}/model", run_id=run_id, tags={"gitlab.version": version},
+        name, source=run.info.artifact_uri.rstrip("/") + "/model", run_id=run_id, tags={"gitlab.version": version},
         description=f"{name} {version}, pipeline {tags.get('hybridhub.pipeline_id') or '-'}, commit {tags.get('hybridhub.commit') or '-'}",
     )  # fmt: skip
     registry_version = str(created.version)
