@@ -11,7 +11,7 @@ import pytest
 from hybridhub.lab_ext.pipelines import ci_file
 from hybridhub.lab_ext.pipelines.errors import PipelineError
 from hybridhub.lab_ext.pipelines.local_store import EnvironmentStore, PipelineStore, job_environments
-from hybridhub.lab_ext.pipelines.service import registry_job_env
+from hybridhub.lab_ext.pipelines.service import model_job_env
 
 pytestmark = [pytest.mark.models, pytest.mark.pipelines]
 
@@ -55,13 +55,17 @@ def test_deployments_follow_their_job_and_are_written_whole(tmp_path):
         store.deployments("../x")
 
 
-def test_local_jobs_get_the_registry_uri_and_nothing_else(monkeypatch):
+def test_local_jobs_get_the_registry_and_prediction_log_uris_and_nothing_else(monkeypatch):
+    monkeypatch.delenv("HYBRIDHUB_PREDICTION_LOG_URI", raising=False)
     monkeypatch.setenv("HYBRIDHUB_MLFLOW_TRACKING_URI", "http://127.0.0.1:5000")
     monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", "secret-token")
-    env = registry_job_env()
+    env = model_job_env()
     assert env == {"MLFLOW_TRACKING_URI": "http://127.0.0.1:5000", "HYBRIDHUB_MLFLOW_TRACKING_URI": "http://127.0.0.1:5000"}
+    monkeypatch.setenv("HYBRIDHUB_PREDICTION_LOG_URI", "s3://home-bob/predictions")
+    assert model_job_env()["PREDICTION_LOG_URI"] == "s3://home-bob/predictions"
     monkeypatch.delenv("HYBRIDHUB_MLFLOW_TRACKING_URI")
-    assert registry_job_env() == {}
+    monkeypatch.delenv("HYBRIDHUB_PREDICTION_LOG_URI")
+    assert model_job_env() == {}
 
 
 def test_a_record_from_before_environments_learns_them_from_its_clone(tmp_path):

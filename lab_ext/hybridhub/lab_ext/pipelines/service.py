@@ -46,14 +46,20 @@ def s3_job_env(storage) -> dict[str, str]:
     }
 
 
-def registry_job_env() -> dict[str, str]:
-    """The model registry local jobs write to (design §1): the server's
-    ``HYBRIDHUB_MLFLOW_TRACKING_URI`` as the jobs' ``MLFLOW_TRACKING_URI``. Only the URI: the demo's
-    MLflow server needs no token, and no token is ever put in a job's environment from here. Also
-    under its own name, for a CI file whose ``variables:`` set ``MLFLOW_TRACKING_URI`` for GitLab
-    (a job's CI variables win over the process environment in gitlab-ci-local)."""
-    uri = os.environ.get(envvars.MLFLOW_TRACKING_URI.name, "").strip()
-    return {"MLFLOW_TRACKING_URI": uri, envvars.MLFLOW_TRACKING_URI.name: uri} if uri else {}
+def model_job_env() -> dict[str, str]:
+    """Where local jobs record models and predictions, from the server's own settings: its
+    ``HYBRIDHUB_MLFLOW_TRACKING_URI`` as the jobs' ``MLFLOW_TRACKING_URI`` (design §1) and its
+    ``HYBRIDHUB_PREDICTION_LOG_URI`` as ``PREDICTION_LOG_URI`` (the request log of the model servers the
+    deploy job starts, §4). Only URIs: the demo's MLflow server needs no token, and no token is ever
+    put in a job's environment from here. Each also under its own name, for a CI file whose
+    ``variables:`` set the short name for GitLab (a job's CI variables win over the process
+    environment in gitlab-ci-local)."""
+    env = {}
+    for short, var in (("MLFLOW_TRACKING_URI", envvars.MLFLOW_TRACKING_URI), ("PREDICTION_LOG_URI", envvars.PREDICTION_LOG_URI)):
+        uri = os.environ.get(var.name, "").strip()
+        if uri:
+            env.update({short: uri, var.name: uri})
+    return env
 
 
 def apply_pins(variables: list[dict], pins: list[dict]) -> list[dict]:
@@ -80,7 +86,7 @@ def apply_pins(variables: list[dict], pins: list[dict]) -> list[dict]:
 class PipelinesService:
     def __init__(self, root: str, config: PipelinesConfig, code_home=None, storage=None) -> None:
         self.root, self.config, self.code_home = root, config, code_home
-        env = {**s3_job_env(storage), **registry_job_env()}
+        env = {**s3_job_env(storage), **model_job_env()}
         self.local = LocalBackend(root, tool=config.gitlab_ci_local, timeout=config.local_timeout, env=env)
         self._gitlab: PipelineBackend | None = None
 
