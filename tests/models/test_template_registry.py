@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 import time
+import urllib.parse
 import uuid
 from pathlib import Path
 
@@ -272,3 +273,26 @@ def test_the_jobs_register_in_gitlabs_registry(registry, tmp_path, sample_data):
     assert run.data.tags["gitlab.CI_JOB_ID"] == job_id and run.data.tags["hybridhub.gate"] == "passed"
     assert (run.data.tags["hybridhub.image"], run.data.tags["hybridhub.image_digest"]) == ("registry.example/ml/model:abc", digest)
     assert json.loads((work / "lineage.json").read_text())["image"] == {"ref": "registry.example/ml/model:abc", "digest": digest}
+
+
+def test_a_presigned_link_is_read_but_its_signature_never_kept(tmp_path, store, mlflow_server):  # noqa: F811
+    """DATA_URI may be a presigned link (the storage panel copies one): its query is a credential."""
+    admin, s3, _ = store
+    bucket, versions = bucket_with_data(admin, versioned=True)
+    link = admin.presigned_get_object(bucket, "sensors/train.csv")
+    signature = urllib.parse.parse_qs(urllib.parse.urlsplit(link).query)["X-Amz-Signature"][0]
+    model = f"sensor-failure-{uuid.uuid4().hex[:8]}"
+    work = tmp_path / "project"
+    work.mkdir()
+    env = job_env(tmp_path, {}, model, "301", MLFLOW_TRACKING_URI=mlflow_server.url)  # no S3 keys: the link is enough
+    train = job("train.py", "--data", link, "--out", "model", cwd=work, env=env)
+    assert train.returncode == 0, train.stdout + train.stderr
+    lineage = json.loads((work / "lineage.json").read_text())
+    assert lineage["data"]["train"]["uri"] == f"{s3['S3_ENDPOINT']}/{bucket}/sensors/train.csv"
+    assert lineage["data"]["train"]["version_id"] == versions[1]  # the store still says what it served
+    run = mlflow_server.client().get_run(json.loads((work / "model" / "registry.json").read_text())["run_id"])
+    kept = [train.stdout, train.stderr, json.dumps(lineage), json.dumps(run.data.tags),
+            (work / "model" / "training.json").read_text()]  # fmt: skip
+    assert not [text for text in kept if signature in text or "X-Amz-Credential" in text]
+    expired = job("train.py", "--data", link.replace(signature, "0" * len(signature)), "--out", "m2", cwd=work, env=env)
+    assert expired.returncode != 0 and "HTTP 403" in expired.stderr and signature not in expired.stderr

@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     document = {
         "metrics": metrics,
         "gate": {"min_accuracy": args.min_accuracy, "production_accuracy": baseline},
-        "data": {"uri": args.data, "version": args.version},
+        "data": {"uri": data["uri"], "version": args.version},
         "model": {"name": served.get("name", ""), "version": served.get("parameters", {}).get("version", "")},
         "training": read_json(folder, TRAINING_FILE),
         "commit": os.environ.get("CI_COMMIT_SHA", ""),

@@ -78,6 +78,16 @@ def read_bytes(uri: str, version: str = "") -> bytes:
     return read_object(uri, version)[0]
 
 
+def recorded_uri(uri: str) -> str:
+    """``uri`` as lineage may keep it: an https:// URL without user:password or query (a presigned
+    link's query is a credential: X-Amz-Credential, X-Amz-Signature)."""
+    if not uri.startswith(("http://", "https://")):
+        return uri
+    parts = urllib.parse.urlsplit(uri)
+    host = (parts.hostname or "") + (f":{parts.port}" if parts.port else "")
+    return urllib.parse.urlunsplit((parts.scheme, host, parts.path, "", ""))
+
+
 def read_object(uri: str, version: str = "") -> tuple[bytes, dict]:
     """The content of ``uri`` and what was read: {"uri", "requested_version", "version_id",
     "etag", "size", "versioned", "sha256"} (sha256 of the bytes, computed here, for any source)."""
@@ -85,15 +95,20 @@ def read_object(uri: str, version: str = "") -> tuple[bytes, dict]:
     if uri.startswith("s3://"):
         data, headers = _s3_request("GET", uri, version)
     elif uri.startswith(("http://", "https://")):
-        with urllib.request.urlopen(uri, timeout=TIMEOUT) as response:
-            data, headers = response.read(), {k.lower(): v for k, v in response.headers.items()}
+        try:
+            with urllib.request.urlopen(uri, timeout=TIMEOUT) as response:
+                data, headers = response.read(), {k.lower(): v for k, v in response.headers.items()}
+        except urllib.error.HTTPError as exc:  # said without the URL's query (a presigned link's signature)
+            raise SystemExit(f"GET {recorded_uri(uri)} failed: HTTP {exc.code}") from None
+        except urllib.error.URLError as exc:
+            raise SystemExit(f"GET {recorded_uri(uri)} failed: {exc.reason}") from None
     else:
         data = Path(uri.removeprefix("file://")).read_bytes()
     version_id = headers.get("x-amz-version-id") or None
     if version_id == "null":  # S3's answer for an object written while versioning was off
         version_id = None
     record = {
-        "uri": uri, "requested_version": version, "version_id": version_id,
+        "uri": recorded_uri(uri), "requested_version": version, "version_id": version_id,
         "etag": headers["etag"].strip('"') if headers.get("etag") else None, "size": len(data),
         "versioned": version_id is not None, "sha256": hashlib.sha256(data).hexdigest(),
     }  # fmt: skip

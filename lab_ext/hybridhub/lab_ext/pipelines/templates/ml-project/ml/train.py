@@ -25,7 +25,7 @@ from data import FEATURES, parse_csv  # noqa: E402
 import lineage  # noqa: E402
 import registry  # noqa: E402
 from model_files import model_version, write  # noqa: E402
-from s3io import read_object  # noqa: E402
+from s3io import read_object, recorded_uri  # noqa: E402
 
 ESTIMATOR = "PolynomialFeatures+StandardScaler+LogisticRegression"
 
@@ -68,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     import sklearn
 
     started = time.monotonic()
-    print(f"data {args.data} version {args.version or '(latest)'}", flush=True)
+    print(f"data {recorded_uri(args.data)} version {args.version or '(latest)'}", flush=True)
     content, data = read_object(args.data, args.version)
     print(f"read {data['size']} bytes, version {data['version_id'] or '(none: the store keeps no versions; ETag ' + str(data['etag']) + ')'}",
           flush=True)  # fmt: skip
@@ -77,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     iterations = int(estimator[-1].n_iter_[0])
     version = model_version()
     training = {
-        "data_uri": args.data, "data_version": args.version, "rows": len(rows), "features": FEATURES,
+        "data_uri": data["uri"], "data_version": args.version, "rows": len(rows), "features": FEATURES,
         "library": f"scikit-learn {sklearn.__version__}", "estimator": ESTIMATOR, "data_read": data,
         "params": {"C": args.c, "max_iter": args.max_iter}, "iterations": iterations,
         "train_accuracy": round(float(estimator.score(rows, labels)), 6),
