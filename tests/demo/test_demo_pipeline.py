@@ -13,6 +13,7 @@ import urllib.request
 
 import psutil
 import pytest
+from minio import Minio
 
 from hybridhub.hub_ext.demo.layout import DemoPorts
 from hybridhub.hub_ext.demo.ports import port_accepts
@@ -42,6 +43,23 @@ def registered_run(port: int, model: str, pipeline_id: int) -> dict:
     assert tags["hybridhub.pipeline_id"] == str(pipeline_id), tags
     return {"version": latest, "run": run, "tags": tags,
             "metrics": {m["key"]: m["value"] for m in run["data"].get("metrics", [])}}  # fmt: skip
+
+
+def logged_predictions(demo, username: str, prefix: str, seconds: float = 30) -> list[dict]:
+    """The request log's lines under ``prefix`` in the user's bucket, read with her own demo keys;
+    the log uploads every few seconds, so wait for the object."""
+    keys = json.loads((demo["data_dir"] / "secrets.json").read_text())["users"][username]
+    store = Minio(f"127.0.0.1:{DemoPorts.from_base(demo['base']).store.s3}", access_key=keys["access_key"],
+                  secret_key=keys["secret_key"], secure=False)  # fmt: skip
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        objects = list(store.list_objects(f"home-{username}", prefix=prefix, recursive=True))
+        if objects:
+            assert [o.object_name.endswith(".jsonl") for o in objects] == [True], objects  # one object a day
+            body = store.get_object(f"home-{username}", objects[0].object_name).read().decode()
+            return [json.loads(line) for line in body.splitlines() if line.strip()]
+        time.sleep(1)
+    raise AssertionError(f"no prediction log under home-{username}/{prefix}")
 
 
 def test_example_pipeline_runs_locally_in_the_demo(demo):  # noqa: F811
@@ -107,6 +125,10 @@ def test_example_pipeline_runs_locally_in_the_demo(demo):  # noqa: F811
     with urllib.request.urlopen(request, timeout=30) as response:
         answer = json.loads(response.read())
     assert answer["model_version"] == f"1.0.{run_id}" and answer["outputs"][0]["data"] == [1]
+    # the model server logged that prediction to alice's own bucket (the day's JSON Lines object)
+    lines = logged_predictions(demo, "alice", f"predictions/sensor-failure/1.0.{run_id}/")
+    assert {"inputs": [[48.0, 4.1, 12.0]], "predict": [1]} in [
+        {"inputs": line["inputs"], "predict": line["outputs"]["predict"]} for line in lines], lines
 
     # the model server is a child of alice's server; stopping the demo leaves none of it
     serving = demo["data_dir"] / "users" / "alice" / ".hybridhub" / "pipelines" / "serving"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .identities import user_bucket
 from .layout import DEMO_ADMIN, DEMO_USERS, SAMPLE_BUCKET, DemoPaths, DemoPorts
 from .preflight import find_binary
 from .secrets_file import DemoSecrets
@@ -42,13 +43,20 @@ def configure(c, paths: DemoPaths, ports: DemoPorts, secrets: DemoSecrets, kube_
     c.HybridSpawner.storage_default_bucket = SAMPLE_BUCKET
     c.HybridSpawner.git_remote_template = str(paths.git / "{username}.git")
     _configure_culler(c, ports)
-    # the demo's model registry: the pipelines' jobs and the Models panel use it (MLflow client API)
+    # the demo's model registry: the pipelines' jobs and the Models panel use it (MLflow client API);
+    # the model servers of a user's local runs log each prediction to her own bucket
     c.Spawner.environment = {**dict(c.Spawner.get("environment", {})),
-                             "HYBRIDHUB_MLFLOW_TRACKING_URI": mlflow_url(ports)}  # fmt: skip
+                             "HYBRIDHUB_MLFLOW_TRACKING_URI": mlflow_url(ports),
+                             "HYBRIDHUB_PREDICTION_LOG_URI": prediction_log_uri}  # fmt: skip
     if kube_url:
         _configure_kube(c, paths, kube_url)
         _configure_cost(c, paths, ports)
     _configure_console(c)
+
+
+def prediction_log_uri(spawner) -> str:
+    """Where a user's local model servers log predictions: her own bucket, the only one she may write."""
+    return f"s3://{user_bucket(spawner.user.name)}/predictions"
 
 
 def mlflow_url(ports: DemoPorts) -> str:
