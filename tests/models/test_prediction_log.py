@@ -70,7 +70,7 @@ def model_folder(tmp_path_factory) -> Path:
     (base / "train.csv").write_bytes(sensor_csv(2000, seed=1))
     trained = subprocess.run([sys.executable, str(TEMPLATE_DIR / "ml" / "train.py"), "--data", str(base / "train.csv"),
                               "--out", str(base / "model")], env={**os.environ, "MODEL_VERSION": VERSION},
-                             capture_output=True, text=True, timeout=120)  # fmt: skip
+                             cwd=base, capture_output=True, text=True, timeout=120)  # fmt: skip (its lineage.json there)
     assert trained.returncode == 0, trained.stderr
     settings = json.loads((base / "model" / "model-settings.json").read_text())
     assert settings["implementation"] == "serving_runtime.PredictionLoggingModel"
