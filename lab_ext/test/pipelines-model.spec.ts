@@ -97,7 +97,7 @@ describe('PipelinesModel', () => {
 describe('RunModel', () => {
   afterEach(() => jest.useRealTimers());
 
-  it('polls a running pipeline and its log while shown, and stands by once it finished', async () => {
+  it('polls a running pipeline and its log while shown, and once it finished only looks again every 30 s', async () => {
     jest.useFakeTimers();
     let status = 'running';
     let log = 'epoch 1\n';
@@ -125,6 +125,11 @@ describe('RunModel', () => {
     const finished = fake.pipeline.mock.calls.length;
     await jest.advanceTimersByTimeAsync(20_000);
     expect(fake.pipeline.mock.calls.length).toBe(finished); // finished and its log read: no polling
+    // its deploy job played from the Models panel: the document sees it within half a minute
+    await jest.advanceTimersByTimeAsync(12_000);
+    expect(fake.pipeline.mock.calls.length).toBe(finished + 1);
+    await jest.advanceTimersByTimeAsync(10_000);
+    expect(fake.pipeline.mock.calls.length).toBe(finished + 1);
     model.dispose();
   });
 

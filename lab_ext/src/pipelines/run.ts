@@ -16,6 +16,11 @@ export interface IRunState {
 }
 
 export const DEFAULT_RUN_SECONDS = 2;
+/**
+ * A finished run is still looked at again this often while shown: one of its jobs may be played
+ * or retried from elsewhere (the Models panel's Promote and Roll back, GitLab's own page).
+ */
+export const FINISHED_RECHECK_SECONDS = 30;
 /** A log chunk is at most 512 KiB: a finished job's log is read to its end in a few requests. */
 const MAX_CHUNKS_PER_READ = 50;
 
@@ -83,12 +88,14 @@ export class RunModel extends PolledModel<IRunState> {
     return this.load();
   }
 
-  /** A finished run whose log was read has nothing left to poll for. */
+  /** A finished run whose log was read stands by, but for a look every FINISHED_RECHECK_SECONDS. */
   protected idle(): boolean {
-    return isFinished(this.state.pipeline) && this.logComplete;
+    const recent = Date.now() - this.loadedAt < FINISHED_RECHECK_SECONDS * 1000;
+    return isFinished(this.state.pipeline) && this.logComplete && recent;
   }
 
   private async load(): Promise<void> {
+    this.loadedAt = Date.now();
     try {
       this.show(await this.api.pipeline(this.project, this.id));
     } catch (error) {
@@ -155,6 +162,7 @@ export class RunModel extends PolledModel<IRunState> {
   private offset = 0;
   private logComplete = false;
   private reading = false;
+  private loadedAt = 0;
   private _log = '';
   private readonly _logChanged = new Signal<this, string | null>(this);
 }
