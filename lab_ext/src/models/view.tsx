@@ -2,6 +2,7 @@ import { TranslationBundle } from '@jupyterlab/translation';
 import React from 'react';
 
 import { PanelHeader } from '../ui/header';
+import { ProjectPicker } from '../ui/project';
 import { useRovingFocus } from '../ui/roving';
 import { useModelState } from '../ui/usestate';
 import { ModelsActions } from './actions';
@@ -123,16 +124,13 @@ function Content(props: IProps): JSX.Element {
   return (
     <>
       {state.projects.length > 0 && (
-        <label className="jp-hybridhub-md-field">
-          <span>{trans.__('Project')}</span>
-          <select className="jp-mod-styled" value={state.project} onChange={event => void model.setProject(event.target.value)}>
-            {state.projects.map(p => (
-              <option key={p.id} value={p.id}>
-                {p.path === '.' ? trans.__('%1 (home)', p.name) : p.path}
-              </option>
-            ))}
-          </select>
-        </label>
+        <ProjectPicker
+          className="jp-hybridhub-md-field"
+          projects={state.projects}
+          value={state.project}
+          trans={trans}
+          onChoose={id => void model.setProject(id)}
+        />
       )}
       {state.problem && (
         <p className="jp-hybridhub-md-notice" role="status">

@@ -2,6 +2,7 @@ import { TranslationBundle } from '@jupyterlab/translation';
 import React from 'react';
 
 import { PanelHeader } from '../ui/header';
+import { ProjectPicker } from '../ui/project';
 import { useModelState } from '../ui/usestate';
 import { PipelinesActions } from './actions';
 import { History } from './history';
@@ -34,16 +35,13 @@ function Choose(props: IProps & { state: IPipelinesState }): JSX.Element {
           ))}
         </select>
       </label>
-      <label className="jp-hybridhub-pl-field">
-        <span>{trans.__('Project')}</span>
-        <select className="jp-mod-styled" value={state.project} onChange={event => void model.setProject(event.target.value)}>
-          {state.projects.map(p => (
-            <option key={p.id} value={p.id}>
-              {p.path === '.' ? trans.__('%1 (home)', p.name) : p.path}
-            </option>
-          ))}
-        </select>
-      </label>
+      <ProjectPicker
+        className="jp-hybridhub-pl-field"
+        projects={state.projects}
+        value={state.project}
+        trans={trans}
+        onChoose={id => void model.setProject(id)}
+      />
       <button
         type="button"
         className="jp-Button jp-mod-styled jp-mod-accept jp-hybridhub-pl-launch"
