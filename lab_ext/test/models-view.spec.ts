@@ -1,4 +1,5 @@
 import { nullTranslator } from '@jupyterlab/translation';
+import { CommandRegistry } from '@lumino/commands';
 import { Widget } from '@lumino/widgets';
 import { act } from 'react';
 
@@ -6,6 +7,7 @@ import { ModelsActions } from '../src/models/actions';
 import { ModelsAPI } from '../src/models/api';
 import { ModelsModel } from '../src/models/model';
 import { ModelsPanel } from '../src/models/panel';
+import { OPEN_RUN_COMMAND } from '../src/pipelines/tokens';
 import { fakeApi, lineage, VERSIONS } from './models-fixtures';
 
 const trans = nullTranslator.load('hybridhub');
@@ -32,10 +34,10 @@ describe('the models panel', () => {
   const row = (version: string) => $(`tr[data-version='${version}']`)!;
   const note = (version: string) => $(`tr[data-note-of='${version}']`)!; // the full-width line under a row
 
-  async function open(overrides: Record<string, jest.Mock> = {}) {
+  async function open(overrides: Record<string, jest.Mock> = {}, commands: CommandRegistry | null = null) {
     api = fakeApi(overrides);
     const model = new ModelsModel(api as unknown as ModelsAPI, trans, 600);
-    panel = new ModelsPanel(model, new ModelsActions(model, trans), trans);
+    panel = new ModelsPanel(model, new ModelsActions(model, trans, commands), trans);
     await act(async () => {
       Widget.attach(panel, document.body); // attached and visible: shown, it loads
       await model.refresh();
@@ -138,6 +140,25 @@ describe('the models panel', () => {
     const deployment = card.querySelector<HTMLAnchorElement>("[data-step='deployments'] a")!;
     expect(deployment.href).toBe('http://gitlab.example/p/-/environments/1/deployments/1');
     expect(card.querySelector("[data-step='deployments'] li")!.textContent).toMatch(/^deployment #1 passed by alice, /);
+  });
+
+  it("opens a local run's document from the pipeline step, through the pipelines panel's command", async () => {
+    const commands = new CommandRegistry();
+    const opened: unknown[] = [];
+    commands.addCommand(OPEN_RUN_COMMAND, { execute: args => void opened.push(args) });
+    const local = { backend: 'local', project: '.', id: 1 };
+    await open(
+      {
+        lineage: jest.fn((_p: string, _n: string, v: string) =>
+          Promise.resolve(lineage(v, { links: { commit: null, pipeline: null, jobs: {}, image: null, registry: null, local_pipeline: local } }))
+        )
+      },
+      commands
+    );
+    const step = $<HTMLButtonElement>("[data-step='pipeline'] button")!;
+    expect(step.textContent).toBe('#1');
+    await act(async () => step.click());
+    expect(opened).toEqual([local]);
   });
 
   it('shows an image digest when the build stage pushed one', async () => {

@@ -1,6 +1,8 @@
 import { Dialog, Notification, showDialog } from '@jupyterlab/apputils';
 import { TranslationBundle } from '@jupyterlab/translation';
+import { CommandRegistry } from '@lumino/commands';
 
+import { OPEN_RUN_COMMAND } from '../pipelines/tokens';
 import { notifyModelsError } from './errors';
 import { deploying, promoteBlocked } from './compare';
 import { ModelsModel } from './model';
@@ -13,8 +15,16 @@ import { ModelsModel } from './model';
 export class ModelsActions {
   constructor(
     private readonly model: ModelsModel,
-    private readonly trans: TranslationBundle
+    private readonly trans: TranslationBundle,
+    private readonly commands: CommandRegistry | null = null
   ) {}
+
+  /** Open a local pipeline run's document through the pipelines panel's command (when it is there). */
+  readonly openRun = (run: { backend: string; project: string; id: number }): void => {
+    if (this.commands?.hasCommand(OPEN_RUN_COMMAND)) {
+      void this.commands.execute(OPEN_RUN_COMMAND, run);
+    }
+  };
 
   /** A deployment of the chosen model is running (one this panel started, or one the server lists). */
   get deployInProgress(): boolean {

@@ -96,6 +96,8 @@ export interface ILineage {
     jobs: Record<string, string | null>;
     image: string | null;
     registry: string | null;
+    /** A local run (no web page): the run document the pipelines panel opens. */
+    local_pipeline?: { backend: string; project: string; id: number } | null;
   };
   deployments: IDeployment[];
   reproducibility: 'exact' | 'weaker';

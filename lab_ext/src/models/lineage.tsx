@@ -44,8 +44,13 @@ function DataInput(props: { role: string; input: IDataInput | null | undefined; 
  * the image → the deployments that served it; each a link when the server gave one. The server's
  * ``warnings`` (English) are not shown: each input without an object version says so itself.
  */
-export function LineageCard(props: { lineage: ILineage; trans: TranslationBundle }): JSX.Element {
-  const { lineage, trans } = props;
+export function LineageCard(props: {
+  lineage: ILineage;
+  trans: TranslationBundle;
+  /** Opens a local run's document (the pipelines panel's command), when it can. */
+  openRun?: (run: { backend: string; project: string; id: number }) => void;
+}): JSX.Element {
+  const { lineage, trans, openRun } = props;
   const links = lineage.links ?? { commit: null, pipeline: null, jobs: {}, image: null, registry: null };
   const jobs = Object.entries(lineage.jobs ?? {}).filter(([, id]) => id !== null && id !== undefined && id !== '');
   const image = lineage.image;
@@ -67,7 +72,13 @@ export function LineageCard(props: { lineage: ILineage; trans: TranslationBundle
         </li>
         <li data-step="pipeline">
           <span className="jp-hybridhub-md-step">{trans.__('Pipeline')}</span>
-          <Link url={links.pipeline}>{lineage.pipeline_id ? `#${lineage.pipeline_id}` : '—'}</Link>
+          {!links.pipeline && links.local_pipeline && openRun ? (
+            <button type="button" className="jp-hybridhub-md-link" onClick={() => openRun(links.local_pipeline!)}>
+              #{lineage.pipeline_id}
+            </button>
+          ) : (
+            <Link url={links.pipeline}>{lineage.pipeline_id ? `#${lineage.pipeline_id}` : '—'}</Link>
+          )}
           {jobs.length > 0 && (
             <span className="jp-hybridhub-md-jobs">
               {jobs.map(([name, id]) => (

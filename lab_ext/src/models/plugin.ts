@@ -31,7 +31,7 @@ export const modelsPlugin: JupyterFrontEndPlugin<IModelsModel> = {
   ): IModelsModel => {
     const trans = (translator ?? nullTranslator).load(TRANSLATION_DOMAIN);
     const model = new ModelsModel(new ModelsAPI(trans), trans, DEFAULT_REFRESH_SECONDS);
-    const actions = new ModelsActions(model, trans);
+    const actions = new ModelsActions(model, trans, app.commands);
     const panel = new ModelsPanel(model, actions, trans);
     shell.add(panel, 'left', { rank: 270 });
     restorer?.add(panel, 'hybridhub-models');

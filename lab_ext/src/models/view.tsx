@@ -150,7 +150,7 @@ function Content(props: IProps): JSX.Element {
             choose={version => void model.selectVersion(version)}
             trans={trans}
           />
-          {state.lineage && <LineageCard lineage={state.lineage} trans={trans} />}
+          {state.lineage && <LineageCard lineage={state.lineage} trans={trans} openRun={props.actions.openRun} />}
           {state.lineageProblem && <p className="jp-hybridhub-md-notice">{state.lineageProblem}</p>}
         </>
       )}

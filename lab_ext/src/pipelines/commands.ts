@@ -5,6 +5,7 @@ import { CommandRegistry } from '@lumino/commands';
 
 import { PipelinesActions } from './actions';
 import { PipelinesPanel } from './panel';
+import { OPEN_RUN_COMMAND } from './tokens';
 
 export namespace PipelinesCommandIDs {
   export const open = 'hybridhub:pipelines-open';
@@ -54,4 +55,14 @@ export function addPipelinesCommands(
   for (const command of Object.values(PipelinesCommandIDs)) {
     palette?.addItem({ command, category: trans.__('hybridhub') });
   }
+  // not in the palette: it opens the run its caller names (the Models panel's lineage card)
+  commands.addCommand(OPEN_RUN_COMMAND, {
+    label: args => trans.__('Pipeline #%1', String(args.id ?? '')),
+    execute: args => {
+      const { backend, project, id } = args as { backend?: string; project?: string; id?: number };
+      if (typeof project === 'string' && typeof id === 'number') {
+        actions.openRun(project, id, backend || undefined);
+      }
+    }
+  });
 }

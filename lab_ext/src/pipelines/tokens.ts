@@ -10,3 +10,6 @@ export const IHybridHubPipelines = new Token<IPipelinesModel>(
   'hybridhub:IHybridHubPipelines',
   'The chosen project and its pipeline runs (status, metrics), and when they change.'
 );
+
+/** The command that opens one pipeline run's document, for other plugins: args ``{backend, project, id}``. */
+export const OPEN_RUN_COMMAND = 'hybridhub:pipelines-open-run';
