@@ -104,6 +104,7 @@ def test_a_version_is_registered_with_its_lineage(tmp_path, store, mlflow_server
     assert version["run_id"] == info["run_id"]
     assert {t["key"]: t["value"] for t in version["tags"]}["gitlab.version"] == "1.0.4242"
     run = mlflow_server.client().get_run(info["run_id"])
+    assert run.info.status == "FINISHED" and run.info.end_time  # training and its test done: the run ended
     experiment = mlflow_server.get("experiments/get", experiment_id=run.info.experiment_id)["experiment"]
     assert experiment["name"] == f"[model]{model}"  # GitLab's model experiment (create_model_service.rb)
     assert run.info.run_name == f"{model} 1.0.4242"
@@ -181,7 +182,7 @@ def test_a_failed_gate_is_tagged_failed_with_its_reasons(tmp_path, store, mlflow
     work, _, test, _ = run_pipeline(tmp_path, s3, bucket, model, mlflow_server.url, min_accuracy="0.9999")
     assert test.returncode == 1 and "GATE FAILED" in test.stdout
     run = mlflow_server.client().get_run(json.loads((work / "model" / "registry.json").read_text())["run_id"])
-    assert run.data.tags["hybridhub.gate"] == "failed"
+    assert run.data.tags["hybridhub.gate"] == "failed" and run.info.status == "FAILED"
     assert "below the threshold 0.9999" in run.data.tags["hybridhub.gate_reasons"]
     gate = json.loads((work / "lineage.json").read_text())["gate"]
     assert gate["passed"] is False and "below the threshold 0.9999" in gate["reasons"][0]
@@ -271,6 +272,7 @@ def test_the_jobs_register_in_gitlabs_registry(registry, tmp_path, sample_data):
     assert version.run_id == info["run_id"] and version.version == info["registry_version"]
     run = client.get_run(info["run_id"])
     assert run.data.tags["gitlab.CI_JOB_ID"] == job_id and run.data.tags["hybridhub.gate"] == "passed"
+    assert run.info.status == "FINISHED"  # runs/update (lib/api/ml/mlflow/runs.rb); tags still taken after it
     assert (run.data.tags["hybridhub.image"], run.data.tags["hybridhub.image_digest"]) == ("registry.example/ml/model:abc", digest)
     assert json.loads((work / "lineage.json").read_text())["image"] == {"ref": "registry.example/ml/model:abc", "digest": digest}
 

@@ -174,7 +174,11 @@ def log_test(folder: Path, metrics: dict, tags: dict) -> None:
     if mlflow is None:
         return
     mlflow.log_batch(info["run_id"], metrics=_metrics(metrics), tags=_tags(tags))
-    print(f"test metrics and gate logged to run {info['run_id']}", flush=True)
+    # training and its test are the run: it ends here, FAILED when the gate refused the model (the
+    # build and deploy jobs only add tags, which a finished run still takes; GitLab: runs/update)
+    status = "FINISHED" if tags.get("hybridhub.gate") == "passed" else "FAILED"
+    mlflow.set_terminated(info["run_id"], status=status)
+    print(f"test metrics and gate logged to run {info['run_id']} ({status})", flush=True)
 
 
 @failing_clearly
