@@ -164,6 +164,18 @@ class Lab:
             prefix,
         )
 
+    def commands_needing_arguments(self, prefix: str = "hybridhub:") -> set[str]:
+        """Commands whose description requires arguments: for other plugins, never for the palette."""
+        return set(self.page.evaluate(
+            """async (prefix) => {
+                 const ids = window.jupyterapp.commands.listCommands().filter(id => id.startsWith(prefix));
+                 const needs = await Promise.all(ids.map(async id =>
+                   ((await window.jupyterapp.commands.describedBy(id)).args?.required ?? []).length > 0));
+                 return ids.filter((id, i) => needs[i]);
+               }""",
+            prefix,
+        ))  # fmt: skip
+
     def open_palette(self) -> None:
         """Ctrl+Shift+C (it toggles: pressed only when the palette is closed)."""
         if not self.page.locator(".lm-CommandPalette-input").is_visible():

@@ -455,7 +455,10 @@ def test_every_command_is_in_the_palette_translated(lab):
     lab.shot("palette")
     lab.close_palette()
     hybridhub_items = {cmd: label for cmd, label in in_palette.items() if cmd.startswith("hybridhub:")}
-    assert set(registered) == set(hybridhub_items), set(registered) ^ set(hybridhub_items)
+    # a command that needs its arguments (e.g. which run to open) is for other plugins, not the palette
+    for_plugins = lab.commands_needing_arguments()
+    assert for_plugins == {"hybridhub:pipelines-open-run"}, for_plugins
+    assert set(registered) - for_plugins == set(hybridhub_items), (set(registered) - for_plugins) ^ set(hybridhub_items)
     for command, label in hybridhub_items.items():
         assert label.strip(), f"{command} has no label"
         if lab.lang == "ja":

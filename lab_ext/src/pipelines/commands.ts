@@ -58,6 +58,13 @@ export function addPipelinesCommands(
   // not in the palette: it opens the run its caller names (the Models panel's lineage card)
   commands.addCommand(OPEN_RUN_COMMAND, {
     label: args => trans.__('Pipeline #%1', String(args.id ?? '')),
+    describedBy: {
+      args: {
+        type: 'object',
+        required: ['project', 'id'],
+        properties: { backend: { type: 'string' }, project: { type: 'string' }, id: { type: 'integer' } }
+      }
+    },
     execute: args => {
       const { backend, project, id } = args as { backend?: string; project?: string; id?: number };
       if (typeof project === 'string' && typeof id === 'number') {
