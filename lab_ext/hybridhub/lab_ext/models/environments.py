@@ -14,6 +14,8 @@ finished (GitLab's "Re-deploy to environment" retries the job), refuse while it 
 
 from __future__ import annotations
 
+import abc
+
 from urllib.parse import quote
 
 from ..pipelines import ci_file
@@ -39,7 +41,7 @@ async def backend_call(coro):
         raise from_pipeline_error(exc) from None
 
 
-class Environment:
+class Environment(abc.ABC):
     """One environment of one project, over one pipeline backend."""
 
     kind = ""
@@ -58,15 +60,17 @@ class Environment:
     def __init__(self, backend, project: str, name: str = "production") -> None:
         self.backend, self.project, self.name = backend, project, name
 
+    @abc.abstractmethod
     async def deployments(self) -> list[dict]:
         """Newest first: ``{id, status, pipeline_id, created_at, finished_at, user, url, job_id}``."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     async def can_deploy(self) -> dict:
-        raise NotImplementedError
+        """``{allowed, role, needs}``: may this user run the deploy job."""
 
+    @abc.abstractmethod
     async def deploy_job_names(self, pipeline: dict) -> set[str]:
-        raise NotImplementedError
+        """The names of the pipeline's jobs that deploy to this environment."""
 
     async def deploy_job(self, pipeline_id: int) -> tuple[dict, dict]:
         """The pipeline and its current deploy job; ``deploy_job_missing`` when it has none."""
