@@ -15,7 +15,6 @@ finished (GitLab's "Re-deploy to environment" retries the job), refuse while it 
 from __future__ import annotations
 
 import abc
-
 from urllib.parse import quote
 
 from ..pipelines import ci_file
