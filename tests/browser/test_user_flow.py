@@ -401,6 +401,13 @@ def test_pipeline_runs_to_the_end_with_the_local_backend(lab, metrics):
     if lab.lang == "ja":
         page.screenshot(path=str(docs / "pipeline-run-ja.png"))
     lab.assert_no_english()
+    # the run document comes back with the layout when the page is loaded again, as a notebook does
+    title = page.locator(".lm-DockPanel-tabBar .lm-TabBar-tabLabel", has_text=re.compile(r"#\d+"))
+    label = title.first.inner_text()
+    _reload_lab(lab)
+    page.locator(".lm-DockPanel-tabBar .lm-TabBar-tabLabel", has_text=label).first.wait_for(timeout=30_000)
+    page.locator(".jp-hybridhub-pl-run .jp-hybridhub-pl-run-header .jp-hybridhub-pl-status-success").wait_for(timeout=30_000)
+    assert page.locator(".jp-hybridhub-pl-run .jp-hybridhub-pl-job .jp-hybridhub-pl-status").count() == 4
 
 
 # -- the idle-culling warning, as the culler announces it ---------------------------------------

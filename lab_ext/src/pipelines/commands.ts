@@ -5,6 +5,7 @@ import { CommandRegistry } from '@lumino/commands';
 
 import { PipelinesActions } from './actions';
 import { PipelinesPanel } from './panel';
+import { RunModel } from './run';
 import { OPEN_RUN_COMMAND } from './tokens';
 
 export namespace PipelinesCommandIDs {
@@ -55,7 +56,8 @@ export function addPipelinesCommands(
   for (const command of Object.values(PipelinesCommandIDs)) {
     palette?.addItem({ command, category: trans.__('hybridhub') });
   }
-  // not in the palette: it opens the run its caller names (the Models panel's lineage card)
+  // not in the palette: it opens the run its caller names (the Models panel's lineage card, and
+  // the layout restorer reopening the run documents of the last session: runArguments)
   commands.addCommand(OPEN_RUN_COMMAND, {
     label: args => trans.__('Pipeline #%1', String(args.id ?? '')),
     describedBy: {
@@ -68,8 +70,13 @@ export function addPipelinesCommands(
     execute: args => {
       const { backend, project, id } = args as { backend?: string; project?: string; id?: number };
       if (typeof project === 'string' && typeof id === 'number') {
-        actions.openRun(project, id, backend || undefined);
+        return actions.openRun(project, id, backend || undefined);
       }
     }
   });
+}
+
+/** What reopens a run document: ``OPEN_RUN_COMMAND``'s arguments for it. */
+export function runArguments(run: RunModel): { backend: string; project: string; id: number } {
+  return { backend: run.api.backend, project: run.project, id: run.id };
 }

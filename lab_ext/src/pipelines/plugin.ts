@@ -7,10 +7,10 @@ import { TRANSLATION_DOMAIN } from '../request';
 import { followSettings } from '../ui/settings';
 import { PipelinesActions } from './actions';
 import { PipelinesAPI } from './api';
-import { addPipelinesCommands } from './commands';
+import { addPipelinesCommands, runArguments } from './commands';
 import { DEFAULT_REFRESH_SECONDS, IPipelinesModel, PipelinesModel } from './model';
 import { PipelinesPanel } from './panel';
-import { IHybridHubPipelines } from './tokens';
+import { IHybridHubPipelines, OPEN_RUN_COMMAND } from './tokens';
 
 export { PipelinesCommandIDs } from './commands';
 
@@ -36,6 +36,12 @@ export const pipelinesPlugin: JupyterFrontEndPlugin<IPipelinesModel> = {
     shell.add(panel, 'left', { rank: 260 });
     restorer?.add(panel, 'hybridhub-pipelines');
     addPipelinesCommands(app.commands, shell, panel, actions, trans, palette);
+    // the run documents open when the page was left come back with the layout, as notebooks do
+    void restorer?.restore(actions.runs, {
+      command: OPEN_RUN_COMMAND,
+      args: widget => runArguments(widget.content.model),
+      name: widget => widget.id
+    });
 
     followSettings(settings, pipelinesPlugin.id, loaded => {
       model.refreshSeconds = loaded.get('refreshSeconds').composite as number;
