@@ -16,7 +16,7 @@ import pytest
 import requests
 
 from hybridhub.lab_ext.models.errors import ModelsError
-from tests.gitlab.hub import clone_home, gitlab_login, start_hub, wait_ready
+from tests.gitlab.hub import clone_home, gitlab_login, server_environ, start_hub, wait_ready
 from tests.gitlab_standin.state import DEVELOPER, REPORTER
 from tests.models.gitlab_flow import MODEL, gitlab_world, variables
 from tests.models.test_models_rest import refused
@@ -112,6 +112,12 @@ def production(panel, project: str) -> str | None:
 
 
 def test_config_names_the_projects_gitlab_registry(lab):
+    """The server is configured as production configures it: the hub's GitLab URL and the user's
+    access token from the login, no tracking URI (so: the project's own GitLab registry)."""
+    env = server_environ(lab.hub, "dev")
+    assert env["HYBRIDHUB_GITLAB_URL"] == lab.standin.url
+    assert env["HYBRIDHUB_GITLAB_TOKEN"] == lab.hub.api("GET", "users/dev").json()["auth_state"]["access_token"]
+    assert not {"HYBRIDHUB_MLFLOW_TRACKING_URI", "MLFLOW_TRACKING_URI", "MLFLOW_TRACKING_TOKEN"} & set(env)
     panel = lab.panels["dev"]
     config = panel.ok(panel.get("models/config"))
     assert config == {"enabled": True, "backend": "gitlab", "registry": "gitlab", "environment": "production",
@@ -134,6 +140,8 @@ def test_promote_rollback_and_reproduce_through_rest(lab, project, first):
     deploy = ci.job(first, "deploy")
     assert promoted["pipeline_id"] == first.id and promoted["job"] == "deploy" and deploy.status == "pending"
     assert promoted["deployment_status"] == "created"
+    busy = refused(dev.post("models/promote", {"project": project, "name": MODEL, "version": v1}), "deploy_in_progress")
+    assert ci.job(first, "deploy").id == deploy.id and busy["details"]  # played once, not again
     assert production(dev, project) is None  # not before the runner has run the job
     assert runner.run(first, "deploy") == "success"
     assert production(dev, project) == v1
@@ -144,6 +152,9 @@ def test_promote_rollback_and_reproduce_through_rest(lab, project, first):
     assert {k: lineage["links"]["jobs"][k] for k in ("train", "test", "build")} == {
         k: f"{web}/-/jobs/{ci.job(first, k).id}" for k in ("train", "test", "build")}  # fmt: skip
     assert [(d["status"], d["url"]) for d in lineage["deployments"]] == [("success", f"{web}/-/jobs/{deploy.id}")]
+    assert lineage["links"]["registry"] == f"{web}/-/ml/models" and lineage["links"]["image"] is None
+    assert lineage["image"]["built"] is False and lineage["image"]["context_digest"].startswith("sha256:")
+    assert lineage["model"]["version"] == v1 and lineage["data"]["train"]["uri"].endswith("train.csv")
     assert lineage["serving"] is True and lineage["reproducibility"] == "weaker"  # a file: no version ids
 
     # a second pipeline on changed data, promoted
@@ -198,7 +209,8 @@ def test_refusals_are_the_catalogs_json_and_touch_nothing(lab, project, first):
     # after the flow above (production v1, v2 deployed before it): the rollback to v2 is refused the same way
     refused(reporter.post("models/rollback", {"project": project, "name": MODEL}), "deploy_not_allowed")
     # the XSRF token is required on a POST, as for every jupyter-server route
-    assert dev.post("models/promote", {"project": project, "name": MODEL, "version": v1}, xsrf=False).status_code == 403
+    no_xsrf = dev.post("models/promote", {"project": project, "name": MODEL, "version": v1}, xsrf=False)
+    assert no_xsrf.status_code == 403 and no_xsrf.json()["reason"] == "forbidden", no_xsrf.text[:300]
     # unknown and malformed versions
     refused(dev.post("models/promote", {"project": project, "name": MODEL, "version": "9.9.9"}), "no_such_version")
     refused(dev.get("models/lineage", project=project, name=MODEL, version="9.9.9"), "no_such_version")
