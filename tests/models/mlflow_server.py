@@ -15,6 +15,10 @@ How to use it, from any test package::
 
 The server is shared by the session: name experiments and registered models uniquely per test
 (e.g. with uuid) instead of expecting an empty registry. ``mlflow_server.log_path`` is its log.
+
+``mlflow_auth_server`` is the server exactly as ``./dev demo`` runs it now: MLflow's basic-auth app
+with workspaces, an administrator credential made for it, and ``accounts`` (the demo's
+mlflow_accounts.MlflowAccounts) to give users their own login and workspace.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from pathlib import Path
 
 import pytest
 
+from hybridhub.hub_ext.demo.mlflow_accounts import MlflowAccounts, MlflowAdmin, load_or_create_admin
 from hybridhub.hub_ext.demo.mlflow_server import start_mlflow, wait_for_mlflow
 from hybridhub.hub_ext.demo.ports import free_ports
 from hybridhub.hub_ext.demo.supervisor import stop_process_tree
@@ -40,6 +45,12 @@ class MlflowServer:
     root: Path  # mlflow.db and mlflow-artifacts/ live here
     log_path: Path
     process: subprocess.Popen
+    admin: MlflowAdmin | None = None  # with the basic-auth app (as the demo runs it)
+
+    @property
+    def accounts(self) -> MlflowAccounts:
+        assert self.admin is not None, "an open server has no accounts"
+        return MlflowAccounts(self.url, self.admin)
 
     def client(self):
         """An ``mlflow.MlflowClient`` talking to this server (the tracking and registry URI)."""
@@ -54,12 +65,15 @@ class MlflowServer:
             return json.loads(response.read())
 
 
-def start_mlflow_server(root: Path) -> MlflowServer:
-    """Start a server keeping its data under ``root``; the caller stops it (``stop_mlflow_server``)."""
+def start_mlflow_server(root: Path, auth: bool = False) -> MlflowServer:
+    """Start a server keeping its data under ``root``; the caller stops it (``stop_mlflow_server``).
+    ``auth``: the basic-auth app with workspaces, its admin credential in ``root/mlflow-admin.json``."""
     (port,) = free_ports(1)
     log_path = root / "mlflow-server.log"
-    process = start_mlflow(root, port, log_path)
-    server = MlflowServer(url=f"http://127.0.0.1:{port}", port=port, root=root, log_path=log_path, process=process)
+    admin = load_or_create_admin(root / "mlflow-admin.json") if auth else None
+    process = start_mlflow(root, port, log_path, admin=admin)
+    server = MlflowServer(url=f"http://127.0.0.1:{port}", port=port, root=root, log_path=log_path, process=process,
+                          admin=admin)  # fmt: skip
     try:
         wait_for_mlflow(process, server.url, log_path)
     except BaseException:
@@ -76,6 +90,15 @@ def stop_mlflow_server(server: MlflowServer) -> None:
 @pytest.fixture(scope="session")
 def mlflow_server(tmp_path_factory) -> MlflowServer:
     server = start_mlflow_server(tmp_path_factory.mktemp("mlflow"))
+    try:
+        yield server
+    finally:
+        stop_mlflow_server(server)
+
+
+@pytest.fixture(scope="session")
+def mlflow_auth_server(tmp_path_factory) -> MlflowServer:
+    server = start_mlflow_server(tmp_path_factory.mktemp("mlflow-auth"), auth=True)
     try:
         yield server
     finally:

@@ -72,6 +72,24 @@ MLFLOW_TRACKING_URI = EnvVar(
     "GitLab configured: the project's GitLab model registry (`<GitLab>/api/v4/projects/<id>/ml/mlflow`, "
     "the user's own GitLab token); `./dev demo` sets it to its embedded MLflow tracking server.",
 )
+MLFLOW_TRACKING_USERNAME = EnvVar(
+    "HYBRIDHUB_MLFLOW_TRACKING_USERNAME",
+    "The user's own login on an MLflow tracking server with authentication (MLflow's basic-auth app), "
+    "for the Models panel and local pipeline runs (their jobs get it as `MLFLOW_TRACKING_USERNAME`). "
+    "`./dev demo` sets it to the hub user's name on its MLflow server.",
+)
+MLFLOW_TRACKING_PASSWORD = EnvVar(
+    "HYBRIDHUB_MLFLOW_TRACKING_PASSWORD",
+    "The password of `HYBRIDHUB_MLFLOW_TRACKING_USERNAME` (local jobs get it as `MLFLOW_TRACKING_PASSWORD`, "
+    "in their process environment only). It opens only the user's own workspace.",
+    secret=True,
+)
+MLFLOW_WORKSPACE = EnvVar(
+    "HYBRIDHUB_MLFLOW_WORKSPACE",
+    "The user's workspace on an MLflow server run with `--enable-workspaces` (local jobs get it as "
+    "`MLFLOW_WORKSPACE`): her experiments, runs and registered models live there, apart from "
+    "everyone else's. `./dev demo` sets `user-<name>`.",
+)
 PREDICTION_LOG_URI = EnvVar(
     "HYBRIDHUB_PREDICTION_LOG_URI",
     "Where the model servers of the user's local pipeline runs log each prediction: `s3://bucket/prefix` "
@@ -99,6 +117,9 @@ ALL: tuple[EnvVar, ...] = (
     MAX_AGE,
     CULLER_URL,
     MLFLOW_TRACKING_URI,
+    MLFLOW_TRACKING_USERNAME,
+    MLFLOW_TRACKING_PASSWORD,
+    MLFLOW_WORKSPACE,
     PREDICTION_LOG_URI,
 )
 

@@ -11,6 +11,7 @@ from .hub_config import mlflow_url
 from .kube_mode import standin_available, start_standin
 from .identities import user_bucket, user_identities, write_credentials_file
 from .layout import DEMO_ADMIN, DEMO_USERS, SAMPLE_BUCKET, DemoPaths, DemoPorts, demo_usernames
+from .mlflow_accounts import MlflowAccounts, load_or_create_admin
 from .mlflow_server import start_mlflow, wait_for_mlflow
 from .objectstore import EmbeddedObjectStore, ObjectStoreError
 from .preflight import acquire_lock, prepare_data_dir, require_binaries, require_free_ports
@@ -66,7 +67,8 @@ def _banner(ports: DemoPorts, paths: DemoPaths, secrets) -> str:
             f"  log in as {DEMO_ADMIN} (administrator) with password: {secrets.admin_password}",
             f"  object store: http://127.0.0.1:{ports.store.s3} (sample bucket '{SAMPLE_BUCKET}', read-only;"
             f" each user's own bucket '{user_bucket('<name>')}')",
-            f"  model registry (MLflow): {mlflow_url(ports)}/",
+            f"  model registry (MLflow): {mlflow_url(ports)}/ (each user's own login and workspace:"
+            f" user-<name>; the hub hands it to her server)",
             f"  data: {paths.root}   logs: {paths.logs}",
             "Press Ctrl-C to stop.",
             "",
@@ -112,7 +114,8 @@ def _run(args: argparse.Namespace) -> int:
             print("hybridhub demo: starting the model registry (MLflow tracking server)…", flush=True)
             registry_log = paths.logs / "mlflow.log"
             origins = (f"http://127.0.0.1:{ports.public}", f"http://localhost:{ports.public}")
-            registry = start_mlflow(paths.mlflow, ports.mlflow, registry_log, origins)  # starts while the hub does
+            registry_admin = load_or_create_admin(paths.mlflow_admin)  # before the hub, which reads it
+            registry = start_mlflow(paths.mlflow, ports.mlflow, registry_log, origins, admin=registry_admin)
             extra_env = {}
             if args.kube:
                 print("hybridhub demo: starting the Kubernetes stand-in (test double)…", flush=True)
@@ -123,6 +126,9 @@ def _run(args: argparse.Namespace) -> int:
             hub = start_hub(paths, ports, extra_env)
             wait_for_hub(hub, ports, paths)
             wait_for_mlflow(registry, mlflow_url(ports), registry_log)
+            accounts = MlflowAccounts(mlflow_url(ports), registry_admin)
+            for username in demo_usernames():  # each her own MLflow login and workspace
+                accounts.ensure_user(username)
             print(_banner(ports, paths, secrets), flush=True)
             while not stop.event.wait(0.5):
                 if hub.poll() is not None:

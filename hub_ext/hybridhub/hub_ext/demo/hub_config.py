@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from .identities import user_bucket
 from .layout import DEMO_ADMIN, DEMO_USERS, SAMPLE_BUCKET, DemoPaths, DemoPorts
+from .mlflow_accounts import MlflowAccounts, load_or_create_admin, workspace_of
 from .preflight import find_binary
 from .secrets_file import DemoSecrets
 
@@ -43,10 +44,11 @@ def configure(c, paths: DemoPaths, ports: DemoPorts, secrets: DemoSecrets, kube_
     c.HybridSpawner.storage_default_bucket = SAMPLE_BUCKET
     c.HybridSpawner.git_remote_template = str(paths.git / "{username}.git")
     _configure_culler(c, ports)
-    # the demo's model registry: the pipelines' jobs and the Models panel use it (MLflow client API);
-    # the model servers of a user's local runs log each prediction to her own bucket
+    # the demo's model registry: the pipelines' jobs and the Models panel use it (MLflow client API),
+    # each user with her own login and workspace; the model servers of a user's local runs log each
+    # prediction to her own bucket
     c.Spawner.environment = {**dict(c.Spawner.get("environment", {})),
-                             "HYBRIDHUB_MLFLOW_TRACKING_URI": mlflow_url(ports),
+                             **registry_environment(paths, ports),
                              "HYBRIDHUB_PREDICTION_LOG_URI": prediction_log_uri}  # fmt: skip
     if kube_url:
         _configure_kube(c, paths, kube_url)
@@ -57,6 +59,20 @@ def configure(c, paths: DemoPaths, ports: DemoPorts, secrets: DemoSecrets, kube_
 def prediction_log_uri(spawner) -> str:
     """Where a user's local model servers log predictions: her own bucket, the only one she may write."""
     return f"s3://{user_bucket(spawner.user.name)}/predictions"
+
+
+def registry_environment(paths: DemoPaths, ports: DemoPorts) -> dict:
+    """The registry's entries of a user server's environment: the URI, and HER login and workspace.
+
+    The password is made (with her MLflow user and workspace, idempotently) when the hub builds
+    her server's environment, from the administrator credential only the hub side reads."""
+    accounts = MlflowAccounts(mlflow_url(ports), load_or_create_admin(paths.mlflow_admin))
+    return {
+        "HYBRIDHUB_MLFLOW_TRACKING_URI": mlflow_url(ports),
+        "HYBRIDHUB_MLFLOW_TRACKING_USERNAME": lambda spawner: spawner.user.name,
+        "HYBRIDHUB_MLFLOW_TRACKING_PASSWORD": lambda spawner: accounts.ensure_user(spawner.user.name),
+        "HYBRIDHUB_MLFLOW_WORKSPACE": lambda spawner: workspace_of(spawner.user.name),
+    }
 
 
 def mlflow_url(ports: DemoPorts) -> str:

@@ -86,6 +86,11 @@ class DemoPaths:
         return self.root / "mlflow"
 
     @property
+    def mlflow_admin(self) -> Path:
+        """The model registry's administrator credential (0600): read by the demo's hub side only."""
+        return self.root / "mlflow-admin.json"
+
+    @property
     def logs(self) -> Path:
         return self.root / "logs"
 

@@ -10,6 +10,13 @@ and narrowed: only the Host headers of this port (DNS rebinding) and only the hu
 CORS. The background job runner (huey, for GenAI evaluation jobs the demo never uses) is turned
 off with ``MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false``: it starts eight more processes and leaves
 a folder in /dev/shm behind. Start-up measured on the 2-core dev machine: about 7 s to /health.
+
+Each user's models are her own: the server runs MLflow's basic-auth app (``--app-name basic-auth``)
+with workspaces (``--enable-workspaces``). Its auth config (``basic_auth.ini`` as MLflow's
+mlflow/server/auth/config.py reads it) gives nobody anything by default: ``default_permission =
+NO_PERMISSIONS`` and ``grant_default_workspace_access = false``; each user gets a workspace of her
+own (mlflow_accounts.py). The administrator's password reaches the server through its process
+environment only (``MLFLOW_AUTH_ADMIN_PASSWORD``, read once when the user store is empty).
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ from pathlib import Path
 
 from .children import find_binary, start_child
 from .errors import DemoError
+from .mlflow_accounts import MlflowAdmin
 
 START_TIMEOUT = 120.0
 
@@ -42,20 +50,48 @@ def mlflow_command(root: Path, port: int, origins: tuple[str, ...] = ()) -> list
     return command
 
 
-def mlflow_environment(base: dict[str, str] | None = None) -> dict[str, str]:
-    """The server's environment: no job runner, no usage telemetry, no tracking URI of its own."""
+def auth_config(root: Path, admin: MlflowAdmin) -> str:
+    """The basic-auth app's config: users' store beside the tracking data, nothing granted by default."""
+    return "\n".join([
+        "[mlflow]",
+        "default_permission = NO_PERMISSIONS",
+        f"database_uri = sqlite:///{root / 'basic_auth.db'}",
+        f"admin_username = {admin.username}",
+        "authorization_function = mlflow.server.auth:authenticate_request_basic_auth",
+        "grant_default_workspace_access = false",
+        "",
+    ])  # fmt: skip
+
+
+def mlflow_environment(base: dict[str, str] | None = None, admin: MlflowAdmin | None = None,
+                       config_path: Path | None = None) -> dict[str, str]:  # fmt: skip
+    """The server's environment: no job runner, no usage telemetry, no tracking URI or MLflow
+    credential of its own; with ``admin``, the auth app's config and first administrator."""
     env = dict(os.environ if base is None else base)
-    env.pop("MLFLOW_TRACKING_URI", None)
+    for name in ("MLFLOW_TRACKING_URI", "MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD", "MLFLOW_TRACKING_TOKEN",
+                 "MLFLOW_WORKSPACE"):  # fmt: skip
+        env.pop(name, None)
     env.update(MLFLOW_SERVER_ENABLE_JOB_EXECUTION="false", MLFLOW_DISABLE_TELEMETRY="true", DO_NOT_TRACK="true")
+    if admin is not None and config_path is not None:
+        env.update(MLFLOW_AUTH_CONFIG_PATH=str(config_path), MLFLOW_AUTH_ADMIN_USERNAME=admin.username,
+                   MLFLOW_AUTH_ADMIN_PASSWORD=admin.password, MLFLOW_FLASK_SERVER_SECRET_KEY=admin.flask_secret)  # fmt: skip
     return env
 
 
-def start_mlflow(root: Path, port: int, log_path: Path, origins: tuple[str, ...] = ()) -> subprocess.Popen:
-    """Start the server as a supervised child (own session, dies with its parent)."""
+def start_mlflow(root: Path, port: int, log_path: Path, origins: tuple[str, ...] = (), *,
+                 admin: MlflowAdmin | None = None) -> subprocess.Popen:  # fmt: skip
+    """Start the server as a supervised child (own session, dies with its parent). With ``admin``
+    (the demo always passes one): the basic-auth app with workspaces; without, an open server."""
     root.mkdir(parents=True, exist_ok=True)
     (root / "mlflow-artifacts").mkdir(exist_ok=True)
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    return start_child(mlflow_command(root, port, origins), log_path, cwd=root, env=mlflow_environment())
+    command, config = mlflow_command(root, port, origins), None
+    if admin is not None:
+        config = root / "basic_auth.ini"
+        config.write_text(auth_config(root, admin))
+        command += ["--app-name", "basic-auth", "--enable-workspaces"]
+    env = mlflow_environment(admin=admin, config_path=config)
+    return start_child(command, log_path, cwd=root, env=env)
 
 
 def wait_for_mlflow(process: subprocess.Popen, url: str, log_path: Path, timeout: float = START_TIMEOUT) -> float:

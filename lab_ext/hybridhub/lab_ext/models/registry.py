@@ -13,6 +13,12 @@ process would share) and mlflow's per-URI store cache, which the other MLflow cl
 process use, is not touched. Calls run in a worker thread with a deadline; mlflow's own
 retries are turned off for this process (``MLFLOW_HTTP_REQUEST_MAX_RETRIES`` defaults to 0 here,
 its timeout to this client's), so an unreachable registry is answered within the deadline.
+
+An MLflow server with its basic-auth app and workspaces (the demo's): the user's own MLflow login
+(``HYBRIDHUB_MLFLOW_TRACKING_USERNAME`` / ``_PASSWORD``) goes into the same credentials function,
+and her workspace (``HYBRIDHUB_MLFLOW_WORKSPACE``) is bound only inside the worker thread of each
+call (mlflow's request workspace, a context variable its ``http_request`` turns into the
+``X-MLflow-Workspace`` header), never ``MLFLOW_WORKSPACE`` in ``os.environ``.
 """
 
 from __future__ import annotations
@@ -25,6 +31,8 @@ import time
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Awaitable, Callable
+
+from hybridhub.spawner import envvars
 
 from .errors import ModelsError
 
@@ -136,19 +144,30 @@ def limit_mlflow_retries(timeout: float) -> None:
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", str(max(1, int(timeout))))
 
 
+def _env(var: envvars.EnvVar) -> str:
+    return os.environ.get(var.name, "").strip()
+
+
 class Registry:
     """One registry (a tracking URI) as one user sees it (``token``: theirs, or none)."""
 
     def __init__(self, uri: str, *, kind: str = "mlflow", token: str | Callable[[], str] = "", ca_bundle: str = "",
-                 timeout: float = 15.0, renew: Callable[[str], Awaitable[bool]] | None = None) -> None:  # fmt: skip
+                 timeout: float = 15.0, renew: Callable[[str], Awaitable[bool]] | None = None,
+                 username: str | None = None, password: str | None = None, workspace: str | None = None) -> None:  # fmt: skip
         """``renew(rejected_token)``: get a fresh token once the registry refused this one (the
-        server's GitLabTokenSource.renew); True when a retry may succeed."""
+        server's GitLabTokenSource.renew); True when a retry may succeed. ``username``,
+        ``password``, ``workspace``: an MLflow server's login and workspace, by default (kind
+        ``mlflow``) the server's ``HYBRIDHUB_MLFLOW_*`` settings; GitLab's registry has neither."""
         self.uri = uri.rstrip("/")
         self.renew = renew
         self.kind = kind
         self._token = token
         self.ca_bundle = ca_bundle
         self.timeout = timeout
+        mlflow = kind == "mlflow"
+        self.username = username if username is not None else _env(envvars.MLFLOW_TRACKING_USERNAME) if mlflow else ""
+        self._password = password if password is not None else _env(envvars.MLFLOW_TRACKING_PASSWORD) if mlflow else ""
+        self.workspace = workspace if workspace is not None else _env(envvars.MLFLOW_WORKSPACE) if mlflow else ""
         limit_mlflow_retries(timeout)
 
     def __repr__(self) -> str:  # never the token
@@ -160,7 +179,8 @@ class Registry:
     def creds(self):
         from mlflow.utils.rest_utils import MlflowHostCreds
 
-        return MlflowHostCreds(host=self.uri, token=self.token() or None, server_cert_path=self.ca_bundle or None)
+        login = {"username": self.username, "password": self._password} if self.username and self._password else {}
+        return MlflowHostCreds(host=self.uri, token=self.token() or None, server_cert_path=self.ca_bundle or None, **login)
 
     @cached_property
     def tracking(self):
@@ -186,9 +206,18 @@ class Registry:
                 raise
         return await self._call(fn, args, kwargs, missing)
 
+    def _in_workspace(self, fn: Callable, args: tuple, kwargs: dict):
+        """``fn`` in the worker thread, with this user's workspace bound to that thread's context
+        only (asyncio.to_thread runs it in a copy of the caller's context)."""
+        if self.workspace:
+            from mlflow.utils.workspace_context import set_server_request_workspace
+
+            set_server_request_workspace(self.workspace)
+        return fn(*args, **kwargs)
+
     async def _call(self, fn: Callable, args: tuple, kwargs: dict, missing: str | None):
         try:
-            return await asyncio.wait_for(asyncio.to_thread(fn, *args, **kwargs), self.timeout + 2)
+            return await asyncio.wait_for(asyncio.to_thread(self._in_workspace, fn, args, kwargs), self.timeout + 2)
         except asyncio.TimeoutError:
             raise ModelsError("registry_unreachable", details=f"no answer within {self.timeout:.0f} s") from None
         except ModelsError:
@@ -237,8 +266,9 @@ class Registry:
             return None
         from mlflow.utils.rest_utils import MlflowHostCreds, http_request
 
-        mine = self.creds()  # the same token, for the artifact's own address (http_request joins host + endpoint)
-        creds = MlflowHostCreds(host=url, token=mine.token, server_cert_path=mine.server_cert_path)
+        mine = self.creds()  # the same login, for the artifact's own address (http_request joins host + endpoint)
+        creds = MlflowHostCreds(host=url, token=mine.token, server_cert_path=mine.server_cert_path,
+                                username=mine.username, password=mine.password)  # fmt: skip
 
         def fetch():
             response = http_request(creds, "", "GET", max_retries=0, timeout=self.timeout, raise_on_status=False)

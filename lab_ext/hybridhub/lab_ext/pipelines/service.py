@@ -50,15 +50,24 @@ def model_job_env() -> dict[str, str]:
     """Where local jobs record models and predictions, from the server's own settings: its
     ``HYBRIDHUB_MLFLOW_TRACKING_URI`` as the jobs' ``MLFLOW_TRACKING_URI`` (design §1) and its
     ``HYBRIDHUB_PREDICTION_LOG_URI`` as ``PREDICTION_LOG_URI`` (the request log of the model servers the
-    deploy job starts, §4). Only URIs: the demo's MLflow server needs no token, and no token is ever
-    put in a job's environment from here. Each also under its own name, for a CI file whose
-    ``variables:`` set the short name for GitLab (a job's CI variables win over the process
-    environment in gitlab-ci-local)."""
+    deploy job starts, §4). Each URI also under its own name, for a CI file whose ``variables:`` set
+    the short name for GitLab (a job's CI variables win over the process environment in
+    gitlab-ci-local). On an MLflow server with logins (the demo's), the user's own login and
+    workspace as the names the MLflow client reads by itself (``MLFLOW_TRACKING_USERNAME`` /
+    ``_PASSWORD``, ``MLFLOW_WORKSPACE``): process environment only, never a file; the password is
+    hers alone and opens only her workspace. Never a GitLab token."""
     env = {}
     for short, var in (("MLFLOW_TRACKING_URI", envvars.MLFLOW_TRACKING_URI), ("PREDICTION_LOG_URI", envvars.PREDICTION_LOG_URI)):
         uri = os.environ.get(var.name, "").strip()
         if uri:
             env.update({short: uri, var.name: uri})
+    if env.get("MLFLOW_TRACKING_URI"):
+        for short, var in (("MLFLOW_TRACKING_USERNAME", envvars.MLFLOW_TRACKING_USERNAME),
+                           ("MLFLOW_TRACKING_PASSWORD", envvars.MLFLOW_TRACKING_PASSWORD),
+                           ("MLFLOW_WORKSPACE", envvars.MLFLOW_WORKSPACE)):  # fmt: skip
+            value = os.environ.get(var.name, "").strip()
+            if value:
+                env[short] = value
     return env
 
 
