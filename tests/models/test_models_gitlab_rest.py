@@ -230,6 +230,23 @@ def test_refusals_are_the_catalogs_json_and_touch_nothing(lab, project, first):
     assert ci.job(failed, "deploy").status == waiting
 
 
+def test_an_expired_token_is_renewed_through_the_hub_and_the_registry_uses_the_new_one(lab, project, first):
+    """Three hours on (GitLab's OAuth tokens live two): GitLab refuses the server's token, the server
+    gets a fresh one from the hub, and the registry's calls that follow use it."""
+    dev = lab.panels["dev"]
+    old = lab.hub.api("GET", "users/dev").json()["auth_state"]["access_token"]
+    seen = len(lab.hub.log())
+    lab.standin.world.clock.advance(3 * 3600)  # after the last job the runner runs with its own token
+    assert lab.standin.world.tokens[old].expired
+    listed = dev.ok(dev.get("models/versions", project=project, name=MODEL))
+    assert f"1.0.{first.id}" in [v["version"] for v in listed["versions"]] and listed["production"]
+    lineage = dev.ok(dev.get("models/lineage", project=project, name=MODEL, version=f"1.0.{first.id}"))
+    assert lineage["metrics"]["accuracy"] > 0  # read from the registry's run with the new token
+    fresh = lab.hub.api("GET", "users/dev").json()["auth_state"]["access_token"]
+    assert fresh != old and not lab.standin.world.tokens[fresh].expired
+    assert "GitLab token renewed through the hub" in lab.hub.log()[seen:]
+
+
 def test_a_token_gitlab_revoked_is_refused_with_a_reason_and_nothing_runs(lab, project, first):
     """The user revoked the hub's access in GitLab (Doorkeeper revokes the access and the refresh
     token together): the server asks the hub for a fresh token, the hub's refresh is refused, and
