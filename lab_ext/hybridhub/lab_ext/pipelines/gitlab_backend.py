@@ -163,6 +163,22 @@ class GitLabBackend(PipelineBackend):
         response = await self._call("get", path, query_data=query or {}, not_found=not_found)
         return response.json()
 
+    # ---- for the extension's other parts (the Models panel's environments) -----------------
+    async def get_json(self, path: str, query: dict | None = None, *, not_found: str = "unknown_project"):
+        """``GET`` of GitLab's REST API (``path`` under /api/v4) as JSON, through the one seam
+        (token renewal, timeouts, errors as PipelineError; a 404 is ``not_found``)."""
+        return await self._json(path, query, not_found)
+
+    async def get_text(self, path: str, query: dict | None = None, *, not_found: str = "unknown_project") -> str:
+        """``GET`` of a raw file (e.g. ``/repository/files/:path/raw``), decoded as UTF-8."""
+        response = await self._call("get", path, query_data=query or {}, not_found=not_found)
+        return response.content.decode("utf-8", "replace")
+
+    async def post_json(self, path: str, body: dict, *, not_found: str = "unknown_project"):
+        """``POST`` a form to GitLab's REST API; its JSON answer."""
+        response = await self._call("post", path, post_data=body, not_found=not_found)
+        return response.json()
+
     # ---- projects, refs, variables ---------------------------------------------------------
     async def projects(self, search: str = "") -> list[dict]:
         query = {"membership": "true", "simple": "true", "order_by": "last_activity_at", "per_page": 50}
