@@ -8,7 +8,7 @@ from __future__ import annotations
 import time
 from urllib.parse import unquote
 
-from .state import DEVELOPER
+from .state import DEVELOPER, MAINTAINER
 
 READ_SCOPES = {"api", "read_api"}
 USER_SCOPES = {"api", "read_api", "read_user"}
@@ -160,7 +160,12 @@ def project(gitlab, request, ref):
 
     permissions = {"project_access": access(found.members.get(user.id)),
                    "group_access": access(group.members.get(user.id) if group else None)}  # fmt: skip
-    return Response.json({**found.to_json(gitlab.url), "permissions": permissions})
+    answer = {**found.to_json(gitlab.url), "permissions": permissions}
+    # lib/api/entities/project.rb: the CI/CD settings only for users with admin_project (Maintainer+)
+    level = max(found.members.get(user.id, 0), group.members.get(user.id, 0) if group else 0)
+    if level >= MAINTAINER:
+        answer["ci_forward_deployment_enabled"] = found.ci_forward_deployment_enabled
+    return Response.json(answer)
 
 
 def _mr_json(gitlab, project, mr) -> dict:
