@@ -227,7 +227,7 @@ def test_lineage_of_the_served_version_is_complete(flow):
     assert [d["status"] for d in lineage["deployments"]] == ["success"] and lineage["serving"] is True
     # the test data's bucket has no versioning: reproducibility is weaker, and the panel says why
     assert lineage["reproducibility"] == "weaker"
-    assert len(lineage["warnings"]) == 1 and flow.test_uri in lineage["warnings"][0]
+    assert lineage["warnings"] == [{"code": "store_unversioned", "which": "test", "uri": flow.test_uri}]
 
 
 def test_promoting_the_second_version_drops_no_request(flow):
