@@ -9,6 +9,8 @@ predefined variables); the REST-level run of the same flow is test_models_gitlab
 
 from __future__ import annotations
 
+import os
+import subprocess
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -17,6 +19,7 @@ import pytest
 from hybridhub.lab_ext.models.errors import ModelsError
 from hybridhub.lab_ext.models.service import ModelsConfig, ModelsService
 from hybridhub.lab_ext.pipelines.service import PipelinesConfig, PipelinesService
+from tests.gitlab_standin.state import MAINTAINER
 from tests.models.gitlab_flow import MODEL, PROJECT, gitlab_world, variables
 
 pytestmark = [pytest.mark.models, pytest.mark.gitlab, pytest.mark.timeout(600)]
@@ -130,6 +133,49 @@ async def test_gitlab_refusals(flow):
         with pytest.raises(ModelsError) as info:
             await dev.lineage(PROJECT, MODEL, "4.4.4")
         assert info.value.reason == "no_such_version"
+        await refuse_an_outdated_deploy(flow, dev, backend, good)
     finally:
         await dev.pipelines.close()
         await reporter.pipelines.close()
+
+
+async def refuse_an_outdated_deploy(flow, dev: ModelsService, backend, older) -> None:
+    """"Prevent outdated deployment jobs" (doc/ci/environments/deployment_safety.md; gitlabhq
+    app/models/concerns/ci/deployable.rb has_outdated_deployment?): once a newer pipeline's deploy
+    succeeded, the never-played deploy job of ``older`` would fail, so Promote refuses it before
+    playing anything. The setting is shown to Maintainers only (lib/api/entities/project.rb): a
+    Developer is held to GitLab's default (on); a Maintainer who turned it off may promote."""
+    ci, runner, base = flow.ci, flow.runner, flow.base
+    # a newer commit on main (the same commit is never outdated: Deployment#older_than_last_successful_deployment?)
+    for args in (["commit", "-q", "--allow-empty", "-m", "newer"], ["push", "-q", "origin", "main"]):
+        subprocess.run(["git", "-c", "user.name=F", "-c", "user.email=f@e", *args], cwd=base / "seed", check=True,
+                       capture_output=True, env={**os.environ, "STANDIN_ACCESS_LEVEL": "50"})  # fmt: skip
+    newer = ci.pipelines[(await backend.create(PROJECT, "main", variables(base / "train.csv", base / "test.csv"), None))["id"]]
+    assert runner.pipeline(newer)["build"] == "success"
+    await dev.promote(PROJECT, MODEL, f"1.0.{newer.id}")
+    assert runner.run(newer, "deploy") == "success"
+    old = f"1.0.{older.id}"
+    listed = await dev.versions(PROJECT, MODEL)
+    states = {v["version"]: v["deploy"] for v in listed["versions"]}
+    assert listed["production"]["version"] == f"1.0.{newer.id}" and states[f"1.0.{newer.id}"]["allowed"] is True
+    assert states[old] == {"allowed": False, "reason": "outdated_deployment"}
+    with pytest.raises(ModelsError) as info:
+        await dev.promote(PROJECT, MODEL, old)
+    assert info.value.reason == "outdated_deployment" and f"older than 1.0.{newer.id}, in production" in info.value.details
+    assert ci.job(older, "deploy").status == "manual"  # nothing played
+    flow.project.ci_forward_deployment_enabled = False
+    maintainer = flow.standin.world.add_user("maintainer")
+    flow.project.members[maintainer.id] = MAINTAINER
+    boss = make_service(flow.standin, flow.standin.world.issue(maintainer, ["api"]).value, base)
+    try:
+        with pytest.raises(ModelsError) as info:  # the Developer cannot see the setting: GitLab's default
+            await dev.promote(PROJECT, MODEL, old)
+        assert info.value.reason == "outdated_deployment"
+        assert {v["version"]: v["deploy"] for v in (await boss.versions(PROJECT, MODEL))["versions"]}[old]["allowed"] is True
+        promoted = await boss.promote(PROJECT, MODEL, old)
+        assert promoted["pipeline_id"] == older.id and ci.job(older, "deploy").status == "pending"
+        assert runner.run(older, "deploy") == "success"  # GitLab runs it too: the setting is off
+        assert (await dev.versions(PROJECT, MODEL))["production"]["version"] == old
+    finally:
+        flow.project.ci_forward_deployment_enabled = True
+        await boss.pipelines.close()

@@ -92,3 +92,45 @@ async def test_the_gitlab_registry_client_renews_a_refused_token(tmp_path):
 async def test_who_may_deploy_on_gitlab(permissions, allowed, role):
     environment = GitLabEnvironment(None, "ml-team/sensors", info={"permissions": permissions} if permissions else {})
     assert await environment.can_deploy() == {"allowed": allowed, "role": role, "needs": "Developer"}
+
+
+def test_the_outdated_deployment_rule_is_gitlabs():
+    """gitlabhq app/models/concerns/ci/deployable.rb ``has_outdated_deployment?`` = forward
+    deployment on, and (rollback not allowed or the job incomplete), and the deployment
+    ``older_than_last_successful_deployment?`` (app/models/deployment.rb: not the last one, not
+    its sha, a smaller id)."""
+    from hybridhub.lab_ext.models.environments import Slot, is_outdated
+
+    last = Slot((7,), "b" * 40, True)
+    manual = Slot((5,), "a" * 40, False)  # a manual job never played: its deployment made with its pipeline
+    assert is_outdated(manual, last, True, True) is True
+    assert is_outdated(manual, last, False, True) is False  # "Prevent outdated deployment jobs" off
+    assert is_outdated(Slot((5,), "b" * 40, False), last, True, True) is False  # the same commit
+    assert is_outdated(Slot((9,), "a" * 40, False), last, True, True) is False  # newer
+    assert is_outdated(last, last, True, True) is False
+    finished = Slot((5,), "a" * 40, True)  # a finished job: retrying it is the roll back
+    assert is_outdated(finished, last, True, True) is False
+    assert is_outdated(finished, last, True, False) is True  # ci_forward_deployment_rollback_allowed off
+    assert is_outdated(manual, None, True, True) is False and is_outdated(None, last, True, True) is False
+
+
+async def test_gitlab_settings_are_read_where_gitlab_shows_them():
+    """lib/api/entities/project.rb shows ci_forward_deployment_enabled / _rollback_allowed to
+    admin_project (Maintainer+) only: absent, GitLab's defaults (both on) apply."""
+    from hybridhub.lab_ext.models.environments import last_success
+
+    assert GitLabEnvironment(None, "g/p", info={}).forward_deployment() == (True, True)
+    off = {"ci_forward_deployment_enabled": False, "ci_forward_deployment_rollback_allowed": False}
+    assert GitLabEnvironment(None, "g/p", info=off).forward_deployment() == (False, False)
+    deployments = [  # newest first, as GET /deployments?order_by=id&sort=desc answers
+        {"id": 9, "status": "failed", "pipeline_id": 9, "finished_at": "2026-01-01T00:00:09Z", "sha": "c", "job_status": "failed"},
+        {"id": 8, "status": "success", "pipeline_id": 8, "finished_at": "2026-01-01T00:00:05Z", "sha": "b", "job_status": "success"},
+        {"id": 7, "status": "success", "pipeline_id": 7, "finished_at": "2026-01-01T00:00:06Z", "sha": "a", "job_status": "success"},
+        {"id": 6, "status": "created", "pipeline_id": 6, "finished_at": None, "sha": "z", "job_status": "manual"},
+    ]
+    # environment.rb last_deployment: success.ordered (deployment.rb: finished_at desc) — 7 finished last
+    assert last_success(deployments)["id"] == 7
+    last, slots = await GitLabEnvironment(None, "g/p", info={}).slots(deployments, {6, 8, 9, 10})
+    assert last.order == (7,) and set(slots) == {6, 8, 9} and slots[6].complete is False and slots[9].complete is True
+    assert await GitLabEnvironment(None, "g/p", info={}).outdated(deployments, {6, 8, 9}) == {6}
+    assert await GitLabEnvironment(None, "g/p", info=off).outdated(deployments, {6, 8, 9}) == set()

@@ -103,7 +103,7 @@ async def test_lineage_of_unversioned_data_says_reproducibility_is_weaker(servic
     lineage = await service.lineage(".", model_name, "1.0.1")
     assert lineage["data"]["train"]["versioned"] is False and lineage["data"]["train"]["etag"] == "e1"
     assert lineage["reproducibility"] == "weaker"
-    assert len(lineage["warnings"]) == 1 and "s3://plain/train.csv" in lineage["warnings"][0]
+    assert lineage["warnings"] == [{"code": "store_unversioned", "which": "train", "uri": "s3://plain/train.csv"}]
 
 
 async def test_unknown_models_and_versions_and_bad_versions(service, mlflow_server, model_name):
@@ -178,3 +178,64 @@ async def test_the_registry_client_keeps_its_token_to_itself(mlflow_server, monk
 
     assert "MLFLOW_TRACKING_TOKEN" not in os.environ
     assert all("per-user-token" not in value for value in os.environ.values())
+
+
+def local_pipeline(service, pipeline_id: int, created_at: str, sha: str, retries: tuple[int, ...] = ()) -> None:
+    """A local run's record as the local backend writes it (pipelines/local_backend.py _new_record:
+    jobs numbered from 1 at creation; a retry appends a copy with the next id, retry())."""
+    jobs = [{"id": 1, "name": "train", "stage": "train", "status": "success", "environment": ""},
+            {"id": 4, "name": "deploy", "stage": "deploy", "status": "manual", "environment": "production"}]
+    jobs += [{**jobs[1], "id": job_id, "status": "success"} for job_id in retries]
+    service.pipelines.local.store.save({"id": pipeline_id, "project": ".", "ref": "main", "sha": sha, "status": "success",
+                                        "created_at": created_at, "jobs": jobs, "variables": []})  # fmt: skip
+
+
+def deploy_states(answer: dict) -> dict:
+    return {v["version"]: (v["deploy"]["allowed"], v["deploy"]["reason"]) for v in answer["versions"]}
+
+
+async def test_an_outdated_deploy_is_refused_locally_as_gitlab_would(service, workspace, mlflow_server, model_name):
+    """The demo applies GitLab's "Prevent outdated deployment jobs" (on by default; gitlabhq
+    app/models/concerns/ci/deployable.rb has_outdated_deployment?, app/models/deployment.rb
+    older_than_last_successful_deployment?): a deploy job made before the last successful
+    deployment (GitLab makes a manual job's deployment with its pipeline) is refused unless it is
+    the same commit; a finished job's retry (roll back) stays allowed; a retry is a new, newest
+    deployment (app/services/ci/retry_job_service.rb)."""
+    sha = {n: f"{n}" * 40 for n in range(1, 6)}
+    sha[3] = sha[4]  # pipeline 3 built the commit that serves
+    for n in range(1, 6):
+        local_pipeline(service, n, f"2026-01-01T00:00:0{n}Z", sha[n], retries=(7,) if n == 1 else ())
+        register(mlflow_server.url, model_name, n, project="userhome", commit=sha[n])
+    deploy(service, 1, "success", job_id=4, sha=sha[1])
+    deploy(service, 4, "success", job_id=4, sha=sha[4])
+    answer = await service.versions(".", model_name)
+    assert answer["production"]["version"] == "1.0.4"
+    assert deploy_states(answer) == {
+        "1.0.5": (True, None),  # made after the deployment in production
+        "1.0.4": (True, None),  # the one serving (the panel says so itself)
+        "1.0.3": (True, None),  # older, but the same commit as production
+        "1.0.2": (False, "outdated_deployment"),  # never deployed, made before 1.0.4 was
+        "1.0.1": (True, None),  # deployed before: its finished job is retried (a roll back)
+    }
+    before = environment_file(workspace)
+    with pytest.raises(ModelsError) as info:
+        await service.promote(".", model_name, "1.0.2")
+    assert info.value.reason == "outdated_deployment" and info.value.status == 409
+    assert "1.0.2 is older than 1.0.4, in production" in info.value.details and "Reproduce" in info.value.details
+    assert environment_file(workspace) == before  # nothing played
+    assert service.pipelines.local.store.load(2)["jobs"][1]["status"] == "manual"
+    # production rolled back to 1.0.1 by a retry (job 7): the newest deployment, so every deploy
+    # job made before it that never ran is outdated now, 1.0.5 included
+    deploy(service, 1, "success", job_id=7, sha=sha[1])
+    answer = await service.versions(".", model_name)
+    assert answer["production"]["version"] == "1.0.1"
+    assert deploy_states(answer) == {"1.0.5": (False, "outdated_deployment"), "1.0.4": (True, None),
+                                     "1.0.3": (False, "outdated_deployment"), "1.0.2": (False, "outdated_deployment"),
+                                     "1.0.1": (True, None)}  # fmt: skip
+    # a failed gate and a deploy under way are said the same way, by the same checks as the POST
+    register(mlflow_server.url, model_name, 6, project="userhome", accuracy=0.5, gate=False, commit=sha[1])
+    local_pipeline(service, 6, "2026-01-01T00:00:09Z", sha[1])
+    assert deploy_states(await service.versions(".", model_name))["1.0.6"] == (False, "gate_failed")
+    deploy(service, 4, "running", job_id=8, sha=sha[4])
+    assert set(deploy_states(await service.versions(".", model_name)).values()) == {(False, "gate_failed"),
+                                                                                    (False, "deploy_in_progress")}  # fmt: skip

@@ -195,6 +195,12 @@ MODELS: Table = {
         "Run the pipeline again to make a new version.",
     ),
     "deploy_in_progress": (409, "A deployment to production is already running. Wait for it to finish."),
+    "outdated_deployment": (
+        409,
+        "This version is older than the one in production: GitLab does not run an outdated deploy job "
+        "(\"Prevent outdated deployment jobs\"). Roll back to reach a version deployed before, use Reproduce to make "
+        "a new version from its commit and data, or ask a Maintainer to turn that setting off.",
+    ),
     "not_reproducible": (
         409,
         "This version cannot be reproduced: its data was read without object versions and has changed since. "

@@ -56,16 +56,17 @@ def recorded(version: Version, name: str, artifact: dict) -> dict:
     }  # fmt: skip
 
 
-def reproducibility(data: dict) -> tuple[str, list[str]]:
-    """``exact`` when every input was read at a recorded object version, else ``weaker`` (with why)."""
+def reproducibility(data: dict) -> tuple[str, list[dict]]:
+    """``exact`` when every input was read at a recorded object version, else ``weaker`` with why:
+    ``{"code": "data_not_recorded"|"store_unversioned", "which": "train"|"test", "uri"}`` (codes,
+    not sentences: the panel says them in the user's language)."""
     warnings = []
     for which in ("train", "test"):
         record = data.get(which)
         if not isinstance(record, dict):
-            warnings.append(f"the {which} data was not recorded")
+            warnings.append({"code": "data_not_recorded", "which": which, "uri": None})
         elif not record.get("versioned") or not record.get("version_id"):
-            warnings.append(f"the {which} data ({record.get('uri', '?')}) was read from a store without object "
-                            f"versions: only its ETag and size were recorded")  # fmt: skip
+            warnings.append({"code": "store_unversioned", "which": which, "uri": record.get("uri")})
     return (WEAKER if warnings else EXACT), warnings
 
 

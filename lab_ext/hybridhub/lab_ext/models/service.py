@@ -22,7 +22,7 @@ from hybridhub.spawner import envvars
 from ..pipelines.backend import validate_variables
 from ..pipelines.errors import PipelineError
 from . import data_check, lineage as lineage_mod
-from .environments import Environment, GitLabEnvironment, LocalEnvironment, backend_call
+from .environments import Environment, GitLabEnvironment, LocalEnvironment, backend_call, last_success, successes
 from .errors import ModelsError, from_pipeline_error
 from .registry import Registry, Version, check_name, check_version
 
@@ -99,7 +99,7 @@ class ModelsService:
                 raise ModelsError("unknown_project", details=exc.details) from None
             registry = Registry(self.config.tracking_uri, kind="mlflow", timeout=self.config.timeout)
             return Context(project, backend, registry, LocalEnvironment(backend, project, self.config.environment))
-        info = await backend_call(backend._json(f"/projects/{quote(project, safe='')}"))
+        info = await backend_call(backend.get_json(f"/projects/{quote(project, safe='')}"))
         home = self.pipelines.code_home
         if kind == "gitlab":
             source = getattr(home, "gitlab_token_source", None)
@@ -129,17 +129,15 @@ class ModelsService:
 
     @staticmethod
     def production(deployments: list[dict], versions: list[Version]) -> dict | None:
-        """The version of the newest successful deployment, when it is one of ``versions``."""
-        by_pipeline = {v.pipeline_id: v for v in versions}
-        for deployment in deployments:
-            if deployment["status"] == "success":
-                version = by_pipeline.get(deployment["pipeline_id"])
-                if version is None:
-                    return None
-                return {"version": version.version, "deployment_id": deployment["id"],
-                        "deployed_at": deployment.get("finished_at") or deployment.get("created_at"),
-                        "user": deployment.get("user", ""), "status": deployment["status"]}  # fmt: skip
-        return None
+        """The version of the environment's last successful deployment (the one that finished
+        last: what serves), when it is one of ``versions``."""
+        deployment = last_success(deployments)
+        version = {v.pipeline_id: v for v in versions}.get(deployment["pipeline_id"]) if deployment else None
+        if version is None:
+            return None
+        return {"version": version.version, "deployment_id": deployment["id"],
+                "deployed_at": deployment.get("finished_at") or deployment.get("created_at"),
+                "user": deployment.get("user", ""), "status": deployment["status"]}  # fmt: skip
 
     async def models(self, project: str) -> dict:
         ctx = await self.context(project)
@@ -157,9 +155,12 @@ class ModelsService:
         ctx = await self.context(project)
         await ctx.registry.model(check_name(name))
         versions = await self.project_versions(ctx, name)
-        production = self.production(await ctx.environment.deployments(), versions)
+        deployments = await ctx.environment.deployments()
+        production = self.production(deployments, versions)
         serving = production["version"] if production else None
-        return {"versions": [{**v.summary(), "serving": v.version == serving} for v in versions],
+        refused = await self.refusals(ctx, versions, deployments)
+        return {"versions": [{**v.summary(), "serving": v.version == serving, "deploy": _deploy_state(refused[v.version])}
+                             for v in versions],
                 "production": production, "can_deploy": await ctx.environment.can_deploy()}  # fmt: skip
 
     async def _version(self, ctx: Context, name: str, version: str) -> tuple[Version, list[Version]]:
@@ -201,21 +202,45 @@ class ModelsService:
         return _without_credentials(ctx.registry.uri) + page
 
     # ---- actions -------------------------------------------------------------------------------
-    async def _deployable(self, ctx: Context, name: str, version: str) -> tuple[Version, list[Version], list[dict]]:
-        """The checks every deploy makes before touching a job."""
-        found, versions = await self._version(ctx, name, version)
-        if found.gate["passed"] is not True:
-            why = "; ".join(found.gate["reasons"]) or "the test gate has not passed"
-            raise ModelsError("gate_failed", details=why)
-        deployments = await ctx.environment.deployments()
+    async def refusals(self, ctx: Context, versions: list[Version], deployments: list[dict],
+                       targets: list[Version] | None = None) -> dict[str, ModelsError | None]:
+        """The checks every deploy makes before touching a job, for each of ``targets`` (default:
+        every version): the refusal it would meet now, or None. One function for the versions list
+        (each version's ``deploy``, so the panel knows before the click) and for the POSTs."""
+        targets = versions if targets is None else targets
         busy = ctx.environment.busy(deployments)
-        if busy:
-            raise ModelsError("deploy_in_progress", details=f"deployment {busy['id']} is {busy['status']}")
         allowed = await ctx.environment.can_deploy()
-        if allowed["allowed"] is False:
-            raise ModelsError("deploy_not_allowed", details=f"your role: {allowed['role']}; needed: {allowed['needs']}")
-        if not found.pipeline_id:
-            raise ModelsError("deploy_job_missing", details="the version records no pipeline")
+        outdated = await ctx.environment.outdated(deployments, {v.pipeline_id for v in targets if v.pipeline_id})
+        production = self.production(deployments, versions)
+        result: dict[str, ModelsError | None] = {}
+        for found in targets:
+            if found.gate["passed"] is not True:
+                why = "; ".join(found.gate["reasons"]) or "the test gate has not passed"
+                result[found.version] = ModelsError("gate_failed", details=why)
+            elif busy:
+                result[found.version] = ModelsError("deploy_in_progress", details=f"deployment {busy['id']} is {busy['status']}")
+            elif allowed["allowed"] is False:
+                result[found.version] = ModelsError("deploy_not_allowed",
+                                                    details=f"your role: {allowed['role']}; needed: {allowed['needs']}")  # fmt: skip
+            elif not found.pipeline_id:
+                result[found.version] = ModelsError("deploy_job_missing", details="the version records no pipeline")
+            elif found.pipeline_id in outdated:
+                newer = f"{production['version']}, in production" if production else "the last successful deployment"
+                result[found.version] = ModelsError("outdated_deployment", details=(
+                    f"{found.version} is older than {newer}: GitLab's \"Prevent outdated deployment jobs\" would fail "
+                    f"its deploy job. Roll back reaches versions deployed before; Reproduce makes a new version from "
+                    f"its commit and data; or a Maintainer turns the setting off (Settings > CI/CD > General pipelines)."))
+            else:
+                result[found.version] = None
+        return result
+
+    async def _deployable(self, ctx: Context, name: str, version: str) -> tuple[Version, list[Version], list[dict]]:
+        """The checks every deploy makes before touching a job (``refusals``)."""
+        found, versions = await self._version(ctx, name, version)
+        deployments = await ctx.environment.deployments()
+        refusal = (await self.refusals(ctx, versions, deployments, [found]))[found.version]
+        if refusal is not None:
+            raise refusal
         return found, versions, deployments
 
     async def _deploy(self, ctx: Context, found: Version) -> dict:
@@ -243,7 +268,7 @@ class ModelsService:
         versions = await self.project_versions(ctx, name)
         by_pipeline = {v.pipeline_id: v for v in versions}
         deployments = await ctx.environment.deployments()
-        done = [d for d in deployments if d["status"] == "success" and d["pipeline_id"] in by_pipeline]
+        done = [d for d in successes(deployments) if d["pipeline_id"] in by_pipeline]
         current = done[0]["pipeline_id"] if done else None
         earlier = [d for d in done[1:] if d["pipeline_id"] != current]
         if to_version is not None:
@@ -268,7 +293,8 @@ class ModelsService:
         if not recorded.get("commit"):
             raise ModelsError("not_reproducible", details="the version records no commit")
         exactness, warnings = lineage_mod.reproducibility(recorded["data"])
-        warnings += await data_check.unchanged(self.storage, recorded["data"])  # not_reproducible when changed
+        # not_reproducible when changed; what could not be compared, said as the data check says it
+        warnings += [{"code": "data_not_compared", "details": text} for text in await data_check.unchanged(self.storage, recorded["data"])]
         variables = await self._reproduce_variables(ctx, found, name, recorded["data"])
         try:
             if ctx.backend.name == "local":
@@ -307,7 +333,7 @@ class ModelsService:
     async def _commit_exists(ctx: Context, sha: str) -> None:
         """Before the tag: GitLab's ``GET /repository/commits/:sha`` (404: not in the repository)."""
         path = f"{ctx.environment.base}/repository/commits/{quote(sha, safe='')}"
-        await ctx.backend._json(path, not_found="unknown_ref")
+        await ctx.backend.get_json(path, not_found="unknown_ref")
 
     async def _reproduce_tag(self, ctx: Context, version: str, sha: str) -> str:
         """GitLab runs pipelines on refs: a new tag ``reproduce-<version>-<n>`` at the commit."""
@@ -323,6 +349,10 @@ class ModelsService:
                 if "already exists" not in (exc.details or ""):
                     raise
         raise ModelsError("pipeline_error", details="no free reproduce tag name")
+
+
+def _deploy_state(refusal: ModelsError | None) -> dict:
+    return {"allowed": refusal is None, "reason": refusal.reason if refusal is not None else None}
 
 
 def _without_credentials(url: str) -> str:
