@@ -120,6 +120,7 @@ export function reasonTexts(area: ReasonArea, trans: TranslationBundle): Record<
         deploy_not_allowed: trans.__("Your role may not run the deploy job of this project: ask a project Maintainer for the Developer role."),
         deploy_job_missing: trans.__("The pipeline of this version has no deploy job that can be run (it may have failed or been removed). Run the pipeline again to make a new version."),
         deploy_in_progress: trans.__("A deployment to production is already running. Wait for it to finish."),
+        outdated_deployment: trans.__("This version is older than the one in production: GitLab does not run an outdated deploy job (\"Prevent outdated deployment jobs\"). Roll back to reach a version deployed before, use Reproduce to make a new version from its commit and data, or ask a Maintainer to turn that setting off."),
         not_reproducible: trans.__("This version cannot be reproduced: its data was read without object versions and has changed since. Train a new version instead."),
         unknown_project: trans.__("That project does not exist or you cannot access it."),
         token_expired: trans.__("GitLab did not accept your access token (it may have expired). Stop and start your server from the hub control panel to get a fresh one."),
