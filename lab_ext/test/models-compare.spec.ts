@@ -1,4 +1,6 @@
-import { bestVersions, compareReproduction } from '../src/models/compare';
+import { nullTranslator } from '@jupyterlab/translation';
+
+import { bestVersions, compareReproduction, promoteBlocked } from '../src/models/compare';
 import { version } from './models-fixtures';
 
 describe('bestVersions', () => {
@@ -31,5 +33,24 @@ describe('compareReproduction', () => {
     expect(compareReproduction(original, [original])).toBeNull();
     const orphan = version('1.0.7', { accuracy: 0.93 }, { reproduces: '1.0.0' });
     expect(compareReproduction(orphan, [orphan])).toEqual({ original: null, equal: false, metrics: [] });
+  });
+});
+
+describe('promoteBlocked', () => {
+  const trans = nullTranslator.load('hybridhub');
+  const allowed = { allowed: true, role: 'Developer', needs: 'Developer' };
+
+  it("says the server's refusal of a version (its deploy field) in the person's words", () => {
+    const outdated = version('1.0.5', {}, { deploy: { allowed: false, reason: 'outdated_deployment' } });
+    expect(promoteBlocked(outdated, '1.0.7', allowed, false, trans)).toBe(
+      'Version 1.0.5 is older than 1.0.7, in production: GitLab does not run an outdated deploy job. ' +
+        'Roll back reaches versions deployed before; Reproduce makes a new version from its commit and data.'
+    );
+    expect(promoteBlocked(outdated, null, allowed, false, trans)).toContain('older than the last deployment');
+    const missing = version('1.0.6', {}, { deploy: { allowed: false, reason: 'deploy_job_missing' } });
+    expect(promoteBlocked(missing, '1.0.7', allowed, false, trans)).toMatch(/^The pipeline of this version has no deploy job/);
+    const unknown = version('1.0.8', {}, { deploy: { allowed: false, reason: 'something_new' } });
+    expect(promoteBlocked(unknown, '1.0.7', allowed, false, trans)).toBe('This version cannot be deployed now.');
+    expect(promoteBlocked(version('1.0.9', {}, { deploy: { allowed: true, reason: null } }), '1.0.7', allowed, false, trans)).toBeNull();
   });
 });

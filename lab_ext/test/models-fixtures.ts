@@ -50,7 +50,7 @@ export function lineage(v: string, extra: Partial<ILineage> = {}): ILineage {
     image: { context_digest: 'sha256:feed', built: false }, reproduces: null,
     links: { commit: null, pipeline: 'http://gitlab.example/p/-/pipelines/1', jobs: { train: 'http://gitlab.example/p/-/jobs/11' }, image: null, registry: null },
     deployments: [{ id: 1, status: 'success', created_at: '2026-12-06T10:00:00Z', user: 'alice', url: 'http://gitlab.example/p/-/environments/1/deployments/1' }],
-    reproducibility: 'weaker', warnings: [], ...extra
+    reproducibility: 'weaker', warnings: [{ code: 'store_unversioned', which: 'test', uri: 's3://plain/iris/test.csv' }], ...extra
   };  // prettier-ignore
 }
 

@@ -33,6 +33,11 @@ describe('the models panel', () => {
   const $$ = <E extends Element = HTMLElement>(selector: string) => [...panel.node.querySelectorAll<E & Element>(selector)];
   const row = (version: string) => $(`tr[data-version='${version}']`)!;
   const note = (version: string) => $(`tr[data-note-of='${version}']`)!; // the full-width line under a row
+  // a button that cannot act now stays focusable: aria-disabled, never the disabled attribute
+  const blocked = (button: HTMLButtonElement) => {
+    expect(button.disabled).toBe(false);
+    return button.getAttribute('aria-disabled') === 'true';
+  };
 
   async function open(overrides: Record<string, jest.Mock> = {}, commands: CommandRegistry | null = null) {
     api = fakeApi(overrides);
@@ -174,19 +179,19 @@ describe('the models panel', () => {
   it('disables Promote for a version whose gate failed, saying why', async () => {
     await open();
     const promote = () => $<HTMLButtonElement>('.jp-hybridhub-md-promote')!;
-    expect(promote().disabled).toBe(true); // the production version is chosen: already serving
+    expect(blocked(promote())).toBe(true); // the production version is chosen: already serving
     expect($('.jp-hybridhub-md-why')!.textContent).toBe('Version 1.0.1 already serves production.');
     await act(async () => row('1.0.2').querySelector<HTMLButtonElement>('button')!.click());
     await until(() => $('.jp-hybridhub-md-lineage h3')?.textContent === 'Lineage of version 1.0.2');
-    expect(promote().disabled).toBe(true);
+    expect(blocked(promote())).toBe(true);
     const why = document.getElementById(promote().getAttribute('aria-describedby')!)!;
     expect(why.textContent).toBe('Version 1.0.2 failed its test gate: accuracy 0.61 < 0.8');
     await act(async () => row('1.0.3').querySelector<HTMLButtonElement>('button')!.click());
     await until(() => $('.jp-hybridhub-md-lineage h3')?.textContent === 'Lineage of version 1.0.3');
-    expect(promote().disabled).toBe(false);
+    expect(blocked(promote())).toBe(false);
     expect(promote().getAttribute('aria-describedby')).toBeNull();
-    expect($<HTMLButtonElement>('.jp-hybridhub-md-rollback')!.disabled).toBe(false);
-    expect($<HTMLButtonElement>('.jp-hybridhub-md-reproduce')!.disabled).toBe(false);
+    expect(blocked($<HTMLButtonElement>('.jp-hybridhub-md-rollback')!)).toBe(false);
+    expect(blocked($<HTMLButtonElement>('.jp-hybridhub-md-reproduce')!)).toBe(false);
   });
 
   it("disables Promote and Roll back for a role that may not deploy, saying which role is needed", async () => {
@@ -195,9 +200,9 @@ describe('the models panel', () => {
     });
     await act(async () => row('1.0.3').querySelector<HTMLButtonElement>('button')!.click());
     await until(() => row('1.0.3').classList.contains('jp-mod-selected'));
-    expect($<HTMLButtonElement>('.jp-hybridhub-md-promote')!.disabled).toBe(true);
-    expect($<HTMLButtonElement>('.jp-hybridhub-md-rollback')!.disabled).toBe(true);
-    expect($<HTMLButtonElement>('.jp-hybridhub-md-reproduce')!.disabled).toBe(false);
+    expect(blocked($<HTMLButtonElement>('.jp-hybridhub-md-promote')!)).toBe(true);
+    expect(blocked($<HTMLButtonElement>('.jp-hybridhub-md-rollback')!)).toBe(true);
+    expect(blocked($<HTMLButtonElement>('.jp-hybridhub-md-reproduce')!)).toBe(false);
     expect($$('.jp-hybridhub-md-why').map(p => p.textContent)).toEqual(['Deploying needs the Developer role; your role is Reporter.']);
     expect($('.jp-hybridhub-md-production')!.textContent).toContain('your role Reporter may not');
   });
@@ -210,8 +215,48 @@ describe('the models panel', () => {
     });
     await act(async () => row('1.0.3').querySelector<HTMLButtonElement>('button')!.click());
     await until(() => $('.jp-hybridhub-md-lineage h3')?.textContent === 'Lineage of version 1.0.3');
-    expect($<HTMLButtonElement>('.jp-hybridhub-md-promote')!.disabled).toBe(true);
+    expect(blocked($<HTMLButtonElement>('.jp-hybridhub-md-promote')!)).toBe(true);
     expect($('.jp-hybridhub-md-why')!.textContent).toBe('A deployment is in progress. Wait for it to finish.');
+  });
+
+  it('blocks Promote of a version GitLab would refuse as outdated, saying why beside it, still focusable', async () => {
+    const versions = VERSIONS.versions.map(v =>
+      v.version === '1.0.3' ? { ...v, deploy: { allowed: false, reason: 'outdated_deployment' } } : v
+    );
+    await open({ versions: jest.fn().mockResolvedValue({ ...VERSIONS, versions }) });
+    await act(async () => row('1.0.3').querySelector<HTMLButtonElement>('button')!.click());
+    await until(() => $('.jp-hybridhub-md-lineage h3')?.textContent === 'Lineage of version 1.0.3');
+    const promote = $<HTMLButtonElement>('.jp-hybridhub-md-promote')!;
+    expect(blocked(promote)).toBe(true);
+    promote.focus();
+    expect(document.activeElement).toBe(promote); // reachable by keyboard, its reason read out with it
+    const why = document.getElementById(promote.getAttribute('aria-describedby')!)!;
+    expect(why.textContent).toBe(
+      'Version 1.0.3 is older than 1.0.1, in production: GitLab does not run an outdated deploy job. ' +
+        'Roll back reaches versions deployed before; Reproduce makes a new version from its commit and data.'
+    );
+    await act(async () => promote.click());
+    expect(api.promote).not.toHaveBeenCalled(); // a click on a blocked button does nothing
+    expect(blocked($<HTMLButtonElement>('.jp-hybridhub-md-rollback')!)).toBe(false); // rollback is unaffected
+    // another reason the server gives is said with its catalog text
+    await act(async () => row('1.0.4').querySelector<HTMLButtonElement>('button')!.click());
+    await until(() => $('.jp-hybridhub-md-lineage h3')?.textContent === 'Lineage of version 1.0.4');
+    expect(blocked($<HTMLButtonElement>('.jp-hybridhub-md-promote')!)).toBe(false);
+  });
+
+  it('lists why a reproduction is weaker, from the server\'s warning codes', async () => {
+    const warnings = [
+      { code: 'store_unversioned', which: 'test', uri: 's3://plain/iris/test.csv' },
+      { code: 'data_not_recorded', which: 'train', uri: null }
+    ];
+    await open({
+      lineage: jest.fn((_p: string, _n: string, v: string) => Promise.resolve(lineage(v, { reproducibility: 'weaker', warnings })))
+    });
+    await until(() => $$('.jp-hybridhub-md-warnings li').length === 2);
+    expect($$('.jp-hybridhub-md-warnings li').map(li => li.textContent)).toEqual([
+      'The test data (s3://plain/iris/test.csv) was read from a store without object versions: only its ETag and size were recorded.',
+      'The training data was not recorded: it cannot be read again as it was.'
+    ]);
   });
 
   it("does not take a waiting manual deploy job's deployment (GitLab records it as created) for one under way", async () => {
@@ -222,7 +267,7 @@ describe('the models panel', () => {
     });
     await act(async () => row('1.0.3').querySelector<HTMLButtonElement>('button')!.click());
     await until(() => $('.jp-hybridhub-md-lineage h3')?.textContent === 'Lineage of version 1.0.3');
-    expect($<HTMLButtonElement>('.jp-hybridhub-md-promote')!.disabled).toBe(false);
+    expect(blocked($<HTMLButtonElement>('.jp-hybridhub-md-promote')!)).toBe(false);
   });
 
   it('keyboard: the models and the versions are each one tab stop; arrows, Home and End move in them', async () => {

@@ -47,6 +47,8 @@ export interface IVersion {
   metrics: Record<string, number>;
   reproduces: string | null;
   serving: boolean;
+  /** Whether a deploy of it would be refused now, and why (the server's checks of promote). */
+  deploy?: { allowed: boolean; reason: string | null };
 }
 
 export interface ICanDeploy {
@@ -101,7 +103,14 @@ export interface ILineage {
   };
   deployments: IDeployment[];
   reproducibility: 'exact' | 'weaker';
-  warnings: string[];
+  warnings: ILineageWarning[];
+}
+
+/** Why a reproduction may be weaker: an input not recorded, or read from a store without object versions. */
+export interface ILineageWarning {
+  code: 'data_not_recorded' | 'store_unversioned' | string;
+  which: 'train' | 'test' | string;
+  uri?: string | null;
 }
 
 /** What promote and rollback answer: the deploy job that was started. */

@@ -1,5 +1,6 @@
 import { TranslationBundle } from '@jupyterlab/translation';
 
+import { reasonText } from '../request';
 import { ICanDeploy, IVersion } from './api';
 
 export { formatMetric } from '../pipelines/format';
@@ -94,5 +95,18 @@ export function promoteBlocked(
   if (version.version === productionVersion) {
     return trans.__('Version %1 already serves production.', version.version);
   }
-  return null;
+  const refused = version.deploy && !version.deploy.allowed ? version.deploy.reason : null;
+  if (refused === 'outdated_deployment') {
+    return productionVersion
+      ? trans.__(
+          'Version %1 is older than %2, in production: GitLab does not run an outdated deploy job. Roll back reaches versions deployed before; Reproduce makes a new version from its commit and data.',
+          version.version,
+          productionVersion
+        )
+      : trans.__(
+          'Version %1 is older than the last deployment: GitLab does not run an outdated deploy job. Reproduce makes a new version from its commit and data.',
+          version.version
+        );
+  }
+  return refused ? reasonText('models', refused, trans.__('This version cannot be deployed now.'), trans) : null;
 }

@@ -2,7 +2,7 @@ import { TranslationBundle } from '@jupyterlab/translation';
 import React from 'react';
 
 import { statusLabel } from '../pipelines/format';
-import { IDataInput, ILineage } from './api';
+import { IDataInput, ILineage, ILineageWarning } from './api';
 import { formatDate } from './compare';
 
 /** ``text`` as a link when the server gave a URL (opened in a new tab), else as plain text. */
@@ -39,10 +39,23 @@ function DataInput(props: { role: string; input: IDataInput | null | undefined; 
   );
 }
 
+/** A reproducibility warning of the server (a code, never English), translated. */
+export function warningText(warning: ILineageWarning, trans: TranslationBundle): string {
+  const which = warning.which === 'test' ? trans.__('test data') : trans.__('training data');
+  if (warning.code === 'data_not_recorded') {
+    return trans.__('The %1 was not recorded: it cannot be read again as it was.', which);
+  }
+  return trans.__(
+    'The %1 (%2) was read from a store without object versions: only its ETag and size were recorded.',
+    which,
+    warning.uri || '—'
+  );
+}
+
 /**
  * The chosen version's lineage: commit → pipeline (and its jobs) → the data versions it read →
- * the image → the deployments that served it; each a link when the server gave one. The server's
- * ``warnings`` (English) are not shown: each input without an object version says so itself.
+ * the image → the deployments that served it; each a link when the server gave one. Why a
+ * reproduction may be weaker is listed (the server's warning codes, translated).
  */
 export function LineageCard(props: {
   lineage: ILineage;
@@ -59,9 +72,18 @@ export function LineageCard(props: {
     <section className="jp-hybridhub-md-lineage" aria-label={trans.__('Lineage of version %1', lineage.model?.version ?? '')}>
       <h3>{trans.__('Lineage of version %1', lineage.model?.version ?? '')}</h3>
       {lineage.reproducibility === 'weaker' && (
-        <p className="jp-hybridhub-md-notice">
-          {trans.__('Some input data has no object versions: a reproduction may read changed data.')}
-        </p>
+        <div className="jp-hybridhub-md-notice">
+          <p>{trans.__('Some input data has no object versions: a reproduction may read changed data.')}</p>
+          {(lineage.warnings ?? []).length > 0 && (
+            <ul className="jp-hybridhub-md-warnings">
+              {lineage.warnings.map((w, i) => (
+                <li key={i} data-warning={w.code}>
+                  {warningText(w, trans)}
+                </li>
+              ))}
+            </ul>
+          )}
+        </div>
       )}
       <ol className="jp-hybridhub-md-chain">
         <li data-step="commit">

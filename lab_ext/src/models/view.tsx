@@ -78,7 +78,11 @@ function Production(props: { state: IModelsState; trans: TranslationBundle }): J
   );
 }
 
-/** Promote, Roll back, Reproduce; a button that cannot act now says why beside it. */
+/**
+ * Promote, Roll back, Reproduce; a button that cannot act now says why beside it (visible text,
+ * not only a tooltip) and stays focusable (``aria-disabled``), so a keyboard user reaches the
+ * reason through ``aria-describedby``. Only while an action runs are the buttons truly disabled.
+ */
 function Buttons(props: IProps & { state: IModelsState }): JSX.Element {
   const { actions, trans, state } = props;
   const buttons = [
@@ -97,10 +101,11 @@ function Buttons(props: IProps & { state: IModelsState }): JSX.Element {
             key={b.key}
             type="button"
             className={`jp-Button jp-mod-styled ${b.accept ? 'jp-mod-accept' : ''} jp-hybridhub-md-${b.key}`}
-            disabled={b.blocked !== null || state.busy !== ''}
+            disabled={state.busy !== ''}
+            aria-disabled={b.blocked !== null}
             aria-describedby={b.blocked ? why.get(b.blocked) : undefined}
             title={b.blocked ?? undefined}
-            onClick={() => void b.run()}
+            onClick={() => b.blocked === null && void b.run()}
           >
             {b.label}
           </button>
