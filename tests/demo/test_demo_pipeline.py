@@ -5,6 +5,7 @@ nothing of it (model server, registry) is left when the demo stops."""
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import signal
@@ -16,6 +17,7 @@ import pytest
 from minio import Minio
 
 from hybridhub.hub_ext.demo.layout import DemoPorts
+from hybridhub.hub_ext.demo.mlflow_accounts import load_or_create_admin, workspace_of
 from hybridhub.hub_ext.demo.ports import port_accepts
 from tests.hubclient import open_lab
 
@@ -28,17 +30,27 @@ def jobs_of(run: dict) -> dict[str, dict]:
     return {job["name"]: job for stage in run.get("stages", []) for job in stage.get("jobs", [])}
 
 
-def registry_get(port: int, path: str, **params) -> dict:
-    """MLflow's REST API (GET /api/2.0/mlflow/<path>) on the demo's tracking server."""
+def registry_get(port: int, path: str, login: dict, **params) -> dict:
+    """MLflow's REST API (GET /api/2.0/mlflow/<path>) on the demo's tracking server with a user's
+    ``login`` (the demo's registry has logins: basic auth and the X-MLflow-Workspace header)."""
     query = "&".join(f"{k}={v}" for k, v in params.items())
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/2.0/mlflow/{path}?{query}", timeout=30) as response:
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/api/2.0/mlflow/{path}?{query}", headers=login)
+    with urllib.request.urlopen(request, timeout=30) as response:
         return json.loads(response.read())
 
 
-def registered_run(port: int, model: str, pipeline_id: int) -> dict:
+
+def registry_login(demo, username: str) -> dict:
+    """The headers of her MLflow login, from the demo's hub-side credential (mlflow_accounts.py)."""
+    admin = load_or_create_admin(demo["data_dir"] / "mlflow-admin.json")
+    basic = base64.b64encode(f"{username}:{admin.user_password(username)}".encode()).decode()
+    return {"Authorization": f"Basic {basic}", "X-MLflow-Workspace": workspace_of(username)}
+
+
+def registered_run(port: int, model: str, pipeline_id: int, login: dict) -> dict:
     """The registry's record of the version the pipeline made: its model version and its run."""
-    latest = registry_get(port, "registered-models/get", name=model)["registered_model"]["latest_versions"][-1]
-    run = registry_get(port, "runs/get", run_id=latest["run_id"])["run"]
+    latest = registry_get(port, "registered-models/get", login, name=model)["registered_model"]["latest_versions"][-1]
+    run = registry_get(port, "runs/get", login, run_id=latest["run_id"])["run"]
     tags = {t["key"]: t["value"] for t in run["data"].get("tags", [])}
     assert tags["hybridhub.pipeline_id"] == str(pipeline_id), tags
     return {"version": latest, "run": run, "tags": tags,
@@ -94,7 +106,8 @@ def test_example_pipeline_runs_locally_in_the_demo(demo):  # noqa: F811
     assert jobs == {"train": "success", "test": "success", "build": "success", "deploy": "manual"}, run
     # the version is in the demo's model registry (its REST API), with the tags of the convention
     registry_port = DemoPorts.from_base(demo["base"]).mlflow
-    found = registered_run(registry_port, "sensor-failure", run_id)
+    login = registry_login(demo, "alice")
+    found = registered_run(registry_port, "sensor-failure", run_id, login)
     tags = found["tags"]
     assert tags["hybridhub.version"] == f"1.0.{run_id}" and tags["hybridhub.model"] == "sensor-failure"
     assert tags["hybridhub.registry_version"] == found["version"]["version"]
@@ -105,7 +118,7 @@ def test_example_pipeline_runs_locally_in_the_demo(demo):  # noqa: F811
     assert train_data["uri"] == "s3://datasets/sensors/train.csv" and train_data["versioned"] is True
     assert train_data["version_id"] and train_data["requested_version"] == ""
     assert tags["hybridhub.image_context_digest"].startswith("sha256:") and "hybridhub.image_digest" not in tags
-    artifacts = registry_get(registry_port, "artifacts/list", run_id=found["run"]["info"]["run_id"])["files"]
+    artifacts = registry_get(registry_port, "artifacts/list", login, run_id=found["run"]["info"]["run_id"])["files"]
     assert {"model", "lineage.json"} <= {f["path"] for f in artifacts}
     # a person approves the deploy: the model server starts and answers
     deploy = jobs_of(run)["deploy"]["id"]
