@@ -140,6 +140,8 @@ def test_promote_rollback_and_reproduce_through_rest(lab, project, first):
     deploy = ci.job(first, "deploy")
     assert promoted["pipeline_id"] == first.id and promoted["job"] == "deploy" and deploy.status == "pending"
     assert promoted["deployment_status"] == "created"
+    states = [v["deploy"] for v in dev.ok(dev.get("models/versions", project=project, name=MODEL))["versions"]]
+    assert states == [{"allowed": False, "reason": "deploy_in_progress"}]  # what the panel shows before a click
     busy = refused(dev.post("models/promote", {"project": project, "name": MODEL, "version": v1}), "deploy_in_progress")
     assert ci.job(first, "deploy").id == deploy.id and busy["details"]  # played once, not again
     assert production(dev, project) is None  # not before the runner has run the job
@@ -204,6 +206,7 @@ def test_refusals_are_the_catalogs_json_and_touch_nothing(lab, project, first):
     seen = reporter.ok(reporter.get("models/versions", project=project, name=MODEL))
     assert v1 in [v["version"] for v in seen["versions"]]
     assert seen["can_deploy"] == {"allowed": False, "role": "Reporter", "needs": "Developer"}
+    assert {v["deploy"]["reason"] for v in seen["versions"]} == {"deploy_not_allowed"}
     body = refused(reporter.post("models/promote", {"project": project, "name": MODEL, "version": v1}), "deploy_not_allowed")
     assert "Reporter" in body["details"]
     # after the flow above (production v1, v2 deployed before it): the rollback to v2 is refused the same way
@@ -225,8 +228,9 @@ def test_refusals_are_the_catalogs_json_and_touch_nothing(lab, project, first):
     waiting = ci.job(failed, "deploy").status
     body = refused(dev.post("models/promote", {"project": project, "name": MODEL, "version": f"1.0.{failed.id}"}), "gate_failed")
     assert "0.9999" in body["details"]
-    gate = {v["version"]: v["gate"] for v in dev.ok(dev.get("models/versions", project=project, name=MODEL))["versions"]}
-    assert gate[f"1.0.{failed.id}"]["passed"] is False
+    (shown,) = [v for v in dev.ok(dev.get("models/versions", project=project, name=MODEL))["versions"]
+                if v["version"] == f"1.0.{failed.id}"]  # fmt: skip
+    assert shown["gate"]["passed"] is False and shown["deploy"] == {"allowed": False, "reason": "gate_failed"}
     assert ci.job(failed, "deploy").status == waiting
 
 
