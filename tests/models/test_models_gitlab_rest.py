@@ -7,7 +7,9 @@ the server in ``HYBRIDHUB_GITLAB_TOKEN`` and the spawner sets ``HYBRIDHUB_GITLAB
 so the registry is the project's GitLab registry reached with that token. Every request is the
 Models panel's (lab_ext/src/models/api.ts): the browser's cookies with the server's XSRF token on
 POST, the project as the pipelines panel lists it (its GitLab id). The runner
-(tests/models/gitlab_flow.py) runs the template's job scripts for real.
+(tests/models/gitlab_flow.py) runs the template's job scripts for real. The tests share one world
+(one hub, one server per user) and run in file order: the refusals follow the flow's deployments,
+the token tests come last (they age and revoke the user's token).
 """
 
 from __future__ import annotations
