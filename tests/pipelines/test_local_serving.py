@@ -42,6 +42,7 @@ def models(tmp_path_factory, sample_data) -> dict[str, Path]:
         result = subprocess.run(
             [sys.executable, str(TEMPLATE_DIR / "ml" / "train.py"), "--data", str(sample_data["train"]), "--out", str(out),
              "--c", c], env={**os.environ, "MODEL_VERSION": version}, capture_output=True, text=True, timeout=120,
+            cwd=base,  # the job's lineage.json is written in its working folder
         )  # fmt: skip
         assert result.returncode == 0, result.stderr
         folders[version] = out
