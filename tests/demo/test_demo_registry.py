@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 import uuid
 
 import psutil
@@ -109,6 +110,41 @@ def test_each_server_gets_only_its_users_registry_login(demo):  # noqa: F811
     config = labs["alice"][0].session.get(f"{demo['url']}user/alice/hybridhub/models/config", timeout=30)
     assert config.json()["registry"] == "mlflow" and config.json()["registry_url"] == registry
     assert alice["HYBRIDHUB_MLFLOW_TRACKING_PASSWORD"] not in config.text
+
+    # alice's example pipeline (local jobs: model_job_env hands them her login): its version is in her
+    # workspace, her server's Models API lists it, bob's does not; her password in no job's log
+    hub, api, xsrf = labs["alice"]
+    launched = hub.session.post(api + "runs", json={"backend": "local", "project": project, "ref": "main", "variables": [],
+                                                    "request_id": "registry-test-1"},
+                                headers={"X-XSRFToken": xsrf}, timeout=60)  # fmt: skip
+    assert launched.status_code == 201, launched.text
+    pipeline = launched.json()["id"]
+    where = {"backend": "local", "project": project}
+    deadline = time.monotonic() + 240
+    while True:
+        view = hub.session.get(api + f"runs/{pipeline}", params=where, timeout=30).json()
+        jobs = {job["name"]: job for stage in view.get("stages", []) for job in stage.get("jobs", [])}
+        if jobs.get("build", {}).get("status") in ("success", "failed", "skipped"):
+            break
+        assert time.monotonic() < deadline, view
+        time.sleep(2)
+    assert {n: j["status"] for n, j in jobs.items()} == {"train": "success", "test": "success", "build": "success",
+                                                         "deploy": "manual"}  # fmt: skip
+    version = as_user(registry, "GET", "/api/2.0/mlflow/registered-models/get", alice, params={"name": "sensor-failure"})
+    assert version.status_code == 200, version.text
+    assert as_user(registry, "GET", "/api/2.0/mlflow/registered-models/get", bob,
+                   params={"name": "sensor-failure"}).status_code == 403  # fmt: skip
+    for name, (session, _, _) in labs.items():
+        answer = session.session.get(f"{demo['url']}user/{name}/hybridhub/models", params={"project": project}, timeout=60)
+        listed[name] = [m["name"] for m in answer.json()["models"]]
+    assert "sensor-failure" in listed["alice"] and "sensor-failure" not in listed["bob"]
+    traces = [hub.session.get(api + f"runs/{pipeline}/jobs/{job['id']}/trace", params={**where, "offset": 0},
+                              timeout=30).json()["content"] for job in jobs.values() if job["status"] == "success"]  # fmt: skip
+    assert len(traces) == 3 and "sensor-failure" in "".join(traces)
+    stored = [p for p in (demo["data_dir"] / "users" / "alice" / ".hybridhub").rglob("*") if p.is_file()]
+    assert stored
+    for text in traces + [p.read_text(errors="replace") for p in stored]:
+        assert alice["HYBRIDHUB_MLFLOW_TRACKING_PASSWORD"] not in text
 
     # no password in any log of the demo (hub, users' servers, registry, store) nor in what it printed
     secrets = [admin.password, admin.user_secret, admin.flask_secret, *(admin.user_password(n) for n in labs)]
