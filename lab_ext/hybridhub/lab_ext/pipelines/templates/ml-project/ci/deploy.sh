@@ -2,8 +2,8 @@
 # Deploy the model, then record its metrics as the new production baseline for the test gate.
 # On-prem (shell runner on the serving machine): record the image the build made (image.json:
 # ref and digest) on the model's run and in lineage.json (ml/registry.py build; the kaniko build
-# job has no Python), pull that very digest, start it beside the old container, wait for
-# MLServer's /v2/health/ready, then replace the old one.
+# job has no Python), pull that very digest and swap it in behind the front proxy without
+# dropping a request (ci/serve_swap.py: the idle colour starts, gets ready, takes the traffic).
 # HYBRIDHUB_LOCAL_RUN=true (the local backend): hand the model folder to the local model server
 # and ask it for a prediction (ci/local_deploy.py).
 set -eu
@@ -16,32 +16,8 @@ else
   ENGINE="${CONTAINER_ENGINE:-podman}"
   echo "${CI_REGISTRY_PASSWORD}" | "${ENGINE}" login -u "${CI_REGISTRY_USER}" --password-stdin "${CI_REGISTRY}" >/dev/null
   "${ENGINE}" pull "${IMAGE}"
-  "${ENGINE}" rm -f model-server-next >/dev/null 2>&1 || true
-  # the request log (ml/prediction_log.py) writes where PREDICTION_LOG_URI says, with the store's
-  # keys of the CI/CD variables: passed by name (-e NAME takes the value from this job's
-  # environment), so no value is on a command line or in the image; unset: no request log
-  set --
-  if [ -n "${PREDICTION_LOG_URI:-}" ]; then
-    set -- -e PREDICTION_LOG_URI -e S3_ENDPOINT -e AWS_ENDPOINT_URL -e AWS_REGION -e AWS_ACCESS_KEY_ID -e AWS_SECRET_ACCESS_KEY
-  fi
-  "${ENGINE}" run -d --name model-server-next "$@" -p "127.0.0.1:${CHECK_PORT:-18080}:8080" "${IMAGE}" >/dev/null
-  tries=0
-  until curl -fsS "http://127.0.0.1:${CHECK_PORT:-18080}/v2/health/ready" >/dev/null 2>&1; do
-    tries=$((tries + 1))
-    if [ "$tries" -gt 60 ]; then
-      echo "the new model server did not become ready; the old one keeps serving"
-      "${ENGINE}" logs model-server-next | tail -20
-      "${ENGINE}" rm -f model-server-next >/dev/null
-      exit 1
-    fi
-    sleep 2
-  done
-  "${ENGINE}" rm -f model-server-next >/dev/null
-  # stop (SIGTERM), not only rm -f (SIGKILL): MLServer exits cleanly and uploads the last log lines
-  "${ENGINE}" stop -t 20 model-server >/dev/null 2>&1 || true
-  "${ENGINE}" rm -f model-server >/dev/null 2>&1 || true
-  "${ENGINE}" run -d --name model-server --restart=always "$@" -p "${SERVE_PORT}:8080" "${IMAGE}"
-  echo "deployed ${IMAGE}"
+  # the zero-downtime swap behind the front proxy (PIPELINE.md, "Deploy on-prem")
+  python3 ci/serve_swap.py --image "${IMAGE}" --model model
 fi
 if [ -n "${PRODUCTION_METRICS_URI:-}" ]; then
   "${HYBRIDHUB_PYTHON:-python3}" ml/s3io.py put metrics.json "${PRODUCTION_METRICS_URI}"
