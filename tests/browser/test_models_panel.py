@@ -347,7 +347,8 @@ def test_a_version_that_failed_its_gate_is_not_promoted(lab):
     assert any("0.9999" in r for r in reasons), reasons  # the test job's own words
     choose_version(lab, version)
     promote = page.locator(f"{PANEL} .jp-hybridhub-md-promote")
-    assert promote.is_disabled()
+    # blocked, yet focusable (aria-disabled, not the disabled attribute): Tab reaches it and its reason
+    assert promote.get_attribute("aria-disabled") == "true" and promote.evaluate("b => !b.disabled")
     why = page.locator(f"#{promote.get_attribute('aria-describedby')}").inner_text()
     assert why == tf(lab, "Version %1 failed its test gate: %2", version, "; ".join(reasons)), why
     lab.shot("models-gate-failed")
