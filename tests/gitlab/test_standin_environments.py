@@ -142,6 +142,24 @@ def test_redeploying_an_earlier_job_is_a_new_deployment(env):
     assert api.environments.get(production.id).last_deployment["deployable"]["pipeline"]["id"] == first.id
 
 
+def test_production_is_the_successful_deployment_that_finished_last(env):
+    """app/models/environment.rb ``has_one :last_deployment, -> { success.ordered }`` and
+    app/models/deployment.rb ``scope :ordered, -> { order(finished_at: :desc) }``: an older
+    deployment that finishes after a newer one is what the environment serves."""
+    api = env.api()
+    first, second = env.run_pipeline(), env.run_pipeline()
+    older, newer = env.ci.job(first, "deploy"), env.ci.job(second, "deploy")
+    for job in (older, newer):
+        api.jobs.get(job.id, lazy=True).play()
+        env.ci.start(job)
+    env.ci.finish(newer, "success")
+    env.ci.finish(older, "success")
+    production = api.environments.list(name="production")[0]
+    last = api.environments.get(production.id).last_deployment
+    assert last["deployable"]["pipeline"]["id"] == first.id
+    assert [d.deployable["pipeline"]["id"] for d in api.deployments.list(order_by="id", sort="desc")] == [second.id, first.id]
+
+
 def test_who_deployed_is_the_jobs_user(env):
     """deployment.rb ``deployed_by``: the deployable's user (playing changes the job's user only)."""
     env.project.protect("main", push=MAINTAINER, merge=DEVELOPER)  # developers may run main's jobs

@@ -120,8 +120,11 @@ class Environments:
                     deployment.environment.updated = deployment.updated
 
     def last_deployment(self, environment: Environment) -> Deployment | None:
+        """Environment#last_deployment: ``success.ordered``, and Deployment's ``ordered`` scope is
+        ``order(finished_at: :desc)`` (app/models/environment.rb, app/models/deployment.rb): the
+        successful deployment that finished last, not the newest one."""
         done = [d for d in self.deployments if d.environment is environment and d.status == "success"]
-        return max(done, key=lambda d: d.id) if done else None
+        return max(done, key=lambda d: (d.finished or 0, d.id)) if done else None
 
     # ---- entities --------------------------------------------------------------------------------
     def environment_basic(self, e: Environment) -> dict:
