@@ -339,10 +339,20 @@ def test_migration_from_the_single_model_server_container(site, models):
                 break
         assert time.monotonic() < deadline, "the legacy server never answered"
         time.sleep(0.3)
-    done = site.deploy(job)
+    # with the request log configured (its store down: predictions never wait for it)
+    store = {"PREDICTION_LOG_URI": "s3://monitoring/predictions", "S3_ENDPOINT": f"http://127.0.0.1:{free_port()}",
+             "AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "key-id-value", "AWS_SECRET_ACCESS_KEY": "secret-key-value"}  # fmt: skip
+    done = site.deploy(job, **store)
     assert done.returncode == 0, done.stdout + done.stderr
     assert site.containers() == {"blue": True, "model-front": True}  # model-server stopped and removed
     assert infer(f"http://127.0.0.1:{site.port}", [[48.0, 4.1, 12.0]])["model_version"] == "1.0.2"
+    # the settings reached the container by name (-e NAME), no value on any command line
+    calls = (site.state / "calls.jsonl").read_text()
+    assert "secret-key-value" not in calls and "key-id-value" not in calls and "s3://monitoring" not in calls
+    (run,) = [json.loads(line) for line in calls.splitlines() if '"--name", "blue"' in line]
+    assert all(["-e", name] == run[i : i + 2] for name in store for i in [run.index(name) - 1])
+    (blue,) = [f for f in (site.state / "containers").glob("[0-9]*") if json.loads((f / "config.json").read_text())["name"] == "blue"]
+    assert {k: json.loads((blue / "config.json").read_text())["env"][k] for k in store} == store
 
 
 # -- the stand-in itself keeps podman's documented behaviour (tests/podman_standin/engine.py) --
@@ -381,3 +391,41 @@ def test_standin_follows_podman_syntax_and_exit_codes(site):
     assert site.containers() == {"stubborn": False}
     assert site.podman("exec", "stubborn", "true").returncode == 125  # exec needs a running container
     assert site.podman("rm", "stubborn").returncode == 0 and site.containers() == {}
+
+
+def test_standin_runs_containers_as_podman_run_and_exec_document(site):
+    sleeper = "import os, sys, time; print('started', os.environ.get('GIVEN'), 'UNSET_ONE' in os.environ, flush=True); "
+    register_image(site.state, "docker.io/library/busybox:1", {"command": [sys.executable, "-c", sleeper + "time.sleep(600)"]})
+    register_image(site.state, "docker.io/library/busybox:2", {"command": [sys.executable, "-c", sleeper + "time.sleep(0.2); sys.exit(3)"]})
+    env = {**site.env, "GIVEN": "value-from-host"}
+    env.pop("UNSET_ONE", None)
+    # podman-run --env: a name without a value takes the host's value, and is not set if the host has none
+    run = subprocess.run(["podman", "run", "-d", "--name", "envy", "-e", "GIVEN", "-e", "UNSET_ONE", "docker.io/library/busybox:1"],
+                         env=env, capture_output=True, text=True)  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    deadline = time.monotonic() + 10
+    while "started" not in site.podman("logs", "--tail", "1", "envy").stdout:
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    assert site.podman("logs", "--tail", "1", "envy").stdout.strip() == "started value-from-host False"
+    # podman-exec.1.md.in Exit Status: the command's own code; 127 when it cannot be found
+    assert site.podman("exec", "envy", "sh", "-c", "exit 3").returncode == 3
+    assert site.podman("exec", "envy", "no-such-program-here").returncode == 127
+    # podman-run --restart=always: "Restart containers when they exit, regardless of status";
+    # a container stopped by podman stop stays stopped
+    assert site.podman("run", "-d", "--name", "flappy", "--restart=always", "docker.io/library/busybox:2").returncode == 0
+    deadline = time.monotonic() + 10
+    while site.podman("logs", "flappy").stdout.count("started") < 3:
+        assert time.monotonic() < deadline, "not restarted"
+        time.sleep(0.1)
+    assert site.podman("stop", "-t", "1", "flappy").returncode == 0
+    starts = site.podman("logs", "flappy").stdout.count("started")
+    time.sleep(1)
+    assert site.podman("logs", "flappy").stdout.count("started") == starts and site.containers()["flappy"] is False
+    # without --restart (podman-run: the default policy is "no"), an exited container stays exited
+    assert site.podman("run", "-d", "--name", "once", "docker.io/library/busybox:2").returncode == 0
+    deadline = time.monotonic() + 10
+    while site.containers()["once"]:
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    assert site.podman("logs", "once").stdout.count("started") == 1
