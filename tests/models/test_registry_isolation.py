@@ -190,3 +190,17 @@ def test_local_jobs_get_her_login_and_workspace_only_with_a_registry(monkeypatch
     assert model_job_env() == {"MLFLOW_TRACKING_URI": "http://127.0.0.1:9", "HYBRIDHUB_MLFLOW_TRACKING_URI": "http://127.0.0.1:9",
                                "MLFLOW_TRACKING_USERNAME": "alice", "MLFLOW_TRACKING_PASSWORD": "pw-of-alice",
                                "MLFLOW_WORKSPACE": "user-alice"}  # fmt: skip
+
+
+def test_the_mlflow_login_goes_to_the_mlflow_registry_only(monkeypatch):
+    monkeypatch.setenv("HYBRIDHUB_MLFLOW_TRACKING_USERNAME", "alice")
+    monkeypatch.setenv("HYBRIDHUB_MLFLOW_TRACKING_PASSWORD", "pw-of-alice")
+    monkeypatch.setenv("HYBRIDHUB_MLFLOW_WORKSPACE", "user-alice")
+    mlflow = Registry("http://127.0.0.1:9", kind="mlflow")
+    creds = mlflow.creds()
+    assert (creds.username, creds.password, creds.token, mlflow.workspace) == ("alice", "pw-of-alice", None, "user-alice")
+    # GitLab's registry takes the user's GitLab token, never the MLflow login, and has no workspaces
+    gitlab = Registry("https://gitlab.example/api/v4/projects/7/ml/mlflow", kind="gitlab", token="glpat-x")
+    creds = gitlab.creds()
+    assert (creds.username, creds.password, creds.token, gitlab.workspace) == (None, None, "glpat-x", "")
+    assert "pw-of-alice" not in repr(mlflow) + repr(vars(creds))
