@@ -303,6 +303,9 @@ def test_deploy_promote_rollback_and_a_failed_deploy_drop_no_request(site, model
 def test_a_second_deploy_at_the_same_time_waits_for_the_first(site, models):
     first, second = site.job("deploy-1", models["1.0.1"]), site.job("deploy-2", models["1.0.2"])
     site.serving.mkdir(parents=True)
+    # an image the registry does not have: podman pull fails the job, nothing is started
+    unknown = site.deploy(site.job("deploy-x", models["1.0.1"], digest="sha256:" + "0" * 64))
+    assert unknown.returncode == 125 and "manifest unknown" in unknown.stderr and site.containers() == {}
     # while another deploy holds the lock, one that may not wait is refused and touches nothing
     with open(site.serving / "deploy.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
@@ -362,6 +365,9 @@ def test_standin_follows_podman_syntax_and_exit_codes(site):
     # cobra flag parsing: an unknown flag is refused, exit 125 (podman-run.1.md.in: "125 The error is with Podman itself")
     wrong = site.podman("run", "-d", "--bogus", FRONT_IMAGE)
     assert wrong.returncode == 125 and "Error: unknown flag: --bogus" in wrong.stderr
+    # podman-inspect.1.md.in: an unknown name is an error (the deploy's "does it exist" check)
+    inspected = site.podman("inspect", "--format", "{{.State.Running}}", "nothing")
+    assert inspected.returncode == 125 and 'no such object: "nothing"' in inspected.stderr
     # podman-stop.1.md.in / podman-rm.1.md.in (Exit Status 1: a container did not exist)
     assert site.podman("stop", "nothing").returncode == 125
     missing = site.podman("rm", "-f", "nothing")
