@@ -264,27 +264,41 @@ def test_a_project_tells_the_users_role(env):
                                        "group_access": None}  # fmt: skip
 
 
-def test_an_outdated_deploy_job_fails_as_it_starts(env):
+def test_an_outdated_deploy_job_cannot_be_played_but_a_rollback_retry_can(env):
     """deployment_safety.md "Prevent outdated deployment jobs" (on by default): a deploy job older
-    than the last successful deployment fails when it starts; a retry is a newer deployment and
-    runs (deployable.rb has_outdated_deployment?, deployment.rb older_than_last_successful_deployment?)."""
+    than the last successful deployment may not run. Ci::DeployablePolicy prevents every job write
+    ability (Ci::JobAbilities: play_job, retry_job, ...) while Ci::Deployable#has_outdated_deployment?
+    holds, so the jobs API's play answers 403 (lib/api/ci/jobs.rb ``authorize!(:play_job, job)``); a
+    finished job's retry (the rollback) stays allowed while "Allow job retries for rollback
+    deployments" is on, and the retry is a newer deployment that runs."""
     api = env.api()
     older = env.run_pipeline()
     commit(env, "newer")
     newer = env.run_pipeline()
     env.deploy(newer)
     job = env.ci.job(older, "deploy")
-    api.jobs.get(job.id, lazy=True).play()
-    env.ci.start(job)
-    shown = api.jobs.get(job.id)
-    assert shown.status == "failed" and shown.failure_reason == "failed_outdated_deployment_job"
-    assert [d.status for d in api.deployments.list(order_by="id", sort="desc")] == ["success", "failed"]
+    with pytest.raises(python_gitlab.GitlabJobPlayError) as refused:
+        api.jobs.get(job.id, lazy=True).play()
+    assert refused.value.response_code == 403
+    assert api.jobs.get(job.id).status == "manual"
     production = api.environments.list(name="production")[0]
     assert api.environments.get(production.id).last_deployment["deployable"]["pipeline"]["id"] == newer.id
-    retried = env.ci.jobs[api.jobs.get(job.id, lazy=True).retry()["id"]]
+    # a rollback: the older version deployed first, then the newer, then the older's job retried
+    first = env.run_pipeline()
+    commit(env, "second")
+    second = env.run_pipeline()
+    first_job = env.deploy(first)
+    env.deploy(second)
+    retried = env.ci.jobs[api.jobs.get(first_job.id, lazy=True).retry()["id"]]
     env.ci.start(retried)
     env.ci.finish(retried, "success")
-    assert api.environments.get(production.id).last_deployment["deployable"]["pipeline"]["id"] == older.id
+    assert api.environments.get(production.id).last_deployment["deployable"]["pipeline"]["id"] == first.id
+    # "Allow job retries for rollback deployments" off: retrying the now older second one is refused
+    env.project.ci_forward_deployment_rollback_allowed = False
+    second_job = env.ci.job(second, "deploy")
+    with pytest.raises(python_gitlab.GitlabJobRetryError) as no_rollback:
+        api.jobs.get(second_job.id, lazy=True).retry()
+    assert no_rollback.value.response_code == 403
     # without the setting, an older job simply runs
     env.project.ci_forward_deployment_enabled = False
     oldest = env.run_pipeline()
@@ -292,6 +306,20 @@ def test_an_outdated_deploy_job_fails_as_it_starts(env):
     third = env.run_pipeline()
     env.deploy(third)
     assert env.deploy(oldest).status == "success"
+
+
+def test_an_outdated_job_queued_on_its_own_is_dropped(env):
+    """Ci::ProcessBuildService#enqueue: ``return processable.drop!(:failed_outdated_deployment_job)
+    if processable.has_outdated_deployment?`` — the stand-in checks as a runner picks the job."""
+    older = env.run_pipeline()
+    commit(env, "newer")
+    newer = env.run_pipeline()
+    env.deploy(newer)
+    job = env.ci.job(older, "deploy")
+    job.status = "pending"  # queued without a play (e.g. a job that is not manual)
+    env.ci.start(job)
+    shown = env.api().jobs.get(job.id)
+    assert shown.status == "failed" and shown.failure_reason == "failed_outdated_deployment_job"
 
 
 def test_deployments_of_the_same_commit_are_never_outdated(env):

@@ -165,6 +165,7 @@ def project(gitlab, request, ref):
     level = max(found.members.get(user.id, 0), group.members.get(user.id, 0) if group else 0)
     if level >= MAINTAINER:
         answer["ci_forward_deployment_enabled"] = found.ci_forward_deployment_enabled
+        answer["ci_forward_deployment_rollback_allowed"] = found.ci_forward_deployment_rollback_allowed
     return Response.json(answer)
 
 

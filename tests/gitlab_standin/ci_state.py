@@ -77,6 +77,8 @@ class CiState:
         self.hooks: list = []
         # called with a job a runner is about to start: a failure reason drops it instead
         self.start_checks: list = []
+        # called with a job someone plays or retries: True forbids it (403), e.g. an outdated deployment
+        self.write_checks: list = []
 
     # ---- what tests do to the "runners" -------------------------------------------------
     def start(self, job: Job, runner: dict | None = None) -> None:

@@ -151,26 +151,38 @@ class Environments:
                 "status": d.status}  # fmt: skip
 
 
-    def outdated(self, job) -> str | None:
-        """Ci::Deployable#has_outdated_deployment? as a runner picks the job: with "Prevent outdated
-        deployment jobs", a job whose deployment is older than the environment's last successful
-        one (Deployment#older_than_last_successful_deployment?: smaller id, other sha) fails with
-        ``failed_outdated_deployment_job`` (doc/ci/environments/deployment_safety.md). A retried
-        job has a new, newer deployment: the rollback runs."""
+    def has_outdated_deployment(self, job) -> bool:
+        """Ci::Deployable#has_outdated_deployment? (app/models/concerns/ci/deployable.rb): with
+        "Prevent outdated deployment jobs" on, a job whose deployment is older than the
+        environment's last successful one (Deployment#older_than_last_successful_deployment?:
+        smaller id, other sha) — for a finished job only when rollback retries are not allowed."""
         deployment = next((d for d in self.deployments if d.job_id == job.id), None)
         project = self.gitlab.world.projects[self.gitlab.ci.pipelines[job.pipeline_id].project_id]
+        incomplete = job.status not in ("success", "failed", "canceled", "skipped")  # Ci::HasStatus#incomplete?
         if deployment is None or not project.ci_forward_deployment_enabled:
-            return None
+            return False
+        if project.ci_forward_deployment_rollback_allowed and not incomplete:
+            return False
         last = self.last_deployment(deployment.environment)
-        if last is None or last is deployment or last.sha == deployment.sha or deployment.id > last.id:
-            return None
-        return "failed_outdated_deployment_job"
+        return not (last is None or last is deployment or last.sha == deployment.sha or deployment.id > last.id)
+
+    def outdated(self, job) -> str | None:
+        """Ci::ProcessBuildService#enqueue: an outdated job that would be queued is dropped with
+        ``failed_outdated_deployment_job`` (doc/ci/environments/deployment_safety.md)."""
+        return "failed_outdated_deployment_job" if self.has_outdated_deployment(job) else None
+
+    def write_forbidden(self, job) -> bool:
+        """Ci::DeployablePolicy: ``rule { has_outdated_deployment }.policy { prevent(*all_job_write_abilities) }``,
+        and Ci::JobAbilities' write abilities include play_job and retry_job: the jobs API's play and
+        retry of such a job answer 403 (lib/api/ci/jobs.rb ``authorize!(:play_job, job)``)."""
+        return self.has_outdated_deployment(job)
 
 
 def install(gitlab) -> Environments:
     gitlab.environments = Environments(gitlab)
     gitlab.ci.hooks.append(gitlab.environments.follow)
     gitlab.ci.start_checks.append(gitlab.environments.outdated)
+    gitlab.ci.write_checks.append(gitlab.environments.write_forbidden)
     gitlab.routes = gitlab.routes + ROUTES
     return gitlab.environments
 

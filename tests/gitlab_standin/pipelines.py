@@ -291,6 +291,8 @@ def retry_job(gitlab, request, ref, job_id):
     answer, job = _job(gitlab, request, ref, job_id, {"api"})  # answer: the user, when there is a job
     if job is None:
         return answer
+    if any(check(job) for check in gitlab.ci.write_checks):
+        return _json({"message": "403 Forbidden"}, 403)
     if job.status not in ("success", "failed", "canceled"):
         return _json({"message": "403 Forbidden - Job is not retryable"}, 403)
     job.retried = True
@@ -306,6 +308,8 @@ def play_job(gitlab, request, ref, job_id):
     answer, job = _job(gitlab, request, ref, job_id, {"api"})
     if job is None:
         return answer
+    if any(check(job) for check in gitlab.ci.write_checks):  # authorize!(:play_job, job) comes first
+        return _json({"message": "403 Forbidden"}, 403)
     if job.status != "manual":
         return _json({"message": "400 Bad request - Unplayable Job"}, 400)
     job.status, job.user_id = "pending", answer.id  # Ci::PlayBuildService: the player runs it

@@ -101,6 +101,9 @@ class Project:
     # Settings > CI/CD > General pipelines, "Prevent outdated deployment jobs" (on by default:
     # project_ci_cd_settings.forward_deployment_enabled); rollback by retrying a job stays allowed
     ci_forward_deployment_enabled: bool = True
+    # ... and under it "Allow job retries for rollback deployments" (on by default:
+    # project_ci_cd_settings.forward_deployment_rollback_allowed, doc/ci/environments/deployment_safety.md)
+    ci_forward_deployment_rollback_allowed: bool = True
 
     @property
     def path_with_namespace(self) -> str:
