@@ -2,7 +2,7 @@
 ci/serve_swap.py use it. Not for production.
 
 The executable ``podman`` in this folder is put first on PATH by a test. It implements only the
-subcommands and flags the deploy uses (login, pull, run, exec, inspect, logs, stop, rm), strict on
+subcommands and flags the deploy uses (login, pull, run, exec, inspect, logs, start, stop, rm), strict on
 syntax (anything else: podman's error text and exit code 125), with the behaviour podman's
 documentation gives (containers/podman docs/source/markdown/podman-*.1.md.in; cited where each is
 implemented in engine.py). Containers are host processes: an "image" is a recipe the test

@@ -3,7 +3,7 @@ docs/source/markdown/: podman.1.md (unknown command), podman-run.1.md.in (-d pri
 codes 125/126/127, --env, --publish, --volume, --network host, --restart), podman-stop.1.md.in
 (SIGTERM, SIGKILL after --time, default 10), podman-rm.1.md.in (exit 1 missing, 2 running,
 --force), podman-exec.1.md.in (exit codes; running containers only), podman-inspect.1.md.in,
-podman-logs.1.md.in (--tail), podman-pull.1.md.in (prints the image id), podman-login.1.md.in
+podman-logs.1.md.in (--tail), podman-start.1.md.in, podman-pull.1.md.in (prints the image id), podman-login.1.md.in
 (--password-stdin, "Login Succeeded!"). Error texts are podman's (libpod/define/errors.go).
 """
 
@@ -285,11 +285,7 @@ def cmd_run(args: list[str]) -> int:
     save(folder / "config.json", config)
     for relative, text in recipe.get("files", {}).items():
         (folder / "root" / relative).write_text(expand(text, config))
-    subprocess.Popen([sys.executable, __file__, "--supervise", str(folder)], stdin=subprocess.DEVNULL,
-                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
-    deadline = time.monotonic() + 10
-    while not (folder / "state.json").is_file() and time.monotonic() < deadline:
-        time.sleep(0.02)
+    launch(folder)
     state = status(folder)
     if state.get("exit_code") == 127:  # podman-run: "127 ... contained command cannot be found"
         raise Fail(f"crun: executable file `{config['command'][0]}` not found in $PATH: No such file or directory: "
@@ -354,6 +350,29 @@ def cmd_logs(args: list[str]) -> int:
     return 0
 
 
+def launch(folder: Path) -> None:
+    """conmon's part: a supervisor process that runs the container's command (see supervise)."""
+    subprocess.Popen([sys.executable, __file__, "--supervise", str(folder)], stdin=subprocess.DEVNULL,
+                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
+    deadline = time.monotonic() + 10
+    while not (folder / "state.json").is_file() and time.monotonic() < deadline:
+        time.sleep(0.02)
+
+
+def cmd_start(args: list[str]) -> int:
+    """podman-start.1.md.in: starts stopped containers again (same command, same settings) and
+    prints each as named; a running one is left as it is."""
+    _, rest = parse(args, "start", {}, {})
+    found, code = each(rest, 125)
+    for name, folder in found:
+        if not running(folder):
+            (folder / "stopping").unlink(missing_ok=True)
+            (folder / "state.json").unlink(missing_ok=True)
+            launch(folder)
+        print(name)
+    return code
+
+
 def cmd_stop(args: list[str]) -> int:
     options, rest = parse(args, "stop", {"-t": "time", "--time": "time"}, {})
     seconds = float((options.get("time") or [STOP_SIGNAL_DEFAULT_TIMEOUT])[-1])
@@ -382,7 +401,7 @@ def cmd_rm(args: list[str]) -> int:
 
 
 COMMANDS = {"login": cmd_login, "pull": cmd_pull, "run": cmd_run, "exec": cmd_exec, "inspect": cmd_inspect,
-            "logs": cmd_logs, "stop": cmd_stop, "rm": cmd_rm}  # fmt: skip
+            "logs": cmd_logs, "start": cmd_start, "stop": cmd_stop, "rm": cmd_rm}  # fmt: skip
 
 
 def main(argv: list[str]) -> int:

@@ -198,7 +198,12 @@ class Swap:
             self.undo(colour, previous_upstream)
             kept = f"{old.get('version')} ({old_colour}) keeps serving" if old_colour else "nothing was serving"
             raise DeployError(f"{error}; {kept}") from None
-        switch(colour, old_colour)
+        try:
+            switch(colour, old_colour)
+        except (DeployError, OSError, subprocess.SubprocessError) as error:
+            if switch == self.switch_by_starting_the_front:
+                self.undo(colour, previous_upstream)
+            raise DeployError(str(error)) from None
         self.write("active.json", json.dumps({"colour": colour, "port": self.ports[colour], "image": self.image,
                                               "model": self.model, "version": self.version,
                                               "deployed_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}))  # fmt: skip
@@ -222,15 +227,28 @@ class Swap:
 
     def switch_by_starting_the_front(self, colour: str, old_colour: str | None) -> None:
         """The first deploy (or a changed SERVE_PORT): the front starts, or reloads, with the new
-        colour; the single container of the earlier deploy gives up SERVE_PORT first (a gap of
-        about a second, once)."""
+        colour. The single container of the deploys before the front (`model-server`) gives up
+        SERVE_PORT first: a gap of about a second, once; if the front does not answer, that
+        container is started again."""
         self.write("upstream.conf", self.upstream(colour))
         self.write("server.conf", self.server())
         if self.running(FRONT):
             self.reload_front()
         else:
-            self.stop(LEGACY)
-            self.start_front()
+            legacy = self.running(LEGACY)
+            if legacy:
+                self.engine_run("stop", "-t", str(STOP_SECONDS), LEGACY, check=False)
+            try:
+                self.start_front()
+                if not self.serves_through_front():
+                    raise DeployError(f"the front does not answer with {self.version} on port {self.serve_port}")
+            except DeployError as error:
+                self.remove(FRONT)  # never a front left restarting on a port it cannot have
+                if not legacy:
+                    raise
+                self.engine_run("start", LEGACY, check=False)
+                raise DeployError(f"{error}; the earlier {LEGACY} container serves again") from None
+            self.remove(LEGACY)
         if old_colour:
             self.stop(old_colour)
 
