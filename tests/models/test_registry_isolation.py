@@ -204,3 +204,44 @@ def test_the_mlflow_login_goes_to_the_mlflow_registry_only(monkeypatch):
     creds = gitlab.creds()
     assert (creds.username, creds.password, creds.token, gitlab.workspace) == (None, None, "glpat-x", "")
     assert "pw-of-alice" not in repr(mlflow) + repr(vars(creds))
+
+
+def test_a_restarted_registry_keeps_her_login_and_her_models(tmp_path):
+    """A demo stopped and started again on its data folder: the saved administrator credential still
+    rules the server (MLflow makes the admin only on an empty user store: mlflow/server/auth/config.py)."""
+    from .mlflow_server import start_mlflow_server, stop_mlflow_server
+
+    first = start_mlflow_server(tmp_path, auth=True)
+    try:
+        password = first.accounts.ensure_user("carol")
+        made = rest(first, "POST", "/api/2.0/mlflow/registered-models/create", ("carol", password), "user-carol",
+                    json={"name": MODEL})  # fmt: skip
+        assert made.status_code == 200, made.text
+    finally:
+        stop_mlflow_server(first)
+    again = start_mlflow_server(tmp_path, auth=True)
+    try:
+        assert again.admin == first.admin and again.accounts.ensure_user("carol") == password
+        found = rest(again, "GET", "/api/2.0/mlflow/registered-models/search", ("carol", password), "user-carol")
+        assert [m["name"] for m in found.json()["registered_models"]] == [MODEL]
+    finally:
+        stop_mlflow_server(again)
+
+
+def test_a_server_without_the_auth_app_says_what_to_install(tmp_path):
+    """MLflow's basic-auth app without Flask-WTF (an install without mlflow[auth]) exits at start-up
+    with this ImportError (mlflow/server/auth/__init__.py of 3.17.2); the demo says what to install."""
+    import subprocess
+    import sys
+
+    from hybridhub.hub_ext.demo.errors import DemoError
+    from hybridhub.hub_ext.demo.mlflow_server import wait_for_mlflow
+
+    log = tmp_path / "mlflow.log"
+    message = "ImportError: The MLflow basic auth app requires the Flask-WTF package to perform CSRF validation."
+    with log.open("w") as out:
+        process = subprocess.Popen([sys.executable, "-c", f"import sys; print({message!r}); sys.exit(1)"], stdout=out)
+        process.wait(30)
+    with pytest.raises(DemoError) as failed:
+        wait_for_mlflow(process, "http://127.0.0.1:9", log, timeout=10)
+    assert "mlflow[auth]" in str(failed.value) and str(log) in str(failed.value)

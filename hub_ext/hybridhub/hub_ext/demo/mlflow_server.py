@@ -99,7 +99,10 @@ def wait_for_mlflow(process: subprocess.Popen, url: str, log_path: Path, timeout
     started = time.monotonic()
     while time.monotonic() - started < timeout:
         if process.poll() is not None:
-            raise DemoError(f"the MLflow tracking server exited during start-up (code {process.returncode}); see {log_path}.")
+            hint = ""
+            if "Flask-WTF" in log_path.read_text(errors="replace")[-20000:]:  # an install without mlflow[auth]
+                hint = " It needs MLflow's basic-auth app: pip install 'hybridhub[demo]' (mlflow[auth]), or run ./dev demo."
+            raise DemoError(f"the MLflow tracking server exited during start-up (code {process.returncode}); see {log_path}.{hint}")
         try:
             with urllib.request.urlopen(f"{url}/health", timeout=2) as response:
                 if response.status == 200:
