@@ -16,8 +16,15 @@ else
   ENGINE="${CONTAINER_ENGINE:-podman}"
   echo "${CI_REGISTRY_PASSWORD}" | "${ENGINE}" login -u "${CI_REGISTRY_USER}" --password-stdin "${CI_REGISTRY}" >/dev/null
   "${ENGINE}" pull "${IMAGE}"
+  # the request log (ml/prediction_log.py) writes where PREDICTION_LOG_URI says, with the store's
+  # keys of the CI/CD variables: passed by name (-e NAME takes the value from this job's
+  # environment), so no value is on a command line or in the image; unset: no request log
+  set --
+  if [ -n "${PREDICTION_LOG_URI:-}" ]; then
+    set -- -e PREDICTION_LOG_URI -e S3_ENDPOINT -e AWS_ENDPOINT_URL -e AWS_REGION -e AWS_ACCESS_KEY_ID -e AWS_SECRET_ACCESS_KEY
+  fi
   # the zero-downtime swap behind the front proxy (PIPELINE.md, "Deploy on-prem")
-  python3 ci/serve_swap.py --image "${IMAGE}" --model model
+  python3 ci/serve_swap.py --image "${IMAGE}" --model model "$@"
 fi
 if [ -n "${PRODUCTION_METRICS_URI:-}" ]; then
   "${HYBRIDHUB_PYTHON:-python3}" ml/s3io.py put metrics.json "${PRODUCTION_METRICS_URI}"

@@ -4,8 +4,9 @@
     python3 ci/serve_swap.py --image REGISTRY/model@sha256:... --model model
 
 1. one deploy at a time on this machine (a lock file; waits up to DEPLOY_LOCK_WAIT seconds);
-2. start the idle colour from the image on its loopback port, the request log's settings passed
-   by name (-e NAME: the value comes from this job's environment, never a command line);
+2. start the idle colour from the image on its loopback port, with the settings deploy.sh names
+   (-e NAME, the request log's: the engine takes each value from this job's environment, so no
+   value is on a command line);
 3. wait until MLServer is ready (/v2/health/ready) AND the model is, in this very version
    (/v2/models/<name>/versions/<version>/ready);
 4. the switch: nginx's upstream file (written atomically, mounted read-only into the front) names
@@ -27,6 +28,7 @@ import contextlib
 import fcntl
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -37,8 +39,6 @@ from pathlib import Path
 FRONT = "model-front"
 LEGACY = "model-server"  # the single container of the deploy before the front existed
 COLOURS = ("blue", "green")
-LOG_SETTINGS = ("PREDICTION_LOG_URI", "S3_ENDPOINT", "AWS_ENDPOINT_URL", "AWS_REGION", "AWS_ACCESS_KEY_ID",
-                "AWS_SECRET_ACCESS_KEY")  # fmt: skip
 CONTAINER_PORT = 8080  # MLServer's REST port in the model image
 STOP_SECONDS = 30
 
@@ -52,8 +52,8 @@ def setting(name: str, default: str) -> str:
 
 
 class Swap:
-    def __init__(self, image: str, model: str, version: str) -> None:
-        self.image, self.model, self.version = image, model, version
+    def __init__(self, image: str, model: str, version: str, env_names: list[str] = ()) -> None:
+        self.image, self.model, self.version, self.env_names = image, model, version, list(env_names)
         self.engine = setting("CONTAINER_ENGINE", "podman")
         self.dir = Path(setting("MODEL_SERVING_DIR", str(Path.home() / "model-serving")))
         self.serve_port = int(setting("SERVE_PORT", "8080"))
@@ -164,8 +164,7 @@ class Swap:
     # -- the steps --
     def start_colour(self, colour: str) -> None:
         self.remove(colour)  # a leftover of an interrupted deploy: never the one serving
-        names = [n for n in LOG_SETTINGS if os.environ.get(n)] if os.environ.get("PREDICTION_LOG_URI") else []
-        env = [arg for name in names for arg in ("-e", name)]
+        env = [arg for name in self.env_names for arg in ("-e", name)]  # the engine takes each value from here
         self.engine_run("run", "-d", "--name", colour, *env, "-p", f"127.0.0.1:{self.ports[colour]}:{CONTAINER_PORT}",
                         self.image)  # fmt: skip
 
@@ -292,14 +291,18 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--image", required=True, help="the model image, by digest")
     parser.add_argument("--model", default="model", help="the model folder (its model-settings.json)")
+    parser.add_argument("-e", "--env", action="append", default=[], metavar="NAME",
+                        help="a setting the model container gets from this environment, by name only")  # fmt: skip
     args = parser.parse_args(argv)
+    if any(not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name) for name in args.env):
+        parser.error("-e takes a variable's name, never its value")
     try:
         settings = json.loads((Path(args.model) / "model-settings.json").read_text())
         name, version = settings["name"], settings["parameters"]["version"]
     except (OSError, ValueError, KeyError, TypeError) as error:
         print(f"deploy failed: no model settings in {args.model}: {error}", file=sys.stderr)
         return 1
-    swap = Swap(args.image, name, version)
+    swap = Swap(args.image, name, version, args.env)
     try:
         swap.dir.mkdir(parents=True, exist_ok=True)
         with deploy_lock(swap.dir, float(setting("DEPLOY_LOCK_WAIT", "600"))):
