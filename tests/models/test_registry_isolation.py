@@ -159,6 +159,13 @@ def test_accounts_are_idempotent_and_passwords_differ(mlflow_auth_server, people
     held = [(r["workspace"], r["name"]) for r in roles.json()["roles"]]
     # her owner role once, and MLflow's own per-user role (creator-as-owner grants), all in her workspace
     assert held.count(("user-alice", "owner")) == 1 and {w for w, _ in held} == {"user-alice"}
+    # a hub user named like the administrator gets no account (her password would become his)
+    from hybridhub.hub_ext.demo.errors import DemoError
+
+    with pytest.raises(DemoError):
+        again.ensure_user(mlflow_auth_server.admin.username)
+    admin_login = (mlflow_auth_server.admin.username, mlflow_auth_server.admin.password)
+    assert rest(mlflow_auth_server, "GET", "/api/2.0/mlflow/users/get", admin_login, params={"username": "alice"}).status_code == 200
     # still works for her after the second run
     assert rest(mlflow_auth_server, "GET", "/api/2.0/mlflow/registered-models/search", ("alice", people["alice"]["password"]),
                 "user-alice").json()["registered_models"][0]["name"] == MODEL  # fmt: skip
@@ -245,3 +252,13 @@ def test_a_server_without_the_auth_app_says_what_to_install(tmp_path):
     with pytest.raises(DemoError) as failed:
         wait_for_mlflow(process, "http://127.0.0.1:9", log, timeout=10)
     assert "mlflow[auth]" in str(failed.value) and str(log) in str(failed.value)
+
+
+def test_every_hub_name_gets_a_workspace_name_mlflow_accepts_and_its_own():
+    from mlflow.store.workspace.abstract_store import WorkspaceNameValidator
+
+    names = ["alice", "bob", "Alice", "alice.smith", "alice_smith", "a", "日本語", "x" * 80, "user@example.org", "-"]
+    workspaces = [workspace_of(n) for n in names]
+    for workspace in workspaces:
+        WorkspaceNameValidator.validate(workspace)  # raises on a name the server would refuse
+    assert workspaces[:2] == ["user-alice", "user-bob"] and len(set(workspaces)) == len(names)

@@ -23,6 +23,7 @@ import base64
 import hashlib
 import hmac
 import json
+import re
 import secrets
 import urllib.error
 import urllib.request
@@ -37,8 +38,15 @@ OWNER_ROLE = "owner"  # the role in a user's workspace that she alone holds
 
 
 def workspace_of(username: str) -> str:
-    """The workspace of a hub user (MLflow workspace names: lowercase letters, digits, '-')."""
-    return f"user-{username}"
+    """The workspace of a hub user: ``user-<name>``. MLflow's workspace names are lowercase letters,
+    digits and inner '-', at most 63 characters (WorkspaceNameValidator in
+    mlflow/store/workspace/abstract_store.py): a name that is not one gets a short hash of itself, so
+    two hub names never share a workspace."""
+    slug = re.sub(r"[^a-z0-9]+", "-", username.lower()).strip("-")
+    if slug == username and len(slug) <= 50:
+        return f"user-{slug}"
+    digest = hashlib.sha256(username.encode()).hexdigest()[:10]
+    return "-".join(part for part in ("user", slug[:40].strip("-"), digest) if part)
 
 
 @dataclass(frozen=True)
@@ -103,6 +111,8 @@ class MlflowAccounts:
 
     def ensure_user(self, username: str) -> str:
         """Her MLflow user with her password, her workspace, her owner role; returns the password."""
+        if username == self.admin.username:  # her "password" would become the administrator's
+            raise DemoError(f"the hub user {username!r} has the name of the model registry's administrator")
         password = self.admin.user_password(username)
         if username in self._ready:
             return password
