@@ -13,6 +13,7 @@ import base64
 import json
 import uuid
 
+import psutil
 import pytest
 import requests
 
@@ -220,6 +221,7 @@ def test_a_restarted_registry_keeps_her_login_and_her_models(tmp_path):
 
     first = start_mlflow_server(tmp_path, auth=True)
     try:
+        assert psutil.Process(first.process.pid).environ()["MLFLOW_AUTH_ADMIN_PASSWORD"] == first.admin.password
         password = first.accounts.ensure_user("carol")
         made = rest(first, "POST", "/api/2.0/mlflow/registered-models/create", ("carol", password), "user-carol",
                     json={"name": MODEL})  # fmt: skip
@@ -228,6 +230,8 @@ def test_a_restarted_registry_keeps_her_login_and_her_models(tmp_path):
         stop_mlflow_server(first)
     again = start_mlflow_server(tmp_path, auth=True)
     try:
+        # the administrator's password was needed once, to make him: the restarted server holds none
+        assert "MLFLOW_AUTH_ADMIN_PASSWORD" not in psutil.Process(again.process.pid).environ()
         assert again.admin == first.admin and again.accounts.ensure_user("carol") == password
         found = rest(again, "GET", "/api/2.0/mlflow/registered-models/search", ("carol", password), "user-carol")
         assert [m["name"] for m in found.json()["registered_models"]] == [MODEL]

@@ -64,9 +64,11 @@ def auth_config(root: Path, admin: MlflowAdmin) -> str:
 
 
 def mlflow_environment(base: dict[str, str] | None = None, admin: MlflowAdmin | None = None,
-                       config_path: Path | None = None) -> dict[str, str]:  # fmt: skip
+                       config_path: Path | None = None, bootstrap: bool = True) -> dict[str, str]:  # fmt: skip
     """The server's environment: no job runner, no usage telemetry, no tracking URI or MLflow
-    credential of its own; with ``admin``, the auth app's config and first administrator."""
+    credential of its own; with ``admin``, the auth app's config, and the first administrator's
+    password only to ``bootstrap`` an empty user store (MLflow reads it then only:
+    create_admin_user in mlflow/server/auth/__init__.py), so a restarted server holds none."""
     env = dict(os.environ if base is None else base)
     for name in ("MLFLOW_TRACKING_URI", "MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD", "MLFLOW_TRACKING_TOKEN",
                  "MLFLOW_WORKSPACE"):  # fmt: skip
@@ -74,7 +76,9 @@ def mlflow_environment(base: dict[str, str] | None = None, admin: MlflowAdmin | 
     env.update(MLFLOW_SERVER_ENABLE_JOB_EXECUTION="false", MLFLOW_DISABLE_TELEMETRY="true", DO_NOT_TRACK="true")
     if admin is not None and config_path is not None:
         env.update(MLFLOW_AUTH_CONFIG_PATH=str(config_path), MLFLOW_AUTH_ADMIN_USERNAME=admin.username,
-                   MLFLOW_AUTH_ADMIN_PASSWORD=admin.password, MLFLOW_FLASK_SERVER_SECRET_KEY=admin.flask_secret)  # fmt: skip
+                   MLFLOW_FLASK_SERVER_SECRET_KEY=admin.flask_secret)  # fmt: skip
+        if bootstrap:
+            env["MLFLOW_AUTH_ADMIN_PASSWORD"] = admin.password
     return env
 
 
@@ -86,11 +90,12 @@ def start_mlflow(root: Path, port: int, log_path: Path, origins: tuple[str, ...]
     (root / "mlflow-artifacts").mkdir(exist_ok=True)
     log_path.parent.mkdir(parents=True, exist_ok=True)
     command, config = mlflow_command(root, port, origins), None
+    bootstrap = not (root / "basic_auth.db").exists()
     if admin is not None:
         config = root / "basic_auth.ini"
         config.write_text(auth_config(root, admin))
         command += ["--app-name", "basic-auth", "--enable-workspaces"]
-    env = mlflow_environment(admin=admin, config_path=config)
+    env = mlflow_environment(admin=admin, config_path=config, bootstrap=bootstrap)
     return start_child(command, log_path, cwd=root, env=env)
 
 
