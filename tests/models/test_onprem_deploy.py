@@ -261,7 +261,7 @@ def test_deploy_promote_rollback_and_a_failed_deploy_drop_no_request(site, model
     assert done.returncode == 0, done.stdout + done.stderr
     assert f"serving sensor-failure 1.0.1 on port {site.port} (blue," in done.stdout
     assert site.containers() == {"blue": True, "model-front": True}
-    assert f"server 127.0.0.1:{site.blue};" in (site.serving / "upstream.conf").read_text()
+    assert f"server 127.0.0.1:{site.blue} max_fails=0;" in (site.serving / "upstream.conf").read_text()
 
     clients = [Client(site.port, keep_alive) for keep_alive in (False, False, True, True)]
     for client in clients:
@@ -319,7 +319,7 @@ def test_a_second_deploy_at_the_same_time_waits_for_the_first(site, models):
     assert [run.returncode for run in runs] == [0, 0], outputs
     assert sum("waiting for the deploy that is running" in out for out, _ in outputs) == 1, outputs
     active = json.loads((site.serving / "active.json").read_text())
-    assert f"server 127.0.0.1:{active['port']};" in (site.serving / "upstream.conf").read_text()
+    assert f"server 127.0.0.1:{active['port']} max_fails=0;" in (site.serving / "upstream.conf").read_text()
     assert site.containers() == {active["colour"]: True, "model-front": True}
     assert infer(f"http://127.0.0.1:{site.port}", [[48.0, 4.1, 12.0]])["model_version"] == active["version"]
 

@@ -102,12 +102,14 @@ class Swap:
     def upstream(self, primary: str) -> str:
         """The serving colour, and the other one as nginx's backup: when the serving one stops
         listening (podman stop), every new request goes to the other, none fails
-        (https://nginx.org/en/docs/http/ngx_http_upstream_module.html#server, "backup")."""
+        (https://nginx.org/en/docs/http/ngx_http_upstream_module.html#server, "backup"). The
+        serving one is never marked unavailable (max_fails=0): one failed connection does not
+        send the requests of the next seconds to a backup that is not running."""
         backup = COLOURS[1 - COLOURS.index(primary)]
         return (
             "# written by ci/serve_swap.py: the model container the front sends requests to, and the\n"
             "# other colour, which takes them when this one stops listening\n"
-            f"upstream model_server {{\n    server 127.0.0.1:{self.ports[primary]};  # {primary}\n"
+            f"upstream model_server {{\n    server 127.0.0.1:{self.ports[primary]} max_fails=0;  # {primary}\n"
             f"    server 127.0.0.1:{self.ports[backup]} backup;  # {backup}\n    keepalive 16;\n}}\n"
         )
 
