@@ -71,6 +71,7 @@ def train(out: Path, version: str, data: Path, c: str) -> None:
     result = subprocess.run(
         [sys.executable, str(TEMPLATE_DIR / "ml" / "train.py"), "--data", str(data), "--out", str(out), "--c", c],
         env={**os.environ, "MODEL_VERSION": version}, capture_output=True, text=True, timeout=120,
+        cwd=out.parent,  # the job's lineage.json is written in its working folder
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
 

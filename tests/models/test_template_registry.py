@@ -231,6 +231,17 @@ def test_without_a_registry_the_jobs_say_so_and_still_write_lineage(tmp_path, sa
     ci = {**base, "GITLAB_CI": "true", "MLFLOW_TRACKING_URI": gitlab_uri}
     again = job("train.py", "--data", str(sample_data["train"]), "--out", "model2", cwd=work, env=ci)
     assert again.returncode == 0 and "no model registry configured: MLFLOW_TRACKING_TOKEN is not set" in again.stdout
+    # the on-prem deploy's first step on a runner without MLflow (PIPELINE.md: needed only with a registry)
+    absent = tmp_path / "runner-without-mlflow" / "mlflow"
+    absent.mkdir(parents=True)
+    (absent / "__init__.py").write_text("raise ImportError('No module named mlflow')\n")
+    (work / "image.json").write_text(json.dumps({"ref": "registry.example/ml/model@sha256:" + "a" * 64,
+                                                 "digest": "sha256:" + "a" * 64}))  # fmt: skip
+    deploy = job("registry.py", "build", "--image-json", "image.json", cwd=work,
+                 env={**base, "GITLAB_CI": "true", "PYTHONPATH": str(absent.parent)})  # fmt: skip
+    assert deploy.returncode == 0, deploy.stdout + deploy.stderr
+    assert "nothing to add to the registry" in deploy.stdout and "Traceback" not in deploy.stderr
+    assert json.loads((work / "lineage.json").read_text())["image"]["digest"] == "sha256:" + "a" * 64
 
 
 def test_a_registry_that_is_down_fails_the_train_job_in_one_line(tmp_path, sample_data):  # noqa: F811
