@@ -103,7 +103,7 @@ def test_each_server_gets_only_its_users_registry_login(demo):  # noqa: F811
         assert as_user(registry, "DELETE", "/api/2.0/mlflow/registered-models/delete", snooping,
                        json={"name": model}).status_code in (403, 404)  # fmt: skip
     assert as_user(registry, "GET", "/api/2.0/mlflow/registered-models/get", alice, params={"name": model}).status_code == 200
-    # the registry's own pages ask a browser for a login (the panel's registry link: docs/models.md)
+    # the registry's own pages ask a browser for a login (so the panel links none: docs/models.md)
     page = requests.get(registry + "/", timeout=30)
     assert page.status_code == 401 and page.headers.get("WWW-Authenticate", "").startswith("Basic")
     # the model's config the browser gets has the registry's address, never a login
@@ -138,6 +138,15 @@ def test_each_server_gets_only_its_users_registry_login(demo):  # noqa: F811
         answer = session.session.get(f"{demo['url']}user/{name}/hybridhub/models", params={"project": project}, timeout=60)
         listed[name] = [m["name"] for m in answer.json()["models"]]
     assert "sensor-failure" in listed["alice"] and "sensor-failure" not in listed["bob"]
+    # her lineage card offers no link to the registry's UI: it would ask her browser for a password
+    # only her server holds (the panel is where she sees her versions)
+    hub_session = labs["alice"][0].session
+    versions = hub_session.get(f"{demo['url']}user/alice/hybridhub/models/versions",
+                               params={"project": project, "name": "sensor-failure"}, timeout=60).json()["versions"]  # fmt: skip
+    lineage = hub_session.get(f"{demo['url']}user/alice/hybridhub/models/lineage", timeout=60,
+                              params={"project": project, "name": "sensor-failure", "version": versions[0]["version"]})  # fmt: skip
+    assert lineage.status_code == 200, lineage.text
+    assert lineage.json()["links"]["registry"] is None and alice["HYBRIDHUB_MLFLOW_TRACKING_PASSWORD"] not in lineage.text
     traces = [hub.session.get(api + f"runs/{pipeline}/jobs/{job['id']}/trace", params={**where, "offset": 0},
                               timeout=30).json()["content"] for job in jobs.values() if job["status"] == "success"]  # fmt: skip
     assert len(traces) == 3 and "sensor-failure" in "".join(traces)

@@ -194,9 +194,13 @@ class ModelsService:
 
     @staticmethod
     def _registry_page(ctx: Context, name: str, found: Version) -> str | None:
-        """The registry's page of the version: GitLab's model registry, or the MLflow server's UI."""
+        """The registry's page of the version: GitLab's model registry, or the MLflow server's UI;
+        none for an MLflow server with logins (the demo's), whose UI would ask the browser for a
+        password only this server holds (the panel shows the same versions)."""
         if ctx.registry.kind == "gitlab":
             return f"{ctx.web_url}/-/ml/models" if ctx.web_url else None
+        if ctx.registry.username:
+            return None
         registry_version = found.tags.get("hybridhub.registry_version")
         page = f"/#/models/{quote(name, safe='')}" + (f"/versions/{quote(registry_version, safe='')}" if registry_version else "")
         return _without_credentials(ctx.registry.uri) + page
