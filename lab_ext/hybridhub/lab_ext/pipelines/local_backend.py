@@ -5,6 +5,7 @@ A pipeline is a shared clone of the workspace repository at the chosen commit, r
 from gitlab-ci-local's output lines, logs from ``.gitlab-ci-local/output/<job>.log`` (read from
 an offset, so each poll costs only the new bytes), metrics from the jobs' ``metrics.json``
 artifacts. Manual jobs wait until played; play and retry run that one job in the same clone.
+The jobs' secrets are masked in every log the panel reads or the store keeps (masking.py).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from .local_run import CiLocalProcess, argv_for, check_tools, job_env, parse_lin
 from .local_serving import LocalServing
 from .local_store import (STORE_DIR, EnvironmentStore, PipelineStore, iso_to_epoch, job_environments, now_iso,
                           read_metrics)  # fmt: skip
+from .masking import LiveReader, Masker, read_kept
 
 GIT_TIMEOUT = 60.0
 log = logging.getLogger(__name__)
@@ -69,6 +71,7 @@ class LocalBackend(PipelineBackend):
         self.requests: dict[str, int] = {}
         self.starting: set[int] = set()
         self.lock = asyncio.Lock()
+        self.live_logs = LiveReader()
         # deploy jobs hand their model to this server's model server (local_serving.py)
         port = os.environ.get("HYBRIDHUB_LOCAL_SERVE_PORT", "0")
         # its MLServer processes get the jobs' object-store env (+ PREDICTION_LOG_URI): the request log
@@ -267,7 +270,7 @@ class LocalBackend(PipelineBackend):
         if proc.timed_out:
             record["error"] = "runner_timeout"
         elif code and not self._blocking_failure(record) and not stopped:
-            record["error"] = "\n".join(proc.tail[-10:])
+            record["error"] = self.masker().mask_text("\n".join(proc.tail[-10:]))
         record["metrics"] = read_metrics(self.store.run_dir(record["id"]) / "src") or record.get("metrics")
         record["status"] = self._overall(record, stopped, code)
         record["finished_at"] = now_iso()
@@ -297,11 +300,18 @@ class LocalBackend(PipelineBackend):
             return "failed"
         return "success"
 
+    def masker(self) -> Masker:
+        """The secrets of the jobs' environment (the values this server gives every job)."""
+        return Masker.from_env(job_env(self.extra_env))
+
     def _keep_log(self, pipeline_id: int, job: dict) -> None:
+        """The masked copy is kept; the live log with the secrets in clear goes (a retry writes a new one)."""
         run = self.store.run_dir(pipeline_id)
         live = run / "src" / ".gitlab-ci-local" / "output" / f"{job['name']}.log"
         if live.is_file():
-            self.store.keep_log(pipeline_id, job["id"], live)
+            self.store.keep_log(pipeline_id, job["id"], live, self.masker())
+            parts = workspace.relative_parts(self.store.root, live)
+            workspace.remove_tree(self.store.root, parts, error=PipelineError)
 
     # ---- reading -------------------------------------------------------------------------
     def _view(self, record: dict) -> dict:
@@ -358,15 +368,17 @@ class LocalBackend(PipelineBackend):
         run = self.store.run_dir(pipeline_id)
         kept = run / "logs" / f"{job['id']}.log"
         path = kept if kept.is_file() else run / "src" / ".gitlab-ci-local" / "output" / f"{job['name']}.log"
-        content, next_offset = b"", max(0, int(offset))
-        if path.is_file() and job["started_at"]:
-            with path.open("rb") as handle:
-                handle.seek(next_offset)
-                content = handle.read(MAX_TRACE_CHUNK)
-            next_offset += len(content)
-        complete = job["status"] in FINISHED and (not path.is_file() or next_offset >= path.stat().st_size)
+        content, next_offset, at_end = b"", max(0, int(offset)), True
+        finished = job["status"] in FINISHED
+        if path.is_file() and job["started_at"]:  # whole lines, masked; offsets in the masked text
+            if path == kept:
+                content, next_offset, at_end = read_kept(path, self.masker(), next_offset, MAX_TRACE_CHUNK)
+            else:
+                key = (int(pipeline_id), job["id"])
+                content, next_offset, at_end = self.live_logs.read(key, path, self.masker(), next_offset,
+                                                                   MAX_TRACE_CHUNK, final=finished)  # fmt: skip
         return {"offset": offset, "next_offset": next_offset, "content": content.decode("utf-8", "replace"),
-                "complete": complete}  # fmt: skip
+                "complete": finished and at_end}  # fmt: skip
 
     @staticmethod
     def _job(record: dict, job_id) -> dict:

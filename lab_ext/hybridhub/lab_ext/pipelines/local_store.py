@@ -2,7 +2,7 @@
 
 Each run keeps ``pipeline.json`` (the record: no secrets, only what the user typed),
 ``src/`` (a shared clone at the pipeline's commit, where gitlab-ci-local keeps its state in
-``src/.gitlab-ci-local/``) and ``logs/<job id>.log`` (the logs of finished jobs).
+``src/.gitlab-ci-local/``) and ``logs/<job id>.log`` (the logs of finished jobs, secrets masked).
 """
 
 from __future__ import annotations
@@ -11,13 +11,13 @@ import calendar
 import contextlib
 import json
 import os
-import shutil
 import time
 from pathlib import Path
 
 from .. import workspace
 from . import ci_file
 from .errors import PipelineError
+from .masking import Masker
 
 STORE_DIR = ".hybridhub/pipelines"
 KEEP = 30
@@ -88,13 +88,13 @@ class PipelineStore:
             prefix=".pipeline-", suffix=".json", error=PipelineError,
         )  # fmt: skip
 
-    def keep_log(self, pipeline_id: int, job_id: int, live: Path) -> None:
-        """Copy a finished job's live log to ``logs/<job id>.log`` of the run."""
+    def keep_log(self, pipeline_id: int, job_id: int, live: Path, masker: Masker) -> None:
+        """Copy a finished job's live log, its secrets masked, to ``logs/<job id>.log`` of the run."""
         with open(live, "rb") as source, workspace.atomic_file(
             self.root, self._parts(int(pipeline_id), "logs", f"{int(job_id)}.log"), overwrite=True,
             create_parents=True, mode=0o644, error=PipelineError,
         ) as target:  # fmt: skip
-            shutil.copyfileobj(source, target)
+            masker.copy(source, target)
 
     def records(self, project: str | None = None, limit: int = 20) -> list[dict]:
         found = []
