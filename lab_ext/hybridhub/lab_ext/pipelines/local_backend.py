@@ -264,6 +264,7 @@ class LocalBackend(PipelineBackend):
                 if job["started_at"]:
                     self._keep_log(record["id"], job)
             self._deployment(record, job)
+        self._mask_live_logs(record, names)
         for job in record["jobs"]:
             if job["status"] == "manual" and (stopped or self._blocking_failure(record)):
                 job["status"] = "skipped"
@@ -304,14 +305,28 @@ class LocalBackend(PipelineBackend):
         """The secrets of the jobs' environment (the values this server gives every job)."""
         return Masker.from_env(job_env(self.extra_env))
 
+    def _live_log(self, pipeline_id: int, job: dict) -> Path:
+        return self.store.run_dir(pipeline_id) / "src" / ".gitlab-ci-local" / "output" / f"{job['name']}.log"
+
     def _keep_log(self, pipeline_id: int, job: dict) -> None:
-        """The masked copy is kept; the live log with the secrets in clear goes (a retry writes a new one)."""
-        run = self.store.run_dir(pipeline_id)
-        live = run / "src" / ".gitlab-ci-local" / "output" / f"{job['name']}.log"
+        """The masked copy is kept, and the live log masked too: gitlab-ci-local still reads it for
+        its summary of failed jobs, and a retry truncates it."""
+        live = self._live_log(pipeline_id, job)
         if live.is_file():
-            self.store.keep_log(pipeline_id, job["id"], live, self.masker())
-            parts = workspace.relative_parts(self.store.root, live)
-            workspace.remove_tree(self.store.root, parts, error=PipelineError)
+            masker = self.masker()
+            self.store.keep_log(pipeline_id, job["id"], live, masker)
+            self.store.mask_file(live, masker)
+
+    def _mask_live_logs(self, record: dict, names: list[str]) -> None:
+        """After the run's process ended: what it wrote after a job was kept is masked too."""
+        for name in names:
+            live = self._live_log(record["id"], self._current(record, name))
+            if live.is_file():
+                try:
+                    self.store.mask_file(live, self.masker())
+                except (OSError, PipelineError) as exc:
+                    log.warning("local pipeline %s: the log of %s was not masked (%s)", record["id"], name,
+                                getattr(exc, "reason", type(exc).__name__))  # fmt: skip
 
     # ---- reading -------------------------------------------------------------------------
     def _view(self, record: dict) -> dict:
@@ -347,6 +362,7 @@ class LocalBackend(PipelineBackend):
                 if job["status"] in ("running", "created", "pending"):
                     job["status"] = "canceled"
                     self._deployment(record, job)
+            self._mask_live_logs(record, sorted({job["name"] for job in record["jobs"]}))
             self.store.save(record)
         return record
 

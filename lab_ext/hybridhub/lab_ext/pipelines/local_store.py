@@ -96,6 +96,13 @@ class PipelineStore:
         ) as target:  # fmt: skip
             masker.copy(source, target)
 
+    def mask_file(self, path: Path, masker: Masker) -> None:
+        """Rewrite a file of the store (gitlab-ci-local's live log of a kept job) masked, in one step."""
+        with open(path, "rb") as source, workspace.atomic_file(
+            self.root, workspace.relative_parts(self.root, path), overwrite=True, mode=0o644, error=PipelineError,
+        ) as target:  # fmt: skip
+            masker.copy(source, target)
+
     def records(self, project: str | None = None, limit: int = 20) -> list[dict]:
         found = []
         for pipeline_id in self.ids():
