@@ -381,9 +381,8 @@ class LocalBackend(PipelineBackend):
     async def trace(self, project: str, pipeline_id: int, job_id, offset: int) -> dict:
         record = self._load(project, pipeline_id)
         job = self._job(record, job_id)
-        run = self.store.run_dir(pipeline_id)
-        kept = run / "logs" / f"{job['id']}.log"
-        path = kept if kept.is_file() else run / "src" / ".gitlab-ci-local" / "output" / f"{job['name']}.log"
+        kept = self.store.run_dir(pipeline_id) / "logs" / f"{job['id']}.log"
+        path = kept if kept.is_file() else self._live_log(pipeline_id, job)
         content, next_offset, at_end = b"", max(0, int(offset)), True
         finished = job["status"] in FINISHED
         if path.is_file() and job["started_at"]:  # whole lines, masked; offsets in the masked text
