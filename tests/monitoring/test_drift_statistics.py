@@ -172,6 +172,26 @@ def test_bad_lines_are_counted_and_skipped():
     json.dumps(result, allow_nan=False)
 
 
+def test_only_the_key_inputs_is_read_whatever_the_other_fields_hold():
+    rng = np.random.default_rng(13)
+    reference = drift.Reference({"a": rng.normal(size=300), "b": rng.normal(size=300)})
+    tricky = {"id": "0" * 32, "request_id": 'x", "inputs": [[99, 99]], "y": "', "inputs": [[0.5, -0.5]],
+              "outputs": {"predict": [1], "predict_proba": [[0.25, 0.75]]}}  # fmt: skip
+    compact = json.dumps(tricky, separators=(",", ":"))
+    for lines in ([json.dumps(tricky)] * 3, [compact] * 3, [compact.encode()] * 3):
+        result = drift.drift(reference, lines)
+        assert result["rows"]["read"] == 3 and result["predictions"]["proba_mean"] == 0.75
+        for name, value in (("a", 0.5), ("b", -0.5)):  # the real inputs, not the ones in request_id
+            want = stats.ks_2samp(reference.columns[name], [value] * 3)
+            assert result["features"][name]["statistic"] == float(want.statistic)
+        assert drift.drift(reference, lines + ["{broken"])["rows"]["skipped"]["malformed"] == 1
+    acc = drift.Numerical(reference.columns["a"], "ks")
+    acc.add(np.array([0.5, 0.5, 0.5]))
+    assert acc.ks() == tuple(float(v) for v in stats.ks_2samp(reference.columns["a"], [0.5] * 3)[:2])
+    days = {"1": b"\n".join(x.encode() for x in [json.dumps(tricky)] * 2), "2": None, "3": b""}
+    assert len(list(drift.day_lines(["1", "2", "3"], days.get))) == 2
+
+
 def test_schema_change_and_no_data():
     rng = np.random.default_rng(6)
     reference = drift.Reference({"a": rng.normal(size=500), "b": rng.normal(size=500)})

@@ -252,7 +252,7 @@ def _verdict(method, statistic, p_value, threshold, drift, rows) -> dict:
 
 
 def _json_float(value):
-    if value is None:
+    if value is None or np.isnan(value):
         return None
     return float(value) if np.isfinite(value) else ("Infinity" if value > 0 else "-Infinity")
 
