@@ -192,6 +192,23 @@ def test_only_the_key_inputs_is_read_whatever_the_other_fields_hold():
     assert len(list(drift.day_lines(["1", "2", "3"], days.get))) == 2
 
 
+def test_text_categories_and_odd_values_never_crash():
+    rng = np.random.default_rng(14)
+    reference = drift.Reference({"a": rng.normal(size=50), "c": np.array(["x", "y", "z"] * 10 + ["x"] * 20)},
+                                predict=np.array([0.0, 1.0] * 25))  # fmt: skip
+    lines = [json.dumps({"inputs": [[0.1, "x"], [0.2, "w"], [None, None], [[1], "y"]],
+                         "outputs": {"predict": [[1], "a", 0, None], "predict_proba": [0.1, 0.2, 0.3, 0.4]}}),
+             json.dumps({"inputs": [[1.0, "z"]], "outputs": {"predict": [1], "predict_proba": [[0.1, 0.9]]}})]  # fmt: skip
+    result = drift.drift(reference, lines)
+    json.dumps(result, allow_nan=False)
+    a, c = result["features"]["a"], result["features"]["c"]
+    assert (a["current_rows"], a["missing"], c["current_rows"], c["missing"], c["other"]) == (3, 2, 4, 1, 1)
+    assert c["method"] == "chisquare" and c["p_value"] == 0 and c["statistic"] is None and c["drift"]
+    predictions = result["predictions"]
+    assert predictions["class_shares"] == {"0": 0.2, "1": 0.2, "None": 0.2, "[1]": 0.2, "a": 0.2}
+    assert predictions["proba_mean"] == 0.9 and predictions["predict"]["other"] == 3
+
+
 def test_schema_change_and_no_data():
     rng = np.random.default_rng(6)
     reference = drift.Reference({"a": rng.normal(size=500), "b": rng.normal(size=500)})

@@ -252,9 +252,8 @@ def _verdict(method, statistic, p_value, threshold, drift, rows) -> dict:
 
 
 def _json_float(value):
-    if value is None or np.isnan(value):
-        return None
-    return float(value) if np.isfinite(value) else ("Infinity" if value > 0 else "-Infinity")
+    """A number for JSON; none (null) when there is none or it is not finite."""
+    return None if value is None or not np.isfinite(value) else float(value)
 
 
 def _accumulator(reference: np.ndarray):
@@ -346,20 +345,21 @@ class _Stream:
 
     def _fold_predictions(self, predicted: list, proba: list) -> None:
         if predicted:
-            labels = np.array(predicted)
-            if labels.ndim == 1 and labels.dtype != object:
+            try:
+                labels = np.array(predicted)
+                if labels.ndim != 1 or labels.dtype == object:
+                    raise ValueError
                 values, counts = np.unique(labels, return_counts=True)
                 self.classes.update({str(v): int(c) for v, c in zip(values.tolist(), counts.tolist())})
-            else:
-                labels = np.empty(len(predicted), dtype=object)
-                labels[:] = predicted
-                self.classes.update(map(str, predicted))
+            except (ValueError, TypeError):  # mixed or nested labels: counted by their text
+                labels = np.array([str(p) for p in predicted], dtype=object)
+                self.classes.update(labels.tolist())
             if self.predict is not None:
                 self.predict.add(_as_column(labels.astype(object), self.predict))
         try:
             positive = np.array(proba, dtype=float)[:, -1] if proba else np.empty(0)
-        except (ValueError, IndexError):
-            return
+        except (ValueError, IndexError, TypeError):  # odd rows among them: the last of each list
+            positive = np.array([_number(p[-1]) if isinstance(p, list) and p else np.nan for p in proba])
         positive = positive[np.isfinite(positive)]
         self.proba_hist += np.histogram(positive, bins=10, range=(0.0, 1.0))[0]
         self.proba_sum += float(positive.sum())
