@@ -40,6 +40,7 @@ wrong width (or feature names that differ) is a drift of its own kind: ``schema_
 
 from __future__ import annotations
 
+import copy
 import csv
 import io
 import json
@@ -68,6 +69,19 @@ class Reference:
         self.columns = {name: np.asarray(values) for name, values in columns.items()}
         self.predict = None if predict is None else np.asarray(predict)
         self.proba = None if proba is None else np.asarray(proba, dtype=float)
+        self._accumulators = None
+
+    def accumulators(self) -> tuple[list, Categorical | None, Numerical | Categorical | None]:
+        """Empty accumulators of the features, predicted classes and probabilities (the reference
+        is sorted and counted on the first call only)."""
+        if self._accumulators is None:
+            self._accumulators = (
+                [_accumulator(values) for values in self.columns.values()],
+                None if self.predict is None else _classes(self.predict),
+                None if self.proba is None else _accumulator(self.proba),
+            )
+        features, predict, proba = self._accumulators
+        return [f.fresh() for f in features], predict and predict.fresh(), proba and proba.fresh()
 
     @classmethod
     def from_csv(cls, content: bytes, features: list[str] | None = None, target: str | None = None) -> Reference:
@@ -120,13 +134,23 @@ class Numerical:
     def __init__(self, reference: np.ndarray, method: str):
         ref = np.sort(reference[np.isfinite(reference)])
         self.method, self.reference = method, ref
-        self.u, counts = np.unique(ref, return_counts=True)
-        self.ref_le = np.cumsum(counts)  # reference values <= u_j
+        first = np.concatenate(([True], ref[1:] != ref[:-1]))  # distinct values of the sorted reference
+        self.u = ref[first]
+        self.ref_le = np.append(np.flatnonzero(first)[1:], len(ref))  # reference values <= u_j
+        self.reset()
+
+    def reset(self) -> None:
         k = len(self.u)
         self.equal = np.zeros(k, np.int64)
         self.between = np.zeros(k + 1, np.int64)  # gap j: u_{j-1} < x < u_j (gap 0 and k: tails)
         self.between_sum = np.zeros(k + 1)
         self.n = 0
+
+    def fresh(self) -> Numerical:
+        """An empty accumulator over the same reference (which is sorted once)."""
+        new = copy.copy(self)
+        new.reset()
+        return new
 
     def add(self, x: np.ndarray) -> None:
         k = len(self.u)
@@ -197,8 +221,16 @@ class Categorical:
     def __init__(self, reference: np.ndarray, method: str):
         self.method = method
         self.categories, self.ref_counts = np.unique(reference, return_counts=True)
+        self.reset()
+
+    def reset(self) -> None:
         self.counts = np.zeros(len(self.categories) + 1, np.int64)  # the last: "other"
         self.n = 0
+
+    def fresh(self) -> Categorical:
+        new = copy.copy(self)
+        new.reset()
+        return new
 
     def add(self, values: np.ndarray) -> None:
         k = len(self.categories)
@@ -286,10 +318,8 @@ class _Stream:
 
     def __init__(self, reference: Reference):
         self.names = list(reference.columns)
-        self.features = [_accumulator(reference.columns[n]) for n in self.names]
+        self.features, self.predict, self.proba = reference.accumulators()
         self.numeric = all(isinstance(f, Numerical) or f.categories.dtype.kind == "f" for f in self.features)
-        self.predict = None if reference.predict is None else _classes(reference.predict)
-        self.proba = None if reference.proba is None else _accumulator(reference.proba)
         self.lines = self.rows = self.malformed = self.wrong_width = 0
         self.missing = np.zeros(len(self.names), np.int64)
         self.widths: Counter = Counter()
