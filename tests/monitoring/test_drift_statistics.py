@@ -274,6 +274,8 @@ def test_reference_from_csv():
     assert reference.columns["temperature_c"][3] == 23.0 and set(reference.predict) == {0.0, 1.0}
     assert drift.method_for(reference.columns["temperature_c"]) == "ks"
     assert drift.method_for(reference.columns["vibration_mm_s"]) == "chisquare"
+    integers = drift.Reference({"count": np.arange(2000) % 50, "flag": np.arange(2000) % 2 == 0})
+    assert [f.method for f in integers.accumulators()[0]] == ["wasserstein", "jensenshannon"]
     with pytest.raises(ValueError, match="pressure"):
         drift.Reference.from_csv(content, features=["temperature_c", "pressure"])
 

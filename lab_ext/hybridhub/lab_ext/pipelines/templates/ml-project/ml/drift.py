@@ -66,8 +66,8 @@ class Reference:
     the reference of the predictions (``predict`` classes, positive-class ``proba``)."""
 
     def __init__(self, columns: dict[str, np.ndarray], predict=None, proba=None):
-        self.columns = {name: np.asarray(values) for name, values in columns.items()}
-        self.predict = None if predict is None else np.asarray(predict)
+        self.columns = {name: _floats_if_numbers(values) for name, values in columns.items()}
+        self.predict = None if predict is None else _floats_if_numbers(predict)
         self.proba = None if proba is None else np.asarray(proba, dtype=float)
         self._accumulators = None
 
@@ -110,6 +110,12 @@ class Reference:
         columns = {name: _numeric_or_text(raw[:, header.index(name)]) for name in names}
         labels = _numeric_or_text(raw[:, header.index(target)]) if target else None
         return cls(columns, predict=labels)
+
+
+def _floats_if_numbers(values) -> np.ndarray:
+    """Integers and booleans as floats: numbers are compared as floats, whatever their type."""
+    values = np.asarray(values)
+    return values.astype(float) if values.dtype.kind in "biu" else values
 
 
 def _numeric_or_text(values: np.ndarray) -> np.ndarray:
