@@ -52,7 +52,7 @@ import numpy as np
 from scipy import stats
 from scipy.spatial.distance import jensenshannon
 
-CHUNK_LINES = 20_000
+CHUNK_LINES = 10_000
 SMALL_REFERENCE = 1000  # Evidently: <= 1000 reference rows -> tests with p-values, above -> distances
 CATEGORICAL_MAX_VALUES = 5
 P_THRESHOLD = 0.05
@@ -87,8 +87,7 @@ class Reference:
     def from_csv(cls, content: bytes, features: list[str] | None = None, target: str | None = None) -> Reference:
         """The training CSV; ``features`` (default: every column but ``target``) in model order.
         With ``target``, its labels are the reference of the predicted classes."""
-        reader = csv.reader(io.StringIO(content.decode("utf-8")))
-        header = next(reader, None)
+        header = next(csv.reader([content.split(b"\n", 1)[0].decode("utf-8-sig")]), None)
         if not header:
             raise ValueError("the reference CSV is empty")
         names = features or [h for h in header if h != target]
@@ -97,14 +96,15 @@ class Reference:
             raise ValueError(f"the reference CSV has no column(s) {', '.join(missing)}")
         columns_at = [header.index(n) for n in names + ([target] if target else [])]
         try:  # all numbers: numpy's C parser
-            numbers = np.loadtxt(io.StringIO(content.decode("utf-8")), delimiter=",", skiprows=1, ndmin=2,
-                                 usecols=columns_at)  # fmt: skip
+            numbers = np.loadtxt(io.BytesIO(content), delimiter=",", skiprows=1, ndmin=2, usecols=columns_at)  # bytes: no text copy
             values = dict(zip(names + ([target] if target else []), numbers.T))
             if len(numbers):
                 return cls({n: values[n] for n in names}, predict=values.get(target) if target else None)
         except ValueError:
             pass
-        raw = np.array([row for row in reader if row], dtype=str)
+        rows = csv.reader(io.StringIO(content.decode("utf-8-sig")))
+        next(rows)
+        raw = np.array([row for row in rows if row], dtype=str)
         if raw.size == 0:
             raise ValueError("the reference CSV has no rows")
         columns = {name: _numeric_or_text(raw[:, header.index(name)]) for name in names}
