@@ -104,7 +104,7 @@ def start_image_server(tmp_path, run_env: dict[str, str]):
     (tmp_path / "train.csv").write_bytes(sensor_csv(2000, seed=1))
     trained = subprocess.run([sys.executable, str(TEMPLATE_DIR / "ml" / "train.py"), "--data", str(tmp_path / "train.csv"),
                               "--out", str(models / "model")], env={**os.environ, "MODEL_VERSION": "2.3.4"},
-                             capture_output=True, text=True, timeout=120)  # fmt: skip
+                             cwd=tmp_path, capture_output=True, text=True, timeout=120)  # fmt: skip (its lineage.json there)
     assert trained.returncode == 0, trained.stderr
     ports = {"MLSERVER_HTTP_PORT": free_port(), "MLSERVER_GRPC_PORT": free_port(), "MLSERVER_METRICS_PORT": free_port()}
     env = {**os.environ, **settings, **{k: str(v) for k, v in ports.items()}, "MLSERVER_HOST": "127.0.0.1", **run_env}
