@@ -19,7 +19,6 @@ import json
 import os
 import select
 import shutil
-import socket
 import subprocess
 import sys
 import threading
@@ -31,40 +30,11 @@ from pathlib import Path
 import pytest
 
 from hybridhub.lab_ext.pipelines.template import TEMPLATE_DIR
+from tests.models.serving_machine import FRONT_IMAGE, MLSERVER, PROJECT_IMAGE, REGISTRY, ServingMachine, free_port
 from tests.pipelines.conftest import infer, sample_data  # noqa: F401 (fixture)
-from tests.podman_standin import HERE as STANDIN, register_image, register_login
+from tests.podman_standin import register_image
 
 pytestmark = [pytest.mark.models, pytest.mark.pipelines]
-
-REGISTRY = "registry.test"
-PROJECT_IMAGE = f"{REGISTRY}/group/sensors"
-FRONT_IMAGE = "docker.io/library/nginx:1.27-alpine"  # the template's FRONT_IMAGE default
-NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
-MLSERVER = str(Path(sys.executable).with_name("mlserver"))
-# what the official nginx image's /etc/nginx/nginx.conf does (https://github.com/nginxinc/docker-nginx,
-# mainline/alpine/nginx.conf): workers, keepalive_timeout 65, and `include /etc/nginx/conf.d/*.conf`
-# in http{}; paths moved into the container's own folder, logs to stderr (the image links them there)
-NGINX_MAIN = """worker_processes 2;
-error_log stderr notice;
-pid {state}/nginx.pid;
-events { worker_connections 1024; }
-http {
-    access_log off;
-    keepalive_timeout 65;
-    client_body_temp_path {state}/body;
-    proxy_temp_path {state}/proxy;
-    fastcgi_temp_path {state}/fastcgi;
-    uwsgi_temp_path {state}/uwsgi;
-    scgi_temp_path {state}/scgi;
-    include {mount:/etc/nginx/conf.d}/*.conf;
-}
-"""
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def train(out: Path, version: str, data: Path, c: str) -> None:
@@ -76,33 +46,9 @@ def train(out: Path, version: str, data: Path, c: str) -> None:
     assert result.returncode == 0, result.stderr
 
 
-class Site:
-    """The serving machine: the stand-in's state, the serving folder, ports, and the job folders
-    (a copy of the template with the job's artifacts: model/ and the build's image.json)."""
-
-    def __init__(self, base: Path) -> None:
-        self.base, self.state, self.serving = base, base / "podman", base / "model-serving"
-        self.port, self.blue, self.green = free_port(), free_port(), free_port()
-        # the runner's python3: with mlflow-skinny, as PIPELINE.md asks of the deploy runner
-        tools = base / "runner-bin"
-        tools.mkdir()
-        (tools / "python3").write_text(f'#!/bin/sh\nexec "{sys.executable}" "$@"\n')
-        (tools / "python3").chmod(0o755)
-        self.env = {
-            **os.environ, "PATH": os.pathsep.join([str(STANDIN), str(tools), os.environ["PATH"]]), "PODMAN_STANDIN_STATE": str(self.state),
-            "PODMAN_STANDIN_PYTHON": sys.executable, "CI_REGISTRY": REGISTRY, "CI_REGISTRY_IMAGE": PROJECT_IMAGE,
-            "CI_REGISTRY_USER": "gitlab-ci-token", "CI_REGISTRY_PASSWORD": "job-token-value", "MODEL_SERVING_DIR": str(self.serving),
-            "SERVE_PORT": str(self.port), "SERVE_ADDRESS": "127.0.0.1", "SERVE_BLUE_PORT": str(self.blue),
-            "SERVE_GREEN_PORT": str(self.green), "READY_TIMEOUT": "40",
-        }  # fmt: skip
-        for name in ("MLFLOW_TRACKING_URI", "HYBRIDHUB_LOCAL_RUN", "PREDICTION_LOG_URI", "PRODUCTION_METRICS_URI"):
-            self.env.pop(name, None)
-        register_login(self.state, REGISTRY, "gitlab-ci-token", "job-token-value")
-        register_image(self.state, FRONT_IMAGE, {
-            "command": ["nginx", "-g", "daemon off;"],  # the nginx image's CMD
-            "programs": {"nginx": [NGINX, "-e", "stderr", "-p", "{state}", "-c", "{state}/nginx.conf"]},
-            "files": {"nginx.conf": NGINX_MAIN},
-        })  # fmt: skip
+class Site(ServingMachine):
+    """The serving machine (tests/models/serving_machine.py) and the job folders (a copy of the
+    template with the job's artifacts: model/ and the build's image.json)."""
 
     def image(self, model: Path) -> str:
         """The build's image of ``model``: MLServer serving /mnt/models (images/model-server's CMD and ENV)."""
@@ -128,21 +74,6 @@ class Site:
     def deploy(self, job: Path, **env: str) -> subprocess.CompletedProcess:
         return subprocess.run(["sh", "ci/deploy.sh"], cwd=job, env={**self.env, **env}, capture_output=True, text=True,
                               timeout=180)  # fmt: skip
-
-    def podman(self, *args: str) -> subprocess.CompletedProcess:
-        return subprocess.run(["podman", *args], env=self.env, capture_output=True, text=True, timeout=60)
-
-    def containers(self) -> dict[str, bool]:
-        """name -> running, of the containers the stand-in has (removed ones excluded)."""
-        found = {}
-        for folder in sorted((self.state / "containers").glob("[0-9]*")):
-            name = json.loads((folder / "config.json").read_text())["name"]
-            found[name] = self.podman("inspect", "--format", "{{.State.Running}}", name).stdout.strip() == "true"
-        return found
-
-    def close(self) -> None:
-        for name in self.containers():
-            self.podman("rm", "-f", "-t", "2", name)
 
 
 class Client(threading.Thread):
