@@ -251,3 +251,44 @@ def test_without_gitlab_the_alert_stays_in_the_report(world, tmp_path):
     assert code == 0 and "no GitLab API here" in out
     code, out = run(world, tmp_path, {**env_for(world), "MONITOR_GITLAB_TOKEN": ""}, T0)
     assert code == 1 and "no GitLab token" in out and world.issues.issues == []
+
+
+def test_the_standin_issues_api_follows_gitlabs_roles_and_shapes(tmp_path):
+    """tests/gitlab_standin/issues.py itself: doc/user/permissions.md roles, filters, strictness."""
+    from tests.gitlab_standin.state import GUEST
+
+    with ci_standin(tmp_path, {"dev": DEVELOPER, "guest": GUEST}) as (standin, _ci, project, users):
+        install_issues(standin)
+        outsider = standin.world.add_user("outsider")
+        token = {n: standin.world.issue(u, ["api"]).value for n, u in {**users, "outsider": outsider}.items()}
+        token["reader"] = standin.world.issue(users["dev"], ["read_api"]).value
+        base = f"{standin.url}/api/v4/projects/{project.id}/issues"
+
+        def call(method, url, who, **kw):
+            return requests.request(method, url, headers={"PRIVATE-TOKEN": token[who]}, timeout=10, **kw)
+
+        mine = call("POST", base, "dev", json={"title": "Model m: monitoring alert", "labels": "model-monitoring,ops",
+                                               "description": "drift"}).json()  # fmt: skip
+        assert mine["iid"] == 1 and mine["labels"] == ["model-monitoring", "ops"] and mine["state"] == "opened"
+        assert mine["web_url"].endswith("/ml-team/sensors/-/issues/1") and mine["author"]["username"] == "dev"
+        # a Guest may create issues and comment, but not set labels (dropped) nor edit others' issues
+        theirs = call("POST", base, "guest", json={"title": "Model x: monitoring alert", "labels": "model-monitoring"})
+        assert theirs.status_code == 201 and theirs.json()["labels"] == []
+        assert call("POST", f"{base}/1/notes", "guest", json={"body": "seen"}).status_code == 201
+        assert call("PUT", f"{base}/1", "guest", json={"description": "x"}).status_code == 403
+        assert call("PUT", f"{base}/2", "guest", json={"description": "mine"}).json()["description"] == "mine"
+        # filters: every label, state, search in title or description
+        found = call("GET", base, "dev", params={"labels": "model-monitoring", "state": "opened", "search": "DRIFT"})
+        assert [i["iid"] for i in found.json()] == [1] and found.headers["X-Total"] == "1"
+        assert [i["iid"] for i in call("GET", base, "dev").json()] == [2, 1]  # created_at desc
+        notes = call("GET", f"{base}/1/notes", "dev").json()
+        assert [(n["body"], n["noteable_iid"], n["author"]["username"]) for n in notes] == [("seen", 1, "guest")]
+        # not a member: the project does not exist; a read_api token may not write
+        assert call("GET", base, "outsider").json() == {"message": "404 Project Not Found"}
+        assert call("POST", base, "reader", json={"title": "t"}).json()["error"] == "insufficient_scope"
+        assert call("POST", base, "dev", json={}).json() == {"error": "title is missing"}
+        assert call("PUT", f"{base}/9", "dev", json={"title": "t"}).status_code == 404
+        # what the double does not know fails loudly
+        assert call("POST", base, "dev", json={"title": "t", "assignee_ids": [1]}).status_code == 400
+        assert standin.violations == ["unsupported issue attribute(s) ['assignee_ids']"]
+        standin.violations.clear()
