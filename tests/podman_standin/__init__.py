@@ -10,7 +10,12 @@ registers (``register_image``): the command the container runs, its environment,
 ``exec`` can run in it; placeholders ``{port:N}`` (the host port published for container port N;
 with ``--network host``, N itself; unpublished: a free port, as if in the container's own network
 namespace), ``{mount:/path}`` (the host folder mounted there) and ``{state}`` (the container's own
-writable folder). State lives in ``$PODMAN_STANDIN_STATE``.
+writable folder). A recipe may have an image filesystem, ``"rootfs": "<host folder>"``; then
+``{rootfs:/path}`` in its command, env, programs or files is that folder + /path (an image a build
+pushed, e.g. tests/kaniko_standin's: the base image's folder plus the COPYed files; recipes without
+``rootfs`` are unchanged). State lives in ``$PODMAN_STANDIN_STATE``: images.json (ref -> recipe: the
+registry, which tests/kaniko_standin pushes to as well), registries.json (registry -> the login it
+needs).
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ HERE = Path(__file__).resolve().parent
 
 
 def register_image(state: Path, ref: str, recipe: dict) -> None:
-    """Make ``ref`` (name@sha256:...) pullable, running ``recipe`` (command, env, programs, files)."""
+    """Make ``ref`` (name@sha256:... or name:tag) pullable, running ``recipe`` (command, env, programs, files, rootfs)."""
     state.mkdir(parents=True, exist_ok=True)
     path = state / "images.json"
     images = json.loads(path.read_text()) if path.is_file() else {}

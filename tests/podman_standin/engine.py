@@ -210,6 +210,18 @@ def cmd_pull(args: list[str]) -> int:
     return 0
 
 
+def rootfs_placeholders(recipe: dict) -> dict[str, str]:
+    """``{rootfs:/path}`` -> the image's filesystem folder + /path, for a recipe with ``rootfs``
+    (an image a build pushed, e.g. the kaniko stand-in's: its base plus the COPYed files)."""
+    root = recipe.get("rootfs")
+    if not root:
+        return {}
+    texts = [*recipe["command"], *recipe.get("env", {}).values(), *recipe.get("files", {}).values()]
+    texts += [a for argv in recipe.get("programs", {}).values() for a in argv]
+    paths = {p.split("}")[0] for text in texts for p in text.split("{rootfs:")[1:]}
+    return {f"rootfs:{path}": str(Path(root)) + path for path in paths}
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -272,6 +284,7 @@ def cmd_run(args: list[str]) -> int:
         for port in {p.split("}")[0] for p in text.split("{port:")[1:]}:
             if f"port:{port}" not in placeholders:  # host network: the port itself; else private
                 placeholders[f"port:{port}"] = port if network == "host" else str(free_port())
+    placeholders.update(rootfs_placeholders(recipe))
     env = {}
     for item in options.get("env", []):
         key, has_value, value = item.partition("=")

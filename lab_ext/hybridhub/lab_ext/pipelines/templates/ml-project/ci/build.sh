@@ -28,16 +28,23 @@ TAG="${CI_COMMIT_SHORT_SHA:-local}"
 DIGEST_FILE="${CI_PROJECT_DIR}/image-digest"
 set -- --context "${CI_PROJECT_DIR}" --dockerfile "${CI_PROJECT_DIR}/Dockerfile" \
   --destination "${IMAGE}:${TAG}" --destination "${IMAGE}:latest" --digest-file "${DIGEST_FILE}" \
-  --label "org.opencontainers.image.revision=${CI_COMMIT_SHA:-unknown}"
+  --label "org.opencontainers.image.revision=${CI_COMMIT_SHA:-unknown}" --reproducible
 if [ -n "${MODEL_SERVER_IMAGE:-}" ]; then
   set -- "$@" --build-arg "MODEL_SERVER_IMAGE=${MODEL_SERVER_IMAGE}"
 fi
-echo "build command: /kaniko/executor $*"
-mkdir -p /kaniko/.docker
-# the job token authenticates to the registry; it is written for kaniko only, never printed
-printf '{"auths":{"%s":{"username":"%s","password":"%s"}}}' \
-  "${CI_REGISTRY}" "${CI_REGISTRY_USER}" "${CI_REGISTRY_PASSWORD}" > /kaniko/.docker/config.json
-/kaniko/executor "$@"
+# kaniko as its debug image provides it (kaniko's deploy/Dockerfile_debug: ENV PATH
+# /usr/local/bin:/kaniko:/busybox, ENV DOCKER_CONFIG /kaniko/.docker/): `executor` from PATH
+# (/kaniko/executor there), the credentials in $DOCKER_CONFIG/config.json (where kaniko reads
+# them, pkg/executor/push.go). So the job is the same in the real image, and a test puts its
+# stand-in (tests/kaniko_standin) first on PATH and points DOCKER_CONFIG at a temporary folder.
+# --reproducible (no timestamps in the image): the same model folder gives the same digest.
+DOCKER_CONFIG="${DOCKER_CONFIG:-/kaniko/.docker}"
+echo "build command: executor $*"
+mkdir -p "${DOCKER_CONFIG}"
+# the job token authenticates to the registry; it is written for kaniko only (owner-only file), never printed
+(umask 077 && printf '{"auths":{"%s":{"username":"%s","password":"%s"}}}' \
+  "${CI_REGISTRY}" "${CI_REGISTRY_USER}" "${CI_REGISTRY_PASSWORD}" > "${DOCKER_CONFIG%/}/config.json")
+DOCKER_CONFIG="${DOCKER_CONFIG}" executor "$@"
 DIGEST="$(cat "${DIGEST_FILE}")"
 case "${DIGEST}" in
   sha256:*) ;;

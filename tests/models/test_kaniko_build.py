@@ -1,0 +1,231 @@
+"""The template's build job (ci/build.sh) as it really runs: `sh ci/build.sh` in a job folder
+(the template + a trained model/) with the kaniko stand-in (tests/kaniko_standin, a test double of
+kaniko's executor) first on PATH; the image it pushes is pulled and run with the podman stand-in
+(tests/podman_standin) and serves that model through REAL MLServer.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from hybridhub.lab_ext.pipelines.template import TEMPLATE_DIR
+from tests.kaniko_standin import HERE as KANIKO, register_model_server_base
+from tests.pipelines.conftest import infer, sample_data  # noqa: F401 (fixture)
+from tests.podman_standin import HERE as PODMAN, register_login
+
+pytestmark = [pytest.mark.models, pytest.mark.pipelines]
+
+REGISTRY = "registry.test"
+PROJECT_IMAGE = f"{REGISTRY}/group/sensors"
+BASE = f"{REGISTRY}/hybridhub/model-server:0.1.0"
+TOKEN = "job-token-value-7f3a"
+MLSERVER = str(Path(sys.executable).with_name("mlserver"))
+
+
+def train(out: Path, version: str, data: Path, c: str) -> None:
+    result = subprocess.run(
+        [sys.executable, str(TEMPLATE_DIR / "ml" / "train.py"), "--data", str(data), "--out", str(out), "--c", c],
+        env={**os.environ, "MODEL_VERSION": version}, capture_output=True, text=True, timeout=120, cwd=out.parent,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory, sample_data) -> dict[str, Path]:  # noqa: F811
+    base = tmp_path_factory.mktemp("kaniko-models")
+    for version, c in (("1.0.1", "10"), ("1.0.2", "1")):
+        train(base / version, version, sample_data["train"], c)
+    return {version: base / version for version in ("1.0.1", "1.0.2")}
+
+
+class Builder:
+    """The build runner: the stand-ins' shared registry, the job's CI variables, job folders."""
+
+    def __init__(self, base: Path) -> None:
+        self.base, self.state = base, base / "registry"
+        register_login(self.state, REGISTRY, "gitlab-ci-token", TOKEN)
+        register_model_server_base(self.state, BASE, MLSERVER)
+        self.env = {
+            **os.environ, "PATH": os.pathsep.join([str(KANIKO), str(PODMAN), os.environ["PATH"]]),
+            "PODMAN_STANDIN_STATE": str(self.state), "PODMAN_STANDIN_PYTHON": sys.executable,
+            "DOCKER_CONFIG": str(base / "kaniko-docker"), "CI_REGISTRY": REGISTRY, "CI_REGISTRY_IMAGE": PROJECT_IMAGE,
+            "CI_REGISTRY_USER": "gitlab-ci-token", "CI_REGISTRY_PASSWORD": TOKEN, "CI_COMMIT_SHA": "a1b2c3d4e5f6" * 3,
+            "CI_COMMIT_SHORT_SHA": "a1b2c3d4", "CI_JOB_ID": "41", "MODEL_SERVER_IMAGE": BASE,
+        }  # fmt: skip
+        self.env.pop("HYBRIDHUB_LOCAL_RUN", None)
+
+    def job(self, name: str, model: Path) -> Path:
+        folder = self.base / "jobs" / name
+        shutil.copytree(TEMPLATE_DIR, folder, ignore=shutil.ignore_patterns("__pycache__"))
+        shutil.copytree(model, folder / "model")
+        return folder
+
+    def build(self, job: Path, **env: str) -> subprocess.CompletedProcess:
+        return subprocess.run(["sh", "ci/build.sh"], cwd=job, env={**self.env, **env, "CI_PROJECT_DIR": str(job)},
+                              capture_output=True, text=True, timeout=120)  # fmt: skip
+
+    def run(self, *argv: str, **env: str) -> subprocess.CompletedProcess:
+        return subprocess.run(list(argv), env={**self.env, **env}, capture_output=True, text=True, timeout=60)
+
+    def images(self) -> dict:
+        return json.loads((self.state / "images.json").read_text())
+
+
+@pytest.fixture
+def builder(tmp_path):
+    made = Builder(tmp_path)
+    yield made
+    containers = made.state / "containers"
+    for folder in containers.glob("[0-9]*") if containers.is_dir() else []:
+        made.run("podman", "rm", "-f", "-t", "2", json.loads((folder / "config.json").read_text())["name"])
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def serves(port: int, timeout: float = 60) -> str:
+    """The model_version MLServer answers with on ``port``, once the model is ready."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return infer(f"http://127.0.0.1:{port}", [[48.0, 4.1, 12.0]])["model_version"]
+        except (OSError, ValueError):
+            assert time.monotonic() < deadline, "the built image never served"
+            time.sleep(0.3)
+
+
+def test_the_build_job_pushes_an_image_that_podman_pulls_and_that_serves_the_model(builder, models):
+    job = builder.job("build-1", models["1.0.1"])
+    done = builder.build(job)
+    assert done.returncode == 0, done.stdout + done.stderr
+    image = json.loads((job / "image.json").read_text())
+    assert image["ref"] == f"{PROJECT_IMAGE}/model:a1b2c3d4" and image["job_id"] == "41"
+    assert re.fullmatch(r"sha256:[0-9a-f]{64}", image["digest"]), image
+    assert (job / "image-digest").read_text() == image["digest"]  # kaniko --digest-file: the digest, no newline
+    assert f"built {PROJECT_IMAGE}/model:a1b2c3d4@{image['digest']}" in done.stdout
+    # both --destination tags and the digest name one image; the revision label is kept
+    images = builder.images()
+    pushed = images[f"{PROJECT_IMAGE}/model@{image['digest']}"]
+    assert images[f"{PROJECT_IMAGE}/model:a1b2c3d4"] == pushed == images[f"{PROJECT_IMAGE}/model:latest"]
+    assert pushed["labels"] == {"org.opencontainers.image.revision": "a1b2c3d4e5f6" * 3} and pushed["user"] == "10001"
+    root = Path(pushed["rootfs"])
+    assert (root / "mnt/models/model/model.joblib").read_bytes() == (models["1.0.1"] / "model.joblib").read_bytes()
+    # the job token: in the owner-only credentials file kaniko reads, never in the job's output
+    config = Path(builder.env["DOCKER_CONFIG"]) / "config.json"
+    assert json.loads(config.read_text())["auths"][REGISTRY] == {"username": "gitlab-ci-token", "password": TOKEN}
+    assert config.stat().st_mode & 0o077 == 0
+    assert TOKEN not in done.stdout + done.stderr
+    # the deploy's pull of that digest works once logged in, and the container serves the model
+    ref = f"{PROJECT_IMAGE}/model@{image['digest']}"
+    login = subprocess.run(["podman", "login", "-u", "gitlab-ci-token", "--password-stdin", REGISTRY], input=TOKEN + "\n",
+                           env=builder.env, capture_output=True, text=True)  # fmt: skip
+    assert login.returncode == 0, login.stderr
+    assert builder.run("podman", "pull", ref).returncode == 0
+    port = free_port()
+    started = builder.run("podman", "run", "-d", "--name", "built", "-p", f"127.0.0.1:{port}:8080", ref)
+    assert started.returncode == 0, started.stderr
+    assert serves(port) == "1.0.1"
+
+
+def test_same_context_same_digest_and_a_changed_model_another(builder, models):
+    first = builder.build(builder.job("build-1", models["1.0.1"]))
+    again = builder.build(builder.job("build-2", models["1.0.1"]))  # another folder, the same context
+    other = builder.build(builder.job("build-3", models["1.0.2"]))
+    assert [r.returncode for r in (first, again, other)] == [0, 0, 0], other.stdout + other.stderr
+    digests = [json.loads((builder.base / "jobs" / n / "image.json").read_text())["digest"] for n in ("build-1", "build-2", "build-3")]
+    assert digests[0] == digests[1] != digests[2]
+    # the tag follows the last push; both digests stay pullable
+    images = builder.images()
+    assert images[f"{PROJECT_IMAGE}/model:latest"] == images[f"{PROJECT_IMAGE}/model@{digests[2]}"]
+    assert f"{PROJECT_IMAGE}/model@{digests[0]}" in images
+
+
+def test_wrong_credentials_fail_before_the_build_and_push_nothing(builder, models):
+    job = builder.job("build-1", models["1.0.1"])
+    before = builder.images()
+    done = builder.build(job, CI_REGISTRY_PASSWORD="not-the-token")
+    assert done.returncode == 1
+    # root.go: CheckPushPermissions' error, wrapped, printed on stdout; exit 1 before DoBuild
+    assert ("error checking push permissions -- make sure you entered the correct tag name, and that you are "
+            f'authenticated correctly, and try again: checking push permission for "{PROJECT_IMAGE}/model:a1b2c3d4"') in done.stdout
+    assert "UNAUTHORIZED: authentication required" in done.stdout
+    assert not (job / "image.json").exists() and not (job / "image-digest").exists()
+    assert builder.images() == before
+    assert [p.name for p in (builder.state / "rootfs").iterdir()] == ["base-model-server"]
+    assert "not-the-token" not in done.stdout + done.stderr and TOKEN not in done.stdout + done.stderr
+
+
+# -- the stand-in itself keeps kaniko's behaviour (tests/kaniko_standin) --
+def executor(builder: Builder, *args: str) -> subprocess.CompletedProcess:
+    return builder.run("executor", *args)
+
+
+def test_standin_is_strict_on_kaniko_syntax(builder, tmp_path):
+    context = tmp_path / "ctx"
+    context.mkdir()
+    (context / "Dockerfile").write_text(f"FROM {BASE}\n")
+    # cmd/executor/main.go: cobra's error ("Error: unknown flag") and exit 1
+    wrong = executor(builder, "--context", str(context), "--bogus", "x")
+    assert wrong.returncode == 1 and "Error: unknown flag: --bogus" in wrong.stderr and "Usage:" in wrong.stderr
+    wrong = executor(builder, "-x", str(context))
+    assert wrong.returncode == 1 and "Error: unknown shorthand flag: 'x' in -x" in wrong.stderr
+    assert executor(builder, "--context").stderr.startswith("Error: flag needs an argument: --context")
+    # root.go PersistentPreRunE: a destination or --no-push is required; the Dockerfile must exist
+    alone = executor(builder, f"--context=dir://{context}")
+    assert alone.returncode == 1 and "Error: you must provide --destination, or use --no-push" in alone.stderr
+    missing = executor(builder, "-c", str(tmp_path), "--no-push")
+    assert missing.returncode == 1 and "please provide a valid path to a Dockerfile within the build context" in missing.stderr
+    # root.go's other flags exist in kaniko but not in the stand-in: refused, never ignored
+    unimplemented = executor(builder, "-c", str(context), "--no-push", "--tar-path", "/tmp/x.tar")
+    assert unimplemented.returncode == 1 and "--tar-path is not supported by the stand-in" in unimplemented.stdout
+
+
+def test_standin_builds_the_dockerfile_subset_and_refuses_the_rest(builder, tmp_path):
+    context = tmp_path / "ctx"
+    (context / "src").mkdir(parents=True)
+    (context / "src" / "a.txt").write_text("a")
+    digest_file = tmp_path / "digest"
+    base_args = ["-c", str(context), "--no-push", "--digest-file", str(digest_file)]
+    (context / "Dockerfile").write_text("FROM busybox\nRUN echo hi\n")
+    refused = executor(builder, *base_args)
+    assert refused.returncode == 1 and "error building image: RUN is not supported by the stand-in" in refused.stdout
+    # pkg/image/remote/remote.go RetrieveRemoteImage: a base the (open) registry lacks fails the build
+    (context / "Dockerfile").write_text("ARG BASE=open.test/none:1\nFROM ${BASE}\nCOPY src/ /app/\n")
+    unknown = executor(builder, *base_args)
+    assert unknown.returncode == 1 and "MANIFEST_UNKNOWN" in unknown.stdout and not digest_file.exists()
+    # the base's registry needs a login: without credentials in $DOCKER_CONFIG the pull is refused
+    denied = executor(builder, *base_args, "--build-arg", f"BASE={BASE}")
+    assert denied.returncode == 1 and "UNAUTHORIZED" in denied.stdout
+    # --build-arg NAME (no value): the environment's value (root.go resolveEnvironmentBuildArgs);
+    # --no-push: the digest file is written (push.go DoPush writes it first), nothing is registered
+    docker = Path(builder.env["DOCKER_CONFIG"])
+    docker.mkdir()
+    (docker / "config.json").write_text(json.dumps({"auths": {f"https://{REGISTRY}": {"auth": base64.b64encode(f"gitlab-ci-token:{TOKEN}".encode()).decode()}}}))
+    before = builder.images()
+    built = builder.run("executor", *base_args, "--build-arg", "BASE", "--reproducible", BASE=BASE)
+    assert built.returncode == 0, built.stdout + built.stderr
+    assert "Skipping push to container registry due to --no-push flag" in built.stderr
+    reproducible = digest_file.read_text()
+    assert reproducible.startswith("sha256:") and builder.images() == before
+    # README --reproducible strips timestamps: without it, each build's digest differs (its creation time)
+    digests = []
+    for _ in range(2):
+        assert builder.run("executor", *base_args, "--build-arg", f"BASE={BASE}").returncode == 0
+        digests.append(digest_file.read_text())
+    assert digests[0] != digests[1]
+    assert builder.run("executor", *base_args, "--build-arg", f"BASE={BASE}", "--reproducible=true").returncode == 0
+    assert digest_file.read_text() == reproducible
