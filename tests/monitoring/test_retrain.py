@@ -113,7 +113,8 @@ def test_no_retraining_storm_one_issue_one_running_retrain_and_a_cool_down(world
     assert "s3://logs/predictions/sensor-failure/1.0.3/monitoring/2026-12-06.html" in issue.description
     (pipeline,) = w.ci.pipelines.values()
     assert pipeline.ref == "main" and {v["key"]: v["value"] for v in pipeline.variables} == {
-        "DATA_VERSION": "", "TEST_DATA_VERSION": "", "RETRAIN_FOR": "1.0.3", "RETRAIN_ISSUE": str(issue.iid)}
+        "DATA_VERSION": "", "TEST_DATA_VERSION": "", "RETRAIN_FOR": "1.0.3", "RETRAIN_ISSUE": str(issue.iid),
+        "MONITOR": "false"}
     (decision,) = issue.notes
     assert f"/-/pipelines/{pipeline.id}" in decision.body and "HYBRIDHUB_COST_URL is not set" in decision.body
     assert markers(issue)[-1]["decision"] == "started" and markers(issue)[-1]["pipeline_id"] == pipeline.id

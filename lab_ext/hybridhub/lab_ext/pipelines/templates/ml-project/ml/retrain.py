@@ -9,7 +9,7 @@
   the next alert opens a new one.
 * ``RETRAIN_ON_ALERT=true``: the training pipeline is started on the default branch with the newest
   data (``DATA_VERSION=""``, ``TEST_DATA_VERSION=""``, ``RETRAIN_FOR=<version>``,
-  ``RETRAIN_ISSUE=<iid>``) unless one of these holds, checked in this order:
+  ``RETRAIN_ISSUE=<iid>``, ``MONITOR=false``) unless one of these holds, checked in this order:
   ``retrain_running``  the last retrain recorded on the issue is still running: its pipeline's status
                        is not finished (success, failed, canceled, skipped). Only "still running":
                        a finished retrain whose version waits for promotion is covered by the cool-down;
@@ -270,8 +270,10 @@ def decide(gitlab: GitLab, env: dict, report: dict, issue: dict, user_id: int, n
         return say(record["reason"], lang, **values) + "\n\n" + marker(record), 0
     checked = say("no_budget_check", lang) if level == "unchecked" else say("budget_ok", lang, **values)
     ref = env.get("CI_DEFAULT_BRANCH") or "main"
+    # MONITOR=false: a pipeline variable outranks a project one, so this pipeline trains even where
+    # MONITOR=true was set for the whole project instead of on the schedule
     variables = {"DATA_VERSION": "", "TEST_DATA_VERSION": "", "RETRAIN_FOR": str(report.get("version", "")),
-                 "RETRAIN_ISSUE": str(issue["iid"])}  # fmt: skip
+                 "RETRAIN_ISSUE": str(issue["iid"]), "MONITOR": "false"}  # fmt: skip
     status, pipeline = gitlab.call("POST", "/pipeline", body={
         "ref": ref, "variables": [{"key": k, "value": v} for k, v in variables.items()]}, refusal_stops=False)
     if status != 201:
