@@ -177,9 +177,11 @@ def test_retrain_off_writes_the_issue_only(world, tmp_path):
 
 def test_japanese_notes(world, tmp_path):
     w = world
-    run(w, tmp_path, env_for(w, MONITOR_LANG="ja"), T0)
+    rep = {**report(), "reports": "s3://logs/p/sensor-failure/1.0.3/monitoring/"}  # as ml/monitor.py writes it
+    run(w, tmp_path, env_for(w, MONITOR_LANG="ja"), T0, rep)
     (issue,) = open_issues(w)
     assert "監視アラート" in issue.description and "ドリフト率" in issue.description
+    assert "`s3://logs/p/sensor-failure/1.0.3/monitoring/2026-12-06.json` (JSON)" in issue.description
     assert "再学習を開始しました" in issue.notes[0].body and "予算の確認なし" in issue.notes[0].body
 
 

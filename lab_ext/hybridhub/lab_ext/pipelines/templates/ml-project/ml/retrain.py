@@ -115,11 +115,14 @@ def iso(t: float) -> str:
 
 # ---- the report's summary in Markdown --------------------------------------------------------
 def report_uris(report: dict, log_uri: str) -> dict:
-    """Where ml/monitor.py stored this report (the contract's layout), when PREDICTION_LOG_URI is known."""
-    if not log_uri or not (report.get("window") or {}).get("to"):
+    """Where ml/monitor.py stored this report: its ``reports`` folder (``…/monitoring/``), else the
+    contract's layout under PREDICTION_LOG_URI; {} when neither is known."""
+    day = (report.get("window") or {}).get("to")
+    folder = report.get("reports") or (
+        f"{log_uri.rstrip('/')}/{report.get('model')}/{report.get('version')}/monitoring/" if log_uri else "")
+    if not folder or not day:
         return {}
-    base = f"{log_uri.rstrip('/')}/{report['model']}/{report['version']}/monitoring/{report['window']['to']}"
-    return {"json": base + ".json", "html": base + ".html"}
+    return {"json": f"{folder}{day}.json", "html": f"{folder}{day}.html"}
 
 
 def summary(report: dict, uris: dict, lang: str) -> str:
