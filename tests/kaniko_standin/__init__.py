@@ -3,8 +3,9 @@ it. Not for production.
 
 The executable ``executor`` in this folder is put first on PATH by a test (kaniko's debug image
 has /kaniko on PATH, deploy/Dockerfile_debug), with ``DOCKER_CONFIG`` pointing at a temporary
-folder for the credentials file. It implements the flags build.sh uses (--context, --dockerfile,
---destination, --digest-file, --label, --build-arg, --reproducible, --no-push ...), strict on
+folder for the credentials file; it runs with ``$KANIKO_STANDIN_PYTHON`` (else
+``$PODMAN_STANDIN_PYTHON``, else python3: the standard library only). It implements the flags
+build.sh uses (--context, --dockerfile, --destination, --digest-file, --label, --build-arg, --reproducible, --no-push ...), strict on
 syntax (an unknown flag: cobra's "Error: unknown flag", exit 1; kaniko's other flags: refused as
 not supported), and kaniko's behaviour from its source (cited in cli.py): push permission checked
 before the build with the credentials of ``$DOCKER_CONFIG/config.json``, the Dockerfile subset

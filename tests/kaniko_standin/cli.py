@@ -180,11 +180,11 @@ def push(options: dict, digest: str, recipe: dict) -> None:
         return
     refs = []
     for destination in options["destination"]:
-        reg, repository, tag = registry.split(destination)
-        tagged = f"{reg}/{repository}:{tag}"
-        info(f"Pushing image to {tagged}")
-        refs += [tagged, f"{reg}/{repository}@{digest}"]
-        info(f"Pushed {reg}/{repository}@{digest}")
+        _, _, tag = registry.split(destination)
+        name = destination.removesuffix(f":{tag}")  # as given (the registry's name for it: its refs)
+        info(f"Pushing image to {name}:{tag}")
+        refs += [f"{name}:{tag}", f"{name}@{digest}"]
+        info(f"Pushed {name}@{digest}")
     registry.push(refs, recipe)
 
 

@@ -7,6 +7,7 @@ docker's config.json ``auths``)."""
 from __future__ import annotations
 
 import base64
+import fcntl
 import json
 import os
 from pathlib import Path
@@ -53,14 +54,19 @@ def credentials(registry: str) -> tuple[str, str] | None:
 
 
 def split(ref: str) -> tuple[str, str, str]:
-    """registry, repository, tag-or-digest of a reference (go-containerregistry name.ParseReference,
-    WeakValidation: no tag means latest; the stand-in's refs always name their registry)."""
+    """registry, repository, tag-or-digest of a reference, as go-containerregistry's name package
+    reads one (WeakValidation): the first component is a registry when it has a "." or ":" or is
+    localhost, else the registry is index.docker.io and a one-component name is library/<name>;
+    no tag means latest."""
     name, at, digest = ref.partition("@")
-    last = name.rsplit("/", 1)
     tag = ""
-    if ":" in last[-1]:
+    if ":" in name.rsplit("/", 1)[-1]:
         name, _, tag = name.rpartition(":")
-    registry, _, repository = name.partition("/")
+    first, slash, rest = name.partition("/")
+    if slash and ("." in first or ":" in first or first == "localhost"):
+        registry, repository = first, rest
+    else:
+        registry, repository = "index.docker.io", name if slash else f"library/{name}"
     return registry, repository, digest if at else (tag or "latest")
 
 
@@ -97,10 +103,13 @@ def pull(ref: str) -> dict:
 
 
 def push(refs: list[str], recipe: dict) -> None:
-    """Register ``recipe`` under each ref, in one atomic replace of images.json."""
+    """Register ``recipe`` under each ref, in one atomic replace of images.json (pushes of
+    builds that run at the same time take turns: a lock file beside it)."""
     path = state() / "images.json"
-    images = load("images.json")
-    images.update({ref: recipe for ref in refs})
-    temporary = path.with_name(f"images.json.{os.getpid()}.tmp")
-    temporary.write_text(json.dumps(images, indent=1))
-    os.replace(temporary, path)
+    with open(state() / "images.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        images = load("images.json")
+        images.update({ref: recipe for ref in refs})
+        temporary = path.with_name(f"images.json.{os.getpid()}.tmp")
+        temporary.write_text(json.dumps(images, indent=1))
+        os.replace(temporary, path)

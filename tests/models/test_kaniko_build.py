@@ -128,7 +128,7 @@ def test_the_build_job_pushes_an_image_that_podman_pulls_and_that_serves_the_mod
     config = Path(builder.env["DOCKER_CONFIG"]) / "config.json"
     assert json.loads(config.read_text())["auths"][REGISTRY] == {"username": "gitlab-ci-token", "password": TOKEN}
     assert config.stat().st_mode & 0o077 == 0
-    assert TOKEN not in done.stdout + done.stderr
+    assert TOKEN not in done.stdout + done.stderr and TOKEN not in (builder.state / "images.json").read_text()
     # the deploy's pull of that digest works once logged in, and the container serves the model
     ref = f"{PROJECT_IMAGE}/model@{image['digest']}"
     login = subprocess.run(["podman", "login", "-u", "gitlab-ci-token", "--password-stdin", REGISTRY], input=TOKEN + "\n",
@@ -229,3 +229,30 @@ def test_standin_builds_the_dockerfile_subset_and_refuses_the_rest(builder, tmp_
     assert digests[0] != digests[1]
     assert builder.run("executor", *base_args, "--build-arg", f"BASE={BASE}", "--reproducible=true").returncode == 0
     assert digest_file.read_text() == reproducible
+
+
+def test_standin_copies_as_the_dockerfile_reference_says_and_pushes_every_destination(builder, tmp_path):
+    context = tmp_path / "ctx"
+    (context / "src" / "deep").mkdir(parents=True)
+    (context / "src" / "a.txt").write_text("a")
+    (context / "src" / "deep" / "b.txt").write_text("b")
+    # https://docs.docker.com/reference/dockerfile/#copy: a folder's contents (not the folder) are
+    # copied; a dest ending in / is a folder; USER sets the image's user
+    (context / "Dockerfile").write_text(f"FROM {BASE}\nCOPY src/ /app/\nCOPY src/a.txt /etc/one/\n"
+                                        "COPY src/a.txt /etc/two.txt\nUSER 42\n")  # fmt: skip
+    docker = Path(builder.env["DOCKER_CONFIG"])
+    docker.mkdir()
+    (docker / "config.json").write_text(json.dumps({"auths": {REGISTRY: {"username": "gitlab-ci-token", "password": TOKEN}}}))
+    # push.go DoPush: each --destination is written (open.test needs no login: registries.json has no entry)
+    done = executor(builder, "-c", str(context), "-d", "open.test/x:1", "--destination=open.test/y", "--label", "k=v")
+    assert done.returncode == 0, done.stdout + done.stderr
+    images = builder.images()
+    pushed = images["open.test/x:1"]
+    assert pushed == images["open.test/y:latest"]  # name.NewTag: no tag means latest
+    (digest,) = {ref.split("@")[1] for ref in images if ref.startswith("open.test/x@")}
+    assert images[f"open.test/y@{digest}"] == pushed and f"Pushed open.test/x@{digest}" in done.stderr
+    root = Path(pushed["rootfs"])
+    found = sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
+    assert found == ["app/a.txt", "app/deep/b.txt", "etc/one/a.txt", "etc/two.txt"]
+    assert pushed["user"] == "42" and pushed["labels"] == {"k": "v"} and pushed["command"] == ["mlserver", "start", "{rootfs:/mnt/models}"]
+    assert (root / "mnt" / "models").is_dir()  # the base's filesystem is under the COPYed files
