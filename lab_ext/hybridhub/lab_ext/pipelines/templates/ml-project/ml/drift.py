@@ -334,8 +334,11 @@ class _Stream:
         self.proba_sum = 0.0
 
     def feed(self, chunk: list) -> None:
-        records = _parse(chunk)
-        self.lines += len(chunk)
+        self.fold(_parse(chunk), len(chunk))
+
+    def fold(self, records: list, lines: int) -> None:
+        """Fold the parsed ``records`` of ``lines`` lines (the ones that failed to parse: malformed)."""
+        self.lines += lines
         rows, predicted, proba = [], [], []
         for record in records:
             try:
@@ -351,7 +354,7 @@ class _Stream:
                 predicted.extend(labels)
                 if isinstance(probs, list) and len(probs) == len(inputs):
                     proba.extend(probs)
-        self.malformed += len(chunk) - len(records)
+        self.malformed += lines - len(records)
         self._fold_inputs(rows)
         self._fold_predictions(predicted, proba)
 
@@ -502,3 +505,26 @@ def drift(reference: Reference, lines: Iterable, feature_names: list[str] | None
     if chunk:
         stream.feed(chunk)
     return stream.result(feature_names)
+
+
+def drift_by_day(reference: Reference, days: Iterable[tuple[str, Iterable]], feature_names: list[str] | None = None,
+                 chunk_lines: int = CHUNK_LINES) -> tuple[dict, dict[str, dict]]:
+    """The report of the whole window and one per day, in one pass over ``days`` ((day, lines)
+    pairs, the lines of a day streamed): each chunk is parsed once and folded into both the day's
+    accumulators and the window's, so each day is read once and memory stays flat (one day's
+    accumulators at a time, beside the window's)."""
+    window, per_day = _Stream(reference), {}
+    if feature_names is not None and list(feature_names) != window.names:
+        return window.result(feature_names), {}
+    for day, lines in days:
+        stream, chunk = _Stream(reference), []
+        for line in chain(lines, [None]):
+            if line is not None:
+                chunk.append(line)
+            if chunk and (line is None or len(chunk) >= chunk_lines):
+                records = _parse(chunk)
+                stream.fold(records, len(chunk))
+                window.fold(records, len(chunk))
+                chunk = []
+        per_day[day] = stream.result(feature_names)
+    return window.result(feature_names), per_day
