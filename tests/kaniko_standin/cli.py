@@ -42,47 +42,78 @@ USAGE = "Usage:\n  executor [flags]\n  executor [command]\n\nUse \"executor [com
 
 
 class CobraError(Exception):
-    """An error cobra reports itself (flag parsing, PersistentPreRunE): "Error: ..." and the
-    usage on stderr, then main.go exits 1."""
+    """An error cobra reports itself (spf13/cobra command.go ExecuteC: flag parsing,
+    PersistentPreRunE): "Error: ..." and the usage on stderr, then main.go exits 1."""
+
+
+class UnknownCommand(Exception):
+    """cobra's legacyArgs for a root command with subcommands (kaniko has ``version``): an operand
+    is an unknown command, told before any flag is parsed (ExecuteC: Find, then execute)."""
 
 
 class Exit(Exception):
     """root.go exit(): the wrapped error on stdout (fmt.Println), exit 1."""
 
 
-def parse(argv: list[str]) -> dict:
-    """pflag's syntax: --name value, --name=value, -x value, -x=value; booleans --name[=true|false]."""
-    shorthands = {short: name for name, short in VALUED.items() if short}
-    options: dict = {name: [] for name in REPEATED}
+def operands(argv: list[str]) -> None:
+    """cobra's stripFlags before Find: a flag without "=" that is not a boolean takes the next
+    word as its value (an unknown one too); any other word is an operand, an unknown command."""
+    booleans = {f"--{name}" for name in BOOLEAN}
     rest = list(argv)
     while rest:
         arg = rest.pop(0)
+        if arg == "--":
+            rest and _unknown(rest[0])
+            return
         if not arg.startswith("-") or arg == "-":
-            raise Exit(f"positional arguments are not supported by the stand-in: {arg}")
+            _unknown(arg)
+        if "=" not in arg and arg not in booleans and (arg.startswith("--") or len(arg) == 2) and rest:
+            rest.pop(0)
+
+
+def _unknown(word: str) -> None:
+    raise UnknownCommand(f'unknown command "{word}" for "executor"')
+
+
+def parse(argv: list[str]) -> dict:
+    """pflag's syntax: --name value, --name=value, -x value, -x=value, -xvalue; booleans
+    --name[=true|false] (a following word is an operand, not the value)."""
+    shorthands = {short: name for name, short in VALUED.items() if short}
+    options: dict = {name: [] for name in REPEATED}
+    errors: list[Exception] = []
+    operands(argv)
+    rest = list(argv)
+    while rest and not errors:
+        arg = rest.pop(0)
         if arg.startswith("--"):
             name, has_value, value = arg[2:].partition("=")
+            spelled = f"--{name}"
         else:
             letter, has_value, value = arg[1:2], len(arg) > 2, arg[2:].removeprefix("=")
             if letter not in shorthands:
-                raise CobraError(f"unknown shorthand flag: '{letter}' in {arg}")
-            name = shorthands[letter]
+                errors.append(CobraError(f"unknown shorthand flag: '{letter}' in {arg}"))
+                continue
+            name, spelled = shorthands[letter], f"'{letter}' in {arg}"
         if name in BOOLEAN:
             if has_value and value not in ("true", "false", "1", "0"):
-                raise CobraError(f'invalid argument "{value}" for "--{name}" flag: strconv.ParseBool: parsing "{value}": invalid syntax')
+                errors.append(CobraError(f'invalid argument "{value}" for "--{name}" flag: strconv.ParseBool: parsing "{value}": invalid syntax'))
             options[name] = not has_value or value in ("true", "1")
         elif name in VALUED:
             if not has_value:
                 if not rest:
-                    raise CobraError(f"flag needs an argument: --{name}")
+                    errors.append(CobraError(f"flag needs an argument: {spelled}"))
+                    continue
                 value = rest.pop(0)
             if name in REPEATED:
                 options[name].append(value)
             else:
                 options[name] = value
         elif name in KNOWN_UNIMPLEMENTED:
-            raise Exit(f"--{name} is not supported by the stand-in")
+            errors.append(Exit(f"--{name} is not supported by the stand-in"))
         else:
-            raise CobraError(f"unknown flag: --{name}")
+            errors.append(CobraError(f"unknown flag: --{name}"))
+    if errors:
+        raise errors[0]
     return options
 
 
@@ -209,6 +240,9 @@ def main(argv: list[str]) -> int:
         push(options, digest, recipe)
     except CobraError as error:
         print(f"Error: {error}\n{USAGE}", file=sys.stderr)
+        return 1
+    except UnknownCommand as error:
+        print(f"Error: {error}\nRun 'executor --help' for usage.", file=sys.stderr)
         return 1
     except (Exit, registry.Refused) as error:
         print(error)

@@ -184,6 +184,11 @@ def test_standin_is_strict_on_kaniko_syntax(builder, tmp_path):
     wrong = executor(builder, "-x", str(context))
     assert wrong.returncode == 1 and "Error: unknown shorthand flag: 'x' in -x" in wrong.stderr
     assert executor(builder, "--context").stderr.startswith("Error: flag needs an argument: --context")
+    # cobra's legacyArgs (kaniko's root command has a `version` subcommand): an operand is an unknown
+    # command; stripFlags takes the word after a non-boolean flag as its value, not after a boolean one
+    operand = executor(builder, "--no-push", "false", "-c", str(context))
+    assert operand.returncode == 1 and 'Error: unknown command "false" for "executor"' in operand.stderr
+    assert "Run 'executor --help' for usage." in operand.stderr
     # root.go PersistentPreRunE: a destination or --no-push is required; the Dockerfile must exist
     alone = executor(builder, f"--context=dir://{context}")
     assert alone.returncode == 1 and "Error: you must provide --destination, or use --no-push" in alone.stderr
