@@ -225,6 +225,11 @@ def test_a_reporter_token_writes_the_issue_and_gitlab_refuses_the_pipeline(world
     assert issue.labels == ["model-monitoring"] and w.ci.pipelines == {}
     assert f"POST /api/v4/projects/{w.project.id}/pipeline" in w.standin.log  # asked, and refused
     assert markers(issue)[-1]["reason"] == "pipeline_refused" and "403" in issue.notes[-1].body
+    # a marker someone else pastes does not count (a forged retrain would block retraining for a year)
+    forged = retrain.marker({"decision": "started", "pipeline_id": 1, "started_at_epoch": T0 + 365 * 24 * HOUR})
+    r = requests.post(f"{w.standin.url}/api/v4/projects/{w.project.id}/issues/{issue.iid}/notes",
+                      headers={"PRIVATE-TOKEN": w.tokens["reporter"]}, json={"body": forged}, timeout=10)
+    assert r.status_code == 201
     # no retrain was recorded: the next alert with a Developer token starts one at once
     assert run(w, tmp_path, env_for(w), T0 + 60)[0] == 0 and len(w.ci.pipelines) == 1
 

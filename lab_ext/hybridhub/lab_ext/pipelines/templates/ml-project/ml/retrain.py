@@ -21,7 +21,8 @@
   Every decision is a note on the issue, and the issue is the record: a decision note ends with
   ``<!-- hybridhub-retrain: {"decision": "started"|"skipped", "reason": …, "pipeline_id": …,
   "started_at": …} -->``; the last "started" one written by this token's user is the retrain state
-  (no file on the runner). GitLab refusing the pipeline (a Reporter token, a protected branch) is a
+  (no file on the runner). Only this user's notes count, so nobody can stop retraining by pasting a
+  marker; a rotated token (a new bot user) starts afresh: at most one retrain sooner than the cool-down. GitLab refusing the pipeline (a Reporter token, a protected branch) is a
   ``pipeline_refused`` note and exit 1.
 
 GitLab: CI_API_V4_URL, CI_PROJECT_ID, CI_DEFAULT_BRANCH (predefined), the token MONITOR_GITLAB_TOKEN
