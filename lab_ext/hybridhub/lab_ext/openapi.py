@@ -65,6 +65,7 @@ MODEL_PROJECT_Q = query("project", "GitLab project path or id, or (local backend
 MODEL_PROJECT = PROJECT
 MODEL_NAME_Q = query("name", "Registered model name.", required=True)
 MODEL_NAME = field("Registered model name.")
+MODEL_VERSION_Q = query("version", "Semantic version, e.g. 1.0.42.", required=True)
 
 #: route (as in ROUTES) -> method -> what it reads and answers
 OPERATIONS: dict[str, dict[str, dict]] = {
@@ -218,6 +219,23 @@ OPERATIONS: dict[str, dict[str, dict]] = {
         "post": op("Run the pipeline again at the version's commit with the data versions it read.", ok=201, body=body(
             ["project", "name", "version"], project=MODEL_PROJECT, name=MODEL_NAME, version=field("Semantic version."))),
     },
+    "models/health": {
+        "get": op("A version's health from its monitoring reports (hybridhub.monitoring/1): {days: [{date, requests, "
+                  "drift_share, features, accuracy}], latest: {date, status, alerts, generated_at, json_uri, has_html, "
+                  "thresholds, problems} | null, problems: [{code, details?, date?}]}; the reports' store failing is a "
+                  "problem code here, never an error.", params=(MODEL_PROJECT_Q, MODEL_NAME_Q, MODEL_VERSION_Q)),
+    },
+    "models/health/report": {
+        "get": op("One day's monitoring report: the job's HTML (sandboxed: no script, no network) or, with "
+                  "format=json, its JSON.", answer="html", params=(
+                      MODEL_PROJECT_Q, MODEL_NAME_Q, MODEL_VERSION_Q, query("date", "The report's date, YYYY-MM-DD.", required=True),
+                      query("format", "'html' (default) or 'json'.", {"type": "string", "enum": ["html", "json"]}))),
+    },
+    "models/retrain": {
+        "post": op("Retrain now: the training pipeline on the default branch with the newest data (DATA_VERSION and "
+                   "TEST_DATA_VERSION empty, RETRAIN_FOR = the production version); Developer and above.", ok=201,
+                   body=body(["project", "name"], project=MODEL_PROJECT, name=MODEL_NAME)),
+    },
 }
 
 
@@ -263,6 +281,8 @@ def _success(spec: dict) -> dict:
     answer = {"description": "Success"}
     if spec["answer"] == "json":
         answer["content"] = {"application/json": {"schema": OBJECT}}
+    elif spec["answer"] == "html":
+        answer["content"] = {"text/html": {"schema": STR}, "application/json": {"schema": OBJECT}}
     elif spec["answer"] == "binary":
         answer["content"] = {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}
     return answer

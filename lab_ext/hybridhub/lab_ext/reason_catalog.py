@@ -206,6 +206,38 @@ MODELS: Table = {
         "This version cannot be reproduced: its data was read without object versions and has changed since. "
         "Train a new version instead.",
     ),
+    # the production version's health (issue 20): where its monitoring reports are, and reading them
+    "monitoring_not_configured": (
+        503,
+        "This server does not know where the monitoring reports are: the version has no "
+        "hybridhub.monitoring.reports tag (the monitoring job has not run) and HYBRIDHUB_PREDICTION_LOG_URI is not "
+        "set, or no object store is configured. Run the monitoring job, or ask your administrator.",
+    ),
+    "monitoring_unreachable": (
+        503,
+        "The object store holding the monitoring reports could not be reached. Check the network or try again later.",
+    ),
+    "monitoring_denied": (
+        403,
+        "The object store refused your account access to the monitoring reports. Ask for read access to the bucket "
+        "of the model's request log.",
+    ),
+    "monitoring_no_bucket": (
+        404,
+        "The bucket that should hold the monitoring reports does not exist. Check where the model server logs its "
+        "requests (PREDICTION_LOG_URI).",
+    ),
+    "monitoring_bad_report": (
+        502,
+        "A monitoring report could not be read (it is not a hybridhub.monitoring/1 JSON report) and is left out. "
+        "Run the monitoring job again.",
+    ),
+    "no_such_report": (404, "There is no monitoring report for that day. Refresh the panel."),
+    "no_production": (409, "No version of this model serves production yet: promote a version first."),
+    "retrain_not_allowed": (
+        403,
+        "Your role may not start pipelines in this project: ask a project Maintainer for the Developer role.",
+    ),
     # what promote, roll back and reproduce may meet in the pipeline backend they drive
     **{code: PIPELINES[code] for code in ("unknown_project", "token_expired", "gitlab_unreachable", "gitlab_error",
                                           "runner_missing", "pipeline_error")},  # fmt: skip

@@ -63,6 +63,9 @@ ROUTES = [
     ("models/promote", models.PromoteHandler),
     ("models/rollback", models.RollbackHandler),
     ("models/reproduce", models.ReproduceHandler),
+    ("models/health", models.HealthHandler),
+    ("models/health/report", models.HealthReportHandler),
+    ("models/retrain", models.RetrainHandler),
 ]
 
 

@@ -12,10 +12,13 @@ from ..pipelines.errors import PipelineError
 from ..pipelines.handlers import SERVICE_KEY as PIPELINES_KEY
 from ..pipelines.service import PipelinesConfig, PipelinesService
 from ..reasons import path_problem
+from . import health, retrain
 from .errors import ModelsError, from_pipeline_error
 from .service import ModelsConfig, ModelsService
 
 SERVICE_KEY = "models"
+#: the HTML report: no script, no network, styles inline (the job writes it self-contained)
+REPORT_POLICY = "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 
 
 class ModelsHandler(HybridHubHandler):
@@ -112,3 +115,36 @@ class ReproduceHandler(ModelsHandler):
         data = self.body()
         project, name, version = (self.arg(data, k) for k in ("project", "name", "version"))
         self.reply(await self.service.reproduce(project, name, version), 201)
+
+
+class HealthHandler(ModelsHandler):
+    @web.authenticated
+    @authorized
+    async def get(self):
+        project, name, version = (self.arg(None, k) for k in ("project", "name", "version"))
+        self.reply(await health.version_health(self.service, project, name, version))
+
+
+class HealthReportHandler(ModelsHandler):
+    """The report of one day as the job wrote it: HTML, served as a sandboxed document of its
+    own (no script, no request to anywhere: the panel shows it in a sandboxed frame as well)."""
+
+    @web.authenticated
+    @authorized
+    async def get(self):
+        project, name, version, date = (self.arg(None, k) for k in ("project", "name", "version", "date"))
+        kind = self.get_query_argument("format", "html")
+        document = await health.version_report(self.service, project, name, version, date, kind)
+        if kind != "json":
+            self.set_header("Content-Security-Policy", REPORT_POLICY)
+        self.set_header("X-Content-Type-Options", "nosniff")
+        self.set_header("Cache-Control", "no-store")
+        self.finish(document, set_content_type="application/json" if kind == "json" else "text/html; charset=utf-8")
+
+
+class RetrainHandler(ModelsHandler):
+    @web.authenticated
+    @authorized
+    async def post(self):
+        data = self.body()
+        self.reply(await retrain.retrain(self.service, self.arg(data, "project"), self.arg(data, "name")), 201)
