@@ -21,6 +21,7 @@ import pytest
 
 from hybridhub.lab_ext.pipelines.template import TEMPLATE_DIR
 from tests.kaniko_standin import HERE as KANIKO, register_model_server_base
+from tests.models.test_onprem_deploy import Site
 from tests.pipelines.conftest import infer, sample_data  # noqa: F401 (fixture)
 from tests.podman_standin import HERE as PODMAN, register_login
 
@@ -115,9 +116,9 @@ def test_the_build_job_pushes_an_image_that_podman_pulls_and_that_serves_the_mod
     image = json.loads((job / "image.json").read_text())
     assert image["ref"] == f"{PROJECT_IMAGE}/model:a1b2c3d4" and image["job_id"] == "41"
     assert re.fullmatch(r"sha256:[0-9a-f]{64}", image["digest"]), image
-    assert (job / "image-digest").read_text() == image["digest"]  # kaniko --digest-file: the digest, no newline
+    assert (job / "image-digest").read_text() == image["digest"]  # push.go: --digest-file gets the digest, no newline
     assert f"built {PROJECT_IMAGE}/model:a1b2c3d4@{image['digest']}" in done.stdout
-    # both --destination tags and the digest name one image; the revision label is kept
+    # push.go DoPush: every --destination is pushed (so its repo@digest too); --label's metadata is kept
     images = builder.images()
     pushed = images[f"{PROJECT_IMAGE}/model@{image['digest']}"]
     assert images[f"{PROJECT_IMAGE}/model:a1b2c3d4"] == pushed == images[f"{PROJECT_IMAGE}/model:latest"]
@@ -142,6 +143,7 @@ def test_the_build_job_pushes_an_image_that_podman_pulls_and_that_serves_the_mod
 
 
 def test_same_context_same_digest_and_a_changed_model_another(builder, models):
+    """build.sh builds with --reproducible (kaniko README: timestamps stripped): the digest is the content's."""
     first = builder.build(builder.job("build-1", models["1.0.1"]))
     again = builder.build(builder.job("build-2", models["1.0.1"]))  # another folder, the same context
     other = builder.build(builder.job("build-3", models["1.0.2"]))
@@ -167,6 +169,30 @@ def test_wrong_credentials_fail_before_the_build_and_push_nothing(builder, model
     assert builder.images() == before
     assert [p.name for p in (builder.state / "rootfs").iterdir()] == ["base-model-server"]
     assert "not-the-token" not in done.stdout + done.stderr and TOKEN not in done.stdout + done.stderr
+
+
+def test_the_deploy_job_serves_what_the_build_job_pushed(tmp_path, models):
+    """build.sh then deploy.sh in one job folder: the deploy pulls the digest of image.json."""
+    site = Site(tmp_path)  # the serving machine of test_onprem_deploy: its registry login and front image
+    try:
+        register_model_server_base(site.state, BASE, MLSERVER)
+        env = {**site.env, "PATH": os.pathsep.join([str(KANIKO), site.env["PATH"]]), "DOCKER_CONFIG": str(tmp_path / "kaniko-docker"),
+               "CI_COMMIT_SHORT_SHA": "c0ffee12", "MODEL_SERVER_IMAGE": BASE}  # fmt: skip
+        job = tmp_path / "jobs" / "pipeline-9"
+        shutil.copytree(TEMPLATE_DIR, job, ignore=shutil.ignore_patterns("__pycache__"))
+        shutil.copytree(models["1.0.2"], job / "model")
+        env["CI_PROJECT_DIR"] = str(job)
+        built = subprocess.run(["sh", "ci/build.sh"], cwd=job, env=env, capture_output=True, text=True, timeout=120)
+        assert built.returncode == 0, built.stdout + built.stderr
+        digest = json.loads((job / "image.json").read_text())["digest"]
+        deployed = subprocess.run(["sh", "ci/deploy.sh"], cwd=job, env=env, capture_output=True, text=True, timeout=180)
+        assert deployed.returncode == 0, deployed.stdout + deployed.stderr
+        assert f"serving sensor-failure 1.0.2 on port {site.port}" in deployed.stdout
+        (blue,) = [f for f in (site.state / "containers").glob("[0-9]*") if json.loads((f / "config.json").read_text())["name"] == "blue"]
+        assert json.loads((blue / "config.json").read_text())["image"] == f"{PROJECT_IMAGE}/model@{digest}"
+        assert infer(f"http://127.0.0.1:{site.port}", [[48.0, 4.1, 12.0]])["model_version"] == "1.0.2"
+    finally:
+        site.close()
 
 
 # -- the stand-in itself keeps kaniko's behaviour (tests/kaniko_standin) --
