@@ -216,7 +216,8 @@ def update_issue(gitlab, request, ref, iid):
         return user
     body = _body(gitlab, request, _UPDATE, "issue")
     if not body:  # at_least_one_of (lib/api/issues.rb)
-        return _json({"error": "title, description, labels, state_event are missing, at least one parameter must be provided"}, 400)
+        return _json({"error": "title, description, labels, state_event are missing, "
+                               "at least one parameter must be provided"}, 400)  # fmt: skip
     if body.get("state_event") not in (None, "close", "reopen"):
         return _json({"error": "state_event does not have a valid value"}, 400)
     if project.level(user) < REPORTER and issue.author_id != user.id:  # authorize! :update_issue

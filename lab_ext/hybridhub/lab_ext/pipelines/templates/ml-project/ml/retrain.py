@@ -22,7 +22,8 @@
   ``<!-- hybridhub-retrain: {"decision": "started"|"skipped", "reason": …, "pipeline_id": …,
   "started_at": …} -->``; the last "started" one written by this token's user is the retrain state
   (no file on the runner). Only this user's notes count, so nobody can stop retraining by pasting a
-  marker; a rotated token (a new bot user) starts afresh: at most one retrain sooner than the cool-down. GitLab refusing the pipeline (a Reporter token, a protected branch) is a
+  marker; a rotated token (a new bot user) starts afresh: at most one retrain sooner than the
+  cool-down. GitLab refusing the pipeline (a Reporter token, a protected branch) is a
   ``pipeline_refused`` note and exit 1.
 
 GitLab: CI_API_V4_URL, CI_PROJECT_ID, CI_DEFAULT_BRANCH (predefined), the token MONITOR_GITLAB_TOKEN
@@ -131,11 +132,12 @@ def summary(report: dict, uris: dict, lang: str) -> str:
                  HEAD["ja" if lang == "ja" else "en"]))  # fmt: skip
     drift = report.get("drift") or {}
     window = report.get("window") or {}
-    features = sorted(((name, f.get("statistic")) for name, f in (drift.get("features") or {}).items() if f.get("drift")),
-                      key=lambda kv: -(kv[1] or 0))[:5]  # fmt: skip
+    drifted = [(name, f.get("statistic")) for name, f in (drift.get("features") or {}).items() if f.get("drift")]
+    features = sorted(drifted, key=lambda kv: -(kv[1] or 0))[:5]
     accuracy = (report.get("accuracy") or {}).get("accuracy")
     requests = sum(int(d.get("requests") or 0) for d in report.get("daily") or [])
-    alerts = ", ".join(f"{a.get('kind')} {a.get('value')} (threshold {a.get('threshold')})" for a in report.get("alerts") or [])
+    alerts = ", ".join(f"{a.get('kind')} {a.get('value')} (threshold {a.get('threshold')})"
+                       for a in report.get("alerts") or [])  # fmt: skip
     share = drift.get("drift_share")
     lines = [
         f"### {h['title']}: {report.get('model')} {report.get('version')} ({report.get('generated_at', '')})",
@@ -144,7 +146,8 @@ def summary(report: dict, uris: dict, lang: str) -> str:
         f"- {h['alerts']}: {alerts or '-'}",
         f"- {h['share']}: {'-' if share is None else f'{share:.2f}'}"
         f" ({drift.get('drifted_features', 0)} / {len(drift.get('features') or {})})",
-        f"- {h['drifted']}: " + (", ".join(f"`{n}` {s:.3f}" if s is not None else f"`{n}`" for n, s in features) or "-"),
+        f"- {h['drifted']}: " + (", ".join(f"`{n}` {s:.3f}" if s is not None else f"`{n}`"
+                                           for n, s in features) or "-"),  # fmt: skip
         f"- {h['accuracy']}: {'-' if accuracy is None else f'{accuracy:.3f}'}",
         f"- {h['requests']}: {requests}",
         f"- {h['window']}: {window.get('from', '?')} .. {window.get('to', '?')} ({window.get('days', '?')} d)",
@@ -177,8 +180,8 @@ class GitLab:
             except ValueError:
                 detail = None
             if exc.code == 401 or (exc.code == 403 and refusal_stops):
-                raise Stop(f"GitLab refused {method} {path.split('?')[0]} ({exc.code}: {_message(detail)}): the token "
-                           "(MONITOR_GITLAB_TOKEN or MLFLOW_TRACKING_TOKEN) needs the api scope and a role in the project") from None  # fmt: skip
+                raise Stop(f"GitLab refused {method} {path} ({exc.code}: {_message(detail)}): the token (MONITOR_GITLAB_"
+                           "TOKEN or MLFLOW_TRACKING_TOKEN) needs the api scope and a role in the project") from None
             return exc.code, detail
         except (urllib.error.URLError, OSError) as exc:
             raise Stop(f"GitLab at {self.api} unreachable: {getattr(exc, 'reason', exc)}") from None
@@ -251,6 +254,10 @@ def budget(env: dict) -> tuple[str, dict]:
 
 
 # ---- the decision ----------------------------------------------------------------------------------
+def _note(text: str, record: dict, *more: str) -> str:
+    return "\n\n".join([text, *more, marker(record)])
+
+
 def decide(gitlab: GitLab, env: dict, report: dict, issue: dict, user_id: int, now: float) -> tuple[str, int]:
     """The decision note's text and the exit code; starts the pipeline when nothing stands in the way."""
     lang = env.get("MONITOR_LANG", "en")
@@ -261,17 +268,17 @@ def decide(gitlab: GitLab, env: dict, report: dict, issue: dict, user_id: int, n
         state = pipeline.get("status") if status == 200 and isinstance(pipeline, dict) else None  # gone: finished
         if state and state not in FINISHED:
             record["reason"] = "retrain_running"
-            return say("retrain_running", lang, pipeline_id=last["pipeline_id"], status=state) + "\n\n" + marker(record), 0
+            return _note(say("retrain_running", lang, pipeline_id=last["pipeline_id"], status=state), record), 0
     hours = float(env.get("RETRAIN_COOLDOWN_HOURS") or 24)
     if last and last.get("started_at_epoch") is not None and now - float(last["started_at_epoch"]) < hours * 3600:
         record["reason"] = "cooldown"
         ago = (now - float(last["started_at_epoch"])) / 3600
         until = iso(float(last["started_at_epoch"]) + hours * 3600)
-        return say("cooldown", lang, hours_ago=f"{ago:.1f}", hours=f"{hours:g}", until=until) + "\n\n" + marker(record), 0
+        return _note(say("cooldown", lang, hours_ago=f"{ago:.1f}", hours=f"{hours:g}", until=until), record), 0
     level, values = budget(env)
     if level in ("over", "unknown"):
         record["reason"] = f"budget_{level}"
-        return say(record["reason"], lang, **values) + "\n\n" + marker(record), 0
+        return _note(say(record["reason"], lang, **values), record), 0
     checked = say("no_budget_check", lang) if level == "unchecked" else say("budget_ok", lang, **values)
     ref = env.get("CI_DEFAULT_BRANCH") or "main"
     # MONITOR=false: a pipeline variable outranks a project one, so this pipeline trains even where
@@ -283,12 +290,12 @@ def decide(gitlab: GitLab, env: dict, report: dict, issue: dict, user_id: int, n
     if status != 201:
         record["reason"] = "pipeline_refused"
         why = f"{status}: {_message(pipeline)}"
-        return say("pipeline_refused", lang, why=why, ref=ref) + "\n\n" + checked + "\n\n" + marker(record), 1
+        return _note(say("pipeline_refused", lang, why=why, ref=ref), record, checked), 1
     record.update(decision="started", pipeline_id=pipeline["id"], started_at=iso(now), started_at_epoch=now,
                   web_url=pipeline.get("web_url"))  # fmt: skip
     text = say("started", lang, pipeline_id=pipeline["id"], web_url=pipeline.get("web_url"), ref=ref,
                version=variables["RETRAIN_FOR"])  # fmt: skip
-    return text + "\n\n" + checked + "\n\n" + marker(record), 0
+    return _note(text, record, checked), 0
 
 
 def handle_alert(env: dict, report: dict, now: float) -> int:
