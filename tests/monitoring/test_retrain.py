@@ -96,10 +96,12 @@ def markers(issue) -> list[dict]:
 
 
 def finish(w, pipeline, status="success"):
-    for name in ("train", "test", "build"):
-        job = w.ci.job(pipeline, name)
-        w.ci.start(job)
-        w.ci.finish(job, status)
+    """The runner runs every job of the pipeline that waits for a runner (a manual deploy waits for a person)."""
+    for job in sorted(w.ci.jobs.values(), key=lambda j: j.id):
+        if job.pipeline_id == pipeline.id and job.status in ("created", "pending", "running"):
+            if job.status != "running":
+                w.ci.start(job)
+            w.ci.finish(job, status)
 
 
 def test_no_retraining_storm_one_issue_one_running_retrain_and_a_cool_down(world, tmp_path):
