@@ -11,7 +11,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -21,7 +20,7 @@ import pytest
 
 from hybridhub.lab_ext.pipelines.template import TEMPLATE_DIR
 from tests.kaniko_standin import HERE as KANIKO, register_model_server_base
-from tests.models.test_onprem_deploy import Site
+from tests.models.test_onprem_deploy import Site, free_port, train
 from tests.pipelines.conftest import infer, sample_data  # noqa: F401 (fixture)
 from tests.podman_standin import HERE as PODMAN, register_login
 
@@ -32,14 +31,6 @@ PROJECT_IMAGE = f"{REGISTRY}/group/sensors"
 BASE = f"{REGISTRY}/hybridhub/model-server:0.1.0"
 TOKEN = "job-token-value-7f3a"
 MLSERVER = str(Path(sys.executable).with_name("mlserver"))
-
-
-def train(out: Path, version: str, data: Path, c: str) -> None:
-    result = subprocess.run(
-        [sys.executable, str(TEMPLATE_DIR / "ml" / "train.py"), "--data", str(data), "--out", str(out), "--c", c],
-        env={**os.environ, "MODEL_VERSION": version}, capture_output=True, text=True, timeout=120, cwd=out.parent,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr
 
 
 @pytest.fixture(scope="module")
@@ -90,12 +81,6 @@ def builder(tmp_path):
     containers = made.state / "containers"
     for folder in containers.glob("[0-9]*") if containers.is_dir() else []:
         made.run("podman", "rm", "-f", "-t", "2", json.loads((folder / "config.json").read_text())["name"])
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def serves(port: int, timeout: float = 60) -> str:
