@@ -127,6 +127,10 @@ def report_uris(report: dict, log_uri: str) -> dict:
     return {"json": f"{folder}{day}.json", "html": f"{folder}{day}.html"}
 
 
+def _num(value) -> str:
+    return f"{value:.3g}" if isinstance(value, float) else str(value)
+
+
 def summary(report: dict, uris: dict, lang: str) -> str:
     h = dict(zip(("title", "status", "alerts", "share", "drifted", "accuracy", "requests", "window", "report"),
                  HEAD["ja" if lang == "ja" else "en"]))  # fmt: skip
@@ -136,7 +140,8 @@ def summary(report: dict, uris: dict, lang: str) -> str:
     features = sorted(drifted, key=lambda kv: -(kv[1] or 0))[:5]
     accuracy = (report.get("accuracy") or {}).get("accuracy")
     requests = sum(int(d.get("requests") or 0) for d in report.get("daily") or [])
-    alerts = ", ".join(f"{a.get('kind')} {a.get('value')} (threshold {a.get('threshold')})"
+    alerts = ", ".join(f"{a.get('kind')} {_num(a.get('value'))}"
+                       + (f" (threshold {_num(a['threshold'])})" if a.get("threshold") is not None else "")
                        for a in report.get("alerts") or [])  # fmt: skip
     share = drift.get("drift_share")
     lines = [
