@@ -2,7 +2,7 @@
 it. Not for production.
 
 The executable ``executor`` in this folder is put first on PATH by a test (kaniko's debug image
-has /kaniko on PATH, deploy/Dockerfile_debug), with ``DOCKER_CONFIG`` pointing at a temporary
+has /kaniko on PATH and DOCKER_CONFIG=/kaniko/.docker/: deploy/Dockerfile, stage kaniko-debug), with ``DOCKER_CONFIG`` pointing at a temporary
 folder for the credentials file; it runs with ``$KANIKO_STANDIN_PYTHON`` (else
 ``$PODMAN_STANDIN_PYTHON``, else python3: the standard library only). It implements the flags
 build.sh uses (--context, --dockerfile, --destination, --digest-file, --label, --build-arg, --reproducible, --no-push ...), strict on

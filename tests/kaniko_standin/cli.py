@@ -28,16 +28,21 @@ VALUED = {"context": "c", "dockerfile": "f", "destination": "d", "digest-file": 
           "verbosity": "v"}  # fmt: skip
 REPEATED = {"destination", "label", "build-arg"}
 BOOLEAN = {"no-push", "reproducible", "cache", "force", "cleanup", "single-snapshot"}
-# root.go's other flags: kaniko knows them, the stand-in does not implement them
+# root.go's other flags (its HEAD, and use-new-run of older releases): kaniko knows them, the
+# stand-in does not implement them
 KNOWN_UNIMPLEMENTED = {
-    "log-format", "log-timestamp", "context-sub-path", "bucket", "snapshot-mode", "custom-platform", "insecure",
-    "skip-tls-verify", "insecure-pull", "skip-tls-verify-pull", "push-retry", "image-fs-extract-retry", "kaniko-dir",
-    "tar-path", "target", "no-push-cache", "cache-repo", "cache-dir", "image-name-with-digest-file",
-    "image-name-tag-with-digest-file", "oci-layout-path", "compressed-caching", "cache-ttl", "insecure-registry",
-    "skip-tls-verify-registry", "registry-certificate", "registry-client-cert", "registry-mirror", "ignore-var-run",
-    "skip-unused-stages", "use-new-run", "git", "cache-copy-layers", "cache-run-layers", "ignore-path",
-    "force-build-metadata", "whitelist-var-run", "snapshotMode", "customPlatform", "tarPath",
+    "log-format", "log-timestamp", "whitelist-var-run", "context-sub-path", "bucket", "snapshot-mode",
+    "custom-platform", "insecure", "skip-tls-verify", "insecure-pull", "skip-tls-verify-pull", "push-retry",
+    "push-ignore-immutable-tag-errors", "image-fs-extract-retry", "image-download-retry", "kaniko-dir", "tar-path",
+    "target", "no-push-cache", "cache-repo", "cache-dir", "image-name-with-digest-file",
+    "image-name-tag-with-digest-file", "oci-layout-path", "compression", "compression-level", "compressed-caching",
+    "cache-ttl", "insecure-registry", "skip-tls-verify-registry", "registry-certificate", "registry-client-cert",
+    "registry-map", "registry-mirror", "skip-default-registry-fallback", "ignore-var-run", "skip-unused-stages", "git",
+    "cache-copy-layers", "cache-run-layers", "ignore-path", "force-build-metadata", "skip-push-permission-check",
+    "snapshotMode", "customPlatform", "tarPath", "use-new-run",
 }  # fmt: skip
+# Go's strconv.ParseBool, which pflag's boolean flags and root.go's KANIKO_NO_PUSH use
+TRUE, FALSE = {"1", "t", "T", "TRUE", "true", "True"}, {"0", "f", "F", "FALSE", "false", "False"}
 USAGE = "Usage:\n  executor [flags]\n  executor [command]\n\nUse \"executor [command] --help\" for more information about a command."
 
 
@@ -95,9 +100,9 @@ def parse(argv: list[str]) -> dict:
                 continue
             name, spelled = shorthands[letter], f"'{letter}' in {arg}"
         if name in BOOLEAN:
-            if has_value and value not in ("true", "false", "1", "0"):
+            if has_value and value not in TRUE | FALSE:
                 errors.append(CobraError(f'invalid argument "{value}" for "--{name}" flag: strconv.ParseBool: parsing "{value}": invalid syntax'))
-            options[name] = not has_value or value in ("true", "1")
+            options[name] = not has_value or value in TRUE
         elif name in VALUED:
             if not has_value:
                 if not rest:
@@ -118,7 +123,10 @@ def parse(argv: list[str]) -> dict:
 
 
 def pre_run(options: dict) -> tuple[Path, Path]:
-    """root.go PersistentPreRunE, in its order: destinations, cache flags, context, Dockerfile."""
+    """root.go PersistentPreRunE, in its order: KANIKO_NO_PUSH (valdiateFlags: a value ParseBool
+    refuses gives false, its error is never returned), destinations, cache flags, context, Dockerfile."""
+    if "KANIKO_NO_PUSH" in os.environ:
+        options["no-push"] = os.environ["KANIKO_NO_PUSH"] in TRUE
     if not options.get("no-push") and not options["destination"]:
         raise CobraError("you must provide --destination, or use --no-push")
     if options.get("cache") and options.get("no-push"):  # cacheFlagsValid (no --cache-repo here)

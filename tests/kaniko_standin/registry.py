@@ -1,8 +1,8 @@
 """The registry the kaniko stand-in pulls from and pushes to: the podman stand-in's state
 (``$PODMAN_STANDIN_STATE``: images.json ref -> recipe, registries.json registry -> the login it
 needs), so what a build pushes is what ``podman pull`` finds. Credentials come from the docker
-config file, as kaniko reads them (pkg/executor/push.go DockerConfLocation; the keychain reads
-docker's config.json ``auths``)."""
+config file, as kaniko reads them (DockerConfLocation: pkg/util/gcr_util.go, pkg/executor/push.go
+in older releases; the keychain reads docker's config.json ``auths``)."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ def load(name: str) -> dict:
 
 
 def docker_config_path() -> Path:
-    """push.go DockerConfLocation: $DOCKER_CONFIG/config.json when it is a folder, the file itself
+    """DockerConfLocation: $DOCKER_CONFIG/config.json when it is a folder, the file itself
     when it is a file, /kaniko/.docker/config.json when unset or missing."""
     folder = os.environ.get("DOCKER_CONFIG", "")
     if folder and Path(folder).exists():

@@ -237,6 +237,9 @@ def test_standin_builds_the_dockerfile_subset_and_refuses_the_rest(builder, tmp_
     assert "Skipping push to container registry due to --no-push flag" in built.stderr
     reproducible = digest_file.read_text()
     assert reproducible.startswith("sha256:") and builder.images() == before
+    # root.go valdiateFlags: KANIKO_NO_PUSH=true is --no-push (no permission check, nothing pushed)
+    quiet = builder.run("executor", "-c", str(context), "-d", "open.test/z:1", "--build-arg", f"BASE={BASE}", KANIKO_NO_PUSH="true")
+    assert quiet.returncode == 0 and "--no-push flag" in quiet.stderr and builder.images() == before
     # README --reproducible strips timestamps: without it, each build's digest differs (its creation time)
     digests = []
     for _ in range(2):

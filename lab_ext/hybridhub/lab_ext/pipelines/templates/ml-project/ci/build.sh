@@ -32,10 +32,11 @@ set -- --context "${CI_PROJECT_DIR}" --dockerfile "${CI_PROJECT_DIR}/Dockerfile"
 if [ -n "${MODEL_SERVER_IMAGE:-}" ]; then
   set -- "$@" --build-arg "MODEL_SERVER_IMAGE=${MODEL_SERVER_IMAGE}"
 fi
-# kaniko as its debug image provides it (kaniko's deploy/Dockerfile_debug: ENV PATH
-# /usr/local/bin:/kaniko:/busybox, ENV DOCKER_CONFIG /kaniko/.docker/): `executor` from PATH
+# kaniko as its debug image provides it (kaniko's deploy/Dockerfile, stage kaniko-debug, since
+# v1.11; deploy/Dockerfile_debug before: ENV PATH /usr/local/bin:/kaniko:/busybox and
+# ENV DOCKER_CONFIG /kaniko/.docker/): `executor` from PATH
 # (/kaniko/executor there), the credentials in $DOCKER_CONFIG/config.json (where kaniko reads
-# them, pkg/executor/push.go). So the job is the same in the real image, and a test puts its
+# them, DockerConfLocation in pkg/util/gcr_util.go). So the job is the same in the real image, and a test puts its
 # stand-in (tests/kaniko_standin) first on PATH and points DOCKER_CONFIG at a temporary folder.
 # --reproducible (no timestamps in the image): the same model folder gives the same digest.
 DOCKER_CONFIG="${DOCKER_CONFIG:-/kaniko/.docker}"
