@@ -50,6 +50,8 @@ def plan(text: str, build_args: dict[str, str]) -> dict:
     for keyword, rest in instructions(text):
         if keyword not in SUPPORTED:
             raise Unsupported(f"{keyword} is not supported by the stand-in (it executes ARG, FROM, COPY, USER)")
+        if '"' in rest or "'" in rest:  # the reference's quoting rules are not implemented
+            raise Unsupported(f"quotes are not supported by the stand-in: {keyword} {rest}")
         if keyword == "ARG":
             if base is not None:
                 raise Unsupported("ARG after FROM is not supported by the stand-in")
@@ -62,6 +64,8 @@ def plan(text: str, build_args: dict[str, str]) -> dict:
             if len(words) != 1:
                 raise Unsupported(f"FROM with options or AS is not supported by the stand-in: FROM {rest}")
             base = substitute(words[0], args)
+            if not base:
+                raise Unsupported(f"FROM {rest}: the image name is empty (no value for its ARG)")
         elif keyword == "COPY":
             words = rest.split()
             if base is None:

@@ -219,6 +219,9 @@ def test_standin_builds_the_dockerfile_subset_and_refuses_the_rest(builder, tmp_
     (context / "Dockerfile").write_text("FROM busybox\nRUN echo hi\n")
     refused = executor(builder, *base_args)
     assert refused.returncode == 1 and "error building image: RUN is not supported by the stand-in" in refused.stdout
+    (context / "Dockerfile").write_text('ARG BASE="x"\nFROM $BASE\n')
+    quoted = executor(builder, *base_args)
+    assert quoted.returncode == 1 and "quotes are not supported by the stand-in" in quoted.stdout
     # pkg/image/remote/remote.go RetrieveRemoteImage: a base the (open) registry lacks fails the build
     (context / "Dockerfile").write_text("ARG BASE=open.test/none:1\nFROM ${BASE}\nCOPY src/ /app/\n")
     unknown = executor(builder, *base_args)
