@@ -182,6 +182,7 @@ def content_digest(root: Path, recipe: dict, image_labels: dict, user: str | Non
 def build(options: dict, context: Path, dockerfile_path: Path) -> tuple[str, dict]:
     """executor.DoBuild: the base image's filesystem plus the COPYed files, in a folder under the state."""
     steps = dockerfile.plan(dockerfile_path.read_text(), build_args(options))
+    given_labels = labels(options)
     info(f"Retrieving image manifest {steps['base']}")
     base = registry.pull(steps["base"])
     if (context / ".dockerignore").exists():
@@ -199,7 +200,7 @@ def build(options: dict, context: Path, dockerfile_path: Path) -> tuple[str, dic
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise
-    image_labels = {**base.get("labels", {}), **labels(options)}
+    image_labels = {**base.get("labels", {}), **given_labels}
     user = steps["user"] or base.get("user")
     digest = content_digest(work, base, image_labels, user, bool(options.get("reproducible")))
     final = images / digest.split(":")[1]
