@@ -65,6 +65,8 @@ export function fakeApi(overrides: Record<string, jest.Mock> = {}) {
     promote: jest.fn().mockResolvedValue({ pipeline_id: 3, job: 'deploy', deployment_status: 'running' }),
     rollback: jest.fn().mockResolvedValue({ pipeline_id: 1, job: 'deploy', deployment_status: 'running' }),
     reproduce: jest.fn().mockResolvedValue({ pipeline: { id: 5, status: 'pending', web_url: '' } }),
+    health: jest.fn().mockResolvedValue({ days: [], latest: null, problems: [] }),
+    retrain: jest.fn().mockResolvedValue({ pipeline: { id: 7, status: 'pending', web_url: '' }, backend: 'local', project: '.', ref: 'main', retrain_for: '1.0.1' }),
     ...overrides
   };
 }

@@ -6,6 +6,7 @@ import { OPEN_RUN_COMMAND } from '../pipelines/tokens';
 import { notifyModelsError } from './errors';
 import { deploying, promoteBlocked } from './compare';
 import { ModelsModel } from './model';
+import { OPEN_REPORT_COMMAND } from './report';
 
 /**
  * What a person does with models: promote a version to production, roll production back,
@@ -145,6 +146,53 @@ export class ModelsActions {
           ? [{ label: trans.__('Open the pipeline'), callback: () => window.open(url, '_blank', 'noopener') }]
           : []
       });
+    } catch (error) {
+      notifyModelsError(error, trans);
+    }
+  }
+
+  /** Why "Retrain now" cannot act now (translated), or null. */
+  get retrainBlocked(): string | null {
+    const { production, canDeploy, busy } = this.model.state;
+    if (!production) {
+      return this.trans.__('No version serves production yet.');
+    }
+    if (canDeploy && !canDeploy.allowed) {
+      return this.trans.__('Retraining needs the %1 role; your role is %2.', canDeploy.needs, canDeploy.role || this.trans.__('none'));
+    }
+    return busy === 'retrain' ? this.trans.__('A retraining is being started.') : null;
+  }
+
+  /** The production version's latest monitoring report, in a main-area tab. */
+  openReport(): void {
+    const { project, name, production, health } = this.model.state;
+    const date = health?.latest?.date;
+    if (production && date && this.commands?.hasCommand(OPEN_REPORT_COMMAND)) {
+      void this.commands.execute(OPEN_REPORT_COMMAND, { project, name, version: production.version, date });
+    }
+  }
+
+  /** Train again on the newest data, to replace the version in production; then show the run. */
+  async retrain(): Promise<void> {
+    const trans = this.trans;
+    const { project, name, production } = this.model.state;
+    const blocked = this.retrainBlocked;
+    if (blocked || !production) {
+      Notification.warning(blocked ?? '', { autoClose: 6000 });
+      return;
+    }
+    const body = trans.__(
+      'The training pipeline runs on the newest data to replace version %1 of %2; the new version still has to pass its test gate and be promoted.',
+      production.version,
+      name
+    );
+    if (!(await this.confirm(trans.__('Retrain %1 now?', name), body, trans.__('Retrain')))) {
+      return;
+    }
+    try {
+      const started = await this.model.act('retrain', api => api.retrain(project, name));
+      Notification.success(trans.__('Retraining of %1 started: pipeline #%2.', name, started.pipeline.id), { autoClose: 6000 });
+      this.openRun({ backend: started.backend, project: started.project, id: Number(started.pipeline.id) });
     } catch (error) {
       notifyModelsError(error, trans);
     }

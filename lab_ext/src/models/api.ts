@@ -126,6 +126,44 @@ export interface IReproduceStarted {
   pipeline: { id: number | string; status: string; web_url: string };
 }
 
+/** One day of the production version's health, merged from the monitoring reports. */
+export interface IHealthDay {
+  date: string;
+  requests: number;
+  /** The share of drifted features that day (0..1), or null (no drift figure). */
+  drift_share: number | null;
+  /** The per-feature drift score of the day (the drift statistic the report names). */
+  features: Record<string, number | null>;
+  accuracy: number | null;
+}
+
+/** The newest report: its status and alerts, and whether there is an HTML page of it. */
+export interface ILatestReport {
+  date: string;
+  status: 'ok' | 'alert' | 'no_data';
+  alerts: { kind: string; value: number | null; threshold: number | null }[];
+  generated_at: string | null;
+  json_uri: string;
+  has_html: boolean;
+  thresholds: { drift_share: number | null; min_accuracy: number | null };
+  problems: { code: string; count: number | null }[];
+}
+
+/** ``GET models/health``: store trouble comes as reason codes in ``problems``, never as an error. */
+export interface IHealth {
+  days: IHealthDay[];
+  latest: ILatestReport | null;
+  problems: { code: string; details?: string; date?: string }[];
+}
+
+export interface IRetrainStarted {
+  pipeline: { id: number; status: string; web_url: string };
+  backend: string;
+  project: string;
+  ref: string;
+  retrain_for: string;
+}
+
 /** Typed calls to ``/hybridhub/models/*`` (and the pipelines' project list: the same projects). */
 export class ModelsAPI {
   constructor(private readonly trans: TranslationBundle) {}
@@ -172,5 +210,18 @@ export class ModelsAPI {
 
   reproduce(project: string, name: string, version: string): Promise<IReproduceStarted> {
     return this.post('reproduce', { project, name, version });
+  }
+
+  health(project: string, name: string, version: string): Promise<IHealth> {
+    return this.get('/health', { project, name, version });
+  }
+
+  /** A day's monitoring report as the job wrote it for people (a self-contained HTML page). */
+  async report(project: string, name: string, version: string, date: string): Promise<string> {
+    return String(await this.get<string>('/health/report', { project, name, version, date }));
+  }
+
+  retrain(project: string, name: string): Promise<IRetrainStarted> {
+    return this.post('retrain', { project, name });
   }
 }

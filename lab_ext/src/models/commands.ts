@@ -12,6 +12,7 @@ export namespace ModelsCommandIDs {
   export const promote = 'hybridhub:models-promote';
   export const rollback = 'hybridhub:models-rollback';
   export const reproduce = 'hybridhub:models-reproduce';
+  export const retrain = 'hybridhub:models-retrain';
 }
 
 /** The panel's commands, each also in the palette; the actions work on the chosen version. */
@@ -57,6 +58,13 @@ export function addModelsCommands(
     execute: async () => {
       await ready();
       await actions.reproduce();
+    }
+  });
+  commands.addCommand(ModelsCommandIDs.retrain, {
+    label: trans.__('Retrain the model in production on the newest data'),
+    execute: async () => {
+      await ready();
+      await actions.retrain();
     }
   });
   for (const command of Object.values(ModelsCommandIDs)) {

@@ -3,7 +3,7 @@ import { ISignal } from '@lumino/signaling';
 
 import { IProject } from '../pipelines/api';
 import { PolledModel } from '../ui/shown';
-import { ICanDeploy, ILineage, IModelsConfig, IModelSummary, IProduction, IVersion, ModelsAPI } from './api';
+import { ICanDeploy, IHealth, ILineage, IModelsConfig, IModelSummary, IProduction, IVersion, ModelsAPI } from './api';
 import { modelsMessage, modelsReasonText } from './errors';
 
 /** What the panel shows; replaced as a whole on every change (the view compares by identity). */
@@ -27,12 +27,16 @@ export interface IModelsState {
   readonly lineageProblem: string | null;
   /** Who made the production deployment, once a loaded lineage listed it (kept while it serves). */
   readonly deployedBy: { deployment: string; user: string } | null;
+  /** The production version's health from its monitoring reports (null: none in production, or not loaded). */
+  readonly health: IHealth | null;
+  /** Why the health could not be loaded (translated), or null. */
+  readonly healthProblem: string | null;
   /** True until the first answer arrived. */
   readonly loading: boolean;
   /** Why there is nothing to show (translated), or null. */
   readonly problem: string | null;
   /** The action this panel started and waits for ('' when none). */
-  readonly busy: '' | 'promote' | 'rollback' | 'reproduce';
+  readonly busy: '' | 'promote' | 'rollback' | 'reproduce' | 'retrain';
 }
 
 /** The read-only face of the model other plugins may use (see tokens.ts). */
@@ -53,7 +57,9 @@ const EMPTY = {
   version: '',
   lineage: null,
   lineageProblem: null,
-  deployedBy: null
+  deployedBy: null,
+  health: null,
+  healthProblem: null
 };
 
 /**
@@ -157,6 +163,15 @@ export class ModelsModel extends PolledModel<IModelsState> implements IModelsMod
         }
       }
       const production = listed?.production ?? null;
+      let health: IHealth | null = null;
+      let healthProblem: string | null = null;
+      if (production) {
+        try {
+          health = await this.api.health(project, name, production.version);
+        } catch (error) {
+          healthProblem = modelsMessage(error, this.trans);
+        }
+      }
       const deployment = production ? String(production.deployment_id) : '';
       const listing = lineage?.deployments?.find(d => String(d.id) === deployment);
       const known = this.state.deployedBy?.deployment === deployment ? this.state.deployedBy : null;
@@ -164,7 +179,7 @@ export class ModelsModel extends PolledModel<IModelsState> implements IModelsMod
       if (current()) {
         this.update({
           config, projects, project, models, name, versions, version, lineage, lineageProblem, deployedBy,
-          production, canDeploy: listed?.can_deploy ?? null, loading: false, problem: null
+          production, health, healthProblem, canDeploy: listed?.can_deploy ?? null, loading: false, problem: null
         });  // prettier-ignore
       }
     } catch (error) {

@@ -7,6 +7,7 @@ import { useRovingFocus } from '../ui/roving';
 import { useModelState } from '../ui/usestate';
 import { ModelsActions } from './actions';
 import { formatDate } from './compare';
+import { HealthCard } from './healthview';
 import { LineageCard } from './lineage';
 import { IModelsState, ModelsModel } from './model';
 import { VersionsTable } from './versions';
@@ -148,6 +149,18 @@ function Content(props: IProps): JSX.Element {
           <h3>{trans.__('Versions of %1', state.name)}</h3>
           <Production state={state} trans={trans} />
           <Buttons {...props} state={state} />
+          {state.production && (
+            <HealthCard
+              production={state.production}
+              health={state.health}
+              problem={state.healthProblem}
+              trans={trans}
+              openReport={() => props.actions.openReport()}
+              retrain={() => void props.actions.retrain()}
+              retrainBlocked={props.actions.retrainBlocked}
+              busy={state.busy !== ''}
+            />
+          )}
           <VersionsTable
             versions={state.versions}
             chosen={state.version}
