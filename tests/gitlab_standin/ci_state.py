@@ -43,6 +43,8 @@ class Job:
     user_id: int | None = None  # who runs it: the pipeline's creator, or who played or retried it
     environment: str | None = None  # the CI entry's ``environment`` name (a deployment job)
     failure_reason: str | None = None
+    # rules:allow_failure of the matching rule (ci_rules.py); None: GitLab's default for the job's when
+    allow_failure: bool | None = None
 
 
 @dataclass
@@ -165,7 +167,7 @@ class CiState:
             artifacts.append({"file_type": "metrics", "size": 10, "filename": "metrics.txt", "file_format": "gzip"})
         return {
             "id": j.id, "name": j.name, "stage": j.stage, "status": j.status, "ref": p.ref, "tag": p.tag,
-            "coverage": None, "allow_failure": j.when == "manual", "created_at": _iso(p.created),
+            "coverage": None, "allow_failure": j.when == "manual" if j.allow_failure is None else j.allow_failure, "created_at": _iso(p.created),
             "started_at": iso(j.started), "finished_at": iso(j.finished), "erased_at": None,
             "duration": (j.finished or time.time()) - j.started if j.started else None, "queued_duration": 0.1,
             "user": self.user_json(j.user_id), "commit": {"id": p.sha, "short_id": p.sha[:8]},

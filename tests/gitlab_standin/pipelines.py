@@ -19,7 +19,7 @@ from urllib.parse import unquote
 
 import yaml
 
-from . import api
+from . import api, ci_rules
 from .ci_state import CiState, Job, Pipeline
 from .protection import can_push_to_branch, can_update_branch, protection_for
 from .state import DEVELOPER, MAINTAINER, OWNER
@@ -160,7 +160,11 @@ def create_pipeline(gitlab, request, ref):
     if shown.returncode:
         return _json({"message": {"base": ["Missing CI config file"]}}, 400)
     config = yaml.safe_load(shown.stdout)
-    values = {k: (v["value"] if isinstance(v, dict) else v) for k, v in (config.get("variables") or {}).items()}
+    # variables for rules:if, lowest precedence first (doc/ci/variables/_index.md, "CI/CD variable
+    # precedence"): predefined (CI_PIPELINE_SOURCE "api": doc/ci/variables/predefined_variables.md), the
+    # file's, the pipeline's
+    values = {"CI_PIPELINE_SOURCE": "api"}
+    values.update({k: (v["value"] if isinstance(v, dict) else v) for k, v in (config.get("variables") or {}).items()})
     values.update({v["key"]: v["value"] for v in variables})
     pipeline = Pipeline(next(ci.ids), len(ci.pipelines) + 1, project.id, body["ref"], sha.stdout.decode().strip(),
                         [dict(v, variable_type=v.get("variable_type", "env_var")) for v in variables],
@@ -171,11 +175,16 @@ def create_pipeline(gitlab, request, ref):
         if isinstance(spec, dict) and "script" in spec and not name.startswith("."):
             tags_ = [str(values.get(str(t).lstrip("$").strip("{}"), "")) if str(t).startswith("$") else str(t)
                      for t in spec.get("tags", [])]  # fmt: skip
-            when = spec.get("when", "on_success")
+            when, allow_failure = ci_rules.evaluate(spec, values)
+            if when == "never":  # no rule matched: the job is not created (ci_rules.py)
+                continue
+            if allow_failure is None and "rules" in spec:  # doc/ci/yaml: a manual job of rules is allow_failure: false
+                allow_failure = False
             environment = spec.get("environment")  # a name, or a hash with ``name`` (CI YAML keyword)
             job = Job(next(ci.ids), pipeline.id, name, spec.get("stage", "test"), when, tags_,
                       status="manual" if when == "manual" else "created", user_id=user.id,
-                      environment=environment.get("name") if isinstance(environment, dict) else environment)  # fmt: skip
+                      environment=environment.get("name") if isinstance(environment, dict) else environment,
+                      allow_failure=allow_failure)  # fmt: skip
             ci.jobs[job.id] = job
     ci.refresh(pipeline.id)
     if ci.slow_create_answer:  # the pipeline exists, but the answer comes after the client gave up
@@ -298,7 +307,7 @@ def retry_job(gitlab, request, ref, job_id):
     job.retried = True
     # Ci::RetryJobService clones the job for the user who retries it (a deployment job gets a new deployment)
     fresh = Job(next(gitlab.ci.ids), job.pipeline_id, job.name, job.stage, job.when, job.tags, status="pending",
-                user_id=answer.id, environment=job.environment)  # fmt: skip
+                user_id=answer.id, environment=job.environment, allow_failure=job.allow_failure)  # fmt: skip
     gitlab.ci.jobs[fresh.id] = fresh
     gitlab.ci.refresh(job.pipeline_id)
     return _json(gitlab.ci.job_json(fresh), 201)

@@ -38,7 +38,7 @@ def test_template_is_valid_against_the_gitlab_ci_schema(tmp_path):
 
 def test_stages_runners_metrics_and_build_without_docker():
     data = yaml.safe_load(CI_FILE.read_text())
-    assert data["stages"] == ["train", "test", "build", "deploy"]
+    assert data["stages"] == ["train", "test", "build", "deploy", "monitor"]  # monitor: MONITOR=true pipelines only
     tags = ci_file.job_tags(data, [])
     # the tags the runners of helm-values/ are created with (docs/deploy-aks.md)
     assert tags == {"train": ["train"], "test": ["test"], "build": ["build"], "deploy": ["deploy"]}
@@ -48,7 +48,7 @@ def test_stages_runners_metrics_and_build_without_docker():
     assert "kaniko" in data["build"]["image"]["name"] and "services" not in data["build"]
     build = (TEMPLATE_DIR / "ci" / "build.sh").read_text()
     assert "/kaniko/executor" in build and "docker build" not in build and "CI_REGISTRY_IMAGE" in build
-    assert data["deploy"]["when"] == "manual" and data["deploy"]["environment"]["name"] == "production"
+    assert data["deploy"]["rules"][0]["when"] == "manual" and data["deploy"]["environment"]["name"] == "production"
     variables = {v["key"]: v for v in ci_file.variables(data)}
     assert variables["DATA_URI"]["value"].startswith("s3://") and "DATA_VERSION" in variables
     assert all(v["description"] for v in variables.values())

@@ -10,6 +10,7 @@ import re
 
 import yaml
 
+from . import ci_rules
 from .errors import PipelineError
 
 RESERVED = {
@@ -51,17 +52,26 @@ def stages(data: dict) -> list[str]:
     return [str(s) for s in declared] if isinstance(declared, list) else list(DEFAULT_STAGES)
 
 
-def jobs(data: dict) -> dict[str, dict]:
-    """Job name -> ``{stage, tags, when, environment}`` for visible (non-hidden, non-keyword) jobs."""
+def jobs(data: dict, overrides: list[dict] | None = None, source: str = "push") -> dict[str, dict]:
+    """Job name -> ``{stage, tags, when, environment}`` for the visible (non-hidden, non-keyword)
+    jobs a pipeline with the variables ``overrides`` (over the file's defaults) would have: a job
+    whose ``rules`` match none is left out, ``when`` comes from the matching rule (ci_rules).
+    ``source``: CI_PIPELINE_SOURCE (gitlab-ci-local, the local backend's tool, says "push")."""
+    values = {v["key"]: v["value"] for v in variables(data)}
+    values.update({v["key"]: v["value"] for v in overrides or []})
+    values.setdefault("CI_PIPELINE_SOURCE", source)
     found = {}
     for name, spec in data.items():
         if name in RESERVED or str(name).startswith(".") or not isinstance(spec, dict):
+            continue
+        when = ci_rules.job_when(spec, values)
+        if when == "never":
             continue
         tags = spec.get("tags") if isinstance(spec.get("tags"), list) else []
         found[str(name)] = {
             "stage": str(spec.get("stage", "test")),
             "tags": [str(t) for t in tags],
-            "when": str(spec.get("when", "on_success")),
+            "when": when,
             "environment": environment(spec),
         }
     return found
@@ -87,4 +97,4 @@ def expand(value: str, values: dict[str, str]) -> str:
 def job_tags(data: dict, overrides: list[dict]) -> dict[str, list[str]]:
     values = {v["key"]: v["value"] for v in variables(data)}
     values.update({v["key"]: v["value"] for v in overrides})
-    return {name: [t for t in (expand(tag, values) for tag in job["tags"]) if t] for name, job in jobs(data).items()}
+    return {name: [t for t in (expand(tag, values) for tag in job["tags"]) if t] for name, job in jobs(data, overrides).items()}

@@ -178,7 +178,7 @@ class LocalBackend(PipelineBackend):
     def _new_record(self, project, ref, sha, variables, request_id, data) -> dict:
         tags = ci_file.job_tags(data, variables)
         jobs = []
-        for index, (name, job) in enumerate(ci_file.jobs(data).items(), start=1):
+        for index, (name, job) in enumerate(ci_file.jobs(data, variables).items(), start=1):  # its rules, as gitlab-ci-local
             manual = job["when"] == "manual"
             jobs.append(
                 {"id": index, "name": name, "stage": job["stage"], "when": job["when"], "tags": tags.get(name, []),
