@@ -23,6 +23,7 @@ from hybridhub.hub_ext.demo.sample_data import sensor_csv
 from hybridhub.lab_ext.pipelines.template import TEMPLATE_DIR
 
 from ..models.mlflow_server import mlflow_server  # noqa: F401 (fixture)
+from ..pipelines.conftest import tools_present, workspace  # noqa: F401 (fixtures)
 from .conftest import admin, s3_env
 
 pytestmark = pytest.mark.monitoring
@@ -59,14 +60,14 @@ def day_log(day: str, seed: int, shift=(0.0, 0.0, 0.0), predict=None) -> tuple[b
 class Project:
     """The store's data and logs, the local backend's production.json and the deploy job's lineage.json."""
 
-    def __init__(self, store, bucket: str, tmp: Path, run_id: str = ""):
+    def __init__(self, store, bucket: str, tmp: Path, run_id: str = "", pipelines: Path | None = None):
         self.store, self.bucket, self.tmp = store, bucket, tmp
         self.client = admin(store)
         self.train = sensor_csv(2000, seed=1)
         first = self.put("sensors/train.csv", self.train)
         self.put("sensors/train.csv", sensor_csv(2000, seed=99).replace(b"\n4", b"\n9"))  # a newer version: not the reference
         self.version_id = first
-        self.pipelines = tmp / "pipelines"
+        self.pipelines = pipelines or tmp / "pipelines"  # the local backend's store (local_store.STORE_DIR)
         environments = self.pipelines / "environments"
         environments.mkdir(parents=True)
         (environments / "production.json").write_text(json.dumps({"deployments": [
@@ -277,3 +278,32 @@ def test_random_order_of_days_does_not_matter_for_the_window():
     for name, figures in forward["features"].items():
         assert backward["features"][name]["statistic"] == pytest.approx(figures["statistic"], rel=1e-9)
     assert sorted(per_day) == DAYS
+
+
+async def test_a_local_monitoring_pipeline_reports_on_the_local_production_version(store, bucket, workspace, tools_present):  # noqa: F811
+    """The local backend's gitlab-ci-local runs the `monitor` job of the template (MONITOR=true): it finds
+    production in the backend's environments/production.json (through HYBRIDHUB_SERVING_DIR) and the
+    deploy job's lineage.json, and writes today's report to the store and its artifact."""
+    from hybridhub.lab_ext.pipelines.local_backend import LocalBackend
+
+    from ..pipelines.conftest import finished, jobs_of, wait_for
+
+    project = Project(store, bucket, workspace, pipelines=workspace / ".hybridhub" / "pipelines")
+    today = datetime.datetime.now(datetime.timezone.utc).date().isoformat()
+    project.log(today, day_log(today, seed=80)[0])
+    backend = LocalBackend(workspace, timeout=120, env=s3_env(store))
+    try:
+        variables = [{"key": "MONITOR", "value": "true"}, {"key": "PREDICTION_LOG_URI", "value": f"s3://{bucket}/logs"}]
+        created = await backend.create(".", "main", variables, None)
+        view = await wait_for(backend, ".", created["id"], finished, timeout=120)
+    finally:
+        await backend.close()
+    src = backend.store.run_dir(created["id"]) / "src" / ".gitlab-ci-local"
+    assert jobs_of(view) == {"monitor": "success"}, (src / "output" / "monitor.log").read_text()[-2000:]
+    artifact = json.loads((src / "artifacts" / "monitor" / "monitoring-report.json").read_text())
+    assert artifact["status"] == "ok" and artifact["window"]["to"] == today and artifact["window"]["read"] == [today]
+    stored = project.client.get_object(bucket, f"logs/{MODEL}/{VERSION}/monitoring/{today}.json")
+    try:
+        assert json.loads(stored.read()) == artifact
+    finally:
+        stored.close()
