@@ -12,25 +12,16 @@ SeaweedFS, the local pipeline backend's production record). Screenshots:
 
 from __future__ import annotations
 
-import os
-import re
 import uuid
 from types import SimpleNamespace
 
 import pytest
 
-from hybridhub.lab_ext.pipelines.local_store import EnvironmentStore, PipelineStore
-from hybridhub.lab_ext.pipelines.template import add_template
-from tests.browser.conftest import CHROMIUM_ARGS
 from tests.browser.lab import LOCALES, SHOTS, Catalog
 from tests.browser.test_user_flow import _lab_language_settled
-from tests.harness.lab import running_lab
 from tests.harness.wait import wait_until
-from tests.models.health_reports import HTML, dates, day, put, report
+from tests.models.health_reports import HTML, dates, day, health_lab, put, report
 from tests.models.mlflow_server import mlflow_server  # noqa: F401 (fixture)
-from tests.models.registry_writer import register
-from tests.pipelines.conftest import commit_all, git
-from tests.storage.conftest import minio_for, new_bucket
 
 pytestmark = [pytest.mark.browser, pytest.mark.monitoring, pytest.mark.models]
 
@@ -48,29 +39,13 @@ def ja(msgid: str, *args) -> str:
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory, mlflow_server, object_store):  # noqa: F811
-    base = tmp_path_factory.mktemp("models-health-browser")
-    root = base / "userhome"
-    root.mkdir()
-    git(root, "init", "-q", "-b", "main")
-    add_template(root, "")
-    sha = commit_all(root, "template")
     name = f"sensor-failure-{uuid.uuid4().hex[:6]}"
-    register(mlflow_server.url, name, 1, project="userhome")
-    # what serves: the local backend's production record of pipeline 1's deploy job (local_store.py)
-    EnvironmentStore(PipelineStore(root)).follow("production", {"id": 1, "project": ".", "sha": sha, "ref": "main"},
-                                                 {"id": 3, "name": "deploy", "status": "success"})  # fmt: skip
-    creds = object_store.credentials
-    admin = minio_for(object_store, creds.admin_access_key, creds.admin_secret_key)
-    bucket = new_bucket(admin)
-    folder = f"predictions/{name}/1.0.1/monitoring/"
-    put(admin, bucket, folder + "2026-12-04.json", report(name, "1.0.1", "2026-12-04", [day(d, 100 + i) for i, d in enumerate(dates("2026-12-04", 4))]))
-    put(admin, bucket, folder + "2026-12-04.html", HTML.format(date="2026-12-04", status="ok"), "text/html")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("HYBRIDHUB_", "JUPYTERHUB_", "MLFLOW_"))}
-    env.update(HYBRIDHUB_MLFLOW_TRACKING_URI=mlflow_server.url, HYBRIDHUB_PIPELINES_BACKEND="local",
-               HYBRIDHUB_S3_ENDPOINT=object_store.endpoint, HYBRIDHUB_S3_ACCESS_KEY=creds.user_access_key,
-               HYBRIDHUB_S3_SECRET_KEY=creds.user_secret_key, HYBRIDHUB_PREDICTION_LOG_URI=f"s3://{bucket}/predictions")  # fmt: skip
-    with running_lab(root, base / "home", env, timeout=90, log=base / "server.log") as (url, token):
-        yield SimpleNamespace(url=url, token=token, name=name, admin=admin, bucket=bucket, folder=folder)
+    with health_lab(tmp_path_factory.mktemp("models-health-browser"), mlflow_server.url, object_store, {name: 1}) as lab:
+        folder = f"predictions/{name}/1.0.1/monitoring/"
+        days = [day(d, 100 + i) for i, d in enumerate(dates("2026-12-04", 4))]
+        put(lab.admin, lab.bucket, folder + "2026-12-04.json", report(name, "1.0.1", "2026-12-04", days))
+        put(lab.admin, lab.bucket, folder + "2026-12-04.html", HTML.format(date="2026-12-04", status="ok"), "text/html")
+        yield SimpleNamespace(url=lab.url, token=lab.token, name=name, admin=lab.admin, bucket=lab.bucket, folder=folder)
 
 
 def add_alert_report(served, date: str) -> None:

@@ -6,9 +6,13 @@ reports follow the contract's text, not that code."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import io
 import json
+import os
+from pathlib import Path
+from types import SimpleNamespace
 
 SCHEMA = "hybridhub.monitoring/1"
 
@@ -55,3 +59,38 @@ def put(client, bucket: str, key: str, data: bytes | dict | str, content_type: s
 HTML = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Monitoring {date}</title>
 <style>body{{font-family:sans-serif}}</style></head><body><h1>Drift report {date}</h1>
 <p id="status">status: {status}</p></body></html>"""
+
+
+@contextlib.contextmanager
+def health_lab(base: Path, tracking_uri: str, object_store, models: dict[str, int]):
+    """A real JupyterLab over the local backend for the health routes: a workspace with the
+    template, ``models`` (name -> pipeline id) registered in the MLflow server, the first one in
+    production (the local backend's record of its pipeline's deploy job, local_store.py), the
+    user's storage keys and a request log bucket of its own (``served.bucket``, ``predictions/``)."""
+    from hybridhub.lab_ext.pipelines.local_store import EnvironmentStore, PipelineStore
+    from hybridhub.lab_ext.pipelines.template import add_template
+    from tests.harness.lab import running_lab
+    from tests.models.registry_writer import register
+    from tests.pipelines.conftest import commit_all, git
+    from tests.storage.conftest import minio_for, new_bucket
+
+    root = base / "userhome"
+    root.mkdir()
+    git(root, "init", "-q", "-b", "main")
+    add_template(root, "")
+    sha = commit_all(root, "template")
+    for name, pipeline_id in models.items():
+        register(tracking_uri, name, pipeline_id, project="userhome")
+    first = next(iter(models.values()))
+    EnvironmentStore(PipelineStore(root)).follow("production", {"id": first, "project": ".", "sha": sha, "ref": "main"},
+                                                 {"id": 3, "name": "deploy", "status": "success"})  # fmt: skip
+    creds = object_store.credentials
+    admin = minio_for(object_store, creds.admin_access_key, creds.admin_secret_key)
+    bucket = new_bucket(admin)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HYBRIDHUB_", "JUPYTERHUB_", "MLFLOW_"))}
+    env.update(HYBRIDHUB_MLFLOW_TRACKING_URI=tracking_uri, HYBRIDHUB_PIPELINES_BACKEND="local",
+               HYBRIDHUB_S3_ENDPOINT=object_store.endpoint, HYBRIDHUB_S3_ACCESS_KEY=creds.user_access_key,
+               HYBRIDHUB_S3_SECRET_KEY=creds.user_secret_key, HYBRIDHUB_PREDICTION_LOG_URI=f"s3://{bucket}/predictions")  # fmt: skip
+    with running_lab(root, base / "home", env, timeout=90, log=base / "server.log") as (url, token):
+        yield SimpleNamespace(url=url, token=token, root=root, admin=admin, bucket=bucket, log=base / "server.log",
+                              secret=creds.user_secret_key)  # fmt: skip

@@ -14,19 +14,15 @@ from types import SimpleNamespace
 
 import pytest
 import requests
-from minio import Minio
 from mlflow.tracking import MlflowClient
 
 from hybridhub.hub_ext.demo.identities import UserKeys, user_identity
 from hybridhub.hub_ext.demo.objectstore import EmbeddedObjectStore, StoreCredentials, StorePorts
 from hybridhub.lab_ext.models import health
 from hybridhub.lab_ext.models.errors import ModelsError
-from hybridhub.lab_ext.pipelines.local_store import EnvironmentStore, PipelineStore
-from tests.harness.lab import running_lab
 from tests.models.conftest import make_service
-from tests.models.health_reports import HTML, dates, day, put, report
+from tests.models.health_reports import HTML, dates, day, health_lab, put, report
 from tests.models.registry_writer import register
-from tests.pipelines.conftest import git
 from tests.storage.conftest import minio_for, new_bucket, storage_config
 
 pytestmark = [pytest.mark.models, pytest.mark.monitoring]
@@ -200,36 +196,16 @@ async def test_the_service_reads_the_versions_tagged_reports(object_store, works
 # ---- REST: a real jupyter server over the local backend ---------------------------------------
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory, mlflow_server, object_store):
-    base = tmp_path_factory.mktemp("models-health")
-    root = base / "userhome"
-    root.mkdir()
-    git(root, "init", "-q", "-b", "main")
-    from hybridhub.lab_ext.pipelines.template import add_template
-    from tests.pipelines.conftest import commit_all
-
-    add_template(root, "")
-    sha = commit_all(root, "template")
-    creds = object_store.credentials
-    admin = minio_for(object_store, creds.admin_access_key, creds.admin_secret_key)
-    bucket = new_bucket(admin)
     name, bare = f"rest-{os.urandom(4).hex()}", f"bare-{os.urandom(4).hex()}"
-    register(mlflow_server.url, name, 1, project="userhome")
-    register(mlflow_server.url, bare, 2, project="userhome")
-    # production of ``name``: the local backend's record of pipeline 1's deploy job (local_store.py)
-    EnvironmentStore(PipelineStore(root)).follow("production", {"id": 1, "project": ".", "sha": sha, "ref": "main"},
-                                                 {"id": 3, "name": "deploy", "status": "success"})  # fmt: skip
-    folder = f"predictions/{name}/1.0.1/monitoring/"
-    put(admin, bucket, folder + "2026-12-05.json", report(name, "1.0.1", "2026-12-05", [day(d) for d in dates("2026-12-05", 5)]))
-    put(admin, bucket, folder + "2026-12-05.html", HTML.format(date="2026-12-05", status="ok"), "text/html")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("HYBRIDHUB_", "JUPYTERHUB_", "MLFLOW_"))}
-    env.update(HYBRIDHUB_MLFLOW_TRACKING_URI=mlflow_server.url, HYBRIDHUB_PIPELINES_BACKEND="local",
-               HYBRIDHUB_S3_ENDPOINT=object_store.endpoint, HYBRIDHUB_S3_ACCESS_KEY=creds.user_access_key,
-               HYBRIDHUB_S3_SECRET_KEY=creds.user_secret_key, HYBRIDHUB_PREDICTION_LOG_URI=f"s3://{bucket}/predictions")  # fmt: skip
-    with running_lab(root, base / "home", env, timeout=90, log=base / "server.log") as (url, token):
+    with health_lab(tmp_path_factory.mktemp("models-health"), mlflow_server.url, object_store, {name: 1, bare: 2}) as served:
+        folder = f"predictions/{name}/1.0.1/monitoring/"
+        put(served.admin, served.bucket, folder + "2026-12-05.json",
+            report(name, "1.0.1", "2026-12-05", [day(d) for d in dates("2026-12-05", 5)]))  # fmt: skip
+        put(served.admin, served.bucket, folder + "2026-12-05.html", HTML.format(date="2026-12-05", status="ok"), "text/html")
         session = requests.Session()
-        session.headers["Authorization"] = f"token {token}"
-        yield SimpleNamespace(url=f"{url}hybridhub/", session=session, name=name, bare=bare, root=root,
-                              log=base / "server.log", secret=creds.user_secret_key)  # fmt: skip
+        session.headers["Authorization"] = f"token {served.token}"
+        yield SimpleNamespace(url=f"{served.url}hybridhub/", session=session, name=name, bare=bare, root=served.root,
+                              log=served.log, secret=served.secret)  # fmt: skip
 
 
 def refused(response: requests.Response, reason: str) -> dict:
