@@ -18,7 +18,7 @@ from mlflow.tracking import MlflowClient
 
 from hybridhub.hub_ext.demo.identities import UserKeys, user_identity
 from hybridhub.hub_ext.demo.objectstore import EmbeddedObjectStore, StoreCredentials, StorePorts
-from hybridhub.lab_ext.models import health
+from hybridhub.lab_ext.models import health, retrain
 from hybridhub.lab_ext.models.errors import ModelsError
 from tests.models.conftest import make_service
 from tests.models.health_reports import HTML, dates, day, health_lab, put, report
@@ -257,3 +257,41 @@ def test_the_server_logged_no_traceback_and_no_secret(lab):
     text = lab.log.read_text(errors="replace")
     assert "Traceback" not in text and "Uncaught exception" not in text, text[-3000:]
     assert lab.secret not in text
+
+
+# ---- Retrain now through GitLab (the stand-in: tests/gitlab_standin) -----------------------------
+@pytest.mark.gitlab
+@pytest.mark.timeout(600)
+async def test_retrain_through_gitlab_and_its_refusals(tmp_path):
+    """GitLab: a pipeline on the default branch with the newest data and RETRAIN_FOR; a Reporter is
+    refused before anything is created (GitLab lets Developer+ create pipelines:
+    doc/user/permissions.md, "Run CI/CD pipeline"), and so is a model with nothing in production."""
+    from tests.models.gitlab_flow import MODEL, PROJECT, gitlab_world, variables
+    from tests.models.test_models_gitlab import make_service as gitlab_service
+
+    with gitlab_world(tmp_path) as flow:
+        dev = gitlab_service(flow.standin, flow.tokens["dev"], flow.base)
+        reporter = gitlab_service(flow.standin, flow.tokens["reporter"], flow.base)
+        try:
+            backend = dev.pipelines.backend(None)
+            first = flow.ci.pipelines[(await backend.create(PROJECT, "main", variables(flow.base / "train.csv", flow.base / "test.csv"), None))["id"]]
+            assert flow.runner.pipeline(first)["build"] == "success", flow.runner.logs
+            with pytest.raises(ModelsError) as nothing:
+                await retrain.retrain(dev, PROJECT, MODEL)
+            assert nothing.value.reason == "no_production"
+            await dev.promote(PROJECT, MODEL, f"1.0.{first.id}")
+            assert flow.runner.run(first, "deploy") == "success", flow.runner.logs
+            before = set(flow.ci.pipelines)
+            with pytest.raises(ModelsError) as refused:
+                await retrain.retrain(reporter, PROJECT, MODEL)
+            assert refused.value.reason == "retrain_not_allowed" and "Reporter" in refused.value.details
+            assert set(flow.ci.pipelines) == before
+            started = await retrain.retrain(dev, PROJECT, MODEL)
+            record = flow.ci.pipelines[started["pipeline"]["id"]]
+            assert record.ref == "main" and started["retrain_for"] == f"1.0.{first.id}" and started["backend"] == "gitlab"
+            assert {v["key"]: v["value"] for v in record.variables} == {
+                "DATA_VERSION": "", "TEST_DATA_VERSION": "", "RETRAIN_FOR": f"1.0.{first.id}"}  # fmt: skip
+            assert started["pipeline"]["web_url"].endswith(f"/-/pipelines/{record.id}")
+        finally:
+            await dev.pipelines.close()
+            await reporter.pipelines.close()
