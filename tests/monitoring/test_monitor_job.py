@@ -307,3 +307,28 @@ async def test_a_local_monitoring_pipeline_reports_on_the_local_production_versi
         assert json.loads(stored.read()) == artifact
     finally:
         stored.close()
+
+
+def test_memory_stays_flat_in_the_number_of_days(monkeypatch):
+    """Peak traced memory of the window's fold over 2 and over 8 days of 20,000 lines each: one day's
+    object at a time (plus the accumulators), so 4x the days is not 4x the memory."""
+    import tracemalloc
+
+    monitor, drift = template_module("monitor"), template_module("drift")
+    reference = drift.Reference.from_csv(sensor_csv(2000, seed=1), features=["temperature_c", "vibration_mm_s", "current_a"],
+                                         target="failure")  # fmt: skip
+    day = b"\n".join(log_line([[40.0 + i % 13, 2.0 + i % 7 / 10, 12.0]], [0], f"r{i}", "2026-12-01") for i in range(20_000))
+    monkeypatch.setattr(monitor, "read_store", lambda uri, version="": bytes(day))  # a fresh copy per day, as a GET
+
+    def peak(days: int) -> int:
+        tracemalloc.start()
+        try:
+            names = [f"2026-11-{n + 1:02d}" for n in range(days)]
+            result, per_day = drift.drift_by_day(reference, monitor.stream_days("s3://b/p", names, None, [], []))
+            assert result["rows"]["read"] == 20_000 * days and len(per_day) == days
+            return tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+
+    two, eight = peak(2), peak(8)
+    assert eight < 1.3 * two, (two, eight)

@@ -5,6 +5,8 @@ stand-in's pipeline creation (rules as GitLab evaluates them) and gitlab-ci-loca
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import yaml
 
@@ -87,3 +89,41 @@ async def test_gitlab_ci_local_runs_only_monitor_with_monitor_true(backend, tool
     assert "monitoring failed: PREDICTION_LOG_URI is not set" in log
     ran = (backend.store.run_dir(created["id"]) / "src" / ".gitlab-ci-local" / "output")
     assert sorted(p.stem for p in ran.glob("*.log")) == ["monitor"]
+
+
+async def test_the_job_finds_production_through_gitlabs_environments_api(tmp_path, monkeypatch):
+    """ml/monitor_source.py against the stand-in's environments API: the version of the deploy that
+    last succeeded (a later failed deploy does not count), read from that job's lineage.json artifact."""
+    from tests.gitlab_standin.environments import install as install_environments
+
+    from .test_monitor_job import template_module
+
+    with ci_standin(tmp_path, {"alice": DEVELOPER}) as (standin, ci, project, users):
+        install_environments(standin)
+        token = standin.world.issue(users["alice"], ["api"]).value
+        gitlab = GitLabBackend(standin.url, token, timeout=10)
+        try:
+            served = await gitlab.create(str(project.id), "main", [], None)
+            later = await gitlab.create(str(project.id), "main", [], None)
+        finally:
+            await gitlab.close()
+        for created, version, result in ((served, "1.0.5", "success"), (later, "1.0.6", "failed")):
+            pipeline = ci.pipelines[created["id"]]
+            for name in ("train", "test", "build", "deploy"):
+                ci.start(ci.job(pipeline, name))
+                lineage = {"model": {"name": "sensor-failure", "version": version, "run_id": f"run-{version}"},
+                           "data": {"train": {"uri": "s3://datasets/sensors/train.csv", "version_id": f"v-{version}"}}}  # fmt: skip
+                ci.finish(ci.job(pipeline, name), result if name == "deploy" else "success",
+                          {"lineage.json": json.dumps(lineage).encode()})  # fmt: skip
+        for key in ("HYBRIDHUB_LOCAL_RUN", "MLFLOW_TRACKING_TOKEN"):
+            monkeypatch.delenv(key, raising=False)
+        monkeypatch.setenv("CI_API_V4_URL", f"{standin.url}/api/v4")
+        monkeypatch.setenv("CI_PROJECT_ID", str(project.id))
+        monkeypatch.setenv("MONITOR_GITLAB_TOKEN", token)
+        monitor_source = template_module("monitor_source")
+        production = monitor_source.production()
+        assert production["model"] == "sensor-failure" and production["version"] == "1.0.5"
+        assert production["run_id"] == "run-1.0.5" and production["train"]["version_id"] == "v-1.0.5"
+        monkeypatch.setenv("MONITOR_GITLAB_TOKEN", "not-a-token")
+        with pytest.raises(monitor_source.SourceError, match="HTTP 401"):
+            monitor_source.production()
