@@ -10,7 +10,7 @@ import { chartGeometry, CHART_SIZE, dayX, healthSummary, percent, score, shareY 
 import { ModelsActions } from '../src/models/actions';
 import { ModelsModel } from '../src/models/model';
 import { ModelsPanel } from '../src/models/panel';
-import { fakeApi } from './models-fixtures';
+import { fakeApi, VERSIONS } from './models-fixtures';
 
 const trans = nullTranslator.load('hybridhub');
 (globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = true;
@@ -142,6 +142,56 @@ describe('the health card in the models panel', () => {
       version: '1.0.1',
       date: '2026-12-02'
     });
+  });
+});
+
+describe('Retrain now', () => {
+  async function dialog(): Promise<HTMLElement> {
+    for (let i = 0; i < 200 && !document.querySelector('.jp-Dialog'); i++) {
+      await new Promise(resolve => setTimeout(resolve, 10));
+    }
+    return document.querySelector<HTMLElement>('.jp-Dialog')!;
+  }
+
+  async function setUp(overrides: Record<string, jest.Mock> = {}) {
+    const api = fakeApi(overrides);
+    const model = new ModelsModel(api as unknown as ModelsAPI, trans);
+    const commands = { hasCommand: () => true, execute: jest.fn() };
+    const actions = new ModelsActions(model, trans, commands as any);
+    await model.refresh();
+    return { api, model, commands, actions };
+  }
+
+  afterEach(() => jest.restoreAllMocks());
+
+  it('asks, starts the training pipeline for the production version and opens its run', async () => {
+    const success = jest.spyOn(Notification, 'success').mockReturnValue('');
+    const { api, model, commands, actions } = await setUp();
+    expect(actions.retrainBlocked).toBeNull();
+    const retraining = actions.retrain();
+    const node = await dialog();
+    expect(node.querySelector('.jp-Dialog-body')!.textContent).toBe(
+      'The training pipeline runs on the newest data to replace version 1.0.1 of iris; the new version still has to pass its test gate and be promoted.'
+    );
+    node.querySelector<HTMLButtonElement>('.jp-Dialog-button.jp-mod-accept')!.click();
+    await retraining;
+    expect(api.retrain).toHaveBeenCalledWith('.', 'iris');
+    expect(success.mock.calls[0][0]).toBe('Retraining of iris started: pipeline #7.');
+    expect(commands.execute).toHaveBeenCalledWith('hybridhub:pipelines-open-run', { backend: 'local', project: '.', id: 7 });
+    model.dispose();
+  });
+
+  it('says why it cannot: nothing in production, or a role that may not run pipelines', async () => {
+    const warning = jest.spyOn(Notification, 'warning').mockReturnValue('');
+    const noProduction = await setUp({ versions: jest.fn().mockResolvedValue({ versions: [], production: null, can_deploy: { allowed: true, role: 'Owner', needs: 'Developer' } }) });
+    expect(noProduction.actions.retrainBlocked).toBe('No version serves production yet.');
+    await noProduction.actions.retrain();
+    expect(noProduction.api.retrain).not.toHaveBeenCalled();
+    expect(warning).toHaveBeenCalledWith('No version serves production yet.', { autoClose: 6000 });
+    noProduction.model.dispose();
+    const reporter = await setUp({ versions: jest.fn().mockResolvedValue({ ...VERSIONS, can_deploy: { allowed: false, role: 'Reporter', needs: 'Developer' } }) });
+    expect(reporter.actions.retrainBlocked).toBe('Retraining needs the Developer role; your role is Reporter.');
+    reporter.model.dispose();
   });
 });
 
