@@ -332,3 +332,13 @@ def test_memory_stays_flat_in_the_number_of_days(monkeypatch):
 
     two, eight = peak(2), peak(8)
     assert eight < 1.3 * two, (two, eight)
+
+
+def test_nothing_in_production_is_one_line_and_exit_1(store, bucket, tmp_path):
+    project = Project(store, bucket, tmp_path)
+    (project.pipelines / "environments" / "production.json").write_text(json.dumps({"deployments": [
+        {"id": 1, "status": "failed", "pipeline_id": 7, "job": "deploy", "finished_at": "2026-12-01T10:00:00Z"}]}))
+    done, report = project.run(MONITOR_DAYS="x")
+    assert done.returncode == 1 and report is None
+    assert done.stderr.strip().splitlines() == [f"monitoring failed: nothing was deployed to production yet "
+                                                f"({project.pipelines / 'environments' / 'production.json'})"]  # fmt: skip

@@ -16,8 +16,10 @@
    ``monitoring-report.json`` here for the next step (ml/retrain.py).
 
 Exit 0: a report was written (ok, alert or no data). Exit 1: the job could not do its work (store
-down, reference gone); nothing of this run is in the store then but, at most, the HTML page the
-next run overwrites; the next run reads the whole window again.
+down, reference gone, production not found): one line naming what failed. A failure while reading
+leaves nothing of this run in the store; one while writing leaves at most the HTML page (the JSON
+goes last); a registry that fails after the report was written leaves the report without the
+figures. The next run reads the whole window again and replaces the day's report.
 """
 
 from __future__ import annotations
@@ -177,9 +179,12 @@ def schema_report(reason: str) -> dict:
 
 
 def build_report(production: dict, end: datetime.date, log_uri: str, now: datetime.datetime) -> dict:
-    days = int(setting("MONITOR_DAYS", "7"))
+    try:
+        days = int(setting("MONITOR_DAYS", "7"))
+    except ValueError:
+        days = 0
     if days < 1:
-        raise JobFailed("MONITOR_DAYS must be 1 or more")
+        raise JobFailed("MONITOR_DAYS must be a whole number, 1 or more")
     limits, problems = thresholds(), []
     model, version = production["model"], production["version"]
     reference, reference_info = load_reference(production["train"], problems)

@@ -33,10 +33,15 @@ class SourceError(Exception):
 
 def production() -> dict:
     """{"model", "version", "run_id", "train": lineage's data.train, "source"}."""
-    if os.environ.get("HYBRIDHUB_LOCAL_RUN", "false") == "true":
-        document, source = _local()
-    else:
-        document, source = _gitlab()
+    try:
+        if os.environ.get("HYBRIDHUB_LOCAL_RUN", "false") == "true":
+            document, source = _local()
+        else:
+            document, source = _gitlab()
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:  # a record or answer of another shape
+        raise SourceError(f"the production deployment's record is not what was expected: {type(exc).__name__}") from None
+    if not isinstance(document, dict):
+        raise SourceError(f"the lineage.json of {source} is not an object")
     model = document.get("model") or {}
     if not model.get("name") or not model.get("version"):
         raise SourceError(f"the lineage.json of {source} names no model version")
