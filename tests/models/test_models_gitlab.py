@@ -4,13 +4,17 @@ user's own token, production is the environment's deployments, promote plays the
 job, rollback retries the earlier deployment's job, reproduce tags the commit and runs a pipeline.
 
 The test is the runner (tests/models/gitlab_flow.py: each job's script, for real, with GitLab's
-predefined variables); the REST-level run of the same flow is test_models_gitlab_rest.py.
+predefined variables; the build pushes the model image, the deploy swaps it in on the serving
+machine and the version that answers on SERVE_PORT is checked after each deploy); the REST-level
+run of the same flow is test_models_gitlab_rest.py.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
+import threading
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -54,7 +58,8 @@ async def test_promote_rollback_and_reproduce_through_gitlab(flow):
         promoted = await service.promote(PROJECT, MODEL, v1)
         deploy_job = ci.job(first, "deploy")
         assert promoted["pipeline_id"] == first.id and promoted["job_id"] == deploy_job.id and deploy_job.status == "pending"
-        assert runner.run(first, "deploy") == "success"
+        assert runner.run(first, "deploy") == "success", runner.logs
+        assert runner.served() == v1
         listed = await service.versions(PROJECT, MODEL)
         assert listed["production"]["version"] == v1 and listed["versions"][0]["serving"] is True
         lineage = await service.lineage(PROJECT, MODEL, v1)
@@ -72,15 +77,19 @@ async def test_promote_rollback_and_reproduce_through_gitlab(flow):
         await service.promote(PROJECT, MODEL, v2)
         assert runner.run(second, "deploy") == "success"
         assert (await service.versions(PROJECT, MODEL))["production"]["version"] == v2
+        assert runner.served() == v2  # swapped in on the serving machine, through SERVE_PORT
         # a deploy under way refuses another one
         again = await service.promote(PROJECT, MODEL, v1)  # re-deploy the first: its finished job is retried
-        ci.start(ci.job(first, "deploy"))
+        deploying = threading.Thread(target=runner.run, args=(first, "deploy"))
+        deploying.start()
+        while ci.job(first, "deploy").status != "running":
+            await asyncio.sleep(0.05)
         with pytest.raises(ModelsError) as info:
             await service.promote(PROJECT, MODEL, v2)
         assert info.value.reason == "deploy_in_progress"
-        ci.finish(ci.job(first, "deploy"), "success")
-        assert again["pipeline_id"] == first.id
-        assert (await service.versions(PROJECT, MODEL))["production"]["version"] == v1
+        await asyncio.to_thread(deploying.join, 200)
+        assert again["pipeline_id"] == first.id and ci.job(first, "deploy").status == "success", runner.logs
+        assert (await service.versions(PROJECT, MODEL))["production"]["version"] == v1 and runner.served() == v1
         # roll back: the version of the previous successful deployment (the second), its job retried
         rolled = await service.rollback(PROJECT, MODEL)
         assert rolled["pipeline_id"] == second.id and rolled["version"] == v2
@@ -88,12 +97,12 @@ async def test_promote_rollback_and_reproduce_through_gitlab(flow):
         assert retried.id == rolled["job_id"] and retried.status == "pending"  # a new job: GitLab's Re-deploy
         assert runner.run(second, "deploy") == "success"
         production = (await service.versions(PROJECT, MODEL))["production"]
-        assert production["version"] == v2
+        assert production["version"] == v2 and runner.served() == v2
         # and back to the first by name
         rolled = await service.rollback(PROJECT, MODEL, v1)
         assert rolled["pipeline_id"] == first.id
         assert runner.run(first, "deploy") == "success"
-        assert (await service.versions(PROJECT, MODEL))["production"]["version"] == v1
+        assert (await service.versions(PROJECT, MODEL))["production"]["version"] == v1 and runner.served() == v1
         # reproduce the first: a tag at its commit, a pipeline on it with the data it read and REPRODUCES_VERSION
         reproduced = await service.reproduce(PROJECT, MODEL, v1)
         record = ci.pipelines[reproduced["pipeline"]["id"]]
@@ -154,6 +163,7 @@ async def refuse_an_outdated_deploy(flow, dev: ModelsService, backend, older) ->
     assert runner.pipeline(newer)["build"] == "success"
     await dev.promote(PROJECT, MODEL, f"1.0.{newer.id}")
     assert runner.run(newer, "deploy") == "success"
+    assert runner.served() == f"1.0.{newer.id}"
     old = f"1.0.{older.id}"
     listed = await dev.versions(PROJECT, MODEL)
     states = {v["version"]: v["deploy"] for v in listed["versions"]}
@@ -175,7 +185,7 @@ async def refuse_an_outdated_deploy(flow, dev: ModelsService, backend, older) ->
         promoted = await boss.promote(PROJECT, MODEL, old)
         assert promoted["pipeline_id"] == older.id and ci.job(older, "deploy").status == "pending"
         assert runner.run(older, "deploy") == "success"  # GitLab runs it too: the setting is off
-        assert (await dev.versions(PROJECT, MODEL))["production"]["version"] == old
+        assert (await dev.versions(PROJECT, MODEL))["production"]["version"] == old and runner.served() == old
     finally:
         flow.project.ci_forward_deployment_enabled = True
         await boss.pipelines.close()

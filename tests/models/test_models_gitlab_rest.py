@@ -7,12 +7,16 @@ the server in ``HYBRIDHUB_GITLAB_TOKEN`` and the spawner sets ``HYBRIDHUB_GITLAB
 so the registry is the project's GitLab registry reached with that token. Every request is the
 Models panel's (lab_ext/src/models/api.ts): the browser's cookies with the server's XSRF token on
 POST, the project as the pipelines panel lists it (its GitLab id). The runner
-(tests/models/gitlab_flow.py) runs the template's job scripts for real. The tests share one world
+(tests/models/gitlab_flow.py) runs the template's job scripts for real: the build pushes the model
+image, the deploy swaps it in on the serving machine, and the version answering on SERVE_PORT is
+checked after every deploy. The tests share one world
 (one hub, one server per user) and run in file order: the refusals follow the flow's deployments,
 the token tests come last (they age and revoke the user's token).
 """
 
 from __future__ import annotations
+
+import json
 
 import pytest
 import requests
@@ -21,6 +25,7 @@ from hybridhub.lab_ext.models.errors import ModelsError
 from tests.gitlab.hub import clone_home, gitlab_login, server_environ, start_hub, wait_ready
 from tests.gitlab_standin.state import DEVELOPER, REPORTER
 from tests.models.gitlab_flow import MODEL, gitlab_world, variables
+from tests.models.serving_machine import PROJECT_IMAGE
 from tests.models.test_models_rest import refused
 
 pytestmark = [pytest.mark.models, pytest.mark.gitlab, pytest.mark.timeout(600)]
@@ -147,8 +152,8 @@ def test_promote_rollback_and_reproduce_through_rest(lab, project, first):
     busy = refused(dev.post("models/promote", {"project": project, "name": MODEL, "version": v1}), "deploy_in_progress")
     assert ci.job(first, "deploy").id == deploy.id and busy["details"]  # played once, not again
     assert production(dev, project) is None  # not before the runner has run the job
-    assert runner.run(first, "deploy") == "success"
-    assert production(dev, project) == v1
+    assert runner.run(first, "deploy") == "success", runner.logs
+    assert production(dev, project) == v1 and runner.served() == v1  # the model answers on SERVE_PORT
 
     lineage = dev.ok(dev.get("models/lineage", project=project, name=MODEL, version=v1))
     assert lineage["links"]["commit"] == f"{web}/-/commit/{first.sha}"
@@ -156,8 +161,10 @@ def test_promote_rollback_and_reproduce_through_rest(lab, project, first):
     assert {k: lineage["links"]["jobs"][k] for k in ("train", "test", "build")} == {
         k: f"{web}/-/jobs/{ci.job(first, k).id}" for k in ("train", "test", "build")}  # fmt: skip
     assert [(d["status"], d["url"]) for d in lineage["deployments"]] == [("success", f"{web}/-/jobs/{deploy.id}")]
-    assert lineage["links"]["registry"] == f"{web}/-/ml/models" and lineage["links"]["image"] is None
-    assert lineage["image"]["built"] is False and lineage["image"]["context_digest"].startswith("sha256:")
+    # the image the build job pushed (kaniko's digest in image.json), recorded by the deploy job, pulled by digest
+    built = json.loads((runner.checkout(first) / "image.json").read_text())
+    assert lineage["image"] == {"ref": f"{PROJECT_IMAGE}/model:{first.sha[:8]}", "digest": built["digest"]}
+    assert lineage["links"]["registry"] == f"{web}/-/ml/models" and lineage["links"]["image"] == f"{web}/container_registry"
     assert lineage["model"]["version"] == v1 and lineage["data"]["train"]["uri"].endswith("train.csv")
     assert lineage["serving"] is True and lineage["reproducibility"] == "weaker"  # a file: no version ids
 
@@ -171,7 +178,7 @@ def test_promote_rollback_and_reproduce_through_rest(lab, project, first):
     assert by_version[v1]["serving"] is True and by_version[v2]["serving"] is False
     dev.ok(dev.post("models/promote", {"project": project, "name": MODEL, "version": v2}))
     assert runner.run(second, "deploy") == "success"
-    assert production(dev, project) == v2
+    assert production(dev, project) == v2 and runner.served() == v2
 
     # roll back (no version named): the previous successful deployment's job is retried
     rolled = dev.ok(dev.post("models/rollback", {"project": project, "name": MODEL}))
@@ -179,7 +186,7 @@ def test_promote_rollback_and_reproduce_through_rest(lab, project, first):
     retried = ci.job(first, "deploy")
     assert retried.id != deploy.id and retried.id == rolled["job_id"] and retried.status == "pending"
     assert runner.run(first, "deploy") == "success"
-    assert production(dev, project) == v1
+    assert production(dev, project) == v1 and runner.served() == v1  # the first image again, by its digest
     statuses = [d["status"] for d in dev.ok(dev.get("models/lineage", project=project, name=MODEL, version=v1))["deployments"]]
     assert statuses == ["success", "success"]
 
