@@ -295,3 +295,33 @@ async def test_retrain_through_gitlab_and_its_refusals(tmp_path):
         finally:
             await dev.pipelines.close()
             await reporter.pipelines.close()
+
+
+# ---- the monitoring job's own reports (the template's ml/monitor.py, helper M's) ---------------
+async def test_the_jobs_reports_are_read_through_the_tag_it_sets(object_store, workspace, mlflow_server, tmp_path):
+    """The job runs as its pipeline runs it (tests/monitoring/test_monitor_job.py's Project: logs of
+    the model server's format, the reference at its recorded version, production from the local
+    backend's record): the panel's service finds its report through the tag the job set on the
+    version's run, and charts each day as the job's report figures it."""
+    from tests.monitoring.test_monitor_job import DAYS, MODEL, VERSION, Project, day_log
+
+    admin = minio_for(object_store, object_store.credentials.admin_access_key, object_store.credentials.admin_secret_key)
+    bucket = new_bucket(admin, versioned=True)
+    made = register(mlflow_server.url, MODEL, int(VERSION.rsplit(".", 1)[1]), project=workspace.name)
+    project = Project(object_store, bucket, tmp_path, made["run_id"])
+    project.log(DAYS[0], day_log(DAYS[0], seed=50)[0])
+    project.log(DAYS[2], day_log(DAYS[2], seed=51, shift=(6.0, 1.5, 2.0))[0])
+    done, report = project.run(HYBRIDHUB_MLFLOW_TRACKING_URI=mlflow_server.url)
+    assert done.returncode == 0 and report["status"] == "alert", done.stderr
+    service = make_service(workspace, mlflow_server.url, storage=storage_config(object_store))
+    try:
+        answer = await health.version_health(service, ".", MODEL, VERSION)
+    finally:
+        await service.pipelines.close()
+    assert answer["problems"] == []
+    assert [(d["date"], d["requests"], d["drift_share"]) for d in answer["days"]] == [
+        (d["date"], d["requests"], d["drift_share"]) for d in report["daily"]]
+    assert answer["days"][-1]["features"] == report["daily"][-1]["features"] and answer["days"][-1]["drift_share"] >= 0.5
+    latest = answer["latest"]
+    assert latest["status"] == "alert" and latest["date"] == DAYS[2] and latest["has_html"] is True
+    assert latest["alerts"] == report["alerts"] and latest["thresholds"]["drift_share"] == report["thresholds"]["drift_share"]
