@@ -96,14 +96,16 @@ def _day(entry) -> dict | None:
 
 
 def parse_report(raw: bytes) -> dict | None:
-    """A ``hybridhub.monitoring/1`` report, or None for anything else."""
+    """What the panel uses of a ``hybridhub.monitoring/1`` report (its days, status, alerts,
+    thresholds, problems: not the window's whole drift result), or None for anything else."""
     try:
         report = json.loads(raw)
     except (ValueError, UnicodeDecodeError):
         return None
     if not isinstance(report, dict) or report.get("schema") != SCHEMA or not isinstance(report.get("daily", []), list):
         return None
-    return report
+    kept = {k: report.get(k) for k in ("status", "alerts", "generated_at", "thresholds", "problems")}
+    return {**kept, "daily": [day for day in map(_day, report.get("daily") or []) if day is not None]}
 
 
 def merge(reports: list[tuple[str, dict]]) -> list[dict]:
