@@ -1,5 +1,5 @@
 import { ILabShell, ILayoutRestorer, JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
-import { ICommandPalette, MainAreaWidget, WidgetTracker } from '@jupyterlab/apputils';
+import { ICommandPalette, MainAreaWidget, Notification, WidgetTracker } from '@jupyterlab/apputils';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { IStateDB } from '@jupyterlab/statedb';
 import { ITranslator, nullTranslator } from '@jupyterlab/translation';
@@ -48,22 +48,34 @@ export const modelsPlugin: JupyterFrontEndPlugin<IModelsModel> = {
 
     // the report tabs open when the page was left come back with the layout, as pipeline runs do
     const reports = new WidgetTracker<MainAreaWidget<ReportView>>({ namespace: 'hybridhub-model-report' });
+    // with arguments: that report (the layout restorer, other plugins); without: the latest report
+    // of the version in production of the model chosen in the panel (the palette)
     app.commands.addCommand(OPEN_REPORT_COMMAND, {
-      label: args => trans.__('Report %1', String(args.date ?? '')),
+      label: args => (args.date ? trans.__('Report %1', String(args.date)) : trans.__('Open the latest monitoring report of the model in production')),
       describedBy: {
         args: {
           type: 'object',
-          required: ['project', 'name', 'version', 'date'],
           properties: { project: { type: 'string' }, name: { type: 'string' }, version: { type: 'string' }, date: { type: 'string' } }
         }
       },
-      execute: args => {
-        const wanted = reportArgs(args);
+      execute: async args => {
+        const wanted = reportArgs(args) ?? (await latestReport());
         if (wanted) {
           return openReport(shell, reports, api, trans, wanted);
         }
+        Notification.warning(trans.__('There is no monitoring report of a model in production to open.'), { autoClose: 6000 });
       }
     });
+    const latestReport = async () => {
+      shell.activateById(panel.id); // showing the panel loads it
+      if (!model.state.config) {
+        await model.refresh();
+      }
+      const { project, name, production, health } = model.state;
+      const date = health?.latest?.has_html ? health.latest.date : '';
+      return production && date ? { project, name, version: production.version, date } : null;
+    };
+    palette?.addItem({ command: OPEN_REPORT_COMMAND, category: trans.__('hybridhub') });
     void restorer?.restore(reports, {
       command: OPEN_REPORT_COMMAND,
       args: widget => ({ ...widget.content.args }),
