@@ -17,7 +17,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from tests.browser.lab import LOCALES, SHOTS, Catalog
+from tests.browser.lab import LOCALES, SHOTS, VISIBLE_TEXTS_JS, Catalog
 from tests.browser.test_user_flow import _lab_language_settled
 from tests.harness.wait import wait_until
 from tests.models.health_reports import HTML, dates, day, health_lab, put, report
@@ -90,6 +90,8 @@ def test_health_chart_report_tab_and_alert_notification(served, chromium):
                                    "1.0.1", "2026-12-01", "2026-12-04", 4, "10 %", "50 %", 103, "—", ja("no alert")))  # fmt: skip
         assert len(panel.locator(".jp-hybridhub-md-health-figures tbody tr").all()) == 4  # the figures, for screen readers
         page.screenshot(path=str(SHOT_DIR / "1-chart.png"))
+        leftovers = Catalog().english(page.evaluate(VISIBLE_TEXTS_JS, f"{PANEL} .jp-hybridhub-md-health"))
+        assert leftovers == [], leftovers  # every text and label of the health card is Japanese
 
         # keyboard: the chart is a tab stop; the next one is Open report; Enter opens the tab
         chart.focus()
