@@ -50,7 +50,7 @@ export function HealthChart(props: { health: IHealth; version: string; trans: Tr
       <text x={left} y={height - bottom + 12} fontSize={8} fill={INK.axis}>
         {first}
       </text>
-      <text x={width} y={height - bottom + 12} fontSize={8} fill={INK.axis} textAnchor="end">
+      <text x={width - 2} y={height - bottom + 12} fontSize={8} fill={INK.axis} textAnchor="end">
         {last}
       </text>
     </svg>
