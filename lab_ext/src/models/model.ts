@@ -152,34 +152,22 @@ export class ModelsModel extends PolledModel<IModelsState> implements IModelsMod
       const version = versions.some(v => v.version === keptVersion)
         ? keptVersion
         : (listed?.production?.version ?? versions[0]?.version ?? '');
-      // a version without its lineage (yet) still lists the others: the card says why
-      let lineage: ILineage | null = null;
-      let lineageProblem: string | null = null;
-      if (version) {
-        try {
-          lineage = await this.api.lineage(project, name, version);
-        } catch (error) {
-          lineageProblem = modelsMessage(error, this.trans);
-        }
-      }
+      // a version without its lineage (yet), or production without its health, still lists the
+      // rest: the cards say why; the two are asked at once (the health reads the object store)
       const production = listed?.production ?? null;
-      let health: IHealth | null = null;
-      let healthProblem: string | null = null;
-      if (production) {
-        try {
-          health = await this.api.health(project, name, production.version);
-        } catch (error) {
-          healthProblem = modelsMessage(error, this.trans);
-        }
-      }
+      const [lineage, health] = await Promise.all([
+        version ? this.settle(this.api.lineage(project, name, version)) : { value: null, problem: null },
+        production ? this.settle(this.api.health(project, name, production.version)) : { value: null, problem: null }
+      ]);
       const deployment = production ? String(production.deployment_id) : '';
-      const listing = lineage?.deployments?.find(d => String(d.id) === deployment);
+      const listing = lineage.value?.deployments?.find(d => String(d.id) === deployment);
       const known = this.state.deployedBy?.deployment === deployment ? this.state.deployedBy : null;
       const deployedBy = listing ? { deployment, user: listing.user } : known;
       if (current()) {
         this.update({
-          config, projects, project, models, name, versions, version, lineage, lineageProblem, deployedBy,
-          production, health, healthProblem, canDeploy: listed?.can_deploy ?? null, loading: false, problem: null
+          config, projects, project, models, name, versions, version, deployedBy, production,
+          lineage: lineage.value, lineageProblem: lineage.problem, health: health.value, healthProblem: health.problem,
+          canDeploy: listed?.can_deploy ?? null, loading: false, problem: null
         });  // prettier-ignore
       }
     } catch (error) {
@@ -187,6 +175,15 @@ export class ModelsModel extends PolledModel<IModelsState> implements IModelsMod
         this.update({ loading: false, problem: modelsMessage(error, this.trans) });
       }
       throw error; // the poll backs off while the server fails
+    }
+  }
+
+  /** The answer, or why there is none (translated). */
+  private async settle<T>(asked: Promise<T>): Promise<{ value: T | null; problem: string | null }> {
+    try {
+      return { value: await asked, problem: null };
+    } catch (error) {
+      return { value: null, problem: modelsMessage(error, this.trans) };
     }
   }
 
