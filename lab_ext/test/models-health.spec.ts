@@ -10,6 +10,8 @@ import { chartGeometry, CHART_SIZE, dayX, healthSummary, percent, score, shareY 
 import { ModelsActions } from '../src/models/actions';
 import { ModelsModel } from '../src/models/model';
 import { ModelsPanel } from '../src/models/panel';
+import { reportArgs, reportId, ReportView } from '../src/models/report';
+import { HybridHubRequestError } from '../src/request';
 import { fakeApi, VERSIONS } from './models-fixtures';
 
 const trans = nullTranslator.load('hybridhub');
@@ -142,6 +144,37 @@ describe('the health card in the models panel', () => {
       version: '1.0.1',
       date: '2026-12-02'
     });
+  });
+});
+
+describe('the report tab', () => {
+  const args = { project: 'ml/team', name: 'sensor failure', version: '1.0.3', date: '2026-12-05' };
+
+  it('shows the HTML in a frame without any permission', async () => {
+    const api = { report: jest.fn().mockResolvedValue('<h1>Drift</h1>') };
+    const view = new ReportView(args, api as unknown as ModelsAPI, trans);
+    await view.ready;
+    expect(api.report).toHaveBeenCalledWith('ml/team', 'sensor failure', '1.0.3', '2026-12-05');
+    expect(view.frame.getAttribute('sandbox')).toBe('');
+    expect(view.frame.srcdoc).toBe('<h1>Drift</h1>');
+    expect(view.frame.title).toBe('Monitoring report of sensor failure 1.0.3, 2026-12-05');
+    view.dispose();
+  });
+
+  it('says why when the report cannot be read, translated from its reason code', async () => {
+    const refused = new HybridHubRequestError('gone', 404, JSON.stringify({ reason: 'no_such_report', message: 'gone' }));
+    const view = new ReportView(args, { report: jest.fn().mockRejectedValue(refused) } as unknown as ModelsAPI, trans);
+    await view.ready;
+    expect(view.node.querySelector('iframe')).toBeNull();
+    expect(view.node.textContent).toBe('There is no monitoring report for that day. Refresh the panel.');
+    view.dispose();
+  });
+
+  it('takes its arguments whole or not at all, and makes a DOM id of them', () => {
+    expect(reportArgs(args)).toEqual(args);
+    expect(reportArgs({ ...args, date: '' })).toBeNull();
+    expect(reportArgs({ project: '.', name: 'm', version: '1.0.0', date: 5 })).toBeNull();
+    expect(reportId(args)).toBe('hybridhub-model-report-ml_team-sensor_failure-1_0_3-2026-12-05');
   });
 });
 
