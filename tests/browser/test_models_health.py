@@ -3,7 +3,8 @@ JupyterLab in Japanese (the browser's language; JupyterLab follows it by itself)
 by clicking its icon charts the days of the monitoring reports (as the contract shapes them, in the
 real object store) with its summary as the image's label; Open report, reached and pressed from
 the keyboard, opens the latest HTML report in a sandboxed main-area tab that comes back with the
-layout; a new alert is told once as a notification, and not again after a reload once it was seen.
+layout; a new alert is told once as a notification, and not again after a reload once it was seen;
+Retrain now asks, then opens the training pipeline's run (newest data, RETRAIN_FOR).
 
 Every answer is the real server's (jupyter-server with hybridhub, the MLflow tracking server,
 SeaweedFS, the local pipeline backend's production record). Screenshots:
@@ -12,10 +13,12 @@ SeaweedFS, the local pipeline backend's production record). Screenshots:
 
 from __future__ import annotations
 
+import re
 import uuid
 from types import SimpleNamespace
 
 import pytest
+import requests
 
 from tests.browser.lab import LOCALES, SHOTS, VISIBLE_TEXTS_JS, Catalog
 from tests.browser.test_user_flow import _lab_language_settled
@@ -127,6 +130,23 @@ def test_health_chart_report_tab_and_alert_notification(served, chromium):
         page.get_by_text(alert_text(served, "2026-12-06")).first.wait_for()
         assert page.get_by_text(alert_text(served, "2026-12-05")).count() == 0
         page.screenshot(path=str(SHOT_DIR / "4-after-reload.png"))
+
+        # Retrain now: asked first, then the training pipeline's run opens as the Pipelines panel opens it
+        page.locator(PANEL).get_by_role("button", name=ja("Retrain now"), exact=True).click()
+        dialog = page.locator(".jp-Dialog")
+        assert dialog.locator(".jp-Dialog-body").inner_text() == ja(
+            "The training pipeline runs on the newest data to replace version %1 of %2; the new version still has to pass its test gate and be promoted.",
+            "1.0.1", served.name)  # fmt: skip
+        dialog.get_by_role("button", name=ja("Retrain"), exact=True).click()
+        header = page.locator(".jp-hybridhub-pl-run:visible .jp-hybridhub-pl-run-header strong")
+        header.wait_for()
+        run_id = int(re.search(r"\d+", header.inner_text()).group(0))
+        run = requests.get(f"{served.url}hybridhub/pipelines/runs/{run_id}", params={"project": "."},
+                           headers={"Authorization": f"token {served.token}"}, timeout=30).json()  # fmt: skip
+        assert {v["key"]: v["value"] for v in run["variables"]} == {"DATA_VERSION": "", "TEST_DATA_VERSION": "", "RETRAIN_FOR": "1.0.1"}
+        page.screenshot(path=str(SHOT_DIR / "5-retrain.png"))
+        requests.post(f"{served.url}hybridhub/pipelines/runs/{run_id}/cancel", json={"project": "."},
+                      headers={"Authorization": f"token {served.token}"}, timeout=30)  # fmt: skip
     except BaseException:
         page.screenshot(path=str(SHOT_DIR / "FAILED.png"))
         raise
