@@ -47,7 +47,9 @@ def test_stages_runners_metrics_and_build_without_docker():
     assert "metrics.json" in data["test"]["artifacts"]["paths"] and data["test"]["artifacts"]["when"] == "always"
     assert "kaniko" in data["build"]["image"]["name"] and "services" not in data["build"]
     build = (TEMPLATE_DIR / "ci" / "build.sh").read_text()
-    assert "/kaniko/executor" in build and "docker build" not in build and "CI_REGISTRY_IMAGE" in build
+    # kaniko's executor from PATH (/kaniko in the debug image), never a Docker daemon
+    assert '\nDOCKER_CONFIG="${DOCKER_CONFIG}" executor "$@"' in build and "docker build" not in build
+    assert "--reproducible" in build and "CI_REGISTRY_IMAGE" in build
     assert data["deploy"]["rules"][0]["when"] == "manual" and data["deploy"]["environment"]["name"] == "production"
     variables = {v["key"]: v for v in ci_file.variables(data)}
     assert variables["DATA_URI"]["value"].startswith("s3://") and "DATA_VERSION" in variables
