@@ -270,6 +270,9 @@ describe('the alert notification', () => {
     // both projects (each lists iris in production, churn not): one health each, one alert each
     expect(api.health.mock.calls).toEqual([['.', 'iris', '1.0.1'], ['ml', 'iris', '1.0.1']]);
     expect(warning).toHaveBeenCalledTimes(2);
+    // each told by the project's name, not its id (a local project's id is the folder ".")
+    const told = warning.mock.calls.map(call => call[0]);
+    expect(told.every((text: string) => !text.includes('(.)'))).toBe(true);
     const failing = new AlertWatcher(fakeApi({ config: jest.fn().mockRejectedValue(new Error('down')) }) as unknown as ModelsAPI, null, trans, jest.fn());
     await expect(failing.scan()).resolves.toBeUndefined();
   });

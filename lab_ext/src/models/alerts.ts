@@ -26,10 +26,13 @@ export class AlertWatcher {
     private readonly openPanel: () => void
   ) {}
 
-  /** Tell of ``latest`` when it is an alert newer than the last one told for this model. */
-  check(project: string, name: string, latest: ILatestReport | null): Promise<void> {
+  /**
+   * Tell of ``latest`` when it is an alert newer than the last one told for this model;
+   * ``shown`` is the project as people know it (its name: a local project's id is a folder, ".").
+   */
+  check(project: string, name: string, latest: ILatestReport | null, shown: string = project): Promise<void> {
     // one check at a time: the panel's load and the background look may find the same report
-    this.queue = this.queue.then(() => this.checkNow(project, name, latest)).catch(() => undefined);
+    this.queue = this.queue.then(() => this.checkNow(project, name, latest, shown)).catch(() => undefined);
     return this.queue;
   }
 
@@ -45,7 +48,7 @@ export class AlertWatcher {
         for (const model of await this.api.models(project.id)) {
           if (model.production) {
             const health = await this.api.health(project.id, model.name, model.production.version);
-            await this.check(project.id, model.name, health.latest);
+            await this.check(project.id, model.name, health.latest, project.name || project.path);
           }
         }
       }
@@ -54,7 +57,7 @@ export class AlertWatcher {
     }
   }
 
-  private async checkNow(project: string, name: string, latest: ILatestReport | null): Promise<void> {
+  private async checkNow(project: string, name: string, latest: ILatestReport | null, shown: string): Promise<void> {
     if (!latest || latest.status !== 'alert') {
       return;
     }
@@ -68,7 +71,7 @@ export class AlertWatcher {
     this.told.set(key, latest.date);
     const trans = this.trans;
     const what = latest.alerts.map(a => alertText(a.kind, trans)).join(', ') || trans.__('alert');
-    Notification.warning(trans.__('Model %1 (%2): the monitoring report of %3 crossed a threshold: %4.', name, project, latest.date, what), {
+    Notification.warning(trans.__('Model %1 (%2): the monitoring report of %3 crossed a threshold: %4.', name, shown, latest.date, what), {
       autoClose: false,
       actions: [{ label: trans.__('Open the models panel'), callback: () => this.openPanel() }]
     });

@@ -86,7 +86,8 @@ export const modelsPlugin: JupyterFrontEndPlugin<IModelsModel> = {
     const watcher = new AlertWatcher(api, state, trans, () => void app.commands.execute(ModelsCommandIDs.open));
     model.stateChanged.connect((_, now) => {
       if (now.health && now.production) {
-        void watcher.check(now.project, now.name, now.health.latest);
+        const chosen = now.projects.find(p => p.id === now.project);
+        void watcher.check(now.project, now.name, now.health.latest, chosen?.name || chosen?.path || now.project);
       }
     });
     const scan = new Poll({
