@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 from .. import workspace
-from . import ci_file
+from . import ci_file, local_retrain
 from .backend import FINISHED, PipelineBackend, group_stages, runner_kind
 from .errors import PipelineError
 from .local_run import CiLocalProcess, argv_for, check_tools, job_env, parse_line
@@ -241,6 +241,7 @@ class LocalBackend(PipelineBackend):
         try:
             code = await proc.run(on_line)
             self._finish(record, proc, code, names)
+            await local_retrain.follow(self, record)  # a monitor job's retrain request (local_retrain.py)
         except Exception as exc:  # noqa: BLE001 - the record must not stay "running"
             record.update(status="failed", error=f"{type(exc).__name__}")
             self._finish(record, proc, -1, names)

@@ -7,6 +7,9 @@
   "Model <name>: monitoring alert") gets a note with the report's summary, or is created with it
   as its description: never a second open issue for one model. Closing the issue ends the episode;
   the next alert opens a new one.
+* a local run (HYBRIDHUB_LOCAL_RUN=true, the local backend's store known): the same decisions, the
+  record a file of that store and the start a ``retrain-request.json`` the backend acts on
+  (ml/retrain_local.py).
 * ``RETRAIN_ON_ALERT=true``: the training pipeline is started on the default branch with the newest
   data (``DATA_VERSION=""``, ``TEST_DATA_VERSION=""``, ``RETRAIN_FOR=<version>``,
   ``RETRAIN_ISSUE=<iid>``, ``MONITOR=false``) unless one of these holds, checked in this order:
@@ -27,8 +30,8 @@
   ``pipeline_refused`` note and exit 1.
 
 GitLab: CI_API_V4_URL, CI_PROJECT_ID, CI_DEFAULT_BRANCH (predefined), the token MONITOR_GITLAB_TOKEN
-or else MLFLOW_TRACKING_TOKEN (a project access token, Developer, api scope; never printed). No
-GitLab (a local run): the alert stays in the report, one line says so. A 401/403 on the issue ends
+or else MLFLOW_TRACKING_TOKEN (a project access token, Developer, api scope; never printed). Neither
+GitLab nor the local backend's store: the alert stays in the report, one line says so. A 401/403 on the issue ends
 the job (exit 1) with one line naming what was refused. Notes in MONITOR_LANG (en|ja).
 Stdlib only (urllib), like s3io.py.
 """
@@ -41,9 +44,14 @@ import os
 import re
 import sys
 import time
+import types
 import urllib.error
 import urllib.parse
 import urllib.request
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import retrain_local  # noqa: E402
 
 LABEL = "model-monitoring"
 TITLE = "Model {model}: monitoring alert"
@@ -59,6 +67,11 @@ TEXT = {
               "(RETRAIN_FOR={version}).",
         "ja": "再学習を開始しました: パイプライン [#{pipeline_id}]({web_url})（`{ref}`、最新のデータ、"
               "RETRAIN_FOR={version}）。"},
+    "requested": {
+        "en": "Retraining requested: when this job ends, the local backend starts the training pipeline on the "
+              "default branch with the newest data (RETRAIN_FOR={version}).",
+        "ja": "再学習を依頼しました: このジョブの終了後、ローカルバックエンドが既定のブランチで最新のデータによる"
+              "学習パイプラインを開始します（RETRAIN_FOR={version}）。"},
     "retrain_running": {
         "en": "Retraining skipped (`retrain_running`): the retrain of pipeline #{pipeline_id} is still {status}.",
         "ja": "再学習を見送りました（`retrain_running`）: パイプライン #{pipeline_id} の再学習がまだ終わっていません"
@@ -306,6 +319,12 @@ def decide(gitlab: GitLab, env: dict, report: dict, issue: dict, user_id: int, n
 def handle_alert(env: dict, report: dict, now: float) -> int:
     lang = env.get("MONITOR_LANG", "en")
     api, project = env.get("CI_API_V4_URL", ""), env.get("CI_PROJECT_ID", "")
+    folder = retrain_local.pipelines_dir(env) if env.get("HYBRIDHUB_LOCAL_RUN") == "true" else None
+    if folder is not None:  # the local backend's run: the record is a file of its store (ml/retrain_local.py)
+        text, code = retrain_local.decide(folder, env, report, now, _HELPERS, Path.cwd())
+        print(f"retrain: alert recorded in {retrain_local.record_path(folder, report['model'])}")
+        print("retrain: " + text)
+        return code
     if env.get("HYBRIDHUB_LOCAL_RUN") == "true" or not api or not project:
         print("retrain: no GitLab API here (CI_API_V4_URL / CI_PROJECT_ID unset, or a local run): "
               "the alert is in the report only, no issue, no retrain")  # fmt: skip
@@ -335,6 +354,9 @@ def handle_alert(env: dict, report: dict, now: float) -> int:
     gitlab.ok("POST", f"/issues/{issue['iid']}/notes", body={"body": note})
     print("retrain: " + note.split("\n", 1)[0])
     return code
+
+
+_HELPERS = types.SimpleNamespace(say=say, iso=iso, report_uris=report_uris, budget=budget)  # for retrain_local
 
 
 def main(argv: list[str] | None = None, env: dict | None = None, now: float | None = None) -> int:
