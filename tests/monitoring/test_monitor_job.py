@@ -242,15 +242,18 @@ def test_the_store_going_down_mid_job_fails_cleanly_and_the_next_run_catches_up(
     for key, value in project.env().items():
         monkeypatch.setenv(key, value)
     monitor, s3io = template_module("monitor"), template_module("s3io")
-    real_read = s3io.read_bytes
+    real_open = s3io.open_object
 
-    def read_then_stop(uri: str, version: str = "") -> bytes:
-        data = real_read(uri, version)
+    def read_then_stop(uri: str, version: str = ""):
+        stream = real_open(uri, version)
         if uri.endswith(f"/{DAYS[0]}.jsonl"):  # the first day read: the store goes down before the next
+            with stream:
+                data = stream.read()
             store.stop()
-        return data
+            return io.BytesIO(data)
+        return stream
 
-    monkeypatch.setattr(s3io, "read_bytes", read_then_stop)
+    monkeypatch.setattr(s3io, "open_object", read_then_stop)
     out = tmp_path / "monitoring-report.json"
     try:
         assert monitor.main(["--end", END.isoformat(), "--out", str(out)]) == 1
@@ -259,7 +262,7 @@ def test_the_store_going_down_mid_job_fails_cleanly_and_the_next_run_catches_up(
     [line] = capsys.readouterr().err.strip().splitlines()
     assert line.startswith("monitoring failed: the object store failed") and f"{DAYS[1]}.jsonl" in line
     assert not out.exists() and project.stored("json") is None and project.stored("html") is None
-    monkeypatch.setattr(s3io, "read_bytes", real_read)
+    monkeypatch.setattr(s3io, "open_object", real_open)
     assert monitor.main(["--end", END.isoformat(), "--out", str(out)]) == 0  # the next run: the whole window
     report = json.loads(out.read_text())
     assert report["window"]["read"] == DAYS and json.loads(project.stored("json")) == report
@@ -314,11 +317,11 @@ def test_memory_stays_flat_in_the_number_of_days(monkeypatch):
     object at a time (plus the accumulators), so 4x the days is not 4x the memory."""
     import tracemalloc
 
-    monitor, drift = template_module("monitor"), template_module("drift")
+    monitor, drift, s3io = template_module("monitor"), template_module("drift"), template_module("s3io")
     reference = drift.Reference.from_csv(sensor_csv(2000, seed=1), features=["temperature_c", "vibration_mm_s", "current_a"],
                                          target="failure")  # fmt: skip
     day = b"\n".join(log_line([[40.0 + i % 13, 2.0 + i % 7 / 10, 12.0]], [0], f"r{i}", "2026-12-01") for i in range(20_000))
-    monkeypatch.setattr(monitor, "read_store", lambda uri, version="": bytes(day))  # a fresh copy per day, as a GET
+    monkeypatch.setattr(s3io, "open_object", lambda uri, version="": io.BytesIO(bytes(day)))  # a fresh copy per day
 
     def peak(days: int) -> int:
         tracemalloc.start()

@@ -8,7 +8,8 @@
 2. The reference: the training CSV at the object version lineage.json recorded (``data.train``).
    A version that is gone ends the job (exit 1, one line naming the URI and version).
 3. The window: ``MONITOR_DAYS`` UTC days up to ``--end`` (today), one object per day
-   (``<PREDICTION_LOG_URI>/<model>/<version>/<day>.jsonl``), read one day at a time and folded by
+   (``<PREDICTION_LOG_URI>/<model>/<version>/<day>.jsonl``), each streamed (never held whole: a
+   block of ``READ_SIZE`` bytes at a time, s3io.open_object) and folded by
    ``drift.drift_by_day`` (the window's statistics and each day's in the same pass); labels
    (``LABELS_URI``) joined on ``request_id`` as the lines go by.
 4. The report (schema ``hybridhub.monitoring/1``): JSON and HTML to ``…/monitoring/<end>.json|html``
@@ -66,16 +67,27 @@ def window_days(end: datetime.date, days: int) -> list[str]:
     return [(end - datetime.timedelta(days=days - 1 - i)).isoformat() for i in range(days)]
 
 
-def read_store(uri: str, version: str = "") -> bytes | None:
-    """The object, None when there is none (HTTP 404); any other failure fails the job."""
+def from_store(uri: str, call):
+    """``call()`` (an s3io read of ``uri``), None when there is none (HTTP 404); any other failure
+    fails the job."""
     try:
-        return s3io.read_bytes(uri, version)
+        return call()
     except SystemExit as exc:
         if str(exc).endswith("HTTP 404"):
             return None
         raise JobFailed(f"the object store failed: {exc}") from None
     except OSError as exc:
         raise JobFailed(f"the object store failed: GET {uri}: {exc}") from None
+
+
+def read_store(uri: str, version: str = "") -> bytes | None:
+    """The object whole (small ones: the labels), None when there is none."""
+    return from_store(uri, lambda: s3io.read_bytes(uri, version))
+
+
+def open_store(uri: str):
+    """The object as a binary stream (s3io.open_object, a day's log), None when there is none."""
+    return from_store(uri, lambda: s3io.open_object(uri))
 
 
 def load_reference(train: dict, problems: list) -> tuple[drift.Reference | None, dict]:
@@ -105,27 +117,52 @@ def load_reference(train: dict, problems: list) -> tuple[drift.Reference | None,
 
 
 def stream_days(base: str, days: list[str], labels: monitor_labels.Join | None, read: list, missing: list):
-    """(day, lines) of each day's object in turn; the object is read once, its lines handed on
-    lazily (and past the labels' join on the way)."""
+    """(day, lines) of each day's object in turn, its lines read from the open stream as they are
+    consumed (and past the labels' join on the way): one READ_SIZE block of a day held at a time."""
     for day in days:
-        data = read_store(f"{base}/{day}.jsonl")
-        if data is None:
+        uri = f"{base}/{day}.jsonl"
+        stream = open_store(uri)
+        if stream is None:
             missing.append(day)
             continue
-        read.append(day)
-        lines = iter_lines(data)
-        yield day, (labels.watch(day, lines) if labels else lines)
-        del data
+        with stream:
+            read.append(day)
+            lines = stream_lines(stream, uri)
+            yield day, (labels.watch(day, lines) if labels else lines)
 
 
-def iter_lines(data: bytes):
-    """The lines of ``data`` one by one (no list of all of them)."""
-    start = 0
-    while start < len(data):
-        end = data.find(b"\n", start)
-        end = len(data) if end < 0 else end
-        yield data[start:end]
-        start = end + 1
+READ_SIZE = 1 << 20  # bytes asked of the stream at a time
+MAX_LINE = 1 << 20  # a logged prediction is a few hundred bytes; a longer "line" is not one of them
+OVERLONG = b"{overlong line"  # what stands for it: not JSON, so the statistics count it malformed
+
+
+def stream_lines(stream, uri: str, size: int = READ_SIZE):
+    """The lines of ``stream`` one by one, read ``size`` bytes at a time: a line split across two
+    reads is joined, a last line without a newline is still a line, a line over MAX_LINE is handed
+    on as OVERLONG (its bytes dropped as they come, never held). A read that fails fails the job."""
+    rest, overlong = b"", False
+    while True:
+        try:
+            block = stream.read(size)
+        except SystemExit as exc:
+            raise JobFailed(f"the object store failed: {exc}") from None
+        except OSError as exc:
+            raise JobFailed(f"the object store failed: GET {uri}: {exc}") from None
+        if not block:
+            break
+        lines = (rest + block).split(b"\n")
+        rest = lines.pop()
+        if overlong and lines:
+            lines[0], overlong = OVERLONG, False
+        elif overlong:
+            rest = b""
+        yield from lines
+        if len(rest) > MAX_LINE:
+            rest, overlong = b"", True
+    if overlong:
+        yield OVERLONG
+    elif rest:
+        yield rest
 
 
 def prediction_shift(reference: drift.Reference, result: dict) -> dict:

@@ -16,6 +16,8 @@ from __future__ import annotations
 import datetime
 import hashlib
 import hmac
+import http.client
+import io
 import os
 import sys
 import urllib.parse
@@ -23,6 +25,7 @@ import urllib.request
 from pathlib import Path
 
 TIMEOUT = 60
+READ_SIZE = 1 << 20  # open_object's buffer: what is held of an object at a time
 
 
 def _sign(key: bytes, msg: str) -> bytes:
@@ -36,7 +39,8 @@ def _endpoint() -> str:
     return endpoint.rstrip("/")
 
 
-def _s3_request(method: str, uri: str, version: str = "", body: bytes = b"") -> tuple[bytes, dict[str, str]]:
+def _s3_signed(method: str, uri: str, version: str = "", body: bytes = b"") -> urllib.request.Request:
+    """The request for ``uri``, signed with AWS Signature V4 (the one signer of this module)."""
     parsed = urllib.parse.urlparse(uri)
     bucket, key = parsed.netloc, parsed.path.lstrip("/")
     if not bucket or not key:
@@ -63,14 +67,85 @@ def _s3_request(method: str, uri: str, version: str = "", body: bytes = b"") -> 
     signature = hmac.new(key_bytes, to_sign.encode(), hashlib.sha256).hexdigest()
     headers["authorization"] = f"AWS4-HMAC-SHA256 Credential={access}/{scope}, SignedHeaders={signed}, Signature={signature}"
     url = f"{endpoint.scheme}://{endpoint.netloc}{path}" + (f"?{query}" if query else "")
-    request = urllib.request.Request(url, data=body if method == "PUT" else None, method=method, headers=headers)
+    return urllib.request.Request(url, data=body if method == "PUT" else None, method=method, headers=headers)
+
+
+def _urlopen(request, method: str, shown: str):
+    """The open response; a refusal or an unreachable store: SystemExit naming ``shown`` (never a key)."""
     try:
-        with urllib.request.urlopen(request, timeout=TIMEOUT) as response:
-            return response.read(), {k.lower(): v for k, v in response.headers.items()}
+        return urllib.request.urlopen(request, timeout=TIMEOUT)
     except urllib.error.HTTPError as exc:
-        raise SystemExit(f"{method} {uri} failed: HTTP {exc.code}") from None
+        raise SystemExit(f"{method} {shown} failed: HTTP {exc.code}") from None
     except urllib.error.URLError as exc:
-        raise SystemExit(f"{method} {uri} failed: {exc.reason}") from None
+        raise SystemExit(f"{method} {shown} failed: {exc.reason}") from None
+    except OSError as exc:  # a reset or timeout before the answer's headers
+        raise SystemExit(f"{method} {shown} failed: {exc}") from None
+
+
+def _s3_request(method: str, uri: str, version: str = "", body: bytes = b"") -> tuple[bytes, dict[str, str]]:
+    with _Body(_urlopen(_s3_signed(method, uri, version, body), method, uri), method, uri) as response:
+        return response.read(), response.headers
+
+
+class _Body(io.RawIOBase):
+    """An HTTP answer's body read as a binary file, its failures said like the request's.
+
+    http.client's ``HTTPResponse.read(amt)`` returns b"" when the connection closes before
+    Content-Length bytes came ("Ideally, we would raise IncompleteRead if the content-length wasn't
+    satisfied, but it might break compatibility", CPython Lib/http/client.py, 3.11): a cut
+    connection would look like the end of the object, so the bytes are counted here and a short
+    body is a failure. A reset or timeout mid-body (OSError, http.client.HTTPException) likewise.
+    """
+
+    def __init__(self, response, method: str, shown: str):
+        super().__init__()
+        self._response, self._method, self._shown, self._got = response, method, shown, 0
+        self.headers = {k.lower(): v for k, v in response.headers.items()}
+        length = self.headers.get("content-length", "")
+        self.length = int(length) if length.isdigit() else None
+
+    def readable(self) -> bool:
+        return True
+
+    def _failed(self, exc: Exception) -> SystemExit:
+        return SystemExit(f"{self._method} {self._shown} failed after {self._got} bytes: {type(exc).__name__} {exc}")
+
+    def readall(self) -> bytes:
+        """The whole body in one piece (``HTTPResponse.read()`` raises IncompleteRead when short)."""
+        try:
+            data = self._response.read()
+        except (OSError, http.client.HTTPException) as exc:
+            raise self._failed(exc) from None
+        self._got += len(data)
+        return data
+
+    def readinto(self, buffer) -> int:
+        try:
+            n = self._response.readinto(buffer)
+        except (OSError, http.client.HTTPException) as exc:
+            raise self._failed(exc) from None
+        self._got += n
+        if n == 0 and len(buffer) and self.length is not None and self._got < self.length:
+            raise SystemExit(f"{self._method} {self._shown} failed: the connection closed after {self._got} of {self.length} bytes")
+        return n
+
+    def close(self) -> None:
+        try:
+            self._response.close()
+        finally:
+            super().close()
+
+
+def open_object(uri: str, version: str = ""):
+    """``uri`` opened for reading as a binary file (a context manager), never held whole: S3 signed
+    as ``read_object`` does, https:// and paths likewise. A failure to open or, later, while reading
+    is a SystemExit naming the URI (a link without its query) and the status, as ``read_object``."""
+    if uri.startswith("s3://"):
+        return io.BufferedReader(_Body(_urlopen(_s3_signed("GET", uri, version), "GET", uri), "GET", uri), READ_SIZE)
+    if uri.startswith(("http://", "https://")):
+        shown = recorded_uri(uri)  # said without the URL's query (a presigned link's signature)
+        return io.BufferedReader(_Body(_urlopen(uri, "GET", shown), "GET", shown), READ_SIZE)
+    return open(uri.removeprefix("file://"), "rb")  # noqa: SIM115 - the caller closes it
 
 
 def read_bytes(uri: str, version: str = "") -> bytes:
@@ -95,13 +170,9 @@ def read_object(uri: str, version: str = "") -> tuple[bytes, dict]:
     if uri.startswith("s3://"):
         data, headers = _s3_request("GET", uri, version)
     elif uri.startswith(("http://", "https://")):
-        try:
-            with urllib.request.urlopen(uri, timeout=TIMEOUT) as response:
-                data, headers = response.read(), {k.lower(): v for k, v in response.headers.items()}
-        except urllib.error.HTTPError as exc:  # said without the URL's query (a presigned link's signature)
-            raise SystemExit(f"GET {recorded_uri(uri)} failed: HTTP {exc.code}") from None
-        except urllib.error.URLError as exc:
-            raise SystemExit(f"GET {recorded_uri(uri)} failed: {exc.reason}") from None
+        shown = recorded_uri(uri)
+        with _Body(_urlopen(uri, "GET", shown), "GET", shown) as response:
+            data, headers = response.read(), response.headers
     else:
         data = Path(uri.removeprefix("file://")).read_bytes()
     version_id = headers.get("x-amz-version-id") or None
