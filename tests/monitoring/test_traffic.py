@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import os
 import subprocess
 import sys
@@ -42,10 +43,17 @@ def store(tmp_path_factory):
         store.stop()
 
 
-def traffic(env: dict, *args: str) -> subprocess.CompletedProcess:
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "S3_"))}
+def traffic(env: dict, *args: str, cwd=None) -> subprocess.CompletedProcess:
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "S3_", "HYBRIDHUB_S3_"))}
     return subprocess.run([sys.executable, str(SCRIPT), *args], env={**base, **env}, capture_output=True, text=True,
-                          timeout=120)  # fmt: skip
+                          timeout=120, cwd=cwd)  # fmt: skip
+
+
+def server_env(store) -> dict:
+    """A hybridhub server's terminal: the storage settings under the spawner's names (spawner/envvars.py)."""
+    env = s3_env(store)
+    return {"HYBRIDHUB_S3_ENDPOINT": env["S3_ENDPOINT"], "HYBRIDHUB_S3_ACCESS_KEY": env["AWS_ACCESS_KEY_ID"],
+            "HYBRIDHUB_S3_SECRET_KEY": env["AWS_SECRET_ACCESS_KEY"]}  # fmt: skip
 
 
 def labels_of(store, bucket: str) -> list[dict]:  # noqa: F811
@@ -66,7 +74,14 @@ def test_unshifted_then_shifted_traffic_is_logged_and_labelled(store, bucket, mo
     plain = traffic(s3_env(store), *common, "--rows", "40")
     assert plain.returncode == 0, plain.stderr
     assert "sent 40 predictions to sensor-failure (0 failed)" in plain.stdout and "shift: none; labels: 40" in plain.stdout
-    shifted = traffic(s3_env(store), *common, "--rows", "30", "--shift", "temperature_c=+6")
+    # in the user's workspace, as the demo runs it: the locally served model (the local backend's
+    # front.json, in a folder above) and the server's own storage settings
+    serving = tmp_path / "home" / ".hybridhub" / "pipelines" / "serving"
+    serving.mkdir(parents=True)
+    (serving / "front.json").write_text(json.dumps({"url": server.url}))
+    (tmp_path / "home" / "ml").mkdir()
+    shifted = traffic(server_env(store), *common[2:], "--rows", "30", "--shift", "temperature_c=+6",
+                      cwd=tmp_path / "home" / "ml")  # fmt: skip
     assert shifted.returncode == 0, shifted.stderr
     assert "sent 30 predictions" in shifted.stdout and "shift: temperature_c +6" in shifted.stdout
 
@@ -102,3 +117,8 @@ def test_unshifted_then_shifted_traffic_is_logged_and_labelled(store, bucket, mo
 def test_a_bad_shift_is_a_clear_error_before_anything_is_sent(spec, said, tmp_path):
     done = traffic({}, "--url", "http://127.0.0.1:9", "--data", str(tmp_path / "absent.csv"), "--shift", spec)
     assert done.returncode == 1 and done.stderr.strip() == said and done.stdout == ""
+
+
+def test_without_url_and_without_a_served_model_it_says_what_to_do(tmp_path):
+    done = traffic({}, "--data", str(tmp_path / "absent.csv"), cwd=tmp_path)
+    assert done.returncode == 1 and "no --url and no locally served model" in done.stderr

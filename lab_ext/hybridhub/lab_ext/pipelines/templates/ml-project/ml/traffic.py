@@ -1,9 +1,14 @@
 """Demo traffic for the served model: predictions from the rows of a data set, optionally shifted,
 and the inspectors' verdicts for them (the labels the monitoring job joins on request_id).
 
-    python ml/traffic.py --url http://127.0.0.1:8080 --data s3://datasets/sensors/test.csv \\
+    python ml/traffic.py [--url http://127.0.0.1:8080] --data s3://datasets/sensors/test.csv \\
         --rows 2000 [--shift temperature_c=+6] [--scale vibration_mm_s=1.5] \\
         [--labels s3://monitoring/labels/sensor-failure.csv]
+
+Without --url, the model the local backend serves for this workspace (the stable front port in
+``.hybridhub/pipelines/serving/front.json`` of the current folder or one above it). In a hybridhub
+server's terminal the object store's address and the user's keys come from the server's
+``HYBRIDHUB_S3_*`` variables when ``S3_ENDPOINT`` / ``AWS_*`` are not set.
 
 A shift stands for a sensor that drifted out of calibration: the reading changes, the machine does
 not, so each row keeps its own label (the verdict). Requests go one row each to MLServer's V2
@@ -64,6 +69,30 @@ def rows_of(content: bytes) -> list[tuple[list[float], str]]:
     return rows
 
 
+S3_FALLBACK = {"S3_ENDPOINT": "HYBRIDHUB_S3_ENDPOINT", "AWS_ACCESS_KEY_ID": "HYBRIDHUB_S3_ACCESS_KEY",
+               "AWS_SECRET_ACCESS_KEY": "HYBRIDHUB_S3_SECRET_KEY"}  # fmt: skip
+FRONT = Path(".hybridhub") / "pipelines" / "serving" / "front.json"
+
+
+def use_server_keys(env=os.environ) -> None:
+    """The hybridhub server's storage settings for s3io, unless the S3 ones are set."""
+    if not env.get("S3_ENDPOINT") and not env.get("AWS_ENDPOINT_URL"):
+        for name, fallback in S3_FALLBACK.items():
+            if env.get(fallback) and not env.get(name):
+                env[name] = env[fallback]
+
+
+def local_url(start: Path) -> str:
+    """The local serving front of the workspace ``start`` is in (the local backend writes front.json)."""
+    for folder in (start, *start.parents):
+        try:
+            return json.loads((folder / FRONT).read_text(encoding="utf-8"))["url"]
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+    raise SystemExit(f"no --url and no locally served model ({FRONT} in this folder or above): deploy the model "
+                     "first (the pipeline's deploy job) or give --url")  # fmt: skip
+
+
 def predict(url: str, model: str, request_id: str, values: list[float]) -> bool:
     body = {"id": request_id, "inputs": [{"name": "sensors", "shape": [1, len(values)], "datatype": "FP64", "data": values}]}
     request = urllib.request.Request(f"{url.rstrip('/')}/v2/models/{model}/infer", json.dumps(body).encode(),
@@ -94,7 +123,8 @@ def append_labels(uri: str, verdicts: list[tuple[str, str]]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--url", required=True, help="the model server (MLServer's REST port, or the front)")
+    parser.add_argument("--url", default="", help="the model server (MLServer's REST port, or the front); "
+                        "default: the model the local backend serves for this workspace")
     parser.add_argument("--data", required=True, help="rows to send: s3://bucket/key, https://… or a path")
     parser.add_argument("--version", default="", help="object version of --data")
     parser.add_argument("--model", default=os.environ.get("MODEL_NAME", "sensor-failure"))
@@ -107,6 +137,8 @@ def main(argv: list[str] | None = None) -> int:
     shift, scale = changes(args.shift, "shift"), changes(args.scale, "scale")
     if args.rows < 1:
         raise SystemExit("--rows must be at least 1")
+    url = args.url or local_url(Path.cwd())
+    use_server_keys()
     rows = rows_of(s3io.read_bytes(args.data, args.version))
     sent, failed, verdicts = 0, 0, []
     began = time.monotonic()
@@ -114,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
         values, label = rows[i % len(rows)]
         values = [v * scale.get(name, 1.0) + shift.get(name, 0.0) for name, v in zip(FEATURES, values)]
         request_id = str(uuid.uuid4())
-        if predict(args.url, args.model, request_id, values):
+        if predict(url, args.model, request_id, values):
             sent += 1
             verdicts.append((request_id, label))
         else:
