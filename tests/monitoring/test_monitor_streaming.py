@@ -193,3 +193,29 @@ def test_the_connection_dropping_mid_object_fails_the_job_cleanly(store, bucket,
                           env=project.env(), cwd=tmp_path, capture_output=True, text=True, timeout=120)  # fmt: skip
     assert done.returncode == 0, done.stderr  # the next run, the store reachable: the whole window
     assert json.loads(out.read_text())["window"]["read"] == DAYS
+
+
+def test_open_object_reads_https_links_and_paths_as_streams_and_hides_a_links_query(tmp_path):
+    """http(s):// (a presigned link: its query is a credential) and paths open the same way; a refusal
+    names the link without its query."""
+    import functools
+    import http.server
+
+    s3io = template_module("s3io")
+    content = b"line 1\nline 2"
+    (tmp_path / "day.jsonl").write_bytes(content)
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        for uri in (f"{base}/day.jsonl?X-Amz-Signature=secret-sig", str(tmp_path / "day.jsonl")):
+            with s3io.open_object(uri) as stream:
+                assert stream.read(4) == b"line" and stream.read() == b" 1\nline 2"
+        assert s3io.read_object(f"{base}/day.jsonl")[1]["size"] == len(content)
+        with pytest.raises(SystemExit) as refused:
+            s3io.open_object(f"{base}/gone.jsonl?X-Amz-Signature=secret-sig")
+        assert str(refused.value) == f"GET {base}/gone.jsonl failed: HTTP 404"
+    finally:
+        server.shutdown()
+        server.server_close()
