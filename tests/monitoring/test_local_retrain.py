@@ -6,7 +6,9 @@ inside the cool-down starts none; a retrain still running (its local record) blo
 
 from __future__ import annotations
 
+import contextlib
 import datetime
+import io
 import importlib.util
 import json
 import time
@@ -110,3 +112,10 @@ def test_a_retrain_still_running_blocks_the_next_and_retrain_off_only_records(tm
     assert decisions == [("started", None), ("skipped", "retrain_running"), ("started", ""), ("off", "retrain_off")]
     with pytest.raises(ValueError):
         local.record_path(pipelines, "../x")
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({**report, "model": "../x"}))
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = retrain.main(["--report", str(bad)], env={**env, "HYBRIDHUB_LOCAL_RUN": "true",
+                                                          "HYBRIDHUB_PIPELINES_DIR": str(pipelines)}, now=time.time())
+    assert code == 1 and err.getvalue().count("\n") == 1 and "not a model name" in err.getvalue()

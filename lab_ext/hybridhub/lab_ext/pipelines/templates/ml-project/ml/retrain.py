@@ -321,7 +321,10 @@ def handle_alert(env: dict, report: dict, now: float) -> int:
     api, project = env.get("CI_API_V4_URL", ""), env.get("CI_PROJECT_ID", "")
     folder = retrain_local.pipelines_dir(env) if env.get("HYBRIDHUB_LOCAL_RUN") == "true" else None
     if folder is not None:  # the local backend's run: the record is a file of its store (ml/retrain_local.py)
-        text, code = retrain_local.decide(folder, env, report, now, _HELPERS, Path.cwd())
+        try:
+            text, code = retrain_local.decide(folder, env, report, now, _HELPERS, Path.cwd())
+        except (OSError, ValueError) as exc:
+            raise Stop(f"cannot record the alert in the local pipelines' store {folder}: {exc}") from None
         print(f"retrain: alert recorded in {retrain_local.record_path(folder, report['model'])}")
         print("retrain: " + text)
         return code
