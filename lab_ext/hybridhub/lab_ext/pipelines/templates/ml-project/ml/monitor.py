@@ -54,6 +54,14 @@ def setting(name: str, default: str) -> str:
     return value if value else default
 
 
+def request_log_uri() -> str:
+    """PREDICTION_LOG_URI; in a local run left empty, the user server's request-log location
+    (HYBRIDHUB_PREDICTION_LOG_URI), as registry.py takes the server's tracking URI: the CI file's
+    empty default outranks the job's process environment in gitlab-ci-local."""
+    local = os.environ.get("HYBRIDHUB_LOCAL_RUN", "false") == "true"
+    return setting("PREDICTION_LOG_URI", setting("HYBRIDHUB_PREDICTION_LOG_URI", "") if local else "")
+
+
 def thresholds() -> dict:
     try:
         share = float(setting("MONITOR_DRIFT_SHARE", "0.5"))
@@ -284,7 +292,7 @@ def main(argv: list[str] | None = None) -> int:
     now = datetime.datetime.now(datetime.timezone.utc)
     try:
         end = datetime.date.fromisoformat(args.end) if args.end else now.date()
-        log_uri = setting("PREDICTION_LOG_URI", "")
+        log_uri = request_log_uri()
         if not log_uri.startswith("s3://"):
             raise JobFailed("PREDICTION_LOG_URI is not set (s3://bucket/prefix): there is no request log to watch")
         production = monitor_source.production()
