@@ -101,15 +101,14 @@ class Runner:
         if job.status != "running":  # e.g. an outdated deployment job (ci_state.py start_checks)
             return job.status
         register_login(self.machine.state, REGISTRY, "gitlab-ci-token", job_token)  # valid while the job runs
-        status, log = "success", []
-        for line in data[name]["script"]:
-            done = subprocess.run(["sh", "-c", line], cwd=folder, env=env, capture_output=True, text=True, timeout=300)
-            log.append(done.stdout + done.stderr)
-            if done.returncode:
-                status = "failed"
-                break
+        # one shell runs the whole script, stopping at the first failing line: the runner's generated
+        # script starts with `set -eo pipefail` (gitlab-org/gitlab-runner#30919, "Document how
+        # exporting variables in scripts works": an `export` in one line holds for the next ones)
+        script = "set -eo pipefail\n" + "\n".join(data[name]["script"])
+        done = subprocess.run(["bash", "-c", script], cwd=folder, env=env, capture_output=True, text=True, timeout=600)
+        status = "failed" if done.returncode else "success"
         register_login(self.machine.state, REGISTRY, "gitlab-ci-token", secrets.token_hex(10))  # the job's token expired
-        self.logs[job.id] = "".join(log)
+        self.logs[job.id] = done.stdout + done.stderr
         assert job_token not in self.logs[job.id]
         self.ci.finish(job, status)
         return status
