@@ -7,5 +7,6 @@
 - :mod:`.plan`: the day's plan as JSON for an admin page;
 - :mod:`.intent`: warming on a GPU profile chosen on the spawn form;
 - :mod:`.manifest`: the placeholder pod (and its PriorityClass) that keeps a node warm;
-- :mod:`.settings`: ``c.WarmupPolicy.*``.
+- :mod:`.settings`: ``c.WarmupPolicy.*``;
+- :mod:`.schedule`: the next working day's plan from the configuration, and its placeholder pods.
 """
