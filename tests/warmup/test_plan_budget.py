@@ -123,7 +123,8 @@ def test_a_gpu_profile_chosen_on_the_form_warms_its_pool_once_per_interval_per_u
     g = gate(BudgetView(Fraction(0), Fraction(100000)))
     now = at(MONDAY, "10:00")
     first = g.on_intent("alice", "gpu-a10", now)
-    assert (first.warm, first.reason, first.pool, first.until) == (True, "warm_on_intent", "gpua10", now + timedelta(minutes=15))
+    assert (first.warm, first.reason, first.pool, first.until) == (
+        True, "warm_on_intent", "gpua10", now + timedelta(minutes=15))
     assert first.to_json()["cost"] == "18.68"  # 74.7 / 4 = 18.675, rounded half-even to 18.68
     again = g.on_intent("alice", "gpu-a10-large", now + timedelta(minutes=5))
     assert (again.warm, again.reason, again.until) == (False, "rate_limited", now + timedelta(minutes=15))
@@ -140,8 +141,15 @@ def test_intent_on_a_cpu_or_unknown_profile_or_over_budget_does_not_warm():
     assert tight.on_intent("alice", "gpu-a10", now).reason == "budget_would_exceed"
     over = gate(BudgetView(Fraction(100001), Fraction(100000)))
     assert over.on_intent("alice", "gpu-a10", now).reason == "budget_over"
-    # a refused intent does not use up the user's turn
-    assert g.on_intent("alice", "gpu-a10", now).warm
+
+
+def test_an_intent_refused_for_the_budget_does_not_use_up_the_users_turn():
+    views = [BudgetView(Fraction(100001), Fraction(100000))]
+    g = IntentGate(ProfileCatalog().get, PRICES, lambda: views[0], timedelta(minutes=15), timedelta(minutes=15))
+    now = at(MONDAY, "10:00")
+    assert g.on_intent("alice", "gpu-a10", now).reason == "budget_over"
+    views[0] = BudgetView(Fraction(0), Fraction(100000))  # e.g. an admin raised the budget
+    assert g.on_intent("alice", "gpu-a10", now + timedelta(minutes=1)).warm
 
 
 # -- the placeholder pod
