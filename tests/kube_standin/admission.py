@@ -24,7 +24,6 @@ def _pod_defaults(pod: dict) -> None:
     spec.setdefault("serviceAccountName", spec.get("serviceAccount") or "default")
     spec.setdefault("enableServiceLinks", True)
     spec.setdefault("securityContext", {})
-    spec.setdefault("priority", 0)
     for c in (spec.get("initContainers") or []) + spec["containers"]:
         image = c["image"]
         latest = ":" not in image.rsplit("/", 1)[-1] or image.endswith(":latest")

@@ -18,7 +18,7 @@ import time
 from tornado.iostream import StreamClosedError
 from tornado.web import RequestHandler
 
-from . import admission
+from . import admission, priority
 from .authz import authorize, request_verb
 from .errors import ApiError, bad_request
 from .patch import apply_patch
@@ -110,9 +110,11 @@ class DiscoveryHandler(StandInHandler):
         if what == "api":
             return self.send_json({"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": []})
         if what == "apis":
-            version = {"groupVersion": EVENTS_V1, "version": "v1"}
-            return self.send_json({"kind": "APIGroupList", "apiVersion": "v1", "groups": [
-                {"name": "events.k8s.io", "versions": [version], "preferredVersion": version}]})
+            groups = []
+            for name, group_version in (("events.k8s.io", EVENTS_V1), (priority.GROUP, priority.API_VERSION)):
+                version = {"groupVersion": group_version, "version": "v1"}
+                groups.append({"name": name, "versions": [version], "preferredVersion": version})
+            return self.send_json({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups})
         if what in ("healthz", "livez", "readyz"):
             self.set_header("Content-Type", "text/plain")
             return self.finish("ok")
@@ -121,7 +123,7 @@ class DiscoveryHandler(StandInHandler):
                 {"name": r.plural, "singularName": r.kind.lower(), "namespaced": r.namespaced, "kind": r.kind,
                  "verbs": ["get", "list", "watch"] if r.plural == "nodes" else
                  ["create", "delete", "get", "list", "patch", "update", "watch"]}
-                for r in RESOURCES.values()]})
+                for r in RESOURCES.values() if r.api_version == "v1"]})
         raise ApiError(404, "NotFound", "the server could not find the requested resource")
 
 
@@ -155,17 +157,20 @@ class ResourceHandler(StandInHandler):
         """The stored object as this API group serves it."""
         return obj
 
+    def _serves(self, rtype) -> bool:
+        return rtype.api_version == "v1"
+
     def _route(self, path: str):
         parts = [p for p in path.split("/") if p] if path else []
         ns = None
         if len(parts) >= 3 and parts[0] == "namespaces":
             ns, parts = parts[1], parts[2:]
             rtype = RESOURCES.get(parts[0])
-            if rtype is None or not rtype.namespaced:
+            if rtype is None or not rtype.namespaced or not self._serves(rtype):
                 raise ApiError(404, "NotFound", "the server could not find the requested resource")
         else:
             rtype = RESOURCES.get(parts[0]) if parts else None
-            if rtype is None:
+            if rtype is None or not self._serves(rtype):
                 raise ApiError(404, "NotFound", "the server could not find the requested resource")
             if rtype.namespaced and len(parts) > 1:
                 raise ApiError(404, "NotFound", "the server could not find the requested resource")
@@ -206,13 +211,13 @@ class ResourceHandler(StandInHandler):
         if not isinstance(body, dict):
             raise bad_request(f"{rtype.kind} in version \"v1\" cannot be handled as a {rtype.kind}: "
                               "expected a JSON object")
-        if body.get("apiVersion", "v1") != "v1":
+        if body.get("apiVersion", rtype.api_version) != rtype.api_version:
             raise bad_request(f"the API version in the data ({body['apiVersion']}) does not match the "
-                              f"expected API version (v1)")
+                              f"expected API version ({rtype.api_version})")
         if body.get("kind", rtype.kind) != rtype.kind:
             raise bad_request(f"the kind in the data ({body['kind']}) does not match the expected kind "
                               f"({rtype.kind})")
-        body["apiVersion"], body["kind"] = "v1", rtype.kind
+        body["apiVersion"], body["kind"] = rtype.api_version, rtype.kind
         return body
 
     # -------------------------------------------------------------- verbs
@@ -277,9 +282,16 @@ class ResourceHandler(StandInHandler):
         self._read_only(rtype)
         self._params("create")
         body = self._typed_body(rtype)
-        validate_object(body, rtype.kind)
+        validate_object(body, rtype.kind, rtype.api_version)
+        store = self.standin.store
+        if rtype.kind == "PriorityClass":
+            priority.default_class(body)
+            priority.validate_class(body)
+            priority.admit_class(store, body, None)
+        if rtype.kind == "Pod":  # the Priority admission plugin (mutating: before the object is stored)
+            priority.admit_pod_create(store, body)
         admission.on_create(rtype.kind, body)
-        obj = self.standin.store.create(rtype.plural, ns, body)
+        obj = store.create(rtype.plural, ns, body)
         if rtype.plural == "pods":
             self.standin.cluster.pod_created(obj)
         self.send_json(obj, 201)
@@ -312,8 +324,15 @@ class ResourceHandler(StandInHandler):
         self._store_update(rtype, ns, name, old, new)
 
     def _store_update(self, rtype, ns, name, old, new):
-        new["apiVersion"], new["kind"] = "v1", rtype.kind
-        validate_object(new, rtype.kind)
+        new["apiVersion"], new["kind"] = rtype.api_version, rtype.kind
+        validate_object(new, rtype.kind, rtype.api_version)
+        if rtype.kind == "Pod":
+            priority.admit_pod_update(old, new)
+        if rtype.kind == "PriorityClass":
+            priority.default_class(new)
+            priority.validate_class(new)
+            priority.validate_class_update(old, new)
+            priority.admit_class(self.standin.store, new, old)
         validate_update(rtype.kind, old, new)
         admission.on_update(rtype.kind, old, new)
         if new == old:
@@ -345,6 +364,9 @@ class ResourceHandler(StandInHandler):
                     raise ApiError(409, "Conflict", f"Precondition failed: {key} in precondition: "
                                    f"{precondition[key]}, {key} in object meta: {current['metadata'][key]}")
         store, cluster = self.standin.store, self.standin.cluster
+        if rtype.plural == "priorityclasses":
+            priority.check_delete(name)
+            store.get(rtype.plural, ns, name)
         if rtype.plural == "pods":
             return self.send_json(cluster.delete_pod(ns, name, grace))
         if rtype.plural == "namespaces":

@@ -114,14 +114,40 @@ class Autoscaler:
         elif pods:
             self._loop_timer = self.cluster.clock.call_at(t + self.cfg.scan_interval_seconds, self.run_once)
 
+    # ------------------------------------------------------------------ pod priority (FAQ.md "How does Cluster
+    # Autoscaler work with Pod Priority and Preemption?"): pods below --expendable-pods-priority-cutoff neither
+    # trigger scale-up nor keep a node from scaling down; core/utils FilterOutExpendableAndSplit and
+    # FilterOutExpendablePods (the cluster snapshot holds only the scheduled pods at or above the cutoff).
+    def expendable(self, pod: dict) -> bool:
+        priority = (pod.get("spec") or {}).get("priority")
+        return priority is not None and int(priority) < self.cfg.expendable_pods_priority_cutoff
+
+    def important_pods_on(self, node_name: str) -> list[dict]:
+        return [p for p in self.cluster.pods_on(node_name) if not self.expendable(p)]
+
+    def _snapshot_free(self, state) -> dict:
+        free = dict(state.pool.allocatable)
+        for pod in self.important_pods_on(state.name):
+            for k, v in pod_requests(pod).items():
+                free[k] = free.get(k, 0) - v
+        return free
+
     def _unschedulable(self) -> list[dict]:
-        """Pods the scheduler marked Unschedulable that still fit no node (CA filters the others out)."""
+        """Pods the scheduler marked Unschedulable that still fit no node (CA filters the others out).
+        Expendable pods are ignored; a pod nominated to an existing node waits for the preemption
+        of lower-priority pods there and is placed on that node in the simulation."""
         cluster = self.cluster
-        free = {name: cluster.free(s) for name, s in cluster.nodes.items() if not s.deleting}
+        free = {name: self._snapshot_free(s) for name, s in cluster.nodes.items() if not s.deleting}
         out = []
         for pod in cluster.pending_pods():
             cond = next((c for c in pod["status"].get("conditions", []) if c["type"] == "PodScheduled"), {})
-            if cond.get("reason") != "Unschedulable":
+            if cond.get("reason") != "Unschedulable" or self.expendable(pod):
+                continue
+            nominated = pod["status"].get("nominatedNodeName")
+            if nominated and nominated in cluster.nodes:
+                if nominated in free:
+                    for k, v in pod_requests(pod).items():
+                        free[nominated][k] = free[nominated].get(k, 0) - v
                 continue
             req = pod_requests(pod)
             fit = next((n for n, f in free.items()
@@ -310,7 +336,9 @@ class Autoscaler:
     def node_added(self, state) -> None:
         self.cluster.request_scheduling()  # the pass ends with check_scale_down
 
-    def node_used(self, state) -> None:
+    def node_used(self, state, pod: dict | None = None) -> None:
+        if pod is not None and self.expendable(pod):
+            return  # an expendable pod does not make a node needed
         self.scaledown.node_used(state)
 
     def check_scale_down(self, t: float) -> None:

@@ -18,6 +18,8 @@ from .events import Events
 from .kubelet import Kubelet
 from .ledger import Ledger
 from .pools import ClusterConfig, Pool
+from .preemption import Preemption
+from .priority import install_system_classes, pod_priority
 from .scheduling import misfit, pod_requests, summarise
 from .store import Store
 
@@ -56,10 +58,12 @@ class Cluster:
         self.events = Events(self)
         self.autoscaler = Autoscaler(self)
         self.kubelet = Kubelet(self)
+        self.preemption = Preemption(self)
         store.on_delete.append(self._garbage_collect)
         for ns in ("default", "kube-system", "kube-public", "kube-node-lease"):
             store.create("namespaces", None, {"metadata": {"name": ns}, "spec": {"finalizers": ["kubernetes"]},
                                               "status": {"phase": "Active"}})
+        install_system_classes(store)
         self.autoscaler.start(clock.now())
         for pool in config.pools:
             self.ledger.add_pool(pool.name, pool.initial, clock.now())
@@ -139,7 +143,9 @@ class Cluster:
     def pending_pods(self) -> list[dict]:
         pods = self.store.list("pods", None, lambda p: not p["spec"].get("nodeName")
                                and "deletionTimestamp" not in p["metadata"])
-        return sorted(pods, key=lambda p: (p["metadata"]["creationTimestamp"], int(p["metadata"]["resourceVersion"])))
+        # the scheduling queue's PrioritySort: higher spec.priority first, then the older pod
+        return sorted(pods, key=lambda p: (-pod_priority(p), p["metadata"]["creationTimestamp"],
+                                           int(p["metadata"]["resourceVersion"])))
 
     def _schedule_pass(self, t: float) -> None:
         self._schedule_pending = False
@@ -147,12 +153,15 @@ class Cluster:
         free = {name: self.free(state) for name, state in self.nodes.items()}
         for pod in self.pending_pods():
             requests = pod_requests(pod)
-            reasons, best = [], None
+            reasons, best, statuses = [], None, {}
             missing = self._missing_claim(pod)
             for name, state in sorted(self.nodes.items()):
-                why = missing or misfit(pod, name, state_labels(state), state.taints, free[name], requests)
+                load = self.preemption.nominated_load(name, pod)  # higher-priority pods nominated there
+                room = {k: v - load.get(k, 0) for k, v in free[name].items()} if load else free[name]
+                why = missing or misfit(pod, name, state_labels(state), state.taints, room, requests)
                 if why:
                     reasons.append(why)
+                    statuses[name] = why
                     continue
                 score = free[name].get("cpu", Fraction(0)) / max(state.pool.allocatable.get("cpu", Fraction(1)), Fraction(1, 1000))
                 if best is None or score > best[0]:
@@ -163,7 +172,8 @@ class Cluster:
                     free[node][k] = free[node].get(k, Fraction(0)) - v
                 self._bind(pod, self.nodes[node], t)
             else:
-                self._unschedulable(pod, reasons, t)
+                nominated, post = self.preemption.post_filter(pod, statuses, t) if self.nodes else (None, "")
+                self._unschedulable(pod, reasons, t, post, nominated)
                 unschedulable.append(pod)
         self.autoscaler.consider(unschedulable, t)
         self.autoscaler.check_scale_down(t)
@@ -185,21 +195,26 @@ class Cluster:
                                               "lastTransitionTime": rfc3339(t)})
         pod = self.store.update("pods", ns, name, bind)
         self.events.scheduler(pod, "Normal", "Scheduled", "Binding", f"Successfully assigned {ns}/{name} to {state.name}", t)
-        self.autoscaler.node_used(state)
+        self.autoscaler.node_used(state, pod)
         self.kubelet.start(pod, state, t)
 
-    def _unschedulable(self, pod: dict, reasons: list[str], t: float) -> None:
+    def _unschedulable(self, pod: dict, reasons: list[str], t: float, post: str = "",
+                       nominated: str | None = None) -> None:
+        """``post``: the PostFilter (preemption) message; ``nominated``: the node it freed
+        (schedule_one.go handleSchedulingFailure sets status.nominatedNodeName with the condition)."""
         total = len(self.nodes)
         detail = summarise(reasons)
-        message = (f"0/{total} nodes are available: {detail}. preemption: 0/{total} nodes are available: "
-                   f"{total} Preemption is not helpful for scheduling." if total else
+        message = (f"0/{total} nodes are available: {detail}." + (f" {post}" if post else "") if total else
                    "no nodes available to schedule pods")
         cond = {"type": "PodScheduled", "status": "False", "reason": "Unschedulable", "message": message}
         current = [c for c in pod["status"].get("conditions", []) if c["type"] == "PodScheduled"]
-        if not current or any(current[0].get(k) != v for k, v in cond.items()):
+        renominate = nominated is not None and pod["status"].get("nominatedNodeName") != nominated
+        if renominate or not current or any(current[0].get(k) != v for k, v in cond.items()):
             def mark(p):
                 p["status"]["conditions"] = [c for c in p["status"].get("conditions", []) if c["type"] != "PodScheduled"]
                 p["status"]["conditions"].append({**cond, "lastTransitionTime": rfc3339(t)})
+                if nominated is not None:
+                    p["status"]["nominatedNodeName"] = nominated
             pod = self.store.update("pods", pod["metadata"]["namespace"], pod["metadata"]["name"], mark)
         self.events.scheduler(pod, "Warning", "FailedScheduling", "Scheduling", message, t)
 

@@ -26,14 +26,19 @@ class ApiError(Exception):
         return body
 
 
+def _details(qualified: str, name: str) -> dict:
+    """``priorityclasses.scheduling.k8s.io`` -> kind ``priorityclasses``, group ``scheduling.k8s.io``
+    (apimachinery errors.go: the message names the qualified resource, details split it)."""
+    resource, _, group = qualified.partition(".")
+    return {"name": name, **({"group": group} if group else {}), "kind": resource}
+
+
 def not_found(kind_plural: str, name: str) -> ApiError:
-    return ApiError(404, "NotFound", f'{kind_plural} "{name}" not found',
-                    {"name": name, "kind": kind_plural})
+    return ApiError(404, "NotFound", f'{kind_plural} "{name}" not found', _details(kind_plural, name))
 
 
 def already_exists(kind_plural: str, name: str) -> ApiError:
-    return ApiError(409, "AlreadyExists", f'{kind_plural} "{name}" already exists',
-                    {"name": name, "kind": kind_plural})
+    return ApiError(409, "AlreadyExists", f'{kind_plural} "{name}" already exists', _details(kind_plural, name))
 
 
 def bad_request(message: str) -> ApiError:

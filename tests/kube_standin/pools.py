@@ -21,7 +21,7 @@ POOL_KEYS = {"name", "vm_size", "vm_family", "mode", "min", "max", "count", "cap
 TOP_KEYS = {"speed", "quotas", "images", "kubelet", "pools", "history", "autoscaler", "event_ttl_seconds", "region"}
 AUTOSCALER_KEYS = {"scan_interval_seconds", "max_node_provision_seconds", "initial_backoff_seconds",
                    "max_backoff_seconds", "backoff_reset_seconds", "cores_total", "memory_total_gib",
-                   "delete_delay_after_taint_seconds"}
+                   "delete_delay_after_taint_seconds", "expendable_pods_priority_cutoff"}
 FAIL_MODES = (None, "quota", "allocation")
 KUBELET_KEYS = {"pull_bandwidth", "failing_commands", "start_seconds", "crash_after_seconds",
                 "terminate_seconds", "pull_error_seconds", "backoff_initial_seconds", "backoff_max_seconds",
@@ -97,6 +97,7 @@ class AutoscalerConfig:
     cores_total: int = 5000 * 64                 # --cores-total 0:320000
     memory_total_gib: int = 5000 * 64 * 20       # --memory-total 0:6400000
     delete_delay_after_taint_seconds: float = 5.0  # --node-delete-delay-after-taint 5s
+    expendable_pods_priority_cutoff: int = -10   # --expendable-pods-priority-cutoff (config/flags/flags.go)
 
 
 @dataclass
@@ -224,7 +225,8 @@ def load_config(data: dict) -> ClusterConfig:
     quotas = {str(k): int(v) for k, v in (data.get("quotas") or {}).items()}
     araw = dict(data.get("autoscaler") or {})
     _check_keys(araw, AUTOSCALER_KEYS, "autoscaler")
-    autoscaler = AutoscalerConfig(**{k: (int(v) if k in ("cores_total", "memory_total_gib") else float(v))
+    autoscaler = AutoscalerConfig(**{k: (int(v) if k in ("cores_total", "memory_total_gib", "expendable_pods_priority_cutoff")
+                                         else float(v))
                                      for k, v in araw.items()})
     speed = data.get("speed")
     return ClusterConfig(pools=pools, quotas=quotas, images=images, kubelet=kubelet,

@@ -15,7 +15,10 @@ Reproduces (github.com/kubernetes/autoscaler, cluster-autoscaler/):
   deleted, and then its Node object (removed by the cloud node lifecycle controller) go
   ``deletion_seconds`` later (a pool setting: Azure publishes no figure).
 
-Not modelled: the utilisation threshold and draining ("unneeded" means "no running pods"),
+Pods below --expendable-pods-priority-cutoff do not count (FAQ.md, "How does Cluster Autoscaler work
+with Pod Priority and Preemption?": they "don't prevent scale-downs"); they go with the node.
+Not modelled: the utilisation threshold and draining ("unneeded" means "no running pods" at or
+above the cutoff),
 scale-down-delay-after-add, the scan loop's granularity (the unneeded timer is exact).
 """
 
@@ -44,7 +47,7 @@ class ScaleDown:
         for state in list(self.cluster.nodes.values()):
             if state.deleting or not state.pool.autoscale:
                 continue
-            if self.cluster.pods_on(state.name):
+            if self.autoscaler.important_pods_on(state.name):
                 self.node_used(state)
             elif state.unneeded_timer is None and target[state.pool.name] > state.pool.min:
                 state.unneeded_timer = self.cluster.clock.call_at(
@@ -53,7 +56,7 @@ class ScaleDown:
     def _taint(self, state, t: float) -> None:
         state.unneeded_timer = None
         pool, cluster = state.pool, self.cluster
-        if state.name not in cluster.nodes or cluster.pods_on(state.name):
+        if state.name not in cluster.nodes or self.autoscaler.important_pods_on(state.name):
             return
         if self.autoscaler.target[pool.name] <= pool.min:
             return

@@ -14,6 +14,7 @@ from tornado.web import Application
 
 from .apiserver import DiscoveryHandler, NotFoundHandler, ResourceHandler, StandInExtensionHandler
 from .authz_api import SelfSubjectAccessReviewHandler
+from .priority_api import PriorityClassHandler
 from .clock import FastClock, ManualClock
 from .cluster import Cluster
 from .pools import ClusterConfig, load_file
@@ -64,6 +65,7 @@ class KubeStandIn:
             (r"/api/v1/(.*)", ResourceHandler, args),
             (r"/_standin/(\w+)", StandInExtensionHandler, args),
             (r"/apis/authorization\.k8s\.io/v1/selfsubjectaccessreviews/?", SelfSubjectAccessReviewHandler, args),
+            (r"/apis/scheduling\.k8s\.io/v1/?(.*)", PriorityClassHandler, args),
             (r"/.*", NotFoundHandler, args),
         ])
 

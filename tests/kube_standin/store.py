@@ -27,7 +27,8 @@ class ResourceType:
     plural: str
     kind: str
     namespaced: bool
-    short: str  # the singular used in messages ("pods" -> 'pods "x" not found')
+    short: str  # the resource used in messages ("pods" -> 'pods "x" not found')
+    api_version: str = "v1"  # the group/version that serves it
 
 
 RESOURCES = {
@@ -41,6 +42,8 @@ RESOURCES = {
         ResourceType("secrets", "Secret", True, "secrets"),
         ResourceType("configmaps", "ConfigMap", True, "configmaps"),
         ResourceType("events", "Event", True, "events"),
+        ResourceType("priorityclasses", "PriorityClass", False, "priorityclasses.scheduling.k8s.io",
+                     "scheduling.k8s.io/v1"),
     ]
 }
 
@@ -149,7 +152,7 @@ class Store:
         meta["uid"] = str(uuid.uuid4())
         meta["creationTimestamp"] = rfc3339(self.clock.now())
         meta["resourceVersion"] = self._next_rv()
-        obj["apiVersion"] = "v1"
+        obj["apiVersion"] = rtype.api_version
         obj["kind"] = rtype.kind
         self._objects[key] = obj
         self._commit(plural, "ADDED", obj, None)
@@ -167,7 +170,7 @@ class Store:
             meta["deletionTimestamp"] = old["metadata"]["deletionTimestamp"]
             meta["deletionGracePeriodSeconds"] = old["metadata"].get("deletionGracePeriodSeconds")
         meta["resourceVersion"] = self._next_rv()
-        new["apiVersion"] = "v1"
+        new["apiVersion"] = old["apiVersion"]
         new["kind"] = old["kind"]
         self._objects[self._key(plural, namespace, name)] = new
         self._commit(plural, "MODIFIED", new, old)

@@ -67,10 +67,10 @@ def _unknown_fields(error: jsonschema.ValidationError) -> list[str]:
     return sorted(f"{base}.{name}" if base else name for name in extra)
 
 
-def validate_schema(obj: dict, kind: str) -> None:
+def validate_schema(obj: dict, kind: str, api_version: str = "v1") -> None:
     """Raise ``ApiError`` unless ``obj`` is a valid ``kind`` in strict mode."""
     name = (obj.get("metadata") or {}).get("name") or (obj.get("metadata") or {}).get("generateName", "")
-    errors = sorted(validator(kind).iter_errors(obj), key=lambda e: list(map(str, e.absolute_path)))
+    errors = sorted(validator(kind, api_version).iter_errors(obj), key=lambda e: list(map(str, e.absolute_path)))
     unknown, invalid = [], []
     for err in errors:
         if err.validator == "additionalProperties" and err.validator_value is False:
@@ -84,7 +84,9 @@ def validate_schema(obj: dict, kind: str) -> None:
     if invalid:
         causes = [{"reason": "FieldValueInvalid", "field": _path(e), "message": e.message} for e in invalid]
         text = ", ".join(f"{c['field'] or '<root>'}: Invalid value: {c['message']}" for c in causes)
-        raise ApiError(422, "Invalid", f'{kind} "{name}" is invalid: {text}',
+        group = api_version.rpartition("/")[0]
+        qualified = f"{kind}.{group}" if group else kind  # schema.GroupKind's String()
+        raise ApiError(422, "Invalid", f'{qualified} "{name}" is invalid: {text}',
                        {"name": name, "kind": kind.lower() + "s", "causes": causes})
 
 
@@ -173,6 +175,6 @@ def validate_update(kind: str, old: dict, new: dict) -> None:
             raise _invalid(kind, name, "spec.tolerations", "Forbidden: existing toleration can not be modified except its tolerationSeconds")
 
 
-def validate_object(obj: dict, kind: str) -> None:
-    validate_schema(obj, kind)
+def validate_object(obj: dict, kind: str, api_version: str = "v1") -> None:
+    validate_schema(obj, kind, api_version)
     validate_semantics(obj, kind)
