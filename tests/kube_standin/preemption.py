@@ -60,16 +60,28 @@ def _terminating_by_preemption(pod: dict) -> bool:
 class Preemption:
     def __init__(self, cluster):
         self.cluster = cluster
+        self._nominated: tuple[int, dict] = (-1, {})  # (store version, node -> [(uid, priority, requests)])
+
+    def _nominations(self) -> dict:
+        rv, index = self._nominated
+        if rv != self.cluster.store.rv:
+            index = {}
+            for other in self.cluster.pending_pods():
+                node = (other.get("status") or {}).get("nominatedNodeName")
+                if node:
+                    index.setdefault(node, []).append((other["metadata"]["uid"], pod_priority(other),
+                                                       pod_requests(other)))
+            self._nominated = (self.cluster.store.rv, index)
+        return index
 
     def nominated_load(self, node: str, pod: dict) -> dict[str, Fraction]:
         """Requests of the other pods nominated to ``node`` with a priority >= ``pod``'s
         (RunFilterPluginsWithNominatedPods adds them to the node before filtering)."""
         total: Counter = Counter()
         uid, prio = pod["metadata"]["uid"], pod_priority(pod)
-        for other in self.cluster.pending_pods():
-            if (other["metadata"]["uid"] != uid and (other.get("status") or {}).get("nominatedNodeName") == node
-                    and pod_priority(other) >= prio):
-                total.update(pod_requests(other))
+        for other_uid, other_prio, requests in self._nominations().get(node, ()):
+            if other_uid != uid and other_prio >= prio:
+                total.update(requests)
         return dict(total)
 
     def _fits(self, pod, state, free, requests) -> str | None:
