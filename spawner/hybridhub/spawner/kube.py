@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import time
+from datetime import datetime, timezone
+from pathlib import Path
 
 from kubernetes_asyncio.client.rest import ApiException
 from kubespawner import KubeSpawner
@@ -24,6 +26,7 @@ from .phases import Observation, Phase, observe, percent
 from .pod import profile_list
 from .profiles import Profile, ProfileCatalog
 from .settings import HybridSpawner
+from .starts import StartHistory, record_start, site_zone, valid_zone_name
 
 
 class SpawnFailed(Exception):
@@ -37,6 +40,19 @@ class HybridKubeSpawner(HybridSpawner, KubeSpawner):
         "hybridhub-cold-starts.json",
         config=True,
         help="File keeping measured cold-start times per pool (relative to the hub's working directory).",
+    )
+    start_history_path = Unicode(
+        config=True,
+        help="""JSON Lines file where every successful GPU start is recorded (who, profile, pool, when,
+        cold or not, wait; format in :mod:`hybridhub.spawner.starts`) for the predictive warm-up.
+        Default: ``warmup-starts.jsonl`` next to ``cold_start_history_path``. Use the same file as
+        ``c.WarmupPolicy.history_file``; empty: record nothing.""",
+    )
+    site_timezone = Unicode(
+        "UTC",
+        config=True,
+        help="""The site's time zone (IANA name, e.g. ``Asia/Tokyo``): GPU starts are recorded in it.
+        Use the same zone as ``c.WarmupPolicy.timezone``.""",
     )
     node_deadline_factor = Float(
         3.0, config=True, help="Fail when a node has not joined after this many times the pool's usual cold start."
@@ -57,6 +73,14 @@ class HybridKubeSpawner(HybridSpawner, KubeSpawner):
         help="""How often (s) a starting server's pod and events are looked at. The stock
         KubeSpawner looks every second; events reach the user within about this delay.""",
     )
+
+    @default("start_history_path")
+    def _next_to_cold_starts(self):
+        return str(Path(self.cold_start_history_path).with_name("warmup-starts.jsonl"))
+
+    @validate("site_timezone")
+    def _known_zone(self, proposal):
+        return valid_zone_name(proposal["value"], "site_timezone")
 
     @default("catalog")
     def _default_catalog(self):
@@ -197,9 +221,24 @@ class HybridKubeSpawner(HybridSpawner, KubeSpawner):
             await self._abandon(inner)
             raise web.HTTPError(500, str(failed), reason=str(failed)) from None
         observation = self._observe()
+        waited = time.monotonic() - self._hybrid_started_at
         if observation.scale_up and getattr(self, "_profile", None):
-            self.history.record(self._profile.pool.name, time.monotonic() - self._hybrid_started_at)
+            self.history.record(self._profile.pool.name, waited)
+        self._record_gpu_start(observation.scale_up, waited)
         return url
+
+    def _record_gpu_start(self, cold: bool, waited: float) -> None:
+        """Every successful GPU start, for the warm-up's prediction; a failed write never fails the start."""
+        profile = getattr(self, "_profile", None)
+        if not (profile and profile.gpus and self.start_history_path):
+            return
+        if not hasattr(self, "_start_history"):
+            self._start_history = StartHistory(self.start_history_path)
+        try:
+            record_start(self._start_history, self.user.name, profile.slug, profile.pool.name,
+                         datetime.now(timezone.utc), site_zone(self.site_timezone), cold, waited)
+        except OSError:
+            self.log.exception("Could not record the GPU start in %s", self.start_history_path)
 
     def _deadline_message(self, observation: Observation, phase: str, seconds: float) -> str:
         language, pool = self._lang(), self._profile.pool.name

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta, timezone, tzinfo
-from zoneinfo import ZoneInfo
+from datetime import date, timedelta, tzinfo
 
 from traitlets import Dict, Int, List, TraitError, Unicode, validate
 from traitlets.config import Configurable
 
 from hybridhub.spawner.coldstarts import ColdStartHistory
 from hybridhub.spawner.profiles import Pool
+from hybridhub.spawner.starts import site_zone, valid_zone_name
 
 from .calendar import WorkCalendar
 from .manifest import PAUSE_IMAGE, PRIORITY_CLASS
@@ -49,11 +49,7 @@ class WarmupPolicy(Configurable):
 
     @validate("timezone")
     def _valid_zone(self, proposal):
-        try:
-            ZoneInfo(proposal["value"])
-        except Exception:
-            raise TraitError(f"timezone: unknown time zone {proposal['value']!r}") from None
-        return proposal["value"]
+        return valid_zone_name(proposal["value"], "timezone")
 
     @validate("holidays")
     def _valid_holidays(self, proposal):
@@ -71,7 +67,7 @@ class WarmupPolicy(Configurable):
         return proposal["value"]
 
     def zone(self) -> tzinfo:
-        return timezone.utc if self.timezone == "UTC" else ZoneInfo(self.timezone)
+        return site_zone(self.timezone)
 
     def calendar(self) -> WorkCalendar:
         return WorkCalendar.from_config(self.workdays, self.holidays)
