@@ -77,6 +77,21 @@ class StartRecord:
                    bool(data["cold"]), float(data["wait_seconds"]))
 
 
+def json_lines(path: Path) -> list:
+    """The objects of a JSON Lines file, oldest first; a missing file is empty, a damaged line is skipped."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        return []
+    out = []
+    for line in lines:
+        try:
+            out.append(json.loads(line))
+        except ValueError:
+            continue
+    return out
+
+
 class StartHistory:
     """The file, with a lock so the hub's threads append one at a time."""
 
@@ -86,14 +101,10 @@ class StartHistory:
         self._lock = threading.Lock()
 
     def records(self) -> list[StartRecord]:
-        try:
-            lines = self.path.read_text(encoding="utf-8").splitlines()
-        except FileNotFoundError:
-            return []
         out = []
-        for line in lines:
+        for data in json_lines(self.path):
             try:
-                out.append(StartRecord.from_json(json.loads(line)))
+                out.append(StartRecord.from_json(data))
             except (ValueError, KeyError, TypeError):
                 continue  # a damaged line costs one start, never the history
         return out

@@ -16,6 +16,10 @@ EN = {
     "not_gpu": "No warm-up: the profile has no GPU.",
     "unknown_profile": "No warm-up: unknown profile.",
     "rate_limited": "No warm-up: a node was warmed for you a moment ago.",
+    "used": "Used: a user's server took the warm node.",
+    "wasted": "Wasted: no one came before the window ended; the node was released.",
+    "never_joined": "Removed: the warm node never joined; users' starts proceeded as from zero.",
+    "budget_stop": "Stopped: the month's projected cost went over the budget; warm nodes were released.",
 }
 
 JA = {
@@ -32,6 +36,10 @@ JA = {
     "not_gpu": "ウォームアップなし: このプロファイルには GPU がありません。",
     "unknown_profile": "ウォームアップなし: 不明なプロファイルです。",
     "rate_limited": "ウォームアップなし: 少し前にノードを準備したばかりです。",
+    "used": "利用済み: ユーザーのサーバーが準備済みノードを使いました。",
+    "wasted": "未使用: 時間枠の終わりまで誰も来なかったため、ノードを解放しました。",
+    "never_joined": "削除: 準備したノードが参加しませんでした。ユーザーの起動は通常どおりゼロから進みます。",
+    "budget_stop": "停止: 今月の予測コストが予算を超えたため、準備済みノードを解放しました。",
 }
 
 TABLES = {"en": EN, "ja": JA}

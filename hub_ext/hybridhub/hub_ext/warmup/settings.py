@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta, tzinfo
 
-from traitlets import Dict, Int, List, TraitError, Unicode, validate
+from traitlets import Dict, Float, Int, List, TraitError, Unicode, validate
 from traitlets.config import Configurable
 
 from hybridhub.spawner.coldstarts import ColdStartHistory
@@ -46,6 +46,14 @@ class WarmupPolicy(Configurable):
     priority_class = Unicode(PRIORITY_CLASS, config=True, help="""PriorityClass of the placeholder pods;
         its value must be below the user pods' so that they preempt the placeholders.""")
     pause_image = Unicode(PAUSE_IMAGE, config=True, help="Image of the placeholder pods' pause container.")
+    log_file = Unicode("warmup-log.jsonl", config=True, help="""JSON Lines file of every warm-up that happened:
+        pool, window, node-seconds, cost, used or wasted, waiting saved (format in
+        :mod:`hybridhub.hub_ext.warmup.actuator_log`); the cost page reads it.""")
+    node_join_factor = Float(3.0, config=True, help="""A placeholder whose node has not joined after the
+        pool's cold-start median times this is removed (the user's real spawn then proceeds as from zero).
+        Keep it equal to ``c.HybridKubeSpawner.node_deadline_factor``.""")
+    tick_seconds = Float(15.0, config=True, help="""Seconds between two looks at the placeholders: how soon
+        a window starts or ends, and how soon a placeholder beside a user pod is deleted.""")
 
     @validate("timezone")
     def _valid_zone(self, proposal):

@@ -1,0 +1,169 @@
+"""Carries out a day's plan on the cluster, one look at a time (``tick``).
+
+Each placeholder (:func:`.schedule.placeholders_for`) is created once, at its window's start, and
+ends in one of four ways, each written to the warm-up log (:mod:`.actuator_log`):
+
+- **used**: a user pod of its pool took its node.  Either the scheduler preempted it (the user pod
+  did not fit beside it: the ``Preempted`` event names the node), or a user pod of the pool is
+  Running on its node (it fit beside it) and the runner deletes it at once.  A placeholder is a bare
+  pod, never re-created, so a preempted one never asks for a second node (the chart's StatefulSet
+  placeholders would).
+- **wasted**: its window ended and no user came; it is deleted and the autoscaler removes the node
+  after the pool's scale-down time.
+- **never_joined**: still unscheduled after the pool's cold-start median × ``node_join_factor``
+  (the spawner's own node deadline, ``c.HybridKubeSpawner.node_deadline_factor``); it is deleted so
+  the pending scale-up is the user's own again and their spawn proceeds as from zero.
+- **budget_stop**: the month's projection went over the budget (the cost service's level ``over``):
+  no new placeholder from then on, the existing ones are deleted, and the reason with its figures is
+  kept for an admin (:meth:`WarmupRunner.status`).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from fractions import Fraction
+from typing import Callable, Mapping
+
+from ..cost.budget import OVER
+from ..cost.money import exact_str
+from .actuator_log import BUDGET_STOP, NEVER_JOINED, USED, WASTED, WarmupLog
+from .budget_stop import BUDGET_OVER, BudgetStop, BudgetView, window_cost
+from .manifest import POOL_LABEL, WINDOW_LABEL
+
+# pkg/scheduler/framework/preemption/preemption.go PreemptPod: "Preempted by pod %v on node %v"
+PREEMPTED = re.compile(r"Preempted by pod \S+ on node (\S+)")
+
+
+@dataclass
+class Held:
+    """One placeholder of the plan, and what became of it."""
+
+    name: str
+    pool: str
+    window: str
+    start: datetime
+    end: datetime
+    manifest: dict
+    created: datetime | None = None
+    node: str | None = None
+    outcome: str | None = None
+
+
+def _event_time(event: dict, fallback: datetime) -> datetime:
+    stamp = event.get("eventTime") or event.get("lastTimestamp") or event["metadata"].get("creationTimestamp")
+    try:
+        return datetime.fromisoformat(str(stamp).replace("Z", "+00:00")).astimezone(fallback.tzinfo)
+    except ValueError:
+        return fallback
+
+
+class WarmupRunner:
+    def __init__(self, actuator, log: WarmupLog, namespace: str, priority_class: dict,
+                 prices: Mapping[str, Fraction], lead: Mapping[str, float], scale_down: Mapping[str, float],
+                 budget: Callable[[], BudgetView], node_join_factor: float = 3.0):
+        self.actuator, self.log, self.namespace = actuator, log, namespace
+        self.priority_class = priority_class
+        self.prices, self.lead, self.scale_down = prices, lead, scale_down
+        self.budget, self.node_join_factor = budget, node_join_factor
+        self.held: dict[str, Held] = {}
+        self.stopped: dict | None = None
+        self.refused: list[dict] = []
+        self._class_ready = False
+
+    def load(self, placeholders: list[dict]) -> None:
+        """Take the day's placeholders (``[{"start", "end", "manifest"}]``); known ones are kept as they are."""
+        for p in placeholders:
+            meta = p["manifest"]["metadata"]
+            self.held.setdefault(meta["name"], Held(
+                meta["name"], meta["labels"][POOL_LABEL], meta["labels"][WINDOW_LABEL],
+                datetime.fromisoformat(p["start"]), datetime.fromisoformat(p["end"]), p["manifest"]))
+
+    def join_timeout(self, pool: str) -> float:
+        return max(60.0, float(self.lead.get(pool, 0)) * self.node_join_factor)
+
+    async def tick(self, now: datetime) -> None:
+        view = self.budget()
+        stop = BudgetStop(view)
+        if self.stopped is None and view.level == OVER:
+            self.stopped = {"reason": BUDGET_OVER, "at": now.isoformat(), **stop.figures(Fraction(0))}
+        pods = {p["metadata"]["name"]: p for p in await self.actuator.existing(self.namespace)}
+        for held in self.held.values():
+            if held.outcome:
+                continue
+            if held.created is None:
+                await self._maybe_create(held, now, stop)
+            else:
+                await self._watch(held, pods.get(held.name), now)
+
+    async def _maybe_create(self, held: Held, now: datetime, stop: BudgetStop) -> None:
+        if not held.start <= now < held.end:
+            return
+        if self.stopped:
+            held.outcome = BUDGET_STOP  # never created: nothing spent, nothing to log
+            self.refused.append({"placeholder": held.name, "pool": held.pool, "reason": self.stopped["reason"],
+                                 "at": now.isoformat()})
+            return
+        if held.pool in self.prices:
+            refused = stop.admit(window_cost(self.prices[held.pool], now, held.end))
+            if refused:
+                held.outcome = refused
+                self.refused.append({"placeholder": held.name, "pool": held.pool, "reason": refused,
+                                     "at": now.isoformat()})
+                return
+        if not self._class_ready:
+            await self.actuator.ensure_priority_class(self.priority_class)
+            self._class_ready = True
+        await self.actuator.ensure(held.manifest)
+        held.created = now
+
+    async def _watch(self, held: Held, pod: dict | None, now: datetime) -> None:
+        if pod is None:  # not deleted by us: the scheduler preempted it (or someone removed it)
+            event = await self.actuator.preempted(held.name, self.namespace)
+            if event is not None:
+                found = PREEMPTED.search(event.get("message") or "")
+                held.node = found.group(1) if found else held.node
+                self._finish(held, USED, _event_time(event, now))
+            else:
+                self._finish(held, WASTED, now, note="removed by someone else")
+            return
+        held.node = pod["spec"].get("nodeName") or held.node
+        if self.stopped:
+            await self._release(held, BUDGET_STOP, now, reason=self.stopped["reason"])
+        elif held.node and await self.actuator.user_pods_running_on(held.node, held.pool, self.namespace):
+            await self._release(held, USED, now)
+        elif not held.node and (now - held.created).total_seconds() > self.join_timeout(held.pool):
+            await self._release(held, NEVER_JOINED, now)
+        elif now >= held.end:
+            await self._release(held, WASTED, now)
+
+    async def _release(self, held: Held, outcome: str, now: datetime, reason: str | None = None) -> None:
+        await self.actuator.remove(held.name, self.namespace)
+        self._finish(held, outcome, now, reason=reason)
+
+    def _finish(self, held: Held, outcome: str, ended: datetime, reason: str | None = None,
+                note: str | None = None) -> None:
+        held.outcome = outcome
+        seconds = max(0.0, (ended - held.created).total_seconds())
+        if outcome == NEVER_JOINED:
+            seconds = 0.0
+        elif outcome != USED and held.node:
+            seconds += float(self.scale_down.get(held.pool, 0))  # the empty node stays this long
+        price = self.prices.get(held.pool)
+        cost = None if price is None else exact_str(Fraction(price) * Fraction(round(seconds)) / 3600, 2)
+        self.log.append({
+            "pool": held.pool, "window": held.window, "placeholder": held.name,
+            "start": held.start.isoformat(), "end": held.end.isoformat(),
+            "created": held.created.isoformat(), "ended": ended.isoformat(), "node": held.node,
+            "outcome": outcome, "reason": reason, "note": note, "node_seconds": round(seconds, 1), "cost": cost,
+            "wait_saved_seconds": round(float(self.lead.get(held.pool, 0)), 1) if outcome == USED else 0.0,
+        })
+
+    def status(self) -> dict:
+        """For an admin: why warm-ups stopped (if they did), what was refused, each placeholder's state."""
+        return {"stopped": self.stopped, "refused": list(self.refused),
+                "placeholders": [{"placeholder": h.name, "pool": h.pool, "start": h.start.isoformat(),
+                                  "end": h.end.isoformat(), "node": h.node, "outcome": h.outcome,
+                                  "created": h.created.isoformat() if h.created else None}
+                                 for h in self.held.values()]}

@@ -1,0 +1,230 @@
+"""The warm-up on the cluster: placeholders created at a window's start, taken by the user's pod,
+released at its end, removed when their node never joins, stopped by the budget, all recorded.
+
+Against the Kubernetes stand-in on its manual clock (cluster built from the profile catalog, as the
+spawner tests do), with the real plan (:func:`.schedule.next_plan`) from a known start history.
+The runner is ticked every 15 s of simulated time, as its loop does (``c.WarmupPolicy.tick_seconds``).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+from fractions import Fraction
+
+import pytest
+
+from hybridhub.hub_ext.cost.money import exact_str
+from hybridhub.hub_ext.warmup.actuator import KubePlaceholders
+from hybridhub.hub_ext.warmup.actuator_log import WarmupLog
+from hybridhub.hub_ext.warmup.actuator_runner import WarmupRunner
+from hybridhub.hub_ext.warmup.budget_stop import BudgetView
+from hybridhub.hub_ext.warmup.history import StartHistory, StartRecord
+from hybridhub.hub_ext.warmup.manifest import PAUSE_IMAGE, priority_class
+from hybridhub.hub_ext.warmup.schedule import next_plan, placeholders_for
+from hybridhub.hub_ext.warmup.settings import WarmupPolicy, lead_seconds
+from hybridhub.spawner.coldstarts import ColdStartHistory
+from hybridhub.spawner.pod import profile_overrides
+from hybridhub.spawner.profiles import ProfileCatalog
+from tests.kube.conftest import api_client_for
+from tests.kube_standin import KubeStandIn, load_config
+from tests.kube_standin.from_catalog import cluster_from_catalog
+
+pytestmark = [pytest.mark.warmup, pytest.mark.kube]
+
+UTC = timezone.utc
+FRIDAY = date(2027, 1, 15)  # the manual clock starts on it at 08:00 UTC (tests/kube_standin/clock.py)
+PRICES = {"gpua10": Fraction("74.7"), "gpua10large": Fraction("263.61")}
+ROOM = BudgetView(Fraction(0), Fraction(100000))
+CATALOG = ProfileCatalog()
+GPU = CATALOG.get("gpu-a10")
+LEAD = GPU.pool.usual_cold_start_seconds  # 420 s: no cold start measured yet
+SCALE_DOWN = GPU.pool.scale_down_unneeded_seconds  # 300 s
+
+
+def at(hhmm: str, seconds: float = 0) -> datetime:
+    h, m = map(int, hhmm.split(":"))
+    return datetime(FRIDAY.year, FRIDAY.month, FRIDAY.day, h, m, tzinfo=UTC) + timedelta(seconds=seconds)
+
+
+class Scene:
+    """The stand-in, the runner for Friday's plan (alice starts near 08:15 UTC), and a clock that ticks it."""
+
+    def __init__(self, standin, runner, log, placeholders):
+        self.standin, self.runner, self.log, self.placeholders = standin, runner, log, placeholders
+
+    def now(self) -> datetime:
+        return datetime.fromtimestamp(self.standin.clock.now(), UTC)
+
+    async def until(self, when: datetime, step: float = 15) -> None:
+        while self.now() < when:
+            await self.standin.clock.advance(min(step, (when - self.now()).total_seconds()))
+            await self.runner.tick(self.now())
+
+    def pods(self, component: str) -> list[dict]:
+        return self.standin.store.list(
+            "pods", "default", lambda p: p["metadata"]["labels"].get("app.kubernetes.io/component") == component
+            or p["metadata"]["labels"].get("component") == component)
+
+    def gpu_nodes(self) -> list[str]:
+        return sorted(n for n, s in self.standin.cluster.nodes.items() if s.pool.name == "gpua10")
+
+    def reasons(self, name: str) -> list[str]:
+        evs = self.standin.store.list("events", "default", lambda e: e["involvedObject"]["name"] == name)
+        return [e["reason"] for e in sorted(evs, key=lambda e: int(e["metadata"]["resourceVersion"]))]
+
+
+def friday_history(path) -> StartHistory:
+    history = StartHistory(path)
+    for day, hhmm in [(8, "08:15"), (11, "08:10"), (12, "08:20"), (13, "08:15"), (14, "08:12")]:
+        h, m = map(int, hhmm.split(":"))
+        history.append(StartRecord("alice", "gpu-a10", "gpua10", datetime(2027, 1, day, h, m, tzinfo=UTC), True, 430.0))
+    return history
+
+
+async def make_scene(tmp_path, closers, **pool_changes) -> Scene:
+    data = cluster_from_catalog(CATALOG)
+    data["images"][PAUSE_IMAGE] = "1Mi"  # pause 3.10 is well under a megabyte
+    for pool in data["pools"]:
+        pool.update(pool_changes.get(pool["name"], {}))
+    standin = KubeStandIn(load_config(data), manual_clock=True)
+    await standin.start(kubeconfig_dir=str(tmp_path))
+    closers.append(standin.stop)
+    api = api_client_for(standin)
+    closers.append(api.close)
+    policy = WarmupPolicy(timezone="UTC")
+    coldstarts = ColdStartHistory(tmp_path / "cold-starts.json")
+    day_plan = next_plan(policy, CATALOG, coldstarts, friday_history(tmp_path / "starts.jsonl"), PRICES, ROOM,
+                         at("07:00"), day=FRIDAY)
+    placeholders = placeholders_for(day_plan, CATALOG, policy, "default")
+    pools = {n: p for n, p in CATALOG.pool_map().items() if p.has_gpu}
+    log = WarmupLog(tmp_path / "warmup-log.jsonl")
+    budget = [ROOM]  # the cost service's current view; a test may turn it over
+    runner = WarmupRunner(KubePlaceholders(api), log, "default", priority_class(), PRICES,
+                          lead_seconds(pools, coldstarts), {n: p.scale_down_unneeded_seconds for n, p in pools.items()},
+                          lambda: budget[0], policy.node_join_factor)
+    runner.load(placeholders)
+    scene = Scene(standin, runner, log, placeholders)
+    scene.budget = budget
+    return scene
+
+
+@pytest.fixture
+async def closers():
+    found = []
+    yield found
+    for close in reversed(found):
+        await close()
+
+
+@pytest.fixture
+async def scene(tmp_path, closers):
+    return await make_scene(tmp_path, closers)
+
+
+def user_pod(name: str) -> dict:
+    """alice's pod as KubeSpawner builds it from the gpu-a10 profile (hybridhub.spawner.pod.profile_overrides)."""
+    o = profile_overrides(GPU)
+    return {"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": name, "labels": {"component": "singleuser-server", **o["extra_labels"]}},
+            "spec": {"nodeSelector": o["node_selector"], "tolerations": o["tolerations"],
+                     "containers": [{"name": "notebook", "image": o["image"], "resources": {
+                         "requests": {"cpu": f"{o['cpu_guarantee']:g}", "memory": o["mem_guarantee"],
+                                      **o["extra_resource_guarantees"]},
+                         "limits": {"cpu": f"{o['cpu_limit']:g}", "memory": o["mem_limit"],
+                                    **o["extra_resource_limits"]}}}]}}
+
+
+async def create(scene, body) -> str:
+    """Through the API server, as KubeSpawner does; the pod's uid."""
+    return (await scene.runner.actuator.core.create_namespaced_pod("default", body)).metadata.uid
+
+
+def test_the_plan_holds_one_gpu_node_from_the_lead_before_alice(scene):
+    [p] = scene.placeholders
+    assert (p["start"], p["end"]) == (at("08:15", -LEAD).isoformat(), at("08:45").isoformat())
+    assert p["manifest"]["metadata"]["labels"]["hybridhub/pool"] == "gpua10"
+    assert "alice" not in str(p["manifest"])  # no user name in names or labels
+
+
+async def test_a_warm_node_is_up_before_alice_and_her_pod_preempts_the_placeholder(scene):
+    await scene.until(at("08:07"))
+    assert scene.pods("warmup-placeholder") == [] and scene.standin.store.find(
+        "priorityclasses", None, "hybridhub-warmup-placeholder") is None  # nothing before the window
+    await scene.until(at("08:08", 15))
+    [ph] = scene.pods("warmup-placeholder")
+    assert ph["spec"]["priority"] == -10 and ph["spec"]["priorityClassName"] == "hybridhub-warmup-placeholder"
+    assert "TriggeredScaleUp" in scene.reasons(ph["metadata"]["name"])
+    await scene.until(at("08:15"))
+    [node] = scene.gpu_nodes()  # up before alice starts
+    assert scene.standin.store.find("pods", "default", ph["metadata"]["name"])["spec"]["nodeName"] == node
+    alice_uid = await create(scene, user_pod("jupyter-alice"))
+    await scene.until(at("08:16"))
+    # the scheduler preempted the placeholder for her (grace 0: gone at once), she is on the warm node
+    assert scene.reasons(ph["metadata"]["name"])[-1] == "Preempted"
+    [preempted] = scene.standin.store.list("events", "default", lambda e: e["reason"] == "Preempted")
+    assert preempted["message"] == f"Preempted by pod {alice_uid} on node {node}"
+    assert scene.pods("warmup-placeholder") == []
+    pod = scene.standin.store.find("pods", "default", "jupyter-alice")
+    assert pod["spec"]["nodeName"] == node
+    assert "TriggeredScaleUp" not in scene.reasons("jupyter-alice")
+    await scene.until(at("09:00"))  # past the window: no new placeholder, no second node
+    assert scene.gpu_nodes() == [node] and scene.pods("warmup-placeholder") == []
+    assert scene.standin.store.find("pods", "default", "jupyter-alice")["status"]["phase"] == "Running"
+    [entry] = scene.log.entries()
+    assert (entry["outcome"], entry["node"], entry["wait_saved_seconds"]) == ("used", node, float(LEAD))
+    # node time paid by the warm-up: from its creation until alice's pod took the node
+    assert entry["created"] == at("08:15", -LEAD).isoformat()  # the window's start, on a tick
+    assert 0 < entry["node_seconds"] <= (at("08:16") - at("08:15", -LEAD)).total_seconds()
+    assert entry["cost"] == exact_str(PRICES["gpua10"] * Fraction(round(entry["node_seconds"])) / 3600, 2)
+
+
+async def test_a_user_who_never_comes_releases_the_node_at_the_windows_end(scene):
+    await scene.until(at("08:30"))
+    [ph] = scene.pods("warmup-placeholder")
+    [node] = scene.gpu_nodes()
+    await scene.until(at("08:45"))
+    assert scene.pods("warmup-placeholder") == []  # released at the window's end
+    [entry] = scene.log.entries()
+    assert (entry["outcome"], entry["ended"], entry["wait_saved_seconds"]) == ("wasted", at("08:45").isoformat(), 0.0)
+    assert entry["node_seconds"] == (at("08:45") - at("08:15", -LEAD)).total_seconds() + SCALE_DOWN
+    assert ph["metadata"]["name"] not in [e.get("placeholder") for e in scene.runner.refused]
+    # the autoscaler removes the empty node after the pool's scale-down time
+    await scene.until(at("08:45", SCALE_DOWN - 30))
+    assert node in scene.gpu_nodes()
+    await scene.until(at("08:45", SCALE_DOWN + 120))
+    gone = scene.standin.store.find("nodes", None, node)
+    assert gone is None or "ToBeDeletedByClusterAutoscaler" in [t["key"] for t in gone["spec"].get("taints") or []]
+
+
+async def test_a_node_that_never_joins_loses_its_placeholder(tmp_path, closers):
+    # the stand-in's asynchronous allocation failure: TriggeredScaleUp, then no VM (autoscaler.py)
+    scene = await make_scene(tmp_path, closers, gpua10={"fail_scale_up": "allocation"})
+    await scene.until(at("08:08", 15))
+    [ph] = scene.pods("warmup-placeholder")
+    timeout = LEAD * scene.runner.node_join_factor  # 1260 s
+    await scene.until(at("08:15", -LEAD + timeout - 15))
+    assert [p["metadata"]["name"] for p in scene.pods("warmup-placeholder")] == [ph["metadata"]["name"]]
+    await scene.until(at("08:15", -LEAD + timeout + 15))
+    assert scene.pods("warmup-placeholder") == [] and scene.gpu_nodes() == []
+    [entry] = scene.log.entries()
+    assert (entry["outcome"], entry["node"], entry["node_seconds"], entry["cost"]) == ("never_joined", None, 0.0, "0")
+
+
+async def test_budget_over_mid_day_releases_the_warm_node_and_says_why(scene):
+    await scene.until(at("08:20"))
+    assert len(scene.pods("warmup-placeholder")) == 1
+    scene.budget[0] = BudgetView(Fraction(101000), Fraction(100000))  # the projection turned over
+    await scene.until(at("08:20", 15))
+    assert scene.pods("warmup-placeholder") == []
+    [entry] = scene.log.entries()
+    assert (entry["outcome"], entry["reason"]) == ("budget_stop", "budget_over")
+    stopped = scene.runner.status()["stopped"]
+    assert stopped["reason"] == "budget_over" and stopped["projected"] == "101000" and stopped["budget"] == "100000"
+
+
+async def test_budget_over_before_the_window_creates_nothing(scene):
+    scene.budget[0] = BudgetView(Fraction(101000), Fraction(100000))
+    await scene.until(at("08:30"))
+    assert scene.pods("warmup-placeholder") == [] and scene.gpu_nodes() == []
+    assert [r["reason"] for r in scene.runner.status()["refused"]] == ["budget_over"]
+    assert scene.log.entries() == []  # nothing was spent
