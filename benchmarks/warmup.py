@@ -1,0 +1,398 @@
+"""Benchmark: GPU start waits and cost of scale-from-zero, always-on placeholders and the warm-up policy.
+
+The same usage trace (benchmarks/warmup_trace.py: its format, and the default seeded month of a
+small Tokyo team of GPU users) is replayed three ways, each on a fresh Kubernetes stand-in
+(tests/kube_standin: scheduler with PriorityClass and preemption, cluster autoscaler with the
+pools' provisioning times from the profile catalog, kubelet image pulls at 40 MiB/s, node ledger)
+on its manual clock. A session's start creates the user's pod (the profile's requests, node
+selector and tolerations, default priority 0) and its end deletes it.
+
+* ``a`` scale from zero (today): nothing else;
+* ``b`` zero-to-jupyterhub-style user placeholders in working hours: ONE placeholder pod per GPU
+  pool (priority class -10, the chart's ``userPlaceholderPriority``) from 08:00 to 19:00 on
+  working days; like the chart's StatefulSet, a preempted placeholder is created again (so it
+  asks for a new node for the next user);
+* ``c`` the warm-up policy: every evening at 20:00 (and at the start) the REAL policy code
+  (:func:`hybridhub.hub_ext.warmup.schedule.next_plan` and ``placeholders_for``, default
+  ``c.WarmupPolicy`` with the site's zone and holidays) plans the next working day from the start
+  history recorded so far (``record_start`` on every GPU start of the replay; cold starts' waits
+  into the cold-start history that gives the lead); each placeholder is created at its window's
+  start and deleted at its end or once the window's users have their pods running; a preempted
+  placeholder is not created again. Warm-on-intent is not modelled (the spawn form is submitted
+  in the same minute, it would save nothing here). The budget is not binding (1,000,000 yen).
+
+Per mode: GPU start waits (spawn request to the pod's Ready condition), median and p90; GPU
+node-hours; the month cost (cost model: node prices of the catalog, the reference's load
+balancer, public IPs and other costs); warm-ups wasted (windows none of whose users started in
+them). Goal (issue 21): median <= 0.2x and p90 <= 0.5x of (a), cost <= 1.05x of (a), cheaper than (b).
+
+    .venv/bin/python benchmarks/warmup.py                 # the default month (4 users)
+    .venv/bin/python benchmarks/warmup.py --quick         # a week, 2 users: < 1 minute
+    .venv/bin/python benchmarks/warmup.py --trace F.jsonl # another trace (see warmup_trace.py)
+    .venv/bin/python benchmarks/warmup.py --write-trace F.jsonl  # write the default trace and exit
+
+The last line printed is one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import heapq
+import itertools
+import json
+import logging
+import statistics
+import sys
+import tempfile
+import time
+from datetime import datetime, timedelta
+from fractions import Fraction
+from pathlib import Path
+
+import httpx
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO_ROOT))  # the Kubernetes stand-in lives in tests/
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from hybridhub.hub_ext.cost.model import CostInput, PoolInput, compute  # noqa: E402
+from hybridhub.hub_ext.warmup.budget_stop import BudgetView  # noqa: E402
+from hybridhub.hub_ext.warmup.history import StartHistory, record_start  # noqa: E402
+from hybridhub.hub_ext.warmup.manifest import PAUSE_IMAGE, placeholder_pod, priority_class, window_id  # noqa: E402
+from hybridhub.hub_ext.warmup.schedule import next_plan, placeholders_for  # noqa: E402
+from hybridhub.hub_ext.warmup.settings import WarmupPolicy  # noqa: E402
+from hybridhub.spawner.coldstarts import ColdStartHistory  # noqa: E402
+from hybridhub.spawner.pod import profile_overrides  # noqa: E402
+from hybridhub.spawner.profiles import GPU_RESOURCE, ProfileCatalog  # noqa: E402
+from tests.kube_standin import KubeStandIn, load_config  # noqa: E402
+from tests.kube_standin.from_catalog import cluster_from_catalog  # noqa: E402
+from warmup_trace import JP_HOLIDAYS, QUICK_TEAM, TOKYO, Session, generate, read_trace, write_trace  # noqa: E402
+
+NS = "default"
+PODS = f"/api/v1/namespaces/{NS}/pods"
+MODES = ("a", "b", "c")
+WORK_HOURS = (8, 19)  # (b): placeholders from 08:00 to 19:00 local on working days
+PLAN_HOUR = 20  # (c): the next working day's plan at 20:00 local
+POLL = 15.0  # seconds between looks at a pending user pod (the wait comes from its Ready condition)
+BUDGET = BudgetView(Fraction(0), Fraction(1_000_000))
+# registry.k8s.io/pause:3.10.1 (the placeholders' image) is a few hundred KiB compressed
+PAUSE_SIZE = "320Ki"
+GOAL = {"median_wait_ratio": 0.2, "p90_wait_ratio": 0.5, "cost_ratio": 1.05, "cost_vs_placeholders": 1.0}
+
+
+def stamp(text: str) -> float:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
+def percentile(values: list[float], q: float) -> float | None:
+    """Nearest-rank percentile (q in 0..100)."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[max(0, min(len(ordered) - 1, -(-len(ordered) * q // 100) - 1))]
+
+
+class Replay:
+    """One mode over the trace, on a fresh stand-in cluster."""
+
+    def __init__(self, mode: str, sessions: list[Session], catalog: ProfileCatalog, first: datetime, days: int,
+                 workdir: Path):
+        self.mode, self.sessions, self.catalog, self.origin, self.days = mode, sessions, catalog, first, days
+        self.profiles = {p.slug: p for p in catalog.all_profiles()}
+        self.gpu_pools = {n: p for n, p in catalog.pool_map().items() if p.has_gpu}
+        self.policy = WarmupPolicy(timezone="Asia/Tokyo", holidays=[d.isoformat() for d in JP_HOLIDAYS])
+        self.calendar = self.policy.calendar()
+        self.history = StartHistory(workdir / f"starts-{mode}.jsonl")
+        self.coldstarts = ColdStartHistory(workdir / f"coldstarts-{mode}.json")
+        self.events: list = []
+        self.seq = itertools.count()
+        self.pending: dict[str, tuple[Session, float]] = {}  # user -> (session, spawn time, trace seconds)
+        self.waits: list[dict] = []
+        self.windows: list[dict] = []  # (c): kept windows with their placeholders and who came
+        self.plans: list[dict] = []
+        self.polling = False
+
+    # -- time: trace seconds since ``origin`` <-> the stand-in's simulated epoch seconds
+    def at(self, seconds: float) -> datetime:
+        return self.origin + timedelta(seconds=seconds)
+
+    def offset(self, moment: datetime) -> float:
+        return (moment - self.origin).total_seconds()
+
+    def now(self) -> float:
+        return self.clock.now() - self.t0
+
+    def push(self, seconds: float, kind: str, payload=None) -> None:
+        heapq.heappush(self.events, (seconds, next(self.seq), kind, payload))
+
+    # -- manifests
+    def user_pod(self, session: Session) -> dict:
+        profile = self.profiles[session.profile]
+        o = profile_overrides(profile)
+        requests = {"cpu": f"{o['cpu_guarantee']:g}", "memory": o["mem_guarantee"]}
+        limits = {"cpu": f"{o['cpu_limit']:g}", "memory": o["mem_limit"]}
+        if profile.gpus:
+            requests[GPU_RESOURCE] = limits[GPU_RESOURCE] = str(profile.gpus)
+        image = f"registry.example.com/hybridhub/singleuser-{'gpu' if profile.gpus else 'cpu'}:latest"
+        return {"apiVersion": "v1", "kind": "Pod",
+                "metadata": {"name": f"jupyter-{session.user}", "labels": {"component": "singleuser-server"}},
+                "spec": {"containers": [{"name": "notebook", "image": image,
+                                         "resources": {"requests": requests, "limits": limits}}],
+                         "nodeSelector": dict(o["node_selector"]), "tolerations": [dict(t) for t in o["tolerations"]]}}
+
+    def pool_placeholder(self, pool: str, day_start: float) -> dict:
+        profile = max((p for p in self.profiles.values() if p.pool.name == pool), key=lambda p: (p.gpus, p.cpu_request))
+        wid = window_id(pool, self.at(day_start).isoformat(), "working-hours")
+        return placeholder_pod(profile, wid, NS, self.policy.priority_class, self.policy.pause_image)
+
+    # -- API
+    async def create(self, manifest: dict) -> None:
+        r = await self.http.post(PODS, json=manifest)
+        if r.status_code not in (201, 409):
+            raise RuntimeError(f"create {manifest['metadata']['name']}: {r.status_code} {r.text}")
+
+    async def delete(self, name: str) -> bool:
+        r = await self.http.delete(f"{PODS}/{name}")
+        if r.status_code not in (200, 404):
+            raise RuntimeError(f"delete {name}: {r.status_code} {r.text}")
+        return r.status_code == 200
+
+    async def exists(self, name: str) -> bool:
+        return (await self.http.get(f"{PODS}/{name}")).status_code == 200
+
+    # -- the replay
+    def schedule(self) -> None:
+        for s in self.sessions:
+            self.push(self.offset(s.start), "spawn", s)
+            self.push(self.offset(s.end), "stop", s)
+        for day in range(self.days):
+            date_ = (self.origin + timedelta(days=day)).date()
+            if self.mode == "b" and self.calendar.is_working_day(date_):
+                self.push(day * 86400 + WORK_HOURS[0] * 3600, "hours_on", day * 86400)
+                self.push(day * 86400 + WORK_HOURS[1] * 3600, "hours_off", day * 86400)
+            if self.mode == "c":
+                self.push(day * 86400 + PLAN_HOUR * 3600, "plan", None)
+        if self.mode == "c":
+            self.push(0, "plan", self.origin.date())
+
+    async def handle(self, kind: str, payload) -> None:
+        if kind == "spawn":
+            if payload.user in self.pending:
+                return
+            await self.create(self.user_pod(payload))
+            self.pending[payload.user] = (payload, self.now())
+            if not self.polling:
+                self.polling = True
+                self.push(self.now() + POLL, "poll")
+        elif kind == "stop":
+            self.pending.pop(payload.user, None)
+            await self.delete(f"jupyter-{payload.user}")
+        elif kind == "poll":
+            await self.poll()
+        elif kind == "hours_on":
+            for pool in self.gpu_pools:
+                await self.create(self.pool_placeholder(pool, payload))
+        elif kind == "hours_off":
+            for pool in self.gpu_pools:
+                await self.delete(self.pool_placeholder(pool, payload)["metadata"]["name"])
+        elif kind == "plan":
+            await self.make_plan(payload)
+        elif kind == "ph_create":
+            await self.create(payload["manifest"])
+        elif kind == "ph_delete":
+            await self.delete(payload["manifest"]["metadata"]["name"])
+
+    async def make_plan(self, day) -> None:
+        now = self.at(self.now())
+        p = next_plan(self.policy, self.catalog, self.coldstarts, self.history, self.prices(), BUDGET, now, day)
+        if p["date"] is None or p["date"] in {q["date"] for q in self.plans} or \
+                self.offset(datetime.fromisoformat(p["date"]).replace(tzinfo=TOKYO)) >= self.days * 86400:
+            return  # planned already (a Friday's and the weekend's evenings plan the same Monday)
+        self.plans.append({"date": p["date"], "reason": p["reason"],
+                           "windows": sum(len(pool["windows"]) for pool in p["pools"])})
+        by_window: dict[tuple, dict] = {}
+        for ph in placeholders_for(p, self.catalog, self.policy, NS):
+            labels = ph["manifest"]["metadata"]["labels"]
+            key = (labels["hybridhub/pool"], ph["start"], ph["end"])
+            if key not in by_window:
+                users = next(w["users"] for pool in p["pools"] for w in pool["windows"]
+                             if pool["pool"] == key[0] and w["start"] == ph["start"] and w["end"] == ph["end"])
+                by_window[key] = {"pool": key[0], "start": self.offset(datetime.fromisoformat(ph["start"])),
+                                  "end": self.offset(datetime.fromisoformat(ph["end"])), "users": set(users),
+                                  "arrived": set(), "placeholders": []}
+            w = by_window[key]
+            w["placeholders"].append(ph)
+            self.push(max(w["start"], self.now()), "ph_create", ph)
+            self.push(w["end"], "ph_delete", ph)
+        self.windows.extend(by_window.values())
+
+    def prices(self) -> dict[str, Fraction]:
+        return {n: Fraction(str(p.vm_price_per_hour)) for n, p in self.gpu_pools.items()}
+
+    async def poll(self) -> None:
+        for user, (session, spawned) in list(self.pending.items()):
+            r = await self.http.get(f"{PODS}/jupyter-{user}")
+            if r.status_code != 200:
+                continue
+            pod = r.json()
+            ready = next((c for c in pod.get("status", {}).get("conditions", [])
+                          if c["type"] == "Ready" and c["status"] == "True"), None)
+            if ready is None:
+                continue
+            del self.pending[user]
+            await self.running(session, spawned, stamp(ready["lastTransitionTime"]) - self.t0, pod)
+        self.polling = bool(self.pending)
+        if self.polling:
+            self.push(self.now() + POLL, "poll")
+
+    async def running(self, session: Session, spawned: float, ready: float, pod: dict) -> None:
+        profile = self.profiles[session.profile]
+        node = (await self.http.get(f"/api/v1/nodes/{pod['spec']['nodeName']}")).json()
+        cold = stamp(node["metadata"]["creationTimestamp"]) - self.t0 >= spawned - 1
+        wait = max(0.0, ready - spawned)
+        if profile.gpus:
+            self.waits.append({"user": session.user, "pool": profile.pool.name, "wait": wait, "cold": cold})
+            record_start(self.history, session.user, session.profile, profile.pool.name, self.at(spawned), TOKYO,
+                         cold, wait)
+            if cold:  # as the spawner does (spawner/kube.py): a start that needed a new node
+                self.coldstarts.record(profile.pool.name, wait)
+        if self.mode == "b" and profile.pool.name in self.gpu_pools:
+            local = self.at(self.now())
+            if self.calendar.is_working_day(local.date()) and WORK_HOURS[0] <= local.hour < WORK_HOURS[1]:
+                day_start = self.offset(local.replace(hour=0, minute=0, second=0, microsecond=0))
+                await self.create(self.pool_placeholder(profile.pool.name, day_start))  # the StatefulSet's replica
+        if self.mode == "c":
+            for w in self.windows:
+                if w["pool"] == profile.pool.name and session.user in w["users"] and w["start"] <= self.now() < w["end"]:
+                    w["arrived"].add(session.user)
+                    keep = max(0, len(w["placeholders"]) - len(w["arrived"]))
+                    present = [ph for ph in w["placeholders"] if await self.exists(ph["manifest"]["metadata"]["name"])]
+                    for ph in present[keep:]:
+                        await self.delete(ph["manifest"]["metadata"]["name"])
+
+    async def run(self) -> dict:
+        data = cluster_from_catalog(self.catalog)
+        data["images"][PAUSE_IMAGE] = PAUSE_SIZE
+        standin = KubeStandIn(load_config(data), manual_clock=True)
+        with tempfile.TemporaryDirectory() as tmp:
+            await standin.start(kubeconfig_dir=tmp)
+            self.clock = standin.clock
+            self.http = httpx.AsyncClient(base_url=standin.url, headers={"Authorization": f"Bearer {standin.token}"},
+                                          timeout=30)
+            try:
+                self.t0 = self.clock.now()
+                r = await self.http.post("/apis/scheduling.k8s.io/v1/priorityclasses", json=priority_class())
+                assert r.status_code == 201, r.text
+                self.schedule()
+                end = self.days * 86400
+                while self.events and self.events[0][0] <= end:
+                    due, _, kind, payload = heapq.heappop(self.events)
+                    if due > self.now():
+                        await self.clock.advance(due - self.now())
+                    await self.handle(kind, payload)
+                await self.clock.advance(max(0.0, end - self.now()))
+                report = standin.cluster.ledger.report(self.t0 + end)
+            finally:
+                await self.http.aclose()
+                await standin.stop()
+        return self.summary(report)
+
+    def summary(self, report: dict) -> dict:
+        waits = [w["wait"] for w in self.waits]
+        node_hours = {p: report["pools"].get(p, {}).get("node_hours", 0.0) for p in self.gpu_pools}
+        cost = month_cost(report, self.catalog, self.days * 24)
+        gpu_cost = sum(Fraction(str(self.gpu_pools[p].vm_price_per_hour)) * Fraction(h).limit_denominator(10**6)
+                       for p, h in node_hours.items())
+        wasted = sum(1 for w in self.windows if not any(
+            s.user in w["users"] and w["start"] <= self.offset(s.start) < w["end"] for s in self.sessions))
+        return {"gpu_starts": len(waits), "cold_starts": sum(w["cold"] for w in self.waits),
+                "median_wait_s": statistics.median(waits) if waits else None,
+                "p90_wait_s": percentile(waits, 90), "max_wait_s": max(waits) if waits else None,
+                "gpu_node_hours": round(sum(node_hours.values()), 2),
+                "gpu_cost_yen": round(float(gpu_cost), 1), "month_cost_yen": round(float(cost), 1),
+                "warm_windows": len(self.windows), "warmups_wasted": wasted,
+                "plans": self.plans}
+
+
+def month_cost(report: dict, catalog: ProfileCatalog, hours: int) -> Fraction:
+    """The cost model's total: every pool's T_n, the reference's load balancer, 2 public IPs, other."""
+    pools = []
+    for pool in catalog.pool_map().values():
+        t = report["pools"].get(pool.name, {}).get("T_n_hours", {"0": hours})
+        t_n = [Fraction(0)] * (max(int(n) for n in t) + 1)
+        for n, h in t.items():
+            t_n[int(n)] = Fraction(h).limit_denominator(10**6)
+        pools.append(PoolInput(pool.vm_size, Fraction(str(pool.vm_price_per_hour)), tuple(t_n)))
+    reference = CostInput(hours=Fraction(hours), pools=tuple(pools), lb_price_per_hour=Fraction("3.36"),
+                          public_ip_price_per_hour=Fraction("0.67"), public_ips=2, other=Fraction(200))
+    return compute(reference).total
+
+
+def ratio(x, y):
+    return None if x is None or not y else round(x / y, 3)
+
+
+async def replay_all(sessions: list[Session], days: int) -> dict:
+    logging.getLogger("tornado.access").setLevel(logging.ERROR)  # the expected 404s of deleted placeholders
+    catalog = ProfileCatalog()
+    first = min(s.start for s in sessions).astimezone(TOKYO).replace(hour=0, minute=0, second=0, microsecond=0)
+    result: dict = {"days": days, "users": len({s.user for s in sessions}), "sessions": len(sessions)}
+    with tempfile.TemporaryDirectory() as tmp:
+        for mode in MODES:
+            started = time.perf_counter()
+            result[mode] = await Replay(mode, sessions, catalog, first, days, Path(tmp)).run()
+            result[mode]["replay_seconds"] = round(time.perf_counter() - started, 1)
+    a, b, c = result["a"], result["b"], result["c"]
+    result["median_wait_ratio"] = ratio(c["median_wait_s"], a["median_wait_s"])
+    result["p90_wait_ratio"] = ratio(c["p90_wait_s"], a["p90_wait_s"])
+    result["cost_ratio"] = ratio(c["month_cost_yen"], a["month_cost_yen"])
+    result["gpu_cost_ratio"] = ratio(c["gpu_cost_yen"], a["gpu_cost_yen"])
+    result["cost_vs_placeholders"] = ratio(c["month_cost_yen"], b["month_cost_yen"])
+    result["goal"] = GOAL
+    result["goal_met"] = {k: result[k] is not None and result[k] <= v for k, v in GOAL.items()}
+    result["goal_met"]["cost_vs_placeholders"] = result["cost_vs_placeholders"] is not None and result["cost_vs_placeholders"] < 1
+    return result
+
+
+def print_table(result: dict) -> None:
+    names = {"a": "(a) scale from zero", "b": "(b) placeholders 08-19", "c": "(c) warm-up policy"}
+    print(f"{result['users']} GPU users, {result['sessions']} sessions over {result['days']} days")
+    print(f"{'mode':<24}{'starts':>7}{'cold':>6}{'median s':>10}{'p90 s':>8}{'node-h':>9}{'GPU yen':>10}"
+          f"{'month yen':>11}{'windows':>9}{'wasted':>8}")
+    for mode in MODES:
+        m = result[mode]
+        print(f"{names[mode]:<24}{m['gpu_starts']:>7}{m['cold_starts']:>6}{m['median_wait_s'] or 0:>10.0f}"
+              f"{m['p90_wait_s'] or 0:>8.0f}{m['gpu_node_hours']:>9.1f}{m['gpu_cost_yen']:>10.0f}"
+              f"{m['month_cost_yen']:>11.0f}{m['warm_windows']:>9}{m['warmups_wasted']:>8}")
+    for key, limit in GOAL.items():
+        verdict = "met" if result["goal_met"][key] else "NOT met"
+        print(f"{key:>22}: {result[key]} (goal {'<' if key == 'cost_vs_placeholders' else '<='} {limit}) {verdict}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="a week, 2 users (< 1 minute)")
+    parser.add_argument("--trace", help="replay this JSON Lines trace instead of the default one")
+    parser.add_argument("--write-trace", help="write the default trace (or the --quick one) to this file and exit")
+    parser.add_argument("--seed", type=int, default=21)
+    args = parser.parse_args()
+    days = 7 if args.quick else 30
+    if args.trace:
+        sessions = read_trace(args.trace)
+        first = min(s.start for s in sessions).astimezone(TOKYO).date()
+        days = (max(s.end for s in sessions).astimezone(TOKYO).date() - first).days + 1
+    else:
+        sessions = generate(days, QUICK_TEAM, args.seed) if args.quick else generate(days, seed=args.seed)
+    if args.write_trace:
+        write_trace(sessions, args.write_trace)
+        return
+    result = asyncio.run(replay_all(sessions, days))
+    result.update({"benchmark": "warmup", "quick": bool(args.quick), "trace": args.trace or "default"})
+    print_table(result)
+    print(json.dumps(result))
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
