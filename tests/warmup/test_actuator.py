@@ -8,9 +8,11 @@ The runner is ticked every 15 s of simulated time, as its loop does (``c.WarmupP
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date, datetime, timedelta, timezone
 from fractions import Fraction
 
+import aiohttp
 import pytest
 
 from hybridhub.hub_ext.cost.money import exact_str
@@ -228,3 +230,83 @@ async def test_budget_over_before_the_window_creates_nothing(scene):
     assert scene.pods("warmup-placeholder") == [] and scene.gpu_nodes() == []
     assert [r["reason"] for r in scene.runner.status()["refused"]] == ["budget_over"]
     assert scene.log.entries() == []  # nothing was spent
+
+
+async def test_a_user_who_comes_before_the_node_joined_gets_the_node_on_its_way(scene):
+    await scene.until(at("08:11"))  # the placeholder's node has been coming for 3 min (since 08:08)
+    [ph] = scene.pods("warmup-placeholder")
+    assert not ph["spec"].get("nodeName") and scene.gpu_nodes() == []
+    await create(scene, user_pod("jupyter-alice"))
+    await scene.until(at("08:11", 15))
+    assert scene.pods("warmup-placeholder") == []  # deleted while unscheduled: the node coming is hers
+    [entry] = scene.log.entries()
+    assert (entry["outcome"], entry["node"], entry["wait_saved_seconds"]) == ("used", None, 195.0)
+    await scene.until(at("08:16"))
+    alice = scene.standin.store.find("pods", "default", "jupyter-alice")
+    first = min(scene.gpu_nodes(), key=lambda n: scene.standin.store.get("nodes", None, n)["metadata"]["creationTimestamp"])
+    assert alice["spec"]["nodeName"] == first  # the node the placeholder asked for at 08:08
+    # what the runner cannot prevent: the autoscaler's loop saw her pending before the runner's next
+    # tick and asked a node for her too (the placeholder's was not free for her then); it joins empty
+    # and goes after the pool's scale-down time
+    assert scene.standin.cluster.autoscaler.upcoming_count("gpua10") == 1
+    await scene.until(at("08:30"))
+    assert scene.gpu_nodes() == [first] and scene.standin.cluster.autoscaler.upcoming_count("gpua10") == 0
+    assert datetime.fromisoformat(
+        scene.standin.store.get("nodes", None, first)["metadata"]["creationTimestamp"].replace("Z", "+00:00")) < at("08:16")
+
+
+async def test_a_user_pod_beside_the_placeholder_ends_it_at_once(scene):
+    """A node with room for both (here a pod of the pool without a GPU): no preemption, so the runner
+    deletes the placeholder as soon as the user pod runs there, and it is never created again."""
+    await scene.until(at("08:20"))
+    [ph] = scene.pods("warmup-placeholder")
+    node = scene.standin.store.find("pods", "default", ph["metadata"]["name"])["spec"]["nodeName"]
+    small = user_pod("jupyter-bob")
+    resources = small["spec"]["containers"][0]["resources"]
+    resources["requests"], resources["limits"] = {"cpu": "500m", "memory": "1Gi"}, {"cpu": "1", "memory": "2Gi"}
+    await create(scene, small)
+    await scene.until(at("08:20", 15))
+    assert scene.standin.store.find("pods", "default", "jupyter-bob")["spec"]["nodeName"] == node
+    assert len(scene.pods("warmup-placeholder")) == 1  # not Running yet: pulling 7 GiB at 40 MiB/s
+    await scene.until(at("08:25"))
+    assert scene.standin.store.find("pods", "default", "jupyter-bob")["status"]["phase"] == "Running"
+    assert "Preempted" not in scene.reasons(ph["metadata"]["name"])
+    assert scene.pods("warmup-placeholder") == []
+    await scene.until(at("08:50"))
+    assert scene.pods("warmup-placeholder") == []
+    [entry] = scene.log.entries()
+    assert (entry["outcome"], entry["node"], entry["wait_saved_seconds"]) == ("used", node, float(LEAD))
+
+
+async def test_a_window_the_budget_cannot_pay_for_is_not_started(scene):
+    # the rest of the 37-minute window costs 74.7 x 37/60 = 46.07; only 40 left
+    scene.budget[0] = BudgetView(Fraction(99960), Fraction(100000))
+    await scene.until(at("08:30"))
+    assert scene.pods("warmup-placeholder") == [] and scene.runner.status()["stopped"] is None
+    assert [r["reason"] for r in scene.runner.status()["refused"]] == ["budget_would_exceed"]
+
+
+async def test_the_run_loop_ticks_until_stopped_and_survives_a_failed_look(scene, caplog):
+    stop = asyncio.Event()
+    real_existing = scene.runner.actuator.existing
+    failures = []
+
+    async def flaky(namespace):  # the API server refuses one look (e.g. restarting)
+        if scene.now() == at("08:30", 5):
+            failures.append(scene.now())
+            raise aiohttp.ClientConnectionError("connection refused")
+        return await real_existing(namespace)
+
+    scene.runner.actuator.existing = flaky
+
+    async def sleep(seconds):
+        await scene.standin.clock.advance(seconds)
+        if scene.now() >= at("08:50"):
+            stop.set()
+
+    await scene.standin.clock.advance((at("08:00", 5) - scene.now()).total_seconds())
+    await scene.runner.run(scene.now, sleep, 15, stop)
+    assert failures == [at("08:30", 5)] and "a look at the placeholders failed" in caplog.text
+    [entry] = scene.log.entries()
+    assert (entry["outcome"], entry["ended"]) == ("wasted", at("08:45", 5).isoformat())
+    assert scene.pods("warmup-placeholder") == []

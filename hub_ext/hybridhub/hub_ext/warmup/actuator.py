@@ -58,9 +58,15 @@ class KubePlaceholders:
 
     async def user_pods_running_on(self, node: str, pool: str, namespace: str) -> list[dict]:
         """The pool's user pods Running on ``node`` (hybridhub labels each user pod with its pool)."""
+        return await self._user_pods(pool, namespace, f"spec.nodeName={node},status.phase=Running")
+
+    async def user_pods_unscheduled(self, pool: str, namespace: str) -> list[dict]:
+        """The pool's user pods not yet on a node (``spec.nodeName`` empty: waiting for one)."""
+        return await self._user_pods(pool, namespace, "spec.nodeName=,status.phase=Pending")
+
+    async def _user_pods(self, pool: str, namespace: str, fields: str) -> list[dict]:
         labels = ",".join(f"{k}={v}" for k, v in {**USER_POD_LABELS, POOL_LABEL: pool}.items())
-        answer = await self.core.list_namespaced_pod(
-            namespace, label_selector=labels, field_selector=f"spec.nodeName={node},status.phase=Running")
+        answer = await self.core.list_namespaced_pod(namespace, label_selector=labels, field_selector=fields)
         return self._plain(answer.items)
 
     async def preempted(self, name: str, namespace: str) -> dict | None:

@@ -5,7 +5,10 @@ ends in one of four ways, each written to the warm-up log (:mod:`.actuator_log`)
 
 - **used**: a user pod of its pool took its node.  Either the scheduler preempted it (the user pod
   did not fit beside it: the ``Preempted`` event names the node), or a user pod of the pool is
-  Running on its node (it fit beside it) and the runner deletes it at once.  A placeholder is a bare
+  Running on its node (it fit beside it) and the runner deletes it at once.  A user who comes
+  before the warm node joined uses it too: the runner deletes the still unscheduled placeholder so
+  the node on its way is the user's (the autoscaler counts pending pods on upcoming nodes); the wait
+  saved is then how long that node had already been coming.  A placeholder is a bare
   pod, never re-created, so a preempted one never asks for a second node (the chart's StatefulSet
   placeholders would).
 - **wasted**: its window ended and no user came; it is deleted and the autoscaler removes the node
@@ -20,11 +23,13 @@ ends in one of four ways, each written to the warm-up log (:mod:`.actuator_log`)
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import re
 from dataclasses import dataclass
 from datetime import datetime
 from fractions import Fraction
-from typing import Callable, Mapping
+from typing import Awaitable, Callable, Mapping
 
 from ..cost.budget import OVER
 from ..cost.money import exact_str
@@ -32,6 +37,7 @@ from .actuator_log import BUDGET_STOP, NEVER_JOINED, USED, WASTED, WarmupLog
 from .budget_stop import BUDGET_OVER, BudgetStop, BudgetView, window_cost
 from .manifest import POOL_LABEL, WINDOW_LABEL
 
+LOG = logging.getLogger("hybridhub.warmup")
 # pkg/scheduler/framework/preemption/preemption.go PreemptPod: "Preempted by pod %v on node %v"
 PREEMPTED = re.compile(r"Preempted by pod \S+ on node (\S+)")
 
@@ -133,17 +139,21 @@ class WarmupRunner:
             await self._release(held, BUDGET_STOP, now, reason=self.stopped["reason"])
         elif held.node and await self.actuator.user_pods_running_on(held.node, held.pool, self.namespace):
             await self._release(held, USED, now)
+        elif not held.node and await self.actuator.user_pods_unscheduled(held.pool, self.namespace):
+            await self._release(held, USED, now, saved=min((now - held.created).total_seconds(),
+                                                          float(self.lead.get(held.pool, 0))))
         elif not held.node and (now - held.created).total_seconds() > self.join_timeout(held.pool):
             await self._release(held, NEVER_JOINED, now)
         elif now >= held.end:
             await self._release(held, WASTED, now)
 
-    async def _release(self, held: Held, outcome: str, now: datetime, reason: str | None = None) -> None:
+    async def _release(self, held: Held, outcome: str, now: datetime, reason: str | None = None,
+                       saved: float | None = None) -> None:
         await self.actuator.remove(held.name, self.namespace)
-        self._finish(held, outcome, now, reason=reason)
+        self._finish(held, outcome, now, reason=reason, saved=saved)
 
     def _finish(self, held: Held, outcome: str, ended: datetime, reason: str | None = None,
-                note: str | None = None) -> None:
+                note: str | None = None, saved: float | None = None) -> None:
         held.outcome = outcome
         seconds = max(0.0, (ended - held.created).total_seconds())
         if outcome == NEVER_JOINED:
@@ -157,8 +167,21 @@ class WarmupRunner:
             "start": held.start.isoformat(), "end": held.end.isoformat(),
             "created": held.created.isoformat(), "ended": ended.isoformat(), "node": held.node,
             "outcome": outcome, "reason": reason, "note": note, "node_seconds": round(seconds, 1), "cost": cost,
-            "wait_saved_seconds": round(float(self.lead.get(held.pool, 0)), 1) if outcome == USED else 0.0,
+            "wait_saved_seconds": 0.0 if outcome != USED else round(
+                float(self.lead.get(held.pool, 0)) if saved is None else saved, 1),
         })
+
+    async def run(self, now: Callable[[], datetime], sleep: Callable[[float], Awaitable[None]], every: float,
+                  stop: asyncio.Event) -> None:
+        """Tick every ``every`` seconds (``c.WarmupPolicy.tick_seconds``) until ``stop`` is set.  A look
+        that fails (API server unreachable, refused) is logged and the next tick tries again: nothing
+        is marked done before its delete succeeded, so a missed tick only delays it."""
+        while not stop.is_set():
+            try:
+                await self.tick(now())
+            except Exception:  # noqa: BLE001 - one failed look must not end the warm-up for the day
+                LOG.exception("warm-up: a look at the placeholders failed; trying again in %.0f s", every)
+            await sleep(every)
 
     def status(self) -> dict:
         """For an admin: why warm-ups stopped (if they did), what was refused, each placeholder's state."""
