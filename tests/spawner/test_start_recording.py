@@ -8,7 +8,9 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from hybridhub.hub_ext.warmup.actuator import USER_POD_LABELS
 from hybridhub.hub_ext.warmup.history import StartHistory
+from hybridhub.hub_ext.warmup.manifest import POOL_LABEL
 
 from .test_kube_spawner import spawn
 
@@ -33,6 +35,9 @@ async def test_a_gpu_start_is_recorded_in_the_site_zone(cluster, make_spawner, t
     # the same wait as the cold-start measurement the spawner keeps for its ETA
     cold = json.loads((tmp_path / "cold-starts.json").read_text())["gpua10"]
     assert cold == [record.wait_seconds]
+    # the warm-up finds this pod on a warm node by these labels (hub_ext/warmup/actuator.py)
+    labels = cluster.store.get("pods", "default", spawner.pod_name)["metadata"]["labels"]
+    assert {**USER_POD_LABELS, POOL_LABEL: "gpua10"}.items() <= labels.items()
     await spawner.stop()
 
 

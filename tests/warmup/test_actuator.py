@@ -310,3 +310,18 @@ async def test_the_run_loop_ticks_until_stopped_and_survives_a_failed_look(scene
     [entry] = scene.log.entries()
     assert (entry["outcome"], entry["ended"]) == ("wasted", at("08:45", 5).isoformat())
     assert scene.pods("warmup-placeholder") == []
+
+
+async def test_after_a_hub_restart_a_taken_placeholder_is_not_created_again(scene):
+    await scene.until(at("08:15"))
+    await create(scene, user_pod("jupyter-alice"))
+    await scene.until(at("08:16"))
+    assert [e["outcome"] for e in scene.log.entries()] == ["used"]
+    restarted = WarmupRunner(scene.runner.actuator, scene.log, "default", priority_class(), PRICES, {"gpua10": LEAD},
+                             {"gpua10": SCALE_DOWN}, lambda: ROOM)
+    restarted.load(scene.placeholders)
+    scene.runner = restarted
+    await scene.until(at("08:30"))
+    assert scene.pods("warmup-placeholder") == [] and len(scene.gpu_nodes()) == 1
+    assert [p["outcome"] for p in restarted.status()["placeholders"]] == ["used"]
+    assert [e["outcome"] for e in scene.log.entries()] == ["used"]  # logged once, before the restart

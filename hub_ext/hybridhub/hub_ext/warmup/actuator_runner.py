@@ -118,6 +118,9 @@ class WarmupRunner:
                 self.refused.append({"placeholder": held.name, "pool": held.pool, "reason": refused,
                                      "at": now.isoformat()})
                 return
+        if await self.actuator.preempted(held.name, self.namespace):
+            held.outcome = USED  # taken before a hub restart (and logged then): never ask for its node again
+            return
         if not self._class_ready:
             await self.actuator.ensure_priority_class(self.priority_class)
             self._class_ready = True
