@@ -67,11 +67,13 @@ from hybridhub.spawner.pod import profile_overrides  # noqa: E402
 from hybridhub.spawner.profiles import GPU_RESOURCE, ProfileCatalog  # noqa: E402
 from tests.kube_standin import KubeStandIn, load_config  # noqa: E402
 from tests.kube_standin.from_catalog import cluster_from_catalog  # noqa: E402
-from warmup_trace import JP_HOLIDAYS, QUICK_TEAM, TOKYO, Session, generate, read_trace, write_trace  # noqa: E402
+from warmup_trace import FIRST_DAY, JP_HOLIDAYS, QUICK_TEAM, TEAM, TOKYO, Session, generate, read_trace, write_trace  # noqa: E402
 
 NS = "default"
 PODS = f"/api/v1/namespaces/{NS}/pods"
 MODES = ("a", "b", "c")
+RUNS = {"a": {}, "b": {}, "c": {}, "c_nodes3": {"max_warm_nodes": 3}}  # name -> c.WarmupPolicy overrides
+LEAD_IN_DAYS = 14  # replayed first (the policy's history builds up, as in production), not measured
 WORK_HOURS = (8, 19)  # (b): placeholders from 08:00 to 19:00 local on working days
 PLAN_HOUR = 20  # (c): the next working day's plan at 20:00 local
 POLL = 15.0  # seconds between looks at a pending user pod (the wait comes from its Ready condition)
@@ -97,14 +99,16 @@ class Replay:
     """One mode over the trace, on a fresh stand-in cluster."""
 
     def __init__(self, mode: str, sessions: list[Session], catalog: ProfileCatalog, first: datetime, days: int,
-                 workdir: Path):
+                 workdir: Path, lead_in_days: int = 0, **policy):
         self.mode, self.sessions, self.catalog, self.origin, self.days = mode, sessions, catalog, first, days
+        self.measured_from = lead_in_days * 86400  # the lead-in is replayed (history builds up), not measured
         self.profiles = {p.slug: p for p in catalog.all_profiles()}
         self.gpu_pools = {n: p for n, p in catalog.pool_map().items() if p.has_gpu}
-        self.policy = WarmupPolicy(timezone="Asia/Tokyo", holidays=[d.isoformat() for d in JP_HOLIDAYS])
+        self.policy = WarmupPolicy(timezone="Asia/Tokyo", holidays=[d.isoformat() for d in JP_HOLIDAYS], **policy)
+        self.workdir = workdir / f"{mode}-{'-'.join(f'{k}{v}' for k, v in policy.items())}"
         self.calendar = self.policy.calendar()
-        self.history = StartHistory(workdir / f"starts-{mode}.jsonl")
-        self.coldstarts = ColdStartHistory(workdir / f"coldstarts-{mode}.json")
+        self.history = StartHistory(self.workdir / "starts.jsonl")
+        self.coldstarts = ColdStartHistory(self.workdir / "coldstarts.json")
         self.events: list = []
         self.seq = itertools.count()
         self.pending: dict[str, tuple[Session, float]] = {}  # user -> (session, spawn time, trace seconds)
@@ -251,8 +255,9 @@ class Replay:
         node = (await self.http.get(f"/api/v1/nodes/{pod['spec']['nodeName']}")).json()
         cold = stamp(node["metadata"]["creationTimestamp"]) - self.t0 >= spawned - 1
         wait = max(0.0, ready - spawned)
-        if profile.gpus:
+        if profile.gpus and spawned >= self.measured_from:
             self.waits.append({"user": session.user, "pool": profile.pool.name, "wait": wait, "cold": cold})
+        if profile.gpus:
             record_start(self.history, session.user, session.profile, profile.pool.name, self.at(spawned), TOKYO,
                          cold, wait)
             if cold:  # as the spawner does (spawner/kube.py): a start that needed a new node
@@ -285,14 +290,17 @@ class Replay:
                 r = await self.http.post("/apis/scheduling.k8s.io/v1/priorityclasses", json=priority_class())
                 assert r.status_code == 201, r.text
                 self.schedule()
-                end = self.days * 86400
+                end, start_report = self.days * 86400, None
+                self.push(self.measured_from, "mark")
                 while self.events and self.events[0][0] <= end:
                     due, _, kind, payload = heapq.heappop(self.events)
                     if due > self.now():
                         await self.clock.advance(due - self.now())
+                    if kind == "mark":
+                        start_report = standin.cluster.ledger.report(self.t0 + self.measured_from)
                     await self.handle(kind, payload)
                 await self.clock.advance(max(0.0, end - self.now()))
-                report = standin.cluster.ledger.report(self.t0 + end)
+                report = between(start_report, standin.cluster.ledger.report(self.t0 + end))
             finally:
                 await self.http.aclose()
                 await standin.stop()
@@ -301,9 +309,10 @@ class Replay:
     def summary(self, report: dict) -> dict:
         waits = [w["wait"] for w in self.waits]
         node_hours = {p: report["pools"].get(p, {}).get("node_hours", 0.0) for p in self.gpu_pools}
-        cost = month_cost(report, self.catalog, self.days * 24)
+        cost = month_cost(report, self.catalog, (self.days * 86400 - self.measured_from) // 3600)
         gpu_cost = sum(Fraction(str(self.gpu_pools[p].vm_price_per_hour)) * Fraction(h).limit_denominator(10**6)
                        for p, h in node_hours.items())
+        self.windows = [w for w in self.windows if w["start"] >= self.measured_from]
         wasted = sum(1 for w in self.windows if not any(
             s.user in w["users"] and w["start"] <= self.offset(s.start) < w["end"] for s in self.sessions))
         return {"gpu_starts": len(waits), "cold_starts": sum(w["cold"] for w in self.waits),
@@ -312,7 +321,18 @@ class Replay:
                 "gpu_node_hours": round(sum(node_hours.values()), 2),
                 "gpu_cost_yen": round(float(gpu_cost), 1), "month_cost_yen": round(float(cost), 1),
                 "warm_windows": len(self.windows), "warmups_wasted": wasted,
-                "plans": self.plans}
+                "plans": [p for p in self.plans if self.offset(datetime.fromisoformat(p["date"]).replace(tzinfo=TOKYO))
+                          >= self.measured_from]}
+
+
+def between(before: dict, after: dict) -> dict:
+    """The ledger's figures from ``before`` to ``after`` (two cumulative reports)."""
+    pools = {}
+    for name, pool in after["pools"].items():
+        old = before["pools"].get(name, {"T_n_hours": {}, "node_hours": 0.0})
+        t_n = {n: h - old["T_n_hours"].get(n, 0.0) for n, h in pool["T_n_hours"].items()}
+        pools[name] = {"nodes": pool["nodes"], "T_n_hours": t_n, "node_hours": pool["node_hours"] - old["node_hours"]}
+    return {"from": before["to"], "to": after["to"], "pools": pools}
 
 
 def month_cost(report: dict, catalog: ProfileCatalog, hours: int) -> Fraction:
@@ -333,15 +353,19 @@ def ratio(x, y):
     return None if x is None or not y else round(x / y, 3)
 
 
-async def replay_all(sessions: list[Session], days: int) -> dict:
+async def replay_all(sessions: list[Session], days: int, lead_in_days: int) -> dict:
+    """Every mode over ``days`` days from the first session's day; the first ``lead_in_days`` are not measured."""
     logging.getLogger("tornado.access").setLevel(logging.ERROR)  # the expected 404s of deleted placeholders
     catalog = ProfileCatalog()
     first = min(s.start for s in sessions).astimezone(TOKYO).replace(hour=0, minute=0, second=0, microsecond=0)
-    result: dict = {"days": days, "users": len({s.user for s in sessions}), "sessions": len(sessions)}
+    measured = [s for s in sessions if s.start >= first + timedelta(days=lead_in_days)]
+    result: dict = {"days": days - lead_in_days, "lead_in_days": lead_in_days,
+                    "users": len({s.user for s in measured}), "sessions": len(measured)}
     with tempfile.TemporaryDirectory() as tmp:
-        for mode in MODES:
+        for mode, policy in RUNS.items():
             started = time.perf_counter()
-            result[mode] = await Replay(mode, sessions, catalog, first, days, Path(tmp)).run()
+            replay = Replay(mode[0], sessions, catalog, first, days, Path(tmp), lead_in_days, **policy)
+            result[mode] = await replay.run()
             result[mode]["replay_seconds"] = round(time.perf_counter() - started, 1)
     a, b, c = result["a"], result["b"], result["c"]
     result["median_wait_ratio"] = ratio(c["median_wait_s"], a["median_wait_s"])
@@ -352,15 +376,23 @@ async def replay_all(sessions: list[Session], days: int) -> dict:
     result["goal"] = GOAL
     result["goal_met"] = {k: result[k] is not None and result[k] <= v for k, v in GOAL.items()}
     result["goal_met"]["cost_vs_placeholders"] = result["cost_vs_placeholders"] is not None and result["cost_vs_placeholders"] < 1
+    # sensitivity: the same policy with max_warm_nodes = 3 (the pools' max) instead of the default 1
+    s3 = result["c_nodes3"]
+    result["c_nodes3_ratios"] = {"median_wait_ratio": ratio(s3["median_wait_s"], a["median_wait_s"]),
+                                 "p90_wait_ratio": ratio(s3["p90_wait_s"], a["p90_wait_s"]),
+                                 "cost_ratio": ratio(s3["month_cost_yen"], a["month_cost_yen"]),
+                                 "cost_vs_placeholders": ratio(s3["month_cost_yen"], b["month_cost_yen"])}
     return result
 
 
 def print_table(result: dict) -> None:
-    names = {"a": "(a) scale from zero", "b": "(b) placeholders 08-19", "c": "(c) warm-up policy"}
-    print(f"{result['users']} GPU users, {result['sessions']} sessions over {result['days']} days")
+    names = {"a": "(a) scale from zero", "b": "(b) placeholders 08-19", "c": "(c) warm-up policy",
+             "c_nodes3": "(c) max_warm_nodes=3"}
+    print(f"{result['users']} GPU users, {result['sessions']} sessions over {result['days']} days "
+          f"(after a {result['lead_in_days']}-day lead-in)")
     print(f"{'mode':<24}{'starts':>7}{'cold':>6}{'median s':>10}{'p90 s':>8}{'node-h':>9}{'GPU yen':>10}"
           f"{'month yen':>11}{'windows':>9}{'wasted':>8}")
-    for mode in MODES:
+    for mode in RUNS:
         m = result[mode]
         print(f"{names[mode]:<24}{m['gpu_starts']:>7}{m['cold_starts']:>6}{m['median_wait_s'] or 0:>10.0f}"
               f"{m['p90_wait_s'] or 0:>8.0f}{m['gpu_node_hours']:>9.1f}{m['gpu_cost_yen']:>10.0f}"
@@ -376,18 +408,25 @@ def main() -> None:
     parser.add_argument("--trace", help="replay this JSON Lines trace instead of the default one")
     parser.add_argument("--write-trace", help="write the default trace (or the --quick one) to this file and exit")
     parser.add_argument("--seed", type=int, default=21)
+    parser.add_argument("--lead-in-days", type=int, help=f"days replayed before the measured ones (default "
+                        f"{LEAD_IN_DAYS}, --quick 7); with --trace, the trace's first days")
     args = parser.parse_args()
-    days = 7 if args.quick else 30
+    days, lead_in = (7, 7) if args.quick else (30, LEAD_IN_DAYS)
+    if args.lead_in_days is not None:
+        lead_in = args.lead_in_days
     if args.trace:
         sessions = read_trace(args.trace)
         first = min(s.start for s in sessions).astimezone(TOKYO).date()
-        days = (max(s.end for s in sessions).astimezone(TOKYO).date() - first).days + 1
+        days = (max(s.end for s in sessions).astimezone(TOKYO).date() - first).days + 1 - lead_in
+        if days < 1:
+            parser.error(f"the trace has no day after its {lead_in}-day lead-in")
     else:
-        sessions = generate(days, QUICK_TEAM, args.seed) if args.quick else generate(days, seed=args.seed)
+        team = QUICK_TEAM if args.quick else TEAM
+        sessions = generate(lead_in + days, team, args.seed, FIRST_DAY - timedelta(days=lead_in))
     if args.write_trace:
         write_trace(sessions, args.write_trace)
         return
-    result = asyncio.run(replay_all(sessions, days))
+    result = asyncio.run(replay_all(sessions, lead_in + days, lead_in))
     result.update({"benchmark": "warmup", "quick": bool(args.quick), "trace": args.trace or "default"})
     print_table(result)
     print(json.dumps(result))

@@ -1,0 +1,110 @@
+"""benchmarks/warmup.py: the --quick run's summary, a replayed trace file, and the trace format."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from hybridhub.spawner.profiles import ProfileCatalog
+from tests.kube_standin.from_catalog import IMAGE_SIZES
+from tests.kube_standin.quantity import parse
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO_ROOT / "benchmarks"))
+
+from warmup_trace import (  # noqa: E402
+    JP_HOLIDAYS, TOKYO, Session, TraceError, generate, read_trace, working_days, write_trace)
+
+pytestmark = pytest.mark.warmup
+
+GPU_IMAGE = "registry.example.com/hybridhub/singleuser-gpu:latest"
+
+
+def run_benchmark(*args: str) -> dict:
+    done = subprocess.run([sys.executable, str(REPO_ROOT / "benchmarks" / "warmup.py"), *args], cwd=REPO_ROOT,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def cold_wait_bounds(pool_name: str) -> tuple[float, float]:
+    """A cold GPU start waits for the pool's node (its provisioning time) and the image pull (40 MiB/s)."""
+    pool = ProfileCatalog().pool_map()[pool_name]
+    pull = float(parse(IMAGE_SIZES[GPU_IMAGE]) / parse("40Mi"))
+    return pool.usual_cold_start_seconds, pool.usual_cold_start_seconds + pull + 30
+
+
+@pytest.fixture(scope="module")
+def quick() -> dict:
+    return run_benchmark("--quick")
+
+
+def test_quick_summary_has_the_ratios_and_sane_figures(quick):
+    for key in ("median_wait_ratio", "p90_wait_ratio", "cost_ratio", "cost_vs_placeholders"):
+        assert isinstance(quick[key], float) and quick[key] > 0, key
+    for mode in ("a", "b", "c"):
+        m = quick[mode]
+        assert m["gpu_starts"] == quick["sessions"] > 0
+        assert 0 < m["median_wait_s"] <= m["p90_wait_s"] <= m["max_wait_s"]
+        assert m["gpu_node_hours"] > 0 and m["month_cost_yen"] > m["gpu_cost_yen"] > 0
+    low, high = cold_wait_bounds("gpua10")  # the quick team uses gpu-a10 only
+    assert quick["a"]["cold_starts"] == quick["a"]["gpu_starts"]
+    assert low <= quick["a"]["median_wait_s"] <= high
+    # the ratios are what the figures say
+    assert quick["median_wait_ratio"] == round(quick["c"]["median_wait_s"] / quick["a"]["median_wait_s"], 3)
+    assert quick["cost_vs_placeholders"] == round(quick["c"]["month_cost_yen"] / quick["b"]["month_cost_yen"], 3)
+
+
+def test_placeholders_cost_more_and_the_policy_warms_after_its_lead_in(quick):
+    a, b, c = quick["a"], quick["b"], quick["c"]
+    assert b["gpu_node_hours"] > a["gpu_node_hours"]
+    assert b["median_wait_s"] < a["median_wait_s"]  # a node is there: only the image pull is left
+    assert c["warm_windows"] > 0 and any(p["windows"] for p in c["plans"])
+    assert c["cold_starts"] < a["cold_starts"]  # at least one start found its node warm
+    assert 0 <= c["warmups_wasted"] <= c["warm_windows"]
+    assert quick["goal_met"]["cost_vs_placeholders"] == (quick["cost_vs_placeholders"] < 1)
+
+
+def test_trace_round_trip(tmp_path):
+    sessions = generate(14, seed=3)
+    assert sessions and all(s.start.date() in working_days(s.start.date(), 1) for s in sessions)
+    assert not any(s.start.date() in JP_HOLIDAYS for s in sessions)  # 3 November 2026 is skipped
+    path = tmp_path / "trace.jsonl"
+    write_trace(sessions, path)
+    assert read_trace(path) == sessions
+    first = json.loads(path.read_text().splitlines()[0])
+    assert set(first) == {"user", "profile", "start", "end", "busy"} and first["start"].endswith("+09:00")
+
+
+def test_trace_errors_name_the_line(tmp_path):
+    path = tmp_path / "bad.jsonl"
+    path.write_text('{"user": "u", "profile": "gpu-a10", "start": "2026-11-04T09:00:00", '
+                    '"end": "2026-11-04T17:00:00", "busy": []}\n')
+    with pytest.raises(TraceError, match=r"bad.jsonl:1: .*no time zone"):
+        read_trace(path)
+    day = datetime(2026, 11, 4, 9, tzinfo=TOKYO)
+    overlapping = [Session("u", "gpu-a10", day, day + timedelta(hours=3)),
+                   Session("u", "gpu-a10", day + timedelta(hours=2), day + timedelta(hours=4))]
+    write_trace(overlapping, path)
+    with pytest.raises(TraceError, match="overlap"):
+        read_trace(path)
+
+
+def test_another_trace_file_is_replayed(tmp_path):
+    day = datetime(2026, 11, 4, 9, tzinfo=TOKYO)
+    sessions = [Session("ana", "gpu-a10-large", day, day + timedelta(hours=2)),
+                Session("ben", "gpu-a10", day + timedelta(hours=1), day + timedelta(hours=3))]
+    path = tmp_path / "two.jsonl"
+    write_trace(sessions, path)
+    result = run_benchmark("--trace", str(path), "--lead-in-days", "0")
+    assert result["trace"] == str(path) and result["sessions"] == 2 and result["days"] == 1
+    a = result["a"]
+    assert a["gpu_starts"] == 2 and a["cold_starts"] == 2
+    low, high = cold_wait_bounds("gpua10large")
+    assert low <= a["max_wait_s"] <= high  # the large pool's node takes longer (480 s) than gpua10's
+    assert a["median_wait_s"] >= cold_wait_bounds("gpua10")[0]
