@@ -16,14 +16,13 @@ import aiohttp
 import pytest
 
 from hybridhub.hub_ext.cost.money import exact_str
-from hybridhub.hub_ext.warmup.actuator import KubePlaceholders
-from hybridhub.hub_ext.warmup.actuator_log import WarmupLog
 from hybridhub.hub_ext.warmup.actuator_runner import WarmupRunner
+from hybridhub.hub_ext.warmup.actuator_setup import runner_for
 from hybridhub.hub_ext.warmup.budget_stop import BudgetView
 from hybridhub.hub_ext.warmup.history import StartHistory, StartRecord
 from hybridhub.hub_ext.warmup.manifest import PAUSE_IMAGE, priority_class
 from hybridhub.hub_ext.warmup.schedule import next_plan, placeholders_for
-from hybridhub.hub_ext.warmup.settings import WarmupPolicy, lead_seconds
+from hybridhub.hub_ext.warmup.settings import WarmupPolicy
 from hybridhub.spawner.coldstarts import ColdStartHistory
 from hybridhub.spawner.pod import profile_overrides
 from hybridhub.spawner.profiles import ProfileCatalog
@@ -93,19 +92,15 @@ async def make_scene(tmp_path, closers, **pool_changes) -> Scene:
     closers.append(standin.stop)
     api = api_client_for(standin)
     closers.append(api.close)
-    policy = WarmupPolicy(timezone="UTC")
+    policy = WarmupPolicy(timezone="UTC", log_file=str(tmp_path / "warmup-log.jsonl"))
     coldstarts = ColdStartHistory(tmp_path / "cold-starts.json")
     day_plan = next_plan(policy, CATALOG, coldstarts, friday_history(tmp_path / "starts.jsonl"), PRICES, ROOM,
                          at("07:00"), day=FRIDAY)
     placeholders = placeholders_for(day_plan, CATALOG, policy, "default")
-    pools = {n: p for n, p in CATALOG.pool_map().items() if p.has_gpu}
-    log = WarmupLog(tmp_path / "warmup-log.jsonl")
     budget = [ROOM]  # the cost service's current view; a test may turn it over
-    runner = WarmupRunner(KubePlaceholders(api), log, "default", priority_class(), PRICES,
-                          lead_seconds(pools, coldstarts), {n: p.scale_down_unneeded_seconds for n, p in pools.items()},
-                          lambda: budget[0], policy.node_join_factor)
+    runner = runner_for(policy, CATALOG, coldstarts, api, "default", PRICES, lambda: budget[0])
     runner.load(placeholders)
-    scene = Scene(standin, runner, log, placeholders)
+    scene = Scene(standin, runner, runner.log, placeholders)
     scene.budget = budget
     return scene
 
@@ -155,6 +150,7 @@ async def test_a_warm_node_is_up_before_alice_and_her_pod_preempts_the_placehold
     await scene.until(at("08:08", 15))
     [ph] = scene.pods("warmup-placeholder")
     assert ph["spec"]["priority"] == -10 and ph["spec"]["priorityClassName"] == "hybridhub-warmup-placeholder"
+    assert scene.standin.store.find("priorityclasses", None, "hybridhub-warmup-placeholder")["value"] == -10
     assert "TriggeredScaleUp" in scene.reasons(ph["metadata"]["name"])
     await scene.until(at("08:15"))
     [node] = scene.gpu_nodes()  # up before alice starts
