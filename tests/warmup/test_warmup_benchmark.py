@@ -67,6 +67,7 @@ def test_placeholders_cost_more_and_the_policy_warms_after_its_lead_in(quick):
     assert c["warm_windows"] > 0 and any(p["windows"] for p in c["plans"])
     assert c["cold_starts"] < a["cold_starts"]  # at least one start found its node warm
     assert 0 <= c["warmups_wasted"] <= c["warm_windows"]
+    assert sum(c["arrivals"].values()) == c["gpu_starts"] and a["arrivals"] is None
     assert quick["goal_met"]["cost_vs_placeholders"] == (quick["cost_vs_placeholders"] < 1)
 
 
