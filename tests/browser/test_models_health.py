@@ -48,7 +48,8 @@ def served(tmp_path_factory, mlflow_server, object_store):  # noqa: F811
         days = [day(d, 100 + i) for i, d in enumerate(dates("2026-12-04", 4))]
         put(lab.admin, lab.bucket, folder + "2026-12-04.json", report(name, "1.0.1", "2026-12-04", days))
         put(lab.admin, lab.bucket, folder + "2026-12-04.html", HTML.format(date="2026-12-04", status="ok"), "text/html")
-        yield SimpleNamespace(url=lab.url, token=lab.token, name=name, admin=lab.admin, bucket=lab.bucket, folder=folder)
+        yield SimpleNamespace(url=lab.url, token=lab.token, name=name, admin=lab.admin, bucket=lab.bucket, folder=folder,
+                              project=lab.root.name)  # fmt: skip
 
 
 def add_alert_report(served, date: str) -> None:
@@ -60,7 +61,9 @@ def add_alert_report(served, date: str) -> None:
 
 
 def alert_text(served, date: str) -> str:
-    return ja("Model %1 (%2): the monitoring report of %3 crossed a threshold: %4.", served.name, ".", date, ja("data drift"))
+    # the project by its name (the home repository's folder name), never its id "."
+    return ja("Model %1 (%2): the monitoring report of %3 crossed a threshold: %4.", served.name, served.project, date,
+              ja("data drift"))  # fmt: skip
 
 
 def seen_saved(page, date: str) -> bool:
