@@ -30,6 +30,8 @@ async def test_a_gpu_start_is_recorded_in_the_site_zone(cluster, make_spawner, t
     [record] = StartHistory(path).records()  # the warm-up reads what the spawner wrote
     assert (record.user, record.profile, record.pool, record.cold) == ("alice", "gpu-a10", "gpua10", True)
     assert before <= record.start <= after
+    # the time the start was asked for (what the warm-up predicts), not the time the server was ready
+    assert record.start <= after - timedelta(seconds=record.wait_seconds)
     assert record.start.utcoffset() == timedelta(hours=9) and raw["weekday"] == record.start.weekday()
     assert 0 < record.wait_seconds < (after - before).total_seconds() + 1
     # the same wait as the cold-start measurement the spawner keeps for its ETA

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from kubernetes_asyncio.client.rest import ApiException
@@ -235,8 +235,10 @@ class HybridKubeSpawner(HybridSpawner, KubeSpawner):
         if not hasattr(self, "_start_history"):
             self._start_history = StartHistory(self.start_history_path)
         try:
+            # when the person asked for the server (what the prediction learns), not when it was ready
+            asked = datetime.now(timezone.utc) - timedelta(seconds=waited)
             record_start(self._start_history, self.user.name, profile.slug, profile.pool.name,
-                         datetime.now(timezone.utc), site_zone(self.site_timezone), cold, waited)
+                         asked, site_zone(self.site_timezone), cold, waited)
         except OSError:
             self.log.exception("Could not record the GPU start in %s", self.start_history_path)
 
