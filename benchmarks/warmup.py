@@ -35,7 +35,7 @@ On the default trace (seed 21) it is NOT met for the waits, and the trace is not
 but not the image, so even a warm start waits for the pull (184 s = 0.30x: the median goal needs
 the image on the node, issue 21's "image readiness", which the stand-in does not model yet); the
 window opens ``lead`` before the predicted (median) start, so a user who comes more than ~3
-minutes early finds the node still booting (27 % of starts); with the default max_warm_nodes = 1
+minutes early finds the node still booting (21 of 74 starts); with the default max_warm_nodes = 1
 a merged window of 2-3 users keeps one node (c_nodes3: 21 cold starts instead of 38).
 
     .venv/bin/python benchmarks/warmup.py                 # the default month (4 users)
