@@ -95,11 +95,19 @@ async def test_a_browser_upload_gets_the_store_error_at_once_without_sending_the
     with pytest.raises(HTTPClientError) as info:
         await jp_fetch("hybridhub", "storage", "stat", params={"bucket": bucket, "key": "big.bin"})
     assert info.value.code == 404  # no partial object
-    # the store is back: the retry ends what the failed attempt could not abort, and succeeds
-    r = await jp_fetch(
-        "hybridhub", "storage", "upload", method="PUT", body=b"x" * (7 * MiB), request_timeout=60,
-        params={"bucket": bucket, "key": "big.bin", "overwrite": "1"},
-    )  # fmt: skip
+    # the store is back: a retry ends what the failed attempt could not abort, and succeeds. This
+    # server's first-byte deadline is the test's tight 1 s (the fault above is what is measured): on
+    # a loaded 2-core machine the store's first answer after the fault can take longer, which the
+    # server rightly reports as 503 storage_unreachable; the person retries, so does the test (3 at most)
+    for attempt in range(3):
+        try:
+            r = await jp_fetch(
+                "hybridhub", "storage", "upload", method="PUT", body=b"x" * (7 * MiB), request_timeout=60,
+                params={"bucket": bucket, "key": "big.bin", "overwrite": "1"},
+            )  # fmt: skip
+            break
+        except HTTPClientError as error:
+            assert error.code == 503 and attempt < 2, error
     assert r.code == 201
     assert [u.object_name for u in admin._list_multipart_uploads(bucket).uploads] == []
 
