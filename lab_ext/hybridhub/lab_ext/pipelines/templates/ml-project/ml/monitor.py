@@ -81,7 +81,7 @@ def from_store(uri: str, call):
     try:
         return call()
     except SystemExit as exc:
-        if str(exc).endswith("HTTP 404"):
+        if s3io.missing(exc):
             return None
         raise JobFailed(f"the object store failed: {exc}") from None
     except OSError as exc:

@@ -261,7 +261,7 @@ def _get(uri: str) -> bytes:
     try:
         return s3io.read_bytes(uri)
     except SystemExit as exc:  # s3io reports failures as SystemExit with the URI and status
-        if str(exc).endswith("HTTP 404"):
+        if s3io.missing(exc):
             return b""
         raise _StoreError(str(exc)) from None
     except OSError as exc:

@@ -195,6 +195,11 @@ def write_bytes(uri: str, data: bytes) -> None:
     path.write_bytes(data)
 
 
+def missing(failure: SystemExit) -> bool:
+    """Whether a failed read (this module's SystemExit: the URI and the status) found no object."""
+    return str(failure).endswith("HTTP 404")
+
+
 def exists(uri: str) -> bool:
     if uri.startswith(("s3://", "http://", "https://")):
         try:

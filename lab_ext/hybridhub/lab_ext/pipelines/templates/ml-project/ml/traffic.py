@@ -112,7 +112,7 @@ def append_labels(uri: str, verdicts: list[tuple[str, str]]) -> None:
     except FileNotFoundError:
         earlier = ""
     except SystemExit as exc:  # s3io ends a failed read with the URI and status: only "none yet" goes on
-        if not str(exc).endswith("HTTP 404"):
+        if not s3io.missing(exc):
             raise
         earlier = ""
     if earlier and not earlier.endswith("\n"):
