@@ -24,6 +24,7 @@ from hybridhub.lab_ext.pipelines.template import TEMPLATE_DIR
 
 from ..models.mlflow_server import mlflow_server  # noqa: F401 (fixture)
 from ..pipelines.conftest import tools_present, workspace  # noqa: F401 (fixtures)
+from ..harness.wait import wait_until
 from .conftest import admin, s3_env
 
 pytestmark = pytest.mark.monitoring
@@ -235,6 +236,19 @@ def test_a_schema_change_is_an_alert_not_a_crash(store, bucket, tmp_path):
     assert {"code": "wrong_width_rows", "count": 50} in report["problems"]
 
 
+def readable(project, day: str) -> bool:
+    """Whether the store serves the day's log object (read whole, through the admin client)."""
+    try:
+        response = project.client.get_object(project.bucket, f"logs/{MODEL}/{VERSION}/{day}.jsonl")
+    except Exception:  # noqa: BLE001 - minio's S3Error or a connection error while the store starts
+        return False
+    try:
+        return bool(response.read())
+    finally:
+        response.close()
+        response.release_conn()
+
+
 def test_the_store_going_down_mid_job_fails_cleanly_and_the_next_run_catches_up(store, bucket, tmp_path, monkeypatch, capsys):
     project = Project(store, bucket, tmp_path)
     for n, day in enumerate(DAYS):
@@ -263,6 +277,9 @@ def test_the_store_going_down_mid_job_fails_cleanly_and_the_next_run_catches_up(
     assert line.startswith("monitoring failed: the object store failed") and f"{DAYS[1]}.jsonl" in line
     assert not out.exists() and project.stored("json") is None and project.stored("html") is None
     monkeypatch.setattr(s3io, "open_object", real_open)
+    # the store back: its S3 gateway answers before its volumes are loaded again, so the next run
+    # (a day later in production) starts once the logs can be read
+    wait_until(lambda: readable(project, DAYS[-1]), timeout=60, what="the restarted store serves the logs")
     assert monitor.main(["--end", END.isoformat(), "--out", str(out)]) == 0  # the next run: the whole window
     report = json.loads(out.read_text())
     assert report["window"]["read"] == DAYS and json.loads(project.stored("json")) == report
