@@ -33,6 +33,8 @@ from .ledger import HOUR
 from .recorder import CostRecorder
 from .store import JsonStore, StoreError
 from .summary import build_summary
+from .warmup_loop import WarmupLoop, WarmupService, from_micros
+from .warmup_report import warmup_report
 
 MESSAGES = {
     "bad_state": "cannot read the cost state {path}: {reason}",
@@ -150,6 +152,30 @@ class CostService(HubServiceApp):
         self.tasks: list[asyncio.Task] = []
         self._summary_cache: tuple | None = None
         self.summary_written = float("-inf")
+        self.warmup = self.make_warmup()
+
+    def make_warmup(self) -> WarmupLoop | None:
+        """The warm-up (``c.WarmupService.enabled``), with this service's prices, budget view and clock."""
+        from ..warmup.budget_stop import BudgetView
+        from ..warmup.settings import WarmupPolicy
+
+        settings = WarmupService(parent=self)
+        if not settings.enabled:
+            return None
+        if not settings.plan_file:
+            settings.plan_file = str(Path(self.state_path).with_name("warmup-plans.json"))
+        summary = self.summary
+
+        def budget() -> BudgetView:
+            s = summary()
+            return BudgetView(Fraction(s["projection"]["total_exact"]), exact(self.budget), exact(self.warn_percent))
+
+        return WarmupLoop(settings, WarmupPolicy(parent=self), self.catalog, self.namespace,
+                          lambda: dict(self.recorder.prices), budget, lambda: from_micros(self.clock()))
+
+    def warmup_figures(self) -> dict:
+        """``/api/warmup``: today's plan, the runner's state, this month's warm-ups per pool."""
+        return warmup_report(self.warmup.status(), self.warmup.log.entries(), self.summary()["month"])
 
     def pool_info(self) -> dict[str, dict]:
         info = {p.name: {"vm_size": p.vm_size, "vm_price_per_hour": p.vm_price_per_hour}
@@ -297,7 +323,8 @@ class CostService(HubServiceApp):
             from .web import make_app
 
             url = urlparse(self.service_url)
-            make_app(self.service_prefix, self.summary, secrets.token_bytes(32)).listen(
+            make_app(self.service_prefix, self.summary, secrets.token_bytes(32),
+                     self.warmup_figures if self.warmup else None).listen(
                 url.port or 80, url.hostname or "127.0.0.1")
         self.tasks.append(asyncio.create_task(self.hub_loop(), name="hub"))
         self.log.info("hybridhub cost: pools %s, namespace %s, state %s", ", ".join(self.pool_info()),
@@ -316,6 +343,8 @@ class CostService(HubServiceApp):
                     api = None
                     await asyncio.sleep(delay)
                     delay = min(30.0, delay * 2)
+            if self.warmup is not None:
+                self.tasks.append(asyncio.create_task(self.warmup.run(api), name="warmup"))
             while True:
                 self.housekeeping()
                 await asyncio.sleep(self.save_interval)

@@ -6,6 +6,9 @@ A cost reader is a hub admin, or anyone whose token carries ``custom:hybridhub-c
 * ``/``                  a redirect to the admin console, which shows these figures
 * ``/api/summary``       the same figures as JSON
 * ``/api/summary.csv``   the same figures as CSV
+* ``/warmup``            the warm-up of GPU nodes: today's plan, this month's warm-ups (HTML; only
+                         when ``c.WarmupService.enabled``)
+* ``/api/warmup``        the same as JSON (:func:`.warmup_report.warmup_report`)
 * ``/openapi.json``      the OpenAPI description of these routes
 * ``/oauth_callback``    JupyterHub OAuth
 """
@@ -13,6 +16,7 @@ A cost reader is a hub admin, or anyone whose token carries ``custom:hybridhub-c
 from __future__ import annotations
 
 import json
+import os
 from typing import Callable
 
 from jupyterhub.services.auth import HubOAuthCallbackHandler, HubOAuthenticated
@@ -20,9 +24,12 @@ from jupyterhub.utils import url_path_join
 from tornado import web
 
 from ..console import console_url
-from ..openapi import JSONErrors, cost_description
+from ..openapi import JSONErrors, answer, cost_description, errors
 from .i18n import pick_language, text
 from .summary import summary_csv
+from .warmup_report import OUTCOMES, warmup_view
+
+TEMPLATES = os.path.join(os.path.dirname(__file__), "templates")
 
 READ_SCOPE = "custom:hybridhub-cost:read"
 READER_SCOPES = {READ_SCOPE, "admin:users"}
@@ -84,22 +91,74 @@ class CsvHandler(CostHandler):
 
 
 class DescriptionHandler(CostHandler):
+    def initialize(self, summary: Callable[[], dict], prefix: str, warmup: Callable[[], dict] | None = None) -> None:
+        super().initialize(summary, prefix)
+        self.warmup = warmup
+
     @web.authenticated
     def get(self) -> None:
         self.authorize()
         self.no_store("application/json")
-        self.finish(json.dumps(cost_description(self.prefix)))
+        description = cost_description(self.prefix)
+        if self.warmup is not None:
+            description["paths"].update(WARMUP_PATHS)
+        self.finish(json.dumps(description))
 
 
-def make_app(prefix: str, summary: Callable[[], dict], cookie_secret: bytes) -> web.Application:
+class WarmupHandler(CostHandler):
+    def initialize(self, summary: Callable[[], dict], prefix: str, warmup: Callable[[], dict]) -> None:
+        super().initialize(summary, prefix)
+        self.warmup = warmup
+
+
+class WarmupJsonHandler(WarmupHandler):
+    @web.authenticated
+    def get(self) -> None:
+        self.authorize()
+        self.no_store("application/json")
+        self.finish(json.dumps(self.warmup(), ensure_ascii=False))
+
+
+class WarmupPageHandler(WarmupHandler):
+    """The warm-up section of the cost figures, in the reader's language (every value escaped)."""
+
+    def write_error(self, status_code: int, **kwargs) -> None:
+        exc = kwargs.get("exc_info", (None, None, None))[1]
+        self.set_header("Content-Type", "text/html; charset=utf-8")
+        message = exc.log_message if isinstance(exc, web.HTTPError) and exc.log_message else self._reason
+        self.finish(f"<!doctype html><p>{status_code}: {web.escape.xhtml_escape(message)}</p>")
+
+    @web.authenticated
+    def get(self) -> None:
+        self.authorize()
+        summary = self.summary()
+        view = warmup_view(self.warmup(), summary.get("currency", ""), self.lang)
+        self.no_store("text/html; charset=utf-8")
+        self.render("warmup.html", w=view, lang=self.lang, outcomes=OUTCOMES,
+                    t=lambda key, **values: text(self.lang, key, **values),
+                    json_url=url_path_join(self.prefix, "api/warmup"))
+
+
+WARMUP_PATHS = {
+    "/warmup": {"get": {"operationId": "get_warmup_page", "summary": "The warm-up of GPU nodes: today's plan, this month's warm-ups (HTML).",
+                        "responses": {**answer("The page.", "text/html", {"type": "string"}), **errors(400, 403)}}},
+    "/api/warmup": {"get": {"operationId": "get_warmup", "summary": "Today's warm-up plan, the runner's state and this month's warm-ups per pool.",
+                            "responses": {**answer("The warm-up report."), **errors(400, 403)}}},
+}  # fmt: skip
+
+
+def make_app(prefix: str, summary: Callable[[], dict], cookie_secret: bytes,
+             warmup: Callable[[], dict] | None = None) -> web.Application:
+    """``warmup`` (the warm-up report, :func:`.warmup_report.warmup_report`) adds its routes."""
     args = {"summary": summary, "prefix": prefix}
-    return web.Application(
-        [
-            (url_path_join(prefix, "api/summary"), SummaryHandler, args),
-            (url_path_join(prefix, "api/summary.csv"), CsvHandler, args),
-            (url_path_join(prefix, "openapi.json"), DescriptionHandler, args),
-            (url_path_join(prefix, "oauth_callback"), HubOAuthCallbackHandler),
-            (prefix.rstrip("/") + "/?", ConsoleRedirect, args),
-        ],
-        cookie_secret=cookie_secret,
-    )
+    routes = [
+        (url_path_join(prefix, "api/summary"), SummaryHandler, args),
+        (url_path_join(prefix, "api/summary.csv"), CsvHandler, args),
+        (url_path_join(prefix, "openapi.json"), DescriptionHandler, {**args, "warmup": warmup}),
+        (url_path_join(prefix, "oauth_callback"), HubOAuthCallbackHandler),
+    ]
+    if warmup is not None:
+        routes += [(url_path_join(prefix, "api/warmup"), WarmupJsonHandler, {**args, "warmup": warmup}),
+                   (url_path_join(prefix, "warmup"), WarmupPageHandler, {**args, "warmup": warmup})]
+    routes.append((prefix.rstrip("/") + "/?", ConsoleRedirect, args))
+    return web.Application(routes, cookie_secret=cookie_secret, template_path=TEMPLATES)
