@@ -21,12 +21,14 @@ from traitlets import Dict, Float, Instance, Unicode, default, validate
 from .choice import ProfileNotAllowed, choose_profile, price_line, profile_env, user_groups
 from .coldstarts import ColdStartHistory
 from .form import options_from_form, render_form
-from .messages import message, phase_name, resource_names
+from .labels import POOL_LABEL, WARMUP_LABEL
+from .messages import duration, message, phase_name, resource_names
 from .phases import Observation, Phase, observe, percent
 from .pod import profile_list
 from .profiles import Profile, ProfileCatalog
 from .settings import HybridSpawner
 from .starts import StartHistory, record_start, site_zone, valid_zone_name
+from .warm import COMING, WARMED, WarmNews, WarmWatch
 
 
 class SpawnFailed(Exception):
@@ -72,6 +74,15 @@ class HybridKubeSpawner(HybridSpawner, KubeSpawner):
         config=True,
         help="""How often (s) a starting server's pod and events are looked at. The stock
         KubeSpawner looks every second; events reach the user within about this delay.""",
+    )
+
+    warm_look_interval = Float(
+        2.0,
+        config=True,
+        help="""How often (s) a starting server looks at its pool's warm-up placeholder pods (label
+        ``hybridhub/warmup=true``) until it is on a node, to tell the user that a node was warmed up for
+        them, or that the warm-up's node is already on its way and when it should join. Needs only
+        KubeSpawner's own permission to list pods in its namespace. 0: never look (cold-start ETAs only).""",
     )
 
     @default("start_history_path")
@@ -178,14 +189,49 @@ class HybridKubeSpawner(HybridSpawner, KubeSpawner):
     def start(self):
         self._hybrid_started_at = time.monotonic()
         self._hybrid_observation = Observation(Phase.SUBMITTED, False)
+        self._hybrid_warm = WarmWatch()
+        self._hybrid_warm_looked = None
         inner = super().start()
         self._hybrid_start = asyncio.ensure_future(self._supervise(inner))
         return self._hybrid_start
 
-    def _observe(self) -> Observation:
+    def _pod(self) -> dict | None:
         key = f"{self.namespace}/{self.pod_name}"
-        pod = self.pod_reflector.pods.get(key) if self.pod_reflector else None
-        return observe(pod, self.events)
+        return self.pod_reflector.pods.get(key) if self.pod_reflector else None
+
+    def _observe(self) -> Observation:
+        return observe(self._pod(), self.events)
+
+    @property
+    def warm_news(self) -> WarmNews | None:
+        """What the warm-up did for this start (:mod:`.warm`), None for a cold start."""
+        watch = getattr(self, "_hybrid_warm", None)
+        return watch.news if watch else None
+
+    async def _look_for_warm_node(self, observation: Observation) -> None:
+        """Look at the pool's placeholders (every ``warm_look_interval`` until placed), then read the news."""
+        profile, watch = getattr(self, "_profile", None), getattr(self, "_hybrid_warm", None)
+        if profile is None or watch is None or self.warm_look_interval <= 0:
+            return
+        now = time.monotonic()
+        last = self._hybrid_warm_looked
+        if observation.phase < Phase.SCHEDULED and (last is None or now - last >= self.warm_look_interval):
+            self._hybrid_warm_looked = now
+            try:
+                answer = await self.api.list_namespaced_pod(
+                    self.namespace, label_selector=f"{WARMUP_LABEL}=true,{POOL_LABEL}={profile.pool.name}",
+                    _request_timeout=self.k8s_api_request_timeout)
+            except ApiException as e:
+                self.log.warning("Not looking for warm-up placeholders of pool %s: the API answered %s %s",
+                                 profile.pool.name, e.status, e.reason)
+                self.warm_look_interval = 0  # e.g. no permission: cold-start ETAs only, asked once
+                return
+            except Exception as e:  # noqa: BLE001 - a failed look never fails a start; the next tick looks again
+                self.log.warning("Could not look for warm-up placeholders of pool %s: %s", profile.pool.name, e)
+                return
+            watch.see([self.api.api_client.sanitize_for_serialization(p) for p in answer.items or []])
+        events = self.event_reflector.events if self.event_reflector else []
+        watch.read(self._pod(), events)
 
     def _deadline_for(self, observation: Observation, entered: float) -> tuple[str, float] | None:
         profile = getattr(self, "_profile", None)
@@ -207,6 +253,7 @@ class HybridKubeSpawner(HybridSpawner, KubeSpawner):
         try:
             while not inner.done():
                 observation = self._observe()
+                await self._look_for_warm_node(observation)
                 self._hybrid_observation = observation
                 if observation.phase != phase:
                     phase, phase_entered = observation.phase, time.monotonic()
@@ -222,9 +269,10 @@ class HybridKubeSpawner(HybridSpawner, KubeSpawner):
             raise web.HTTPError(500, str(failed), reason=str(failed)) from None
         observation = self._observe()
         waited = time.monotonic() - self._hybrid_started_at
-        if observation.scale_up and getattr(self, "_profile", None):
+        cold = observation.scale_up and self.warm_news is None  # a warmed or head-started wait is not a cold start
+        if cold and getattr(self, "_profile", None):
             self.history.record(self._profile.pool.name, waited)
-        self._record_gpu_start(observation.scale_up, waited)
+        self._record_gpu_start(cold, waited)
         return url
 
     def _record_gpu_start(self, cold: bool, waited: float) -> None:
@@ -303,7 +351,7 @@ class HybridKubeSpawner(HybridSpawner, KubeSpawner):
                 if key not in sent:
                     sent.add(key)
                     eta = self.eta_for(profile) if profile else 0
-                    waited = time.monotonic() - getattr(self, "_hybrid_started_at", time.monotonic())
+                    waited = self._waited_for_node()
                     yield {"progress": percent(observation, waited, eta), "message": text}
             if start is not None and start.done():
                 return
@@ -314,7 +362,10 @@ class HybridKubeSpawner(HybridSpawner, KubeSpawner):
             return
         kind = "GPU" if profile.gpus else "CPU"
         eta = self.eta_for(profile)
-        if observation.phase >= Phase.WAITING_FOR_NODE and observation.scale_up:
+        news = self.warm_news
+        if news is not None:
+            yield from self._warm_messages(news, observation, profile, kind, eta, language)
+        elif observation.phase >= Phase.WAITING_FOR_NODE and observation.scale_up:
             yield "requesting", message(
                 "requesting_node", language, kind=kind, pool=profile.pool.name, minutes=max(1, round(eta / 60))
             )
@@ -336,3 +387,29 @@ class HybridKubeSpawner(HybridSpawner, KubeSpawner):
             yield "pulling", message("pulling_image", language, image=profile.image, size=size)
         if observation.phase >= Phase.STARTING:
             yield "starting", message("starting_server", language)
+
+    def _waited_for_node(self) -> float:
+        """Seconds this start has waited, plus the head start of a node the warm-up had already asked for."""
+        waited = time.monotonic() - getattr(self, "_hybrid_started_at", time.monotonic())
+        news = self.warm_news
+        return waited + (news.head_start if news is not None and news.kind == COMING else 0.0)
+
+    def _warm_messages(self, news: WarmNews, observation: Observation, profile: Profile, kind: str, eta: float,
+                       language: str):
+        """A warmed node instead of the cold ETA; or the warm-up's node on its way, ETA from its request."""
+        pool = profile.pool.name
+        if news.kind == COMING:
+            ago, usual = duration(news.head_start, language), duration(eta, language)
+            remaining = news.remaining(eta)
+            if remaining > 0:
+                yield "coming", message("node_coming", language, kind=kind, pool=pool, ago=ago,
+                                        remaining=duration(remaining, language), eta=usual)
+            else:
+                yield "coming", message("node_coming_late", language, kind=kind, pool=pool, ago=ago, eta=usual)
+            if observation.phase == Phase.WAITING_FOR_NODE:
+                waited = int(self._waited_for_node())
+                if waited - news.head_start >= 15:  # the same 15 s reassurance as a cold start, counted from the request
+                    yield f"waiting-{int(waited - news.head_start) // 15}", message(
+                        "waiting_for_node", language, kind=kind, elapsed=waited, eta=int(eta))
+        if news.kind == WARMED:
+            yield "warmed", message("node_warmed", language, kind=kind, node=news.node)

@@ -15,6 +15,24 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Waiting for a {kind} node to join ({elapsed} s of about {eta} s).",
         "ja": "{kind_ja}ノードの参加を待っています（{elapsed} 秒経過、目安 {eta} 秒）。",
     },
+    "node_warmed": {
+        "en": "A {kind} node was warmed up for you ({node}), so there is no wait for a new node: starting your "
+        "server now.",
+        "ja": "{kind_ja}ノード（{node}）を事前に起動しておいたので、新しいノードを待つ必要はありません。"
+        "サーバーをすぐに起動します。",
+    },
+    "node_coming": {
+        "en": "A {kind} node is already on its way: the warm-up asked for it {ago} ago. Ready in about "
+        "{remaining} ({pool} nodes usually take {eta}).",
+        "ja": "{kind_ja}ノードはすでに起動中です（ウォームアップが {ago}前に要求しました）。あと約 {remaining}で"
+        "準備できます（{pool} プールのノードは通常 {eta}かかります）。",
+    },
+    "node_coming_late": {
+        "en": "A {kind} node is already on its way: the warm-up asked for it {ago} ago and {pool} nodes usually "
+        "take {eta}, so it should join any moment now.",
+        "ja": "{kind_ja}ノードはすでに起動中です（ウォームアップが {ago}前に要求しました）。{pool} プールの"
+        "ノードは通常 {eta}かかるため、まもなく参加するはずです。",
+    },
     "scheduling": {
         "en": "Placing your server on a node.",
         "ja": "サーバーをノードに配置しています。",
@@ -147,6 +165,15 @@ def resource_names(resources: str, language: str) -> str:
         names.append(ja_name if ja else en_name)
     names = list(dict.fromkeys(names))
     return "・".join(names) if ja else " and ".join(names)
+
+
+def duration(seconds: float, language: str = "en") -> str:
+    """``"45 s"`` / ``"5 min"`` (``"45 秒"`` / ``"5 分"``): seconds under 90 s, whole minutes above."""
+    seconds = max(0, round(seconds))
+    if seconds < 90:
+        return f"{seconds} 秒" if language == "ja" else f"{seconds} s"
+    minutes = round(seconds / 60)
+    return f"{minutes} 分" if language == "ja" else f"{minutes} min"
 
 
 def message(key: str, language: str = "en", **values) -> str:

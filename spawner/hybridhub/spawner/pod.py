@@ -5,10 +5,10 @@ Pure functions over :mod:`.profiles`, so the helm values and tests can call them
 
 from __future__ import annotations
 
+from .labels import POOL_LABEL as POOL_LABEL_ON_POD
+from .labels import PROFILE_LABEL
 from .profiles import GPU_RESOURCE, POOL_LABEL, Profile, ProfileCatalog
 
-PROFILE_LABEL = "hybridhub/profile"
-POOL_LABEL_ON_POD = "hybridhub/pool"
 PRICE_ANNOTATION = "hybridhub/price-per-hour"
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 from typing import Protocol
 
+from hybridhub.spawner.labels import POOL_LABEL, PROFILE_LABEL, WARMUP_LABEL
 from hybridhub.spawner.pod import profile_overrides
 from hybridhub.spawner.profiles import GPU_RESOURCE, Profile
 
@@ -23,10 +24,7 @@ PAUSE_IMAGE = "registry.k8s.io/pause:3.10.1"  # the chart's scheduling.userPlace
 PRIORITY_CLASS = "hybridhub-warmup-placeholder"
 PLACEHOLDER_PRIORITY = -10  # the chart's scheduling.podPriority.userPlaceholderPriority
 COMPONENT = "warmup-placeholder"
-WARMUP_LABEL = "hybridhub/warmup"
 WINDOW_LABEL = "hybridhub/warmup-window"
-POOL_LABEL = "hybridhub/pool"
-PROFILE_LABEL = "hybridhub/profile"
 
 # values.yaml scheduling.userPlaceholder.containerSecurityContext
 SECURITY_CONTEXT = {
