@@ -141,8 +141,8 @@ class WarmupLoop:
         return self.plans[later[0]] if later else None
 
     async def step(self, api_client) -> None:
-        """One look: plans kept, today's runner (re)built at a new day, the runner ticked."""
-        now = self.now()
+        """One look: plans kept, today's runner (re)built at a new day, the runner ticked (in site time)."""
+        now = self.now().astimezone(self.policy.zone())
         self.keep_plans(now)
         day = self.local_day(now).isoformat()
         if self.runner_day != day:
@@ -168,7 +168,7 @@ class WarmupLoop:
 
     def status(self) -> dict:
         """Everything the warm-up page shows, as JSON (plans, the runner's state, the log)."""
-        now = self.now()
+        now = self.now().astimezone(self.policy.zone())
         runner = self.runner.status() if self.runner is not None and self.runner_day == self.local_day(now).isoformat() \
             else {"stopped": None, "refused": [], "placeholders": []}
         return {"enabled": True, "now": now.isoformat(), "today": self.today_plan(now), "next": self.next_plan(now),
