@@ -80,7 +80,18 @@ class Client(threading.Thread):
     """Predictions without a pause through SERVE_PORT: each on a new connection, or on one
     kept-alive connection that is reused like urllib3 reuses a pooled one (a connection the server
     has closed is noticed before the next request, https://urllib3.readthedocs.io
-    is_connection_dropped; the request itself is never retried)."""
+    is_connection_dropped).
+
+    A kept-alive client retries a request once, on a new connection, only when the REUSED
+    connection was closed or reset before any byte of the answer came: RFC 9112 §9.3.1 ("Retrying
+    Requests": connections can be closed at any time; a client may retry a request it knows to be
+    idempotent, as a prediction is), what Go's net/http does for a replayable request
+    (transport.go, errServerClosedIdle / nothing written). nginx before 1.27.4 closes idle
+    kept-alive connections at once when its old workers end after a reload
+    (ngx_close_idle_connections; https://github.com/nginx/nginx/pull/437 "occasional requests
+    getting RESET"), so a request sent at that very moment is reset unread; nginx 1.27.4's
+    keepalive_min_timeout, which the deploy sets when the front has it, ends that. This machine's
+    nginx is Debian's 1.22: such retries are counted (``retried``), never hidden."""
 
     BODY = json.dumps({"inputs": [{"name": "sensors", "shape": [1, 3], "datatype": "FP64", "data": [48.0, 4.1, 12.0]}]})
 
@@ -89,6 +100,7 @@ class Client(threading.Thread):
         self.port, self.keep_alive = port, keep_alive
         self.answers: list[tuple[float, str]] = []
         self.failures: list[str] = []
+        self.retried: list[tuple[float, str]] = []  # kept-alive only: reset before any answer, sent again
         self.halt = threading.Event()
 
     def run(self) -> None:
@@ -101,9 +113,19 @@ class Client(threading.Thread):
                 if connection is not None and connection.sock is not None and select.select([connection.sock], [], [], 0)[0]:
                     connection.close()  # closed by the server while idle (or it sent something unasked)
                     connection = None
+                reused = connection is not None
                 connection = connection or http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
-                connection.request("POST", "/v2/models/sensor-failure/infer", self.BODY, {"Content-Type": "application/json"})
-                response = connection.getresponse()
+                try:
+                    connection.request("POST", "/v2/models/sensor-failure/infer", self.BODY, {"Content-Type": "application/json"})
+                    response = connection.getresponse()
+                except (ConnectionResetError, BrokenPipeError, http.client.RemoteDisconnected) as unanswered:
+                    if not reused:
+                        raise
+                    self.retried.append((time.monotonic(), repr(unanswered)))
+                    connection.close()
+                    connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+                    connection.request("POST", "/v2/models/sensor-failure/infer", self.BODY, {"Content-Type": "application/json"})
+                    response = connection.getresponse()
                 answer = json.loads(response.read())
                 assert response.status == 200, answer
                 self.answers.append((time.monotonic(), answer["model_version"]))
@@ -209,6 +231,7 @@ def test_deploy_promote_rollback_and_a_failed_deploy_drop_no_request(site, model
         upstream = (site.serving / "upstream.conf").read_text()
         failed_at = time.monotonic()
         done = site.deploy(broken, READY_TIMEOUT="20")
+        failed_end = time.monotonic()
         assert done.returncode == 1, done.stdout + done.stderr
         failure = [line for line in done.stderr.splitlines() if line.startswith("deploy failed:")]
         assert len(failure) == 1 and "(green)" in failure[0] and "1.0.1 (blue) keeps serving" in failure[0], done.stderr
@@ -221,6 +244,13 @@ def test_deploy_promote_rollback_and_a_failed_deploy_drop_no_request(site, model
             client.halt.set()
         for client in clients:
             client.join(30)
+    # a request sent again (Client's docstring) only by a kept-alive client, only while a deploy
+    # reloaded the front (2 reloads per deploy: 6 at most), and it was answered (no failure)
+    deploys = [(started, ended), (rolled, rolled_end), (failed_at, failed_end)]
+    for client in clients:
+        assert client.keep_alive or client.retried == [], client.retried
+        assert len(client.retried) <= 6 and all(any(a <= t <= b for a, b in deploys) for t, _ in client.retried), (
+            client.retried, deploys)
     for client in clients:
         assert client.failures == [], client.failures
         assert versions_in_order(client.answers) == ["1.0.1", "1.0.2", "1.0.1"], versions_in_order(client.answers)
@@ -387,3 +417,39 @@ def test_standin_runs_containers_as_podman_run_and_exec_document(site):
         assert time.monotonic() < deadline
         time.sleep(0.1)
     assert site.podman("logs", "once").stdout.count("started") == 1
+
+
+def load_serve_swap():
+    """The template's ci/serve_swap.py as the runner's python3 runs it (a script, not a package)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("serve_swap", TEMPLATE_DIR / "ci" / "serve_swap.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize(("says", "keeps_idle"), [
+    ("nginx version: nginx/1.27.5", True),   # the template's FRONT_IMAGE (nginx:1.27-alpine)
+    ("nginx version: nginx/1.27.4", True),   # keepalive_min_timeout appeared in 1.27.4 (nginx CHANGES)
+    ("nginx version: nginx/1.29.1", True),
+    ("nginx version: nginx/1.27.3", False),
+    ("nginx version: nginx/1.22.1", False),  # Debian 12's: the directive would fail `nginx -t`
+    ("something else", False),
+])
+def test_the_front_keeps_idle_connections_through_a_reload_when_its_nginx_can(monkeypatch, tmp_path, says, keeps_idle):
+    serve_swap = load_serve_swap()
+    monkeypatch.setenv("MODEL_SERVING_DIR", str(tmp_path))
+    swap = serve_swap.Swap("registry/model@sha256:" + "0" * 64, "sensor-failure", "1.0.1")
+    asked = []
+
+    def engine_run(*args, check=True):
+        asked.append(args)
+        if args[:2] == ("inspect", "--format"):
+            return subprocess.CompletedProcess(args, 0, "true\n", "")
+        return subprocess.CompletedProcess(args, 0, "", says + "\n")  # nginx -v writes to stderr
+
+    monkeypatch.setattr(swap, "engine_run", engine_run)
+    server = swap.server()
+    assert ("keepalive_min_timeout 1s;" in server) is keeps_idle, server
+    assert swap.server() == server and asked.count(("exec", "model-front", "nginx", "-v")) == 1  # asked once per deploy

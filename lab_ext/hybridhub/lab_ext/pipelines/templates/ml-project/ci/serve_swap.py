@@ -41,6 +41,10 @@ LEGACY = "model-server"  # the single container of the deploy before the front e
 COLOURS = ("blue", "green")
 CONTAINER_PORT = 8080  # MLServer's REST port in the model image
 STOP_SECONDS = 30
+# nginx 1.27.4 added keepalive_min_timeout (https://nginx.org/en/CHANGES, nginx/nginx#456): an old
+# worker of a graceful reload no longer closes an idle keep-alive connection at once, so a request
+# a client sends on it at that moment is answered (with "Connection: close") instead of reset
+KEEPALIVE_MIN_TIMEOUT_SINCE = (1, 27, 4)
 
 
 class DeployError(Exception):
@@ -63,6 +67,7 @@ class Swap:
         self.ready_timeout = float(setting("READY_TIMEOUT", "180"))
         # MLServer's readiness of this very version (V2 protocol: /v2/models/<name>/versions/<v>/ready)
         self.version_ready = f"/v2/models/{model}/versions/{version}/ready"
+        self.front_version: tuple[int, ...] | None = None  # known once the front runs
 
     # -- the container engine (only flags podman and docker both have) --
     def engine_run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
@@ -113,11 +118,26 @@ class Swap:
             f"    server 127.0.0.1:{self.ports[backup]} backup;  # {backup}\n    keepalive 16;\n}}\n"
         )
 
+    def front_nginx_version(self) -> tuple[int, ...] | None:
+        """The running front's nginx version (``nginx -v`` says "nginx version: nginx/1.27.5" on
+        stderr); None while no front runs, () when it says something else."""
+        if self.front_version is None and self.running(FRONT):
+            done = self.engine_run("exec", FRONT, "nginx", "-v", check=False)
+            found = re.search(r"nginx/(\d+)\.(\d+)\.(\d+)", done.stderr + done.stdout)
+            self.front_version = tuple(int(part) for part in found.groups()) if found else ()
+        return self.front_version
+
     def server(self) -> str:
+        """The front's server block. With nginx >= 1.27.4, ``keepalive_min_timeout 1s``: the old
+        workers of a reload answer a request that arrives on an idle kept-alive connection instead of
+        resetting it (an older nginx closes such connections at once: a client that keeps
+        connections alive may then see one reset per reload, https://github.com/nginx/nginx/pull/437)."""
         listen = f"{self.serve_address}:{self.serve_port}" if self.serve_address else str(self.serve_port)
+        version = self.front_nginx_version()
+        keep_idle = "    keepalive_min_timeout 1s;\n" if version and version >= KEEPALIVE_MIN_TIMEOUT_SINCE else ""
         return (
             "# written by ci/serve_swap.py: the front owns SERVE_PORT\n"
-            f"server {{\n    listen {listen};\n    client_max_body_size 64m;\n"
+            f"server {{\n    listen {listen};\n    client_max_body_size 64m;\n{keep_idle}"
             "    location / {\n        proxy_pass http://model_server;\n        proxy_http_version 1.1;\n"
             # a request the stopping colour never answered (refused or reset: it had closed its
             # socket) goes to the other colour, a prediction POST too; an HTTP error never does
@@ -250,6 +270,9 @@ class Swap:
                 self.engine_run("start", LEGACY, check=False)
                 raise DeployError(f"{error}; the earlier {LEGACY} container serves again") from None
             self.remove(LEGACY)
+            if self.read("server.conf") != self.server():  # the front's nginx version is known now
+                self.write("server.conf", self.server())
+                self.reload_front()
         if old_colour:
             self.stop(old_colour)
 
