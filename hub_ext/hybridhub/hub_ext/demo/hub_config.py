@@ -137,6 +137,7 @@ def _configure_cost(c, paths: DemoPaths, ports: DemoPorts) -> None:
         "c.CostService.other_per_month = 200\n"
         "c.CostService.hub_poll_interval = 5\n"
         "c.CostService.extra_pools = {'system': {'vm_size': 'Standard_D2s_v5', 'vm_price_per_hour': 14.4}}\n"
+        + warmup_config(paths)
     )
     c.JupyterHub.services.append(
         {
@@ -154,6 +155,21 @@ def _configure_cost(c, paths: DemoPaths, ports: DemoPorts) -> None:
     )
     c.Spawner.pre_spawn_hook = budget_pre_spawn_hook
     c.BudgetGuard.summary_path = str(state.with_name("hybridhub-cost-summary.json"))
+
+
+def warmup_config(paths: DemoPaths) -> str:
+    """The warm-up of GPU nodes in the demo's cost service (docs/cost.md): it reads the GPU starts the
+    spawner records (``warmup-starts.jsonl`` next to cold-starts.json) and creates its placeholder pods
+    in the stand-in. Every day of the week is a working day here, so the demo shows a plan any day."""
+    return (
+        "c.WarmupService.enabled = True\n"
+        f"c.WarmupService.cold_start_history_path = {str(paths.hub / 'cold-starts.json')!r}\n"
+        f"c.WarmupService.plan_file = {str(paths.hub / 'warmup-plans.json')!r}\n"
+        "c.WarmupPolicy.timezone = 'Asia/Tokyo'\n"
+        "c.WarmupPolicy.workdays = [0, 1, 2, 3, 4, 5, 6]\n"
+        f"c.WarmupPolicy.history_file = {str(paths.hub / 'warmup-starts.jsonl')!r}\n"
+        f"c.WarmupPolicy.log_file = {str(paths.hub / 'warmup-log.jsonl')!r}\n"
+    )
 
 
 def _configure_console(c) -> None:
