@@ -75,7 +75,7 @@ async def test_the_same_events_are_served_by_events_k8s_io_v1(http, standin):
     await http.post(PODS, json=pod_manifest("huge", cpu="64"))
     await standin.clock.advance(0)
     groups = (await http.get("/apis")).json()["groups"]
-    assert [g["name"] for g in groups] == ["events.k8s.io", "scheduling.k8s.io"]
+    assert [g["name"] for g in groups] == ["events.k8s.io", "scheduling.k8s.io", "apps"]
     body = (await http.get("/apis/events.k8s.io/v1/namespaces/default/events")).json()
     assert (body["kind"], body["apiVersion"]) == ("EventList", "events.k8s.io/v1")
     [failed] = [e for e in body["items"] if e["reason"] == "FailedScheduling"]
@@ -89,4 +89,4 @@ async def test_the_same_events_are_served_by_events_k8s_io_v1(http, standin):
     assert ca["deprecatedSource"] == {"component": "cluster-autoscaler"}
     r = await http.post("/apis/events.k8s.io/v1/namespaces/default/events", json={})
     assert r.status_code == 405
-    assert (await http.get("/apis/apps/v1")).status_code == 404
+    assert (await http.get("/apis/batch/v1")).status_code == 404

@@ -111,7 +111,8 @@ class DiscoveryHandler(StandInHandler):
             return self.send_json({"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": []})
         if what == "apis":
             groups = []
-            for name, group_version in (("events.k8s.io", EVENTS_V1), (priority.GROUP, priority.API_VERSION)):
+            for name, group_version in (("events.k8s.io", EVENTS_V1), (priority.GROUP, priority.API_VERSION),
+                                        ("apps", "apps/v1")):
                 version = {"groupVersion": group_version, "version": "v1"}
                 groups.append({"name": name, "versions": [version], "preferredVersion": version})
             return self.send_json({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups})
@@ -294,6 +295,8 @@ class ResourceHandler(StandInHandler):
         obj = store.create(rtype.plural, ns, body)
         if rtype.plural == "pods":
             self.standin.cluster.pod_created(obj)
+        if rtype.plural == "daemonsets":
+            self.standin.cluster.daemonsets.created(obj)
         self.send_json(obj, 201)
 
     async def put(self, path):

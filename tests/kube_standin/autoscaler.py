@@ -29,6 +29,7 @@ import hashlib
 from dataclasses import dataclass
 
 from .castatus import Backoff, Recorder, StatusWriter
+from .daemonsets import is_daemonset_pod
 from .kubelet import go_duration
 from .scaledown import ScaleDown
 from .scheduling import misfit, pod_requests, summarise
@@ -337,8 +338,8 @@ class Autoscaler:
         self.cluster.request_scheduling()  # the pass ends with check_scale_down
 
     def node_used(self, state, pod: dict | None = None) -> None:
-        if pod is not None and self.expendable(pod):
-            return  # an expendable pod does not make a node needed
+        if pod is not None and (self.expendable(pod) or is_daemonset_pod(pod)):
+            return  # an expendable pod, or a DaemonSet's (scaledown.py), does not make a node needed
         self.scaledown.node_used(state)
 
     def check_scale_down(self, t: float) -> None:

@@ -14,6 +14,7 @@ from fractions import Fraction
 
 from .autoscaler import Autoscaler
 from .clock import rfc3339
+from .daemonsets import DaemonSets
 from .events import Events
 from .kubelet import Kubelet
 from .ledger import Ledger
@@ -59,6 +60,7 @@ class Cluster:
         self.autoscaler = Autoscaler(self)
         self.kubelet = Kubelet(self)
         self.preemption = Preemption(self)
+        self.daemonsets = DaemonSets(self)
         store.on_delete.append(self._garbage_collect)
         for ns in ("default", "kube-system", "kube-public", "kube-node-lease"):
             store.create("namespaces", None, {"metadata": {"name": ns}, "spec": {"finalizers": ["kubernetes"]},
@@ -107,6 +109,7 @@ class Cluster:
             },
         })
         self.autoscaler.node_added(state)
+        self.daemonsets.node_added(state)
         return state
 
     def labels_of(self, node_name: str) -> dict:

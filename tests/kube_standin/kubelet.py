@@ -13,7 +13,8 @@ failing one is restarted with back-off unless restartPolicy is Never, which
 fails the pod); then the main containers. Each container's image is pulled
 right before it is created (kuberuntime_container.go startContainer: pull,
 Created, Started), so the main image's pull begins after the init containers
-succeeded. An init container runs its command for INIT_RUN_SECONDS and exits 0
+succeeded. Pulls go through the node's serial image puller (imagepuller.py:
+one at a time, in the order asked; an image pulled meanwhile is not downloaded again). An init container runs its command for INIT_RUN_SECONDS and exits 0
 (1 if its command is in ``failing_commands``); it is always simulated, even with
 ``local_processes`` (the chart's is a privileged ``iptables`` call).
 
@@ -31,6 +32,7 @@ from dataclasses import dataclass, field
 from .clock import rfc3339
 from .kubelet_status import (COMPONENT, condition, field_path, go_duration, initial_statuses,
                              initialized_condition, statuses)
+from .imagepuller import ImagePuller
 from .localproc import LocalProcesses
 from .pools import normalise_image
 
@@ -67,6 +69,7 @@ class Kubelet:
         self.runs: dict[str, PodRun] = {}
         self._local_ip = 0
         self.local = LocalProcesses(self) if self.cfg.local_processes else None
+        self.puller = ImagePuller(cluster)
 
     # ------------------------------------------------------------------ helpers
     def _pod(self, run: PodRun) -> dict | None:
@@ -178,21 +181,20 @@ class Kubelet:
             return
         self._event(run, "Pulling", f'Pulling image "{ref}"', t=t, container=cname, init=init)
         size = self.cluster.config.images.get(image)
-        if size is None:
-            self._at(run, t + self.cfg.pull_error_seconds,
-                     lambda due: self._pull_failed(run, container, init, due, then))
-            return
-        seconds = float(size / self.cfg.pull_bandwidth)
+        # one pull at a time per node, in the order asked (imagepuller.py)
+        seconds = self.cfg.pull_error_seconds if size is None else float(size / self.cfg.pull_bandwidth)
 
-        def pulled(due):
+        def pulled(due, ok, pull_seconds):
             if self._alive(run) is None:
                 return
-            run.node.images.add(image)
-            took = go_duration(seconds)
-            self._event(run, "Pulled", f'Successfully pulled image "{ref}" in {took} '
-                        f'({took} including waiting). Image size: {size} bytes.', t=due, container=cname, init=init)
+            if not ok:
+                self._pull_failed(run, container, init, due, then)
+                return
+            self._event(run, "Pulled", f'Successfully pulled image "{ref}" in {go_duration(pull_seconds)} '
+                        f'({go_duration(due - t)} including waiting). Image size: {size} bytes.', t=due,
+                        container=cname, init=init)
             then(due)
-        self._at(run, t + seconds, pulled)
+        self.puller.request(run.node, image, seconds, size is not None, t, pulled)
 
     def _pull_failed(self, run: PodRun, container: dict, init: bool, t: float, then) -> None:
         if self._alive(run) is None:

@@ -76,6 +76,8 @@ def condition(pod: dict, type_: str, status: str, reason: str | None, t: float, 
 def go_duration(seconds: float) -> str:
     """Format like Go's time.Duration (millisecond precision), as kubelet messages do: 2m33.6s."""
     ms = int(round(seconds * 1000))
+    if ms == 0:
+        return "0s"  # time.Duration.String: the zero duration
     if ms < 1000:
         return f"{ms}ms"
     hours, rest = divmod(ms, 3_600_000)

@@ -17,12 +17,17 @@ Reproduces (github.com/kubernetes/autoscaler, cluster-autoscaler/):
 
 Pods below --expendable-pods-priority-cutoff do not count (FAQ.md, "How does Cluster Autoscaler work
 with Pod Priority and Preemption?": they "don't prevent scale-downs"); they go with the node.
+DaemonSet pods do not count either (simulator/drainability/rules/daemonset/rule.go: a DaemonSet pod
+is skipped when a node is drained, so a node running only them is empty; the chart's image puller
+requests nothing, so it adds nothing to the utilisation).
 Not modelled: the utilisation threshold and draining ("unneeded" means "no running pods" at or
 above the cutoff),
 scale-down-delay-after-add, the scan loop's granularity (the unneeded timer is exact).
 """
 
 from __future__ import annotations
+
+from .daemonsets import is_daemonset_pod
 
 
 TO_BE_DELETED = "ToBeDeletedByClusterAutoscaler"
@@ -42,12 +47,16 @@ class ScaleDown:
             state.unneeded_timer.cancel()
             state.unneeded_timer = None
 
+    def _keeping(self, state) -> list[dict]:
+        """The pods that keep a node: at or above the cutoff, not a DaemonSet's."""
+        return [p for p in self.autoscaler.important_pods_on(state.name) if not is_daemonset_pod(p)]
+
     def check(self, t: float) -> None:
         target = self.autoscaler.target
         for state in list(self.cluster.nodes.values()):
             if state.deleting or not state.pool.autoscale:
                 continue
-            if self.autoscaler.important_pods_on(state.name):
+            if self._keeping(state):
                 self.node_used(state)
             elif state.unneeded_timer is None and target[state.pool.name] > state.pool.min:
                 state.unneeded_timer = self.cluster.clock.call_at(
@@ -56,7 +65,7 @@ class ScaleDown:
     def _taint(self, state, t: float) -> None:
         state.unneeded_timer = None
         pool, cluster = state.pool, self.cluster
-        if state.name not in cluster.nodes or self.autoscaler.important_pods_on(state.name):
+        if state.name not in cluster.nodes or self._keeping(state):
             return
         if self.autoscaler.target[pool.name] <= pool.min:
             return

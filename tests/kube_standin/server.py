@@ -15,6 +15,7 @@ from tornado.web import Application
 from .apiserver import DiscoveryHandler, NotFoundHandler, ResourceHandler, StandInExtensionHandler
 from .authz_api import SelfSubjectAccessReviewHandler
 from .priority_api import PriorityClassHandler
+from .daemonsets_api import DaemonSetHandler
 from .clock import FastClock, ManualClock
 from .cluster import Cluster
 from .pools import ClusterConfig, load_file
@@ -66,6 +67,7 @@ class KubeStandIn:
             (r"/_standin/(\w+)", StandInExtensionHandler, args),
             (r"/apis/authorization\.k8s\.io/v1/selfsubjectaccessreviews/?", SelfSubjectAccessReviewHandler, args),
             (r"/apis/scheduling\.k8s\.io/v1/?(.*)", PriorityClassHandler, args),
+            (r"/apis/apps/v1/?(.*)", DaemonSetHandler, args),
             (r"/.*", NotFoundHandler, args),
         ])
 

@@ -44,6 +44,7 @@ RESOURCES = {
         ResourceType("events", "Event", True, "events"),
         ResourceType("priorityclasses", "PriorityClass", False, "priorityclasses.scheduling.k8s.io",
                      "scheduling.k8s.io/v1"),
+        ResourceType("daemonsets", "DaemonSet", True, "daemonsets.apps", "apps/v1"),
     ]
 }
 
