@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import date, datetime, timedelta, timezone
 
@@ -142,3 +143,30 @@ def test_the_settings_build_the_rule_calendar_and_caps():
         WarmupPolicy(holidays=["1 January"])
     with pytest.raises(Exception, match="unknown time zone"):
         WarmupPolicy(timezone="Mars/Olympus")
+
+
+def test_a_window_can_open_for_the_persons_earlier_starts_and_ends_as_before():
+    # alice's near starts: 08:55, 09:00, 09:05, 09:10 (median_low 09:00); the 10th percentile (nearest
+    # rank) of the four is 08:55, the 25th 08:55, the 50th 09:00 (the median: nothing changes)
+    history = nine_on_four_of_five()
+    early = dataclasses.replace(RULE, open_percentile=10)
+    [s] = likely_starts(history, MONDAY, TOKYO, CALENDAR, early)
+    assert (s.at, s.early) == (at(MONDAY, "09:00"), at(MONDAY, "08:55"))
+    assert s.to_json()["opens_for"] == at(MONDAY, "08:55").isoformat()
+    [w], _ = windows([s], LEAD, early, {"gpua10": 1})
+    assert (w.start, w.end) == (at(MONDAY, "08:55", -420), at(MONDAY, "09:30"))  # lead before 08:55
+    [median] = likely_starts(history, MONDAY, TOKYO, CALENDAR, RULE)
+    assert median.opens_for is None and "opens_for" not in median.to_json()
+    [w50], _ = windows([median], LEAD, RULE, {"gpua10": 1})
+    assert w50.start == at(MONDAY, "09:00", -420) and w.hours > w50.hours
+    # 0: the earliest near start
+    late = [start("alice", d, "09:20") for d in LAST_FIVE[:3]] + [start("alice", LAST_FIVE[3], "08:50")]
+    [first] = likely_starts(late, MONDAY, TOKYO, CALENDAR, dataclasses.replace(RULE, open_percentile=0))
+    assert (first.at, first.early) == (at(MONDAY, "09:20"), at(MONDAY, "08:50"))
+
+
+def test_open_percentile_is_a_setting_checked_for_range():
+    assert WarmupPolicy().rule().open_percentile == 50  # the median, as before the setting
+    assert WarmupPolicy(open_percentile=10).rule().open_percentile == 10
+    with pytest.raises(Exception, match="open_percentile"):
+        WarmupPolicy(open_percentile=101)

@@ -6,6 +6,9 @@ A person's start is *likely* at a time of day when, among the last ``of_days`` w
 node from ``start - lead`` (the pool's measured cold-start median, so the node is Ready when
 the person arrives) to ``start + grace``.  Overlapping windows of a pool merge into one; its
 ``nodes`` is how many of them overlap at once, capped by the pool's ``max_warm_nodes``.
+The predicted start is the median of the near starts; the window may open ``lead`` before an
+earlier one, the ``open_percentile``-th percentile (nearest rank) of them (50: the median), so a
+person who comes early finds the node ready, at the cost of the longer window.
 Pure functions: no clock, no files.
 """
 
@@ -28,6 +31,7 @@ class Rule:
     of_days: int = 5  # M
     tolerance: timedelta = timedelta(minutes=30)
     grace: timedelta = timedelta(minutes=30)
+    open_percentile: int = 50  # the window opens ``lead`` before this percentile of the near starts
 
 
 @dataclass(frozen=True)
@@ -38,10 +42,18 @@ class LikelyStart:
     at: datetime
     days: int  # working days with a start near ``at``
     of_days: int  # working days looked at
+    opens_for: datetime | None = None  # the earlier start the window opens for (None: ``at``)
+
+    @property
+    def early(self) -> datetime:
+        return self.at if self.opens_for is None else self.opens_for
 
     def to_json(self) -> dict:
-        return {"user": self.user, "profile": self.profile, "at": self.at.isoformat(),
-                "days": self.days, "of_days": self.of_days}
+        out = {"user": self.user, "profile": self.profile, "at": self.at.isoformat(),
+               "days": self.days, "of_days": self.of_days}
+        if self.opens_for is not None and self.opens_for != self.at:
+            out["opens_for"] = self.opens_for.isoformat()
+        return out
 
 
 @dataclass(frozen=True)
@@ -94,9 +106,12 @@ def likely_starts(records: Iterable[StartRecord], day: date, tz: tzinfo, calenda
             seen = len({p[0] for p in cluster})
             if seen < rule.min_days:
                 break
-            minute = int(statistics.median_low([p[1] for p in cluster]))
+            minutes = sorted(p[1] for p in cluster)
+            minute = int(statistics.median_low(minutes))
             at = datetime.combine(day, time(minute // 60, minute % 60), tzinfo=tz)
-            out.append(LikelyStart(user, profile, pool, at, seen, len(days)))
+            early = _nearest_rank(minutes, rule.open_percentile)
+            opens_for = datetime.combine(day, time(early // 60, early % 60), tzinfo=tz) if early < minute else None
+            out.append(LikelyStart(user, profile, pool, at, seen, len(days), opens_for))
             remaining = [p for p in remaining if p not in cluster]
     return sorted(out, key=lambda s: (s.at, s.user, s.profile))
 
@@ -106,7 +121,7 @@ def windows(starts: Iterable[LikelyStart], lead: Mapping[str, float], rule: Rule
     """Merged warm windows per pool (earliest first), and the merges that hit ``max_nodes``."""
     by_pool: dict[str, list[Window]] = defaultdict(list)
     for s in starts:
-        by_pool[s.pool].append(Window(s.pool, s.at - timedelta(seconds=lead[s.pool]), s.at + rule.grace, (s,)))
+        by_pool[s.pool].append(Window(s.pool, s.early - timedelta(seconds=lead[s.pool]), s.at + rule.grace, (s,)))
     merged, capped = [], []
     for pool, singles in sorted(by_pool.items()):
         singles.sort(key=lambda w: w.start)
@@ -126,6 +141,11 @@ def windows(starts: Iterable[LikelyStart], lead: Mapping[str, float], rule: Rule
             if allowed > 0:
                 merged.append(window)
     return sorted(merged, key=lambda w: (w.start, w.pool)), capped
+
+
+def _nearest_rank(ordered: list[int], q: int) -> int:
+    """The q-th percentile (0..100) of sorted values, nearest rank (q 0: the first)."""
+    return int(ordered[max(0, min(len(ordered) - 1, -(-len(ordered) * q // 100) - 1))])
 
 
 def _peak(group: list[Window]) -> int:

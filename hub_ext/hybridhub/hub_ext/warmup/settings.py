@@ -34,6 +34,10 @@ class WarmupPolicy(Configurable):
         on at least this many of the last ``of_days`` working days.""")
     of_days = Int(5, config=True, help="M: how many recent working days the prediction counts.")
     tolerance_minutes = Int(30, config=True, help="± minutes within which two starts count as the same time.")
+    open_percentile = Int(50, config=True, help="""When a warm window opens: ``lead`` (the pool's
+        measured cold start) before this percentile (nearest rank, 0..100) of the person's recent starts
+        near the predicted time. 50 opens for the predicted (median) start; lower opens earlier, so a
+        person who comes earlier than usual finds the node ready, and the node is paid for longer.""")
     grace_minutes = Int(30, config=True, help="""Minutes a warm node waits after the predicted start
         before it is released (the window's end).""")
     max_warm_nodes = Int(1, config=True, help="Most nodes warmed at once in one pool (see max_warm_nodes_per_pool).")
@@ -68,6 +72,12 @@ class WarmupPolicy(Configurable):
                 raise TraitError(f"holidays: {text!r} is not a date (YYYY-MM-DD)") from None
         return proposal["value"]
 
+    @validate("open_percentile")
+    def _valid_percentile(self, proposal):
+        if not 0 <= proposal["value"] <= 100:
+            raise TraitError("open_percentile: use 0 .. 100")
+        return proposal["value"]
+
     @validate("workdays")
     def _valid_workdays(self, proposal):
         if any(not 0 <= d <= 6 for d in proposal["value"]):
@@ -82,7 +92,7 @@ class WarmupPolicy(Configurable):
 
     def rule(self) -> Rule:
         return Rule(self.lookback_weeks, self.min_days, self.of_days, timedelta(minutes=self.tolerance_minutes),
-                    timedelta(minutes=self.grace_minutes))
+                    timedelta(minutes=self.grace_minutes), self.open_percentile)
 
     def max_nodes(self, pools: dict[str, Pool]) -> dict[str, int]:
         """Per GPU pool: the configured cap, never above the pool's own max_nodes."""
