@@ -3,11 +3,19 @@
 The same usage trace (benchmarks/warmup_trace.py: its format, and the default seeded month of a
 small Tokyo team of GPU users) is replayed three ways, each on a fresh Kubernetes stand-in
 (tests/kube_standin: scheduler with PriorityClass and preemption, cluster autoscaler with the
-pools' provisioning times from the profile catalog, kubelet image pulls at 40 MiB/s, node ledger)
-on its manual clock. A session's start creates the user's pod (the profile's requests, node
-selector and tolerations, default priority 0) and its end deletes it.
+pools' provisioning times from the profile catalog, DaemonSets, kubelet image pulls at 40 MiB/s one
+at a time per node, node ledger) on its manual clock. A session's start creates the user's pod (the
+profile's requests, node selector and tolerations, default priority 0, its image named as the hub
+names it on the site) and its end deletes it.
 
-* ``a`` scale from zero (today): nothing else;
+(b) and (c) run with zero-to-jupyterhub's continuous image puller as deployed: the DaemonSet is
+rendered from the chart's values merged with helm-values/jupyterhub-aks.yaml
+(tests/deploy/image_puller.py; the chart's files are read from ../shared/z2jh-4.4.0), so each new
+GPU node pulls network-tools, the CPU image (singleuser.image, 1.2 GiB) and the GPU image (7 GiB)
+in that order as soon as it joins. (a) is the deployment as it was before: no puller.
+``--no-prepull`` runs (b) and (c) without it too.
+
+* ``a`` scale from zero (today, as shipped before the puller): nothing else;
 * ``b`` zero-to-jupyterhub-style user placeholders in working hours: ONE placeholder pod per GPU
   pool (priority class -10, the chart's ``userPlaceholderPriority``) from 08:00 to 19:00 on
   working days; like the chart's StatefulSet, a preempted placeholder is created again (so it
@@ -26,7 +34,9 @@ node-hours; the month cost (cost model: node prices of the catalog, the referenc
 balancer, public IPs and other costs); warm-ups wasted (windows none of whose users started in
 them), and for (c) where each start fell against its user's window. The first ``--lead-in-days``
 (default 14) are replayed but not measured, so the policy starts the month with the history it
-would have in production. A sensitivity run ``c_nodes3`` repeats (c) with ``max_warm_nodes = 3``.
+would have in production. Sensitivity runs repeat (c) with ``max_warm_nodes = 3`` (``c_nodes3``) and
+with ``open_percentile = 10`` (``c_open10``: each window opens ``lead`` before the 10th percentile of
+the person's near starts instead of their median; it ends as before).
 
 Goal (issue 21): median <= 0.2x and p90 <= 0.5x of (a), cost <= 1.05x of (a), cheaper than (b).
 On the default trace (seed 21) it is NOT met for the waits, and the trace is not tuned to meet it:
@@ -78,13 +88,18 @@ from hybridhub.spawner.coldstarts import ColdStartHistory  # noqa: E402
 from hybridhub.spawner.pod import profile_overrides  # noqa: E402
 from hybridhub.spawner.profiles import GPU_RESOURCE, ProfileCatalog  # noqa: E402
 from tests.kube_standin import KubeStandIn, load_config  # noqa: E402
-from tests.kube_standin.from_catalog import cluster_from_catalog  # noqa: E402
+from tests.kube_standin.from_catalog import IMAGE_SIZES, cluster_from_catalog  # noqa: E402
+from tests.deploy.image_puller import continuous_puller, image_of  # noqa: E402
+from tests.deploy.z2jh import VALUE_SETS, chart_values  # noqa: E402
 from warmup_trace import FIRST_DAY, JP_HOLIDAYS, QUICK_TEAM, TEAM, TOKYO, Session, generate, read_trace, write_trace  # noqa: E402
 
 NS = "default"
 PODS = f"/api/v1/namespaces/{NS}/pods"
 MODES = ("a", "b", "c")
-RUNS = {"a": {}, "b": {}, "c": {}, "c_nodes3": {"max_warm_nodes": 3}}  # name -> c.WarmupPolicy overrides
+RUNS = {"a": {}, "b": {}, "c": {}, "c_nodes3": {"max_warm_nodes": 3},  # name -> c.WarmupPolicy overrides
+        "c_open10": {"open_percentile": 10}}
+PREPULL = ("b", "c")  # modes run with the chart's continuous image puller (helm-values/jupyterhub-aks.yaml)
+DAEMONSETS = f"/apis/apps/v1/namespaces/{NS}/daemonsets"
 LEAD_IN_DAYS = 14  # replayed first (the policy's history builds up, as in production), not measured
 WORK_HOURS = (8, 19)  # (b): placeholders from 08:00 to 19:00 local on working days
 PLAN_HOUR = 20  # (c): the next working day's plan at 20:00 local
@@ -93,6 +108,31 @@ BUDGET = BudgetView(Fraction(0), Fraction(1_000_000))
 # registry.k8s.io/pause:3.10.1 (the placeholders' image) is a few hundred KiB compressed
 PAUSE_SIZE = "320Ki"
 GOAL = {"median_wait_ratio": 0.2, "p90_wait_ratio": 0.5, "cost_ratio": 1.05, "cost_vs_placeholders": 1.0}
+
+
+def deployed_values() -> dict:
+    """The chart's merged values as deployed (chart defaults, then helm-values/jupyterhub-aks.yaml)."""
+    return chart_values(*VALUE_SETS["aks"])
+
+
+def site_image(image: str, values: dict) -> str:
+    """A catalog image as the hub names it on the site (hub.extraConfig 20-: the registry and tag of
+    HYBRIDHUB_IMAGE_REGISTRY/_TAG, here those of singleuser.image), so the puller and the users' pods
+    name the same image."""
+    registry, _, name = values["singleuser"]["image"]["name"].rpartition("/")
+    return f"{registry}/{image.rpartition('/')[2].partition(':')[0]}:{values['singleuser']['image']['tag']}"
+
+
+def image_sizes(values: dict, puller: dict | None) -> dict:
+    """The stand-in's image table: the catalog's images under their site names, and the puller's."""
+    sizes = {site_image(image, values): size for image, size in IMAGE_SIZES.items() if "/hybridhub/" in image}
+    sizes.update(IMAGE_SIZES)
+    sizes[PAUSE_IMAGE] = PAUSE_SIZE
+    for c in (puller["spec"]["template"]["spec"]["initContainers"] + puller["spec"]["template"]["spec"]["containers"]
+              if puller else []):
+        if c["image"] not in sizes:
+            raise SystemExit(f"the puller's image {c['image']} has no size in the stand-in's image table")
+    return sizes
 
 
 def stamp(text: str) -> float:
@@ -111,11 +151,13 @@ class Replay:
     """One mode over the trace, on a fresh stand-in cluster."""
 
     def __init__(self, mode: str, sessions: list[Session], catalog: ProfileCatalog, first: datetime, days: int,
-                 workdir: Path, lead_in_days: int = 0, **policy):
+                 workdir: Path, lead_in_days: int = 0, prepull: bool = True, **policy):
         self.mode, self.sessions, self.catalog, self.origin, self.days = mode, sessions, catalog, first, days
         self.measured_from = lead_in_days * 86400  # the lead-in is replayed (history builds up), not measured
         self.profiles = {p.slug: p for p in catalog.all_profiles()}
         self.gpu_pools = {n: p for n, p in catalog.pool_map().items() if p.has_gpu}
+        self.values = deployed_values()
+        self.puller = continuous_puller(self.values) if prepull and mode in PREPULL else None
         self.policy = WarmupPolicy(timezone="Asia/Tokyo", holidays=[d.isoformat() for d in JP_HOLIDAYS], **policy)
         self.workdir = workdir / f"{mode}-{'-'.join(f'{k}{v}' for k, v in policy.items())}"
         self.calendar = self.policy.calendar()
@@ -150,7 +192,7 @@ class Replay:
         limits = {"cpu": f"{o['cpu_limit']:g}", "memory": o["mem_limit"]}
         if profile.gpus:
             requests[GPU_RESOURCE] = limits[GPU_RESOURCE] = str(profile.gpus)
-        image = f"registry.example.com/hybridhub/singleuser-{'gpu' if profile.gpus else 'cpu'}:latest"
+        image = site_image(profile.image, self.values)
         return {"apiVersion": "v1", "kind": "Pod",
                 "metadata": {"name": f"jupyter-{session.user}", "labels": {"component": "singleuser-server"}},
                 "spec": {"containers": [{"name": "notebook", "image": image,
@@ -290,7 +332,7 @@ class Replay:
 
     async def run(self) -> dict:
         data = cluster_from_catalog(self.catalog)
-        data["images"][PAUSE_IMAGE] = PAUSE_SIZE
+        data["images"] = image_sizes(self.values, self.puller)
         standin = KubeStandIn(load_config(data), manual_clock=True)
         with tempfile.TemporaryDirectory() as tmp:
             await standin.start(kubeconfig_dir=tmp)
@@ -301,6 +343,9 @@ class Replay:
                 self.t0 = self.clock.now()
                 r = await self.http.post("/apis/scheduling.k8s.io/v1/priorityclasses", json=priority_class())
                 assert r.status_code == 201, r.text
+                if self.puller is not None:
+                    r = await self.http.post(DAEMONSETS, json=self.puller)
+                    assert r.status_code == 201, r.text
                 self.schedule()
                 end, start_report = self.days * 86400, None
                 self.push(self.measured_from, "mark")
@@ -327,7 +372,7 @@ class Replay:
         self.windows = [w for w in self.windows if w["start"] >= self.measured_from]
         wasted = sum(1 for w in self.windows if not any(
             s.user in w["users"] and w["start"] <= self.offset(s.start) < w["end"] for s in self.sessions))
-        return {"gpu_starts": len(waits), "cold_starts": sum(w["cold"] for w in self.waits),
+        return {"prepull": self.puller is not None, "gpu_starts": len(waits), "cold_starts": sum(w["cold"] for w in self.waits),
                 "median_wait_s": statistics.median(waits) if waits else None,
                 "p90_wait_s": percentile(waits, 90), "max_wait_s": max(waits) if waits else None,
                 "gpu_node_hours": round(sum(node_hours.values()), 2),
@@ -385,7 +430,7 @@ def ratio(x, y):
     return None if x is None or not y else round(x / y, 3)
 
 
-async def replay_all(sessions: list[Session], days: int, lead_in_days: int) -> dict:
+async def replay_all(sessions: list[Session], days: int, lead_in_days: int, prepull: bool = True) -> dict:
     """Every mode over ``days`` days from the first session's day; the first ``lead_in_days`` are not measured."""
     logging.getLogger("tornado.access").setLevel(logging.ERROR)  # the expected 404s of deleted placeholders
     catalog = ProfileCatalog()
@@ -396,7 +441,7 @@ async def replay_all(sessions: list[Session], days: int, lead_in_days: int) -> d
     with tempfile.TemporaryDirectory() as tmp:
         for mode, policy in RUNS.items():
             started = time.perf_counter()
-            replay = Replay(mode[0], sessions, catalog, first, days, Path(tmp), lead_in_days, **policy)
+            replay = Replay(mode[0], sessions, catalog, first, days, Path(tmp), lead_in_days, prepull, **policy)
             result[mode] = await replay.run()
             result[mode]["replay_seconds"] = round(time.perf_counter() - started, 1)
     a, b, c = result["a"], result["b"], result["c"]
@@ -408,28 +453,32 @@ async def replay_all(sessions: list[Session], days: int, lead_in_days: int) -> d
     result["goal"] = GOAL
     result["goal_met"] = {k: result[k] is not None and result[k] <= v for k, v in GOAL.items()}
     result["goal_met"]["cost_vs_placeholders"] = result["cost_vs_placeholders"] is not None and result["cost_vs_placeholders"] < 1
-    # sensitivity: the same policy with max_warm_nodes = 3 (the pools' max) instead of the default 1
-    s3 = result["c_nodes3"]
-    result["c_nodes3_ratios"] = {"median_wait_ratio": ratio(s3["median_wait_s"], a["median_wait_s"]),
-                                 "p90_wait_ratio": ratio(s3["p90_wait_s"], a["p90_wait_s"]),
-                                 "cost_ratio": ratio(s3["month_cost_yen"], a["month_cost_yen"]),
-                                 "cost_vs_placeholders": ratio(s3["month_cost_yen"], b["month_cost_yen"])}
+    # sensitivity: max_warm_nodes = 3 (the pools' max) instead of the default 1; windows opening for the
+    # 10th percentile of the near starts instead of the median
+    for run in RUNS:
+        if run.startswith("c_"):
+            s = result[run]
+            result[f"{run}_ratios"] = {"median_wait_ratio": ratio(s["median_wait_s"], a["median_wait_s"]),
+                                       "p90_wait_ratio": ratio(s["p90_wait_s"], a["p90_wait_s"]),
+                                       "cost_ratio": ratio(s["month_cost_yen"], a["month_cost_yen"]),
+                                       "cost_vs_placeholders": ratio(s["month_cost_yen"], b["month_cost_yen"])}
     return result
 
 
 def print_table(result: dict) -> None:
-    names = {"a": "(a) scale from zero", "b": "(b) placeholders 08-19", "c": "(c) warm-up policy",
-             "c_nodes3": "(c) max_warm_nodes=3"}
+    names = {"a": "(a) scale from zero", "b": "(b) placeholders", "c": "(c) warm-up policy",
+             "c_nodes3": "(c) max_warm_nodes=3", "c_open10": "(c) open_percentile=10"}
+    names = {m: n + (" +pull" if result[m]["prepull"] else "") for m, n in names.items()}
     print(f"{result['users']} GPU users, {result['sessions']} sessions over {result['days']} days "
           f"(after a {result['lead_in_days']}-day lead-in)")
-    print(f"{'mode':<24}{'starts':>7}{'cold':>6}{'median s':>10}{'p90 s':>8}{'node-h':>9}{'GPU yen':>10}"
+    print(f"{'mode':<28}{'starts':>7}{'cold':>6}{'median s':>10}{'p90 s':>8}{'node-h':>9}{'GPU yen':>10}"
           f"{'month yen':>11}{'windows':>9}{'wasted':>8}")
     for mode in RUNS:
         m = result[mode]
-        print(f"{names[mode]:<24}{m['gpu_starts']:>7}{m['cold_starts']:>6}{m['median_wait_s'] or 0:>10.0f}"
+        print(f"{names[mode]:<28}{m['gpu_starts']:>7}{m['cold_starts']:>6}{m['median_wait_s'] or 0:>10.0f}"
               f"{m['p90_wait_s'] or 0:>8.0f}{m['gpu_node_hours']:>9.1f}{m['gpu_cost_yen']:>10.0f}"
               f"{m['month_cost_yen']:>11.0f}{m['warm_windows']:>9}{m['warmups_wasted']:>8}")
-    for mode in ("c", "c_nodes3"):
+    for mode in (m for m in RUNS if m.startswith("c")):
         print(f"{names[mode]} GPU starts against the day's window: {result[mode]['arrivals']}")
     for key, limit in GOAL.items():
         verdict = "met" if result["goal_met"][key] else "NOT met"
@@ -442,6 +491,8 @@ def main() -> None:
     parser.add_argument("--trace", help="replay this JSON Lines trace instead of the default one")
     parser.add_argument("--write-trace", help="write the default trace (or the --quick one) to this file and exit")
     parser.add_argument("--seed", type=int, default=21)
+    parser.add_argument("--no-prepull", action="store_true", help="run (b) and (c) without the chart's continuous "
+                        "image puller, as before it was deployed")
     parser.add_argument("--lead-in-days", type=int, help=f"days replayed before the measured ones (default "
                         f"{LEAD_IN_DAYS}, --quick 7); with --trace, the trace's first days")
     args = parser.parse_args()
@@ -460,7 +511,7 @@ def main() -> None:
     if args.write_trace:
         write_trace(sessions, args.write_trace)
         return
-    result = asyncio.run(replay_all(sessions, lead_in + days, lead_in))
+    result = asyncio.run(replay_all(sessions, lead_in + days, lead_in, not args.no_prepull))
     result.update({"benchmark": "warmup", "quick": bool(args.quick), "trace": args.trace or "default"})
     print_table(result)
     print(json.dumps(result))

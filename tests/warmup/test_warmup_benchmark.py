@@ -63,12 +63,26 @@ def test_quick_summary_has_the_ratios_and_sane_figures(quick):
 def test_placeholders_cost_more_and_the_policy_warms_after_its_lead_in(quick):
     a, b, c = quick["a"], quick["b"], quick["c"]
     assert b["gpu_node_hours"] > a["gpu_node_hours"]
-    assert b["median_wait_s"] < a["median_wait_s"]  # a node is there: only the image pull is left
+    assert b["median_wait_s"] < a["median_wait_s"]  # a node is there (and with the puller, its image)
     assert c["warm_windows"] > 0 and any(p["windows"] for p in c["plans"])
     assert c["cold_starts"] < a["cold_starts"]  # at least one start found its node warm
     assert 0 <= c["warmups_wasted"] <= c["warm_windows"]
     assert sum(c["arrivals"].values()) == c["gpu_starts"] and a["arrivals"] is None
     assert quick["goal_met"]["cost_vs_placeholders"] == (quick["cost_vs_placeholders"] < 1)
+
+
+def test_b_and_c_run_with_the_chart_image_puller_and_a_warm_node_has_the_image(quick):
+    """(a) is today's deployment as it was (no puller); (b) and (c) run the chart's continuous image puller
+    (rendered from helm-values/jupyterhub-aks.yaml). A placeholder node of (b) is up from 08:00, long before
+    anyone comes: the image is there, so a start waits only for the container (the stand-in's 5 s)."""
+    assert [quick[m]["prepull"] for m in ("a", "b", "c", "c_nodes3", "c_open10")] == [False, True, True, True, True]
+    assert quick["b"]["cold_starts"] == 0 and quick["b"]["max_wait_s"] <= 10
+    # the ratios of the sensitivity runs are what their figures say
+    for run in ("c_nodes3", "c_open10"):
+        assert quick[f"{run}_ratios"]["median_wait_ratio"] == round(
+            quick[run]["median_wait_s"] / quick["a"]["median_wait_s"], 3)
+    # windows opening for the 10th percentile of the near starts: nobody comes before the node is Ready
+    assert quick["c_open10"]["arrivals"]["before_node_ready"] <= quick["c"]["arrivals"]["before_node_ready"]
 
 
 def test_trace_round_trip(tmp_path):
@@ -109,3 +123,15 @@ def test_another_trace_file_is_replayed(tmp_path):
     low, high = cold_wait_bounds("gpua10large")
     assert low <= a["max_wait_s"] <= high  # the large pool's node takes longer (480 s) than gpua10's
     assert a["median_wait_s"] >= cold_wait_bounds("gpua10")[0]
+
+
+def test_no_prepull_runs_every_mode_without_the_puller(tmp_path):
+    day = datetime(2026, 11, 4, 9, tzinfo=TOKYO)
+    path = tmp_path / "one.jsonl"
+    write_trace([Session("ana", "gpu-a10", day, day + timedelta(hours=1))], path)
+    result = run_benchmark("--trace", str(path), "--lead-in-days", "0", "--no-prepull")
+    assert not any(result[m]["prepull"] for m in ("a", "b", "c", "c_nodes3", "c_open10"))
+    # (b)'s placeholder node came at 08:00 without the puller: ana still waits for the 7 GiB pull
+    low, high = cold_wait_bounds("gpua10")
+    pull = high - 30 - low
+    assert result["b"]["cold_starts"] == 0 and pull <= result["b"]["median_wait_s"] <= pull + 30
