@@ -9,6 +9,9 @@ Standard library only, so the same file runs in a slim image, on a shell runner 
 developer's machine. S3 requests are signed with AWS Signature V4 using the credentials in
 the environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, S3_ENDPOINT or AWS_ENDPOINT_URL,
 AWS_REGION); the keys are never printed.
+
+With ``S3IO_CACHE_DIR`` set, ``read_object`` (and ``read_bytes``) keep s3:// objects in that
+folder and serve a later read of the same version from it (s3cache.py; PIPELINE.md, "Data cache").
 """
 
 from __future__ import annotations
@@ -23,6 +26,11 @@ import sys
 import urllib.parse
 import urllib.request
 from pathlib import Path
+
+try:  # beside this file in the project; not copied into a model folder, which reads no training data
+    import s3cache
+except ImportError:  # pragma: no cover - the serving runtime's copy of s3io
+    s3cache = None
 
 TIMEOUT = 60
 READ_SIZE = 1 << 20  # open_object's buffer: what is held of an object at a time
@@ -168,7 +176,8 @@ def read_object(uri: str, version: str = "") -> tuple[bytes, dict]:
     "etag", "size", "versioned", "sha256"} (sha256 of the bytes, computed here, for any source)."""
     headers: dict[str, str] = {}
     if uri.startswith("s3://"):
-        data, headers = _s3_request("GET", uri, version)
+        cache = s3cache.Cache.from_env() if s3cache is not None else None
+        data, headers = _cached_get(cache, uri, version) if cache else _s3_request("GET", uri, version)
     elif uri.startswith(("http://", "https://")):
         shown = recorded_uri(uri)
         with _Body(_urlopen(uri, "GET", shown), "GET", shown) as response:
@@ -184,6 +193,44 @@ def read_object(uri: str, version: str = "") -> tuple[bytes, dict]:
         "versioned": version_id is not None, "sha256": hashlib.sha256(data).hexdigest(),
     }  # fmt: skip
     return data, record
+
+
+def _answered(headers: dict) -> tuple[str, str]:
+    """(version id, ETag without quotes) of an S3 answer; "" when there is none ("null": versioning off)."""
+    version = headers.get("x-amz-version-id") or ""
+    return ("" if version == "null" else version), (headers.get("etag") or "").strip('"')
+
+
+def _cached_get(cache, uri: str, version: str) -> tuple[bytes, dict]:
+    """GET ``uri`` through ``cache``: a pinned version is looked up at once (a version never
+    changes: no request at all on a hit); an unpinned read first asks the store (HEAD) which
+    version or ETag is current, so a changed object is a miss, never a stale hit."""
+    parsed = urllib.parse.urlparse(uri)
+    where = (_endpoint(), parsed.netloc, parsed.path.lstrip("/"))
+    shown = uri + (f" version {version}" if version else "")
+    if version:
+        name, etag = cache.name(*where, version=version), None
+    else:
+        _, head = _s3_request("HEAD", uri)
+        current, etag = _answered(head)
+        length = head.get("content-length", "")
+        name = cache.name(*where, version=current, etag=etag, size=int(length) if length.isdigit() else -1)
+    hit = cache.get(name, etag)
+    if hit is not None:
+        data, header = hit
+        s3cache.say(f"cache hit {shown}: {len(data)} bytes not downloaded")
+        return data, {"etag": f'"{header["etag"]}"' if header.get("etag") else "", "x-amz-version-id": header.get("version_id", "")}
+    data, headers = _s3_request("GET", uri, version)
+    got_version, got_etag = _answered(headers)
+    length = headers.get("content-length", "")
+    refused = s3cache.Cache.verified(data, got_etag, int(length) if length.isdigit() else None)
+    if refused:
+        outcome = f"not kept: {refused}"
+    else:  # named by what the GET answered (the object may have changed since the HEAD)
+        name = cache.name(*where, version=version or got_version, etag=got_etag, size=len(data))
+        outcome = cache.put(name, data, {"uri": uri, "version_id": got_version, "etag": got_etag})
+    s3cache.say(f"cache miss {shown}: {len(data)} bytes downloaded, {outcome}")
+    return data, headers
 
 
 def write_bytes(uri: str, data: bytes) -> None:
