@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
 
 import pytest
+import yaml
 
 from hybridhub.spawner.profiles import ProfileCatalog
 
-from .z2jh import HERE, VALUES_DIR, load_yaml
+from .z2jh import HERE, REPO, VALUES_DIR, load_yaml
 
 pytestmark = pytest.mark.deploy
 
@@ -88,3 +90,34 @@ def test_onprem_model_server_compose():
     # MLServer's readiness (V2 inference protocol), its metrics files off the read-only root
     assert "/v2/health/ready" in service["healthcheck"]["test"][-1]
     assert service["environment"]["MLSERVER_METRICS_DIR"].startswith("/tmp/") and "/tmp" in service["tmpfs"]
+
+
+# gitlab-runner common/config.go, KubernetesHostPath: the keys of [[runners.kubernetes.volumes.host_path]]
+HOST_PATH_KEYS = {"name", "mount_path", "sub_path", "read_only", "host_path", "mount_propagation"}
+
+
+def test_cloud_jobs_mount_the_training_data_cache_and_are_told_where_it_is():
+    """Issue 22: a hostPath on the node's temporary disk (survives between jobs on one node, unlike an
+    empty_dir), writable by the trainer image's user, and S3IO_CACHE_DIR pointing at it."""
+    runner = cloud_runner()
+    env = dict(item.split("=", 1) for item in runner["environment"])
+    (volume,) = runner["kubernetes"]["volumes"]["host_path"]
+    assert set(volume) <= HOST_PATH_KEYS
+    assert env["S3IO_CACHE_DIR"] == volume["mount_path"] and volume["read_only"] is False
+    assert volume["host_path"].startswith("/mnt/"), "the VM's temporary disk, not the OS disk"
+    assert int(env["S3IO_CACHE_MAX_BYTES"]) > 0
+    (patch,) = runner["kubernetes"]["pod_spec"]
+    (init,) = yaml.safe_load(patch["patch"])["initContainers"]
+    assert init["volumeMounts"] == [{"name": volume["name"], "mountPath": volume["mount_path"]}]
+    assert init["image"] == runner["kubernetes"]["image"] and init["securityContext"] == {"runAsUser": 0}
+    trainer_uid = re.search(r"^USER (\d+)$", (REPO / "images" / "trainer" / "Dockerfile").read_text(), re.M)
+    assert init["command"] == ["chown", f"{trainer_uid.group(1)}:{trainer_uid.group(1)}", volume["mount_path"]]
+    # the pod parts the executor makes of them (executor_kubernetes.go getVolumesForHostPaths: a
+    # hostPath volume without type; the mount in the build container) are valid Kubernetes objects
+    from .test_manifests import validate
+
+    mount = {"name": volume["name"], "mountPath": volume["mount_path"], "readOnly": volume["read_only"]}
+    validate({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "runner-job"}, "spec": {
+        "volumes": [{"name": volume["name"], "hostPath": {"path": volume["host_path"]}}], "initContainers": [init],
+        "containers": [{"name": "build", "image": runner["kubernetes"]["image"], "volumeMounts": [mount],
+                        "env": [{"name": k, "value": v} for k, v in env.items()]}]}})  # fmt: skip
