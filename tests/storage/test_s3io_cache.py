@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -127,20 +128,22 @@ def test_a_full_volume_evicts_then_never_fails_the_read(admin, job_env, cache_di
     assert len(entries(cache_dir)) == 1
     data = os.urandom(30_000)
     version = put(admin, bucket, "new", data)
+    new_name = s3cache.Cache.name(job_env["S3_ENDPOINT"], bucket, "new", version=version)
     real, calls = s3cache._write_all, []
 
-    def full_once(fd, blob):  # the volume is full until something is deleted
-        calls.append(len(blob))
+    def full_once(fd, chunk):  # the volume is full until something is deleted
+        calls.append(len(chunk))
         if len(calls) == 1:
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-        real(fd, blob)
+        real(fd, chunk)
 
     monkeypatch.setattr(s3cache, "_write_all", full_once)
     assert s3io.read_bytes(f"s3://{bucket}/new", version) == data
-    assert len(calls) == 2 and len(entries(cache_dir)) == 1, "the old entry was evicted, the new one kept"
+    assert len(calls) > 1 and [p.name for p in entries(cache_dir)] == [new_name], "the old entry evicted, the new one kept"
+    assert s3cache.Cache(cache_dir).get(new_name)[0] == data
     assert "cache volume full (ENOSPC): evicting" in capsys.readouterr().err
 
-    def always_full(fd, blob):
+    def always_full(fd, chunk):
         raise OSError(errno.EDQUOT, os.strerror(errno.EDQUOT))
 
     monkeypatch.setattr(s3cache, "_write_all", always_full)
@@ -198,7 +201,7 @@ def test_downloaded_bytes_are_verified_before_they_are_kept():
     assert s3cache.Cache.verified(b"0123456780", md5, 10) == "the bytes are not the MD5 their ETag says"
 
 
-def test_concurrent_jobs_reading_the_same_version_all_succeed(admin, proxy, job_env, cache_dir):
+def test_concurrent_jobs_reading_the_same_version_all_succeed(admin, proxy, job_env, cache_dir, monkeypatch):
     bucket = new_bucket(admin, versioned=True)
     data = os.urandom(2_000_000)
     version = put(admin, bucket, "shared", data)
@@ -214,6 +217,14 @@ def test_concurrent_jobs_reading_the_same_version_all_succeed(admin, proxy, job_
     assert len(entries(cache_dir)) == 1
     before = proxy.connections
     assert s3io.read_bytes(f"s3://{bucket}/shared", version) == data and proxy.connections == before
+
+    # threads of one process (one pid) into a cold cache: the same
+    threaded = cache_dir.parent / "threaded"
+    monkeypatch.setenv("S3IO_CACHE_DIR", str(threaded))
+    with ThreadPoolExecutor(4) as pool:
+        reads = list(pool.map(lambda _: s3io.read_bytes(f"s3://{bucket}/shared", version), range(4)))
+    assert reads == [data] * 4 and len(entries(threaded)) == 1
+    assert [p.name for p in threaded.iterdir() if p.name.startswith(".tmp-")] == []
 
 
 def test_a_cache_folder_that_cannot_be_made_or_a_bad_bound_turns_the_cache_off(admin, job_env, tmp_path, monkeypatch, capsys):

@@ -33,6 +33,7 @@ import json
 import os
 import re
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -93,10 +94,11 @@ class Cache:
         entry (deleted). A hit marks the entry as just used."""
         path = self.folder / name
         try:
-            raw = path.read_bytes()
+            with open(path, "rb") as entry:  # header line by line, then the bytes: one copy in memory
+                header = self._header(entry.readline(), entry.readline())
+                data = entry.read()
         except OSError:
             return None
-        header, data = self._parse(raw)
         if header is None or len(data) != header.get("size") or hashlib.sha256(data).hexdigest() != header.get("sha256"):
             say(f"cache entry {name} is damaged: deleted, not served")
             self._unlink(path)
@@ -111,17 +113,14 @@ class Cache:
         return data, header
 
     @staticmethod
-    def _parse(raw: bytes) -> tuple[dict | None, bytes]:
-        if not raw.startswith(MAGIC):
-            return None, b""
-        end = raw.find(b"\n", len(MAGIC))
-        if end < 0:
-            return None, b""
+    def _header(magic: bytes, line: bytes) -> dict | None:
+        if magic != MAGIC or not line.endswith(b"\n"):
+            return None
         try:
-            header = json.loads(raw[len(MAGIC) : end])
+            header = json.loads(line)
         except ValueError:
-            return None, b""
-        return (header if isinstance(header, dict) else None), raw[end + 1 :]
+            return None
+        return header if isinstance(header, dict) else None
 
     # -- writing ---------------------------------------------------------------------------------
 
@@ -140,31 +139,32 @@ class Cache:
         """Keep ``data`` as entry ``name``; what happened, for the log line: "kept" or why not.
         Never raises: the read goes on with the bytes it has."""
         header = {**header, "size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
-        blob = MAGIC + json.dumps(header, sort_keys=True).encode() + b"\n" + data
-        if len(blob) > self.max_bytes:
+        head = MAGIC + json.dumps(header, sort_keys=True).encode() + b"\n"
+        if len(head) + len(data) > self.max_bytes:
             return f"not kept: larger than {MAX_ENV}={self.max_bytes}"
         try:
             self.sweep()
-            self.evict(len(blob), keep=name)
+            self.evict(len(head) + len(data), keep=name)
             try:
-                self._write(name, blob)
+                self._write(name, head, data)
             except OSError as exc:
                 if exc.errno not in FULL:
                     raise
                 say(f"cache volume full ({errno.errorcode[exc.errno]}): evicting")
                 self.evict(self.max_bytes, keep="")  # everything else
-                self._write(name, blob)
+                self._write(name, head, data)
         except OSError as exc:
             return f"not kept: {exc.strerror or exc}"
         return "kept"
 
-    def _write(self, name: str, blob: bytes) -> None:
+    def _write(self, name: str, head: bytes, data: bytes) -> None:
         """Temporary file in the folder, then an atomic rename; a failure leaves no file behind."""
-        tmp = self.folder / f"{TMP_PREFIX}{name}.{os.getpid()}.{time.monotonic_ns()}"
+        tmp = self.folder / f"{TMP_PREFIX}{name}.{os.getpid()}.{threading.get_ident()}.{time.monotonic_ns()}"
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
         try:
             try:
-                _write_all(fd, blob)
+                _write_all(fd, head)
+                _write_all(fd, data)
                 os.fsync(fd)
             finally:
                 os.close(fd)
