@@ -219,7 +219,8 @@ def _cached_get(cache, uri: str, version: str) -> tuple[bytes, dict]:
     if hit is not None:
         data, header = hit
         s3cache.say(f"cache hit {shown}: {len(data)} bytes not downloaded")
-        return data, {"etag": f'"{header["etag"]}"' if header.get("etag") else "", "x-amz-version-id": header.get("version_id", "")}
+        etag_header = f'"{header["etag"]}"' if header.get("etag") else ""
+        return data, {"etag": etag_header, "x-amz-version-id": header.get("version_id", "")}
     data, headers = _s3_request("GET", uri, version)
     got_version, got_etag = _answered(headers)
     length = headers.get("content-length", "")
