@@ -102,3 +102,25 @@ def test_messages_in_both_languages():
         "GPU ノードはすでに起動中です（ウォームアップが 2 分前に要求しました）。あと約 5 分で準備できます"
         "（gpua10 プールのノードは通常 7 分かかります）。")
     assert "any moment" in message("node_coming_late", "en", kind="GPU", pool="gpua10", ago="8 min", eta="7 min")
+
+
+def test_an_image_already_on_the_node_is_not_said_to_be_downloaded():
+    # kubernetes pkg/kubelet/images/image_manager.go: "Container image %q already present on machine" (no Pulling)
+    from hybridhub.spawner.phases import Phase, observe
+    main = {"kind": "Pod", "name": "jupyter-alice", "fieldPath": "spec.containers{notebook}"}
+    spec = {"spec": {"containers": [{"name": "notebook", "image": "gpu:1"}], "nodeName": "n1"}}
+    present = [{"reason": "Pulled", "message": 'Container image "gpu:1" already present on machine',
+                "involvedObject": main}]
+    seen = observe(spec, present)
+    assert seen.phase == Phase.STARTING and seen.image_present
+    pulled = [{"reason": "Pulling", "message": 'Pulling image "gpu:1"', "involvedObject": main},
+              {"reason": "Pulled", "message": 'Successfully pulled image "gpu:1" in 3m0s', "involvedObject": main}]
+    assert not observe(spec, pulled).image_present
+
+
+def test_the_pods_own_scheduled_event_can_tell_before_the_pod_does():
+    # KubeSpawner's pod and event reflectors are two watches: the Scheduled event may come first
+    watch = WarmWatch()
+    watch.see([placeholder("ph", node="aks-gpua10-1")])
+    assert watch.read(None, [], node="aks-gpua10-2") is None
+    assert watch.read(None, [], node="aks-gpua10-1").kind == WARMED

@@ -231,7 +231,7 @@ class HybridKubeSpawner(HybridSpawner, KubeSpawner):
                 return
             watch.see([self.api.api_client.sanitize_for_serialization(p) for p in answer.items or []])
         events = self.event_reflector.events if self.event_reflector else []
-        watch.read(self._pod(), events)
+        watch.read(self._pod(), events, node=observation.node)
 
     def _deadline_for(self, observation: Observation, entered: float) -> tuple[str, float] | None:
         profile = getattr(self, "_profile", None)
@@ -268,6 +268,7 @@ class HybridKubeSpawner(HybridSpawner, KubeSpawner):
             await self._abandon(inner)
             raise web.HTTPError(500, str(failed), reason=str(failed)) from None
         observation = self._observe()
+        await self._look_for_warm_node(observation)  # the news is final before the start is done
         waited = time.monotonic() - self._hybrid_started_at
         cold = observation.scale_up and self.warm_news is None  # a warmed or head-started wait is not a cold start
         if cold and getattr(self, "_profile", None):
@@ -381,7 +382,9 @@ class HybridKubeSpawner(HybridSpawner, KubeSpawner):
             yield "node", message("node_ready", language, node=observation.node)
         for step in observation.steps:  # each start-up step once, even when it passed between two looks
             yield f"preparing-{step}", message("preparing_server", language, step=step)
-        if observation.phase >= Phase.PULLING:
+        if observation.phase >= Phase.PULLING and observation.image_present:
+            yield "image-ready", message("image_ready", language)
+        elif observation.phase >= Phase.PULLING:
             size_bytes = observation.image_size or self.image_sizes.get(profile.image)
             size = f" ({size_bytes / 2**30:.1f} GiB)" if size_bytes else ""
             yield "pulling", message("pulling_image", language, image=profile.image, size=size)

@@ -49,10 +49,13 @@ class Observation:
     step: str = ""  # the init container being run while PREPARING
     steps: tuple[str, ...] = ()  # the init containers seen starting, in order
     autoscaler_note: str = ""  # the autoscaler's last transient reason for not adding a node
+    image_present: bool = False  # the server's image was already on the node: nothing downloaded
 
 
 _IMAGE_PULL_WAITING = {"ErrImagePull", "ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull"}
 _SIZE = re.compile(r"[Ii]mage size: (\d+) bytes")
+# kubernetes pkg/kubelet/images/image_manager.go EnsureImageExists: "Container image %q already present on machine"
+_PRESENT = "already present on machine"
 _FIELD_PATH = re.compile(r"^spec\.(initContainers|containers)\{(.+)\}$")
 _NAMED = re.compile(r"^(?:Created container:?|Started container|Stopping container) (\S+)$")
 _QUOTED = re.compile(r'"([^"]+)"')
@@ -137,6 +140,7 @@ def observe(pod: dict | None, events: list[dict]) -> Observation:
     failure = None
     steps: list[str] = []
     note = ""
+    present = downloaded = False
     server = server_container(pod)
     for event in events:
         reason = event.get("reason", "")
@@ -164,9 +168,10 @@ def observe(pod: dict | None, events: list[dict]) -> Observation:
             match = re.search(r" to (\S+)$", message)
             node = match.group(1) if match else node
         elif reason == "Pulling":
-            phase = max(phase, Phase.PULLING)
+            phase, downloaded = max(phase, Phase.PULLING), True
         elif reason == "Pulled":
             phase = max(phase, Phase.STARTING)
+            present = present or _PRESENT in message
             match = _SIZE.search(message)
             size = int(match.group(1)) if match else size
         elif reason in ("Created", "Started"):
@@ -184,7 +189,7 @@ def observe(pod: dict | None, events: list[dict]) -> Observation:
         note = ""
     return Observation(phase=phase, scale_up=scale_up, node=node, image_size=size, failure=failure,
                        step=steps[-1] if steps and phase == Phase.PREPARING else "", steps=tuple(steps),
-                       autoscaler_note=note)
+                       autoscaler_note=note, image_present=present and not downloaded)
 
 
 _SCALE_KINDS = {"cannot_scale", "pool_at_max", "scale_backoff", "autoscaler_limit"}

@@ -81,18 +81,28 @@ class WarmWatch:
             self.seen[name] = _Seen(node or (known.node if known else ""),
                                     parse_time(_meta(pod).get("creationTimestamp")))
 
-    def read(self, pod: dict | None, events: list[dict]) -> WarmNews | None:
-        """The news for the user ``pod`` given the namespace's pod ``events``; once warmed, it stays so."""
-        if pod is None or (self.news and self.news.kind == WARMED):
+    def read(self, pod: dict | None, events: list[dict], node: str = "") -> WarmNews | None:
+        """The news for the user ``pod`` given the namespace's pod ``events``; once warmed, it stays so.
+
+        ``node``: where the pod's own events say it was scheduled (they can arrive before the pod's
+        update does)."""
+        if self.news and self.news.kind == WARMED:
             return self.news
-        warm = self._warm_node(pod, events)
+        if pod is None:
+            if node and node in self._held():
+                self.news = WarmNews(WARMED, node=node)
+            return self.news
+        warm = self._warm_node(pod, events, node)
         if warm:
             self.news = WarmNews(WARMED, node=warm)
         elif self.news is None and not self._placed(pod):
             self.news = self._coming(pod)
         return self.news
 
-    def _warm_node(self, pod: dict, events: list[dict]) -> str:
+    def _held(self) -> set[str]:
+        return {s.node for s in self.seen.values() if s.node}
+
+    def _warm_node(self, pod: dict, events: list[dict], scheduled: str) -> str:
         uid = _meta(pod).get("uid")
         for event in events:
             if event.get("reason") != "Preempted":
@@ -101,9 +111,8 @@ class WarmWatch:
             victim = (event.get("involvedObject") or {}).get("name")
             if found and uid and found.group(1) == uid and victim in self.seen:
                 return found.group(2)
-        held = {s.node for s in self.seen.values() if s.node}
-        node = self._placed(pod)
-        return node if node in held else ""
+        node = self._placed(pod) or scheduled
+        return node if node in self._held() else ""
 
     @staticmethod
     def _placed(pod: dict) -> str:
