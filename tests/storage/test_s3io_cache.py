@@ -58,7 +58,7 @@ def entries(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.name.endswith(".obj") and not p.name.startswith(".tmp-"))
 
 
-def test_a_pinned_version_is_downloaded_once_then_served_without_a_request(admin, proxy, job_env, cache_dir, capsys):
+def test_a_pinned_version_is_downloaded_once_then_served_after_the_stores_yes(admin, proxy, job_env, cache_dir, capsys):
     bucket = new_bucket(admin, versioned=True)
     first = os.urandom(300_000)
     v1 = put(admin, bucket, "train.csv", first)
@@ -66,18 +66,55 @@ def test_a_pinned_version_is_downloaded_once_then_served_without_a_request(admin
     uri = f"s3://{bucket}/train.csv"
 
     data, record = s3io.read_object(uri, v1)
-    assert data == first and record["version_id"] == v1 and proxy.connections == 1
+    assert data == first and record["version_id"] == v1 and proxy.connections == 2  # HEAD + GET
     assert "cache miss" in capsys.readouterr().err
 
     again, record2 = s3io.read_object(uri, v1)
     assert again == first and record2 == record
-    assert proxy.connections == 1, "a hit on a pinned version asks the store nothing"
-    proxy.kill()  # the store is gone: the pinned version is still read
-    assert s3io.read_bytes(uri, v1) == first
+    assert proxy.connections == 3, "a hit asks the store only whether this job may read it (HEAD, no body)"
     log = capsys.readouterr().err.splitlines()
-    assert log == [f"s3io cache hit {uri} version {v1}: 300000 bytes not downloaded"] * 2
+    assert log == [f"s3io cache hit {uri} version {v1}: 300000 bytes not downloaded"]
     assert job_env["AWS_SECRET_ACCESS_KEY"] not in "".join(log) and job_env["AWS_ACCESS_KEY_ID"] not in "".join(log)
     assert len(entries(cache_dir)) == 1
+
+
+def test_the_store_not_the_cache_decides_who_may_read(admin, proxy, job_env, cache_dir, monkeypatch, capsys):
+    """The runner's jobs share the folder: a job whose keys the store refuses gets nothing from it,
+    and with the store gone nothing is served unasked."""
+    bucket = new_bucket(admin, versioned=True)
+    secret = os.urandom(100_000)
+    v1 = put(admin, bucket, "labels.csv", secret)
+    uri = f"s3://{bucket}/labels.csv"
+    assert s3io.read_bytes(uri, v1) == secret and len(entries(cache_dir)) == 1
+    capsys.readouterr()
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "not-" + job_env["AWS_SECRET_ACCESS_KEY"])  # SigV4: refused
+    with pytest.raises(SystemExit) as refused:
+        s3io.read_bytes(uri, v1)
+    assert "403" in str(refused.value), refused.value
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", job_env["AWS_SECRET_ACCESS_KEY"])
+    proxy.kill()
+    with pytest.raises(SystemExit):
+        s3io.read_bytes(uri, v1)
+    assert "cache hit" not in capsys.readouterr().err and len(entries(cache_dir)) == 1
+
+
+def test_an_entry_whose_bytes_are_not_its_etags_md5_is_not_served(admin, proxy, job_env, cache_dir, capsys):
+    """Another job wrote an entry with a consistent header (size, sha256) but other bytes."""
+    bucket = new_bucket(admin, versioned=True)
+    data = os.urandom(50_000)
+    v1 = put(admin, bucket, "x.csv", data)
+    uri = f"s3://{bucket}/x.csv"
+    s3io.read_bytes(uri, v1)
+    (entry,) = entries(cache_dir)
+    cache = s3cache.Cache(cache_dir)
+    magic, line, _ = entry.read_bytes().split(b"\n", 2)
+    header = cache._header(magic + b"\n", line + b"\n")
+    planted = os.urandom(50_000)
+    assert cache.put(entry.name, planted, {k: header[k] for k in ("uri", "version_id", "etag")}) == "kept"
+    capsys.readouterr()
+    assert s3io.read_bytes(uri, v1) == data
+    log = capsys.readouterr().err
+    assert "is not the object its ETag names: deleted, not served" in log and "cache miss" in log
 
 
 @pytest.mark.parametrize("versioned", [False, True])
@@ -169,7 +206,7 @@ def test_a_damaged_entry_is_never_served(admin, proxy, job_env, cache_dir, damag
         raw[:5] = b"junk!"
     entry.write_bytes(bytes(raw))
     capsys.readouterr()
-    assert s3io.read_bytes(f"s3://{bucket}/x", version) == data and proxy.connections == 2
+    assert s3io.read_bytes(f"s3://{bucket}/x", version) == data and proxy.connections == 4  # each: HEAD + GET
     err = capsys.readouterr().err
     assert "is damaged: deleted, not served" in err and "cache miss" in err
     assert len(entries(cache_dir)) == 1 and s3cache.Cache(cache_dir).get(entry.name)[0] == data  # re-kept, whole
@@ -216,7 +253,7 @@ def test_concurrent_jobs_reading_the_same_version_all_succeed(admin, proxy, job_
     assert [p.name for p in cache_dir.iterdir() if p.name.startswith(".tmp-")] == []
     assert len(entries(cache_dir)) == 1
     before = proxy.connections
-    assert s3io.read_bytes(f"s3://{bucket}/shared", version) == data and proxy.connections == before
+    assert s3io.read_bytes(f"s3://{bucket}/shared", version) == data and proxy.connections == before + 1  # the HEAD
 
     # threads of one process (one pid) into a cold cache: the same
     threaded = cache_dir.parent / "threaded"

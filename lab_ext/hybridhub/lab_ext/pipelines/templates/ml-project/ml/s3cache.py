@@ -7,8 +7,10 @@ cache"). What the cache guarantees:
 
 - an entry is named by the store, bucket, key and either the object's version id or, for an
   object without versions, its ETag: a changed object has another name, so a stale entry is never
-  found. s3io finds the current ETag or version with a HEAD before it looks, unless the read
-  pins a version (a version never changes);
+  found. s3io asks the store with a HEAD before it looks, for every read, a pinned version's too:
+  the store decides whether this job's keys may read the object (the folder is shared by the
+  runner's jobs), and says its current version or ETag; an entry is served only when its recorded
+  ETag is the store's;
 - an entry is written to a temporary file in the same folder and renamed into place
   (``os.replace``, atomic on one file system): a crash leaves at most a ``.tmp-`` file, which is
   never read and is swept after an hour; two jobs writing the same entry both succeed (the
@@ -216,6 +218,9 @@ class Cache:
                             self._unlink(Path(item.path))
                     except OSError:
                         continue
+
+    def drop(self, name: str) -> None:
+        self._unlink(self.folder / name)
 
     @staticmethod
     def _unlink(path: Path) -> None:

@@ -202,20 +202,24 @@ def _answered(headers: dict) -> tuple[str, str]:
 
 
 def _cached_get(cache, uri: str, version: str) -> tuple[bytes, dict]:
-    """GET ``uri`` through ``cache``: a pinned version is looked up at once (a version never
-    changes: no request at all on a hit); an unpinned read first asks the store (HEAD) which
-    version or ETag is current, so a changed object is a miss, never a stale hit."""
+    """GET ``uri`` through ``cache``. Every read first asks the store (a HEAD: no body) with this
+    job's keys: the store, not the cache, decides whether this job may read the object (the
+    runner's jobs share the folder), and it says the object's current version or ETag, so a
+    changed object is a miss, never a stale hit. A pinned version's entry is named by its version
+    id; an entry is served only when the ETag it recorded is the store's (and, for a single-part
+    ETag, when its bytes are the MD5 the ETag says)."""
     parsed = urllib.parse.urlparse(uri)
     where = (_endpoint(), parsed.netloc, parsed.path.lstrip("/"))
     shown = uri + (f" version {version}" if version else "")
-    if version:
-        name, etag = cache.name(*where, version=version), None
-    else:
-        _, head = _s3_request("HEAD", uri)
-        current, etag = _answered(head)
-        length = head.get("content-length", "")
-        name = cache.name(*where, version=current, etag=etag, size=int(length) if length.isdigit() else -1)
+    _, head = _s3_request("HEAD", uri, version)
+    current, etag = _answered(head)
+    length = head.get("content-length", "")
+    name = cache.name(*where, version=version or current, etag=etag, size=int(length) if length.isdigit() else -1)
     hit = cache.get(name, etag)
+    if hit is not None and s3cache.Cache.verified(hit[0], etag, None):
+        s3cache.say(f"cache entry of {shown} is not the object its ETag names: deleted, not served")
+        cache.drop(name)
+        hit = None
     if hit is not None:
         data, header = hit
         s3cache.say(f"cache hit {shown}: {len(data)} bytes not downloaded")
