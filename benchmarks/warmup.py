@@ -103,7 +103,7 @@ from hybridhub.spawner.pod import profile_overrides  # noqa: E402
 from hybridhub.spawner.profiles import GPU_RESOURCE, ProfileCatalog  # noqa: E402
 from tests.kube_standin import KubeStandIn, load_config  # noqa: E402
 from tests.kube_standin.from_catalog import IMAGE_SIZES, cluster_from_catalog  # noqa: E402
-from tests.deploy.image_puller import continuous_puller, image_of  # noqa: E402
+from tests.deploy.image_puller import continuous_puller  # noqa: E402
 from tests.deploy.z2jh import VALUE_SETS, chart_values  # noqa: E402
 from warmup_trace import FIRST_DAY, JP_HOLIDAYS, QUICK_TEAM, TEAM, TOKYO, Session, generate, read_trace, write_trace  # noqa: E402
 
@@ -133,7 +133,7 @@ def site_image(image: str, values: dict) -> str:
     """A catalog image as the hub names it on the site (hub.extraConfig 20-: the registry and tag of
     HYBRIDHUB_IMAGE_REGISTRY/_TAG, here those of singleuser.image), so the puller and the users' pods
     name the same image."""
-    registry, _, name = values["singleuser"]["image"]["name"].rpartition("/")
+    registry = values["singleuser"]["image"]["name"].rpartition("/")[0]
     return f"{registry}/{image.rpartition('/')[2].partition(':')[0]}:{values['singleuser']['image']['tag']}"
 
 
