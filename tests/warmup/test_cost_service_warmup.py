@@ -220,3 +220,45 @@ async def test_without_the_priorityclass_grant_the_warmup_is_forbidden(standin, 
         assert placeholders(standin) == []
     finally:
         await api.close()
+
+
+async def test_a_placeholder_left_by_a_service_down_at_its_windows_end_is_ended_after_the_restart(standin, tmp_path):
+    api = api_for(standin, standin.token)
+    try:
+        await run_until(standin, make_loop(tmp_path, Clock(standin)), api, at("08:20"))
+        [name] = placeholders(standin)
+        await standin.clock.advance((at("09:00") - Clock(standin)()).total_seconds())  # down over 08:45
+        restarted = make_loop(tmp_path, Clock(standin))  # same plan file, warm-up log and cluster
+        await restarted.step(api)
+        assert placeholders(standin) == []
+        [entry] = restarted.log.entries()
+        assert (entry["placeholder"], entry["outcome"]) == (name, "wasted")
+        assert entry["created"] == at("08:08").isoformat()  # from the pod, not from the restart (09:00)
+    finally:
+        await api.close()
+
+
+async def test_a_window_open_at_midnight_is_still_ended_on_the_next_day(standin, tmp_path):
+    """Thursday's plan kept with a window 23:40–00:20 (made by hand here: predictions of a late start
+    need a week of history); the runner of the new day still ends it at 00:20."""
+    loop = make_loop(tmp_path, Clock(standin))
+    api = api_for(standin, standin.token)
+    try:
+        await loop.step(api)  # Friday 08:00: Friday's plan kept
+        window = {"start": at("23:40").isoformat(), "end": (at("23:40") + timedelta(minutes=40)).isoformat(),
+                  "users": ["alice"], "nodes": 1, "reason": "likely_start", "cost": "49.80",
+                  "starts": [{"user": "alice", "profile": "gpu-a10", "at": at("23:50").isoformat(),
+                              "days": 3, "of_days": 5}]}
+        loop.plans["2027-01-15"]["pools"] = [{"pool": "gpua10", "windows": [window], "dropped": [],
+                                              "total_cost": "49.80"}]
+        loop.runner_day = None  # as after a restart with that plan kept
+        await standin.clock.advance((at("23:40", 5) - Clock(standin)()).total_seconds())
+        await loop.step(api)
+        [name] = placeholders(standin)
+        await run_until(standin, loop, api, at("23:40") + timedelta(minutes=30), step=60)  # past midnight
+        assert loop.runner_day == "2027-01-16" and placeholders(standin) == [name]  # still its window
+        await run_until(standin, loop, api, at("23:40") + timedelta(minutes=41), step=30)
+        assert placeholders(standin) == []
+        assert [(e["placeholder"], e["outcome"]) for e in loop.log.entries()] == [(name, "wasted")]
+    finally:
+        await api.close()

@@ -140,16 +140,25 @@ class WarmupLoop:
         later = sorted(k for k in self.plans if k > self.local_day(now).isoformat())
         return self.plans[later[0]] if later else None
 
+    def plans_to_run(self, day: str) -> list[str]:
+        """Today's kept plan, and the one kept before it: a placeholder of that day still in the
+        cluster (the service was down when its window ended, or it spans midnight) is ended too."""
+        earlier = sorted(k for k in self.plans if k < day)[-1:]
+        return earlier + ([day] if day in self.plans else [])
+
     async def step(self, api_client) -> None:
         """One look: plans kept, today's runner (re)built at a new day, the runner ticked (in site time)."""
         now = self.now().astimezone(self.policy.zone())
         self.keep_plans(now)
         day = self.local_day(now).isoformat()
         if self.runner_day != day:
-            self.runner = runner_for(self.policy, self.catalog, self.coldstarts, api_client, self.namespace,
-                                     self.prices(), self.budget)
-            self.runner.load(placeholders_for(self.plans.get(day) or {}, self.catalog, self.policy, self.namespace))
-            self.runner_day = day
+            runner = runner_for(self.policy, self.catalog, self.coldstarts, api_client, self.namespace,
+                                self.prices(), self.budget)
+            if self.runner is not None:  # a window open across midnight is still watched to its end
+                runner.held.update({k: h for k, h in self.runner.held.items() if h.created and not h.outcome})
+            for kept in self.plans_to_run(day):  # the previous kept day's too: its placeholders left
+                runner.load(placeholders_for(self.plans[kept], self.catalog, self.policy, self.namespace))
+            self.runner, self.runner_day = runner, day
         await self.runner.tick(now)
 
     async def run(self, api_client, sleep=asyncio.sleep) -> None:

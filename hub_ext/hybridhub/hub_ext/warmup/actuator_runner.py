@@ -10,7 +10,8 @@ ends in one of four ways, each written to the warm-up log (:mod:`.actuator_log`)
   the node on its way is the user's (the autoscaler counts pending pods on upcoming nodes); the wait
   saved is then how long that node had already been coming.  A placeholder is a bare
   pod, never re-created, so a preempted one never asks for a second node (the chart's StatefulSet
-  placeholders would).
+  placeholders would).  One already in the cluster when the runner first looks (created before the
+  service restarted) is watched from its creation time, so it still ends at its window's end.
 - **wasted**: its window ended and no user came; it is deleted and the autoscaler removes the node
   after the pool's scale-down time.
 - **never_joined**: still unscheduled after the pool's cold-start median × ``node_join_factor``
@@ -98,10 +99,13 @@ class WarmupRunner:
         for held in self.held.values():
             if held.outcome:
                 continue
+            pod = pods.get(held.name)
+            if held.created is None and pod is not None:  # created before a restart: watched from its creation
+                held.created = _event_time({"metadata": pod["metadata"]}, now)
             if held.created is None:
                 await self._maybe_create(held, now, stop)
             else:
-                await self._watch(held, pods.get(held.name), now)
+                await self._watch(held, pod, now)
 
     async def _maybe_create(self, held: Held, now: datetime, stop: BudgetStop) -> None:
         if not held.start <= now < held.end:
