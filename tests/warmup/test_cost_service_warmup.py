@@ -262,3 +262,29 @@ async def test_a_window_open_at_midnight_is_still_ended_on_the_next_day(standin,
         assert [(e["placeholder"], e["outcome"]) for e in loop.log.entries()] == [(name, "wasted")]
     finally:
         await api.close()
+
+
+def test_a_damaged_plan_file_does_not_stop_the_service(tmp_path):
+    (tmp_path / "plans.json").write_text("{not json", encoding="utf-8")
+    moment = datetime(2027, 1, 15, 9, 0, tzinfo=UTC)
+    loop = make_loop(tmp_path, lambda: moment)
+    assert loop.plans == {}
+    loop.keep_plans(moment)
+    assert list(PlanStore(tmp_path / "plans.json").load()) == ["2027-01-15"]  # made again and kept
+
+
+async def test_a_forbidden_look_names_its_status_for_the_admin(standin, tmp_path, caplog):
+    standin.accounts["hub"] = Account("system:serviceaccount:default:hub", CHART_ROLE)  # no PriorityClass grant
+    loop = make_loop(tmp_path, Clock(standin))
+    api = api_for(standin, "hub")
+    await standin.clock.advance((at("08:08", 15) - Clock(standin)()).total_seconds())
+
+    async def sleep(seconds):
+        raise StopAsyncIteration
+
+    try:
+        with pytest.raises(StopAsyncIteration):
+            await loop.run(api, sleep)
+        assert loop.last_error["error"] == "ApiException 403" and "a look failed (ApiException 403)" in caplog.text
+    finally:
+        await api.close()

@@ -82,6 +82,10 @@ class PlanStore:
             data = json.loads(self.path.read_text(encoding="utf-8"))
         except FileNotFoundError:
             return {}
+        except (OSError, ValueError) as exc:  # damaged: the plans are made again, the service still starts
+            LOG.warning("warm-up: cannot read the kept plans %s (%s); making them again", self.path,
+                        type(exc).__name__)
+            return {}
         plans = data.get("plans") if isinstance(data, dict) else None
         return {k: v for k, v in (plans or {}).items() if isinstance(v, dict)}
 
@@ -170,9 +174,9 @@ class WarmupLoop:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001 - one failed look never stops the cost service
-                self.last_error = {"at": self.now().isoformat(), "error": type(exc).__name__}
-                LOG.warning("warm-up: a look failed (%s); trying again in %.0f s", type(exc).__name__,
-                            self.policy.tick_seconds)
+                error = type(exc).__name__ + (f" {exc.status}" if isinstance(getattr(exc, "status", None), int) else "")
+                self.last_error = {"at": self.now().isoformat(), "error": error}
+                LOG.warning("warm-up: a look failed (%s); trying again in %.0f s", error, self.policy.tick_seconds)
             await sleep(self.policy.tick_seconds)
 
     def status(self) -> dict:
