@@ -185,6 +185,8 @@ def flow(tmp_path_factory, mlflow_server, object_store):
         # 5. reproduce the first version: same commit, same data, same metrics
         run.reproduce = api.ok(api.post("models/reproduce", {"project": ".", "name": MODEL, "version": "1.0.1"}), 201)
         run.reproduced_view = api.wait(run.reproduce["pipeline"]["id"], finished)
+        run.train_logs = [api.log(pipeline, "train") for pipeline in (first, second, run.reproduce["pipeline"]["id"])]
+        run.test_logs = [api.log(pipeline, "test") for pipeline in (first, second)]
         run.lineage_after = api.ok(api.get("models/lineage", project=".", name=MODEL, version="1.0.1"))
         run.lineage_second = api.ok(api.get("models/lineage", project=".", name=MODEL, version="1.0.2"))
         run.versions_final = api.ok(api.get("models/versions", project=".", name=MODEL))
@@ -266,6 +268,21 @@ def test_reproduce_of_the_first_version_gives_the_same_metrics(flow):
     original = {v["version"]: v for v in flow.versions_final["versions"]}
     assert original[again["version"]]["reproduces"] == "1.0.1"
     assert original[again["version"]]["metrics"]["accuracy"] == original["1.0.1"]["metrics"]["accuracy"]
+
+
+def test_the_reproduce_run_reads_the_first_runs_data_version_from_the_cache(flow):
+    """Local jobs get the template's data cache in the user's home (c.PipelinesConfig.data_cache_dir,
+    PIPELINE.md "Data cache"): the first run downloads the newest training data (a miss), the
+    second a newer version of it (a miss), the reproduce run pins the first one's version: a hit."""
+    first, second, reproduce = flow.train_logs
+    train = flow.reproduced_view["variables"]
+    uri = next(v["value"] for v in train if v["key"] == "DATA_URI")
+    assert f"s3io cache miss {uri}" in first and f"s3io cache miss {uri}" in second, (first[-2000:], second[-2000:])
+    assert f"s3io cache hit {uri} version {flow.train_v1}:" in reproduce, reproduce[-3000:]
+    # the test data is in a bucket without versioning and unchanged: its ETag is what the cache holds
+    assert f"s3io cache miss {flow.test_uri}:" in flow.test_logs[0], flow.test_logs[0][-2000:]
+    assert f"s3io cache hit {flow.test_uri}:" in flow.test_logs[1], flow.test_logs[1][-2000:]
+    assert flow.secret not in first + second + reproduce + "".join(flow.test_logs)
 
 
 def test_the_server_logged_no_traceback_and_no_secret(flow):

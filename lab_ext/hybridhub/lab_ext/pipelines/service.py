@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from traitlets import Float, Unicode, default
+from traitlets import Float, Int, Unicode, default
 from traitlets.config import Configurable
 
 from hybridhub.spawner import envvars
@@ -27,6 +27,23 @@ class PipelinesConfig(Configurable):
     gitlab_ci_local = Unicode(config=True, help="Path of gitlab-ci-local 4.73.0 (default: the package's node_modules, then PATH).")
     local_timeout = Float(3600.0, config=True, help="Seconds a local pipeline run may take before it is stopped.")
     gitlab_timeout = Float(20.0, config=True, help="Seconds one GitLab API request may take.")
+    data_cache_dir = Unicode(
+        config=True,
+        help="""Where local pipeline jobs keep the s3:// objects they read (the template's s3io cache,
+        PIPELINE.md "Data cache": every read still asks the store, a hit is not downloaded again).
+        Default: ``$XDG_CACHE_HOME/hybridhub/s3io`` (``~/.cache/hybridhub/s3io``). Empty: no cache.""",
+    )
+    data_cache_max_bytes = Int(
+        2 << 30,
+        config=True,
+        help="""The data cache's bound in bytes (least recently used objects are deleted to stay under it):
+        it lives in the user's home, next to their work. Default 2 GiB.""",
+    )
+
+    @default("data_cache_dir")
+    def _data_cache_dir_default(self):
+        cache_home = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+        return os.path.join(cache_home, "hybridhub", "s3io")
 
     @default("backend")
     def _backend_default(self):
@@ -44,6 +61,13 @@ def s3_job_env(storage) -> dict[str, str]:
         "AWS_ACCESS_KEY_ID": storage.access_key,
         "AWS_SECRET_ACCESS_KEY": storage.secret_key,
     }
+
+
+def data_cache_env(config: "PipelinesConfig") -> dict[str, str]:
+    """The template's data cache for local jobs (``S3IO_CACHE_DIR``, ``S3IO_CACHE_MAX_BYTES``), if on."""
+    if not config.data_cache_dir:
+        return {}
+    return {"S3IO_CACHE_DIR": config.data_cache_dir, "S3IO_CACHE_MAX_BYTES": str(max(0, config.data_cache_max_bytes))}
 
 
 def model_job_env() -> dict[str, str]:
@@ -95,7 +119,7 @@ def apply_pins(variables: list[dict], pins: list[dict]) -> list[dict]:
 class PipelinesService:
     def __init__(self, root: str, config: PipelinesConfig, code_home=None, storage=None) -> None:
         self.root, self.config, self.code_home = root, config, code_home
-        env = {**s3_job_env(storage), **model_job_env()}
+        env = {**s3_job_env(storage), **model_job_env(), **data_cache_env(config)}
         self.local = LocalBackend(root, tool=config.gitlab_ci_local, timeout=config.local_timeout, env=env)
         self._gitlab: PipelineBackend | None = None
 
