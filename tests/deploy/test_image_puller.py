@@ -50,6 +50,17 @@ def test_puller_is_on_and_names_the_gpu_profiles_image_after_singleuser_image():
     assert "priorityClassName" not in ds["spec"]["template"]["spec"]  # podPriority is off in our values
 
 
+def test_the_site_example_pulls_the_gpu_image_the_hub_names_from_its_registry():
+    """The site example sets the registry for the hub (HYBRIDHUB_IMAGE_REGISTRY/_TAG) and for the
+    puller alike: a puller naming the example registry's image would pull nothing a user runs (and
+    fail with ErrImagePull on every node)."""
+    values = chart_values(*VALUE_SETS["aks+site"])
+    env = values["hub"]["extraEnv"]
+    gpu = f"{env['HYBRIDHUB_IMAGE_REGISTRY'].rstrip('/')}/{gpu_image_name()}:{env['HYBRIDHUB_IMAGE_TAG']}"
+    images = [c["image"] for c in continuous_puller(values)["spec"]["template"]["spec"]["initContainers"]]
+    assert images[-2:] == [image_of(values["singleuser"]["image"]), gpu], images
+
+
 def cluster(values: dict) -> dict:
     """The catalog's pools, with the rendered images' sizes (as the site registry's images)."""
     data = cluster_from_catalog(CATALOG)
