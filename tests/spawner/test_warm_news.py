@@ -124,3 +124,32 @@ def test_the_pods_own_scheduled_event_can_tell_before_the_pod_does():
     watch.see([placeholder("ph", node="aks-gpua10-1")])
     assert watch.read(None, [], node="aks-gpua10-2") is None
     assert watch.read(None, [], node="aks-gpua10-1").kind == WARMED
+
+
+async def test_the_spawners_messages_for_each_kind_of_news(cluster, make_spawner):
+    import time
+
+    from hybridhub.spawner.phases import Observation, Phase
+    from hybridhub.spawner.warm import WarmNews
+
+    spawner = make_spawner(standin=cluster)
+    profile = ProfileCatalog().get("gpu-a10")  # no cold start measured: 420 s
+    spawner._profile, spawner._hybrid_started_at, spawner._hybrid_warm = profile, time.monotonic(), WarmWatch()
+
+    def said(news, scale_up=False, phase=Phase.WAITING_FOR_NODE, node=""):
+        spawner._hybrid_warm.news = news
+        return [text for _, text in spawner._phase_messages(Observation(phase, scale_up, node=node), profile, "en")]
+
+    assert said(WarmNews(COMING, head_start=120)) == [
+        "A GPU node is already on its way: the warm-up asked for it 2 min ago. Ready in about 5 min (gpua10 nodes "
+        "usually take 7 min)."]
+    assert said(WarmNews(COMING, head_start=500)) == [
+        "A GPU node is already on its way: the warm-up asked for it 8 min ago and gpua10 nodes usually take 7 min, "
+        "so it should join any moment now."]
+    # the autoscaler asked for a node for this pod itself (the warm-up's never joined): the cold ETA again
+    assert said(WarmNews(COMING, head_start=120), scale_up=True) == [
+        "Requesting a GPU node from the gpua10 pool — usually about 7 min."]
+    assert said(WarmNews(WARMED, node="n1"), phase=Phase.SCHEDULED, node="n1") == [
+        "A GPU node was warmed up for you (n1), so there is no wait for a new node: starting your server now.",
+        "Node n1 is ready; your server is assigned to it."]
+    assert said(None, scale_up=True) == ["Requesting a GPU node from the gpua10 pool — usually about 7 min."]

@@ -364,6 +364,8 @@ class HybridKubeSpawner(HybridSpawner, KubeSpawner):
         kind = "GPU" if profile.gpus else "CPU"
         eta = self.eta_for(profile)
         news = self.warm_news
+        if news is not None and news.kind == COMING and observation.scale_up:
+            news = None  # the autoscaler asked for a node for this pod itself (the warm-up's never joined): cold ETA
         if news is not None:
             yield from self._warm_messages(news, observation, profile, kind, eta, language)
         elif observation.phase >= Phase.WAITING_FOR_NODE and observation.scale_up:
