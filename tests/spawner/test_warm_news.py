@@ -153,3 +153,18 @@ async def test_the_spawners_messages_for_each_kind_of_news(cluster, make_spawner
         "A GPU node was warmed up for you (n1), so there is no wait for a new node: starting your server now.",
         "Node n1 is ready; your server is assigned to it."]
     assert said(None, scale_up=True) == ["Requesting a GPU node from the gpua10 pool — usually about 7 min."]
+
+
+async def test_messages_keep_the_eta_the_start_was_given(cluster, make_spawner):
+    # a fast start can end (and record its measured wait) before the progress first looks: the
+    # "usually about" figure must still be the one the start began with (seen flaky under load)
+    from hybridhub.spawner.phases import Observation, Phase
+
+    spawner = make_spawner(standin=cluster)
+    profile = ProfileCatalog().get("gpu-a10")
+    spawner._profile, spawner._hybrid_eta = profile, None
+    assert spawner._start_eta(profile) == 420
+    spawner.history.record("gpua10", 2.0)
+    assert spawner.eta_for(profile) == 2.0  # the next start's ETA
+    texts = [t for _, t in spawner._phase_messages(Observation(Phase.RUNNING, True, node="n1"), profile, "en")]
+    assert texts[0] == "Requesting a GPU node from the gpua10 pool — usually about 7 min."

@@ -191,6 +191,7 @@ class HybridKubeSpawner(HybridSpawner, KubeSpawner):
         self._hybrid_observation = Observation(Phase.SUBMITTED, False)
         self._hybrid_warm = WarmWatch()
         self._hybrid_warm_looked = None
+        self._hybrid_eta = None
         inner = super().start()
         self._hybrid_start = asyncio.ensure_future(self._supervise(inner))
         return self._hybrid_start
@@ -272,6 +273,7 @@ class HybridKubeSpawner(HybridSpawner, KubeSpawner):
         waited = time.monotonic() - self._hybrid_started_at
         cold = observation.scale_up and self.warm_news is None  # a warmed or head-started wait is not a cold start
         if cold and getattr(self, "_profile", None):
+            self._start_eta(self._profile)  # messages still to come keep the ETA this start was given
             self.history.record(self._profile.pool.name, waited)
         self._record_gpu_start(cold, waited)
         return url
@@ -351,7 +353,7 @@ class HybridKubeSpawner(HybridSpawner, KubeSpawner):
             for key, text in self._phase_messages(observation, profile, language):
                 if key not in sent:
                     sent.add(key)
-                    eta = self.eta_for(profile) if profile else 0
+                    eta = self._start_eta(profile) if profile else 0
                     waited = self._waited_for_node()
                     yield {"progress": percent(observation, waited, eta), "message": text}
             if start is not None and start.done():
@@ -362,7 +364,7 @@ class HybridKubeSpawner(HybridSpawner, KubeSpawner):
         if profile is None:
             return
         kind = "GPU" if profile.gpus else "CPU"
-        eta = self.eta_for(profile)
+        eta = self._start_eta(profile)
         news = self.warm_news
         if news is not None and news.kind == COMING and observation.scale_up:
             news = None  # the autoscaler asked for a node for this pod itself (the warm-up's never joined): cold ETA
@@ -392,6 +394,14 @@ class HybridKubeSpawner(HybridSpawner, KubeSpawner):
             yield "pulling", message("pulling_image", language, image=profile.image, size=size)
         if observation.phase >= Phase.STARTING:
             yield "starting", message("starting_server", language)
+
+    def _start_eta(self, profile: Profile) -> float:
+        """The pool's ETA as it was when this start began: the start's own measurement, recorded when it
+        ends, must not change what its last progress messages say (the progress may look only after it)."""
+        eta = getattr(self, "_hybrid_eta", None)
+        if eta is None:
+            eta = self._hybrid_eta = self.eta_for(profile)
+        return eta
 
     def _waited_for_node(self) -> float:
         """Seconds this start has waited, plus the head start of a node the warm-up had already asked for."""
