@@ -250,3 +250,35 @@ async def test_the_doctor_runs_in_a_worker_thread_on_the_hubs_config(tmp_path):
 
     missing = DoctorRunner(str(tmp_path / "nope.py"), 10, live=False).run_once()
     assert [(r.check, r.status) for r in missing.results] == [("config", FAIL)]
+
+
+@pytest.mark.warmup
+@pytest.mark.parametrize("lang", ["en", "ja"])
+def test_the_warmup_is_in_the_cost_section_when_the_cost_service_runs_it(lang):
+    """The cost service puts its warm-up report in the summary file (``summary["warmup"]``,
+    cost/service.py); the console shows this month per pool, today's plan, why warm-ups stopped,
+    and links the cost service's /warmup page for the windows."""
+    from hybridhub.hub_ext.cost.i18n import text as cost_text
+    from hybridhub.hub_ext.cost.warmup_report import warmup_report
+    from tests.cost.test_warmup_page import LOG, MONTH as WARMUP_MONTH, STATUS
+
+    s = summary()
+    assert compose.warmup_section(s, lang) is None  # no warm-up in the summary: no section
+    off = {**s, "warmup": warmup_report(None, [], WARMUP_MONTH)}
+    assert compose.warmup_section(off, lang) is None
+    on = {**s, "warmup": warmup_report(STATUS, LOG, WARMUP_MONTH)}
+    section = compose.warmup_section(on, lang)
+    sections = {**full_sections(lang), "warmup": section,
+                "links": {"csv": "/c.csv", "json": "/c.json", "warmup": "/jhub/services/hybridhub-cost/warmup"}}
+    html = render(lang, **sections)
+    assert 'id="console-warmup"' in html and cost_text(lang, "warmup") in html
+    assert 'href="/jhub/services/hybridhub-cost/warmup" id="warmup-details"' in html
+    rows = re.findall(r"<tr><td>(gpua10\w*)</td>((?:<td class=\"text-end\">[^<]*</td>)+)</tr>", html)
+    cells = {pool: re.findall(r">([^<]*)<", tds)[::2] for pool, tds in rows}
+    assert cells["gpua10"][0] == "4" and cells["gpua10"][2:6] == ["1", "1", "1", "1"], cells  # used..budget stop
+    assert cells["gpua10large"][0] == "1"
+    assert section["today"] == cost_text(lang, "warmup_plan_total", total=section["plan_total"]) and section["today"] in html
+    assert section["stopped"] and section["stopped"] in html.replace("&#39;", "'")
+    if lang == "ja":
+        assert "予算を超えています" in html and cost_text("en", "warmup") not in html
+    assert 'id="console-warmup"' not in render(lang, **full_sections(lang))

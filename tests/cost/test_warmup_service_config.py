@@ -27,3 +27,18 @@ def test_enabled_it_takes_the_services_prices_budget_and_site_policy(tmp_path):
     view = loop.budget()
     assert view.budget == 5000 and view.projected == Fraction(svc.summary()["projection"]["total_exact"])
     assert loop.now().tzinfo is not None
+
+
+def test_the_summary_file_carries_the_warmup_for_the_admin_console(tmp_path):
+    """The console reads the summary file, not the cost service's API (console/sources.py)."""
+    from hybridhub.hub_ext.console.sources import read_summary
+
+    assert "warmup" not in service(tmp_path).summary()
+    svc = service(tmp_path, budget=5000)
+    svc.config.WarmupService.enabled = True
+    svc.warmup = svc.make_warmup()
+    svc._summary_cache = None
+    svc.write_summary()
+    written = read_summary(svc.summary_path)
+    assert written["warmup"]["enabled"] is True and written["warmup"]["month"]["pools"] == []
+    assert written["warmup"] == svc.warmup_figures()

@@ -13,6 +13,8 @@ from typing import Mapping, Sequence
 
 from hybridhub.hub_ext.doctor import report as doctor_report
 from hybridhub.hub_ext.doctor.check import FAIL, PASS, WARN, Result
+from hybridhub.hub_ext.cost.i18n import text as cost_text
+from hybridhub.hub_ext.cost.warmup_report import warmup_view
 from hybridhub.hub_ext.doctor.i18n import text as doctor_text
 
 from .chart import build_chart
@@ -129,3 +131,16 @@ def decisions_section(decisions: Mapping, language: str, tz, recent: int = 20) -
             "latest": [_decision_row(e, language, tz) for e in latest],
             "recent": [_decision_row(e, language, tz) for e in list(acted)[::-1][:recent]]}
 
+
+
+def warmup_section(summary: Mapping, language: str) -> dict | None:
+    """The warm-up in the cost section: this month per pool and today's plan (the cost service's own
+    display strings, :func:`hybridhub.hub_ext.cost.warmup_report.warmup_view`); None when the cost
+    service runs no warm-up."""
+    report = summary.get("warmup")
+    if not isinstance(report, Mapping) or not report.get("enabled"):
+        return None
+    view = warmup_view(report, summary["currency"], language)
+    labels = ("warmup", "warmup_month", "pool", "warmup_count", "cost", "warmup_saved", "warmup_none")
+    today = cost_text(language, "warmup_plan_total", total=view["plan_total"]) if view["plan_total"] else view["no_plan"]
+    return {**view, "today": today, "labels": {key: cost_text(language, key) for key in labels}}

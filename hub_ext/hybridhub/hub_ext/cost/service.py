@@ -175,7 +175,7 @@ class CostService(HubServiceApp):
 
     def warmup_figures(self) -> dict:
         """``/api/warmup``: today's plan, the runner's state, this month's warm-ups per pool."""
-        return warmup_report(self.warmup.status(), self.warmup.log.entries(), self.summary()["month"])
+        return self.summary()["warmup"]
 
     def pool_info(self) -> dict[str, dict]:
         info = {p.name: {"vm_size": p.vm_size, "vm_price_per_hour": p.vm_price_per_hour}
@@ -218,8 +218,11 @@ class CostService(HubServiceApp):
         return summary
 
     def _build_summary(self) -> dict:
-        return build_summary(self.recorder, self.clock(), exact(self.budget), exact(self.warn_percent),
-                             self.tz, self.pool_info(), self.feed.hub_servers)
+        summary = build_summary(self.recorder, self.clock(), exact(self.budget), exact(self.warn_percent),
+                                self.tz, self.pool_info(), self.feed.hub_servers)
+        if self.warmup is not None:  # the admin console reads the summary file: it shows them too
+            summary["warmup"] = warmup_report(self.warmup.status(), self.warmup.log.entries(), summary["month"])
+        return summary
 
     def save(self, force: bool = False) -> None:
         if not force and self.feed.changes == self.saved_changes:
