@@ -168,3 +168,18 @@ async def test_messages_keep_the_eta_the_start_was_given(cluster, make_spawner):
     assert spawner.eta_for(profile) == 2.0  # the next start's ETA
     texts = [t for _, t in spawner._phase_messages(Observation(Phase.RUNNING, True, node="n1"), profile, "en")]
     assert texts[0] == "Requesting a GPU node from the gpua10 pool — usually about 7 min."
+
+
+def test_a_start_takes_the_oldest_placeholder_still_waiting_for_its_node():
+    from hybridhub.spawner.warm import booting_placeholder
+
+    def placeholder(name, created, node="", deleting=False):
+        meta = {"name": name, "creationTimestamp": created, **({"deletionTimestamp": created} if deleting else {})}
+        return {"metadata": meta, "spec": {"nodeName": node} if node else {}}
+
+    waiting = [placeholder("b", "2026-12-07T08:02:00Z"), placeholder("a", "2026-12-07T08:01:00Z"),
+               placeholder("old-going", "2026-12-07T07:00:00Z", deleting=True)]
+    assert booting_placeholder(waiting) == "a"  # the node closest to joining; never one already being deleted
+    assert booting_placeholder([]) is None
+    # one holds a node already: the scheduler preempts that one for the user pod, none is taken
+    assert booting_placeholder([*waiting, placeholder("c", "2026-12-07T08:00:00Z", node="aks-gpua10-0")]) is None

@@ -226,14 +226,16 @@ async def test_a_placeholder_still_booting_gives_the_eta_from_its_creation(scene
               "（gpua10 プールのノードは通常 7 分かかります）。")
     assert coming in messages, messages
     assert not any("ノードを要求しています" in m or "事前に起動しておいた" in m for m in messages), messages
-    # the runner gave the booting node to alice (placeholder deleted while unscheduled): the first GPU node,
-    # the one the placeholder's scale-up asked for, is hers
-    # (Not asserted here, a finding for the runner: cluster-autoscaler's scan in the same second as alice's
-    # pod packs her, the higher priority, onto the upcoming node and scales up a second node for the
-    # still pending placeholder before the runner's next look deletes it; that node joins empty and is
-    # scaled down 5 min later.)
+    # her start took the booting node: the spawner deleted the still unscheduled placeholder just before
+    # it created her pod, so no autoscaler scan saw both pending (cluster-autoscaler packs pending pods
+    # onto upcoming nodes by priority and would scale up a second node for the placeholder:
+    # kubernetes/autoscaler FAQ "upcoming nodes", core/scaleup/orchestrator). The first GPU node, the one
+    # the placeholder's scale-up asked for, is hers, and no second one comes.
     node = pod["spec"]["nodeName"]
     assert node == scene.gpu_nodes()[0] and scene.pod(name) is None
+    seen = set(scene.gpu_nodes())
+    await scene.tick(COLD + 60, until=lambda: seen.update(scene.gpu_nodes()))  # every node that joins meanwhile
+    assert seen == {node}, seen
     [used] = scene.runner.log.entries()
     # the runner counts the head start up to its own look (it ticks every 15 s), not to alice's request
     assert used["outcome"] == USED and head_start <= used["wait_saved_seconds"] <= head_start + 15

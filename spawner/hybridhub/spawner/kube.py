@@ -28,7 +28,7 @@ from .pod import profile_list
 from .profiles import Profile, ProfileCatalog
 from .settings import HybridSpawner
 from .starts import StartHistory, record_start, site_zone, valid_zone_name
-from .warm import COMING, WARMED, WarmNews, WarmWatch
+from .warm import COMING, WARMED, WarmNews, WarmWatch, booting_placeholder
 
 
 class SpawnFailed(Exception):
@@ -167,6 +167,7 @@ class HybridKubeSpawner(HybridSpawner, KubeSpawner):
         # remembered before KubeSpawner may create the PVC: a failed first start removes
         # only a claim it created itself, never one holding earlier work
         self._hybrid_claim_existed = (not self.storage_pvc_ensure) or await self._hybrid_claim_exists()
+        await self._take_a_booting_warm_node()  # the last step before KubeSpawner creates the pod
 
     async def _hybrid_claim_exists(self) -> bool:
         try:
@@ -209,6 +210,49 @@ class HybridKubeSpawner(HybridSpawner, KubeSpawner):
         watch = getattr(self, "_hybrid_warm", None)
         return watch.news if watch else None
 
+    async def _pool_placeholders(self, profile: Profile) -> list[dict] | None:
+        """The pool's warm-up placeholder pods as plain dicts; None when the API did not answer (a
+        refusal ends the looking: cold-start ETAs only, asked once)."""
+        try:
+            answer = await self.api.list_namespaced_pod(
+                self.namespace, label_selector=f"{WARMUP_LABEL}=true,{POOL_LABEL}={profile.pool.name}",
+                _request_timeout=self.k8s_api_request_timeout)
+        except ApiException as e:
+            self.log.warning("Not looking for warm-up placeholders of pool %s: the API answered %s %s",
+                             profile.pool.name, e.status, e.reason)
+            self.warm_look_interval = 0  # e.g. no permission: cold-start ETAs only, asked once
+            return None
+        except Exception as e:  # noqa: BLE001 - a failed look never fails a start; the next tick looks again
+            self.log.warning("Could not look for warm-up placeholders of pool %s: %s", profile.pool.name, e)
+            return None
+        return [self.api.api_client.sanitize_for_serialization(p) for p in answer.items or []]
+
+    async def _take_a_booting_warm_node(self) -> None:
+        """A user who comes before the warm node joined takes that node: the pool's oldest still
+        unscheduled placeholder is deleted just before this server's pod is created. The node on its
+        way is then this pod's (cluster-autoscaler counts pending pods against upcoming nodes), and no
+        autoscaler scan sees both pending: it would put the user pod, the higher priority, on the
+        upcoming node and scale up a second node for the placeholder. A placeholder that holds a node
+        is left alone: the scheduler preempts it for this pod."""
+        profile, watch = getattr(self, "_profile", None), getattr(self, "_hybrid_warm", None)
+        if profile is None or watch is None or self.warm_look_interval <= 0:
+            return
+        placeholders = await self._pool_placeholders(profile)
+        if not placeholders:
+            return
+        watch.see(placeholders)
+        taken = booting_placeholder(placeholders)
+        if taken is None:
+            return
+        try:
+            await self.api.delete_namespaced_pod(taken, self.namespace, grace_period_seconds=0,
+                                                 _request_timeout=self.k8s_api_request_timeout)
+            self.log.info("Took the warm node on its way for %s: deleted its placeholder %s", self._log_name, taken)
+        except ApiException as e:  # 404: another start took it first; a refusal: the runner releases it
+            self.log.info("Could not take the placeholder %s: the API answered %s %s", taken, e.status, e.reason)
+        except Exception as e:  # noqa: BLE001 - never fails a start
+            self.log.warning("Could not take the placeholder %s: %s", taken, e)
+
     async def _look_for_warm_node(self, observation: Observation) -> None:
         """Look at the pool's placeholders (every ``warm_look_interval`` until placed), then read the news."""
         profile, watch = getattr(self, "_profile", None), getattr(self, "_hybrid_warm", None)
@@ -218,19 +262,10 @@ class HybridKubeSpawner(HybridSpawner, KubeSpawner):
         last = self._hybrid_warm_looked
         if observation.phase < Phase.SCHEDULED and (last is None or now - last >= self.warm_look_interval):
             self._hybrid_warm_looked = now
-            try:
-                answer = await self.api.list_namespaced_pod(
-                    self.namespace, label_selector=f"{WARMUP_LABEL}=true,{POOL_LABEL}={profile.pool.name}",
-                    _request_timeout=self.k8s_api_request_timeout)
-            except ApiException as e:
-                self.log.warning("Not looking for warm-up placeholders of pool %s: the API answered %s %s",
-                                 profile.pool.name, e.status, e.reason)
-                self.warm_look_interval = 0  # e.g. no permission: cold-start ETAs only, asked once
+            placeholders = await self._pool_placeholders(profile)
+            if placeholders is None:
                 return
-            except Exception as e:  # noqa: BLE001 - a failed look never fails a start; the next tick looks again
-                self.log.warning("Could not look for warm-up placeholders of pool %s: %s", profile.pool.name, e)
-                return
-            watch.see([self.api.api_client.sanitize_for_serialization(p) for p in answer.items or []])
+            watch.see(placeholders)
         events = self.event_reflector.events if self.event_reflector else []
         watch.read(self._pod(), events, node=observation.node)
 

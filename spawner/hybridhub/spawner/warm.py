@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 
 WARMED = "warmed"
 COMING = "coming"
@@ -39,6 +39,18 @@ def parse_time(stamp: str | None) -> datetime | None:
         return datetime.fromisoformat(str(stamp).replace("Z", "+00:00"))
     except ValueError:
         return None
+
+
+def booting_placeholder(placeholders: list[dict]) -> str | None:
+    """The placeholder a start takes (deletes) before its pod exists: the oldest one still waiting for
+    its node (no ``spec.nodeName``: the node closest to joining), and only when none of the pool's
+    placeholders holds a node already (then the scheduler preempts that one for the user pod)."""
+    if any((p.get("spec") or {}).get("nodeName") for p in placeholders):
+        return None
+    waiting = [(parse_time(_meta(p).get("creationTimestamp")) or datetime.max.replace(tzinfo=timezone.utc),
+                _meta(p).get("name")) for p in placeholders if _meta(p).get("name")
+               and not _meta(p).get("deletionTimestamp")]
+    return min(waiting)[1] if waiting else None
 
 
 @dataclass(frozen=True)

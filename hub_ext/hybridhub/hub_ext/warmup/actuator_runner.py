@@ -6,9 +6,10 @@ ends in one of four ways, each written to the warm-up log (:mod:`.actuator_log`)
 - **used**: a user pod of its pool took its node.  Either the scheduler preempted it (the user pod
   did not fit beside it: the ``Preempted`` event names the node), or a user pod of the pool is
   Running on its node (it fit beside it) and the runner deletes it at once.  A user who comes
-  before the warm node joined uses it too: the runner deletes the still unscheduled placeholder so
-  the node on its way is the user's (the autoscaler counts pending pods on upcoming nodes); the wait
-  saved is then how long that node had already been coming.  A placeholder is a bare
+  before the warm node joined uses it too: the spawner deletes the still unscheduled placeholder
+  just before it creates the user's pod (else the runner does, at its next look) so the node on its
+  way is the user's (the autoscaler counts pending pods on upcoming nodes); the wait saved is then
+  how long that node had already been coming.  A placeholder is a bare
   pod, never re-created, so a preempted one never asks for a second node (the chart's StatefulSet
   placeholders would).  One already in the cluster when the runner first looks (created before the
   service restarted) is watched from its creation time, so it still ends at its window's end.
@@ -132,12 +133,17 @@ class WarmupRunner:
         held.created = now
 
     async def _watch(self, held: Held, pod: dict | None, now: datetime) -> None:
-        if pod is None:  # not deleted by us: the scheduler preempted it (or someone removed it)
+        if pod is None:  # not deleted by us: the scheduler preempted it, a user's start took it, or someone removed it
             event = await self.actuator.preempted(held.name, self.namespace)
             if event is not None:
                 found = PREEMPTED.search(event.get("message") or "")
                 held.node = found.group(1) if found else held.node
                 self._finish(held, USED, _event_time(event, now))
+            elif not held.node and await self.actuator.user_pods_unscheduled(held.pool, self.namespace):
+                # the spawner deletes a still unscheduled placeholder just before it creates the user's
+                # pod (hybridhub.spawner.kube, _take_a_booting_warm_node): the node on its way is theirs
+                self._finish(held, USED, now, saved=min((now - held.created).total_seconds(),
+                                                        float(self.lead.get(held.pool, 0))))
             else:
                 self._finish(held, WASTED, now, note="removed by someone else")
             return
