@@ -142,8 +142,7 @@ class WarmupRunner:
             elif not held.node and await self.actuator.user_pods_unscheduled(held.pool, self.namespace):
                 # the spawner deletes a still unscheduled placeholder just before it creates the user's
                 # pod (hybridhub.spawner.kube, _take_a_booting_warm_node): the node on its way is theirs
-                self._finish(held, USED, now, saved=min((now - held.created).total_seconds(),
-                                                        float(self.lead.get(held.pool, 0))))
+                self._finish(held, USED, now, saved=self._head_start(held, now))
             else:
                 self._finish(held, WASTED, now, note="removed by someone else")
             return
@@ -153,12 +152,15 @@ class WarmupRunner:
         elif held.node and await self.actuator.user_pods_running_on(held.node, held.pool, self.namespace):
             await self._release(held, USED, now)
         elif not held.node and await self.actuator.user_pods_unscheduled(held.pool, self.namespace):
-            await self._release(held, USED, now, saved=min((now - held.created).total_seconds(),
-                                                          float(self.lead.get(held.pool, 0))))
+            await self._release(held, USED, now, saved=self._head_start(held, now))
         elif not held.node and (now - held.created).total_seconds() > self.join_timeout(held.pool):
             await self._release(held, NEVER_JOINED, now)
         elif now >= held.end:
             await self._release(held, WASTED, now)
+
+    def _head_start(self, held: Held, now: datetime) -> float:
+        """The wait a user saved by taking a node still on its way: how long it had been coming, at most the lead."""
+        return min((now - held.created).total_seconds(), float(self.lead.get(held.pool, 0)))
 
     async def _release(self, held: Held, outcome: str, now: datetime, reason: str | None = None,
                        saved: float | None = None) -> None:
