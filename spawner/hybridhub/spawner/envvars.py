@@ -66,6 +66,12 @@ CULLER_URL = EnvVar(
     "`http://hub:10100/services/hybridhub-culler/`. The server reports its activity there with its own "
     "`JUPYTERHUB_API_TOKEN`; unset: no reports, and the culler judges the server by the hub's last activity.",
 )
+COST_SERVICE_URL = EnvVar(
+    "HYBRIDHUB_COST_SERVICE_URL",
+    "Base URL of the cost service as the user server reaches it, e.g. "
+    "`http://hub:10101/services/hybridhub-cost/`. The server reports the bytes its transfers moved "
+    "there with its own `JUPYTERHUB_API_TOKEN`; unset: no reports, and the cost page shows no transfers of it.",
+)
 MLFLOW_TRACKING_URI = EnvVar(
     "HYBRIDHUB_MLFLOW_TRACKING_URI",
     "The model registry's MLflow tracking URI for the Models panel and local pipeline runs. Unset with "
@@ -116,6 +122,7 @@ ALL: tuple[EnvVar, ...] = (
     IDLE_TIMEOUT,
     MAX_AGE,
     CULLER_URL,
+    COST_SERVICE_URL,
     MLFLOW_TRACKING_URI,
     MLFLOW_TRACKING_USERNAME,
     MLFLOW_TRACKING_PASSWORD,

@@ -170,6 +170,7 @@ class ObjectHandler(StorageHandler):
                 if not n:
                     break
                 sending = buffers[turn][:n]
+                self.service.meter.add("download_proxied", n)  # store -> this server -> browser
                 turn ^= 1
                 pending = asyncio.ensure_future(self.run(body.readinto, buffers[turn]))
                 await self.request.connection.write(sending)

@@ -17,7 +17,7 @@ from pathlib import Path
 from minio import Minio
 
 from .. import workspace as confined
-from . import heads, leftovers, listing, presign, preview, transfers, versions, workspace
+from . import direct, heads, leftovers, listing, metering, presign, preview, transfers, versions, workspace
 from .client import make_client, make_presign_client
 from .errors import StorageError, translate
 from .jobs import Job, JobManager
@@ -30,10 +30,12 @@ class StorageService:
         self.root_dir = os.path.realpath(root_dir)
         self.confinement = Confinement(config.prefix)
         self.jobs = JobManager()
+        self.meter = metering.METER  # bytes moved, by kind, for the cost service
         self.executor = ThreadPoolExecutor(max_workers=8, thread_name_prefix="hybridhub-storage")
         self.upload_executor = ThreadPoolExecutor(max_workers=8, thread_name_prefix="hybridhub-upload")
         self._client = client
         self._presign_client: Minio | None = None
+        self._direct: direct.DirectUploads | None = None
         self._lock = threading.Lock()
         owner = leftovers.owner_of(config.endpoint or "", config.access_key or "")
         retry = getattr(config, "leftover_retry_seconds", leftovers.RETRY_SECONDS)  # tests pass bare namespaces
@@ -61,6 +63,24 @@ class StorageService:
         """Browsers can reach the store: send downloads there instead of through this server."""
         return bool(self.config.browser_endpoint)
 
+    @property
+    def direct_uploads(self) -> bool:
+        """Browsers upload straight to the store (``c.StorageConfig.direct_uploads``, on by default,
+        and a browser endpoint); otherwise uploads stream through this server."""
+        return self.direct_downloads and bool(getattr(self.config, "direct_uploads", True))
+
+    @property
+    def direct_upload_manager(self) -> direct.DirectUploads:
+        """The direct uploads of this server (made on first use; see :mod:`.direct`)."""
+        with self._lock:
+            if self._direct is None:
+                self._direct = direct.DirectUploads(
+                    self,
+                    getattr(self.config, "direct_part_expiry", direct.PART_EXPIRY),
+                    getattr(self.config, "direct_upload_idle_timeout", direct.IDLE_TIMEOUT),
+                )
+            return self._direct
+
     def object_ref(self, bucket: str, key: str) -> tuple[str, str]:
         return validate_bucket(bucket), self.confinement.key(key)
 
@@ -73,6 +93,7 @@ class StorageService:
             "default_bucket": self.config.default_bucket,
             "prefix": self.confinement.root,
             "direct_downloads": self.direct_downloads,
+            "direct_uploads": self.direct_uploads,
             "limits": {
                 "page_size": listing.DEFAULT_PAGE,
                 "part_size": transfers.PART_SIZE,
@@ -142,7 +163,9 @@ class StorageService:
 
     def upload_reader(self, bucket: str, key: str, reader, length: int, content_type: str = "") -> dict:
         bucket, key = self.object_ref(bucket, key)
-        return self._upload(bucket, key, length, lambda: transfers.upload_stream(self.client, bucket, key, reader, length, content_type))
+        result = self._upload(bucket, key, length, lambda: transfers.upload_stream(self.client, bucket, key, reader, length, content_type))
+        self.meter.add("upload_proxied", length)
+        return result
 
     def _upload(self, bucket: str, key: str, length: int, work):
         """Run an upload recorded in the journal: if it fails where the SDK could not abort it
@@ -178,8 +201,9 @@ class StorageService:
         The object is looked up first, so a missing object or a refused credential is a
         clear error from this server rather than an XML page from the store.
         """
-        self.stat(bucket, key, version_id)
+        size = self.stat(bucket, key, version_id)["size"]
         bucket, key = self.object_ref(bucket, key)
+        self.meter.add("direct_download", size)  # the browser fetches it from the store, not through here
         link = presign.presign_get(
             self.presign_client, bucket, key, presign.DIRECT_DOWNLOAD_EXPIRY, version_id, presign.content_disposition(key)
         )
@@ -208,9 +232,11 @@ class StorageService:
 
         def work(progress):
             with self.leftovers.downloading(confined.relative_parts(self.root_dir, target.parent), target.name) as temp:
-                return transfers.download_to_file(
+                result = transfers.download_to_file(
                     self.client, bucket, key, target, progress, version_id, root=self.root_dir, temp_prefix=temp
                 )
+            self.meter.add("workspace_in", result["size"])
+            return result
 
         return self.jobs.submit("download", bucket, key, api_path, work)
 
@@ -221,13 +247,16 @@ class StorageService:
 
         def work(progress):
             size = Path(source).stat().st_size  # once: the journal's decision and the upload agree
-            return self._upload(bucket, key, size, lambda: transfers.upload_file(self.client, bucket, key, Path(source), progress, size))
+            result = self._upload(bucket, key, size, lambda: transfers.upload_file(self.client, bucket, key, Path(source), progress, size))
+            self.meter.add("workspace_out", size)
+            return result
 
         return self.jobs.submit("upload", bucket, key, api_path, work)
 
 
 def start(serverapp, state: dict) -> StorageService:
-    """Make the server's storage service at extension load and start its leftover sweep.
+    """Make the server's storage service at extension load, start its leftover sweep and its
+    transfer reports.
 
     The sweep runs in its own thread: a store that does not answer never delays the start.
     """
@@ -235,4 +264,7 @@ def start(serverapp, state: dict) -> StorageService:
     service = state.setdefault("storage_service", StorageService(state["storage"], root))
     service.leftovers.log = serverapp.log
     service.leftovers.start()
+    if "transfer_reporter" not in state:  # the bytes moved go to the cost service (docs/cost.md)
+        state["transfer_reporter"] = metering.TransferReporter(service.meter, parent=serverapp, log=serverapp.log)
+        state["transfer_reporter"].start()
     return service
