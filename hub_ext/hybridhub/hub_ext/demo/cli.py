@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from .errors import DemoError
-from .hub_config import mlflow_url
+from .hub_config import browser_origins, mlflow_url
 from .kube_mode import standin_available, start_standin
 from .identities import user_bucket, user_identities, write_credentials_file
 from .layout import DEMO_ADMIN, DEMO_USERS, SAMPLE_BUCKET, DemoPaths, DemoPorts, demo_usernames
@@ -55,10 +55,19 @@ def register(subparsers) -> None:
         default=10.0,
         help="with --kube: simulated seconds per real second (default 10: a 7-minute GPU node joins in 42 s)",
     )
+    parser.add_argument(
+        "--no-direct-transfers",
+        dest="direct_transfers",
+        action="store_false",
+        help="send every upload and download through the user server instead of straight between the browser "
+        "and the object store (what a site whose browsers cannot reach the store gets)",
+    )
     parser.set_defaults(func=run)
 
 
-def _banner(ports: DemoPorts, paths: DemoPaths, secrets) -> str:
+def _banner(ports: DemoPorts, paths: DemoPaths, secrets, direct_transfers: bool = True) -> str:
+    transfers = ("browsers upload to and download from it directly" if direct_transfers
+                 else "transfers go through the user servers (--no-direct-transfers)")
     return "\n".join(
         [
             "",
@@ -66,7 +75,7 @@ def _banner(ports: DemoPorts, paths: DemoPaths, secrets) -> str:
             f"  log in as {', '.join(DEMO_USERS)} with password: {secrets.user_password}",
             f"  log in as {DEMO_ADMIN} (administrator) with password: {secrets.admin_password}",
             f"  object store: http://127.0.0.1:{ports.store.s3} (sample bucket '{SAMPLE_BUCKET}', read-only;"
-            f" each user's own bucket '{user_bucket('<name>')}')",
+            f" each user's own bucket '{user_bucket('<name>')}'; {transfers})",
             f"  model registry (MLflow): {mlflow_url(ports)}/ (each user's own login and workspace:"
             f" user-<name>; the hub hands it to her server)",
             f"  data: {paths.root}   logs: {paths.logs}",
@@ -74,6 +83,19 @@ def _banner(ports: DemoPorts, paths: DemoPaths, secrets) -> str:
             "",
         ]
     )
+
+
+def demo_store(paths: DemoPaths, ports: DemoPorts, secrets) -> EmbeddedObjectStore:
+    """The demo's object store: an identity per user, and CORS for the demo's pages only (the
+    storage panel's direct uploads PUT parts from JupyterLab's page, and read each part's ETag)."""
+    identities = user_identities(secrets.users, shared_buckets=[SAMPLE_BUCKET])
+    return EmbeddedObjectStore(paths.store, ports.store, secrets.store, identities=identities,
+                               allowed_origins=browser_origins(ports))
+
+
+def hub_environment(args: argparse.Namespace) -> dict[str, str]:
+    """What the demo's jupyterhub_config.py reads of the options (it runs in the hub's process)."""
+    return {"HYBRIDHUB_DEMO_DIRECT_TRANSFERS": "1" if args.direct_transfers else "0"}
 
 
 def run(args: argparse.Namespace) -> int:
@@ -100,8 +122,7 @@ def _run(args: argparse.Namespace) -> int:
         secrets = load_or_create(paths.secrets, demo_usernames())
         with StopSignal() as stop:
             print("hybridhub demo: starting the object store…", flush=True)
-            identities = user_identities(secrets.users, shared_buckets=[SAMPLE_BUCKET])
-            store = EmbeddedObjectStore(paths.store, ports.store, secrets.store, identities=identities)
+            store = demo_store(paths, ports, secrets)
             try:
                 store.start()
             except ObjectStoreError as e:
@@ -113,15 +134,15 @@ def _run(args: argparse.Namespace) -> int:
                 seed_user(paths, username)
             print("hybridhub demo: starting the model registry (MLflow tracking server)…", flush=True)
             registry_log = paths.logs / "mlflow.log"
-            origins = (f"http://127.0.0.1:{ports.public}", f"http://localhost:{ports.public}")
+            origins = browser_origins(ports)
             registry_admin = load_or_create_admin(paths.mlflow_admin)  # before the hub, which reads it
             registry = start_mlflow(paths.mlflow, ports.mlflow, registry_log, origins, admin=registry_admin)
-            extra_env = {}
+            extra_env = hub_environment(args)
             if args.kube:
                 print("hybridhub demo: starting the Kubernetes stand-in (test double)…", flush=True)
                 paths.logs.mkdir(parents=True, exist_ok=True)
                 standin = start_standin(paths, ports.kube, args.kube_speed)
-                extra_env = {"HYBRIDHUB_DEMO_KUBE_URL": standin.url, "KUBECONFIG": standin.kubeconfig}
+                extra_env.update(HYBRIDHUB_DEMO_KUBE_URL=standin.url, KUBECONFIG=standin.kubeconfig)
             print("hybridhub demo: starting JupyterHub…", flush=True)
             hub = start_hub(paths, ports, extra_env)
             wait_for_hub(hub, ports, paths)
@@ -129,7 +150,7 @@ def _run(args: argparse.Namespace) -> int:
             accounts = MlflowAccounts(mlflow_url(ports), registry_admin)
             for username in demo_usernames():  # each her own MLflow login and workspace
                 accounts.ensure_user(username)
-            print(_banner(ports, paths, secrets), flush=True)
+            print(_banner(ports, paths, secrets, args.direct_transfers), flush=True)
             while not stop.event.wait(0.5):
                 if hub.poll() is not None:
                     raise DemoError(f"JupyterHub stopped unexpectedly; see {paths.logs / 'jupyterhub.log'}.")

@@ -9,8 +9,13 @@ from .preflight import find_binary
 from .secrets_file import DemoSecrets
 
 
-def configure(c, paths: DemoPaths, ports: DemoPorts, secrets: DemoSecrets, kube_url: str = "") -> None:
-    """Fill a traitlets config ``c`` for the demo hub."""
+def configure(c, paths: DemoPaths, ports: DemoPorts, secrets: DemoSecrets, kube_url: str = "",
+              direct_transfers: bool = True) -> None:
+    """Fill a traitlets config ``c`` for the demo hub.
+
+    ``direct_transfers``: browsers download from and upload to the store directly (presigned URLs on
+    ``storage_browser_endpoint``), as in the reference layout; off, every transfer goes through the
+    user server."""
     c.JupyterHub.ip = "127.0.0.1"
     c.JupyterHub.port = ports.public
     c.JupyterHub.hub_ip = "127.0.0.1"
@@ -42,6 +47,10 @@ def configure(c, paths: DemoPaths, ports: DemoPorts, secrets: DemoSecrets, kube_
     c.HybridSpawner.storage_credentials_file = str(paths.storage_keys)
     c.HybridSpawner.storage_verify_tls = False
     c.HybridSpawner.storage_default_bucket = SAMPLE_BUCKET
+    if direct_transfers:
+        # the same store as the browser reaches it: on this machine, the same address; the store
+        # answers CORS for the demo's pages only (cli.py starts it with browser_origins)
+        c.HybridSpawner.storage_browser_endpoint = c.HybridSpawner.storage_endpoint
     c.HybridSpawner.git_remote_template = str(paths.git / "{username}.git")
     _configure_culler(c, ports)
     # the demo's model registry: the pipelines' jobs and the Models panel use it (MLflow client API),
@@ -73,6 +82,12 @@ def registry_environment(paths: DemoPaths, ports: DemoPorts) -> dict:
         "HYBRIDHUB_MLFLOW_TRACKING_PASSWORD": lambda spawner: accounts.ensure_user(spawner.user.name),
         "HYBRIDHUB_MLFLOW_WORKSPACE": lambda spawner: workspace_of(spawner.user.name),
     }
+
+
+def browser_origins(ports: DemoPorts) -> tuple[str, ...]:
+    """The origins of the demo's pages (hub and JupyterLab, one origin behind the proxy), by both
+    names a person may type: the services that browsers call from those pages allow these only."""
+    return (f"http://127.0.0.1:{ports.public}", f"http://localhost:{ports.public}")
 
 
 def mlflow_url(ports: DemoPorts) -> str:

@@ -13,4 +13,5 @@ configure(
     DemoPorts.from_base(int(os.environ["HYBRIDHUB_DEMO_PORT"])),
     load_or_create(_paths.secrets, demo_usernames()),
     kube_url=os.environ.get("HYBRIDHUB_DEMO_KUBE_URL", ""),
+    direct_transfers=os.environ.get("HYBRIDHUB_DEMO_DIRECT_TRANSFERS", "1") != "0",
 )

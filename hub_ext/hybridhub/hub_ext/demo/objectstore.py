@@ -86,11 +86,28 @@ def s3_identities(creds: StoreCredentials, extra: Sequence[dict] = ()) -> dict:
     return {"identities": identities + list(extra)}
 
 
+def cors_flag(origins: Sequence[str]) -> list[str]:
+    """``weed mini``'s flag that answers CORS for ``origins`` only (none: weed's default ``*``).
+
+    In SeaweedFS (weed/s3api/s3api_bucket_cors_handlers.go, ``createFallbackCORSConfig``; read at
+    4.44, the demo runs 4.48) ``-s3.allowedOrigins`` becomes the CORS rule of every bucket that has
+    none of its own (S3 PutBucketCors): methods GET, PUT, POST, DELETE, HEAD, any request header,
+    and ``ETag`` among the exposed headers, which a browser uploading parts must read. A preflight
+    from any other origin is refused (403); an actual request from it gets no CORS headers, so its
+    page cannot read the answer (weed/s3api/cors/middleware.go).
+    """
+    if not origins:
+        return []
+    if any("," in o or not o for o in origins):
+        raise ValueError(f"an origin cannot be empty or hold a comma: {origins!r}")
+    return [f"-s3.allowedOrigins={','.join(origins)}"]
+
+
 class EmbeddedObjectStore:
     """One ``weed mini`` process with its data under ``data_dir``."""
 
     def __init__(self, data_dir: Path, ports: StorePorts, credentials: StoreCredentials, weed: str | None = None,
-                 identities: Sequence[dict] = (), max_volumes: int = 0):
+                 identities: Sequence[dict] = (), max_volumes: int = 0, allowed_origins: Sequence[str] = ()):
         self.data_dir = Path(data_dir)
         self.ports = ports
         self.credentials = credentials
@@ -99,6 +116,9 @@ class EmbeddedObjectStore:
         # limit from the free disk (1 GiB each: 69 buckets with 69 GB free), a test suite that
         # makes a bucket per test needs more (volumes are sparse files: only data takes space)
         self.max_volumes = max_volumes
+        # the web pages whose scripts may call S3 (CORS), e.g. JupyterLab's for direct uploads;
+        # empty keeps weed's default, any origin (see cors_flag)
+        self.allowed_origins = tuple(allowed_origins)
         self.weed = weed or find_weed()
         self.process: subprocess.Popen | None = None
         self.log_path = self.data_dir / "weed.log"
@@ -135,6 +155,7 @@ class EmbeddedObjectStore:
             f"-filer.localSocket={self.data_dir / 'filer.sock'}",
             f"-s3.localSocket={self.data_dir / 's3.sock'}",
             *([f"-volume.max={self.max_volumes}"] if self.max_volumes else []),
+            *cors_flag(self.allowed_origins),
         ]
 
     def _write_config(self) -> None:
