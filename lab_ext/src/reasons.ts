@@ -44,6 +44,8 @@ export function reasonTexts(area: ReasonArea, trans: TranslationBundle): Record<
         preview_unsupported: trans.__("This kind of object cannot be previewed."),
         cancelled: trans.__("The transfer was cancelled."),
         incomplete_upload: trans.__("The upload ended before all bytes arrived."),
+        direct_uploads_off: trans.__("This server does not let browsers upload straight to the object store; the upload goes through the server."),
+        no_such_upload: trans.__("That upload does not exist: it was completed or cancelled, or it was stopped after going too long without news from the browser. Upload the file again."),
         invalid_pins_file: trans.__("The pins file .hybridhub/data-pins.json is not valid. Fix it, or delete it to start over with no pins."),
         storage_error: trans.__("The object store answered with an error. Try again later."),
       };

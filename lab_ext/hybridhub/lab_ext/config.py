@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 
-from traitlets import Bool, Float, Unicode, default
+from traitlets import Bool, Float, Int, Unicode, default
 from traitlets.config import Configurable
 
 from hybridhub.spawner import envvars
@@ -54,6 +54,29 @@ class StorageConfig(Configurable):
         help="""Seconds between attempts to clean up what a failed or crashed transfer left (a
         multipart upload the store could not be told to abort, a download's temporary file),
         while the store cannot be reached. Cleanup also runs at server start.""",
+    )
+    direct_uploads = Bool(
+        True,
+        config=True,
+        help="""Let browsers upload straight to the store when ``browser_endpoint`` is set: this
+        server starts, completes and aborts the multipart upload and hands the browser short-lived
+        presigned URLs of its parts only (the secret key never leaves the server). Off, or without
+        a browser endpoint, uploads stream through this server.""",
+    )
+    direct_part_expiry = Int(
+        300,
+        min=1,
+        max=7 * 24 * 3600,
+        config=True,
+        help="""Seconds a presigned part URL of a direct upload stays valid. The browser asks for
+        a part's URL again when it expired or its upload failed.""",
+    )
+    direct_upload_idle_timeout = Float(
+        120.0,
+        config=True,
+        help="""Seconds a direct upload may go without a request from the browser (for part URLs,
+        a lease renewal, completion) before this server aborts its multipart upload: a browser
+        that was closed or lost its network leaves no parts behind.""",
     )
 
     @default("endpoint")

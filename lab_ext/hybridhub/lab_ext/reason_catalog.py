@@ -69,6 +69,15 @@ STORAGE: Table = {
     "preview_unsupported": (415, "This kind of object cannot be previewed."),
     "cancelled": (409, "The transfer was cancelled."),
     "incomplete_upload": (400, "The upload ended before all bytes arrived."),
+    "direct_uploads_off": (
+        409,
+        "This server does not let browsers upload straight to the object store; the upload goes through the server.",
+    ),
+    "no_such_upload": (
+        404,
+        "That upload does not exist: it was completed or cancelled, or it was stopped after going too long without "
+        "news from the browser. Upload the file again.",
+    ),
     "invalid_pins_file": _PINS_FILE,
     "storage_error": (502, "The object store answered with an error. Try again later."),
 }

@@ -287,20 +287,34 @@ class Sweeper:
             return self.key_locks.setdefault((bucket, key), threading.Lock())
 
     # -- uploads of this server -------------------------------------------------------------
-    @contextlib.contextmanager
-    def uploading(self, bucket: str, key: str) -> Iterator[None]:
-        """Record an upload for as long as it runs; a failed one is left for the sweep."""
+    def begin(self, bucket: str, key: str) -> Upload:
+        """Record an upload about to start (before its multipart upload is created); end it
+        with :meth:`end`. For uploads that outlive one call (direct uploads from the browser)."""
         with self.key_lock(bucket, key):
             self._abort_pending(bucket, key)  # a retry first ends what the last attempt left
             record = Upload(bucket, key, self.owner, _now().isoformat())
             self.journal.add(record)
+        return record
+
+    def end(self, record: Upload, failed: bool = False) -> None:
+        """The upload completed or was aborted (record dropped), or ``failed`` so that the
+        store may still hold its parts: left for the sweep, which runs now."""
+        if failed:
+            self.journal.failed(record)
+            self._wake.set()
+        else:
+            self.journal.discard(record)
+
+    @contextlib.contextmanager
+    def uploading(self, bucket: str, key: str) -> Iterator[None]:
+        """Record an upload for as long as it runs; a failed one is left for the sweep."""
+        record = self.begin(bucket, key)
         try:
             yield
         except BaseException:
-            self.journal.failed(record)
-            self._wake.set()
+            self.end(record, failed=True)
             raise
-        self.journal.discard(record)
+        self.end(record)
 
     def _abort_pending(self, bucket: str, key: str) -> None:
         """Abort this server's failed uploads of ``key`` (caller holds the key's lock)."""
