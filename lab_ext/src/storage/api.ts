@@ -14,6 +14,8 @@ export interface IStorageConfig {
   prefix: string;
   /** Downloads to the computer are redirected to the store (a browser endpoint is set). */
   direct_downloads: boolean;
+  /** Uploads from the computer go straight to the store with part URLs the server issues (absent: false). */
+  direct_uploads?: boolean;
   limits: {
     page_size: number;
     part_size: number;
@@ -88,6 +90,45 @@ export interface IJob {
   message: string | null;
 }
 
+/** A direct upload the server started: the plan the browser follows (POST storage/direct-uploads). */
+export interface IDirectUpload {
+  id: string;
+  part_size: number;
+  parts: number;
+  /** Seconds a part URL stays valid. */
+  part_expiry: number;
+  /** Seconds without a request after which the server aborts the upload. */
+  idle_timeout: number;
+}
+
+/** Presigned part URLs by part number ("1", "2", …). */
+export interface IPartUrls {
+  urls: Record<string, string>;
+  expires_in: number;
+}
+
+export interface IDirectUploadResult {
+  bucket: string;
+  key: string;
+  etag: string;
+  version_id: string | null;
+  size: number;
+}
+
+/** The four direct-upload calls (what the part scheduler in direct.ts needs of the server). */
+export interface IDirectUploadAPI {
+  startDirectUpload(body: {
+    bucket: string;
+    key: string;
+    size: number;
+    content_type?: string;
+    overwrite?: boolean;
+  }): Promise<IDirectUpload>;
+  directUploadUrls(id: string, numbers: number[]): Promise<IPartUrls>;
+  completeDirectUpload(id: string, parts: { number: number; etag: string }[]): Promise<IDirectUploadResult>;
+  abortDirectUpload(id: string): Promise<void>;
+}
+
 function query(params: Record<string, string | undefined | null>): string {
   const search = new URLSearchParams();
   for (const [k, v] of Object.entries(params)) {
@@ -99,8 +140,13 @@ function query(params: Record<string, string | undefined | null>): string {
 }
 
 /** Thin typed calls to /hybridhub/storage/*. */
-export class StorageAPI {
+export class StorageAPI implements IDirectUploadAPI {
   constructor(private readonly trans: TranslationBundle) {}
+
+  /** The configuration last answered by the server (null before the first ``config()``). */
+  get knownConfig(): IStorageConfig | null {
+    return this._config;
+  }
 
   private get<T>(path: string, params: Record<string, any> = {}): Promise<T> {
     return requestAPI<T>(`storage/${path}?${query(params)}`, this.trans);
@@ -118,8 +164,9 @@ export class StorageAPI {
     });
   }
 
-  config(): Promise<IStorageConfig> {
-    return this.get('config');
+  async config(): Promise<IStorageConfig> {
+    this._config = await this.get<IStorageConfig>('config');
+    return this._config;
   }
 
   async buckets(): Promise<IBucket[]> {
@@ -205,6 +252,23 @@ export class StorageAPI {
     return this.send('DELETE', `transfers/${id}`);
   }
 
+  startDirectUpload(body: Parameters<IDirectUploadAPI['startDirectUpload']>[0]): Promise<IDirectUpload> {
+    return this.send('POST', 'direct-uploads', body);
+  }
+
+  /** URLs for ``numbers`` (at most 100); asking again re-issues a URL and renews the upload's lease. */
+  directUploadUrls(id: string, numbers: number[]): Promise<IPartUrls> {
+    return this.send('POST', `direct-uploads/${encodeURIComponent(id)}/parts`, { numbers });
+  }
+
+  completeDirectUpload(id: string, parts: { number: number; etag: string }[]): Promise<IDirectUploadResult> {
+    return this.send('POST', `direct-uploads/${encodeURIComponent(id)}/complete`, { parts });
+  }
+
+  abortDirectUpload(id: string): Promise<void> {
+    return this.send('DELETE', `direct-uploads/${encodeURIComponent(id)}`);
+  }
+
   /**
    * A same-origin URL (cookie-authenticated, like /files/) for the object: streamed through
    * the server, or, with a browser endpoint, redirected to a short-lived presigned URL.
@@ -246,6 +310,8 @@ export class StorageAPI {
     }
     return URL.createObjectURL(await response.blob());
   }
+
+  private _config: IStorageConfig | null = null;
 }
 
 function getCookie(name: string): string | undefined {

@@ -3,6 +3,7 @@ import { Poll } from '@lumino/polling';
 import { ISignal, Signal } from '@lumino/signaling';
 
 import { IJob, StorageAPI, uploadFile } from './api';
+import { DirectUpload, PutPart } from './direct';
 import { describeError, errorReason, reasonMessage } from './errors';
 
 export type TransferState = 'running' | 'done' | 'failed' | 'cancelled';
@@ -39,14 +40,16 @@ export function formatBytes(n: number | null | undefined): string {
 }
 
 /**
- * Browser uploads (XHR with progress) and workspace transfers (server jobs, polled by a Lumino
+ * Browser uploads (XHR with progress; straight to the store in parts, see direct.ts) and workspace transfers (server jobs, polled by a Lumino
  * ``Poll`` while any is running and the browser tab is visible). Emits ``changed`` on progress
  * and ``finished`` when one ends well.
  */
 export class TransferManager {
   constructor(
     private readonly api: StorageAPI,
-    private readonly trans: TranslationBundle
+    private readonly trans: TranslationBundle,
+    /** The part PUT of direct uploads (the browser's XHR; tests inject one). */
+    private readonly putPart?: PutPart
   ) {
     this.poll = new Poll({
       auto: false,
@@ -79,7 +82,10 @@ export class TransferManager {
     return [...this._browser.values(), ...this._jobs.values()];
   }
 
-  /** Upload a file from the computer; resolves when done, rejects on failure. */
+  /**
+   * Upload a file from the computer; resolves when done, rejects on failure. Straight to the store
+   * in parts when the server offers direct uploads, else (and for an empty file) through the server.
+   */
   upload(file: File, bucket: string, key: string, overwrite: boolean): Promise<void> {
     const id = `b${++this._counter}`;
     const started = performance.now();
@@ -87,22 +93,56 @@ export class TransferManager {
       this._browser.set(id, { ...this._browser.get(id)!, ...change });
       this.changedNow();
     };
-    const handle = uploadFile(
-      file,
-      bucket,
-      key,
-      overwrite,
-      (loaded, total) =>
-        update({ done: loaded, total: total || file.size, speed: loaded / Math.max((performance.now() - started) / 1000, 0.001) }),
-      this.trans
-    );
+    const speed = (loaded: number) => loaded / Math.max((performance.now() - started) / 1000, 0.001);
+    let current: { abort(): void } | null = null;
+    let cancelled = false;
+    const streamed = (): Promise<void> => {
+      const handle = uploadFile(
+        file,
+        bucket,
+        key,
+        overwrite,
+        (loaded, total) => update({ done: loaded, total: total || file.size, speed: speed(loaded) }),
+        this.trans
+      );
+      current = handle;
+      if (cancelled) {
+        handle.abort();
+      }
+      return handle.promise;
+    };
     const transfer: ITransfer = {
       id, label: key, direction: 'upload', where: 'browser', total: file.size, done: 0, speed: 0, state: 'running', message: '',
-      cancel: () => handle.abort()
+      cancel: () => {
+        cancelled = true;
+        current?.abort();
+      }
     }; // prettier-ignore
     this._browser.set(id, transfer);
     this.changedNow();
-    return handle.promise.then(
+    const direct = file.size > 0 && !this._directOff && this.api.knownConfig?.direct_uploads === true;
+    let work: Promise<void>;
+    if (direct) {
+      const upload = new DirectUpload({
+        api: this.api, file, bucket, key, overwrite, trans: this.trans, putPart: this.putPart,
+        onProgress: done => update({ done, speed: speed(done) })
+      }); // prettier-ignore
+      current = { abort: () => upload.cancel() };
+      work = upload.run().then(outcome => {
+        if (outcome.kind === 'done') {
+          return;
+        }
+        if (outcome.why === 'off') {
+          this._directOff = true; // the server said so: later files go through it at once
+        } else {
+          update({ done: 0, message: this.trans.__('The object store cannot be reached from this browser: the file goes through the Jupyter server instead.') });
+        }
+        return streamed();
+      });
+    } else {
+      work = streamed();
+    }
+    return work.then(
       () => {
         update({ state: 'done', done: file.size });
         this._finished.emit(this._browser.get(id)!);
@@ -186,6 +226,7 @@ export class TransferManager {
   private _browser = new Map<string, ITransfer>();
   private _jobs = new Map<string, ITransfer>();
   private _counter = 0;
+  private _directOff = false;
   private readonly poll: Poll;
   private _version = 0;
   private _changed = new Signal<this, void>(this);
