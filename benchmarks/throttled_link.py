@@ -11,7 +11,7 @@ How a chunk of bytes crosses (per direction, per connection):
 1. a reader thread receives it from the sender's socket and takes its size from the direction's
    token bucket (it waits when the link is busy: the serialization time at the link's rate);
 2. it is queued, stamped ``now + latency`` (the propagation delay);
-3. a writer thread sends it on no earlier than the stamp and then counts it.
+3. a writer thread counts it and sends it on, no earlier than the stamp.
 
 The queue holds at most a few bandwidth-delay products of bytes; a slow receiver fills it and the
 reader stops reading, so back-pressure reaches the sender as on a real path. A new connection's
@@ -19,7 +19,8 @@ first bytes are held for one round trip more (``2 * latency``): what the TCP han
 client before it can send. Not modelled: packet loss, TCP congestion control, MTU.
 
 ``bytes_sent(from_side, to_side)`` is exact: every byte a writer handed to the receiving socket,
-HTTP headers included. Standard library only.
+HTTP headers included; a byte is counted before it is handed over, so whatever a receiver has
+read is already counted. Standard library only.
 """
 
 from __future__ import annotations
@@ -238,8 +239,8 @@ class Port:
                 if data is None:
                     dst.shutdown(socket.SHUT_WR)
                     break
-                dst.sendall(data)
                 self.link._count(direction, len(data))
+                dst.sendall(data)
         except OSError:
             fail()
         finally:
