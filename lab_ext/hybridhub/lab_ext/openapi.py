@@ -99,6 +99,31 @@ OPERATIONS: dict[str, dict[str, dict]] = {
                           {"name": "X-Object-Content-Type", "in": "header", "required": False, "schema": STR,
                            "description": "The object's Content-Type."})),
     },
+    "storage/direct-uploads": {
+        "post": op("Start a direct upload: the browser sends the parts straight to the store (browser endpoint "
+                   "configured; else 409 direct_uploads_off). Answers the plan: id, part_size, parts, part_expiry, "
+                   "idle_timeout.", ok=201, body=body(
+                       ["bucket", "key", "size"], bucket=field("Bucket name."), key=field("Object key."),
+                       size=field("The object's size in bytes (above 0).", {"type": "integer"}),
+                       content_type=field("The object's Content-Type."),
+                       overwrite=field("Replace an existing object.", BOOL))),
+    },
+    r"storage/direct-uploads/([^/]+)": {
+        "delete": op("Cancel a direct upload (its multipart upload is aborted).", ok=204, answer="none"),
+    },
+    r"storage/direct-uploads/([^/]+)/parts": {
+        "post": op("Presigned PUT URLs of parts (asked again when one expired or failed); renews the upload's lease "
+                   "(an empty list only renews it).", body=body(
+                       ["numbers"], numbers=field("Part numbers, 1..parts, at most 100.",
+                                                  {"type": "array", "items": {"type": "integer"}}))),
+    },
+    r"storage/direct-uploads/([^/]+)/complete": {
+        "post": op("Complete a direct upload once the store holds every part as planned (else 400 incomplete_upload, "
+                   "the upload kept).", ok=201, body=body(
+                       ["parts"], parts=field("Every part's number and the ETag the store answered for it.", {
+                           "type": "array", "items": {"type": "object", "required": ["number", "etag"], "properties": {
+                               "number": {"type": "integer"}, "etag": STR}}}))),
+    },
     "storage/stat": {"get": op("An object's size, type, modification time and version.", params=(BUCKET, KEY, VERSION_Q))},
     "storage/preview": {"get": op("A CSV/JSON/text preview of an object.", params=(BUCKET, KEY, VERSION_Q))},
     "storage/folder": {

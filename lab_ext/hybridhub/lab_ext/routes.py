@@ -12,6 +12,7 @@ from .models import handlers as models
 from .openapi import OpenAPIHandler
 from .pipelines import handlers as pipelines
 from .status_handler import StatusHandler
+from .storage import direct_handlers as direct_uploads
 from .storage import handlers as storage
 from .storage.upload_handler import UploadHandler as StorageUploadHandler
 
@@ -28,6 +29,10 @@ ROUTES = [
     ("storage/list", storage.ListHandler),
     ("storage/object", storage.ObjectHandler),
     ("storage/upload", StorageUploadHandler),
+    ("storage/direct-uploads", direct_uploads.DirectUploadsHandler),
+    (r"storage/direct-uploads/([^/]+)", direct_uploads.DirectUploadHandler),
+    (r"storage/direct-uploads/([^/]+)/parts", direct_uploads.DirectUploadPartsHandler),
+    (r"storage/direct-uploads/([^/]+)/complete", direct_uploads.DirectUploadCompleteHandler),
     ("storage/stat", storage.StatHandler),
     ("storage/preview", storage.PreviewHandler),
     ("storage/folder", storage.FolderHandler),

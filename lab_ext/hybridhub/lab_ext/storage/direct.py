@@ -103,8 +103,8 @@ class DirectUploads:
     def start(self, bucket: str, key: str, size: int, content_type: str = "", overwrite: bool = False) -> dict:
         if isinstance(size, bool) or not isinstance(size, int) or not 0 < size <= transfers.MAX_OBJECT:
             raise StorageError("invalid_request", "'size' must be a whole number of bytes, above 0 and at most 5 TiB.")
-        if len(content_type) > MAX_CONTENT_TYPE or any(ord(c) < 32 or ord(c) == 127 for c in content_type):
-            raise StorageError("invalid_request", "'content_type' must be a media type of at most 255 characters.")
+        if len(content_type) > MAX_CONTENT_TYPE or any(not 32 <= ord(c) < 127 for c in content_type):
+            raise StorageError("invalid_request", "'content_type' must be a media type: at most 255 printable ASCII characters.")
         bucket, key = self.service.check_upload(bucket, key, overwrite)  # nothing exists at the store before this
         part_size, parts = plan(size)
         sweeper = self.service.leftovers
