@@ -27,12 +27,13 @@ from hybridhub.spawner.profiles import ProfileCatalog
 
 from ..service_app import HubServiceApp
 
-from .budget import FixedCosts
+from .budget import FixedCosts, month_bounds
 from .feed import ClusterFeed
-from .ledger import HOUR
+from .ledger import HOUR, to_micros
 from .recorder import CostRecorder
 from .store import JsonStore, StoreError
-from .summary import build_summary
+from .summary import amount, build_summary
+from .transfer import Prices, Report, TransferBook, measured_cost, month_figures
 from .warmup_loop import WarmupLoop, WarmupService, from_micros
 from .warmup_report import warmup_report
 
@@ -67,7 +68,19 @@ class CostService(HubServiceApp):
     lb_price_per_hour = Float(0.0, config=True, help="Load balancer price per hour (L in C_lb = L·t). Example: 3.36.")
     public_ip_price_per_hour = Float(0.0, config=True, help="Price of one public IP per hour (P). Example: 0.67.")
     public_ips = Int(2, config=True, help="How many public IPs the deployment pays for (2 in the paper).")
-    other_per_month = Float(0.0, config=True, help="Everything else (e: storage, egress…) per month. Example: 200.")
+    other_per_month = Float(0.0, config=True, help="""Other small costs per month, not data transfer
+        (storage, …): e = the month's measured data transfer + this. Example: 200.""")
+    egress_price_per_gb = Float(0.0, config=True, help="""Price of one GB leaving the cloud (Azure's
+        bandwidth price for data transfer out to the internet, in ``currency``; Azure bills no
+        ingress). The measured bytes times this make the data-transfer part of e (docs/cost.md).""")
+    ingress_price_per_gb = Float(0.0, config=True, help="""Price of one GB entering the cloud, in
+        ``currency`` (0 on Azure: inbound data transfer is free).""")
+    transfer_reporters = List(Unicode(), config=True, help="""Hub services (by name) whose tokens may
+        report transfers on behalf of the user they name, e.g. the training template's reporter
+        identity (``HYBRIDHUB_TRANSFER_REPORT_TOKEN``). Default: none; users' tokens always
+        report their own.""")
+    transfer_path = Unicode(config=True, help="""Where the reported transfers are kept (one JSON
+        file, written atomically). Default: ``<state_path stem>-transfer.json``.""")
     currency = Unicode("JPY", config=True, help="Label of the amounts.")
     timezone = Unicode("UTC", config=True, help="""Time zone of the accounting month, e.g. ``Asia/Tokyo``
         for a Japanese company's calendar month.""")
@@ -128,6 +141,17 @@ class CostService(HubServiceApp):
         path = Path(self.state_path)
         return str(path.with_name(path.stem + "-summary.json"))
 
+    @default("transfer_path")
+    def _transfer_path(self):
+        path = Path(self.state_path)
+        return str(path.with_name(path.stem + "-transfer.json"))
+
+    @validate("egress_price_per_gb", "ingress_price_per_gb")
+    def _check_transfer_price(self, proposal):
+        if proposal["value"] < 0:
+            raise TraitError(f"CostService.{proposal['trait'].name} must be 0 or more (got {proposal['value']})")
+        return proposal["value"]
+
     @default("namespace")
     def _namespace(self):
         return os.environ.get("POD_NAMESPACE") or _service_account_namespace() or "default"
@@ -146,6 +170,8 @@ class CostService(HubServiceApp):
         self.store = JsonStore(self.state_path)
         self.summary_store = JsonStore(self.summary_path)
         self.recorder, feed_state = self.load_state()
+        self.transfer_store = JsonStore(self.transfer_path)
+        self.transfers = self.load_transfers()
         self.feed = ClusterFeed(self.recorder, share_by_cpu=self.share_by_cpu_request)
         self.feed.restore(feed_state)
         self.saved_changes = self.feed.changes
@@ -202,6 +228,32 @@ class CostService(HubServiceApp):
         recorder.prices, recorder.fixed = prices, self.fixed()  # the configuration is authoritative
         return recorder, data.get("feed") or {}
 
+    def load_transfers(self) -> TransferBook:
+        try:
+            return TransferBook.from_dict(self.transfer_store.load())
+        except (StoreError, ValueError, KeyError, TypeError, AttributeError) as exc:
+            self.log.critical(MESSAGES["bad_state"].format(path=self.transfer_path, reason=exc))
+            raise SystemExit(2) from None
+
+    def transfer_prices(self) -> Prices:
+        return Prices(exact(self.egress_price_per_gb), exact(self.ingress_price_per_gb))
+
+    def month_key(self) -> str:
+        start, _ = month_bounds(from_micros(self.clock()), self.tz)
+        return start.strftime("%Y-%m")
+
+    def record_transfer(self, report: Report) -> bool:
+        """A report's bytes into this month (False: that report was recorded already), saved at once."""
+        added = self.transfers.record(self.month_key(), report)
+        if added:
+            self.transfers.prune(max(2, self.keep_days // 28 + 1))
+            self.transfer_store.save(self.transfers.to_dict())
+        return added
+
+    def transfer_figures(self) -> dict:
+        """``/api/transfer``: this month's GB in/out, their cost, what was saved, per kind and user."""
+        return self.summary()["transfer"]
+
     @property
     def tz(self) -> tzinfo:
         return timezone.utc if self.timezone == "UTC" else ZoneInfo(self.timezone)
@@ -210,7 +262,7 @@ class CostService(HubServiceApp):
     def summary(self) -> dict:
         """The figures as of now; the page and API reuse them for a second while nothing changed."""
         self.feed.flush()
-        key = (self.feed.changes, self.clock() // 1_000_000)
+        key = (self.feed.changes, self.transfers.changes, self.clock() // 1_000_000)
         if self._summary_cache and self._summary_cache[0] == key:
             return self._summary_cache[1]
         summary = self._build_summary()
@@ -218,8 +270,20 @@ class CostService(HubServiceApp):
         return summary
 
     def _build_summary(self) -> dict:
+        # e = the month's measured data transfer + other_per_month; the model takes e per month
+        # (pro rata so far, all of it in the projection), so the transfer enters it projected:
+        # so far x month / elapsed, which pro rata is exactly the cost measured so far
+        now = self.clock()
+        start, end = month_bounds(from_micros(now), self.tz)
+        month = start.strftime("%Y-%m")
+        measured = measured_cost(self.transfers, month, self.transfer_prices())
+        projected = measured * Fraction(to_micros(end) - to_micros(start), max(1, now - to_micros(start)))
+        self.recorder.fixed = FixedCosts(exact(self.lb_price_per_hour), exact(self.public_ip_price_per_hour),
+                                         self.public_ips, exact(self.other_per_month) + projected, self.currency)
         summary = build_summary(self.recorder, self.clock(), exact(self.budget), exact(self.warn_percent),
                                 self.tz, self.pool_info(), self.feed.hub_servers)
+        summary["transfer"] = {**month_figures(self.transfers, month, self.transfer_prices(), self.currency),
+                               "other_per_month": amount(exact(self.other_per_month))}
         if self.warmup is not None:  # the admin console reads the summary file: it shows them too
             summary["warmup"] = warmup_report(self.warmup.status(), self.warmup.log.entries(), summary["month"])
         return summary
@@ -326,8 +390,11 @@ class CostService(HubServiceApp):
             from .web import make_app
 
             url = urlparse(self.service_url)
+            from .web import TransferApi
+
+            transfer = TransferApi(self.transfer_figures, self.record_transfer, lambda: list(self.transfer_reporters))
             make_app(self.service_prefix, self.summary, secrets.token_bytes(32),
-                     self.warmup_figures if self.warmup else None).listen(
+                     self.warmup_figures if self.warmup else None, transfer).listen(
                 url.port or 80, url.hostname or "127.0.0.1")
         self.tasks.append(asyncio.create_task(self.hub_loop(), name="hub"))
         self.log.info("hybridhub cost: pools %s, namespace %s, state %s", ", ".join(self.pool_info()),

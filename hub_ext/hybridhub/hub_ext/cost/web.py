@@ -9,6 +9,10 @@ A cost reader is a hub admin, or anyone whose token carries ``custom:hybridhub-c
 * ``/warmup``            the warm-up of GPU nodes: today's plan, this month's warm-ups (HTML; only
                          when ``c.WarmupService.enabled``)
 * ``/api/warmup``        the same as JSON (:func:`.warmup_report.warmup_report`)
+* ``/transfer``          the month's measured data transfer between the cloud and the office (HTML)
+* ``/api/transfer``      the same as JSON (GET, cost readers); POST: a transfer report, with a
+                         user's token for that user, or a listed reporter service's for anyone
+                         (:mod:`.transfer`)
 * ``/openapi.json``      the OpenAPI description of these routes
 * ``/oauth_callback``    JupyterHub OAuth
 """
@@ -17,6 +21,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import dataclass
 from typing import Callable
 
 from jupyterhub.services.auth import HubOAuthCallbackHandler, HubOAuthenticated
@@ -27,6 +32,7 @@ from ..console import console_url
 from ..openapi import JSONErrors, answer, cost_description, errors
 from .i18n import pick_language, text
 from .summary import summary_csv
+from .transfer import KINDS, Report, ReportError, parse_report, refusal
 from .warmup_report import OUTCOMES, warmup_view
 
 TEMPLATES = os.path.join(os.path.dirname(__file__), "templates")
@@ -91,9 +97,11 @@ class CsvHandler(CostHandler):
 
 
 class DescriptionHandler(CostHandler):
-    def initialize(self, summary: Callable[[], dict], prefix: str, warmup: Callable[[], dict] | None = None) -> None:
+    def initialize(self, summary: Callable[[], dict], prefix: str, warmup: Callable[[], dict] | None = None,
+                   transfer: "TransferApi | None" = None) -> None:
         super().initialize(summary, prefix)
         self.warmup = warmup
+        self.transfer = transfer
 
     @web.authenticated
     def get(self) -> None:
@@ -102,6 +110,8 @@ class DescriptionHandler(CostHandler):
         description = cost_description(self.prefix)
         if self.warmup is not None:
             description["paths"].update(WARMUP_PATHS)
+        if self.transfer is not None:
+            description["paths"].update(TRANSFER_PATHS)
         self.finish(json.dumps(description))
 
 
@@ -139,6 +149,89 @@ class WarmupPageHandler(WarmupHandler):
                     json_url=url_path_join(self.prefix, "api/warmup"))
 
 
+@dataclass(frozen=True)
+class TransferApi:
+    """What the transfer routes need from the service."""
+
+    figures: Callable[[], dict]  # this month's figures (:func:`.transfer.month_figures`)
+    record: Callable[[Report], bool]  # False: that report id was recorded already
+    reporters: Callable[[], list]  # c.CostService.transfer_reporters
+
+
+class TransferJsonHandler(CostHandler):
+    """GET: the figures (cost readers). POST: one report, token-authenticated only."""
+
+    def initialize(self, summary: Callable[[], dict], prefix: str, transfer: TransferApi) -> None:
+        super().initialize(summary, prefix)
+        self.transfer = transfer
+
+    def check_xsrf_cookie(self) -> None:
+        """Reports come with an API token only (refused below without one): no cookie, no XSRF."""
+
+    def refuse(self, status: int, code: str, **values) -> None:
+        self.set_status(status)
+        self.no_store("application/json")
+        self.finish(json.dumps({"status": status, "reason": code, "message": text(self.lang, code, **values)},
+                               ensure_ascii=False))
+
+    @web.authenticated
+    def get(self) -> None:
+        self.authorize()
+        self.no_store("application/json")
+        self.finish(json.dumps(self.transfer.figures(), ensure_ascii=False))
+
+    def post(self) -> None:
+        scheme, _, token = self.request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() not in ("token", "bearer") or not token.strip():
+            return self.refuse(403, "transfer_no_token")
+        identity = self.current_user  # None: unknown token, or no access:services!service=<this service>
+        if not identity:
+            return self.refuse(403, "transfer_forbidden")
+        try:
+            report = parse_report(json.loads(self.request.body or b"null"))
+        except ValueError as error:  # ReportError, or not JSON
+            problem = error.args[0] if isinstance(error, ReportError) else "not JSON"
+            return self.refuse(400, "transfer_bad_report", problem=problem)
+        why = refusal(identity, report, self.transfer.reporters())
+        if why:
+            return self.refuse(403, why)
+        recorded = self.transfer.record(report)
+        self.no_store("application/json")
+        self.finish(json.dumps({"recorded": recorded, "id": report.id}))
+
+
+class TransferPageHandler(TransferJsonHandler):
+    """The month's data transfer in the reader's language (every value escaped; errors as JSON)."""
+
+    @web.authenticated
+    def get(self) -> None:
+        self.authorize()
+        self.no_store("text/html; charset=utf-8")
+        self.render("transfer.html", x=self.transfer.figures(), kinds=KINDS, lang=self.lang,
+                    t=lambda key, **values: text(self.lang, key, **values),
+                    json_url=url_path_join(self.prefix, "api/transfer"))
+
+    def post(self) -> None:
+        raise web.HTTPError(405)
+
+
+TRANSFER_REPORT = {"type": "object", "required": ["id", "user", "bytes"], "properties": {
+    "id": {"type": "string", "description": "The report's id; a report sent again with the same id is counted once."},
+    "user": {"type": "string"},
+    "bytes": {"type": "object", "additionalProperties": {"type": "integer", "minimum": 0},
+              "description": "Bytes by kind: " + ", ".join(KINDS)}}}
+TRANSFER_PATHS = {
+    "/transfer": {"get": {"operationId": "get_transfer_page", "summary": "The month's data transfer between the cloud and the office (HTML).",
+                          "responses": {**answer("The page.", "text/html", {"type": "string"}), **errors(400, 403)}}},
+    "/api/transfer": {
+        "get": {"operationId": "get_transfer", "summary": "The month's GB in/out, their cost, what direct transfers and the cache saved.",
+                "responses": {**answer("The figures."), **errors(400, 403)}},
+        "post": {"operationId": "post_transfer", "summary": "Report bytes moved: a user's token for that user, a listed reporter service's for anyone.",
+                 "requestBody": {"required": True, "content": {"application/json": {"schema": TRANSFER_REPORT}}},
+                 "responses": {**answer("{recorded, id}"), **errors(400, 403)}}},
+}  # fmt: skip
+
+
 WARMUP_PATHS = {
     "/warmup": {"get": {"operationId": "get_warmup_page", "summary": "The warm-up of GPU nodes: today's plan, this month's warm-ups (HTML).",
                         "responses": {**answer("The page.", "text/html", {"type": "string"}), **errors(400, 403)}}},
@@ -148,17 +241,21 @@ WARMUP_PATHS = {
 
 
 def make_app(prefix: str, summary: Callable[[], dict], cookie_secret: bytes,
-             warmup: Callable[[], dict] | None = None) -> web.Application:
-    """``warmup`` (the warm-up report, :func:`.warmup_report.warmup_report`) adds its routes."""
+             warmup: Callable[[], dict] | None = None, transfer: TransferApi | None = None) -> web.Application:
+    """``warmup`` (the warm-up report, :func:`.warmup_report.warmup_report`) and ``transfer`` (the
+    measured data transfer) add their routes."""
     args = {"summary": summary, "prefix": prefix}
     routes = [
         (url_path_join(prefix, "api/summary"), SummaryHandler, args),
         (url_path_join(prefix, "api/summary.csv"), CsvHandler, args),
-        (url_path_join(prefix, "openapi.json"), DescriptionHandler, {**args, "warmup": warmup}),
+        (url_path_join(prefix, "openapi.json"), DescriptionHandler, {**args, "warmup": warmup, "transfer": transfer}),
         (url_path_join(prefix, "oauth_callback"), HubOAuthCallbackHandler),
     ]
     if warmup is not None:
         routes += [(url_path_join(prefix, "api/warmup"), WarmupJsonHandler, {**args, "warmup": warmup}),
                    (url_path_join(prefix, "warmup"), WarmupPageHandler, {**args, "warmup": warmup})]
+    if transfer is not None:
+        routes += [(url_path_join(prefix, "api/transfer"), TransferJsonHandler, {**args, "transfer": transfer}),
+                   (url_path_join(prefix, "transfer"), TransferPageHandler, {**args, "transfer": transfer})]
     routes.append((prefix.rstrip("/") + "/?", ConsoleRedirect, args))
     return web.Application(routes, cookie_secret=cookie_secret, template_path=TEMPLATES)
