@@ -73,6 +73,7 @@ class StorageConfig(Configurable):
     )
     direct_upload_idle_timeout = Float(
         120.0,
+        min=0.1,
         config=True,
         help="""Seconds a direct upload may go without a request from the browser (for part URLs,
         a lease renewal, completion) before this server aborts its multipart upload: a browser

@@ -221,10 +221,7 @@ class DirectUploads:
             self._forget(ref)
             ended.append(upload)
         for upload in ended:
-            self.log.info(
-                "hybridhub storage: direct upload of %s/%s aborted: no request from the browser for %g s",
-                upload.bucket, upload.key, self.idle_timeout,
-            )  # fmt: skip
+            self.log.info("hybridhub storage: a direct upload was aborted: no request from the browser for %g s", self.idle_timeout)
             self._abort(upload)
         return len(ended)
 
