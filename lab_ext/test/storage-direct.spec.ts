@@ -10,7 +10,7 @@ import { nullTranslator } from '@jupyterlab/translation';
 import { errorReason, HybridHubRequestError } from '../src/request';
 import * as storageApi from '../src/storage/api';
 import { IDirectUpload, StorageAPI } from '../src/storage/api';
-import { DirectUpload, MAX_RETRIES, PartError, PutPart } from '../src/storage/direct';
+import { DirectUpload, MAX_RETRIES, PartError, PutPart, xhrPutPart } from '../src/storage/direct';
 import { TransferManager } from '../src/storage/transfers';
 
 const trans = nullTranslator.load('hybridhub');
@@ -109,6 +109,21 @@ function direct(server: ReturnType<typeof fakeServer>, store: FakeStore, f: Blob
   }); // prettier-ignore
 }
 
+/** An upload of ``size`` bytes in 10-byte parts, its first PUTs under way (and with ``firstDone``, part 1 through). */
+async function started(size = 25, firstDone = false) {
+  const server = fakeServer(10);
+  const store = new FakeStore();
+  const progress: number[] = [];
+  const upload = direct(server, store, file(size), progress);
+  const run = upload.run();
+  await flush();
+  if (firstDone) {
+    store.ok(store.puts[0]);
+    await flush();
+  }
+  return { server, store, upload, run, progress };
+}
+
 afterEach(() => {
   jest.restoreAllMocks();
   jest.useRealTimers();
@@ -165,11 +180,7 @@ describe('DirectUpload', () => {
   });
 
   it('reports progress that never goes down and ends at the file size, through a failed and retried part', async () => {
-    const server = fakeServer(10);
-    const store = new FakeStore();
-    const progress: number[] = [];
-    const run = direct(server, store, file(25), progress).run();
-    await flush();
+    const { store, run, progress } = await started();
     store.puts[0].progress(6);
     store.puts[1].progress(4);
     store.fail(store.puts[1], 503); // its 4 bytes in flight are gone (6 + 0 + 1 < 10): the shown progress stays
@@ -183,10 +194,7 @@ describe('DirectUpload', () => {
   });
 
   it('sends a part refused with 403 (an expired URL) again with a freshly issued URL', async () => {
-    const server = fakeServer(10);
-    const store = new FakeStore();
-    const run = direct(server, store, file(25)).run();
-    await flush();
+    const { server, store, run } = await started();
     const refused = store.puts[1];
     store.fail(refused, 403);
     await flush();
@@ -219,14 +227,17 @@ describe('DirectUpload', () => {
     }
   });
 
+  it('fails at once on an ETag the store hid from the browser once parts went through (a retry cannot show it)', async () => {
+    const { server, store, run } = await started(25, true);
+    store.puts[1].settled = true;
+    store.puts[1].reject(new PartError('ETag hidden', 200, '', true));
+    const error = await run.then(() => null, (e: unknown) => e);
+    expect([(error as PartError).status, store.puts.filter(p => p.part === 2).length]).toEqual([200, 1]);
+    expect(server.abortDirectUpload).toHaveBeenCalledWith('u1');
+  });
+
   it('on cancel aborts the parts in flight, asks the server to abort, and ends cancelled', async () => {
-    const server = fakeServer(10);
-    const store = new FakeStore();
-    const upload = direct(server, store, file(100));
-    const run = upload.run();
-    await flush();
-    store.ok(store.puts[0]);
-    await flush();
+    const { server, store, upload, run } = await started(100, true);
     const inFlight = store.open;
     expect(inFlight).toHaveLength(3);
     upload.cancel();
@@ -240,10 +251,7 @@ describe('DirectUpload', () => {
   });
 
   it('falls back when the first part cannot reach the store (status 0) and none went through', async () => {
-    const server = fakeServer(10);
-    const store = new FakeStore();
-    const run = direct(server, store, file(25)).run();
-    await flush();
+    const { server, store, run } = await started();
     const others = store.open.slice(1);
     store.fail(store.puts[0], 0);
     await expect(run).resolves.toEqual({ kind: 'fallback', why: 'unreachable' });
@@ -253,12 +261,7 @@ describe('DirectUpload', () => {
   });
 
   it('retries a status-0 part once another part went through (the store is reachable)', async () => {
-    const server = fakeServer(10);
-    const store = new FakeStore();
-    const run = direct(server, store, file(25)).run();
-    await flush();
-    store.ok(store.puts[0]);
-    await flush();
+    const { store, run } = await started(25, true);
     store.fail(store.puts[1], 0);
     await store.finishAll(run);
     await expect(run).resolves.toMatchObject({ kind: 'done' });
@@ -376,5 +379,103 @@ describe('TransferManager with direct uploads', () => {
     expect(server.abortDirectUpload).toHaveBeenCalledWith('u1');
     expect([transfers.transfers[0].state, transfers.transfers[0].message]).toEqual(['cancelled', 'The transfer was cancelled.']);
     transfers.dispose();
+  });
+});
+
+/** The browser's XMLHttpRequest as far as xhrPutPart uses it (https://xhr.spec.whatwg.org/). */
+class FakeXHR {
+  static made: FakeXHR[] = [];
+  method = '';
+  url = '';
+  headers: Record<string, string> = {};
+  body: unknown = null;
+  status = 0;
+  responseText = '';
+  responseHeaders: Record<string, string> = {};
+  aborted = false;
+  upload: { onprogress: ((event: { loaded: number }) => void) | null } = { onprogress: null };
+  onload: (() => void) | null = null;
+  onerror: (() => void) | null = null;
+  onabort: (() => void) | null = null;
+
+  constructor() {
+    FakeXHR.made.push(this);
+  }
+
+  open(method: string, url: string): void {
+    [this.method, this.url] = [method, url];
+  }
+
+  setRequestHeader(name: string, value: string): void {
+    this.headers[name] = value;
+  }
+
+  send(body: unknown): void {
+    this.body = body;
+  }
+
+  abort(): void {
+    this.aborted = true;
+    this.onabort?.();
+  }
+
+  getResponseHeader(name: string): string | null {
+    return this.responseHeaders[name.toLowerCase()] ?? null;
+  }
+
+  answer(status: number, headers: Record<string, string> = {}, text = ''): void {
+    [this.status, this.responseHeaders, this.responseText] = [status, headers, text];
+    this.onload?.();
+  }
+}
+
+describe('xhrPutPart', () => {
+  const real = globalThis.XMLHttpRequest;
+  beforeEach(() => {
+    FakeXHR.made = [];
+    globalThis.XMLHttpRequest = FakeXHR as unknown as typeof XMLHttpRequest;
+  });
+  afterEach(() => {
+    globalThis.XMLHttpRequest = real;
+  });
+
+  const url = 'https://store.office/b/k?partNumber=1&uploadId=u&X-Amz-Signature=s';
+
+  it('PUTs the part to the URL as issued, with no header of its own, and gives the ETag and the progress', async () => {
+    const body = new Blob(['abc']);
+    const progress: number[] = [];
+    const put = xhrPutPart(trans)(url, body, loaded => progress.push(loaded));
+    const [xhr] = FakeXHR.made;
+    xhr.upload.onprogress!({ loaded: 2 });
+    xhr.answer(200, { etag: '"900150983cd24fb0d6963f7d28e17f72"' });
+    await expect(put.promise).resolves.toBe('"900150983cd24fb0d6963f7d28e17f72"');
+    expect([xhr.method, xhr.url, xhr.headers, xhr.body, progress]).toEqual(['PUT', url, {}, body, [2]]);
+  });
+
+  it('tells a store out of reach (network or CORS: status 0, or the ETag hidden) from a refusal', async () => {
+    const outcomes: PartError[] = [];
+    for (const end of [
+      (x: FakeXHR) => x.onerror!(),
+      (x: FakeXHR) => x.answer(200), // CORS without ExposeHeaders: ETag
+      (x: FakeXHR) => x.answer(403, {}, '<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>')
+    ]) {
+      const put = xhrPutPart(trans)(url, new Blob(['abc']), () => undefined);
+      end(FakeXHR.made[FakeXHR.made.length - 1]);
+      outcomes.push(await put.promise.then(() => { throw new Error('resolved'); }, (e: PartError) => e)); // prettier-ignore
+    }
+    expect(outcomes.map(e => [e instanceof PartError, e.status, e.unreachable])).toEqual([
+      [true, 0, true],
+      [true, 200, true],
+      [true, 403, false]
+    ]);
+    expect(outcomes[2].message).toBe('The object store refused a part of the upload (HTTP 403).');
+    expect(outcomes[2].details).toContain('Request has expired');
+  });
+
+  it('abort() aborts the request', async () => {
+    const put = xhrPutPart(trans)(url, new Blob(['abc']), () => undefined);
+    put.abort();
+    expect(FakeXHR.made[0].aborted).toBe(true);
+    await expect(put.promise).rejects.toBeInstanceOf(PartError);
   });
 });
