@@ -333,3 +333,33 @@ def test_no_secret_in_any_answer_or_log_line(svc, admin, object_store, caplog):
     secret = object_store.credentials.user_secret_key
     assert all(secret not in repr(answer) for answer in answers)
     assert caplog.records and all(secret not in r.getMessage() for r in caplog.records)
+
+
+def test_parts_the_store_refuses_at_completion_keep_the_upload(svc, admin, monkeypatch):
+    """A part that changed between ListParts and CompleteMultipartUpload: the store's InvalidPart
+    (AWS S3 API reference, CompleteMultipartUpload errors) is incomplete_upload, the upload kept."""
+    bucket = new_bucket(admin)
+    body = os.urandom(PART_SIZE + 5)
+    manager = svc.direct_upload_manager
+    plan = manager.start(bucket, "team/race.bin", len(body))
+    etags = send_parts(manager, plan["id"], body, PART_SIZE, [1, 2])
+    with monkeypatch.context() as patch:
+        patch.setattr(manager, "_check_parts", lambda upload, etags: [])  # the check saw the parts as planned
+        with pytest.raises(StorageError) as info:
+            manager.complete(plan["id"], [{"number": 1, "etag": etags[1]}, {"number": 2, "etag": etags[1]}])
+    assert (info.value.reason, info.value.status) == ("incomplete_upload", 400) and "InvalidPart" in info.value.message
+    assert list(admin.list_objects(bucket, recursive=True)) == []
+    manager.complete(plan["id"], [{"number": n, "etag": e} for n, e in etags.items()])
+    assert admin.get_object(bucket, "team/race.bin").read() == body
+
+
+def test_an_upload_aborted_behind_the_servers_back_is_gone(svc, admin, workspace):
+    bucket = new_bucket(admin)
+    manager = svc.direct_upload_manager
+    plan = manager.start(bucket, "team/behind.bin", 2 * PART_SIZE)
+    etags = send_parts(manager, plan["id"], os.urandom(2 * PART_SIZE), PART_SIZE, [1, 2])
+    (upload,) = pending_uploads(admin, bucket)
+    admin._abort_multipart_upload(bucket, "team/behind.bin", upload.upload_id)  # e.g. a bucket lifecycle rule
+    with pytest.raises(StorageError) as info:
+        manager.complete(plan["id"], [{"number": n, "etag": e} for n, e in etags.items()])
+    assert info.value.reason == "no_such_upload" and manager.uploads == {} and journal_uploads(workspace) == []

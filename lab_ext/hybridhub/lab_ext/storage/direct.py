@@ -46,6 +46,7 @@ MAX_ETAG = 200  # an S3 ETag is 34 characters; a multipart one a few more
 MAX_CONTENT_TYPE = 255
 PART_EXPIRY = 300  # StorageConfig's defaults, for configs built without those settings (tests)
 IDLE_TIMEOUT = 120.0
+PART_REFUSED = {"InvalidPart", "InvalidPartOrder", "EntityTooSmall"}  # CompleteMultipartUpload's answers about the parts
 UNSURE = {"storage_unreachable", "storage_error"}  # a failed call the store may have carried out
 
 
@@ -174,6 +175,8 @@ class DirectUploads:
             except Exception as exc:
                 if not _gone(exc):
                     upload.seen = time.monotonic()  # kept: the browser may send parts again, or cancel
+                    if isinstance(exc, S3Error) and exc.code in PART_REFUSED:  # a part changed since ListParts
+                        raise StorageError("incomplete_upload", f"The store refused the parts ({exc.code}): send them again.") from None
                     raise translate(exc) from None
                 upload.closed = True  # aborted behind our back: nothing left to complete
                 self._forget(upload_ref)
