@@ -288,6 +288,38 @@ describe('DirectUpload', () => {
     expect(server.directUploadUrls).toHaveBeenCalledTimes(renewals); // no renewal after the end
   });
 
+  it('asks again for a URL asked ahead that is about to expire before its part starts', async () => {
+    jest.useFakeTimers();
+    const server = fakeServer(10, { idle_timeout: 1_000 }); // no lease renewal in between
+    const store = new FakeStore();
+    const run = direct(server, store, file(40)).run();
+    await jest.advanceTimersByTimeAsync(0);
+    expect(server.directUploadUrls.mock.calls.map(c => c[1])).toEqual([[1, 2, 3, 4]]); // part 4's asked ahead
+    await jest.advanceTimersByTimeAsync(290_000); // its URL (300 s) would expire within the 30 s margin
+    store.ok(store.puts[0]);
+    await jest.advanceTimersByTimeAsync(0);
+    expect(server.directUploadUrls.mock.calls[1][1]).toEqual([4]);
+    expect(store.puts[3].url).toMatch(/partNumber=4&i=5$/); // the URL issued now, not the first one (i=4)
+    store.open.forEach(p => store.ok(p));
+    await jest.advanceTimersByTimeAsync(0);
+    await expect(run).resolves.toMatchObject({ kind: 'done' });
+  });
+
+  it('a cancel while the server starts the upload ends cancelled, and the upload it started is aborted', async () => {
+    const server = fakeServer(10);
+    let started: () => void = () => undefined;
+    const plan = server.startDirectUpload.getMockImplementation()!;
+    server.startDirectUpload.mockImplementation(body => new Promise(resolve => (started = () => resolve(plan(body)))));
+    const store = new FakeStore();
+    const upload = direct(server, store, file(25));
+    const run = upload.run();
+    upload.cancel();
+    started();
+    expect(errorReason(await run.then(() => null, (e: unknown) => e))).toBe('cancelled');
+    expect(server.abortDirectUpload).toHaveBeenCalledWith('u1');
+    expect(store.puts).toHaveLength(0);
+  });
+
   it('gives direct_uploads_off back as a fallback, with nothing to abort', async () => {
     const server = fakeServer(10);
     server.startDirectUpload.mockRejectedValue(
