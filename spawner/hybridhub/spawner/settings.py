@@ -6,11 +6,17 @@ this in, so an admin writes storage and GitLab settings once.
 
 from __future__ import annotations
 
-from traitlets import Bool, Unicode
+from traitlets import Bool, Unicode, default
 from traitlets.config import LoggingConfigurable
 
 from . import envvars
 from .storage_keys import user_keys
+
+SERVER_TOKEN_SCOPES = (
+    "users:activity!user",  # JupyterHub's own `server` role: activity, and access to this server
+    "access:servers!server",
+    "access:services!service=hybridhub-cost",  # the transfer reports (docs/cost.md, "Data transfer")
+)
 
 
 class HybridSpawner(LoggingConfigurable):
@@ -65,6 +71,13 @@ class HybridSpawner(LoggingConfigurable):
     )
     gitlab_url = Unicode("", config=True, help="Base URL of the on-prem GitLab. Empty: GitLab not configured.")
     gitlab_ca_bundle = Unicode("", config=True, help="Path, inside the user server, to a PEM CA bundle for GitLab.")
+
+    @default("server_token_scopes")
+    def _server_token_scopes(self):
+        """JupyterHub's ``server`` role plus reaching the cost service, nothing more. The hub gives a
+        token only the scopes its user holds: users need ``access:services!service=hybridhub-cost``
+        (docs/cost.md) for this one to land."""
+        return list(SERVER_TOKEN_SCOPES)
 
     def user_storage_keys(self, username: str) -> tuple[str, str]:
         """The S3 keys for this user's server: her own from the credentials file, else the shared ones."""
