@@ -10,6 +10,9 @@ import http.server
 import io
 import json
 import logging
+import os
+import subprocess
+import sys
 import threading
 import time
 
@@ -19,6 +22,8 @@ from hybridhub.lab_ext.storage import metering
 from hybridhub.lab_ext.storage.errors import StorageError
 from hybridhub.lab_ext.storage.metering import KINDS, Meter, TransferReporter
 from hybridhub.lab_ext.storage.service import StorageService
+
+from tests.monitoring.test_monitor_job import ML
 
 from .conftest import on_server_loop, server_config, storage_config
 from .test_direct_downloads import browser_endpoint
@@ -229,3 +234,57 @@ def test_without_a_cost_url_nothing_is_started(monkeypatch):
     assert reporter._thread is None
     monkeypatch.setenv("HYBRIDHUB_COST_SERVICE_URL", "http://hub:10101/services/hybridhub-cost/")
     assert TransferReporter(Meter()).enabled
+
+
+# -- the training template's reader: totals in the job log, one report at exit ----------------------------
+def run_job(tmp_path, env: dict, uri: str, version: str) -> subprocess.CompletedProcess:
+    """A training job's reads in a process of their own (the report goes at its exit)."""
+    script = (f"import sys; sys.path.insert(0, {str(ML)!r}); import s3io\n"
+              f"for _ in range(2): s3io.read_object({uri!r}, {version!r})\n")
+    return subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120,
+                          cwd=tmp_path)
+
+
+@pytest.fixture
+def training(object_store, tmp_path):
+    from tests.storage.conftest import minio_for, new_bucket
+
+    c = object_store.credentials
+    admin = minio_for(object_store, c.admin_access_key, c.admin_secret_key)
+    bucket = new_bucket(admin, versioned=True)
+    version = admin.put_object(bucket, "train.csv", io.BytesIO(b"t" * 50_000), 50_000).version_id or ""
+    env = {"PATH": os.environ["PATH"], "S3_ENDPOINT": object_store.endpoint, "AWS_REGION": "us-east-1",
+           "AWS_ACCESS_KEY_ID": c.admin_access_key, "AWS_SECRET_ACCESS_KEY": c.admin_secret_key,
+           "S3IO_CACHE_DIR": str(tmp_path / "cache"), "GITLAB_USER_LOGIN": "alice"}
+    return env, f"s3://{bucket}/train.csv", version
+
+
+def test_a_training_job_reports_its_reads_and_cache_hits_once_at_exit(training, cost_standin, tmp_path):
+    env, uri, version = training
+    _, url = cost_standin
+    env = {**env, "HYBRIDHUB_TRANSFER_REPORT_URL": url + "api/transfer", "HYBRIDHUB_TRANSFER_REPORT_TOKEN": "ci-token-xyz"}
+    job = run_job(tmp_path, env, uri, version)
+    assert job.returncode == 0, job.stderr
+    # the cache lines carry the totals so far; the last line the job's totals
+    assert "50000 bytes downloaded, kept; this job: 50000 bytes read from the store, 0 from the cache" in job.stderr
+    assert "50000 bytes not downloaded; this job: 50000 bytes read from the store, 50000 from the cache" in job.stderr
+    assert "s3io transfer report sent for alice" in job.stderr and "ci-token-xyz" not in job.stderr
+    (got,) = CostStandin.received
+    assert got["auth"] == "token ci-token-xyz" and got["path"] == "/services/hybridhub-cost/api/transfer"
+    assert got["body"]["user"] == "alice" and got["body"]["bytes"] == {"training_read": 50_000, "cache_saved": 50_000}
+
+
+def test_a_refused_report_never_fails_the_job(training, cost_standin, tmp_path):
+    env, uri, version = training
+    _, url = cost_standin
+    CostStandin.statuses = [403]
+    env = {**env, "HYBRIDHUB_TRANSFER_REPORT_URL": url + "api/transfer", "HYBRIDHUB_TRANSFER_REPORT_TOKEN": "ci-token-xyz"}
+    job = run_job(tmp_path, env, uri, version)
+    assert job.returncode == 0, job.stderr
+    assert "s3io transfer report to the cost service failed: HTTP 403 (the job goes on)" in job.stderr
+    # unreachable, and not configured: the same, the totals still in the log
+    job = run_job(tmp_path, {**env, "HYBRIDHUB_TRANSFER_REPORT_URL": "http://127.0.0.1:9/x"}, uri, version)
+    assert job.returncode == 0 and "failed: URLError (the job goes on)" in job.stderr
+    job = run_job(tmp_path, {k: v for k, v in env.items() if "REPORT" not in k}, uri, version)
+    assert job.returncode == 0 and "s3io totals, this job: 0 bytes read from the store, 100000 from the cache" in job.stderr
+    assert "transfer report" not in job.stderr and "ci-token-xyz" not in job.stderr

@@ -12,19 +12,29 @@ AWS_REGION); the keys are never printed.
 
 With ``S3IO_CACHE_DIR`` set, ``read_object`` (and ``read_bytes``) keep s3:// objects in that
 folder and serve a later read of the same version from it (s3cache.py; PIPELINE.md, "Data cache").
+
+``read_object`` counts the s3:// bytes this process read from the store (``training_read``) and
+from the cache instead (``cache_saved``): each cache line says the totals so far, the process
+prints them at exit and, with ``HYBRIDHUB_TRANSFER_REPORT_URL`` and
+``HYBRIDHUB_TRANSFER_REPORT_TOKEN`` set, sends them to the hub's cost service (PIPELINE.md, "Data
+transfer report"); a report that fails is said in one line and never fails the job.
 """
 
 from __future__ import annotations
 
+import atexit
 import datetime
 import hashlib
 import hmac
 import http.client
 import io
+import json
 import os
 import sys
+import threading
 import urllib.parse
 import urllib.request
+import uuid
 from pathlib import Path
 
 try:  # beside this file in the project; not copied into a model folder, which reads no training data
@@ -34,6 +44,55 @@ except ImportError:  # pragma: no cover - the serving runtime's copy of s3io
 
 TIMEOUT = 60
 READ_SIZE = 1 << 20  # open_object's buffer: what is held of an object at a time
+REPORT_URL_ENV, REPORT_TOKEN_ENV, REPORT_USER_ENV = (
+    "HYBRIDHUB_TRANSFER_REPORT_URL", "HYBRIDHUB_TRANSFER_REPORT_TOKEN", "HYBRIDHUB_TRANSFER_REPORT_USER")
+REPORT_TIMEOUT = 10
+
+TOTALS = {"training_read": 0, "cache_saved": 0}  # s3:// bytes this process read from the store / its cache
+_totals_lock = threading.Lock()
+_reporting = []  # the exit report, registered at the first count
+
+
+def count(kind: str, n: int) -> str:
+    """Add ``n`` bytes to a total; the totals, said for the job log."""
+    with _totals_lock:
+        TOTALS[kind] += n
+        if not _reporting:
+            _reporting.append(atexit.register(report_totals))
+        return totals_text()
+
+
+def totals_text() -> str:
+    return f"this job: {TOTALS['training_read']} bytes read from the store, {TOTALS['cache_saved']} from the cache"
+
+
+def report_totals(environ=os.environ) -> bool:
+    """At exit: the totals in the job log and, when configured, to the cost service
+    (``POST $HYBRIDHUB_TRANSFER_REPORT_URL``, ``Authorization: token $HYBRIDHUB_TRANSFER_REPORT_TOKEN``,
+    for ``$HYBRIDHUB_TRANSFER_REPORT_USER``, else the hub or GitLab user who runs the job).
+    True when the cost service took them. Never raises; never prints the token."""
+    counts = {kind: n for kind, n in TOTALS.items() if n}
+    if not counts:
+        return False
+    print(f"s3io totals, {totals_text()}", file=sys.stderr, flush=True)
+    url, token = environ.get(REPORT_URL_ENV, "").strip(), environ.get(REPORT_TOKEN_ENV, "").strip()
+    user = environ.get(REPORT_USER_ENV) or environ.get("JUPYTERHUB_USER") or environ.get("GITLAB_USER_LOGIN") or ""
+    if not (url and token and user):
+        return False
+    body = json.dumps({"id": uuid.uuid4().hex, "user": user, "bytes": counts}).encode()
+    request = urllib.request.Request(url, data=body, method="POST",
+                                     headers={"Authorization": f"token {token}", "Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=REPORT_TIMEOUT) as response:
+            response.read()
+    except urllib.error.HTTPError as exc:
+        print(f"s3io transfer report to the cost service failed: HTTP {exc.code} (the job goes on)", file=sys.stderr, flush=True)
+        return False
+    except Exception as exc:  # noqa: BLE001 - a report never fails the job
+        print(f"s3io transfer report to the cost service failed: {type(exc).__name__} (the job goes on)", file=sys.stderr, flush=True)
+        return False
+    print(f"s3io transfer report sent for {user}", file=sys.stderr, flush=True)
+    return True
 
 
 def _sign(key: bytes, msg: str) -> bytes:
@@ -177,7 +236,11 @@ def read_object(uri: str, version: str = "") -> tuple[bytes, dict]:
     headers: dict[str, str] = {}
     if uri.startswith("s3://"):
         cache = s3cache.Cache.from_env() if s3cache is not None else None
-        data, headers = _cached_get(cache, uri, version) if cache else _s3_request("GET", uri, version)
+        if cache:
+            data, headers = _cached_get(cache, uri, version)
+        else:
+            data, headers = _s3_request("GET", uri, version)
+            count("training_read", len(data))
     elif uri.startswith(("http://", "https://")):
         shown = recorded_uri(uri)
         with _Body(_urlopen(uri, "GET", shown), "GET", shown) as response:
@@ -222,7 +285,7 @@ def _cached_get(cache, uri: str, version: str) -> tuple[bytes, dict]:
         hit = None
     if hit is not None:
         data, header = hit
-        s3cache.say(f"cache hit {shown}: {len(data)} bytes not downloaded")
+        s3cache.say(f"cache hit {shown}: {len(data)} bytes not downloaded; {count('cache_saved', len(data))}")
         etag_header = f'"{header["etag"]}"' if header.get("etag") else ""
         return data, {"etag": etag_header, "x-amz-version-id": header.get("version_id", "")}
     data, headers = _s3_request("GET", uri, version)
@@ -234,7 +297,7 @@ def _cached_get(cache, uri: str, version: str) -> tuple[bytes, dict]:
     else:  # named by what the GET answered (the object may have changed since the HEAD)
         name = cache.name(*where, version=version or got_version, etag=got_etag, size=len(data))
         outcome = cache.put(name, data, {"uri": uri, "version_id": got_version, "etag": got_etag})
-    s3cache.say(f"cache miss {shown}: {len(data)} bytes downloaded, {outcome}")
+    s3cache.say(f"cache miss {shown}: {len(data)} bytes downloaded, {outcome}; {count('training_read', len(data))}")
     return data, headers
 
 
