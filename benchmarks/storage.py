@@ -33,8 +33,8 @@ included, that crossed each path (measured, not computed). For an object of ``--
 
 * an upload through the user server (``PUT storage/upload``): it crosses the uplink twice, office
   to cloud and back (``bytes_over_link_via_server``, ``link_bytes_via_server_x`` ~ 2);
-* a direct upload (the server's ``direct-uploads`` routes; the browser PUTs presigned parts to the
-  store): only the small JSON calls to the server cross the uplink (``bytes_over_link_direct``,
+* a direct upload (the server's ``direct-uploads`` routes, driven as the panel's direct.ts does:
+  3 parts in flight, their presigned URLs asked 8 at a time ahead of need, PUT to the store): only the small JSON calls to the server cross the uplink (``bytes_over_link_direct``,
   ``link_bytes_direct_x`` ~ 0); the object crosses the LAN once. Over both links together, the
   data moves once directly and twice through the server (``network_bytes_direct_x`` ~ 1,
   ``network_bytes_via_server_x`` ~ 2): the "1x vs 2x" of the issue;
@@ -95,8 +95,10 @@ TEMPLATE_ML = (Path(__file__).resolve().parents[1] / "lab_ext" / "hybridhub" / "
 MiB = 1024 * 1024
 BLOCK = MiB
 DOWNLOADS_PER_ROUND = 3
-DIRECT_PARALLEL = 3  # parts a direct upload sends at once: as many as the SDK's fput_object (num_parallel_uploads=3)
-PARTS_PER_REQUEST = 100  # the server's limit per POST direct-uploads/{id}/parts
+# the panel's direct upload (lab_ext/src/storage/direct.ts): parts in flight (as many as the SDK's
+# fput_object, num_parallel_uploads=3) and part URLs asked for at once
+MAX_IN_FLIGHT = 3
+URL_BATCH = 8
 
 
 def log(msg: str) -> None:
@@ -300,24 +302,52 @@ def seed_prefix(admin: Minio, bucket: str, prefix: str, count: int) -> None:
         list(pool.map(put, range(count)))
 
 
-def direct_upload(server: Server, bucket: str, key: str, path: Path, parallel: int = DIRECT_PARALLEL) -> dict:
-    """Upload ``path`` as a browser with direct uploads does (the server's direct-upload routes): the
-    server plans the parts and signs one URL per part for the browser endpoint, the browser PUTs the
-    parts straight to the store, ``parallel`` at a time on kept-alive connections, and the server
-    completes the multipart upload. Returns the server's answer to complete and the seconds spent
-    in the calls to the server (the rest is the parts' transfer)."""
+def direct_upload(server: Server, bucket: str, key: str, path: Path) -> tuple[dict, float]:
+    """Upload ``path`` as the panel's direct upload does (lab_ext/src/storage/direct.ts): the server
+    plans the parts and signs their URLs for the browser endpoint, asked ``URL_BATCH`` at a time ahead
+    of need (the next batch when one of the next ``MAX_IN_FLIGHT`` parts to start has no URL); the
+    browser PUTs at most ``MAX_IN_FLIGHT`` parts at once straight to the store, on kept-alive
+    connections; the server completes the multipart upload. Returns the server's answer to complete
+    and the seconds of the calls no part overlaps: the plan, the first URLs and complete."""
     size = path.stat().st_size
     start = time.perf_counter()
     plan = server.post_json("direct-uploads", {"bucket": bucket, "key": key, "size": size, "overwrite": True}, 201)
+    waited = time.perf_counter() - start
     numbers = list(range(1, plan["parts"] + 1))
     urls: dict[str, str] = {}
-    for i in range(0, len(numbers), PARTS_PER_REQUEST):
-        batch = numbers[i:i + PARTS_PER_REQUEST]
-        urls.update(server.post_json(f"direct-uploads/{plan['id']}/parts", {"numbers": batch}, 200)["urls"])
-    calls = time.perf_counter() - start
-    local, opened = threading.local(), []
+    started = 0  # parts started, in order
+    cond = threading.Condition()
+    failure: list[BaseException] = []
+
+    def ask_urls() -> None:  # one ask at a time, as the panel
+        try:
+            for first in range(1, len(numbers) + 1, URL_BATCH):
+                with cond:
+                    cond.wait_for(lambda: started >= first - 1 - MAX_IN_FLIGHT or failure)
+                    if failure:
+                        return
+                batch = numbers[first - 1:first - 1 + URL_BATCH]
+                got = server.post_json(f"direct-uploads/{plan['id']}/parts", {"numbers": batch}, 200)["urls"]
+                with cond:
+                    urls.update(got)
+                    cond.notify_all()
+        except BaseException as exc:  # noqa: BLE001 - handed to the parts' threads
+            with cond:
+                failure.append(exc)
+                cond.notify_all()
+
+    local, opened, waits = threading.local(), [], []
 
     def put_part(number: int) -> dict:
+        nonlocal started
+        with cond:
+            started += 1
+            cond.notify_all()
+            begin = time.perf_counter()
+            cond.wait_for(lambda: str(number) in urls or failure)
+            waits.append(time.perf_counter() - begin)
+            if failure:
+                raise failure[0]
         url = urllib.parse.urlsplit(urls[str(number)])
         conn = getattr(local, "conn", None)
         if conn is None:
@@ -333,15 +363,19 @@ def direct_upload(server: Server, bucket: str, key: str, path: Path, parallel: i
             raise RuntimeError(f"part {number}: {response.status} {answer[:300]!r}")
         return {"number": number, "etag": response.getheader("ETag")}
 
+    asker = threading.Thread(target=ask_urls, daemon=True)
+    asker.start()
     try:
-        with ThreadPoolExecutor(parallel) as pool:
+        with ThreadPoolExecutor(MAX_IN_FLIGHT) as pool:
             parts = list(pool.map(put_part, numbers))
     finally:
         for conn in opened:
             conn.close()
+    asker.join()
+    waited += max(waits[:MAX_IN_FLIGHT], default=0)  # the first parts wait for the first URLs together
     start = time.perf_counter()
     answer = server.post_json(f"direct-uploads/{plan['id']}/complete", {"parts": parts}, 201)
-    return answer, calls + time.perf_counter() - start
+    return answer, waited + time.perf_counter() - start
 
 
 def load_template_reader():
@@ -429,8 +463,8 @@ def link_benchmark(work: Path, store: EmbeddedObjectStore, bucket: str, size: in
             assert got.hash.digest() == sha256_of(data), "the directly uploaded object differs"
             best = {name: min(values) for name, values in times.items()}
             link_direct, lan_direct = moved["direct"]
-            log(f"direct upload: {best['direct']:.2f} s (of which {min(calls):.2f}-{max(calls):.2f} s in its calls to the "
-                f"server), SDK on the same path {best['sdk']:.2f} s; "
+            log(f"direct upload: {best['direct']:.2f} s (of which {min(calls):.2f}-{max(calls):.2f} s in calls to the server "
+                f"that no part overlaps), SDK on the same path {best['sdk']:.2f} s; "
                 f"{link_direct} bytes over the uplink ({link_direct / size:.4f} x), {lan_direct / size:.3f} x over the LAN")
             figures = {
                 "upload_direct_mib_s": round(size / MiB / best["direct"], 1),
