@@ -443,7 +443,7 @@ def link_benchmark(work: Path, store: EmbeddedObjectStore, bucket: str, size: in
         if direct:
             try:
                 direct_upload(server, bucket, "linked/direct-probe.bin", warm)
-            except RouteMissing as exc:
+            except RouteMissing as exc:  # an extension older than its config flag
                 log(f"direct upload: {exc}")
                 direct = False
         if direct:
@@ -478,7 +478,7 @@ def link_benchmark(work: Path, store: EmbeddedObjectStore, bucket: str, size: in
                 "network_bytes_direct_x": round((link_direct + lan_direct) / size, 3),
             }
         else:
-            log("direct upload: NOT measured, the server does not offer direct uploads (GET storage/config)")
+            log("direct upload: NOT measured, the server does not offer direct uploads")
 
         # training data in the cloud: the template's reader, its cache on the node's disk, a pinned version
         cache_bucket = "bench-cache-" + secrets.token_hex(4)

@@ -174,9 +174,10 @@ def test_latency_is_added_one_way_each_direction_and_a_round_trip_for_the_handsh
             answered.append(time.monotonic())
             rtts.append(answered[-1] - sent)
     # the first answer also waits for the handshake's round trip: 2 x 40 ms, then 40 ms each way
-    assert 0.16 <= answered[0] - start <= 0.16 + 0.06, f"first answer after {(answered[0] - start) * 1000:.0f} ms"
+    # upper bounds: slack for a loaded machine, well short of one more latency (a delay applied twice)
+    assert 0.16 <= answered[0] - start <= 0.16 + 0.07, f"first answer after {(answered[0] - start) * 1000:.0f} ms"
     for rtt in rtts[1:]:
-        assert 0.08 <= rtt <= 0.08 + 0.04, f"round trip {rtt * 1000:.0f} ms, the link's is 80 ms"
+        assert 0.08 <= rtt <= 0.08 + 0.035, f"round trip {rtt * 1000:.0f} ms, the link's is 80 ms"
     peer.close()
 
 
