@@ -10,14 +10,16 @@ import { nullTranslator } from '@jupyterlab/translation';
 import { errorReason, HybridHubRequestError } from '../src/request';
 import * as storageApi from '../src/storage/api';
 import { IDirectUpload, StorageAPI } from '../src/storage/api';
-import { DirectUpload, MAX_RETRIES, PartError, PutPart, xhrPutPart } from '../src/storage/direct';
+import { DirectUpload, MAX_RETRIES, PartError, PutPart, RETRY_DELAY_MS, xhrPutPart } from '../src/storage/direct';
 import { TransferManager } from '../src/storage/transfers';
 
 const trans = nullTranslator.load('hybridhub');
 
-/** Let promises and zero-delay timers run. */
-function flush(): Promise<void> {
-  return new Promise(resolve => setTimeout(resolve, 0));
+/** Let promises and zero-delay timers run (a few rounds: a retry waits for a timer, then asks a URL). */
+async function flush(): Promise<void> {
+  for (let i = 0; i < 3; i++) {
+    await new Promise(resolve => setTimeout(resolve, 0));
+  }
 }
 
 /** A file whose byte i is i % 251 (so any misplaced range shows). */
@@ -102,10 +104,10 @@ class FakeStore {
   }
 }
 
-function direct(server: ReturnType<typeof fakeServer>, store: FakeStore, f: Blob, progress: number[] = []) {
+function direct(server: ReturnType<typeof fakeServer>, store: FakeStore, f: Blob, progress: number[] = [], retryDelayMs = 0) {
   return new DirectUpload({
     api: server, file: f, bucket: 'home-alice', key: 'data/x.bin', overwrite: false, trans, putPart: store.putPart,
-    onProgress: done => progress.push(done)
+    onProgress: done => progress.push(done), retryDelayMs
   }); // prettier-ignore
 }
 
@@ -225,6 +227,24 @@ describe('DirectUpload', () => {
       expect(server.abortDirectUpload).toHaveBeenCalledWith('u1');
       expect(server.completeDirectUpload).not.toHaveBeenCalled();
     }
+  });
+
+  it('waits before sending a failed part again, twice as long at each retry', async () => {
+    jest.useFakeTimers();
+    const server = fakeServer(10);
+    const store = new FakeStore();
+    const outcome = direct(server, store, file(10), [], RETRY_DELAY_MS).run().then(() => null, (e: unknown) => e);
+    await jest.advanceTimersByTimeAsync(0);
+    const sentAt: number[] = [];
+    for (let elapsed = 0; elapsed <= 4_000; elapsed += 100) {
+      if (store.open.length > 0) {
+        sentAt.push(elapsed);
+        store.fail(store.open[0], 503); // S3's SlowDown
+      }
+      await jest.advanceTimersByTimeAsync(100);
+    }
+    expect(sentAt).toEqual([0, 500, 1_500, 3_500]); // waits of 500, 1000, 2000 ms
+    expect(await outcome).toBeInstanceOf(PartError);
   });
 
   it('fails at once on an ETag the store hid from the browser once parts went through (a retry cannot show it)', async () => {

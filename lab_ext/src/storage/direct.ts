@@ -8,6 +8,12 @@ import { errorReason } from './errors';
 export const MAX_IN_FLIGHT = 3;
 /** Times a failed part (network error, 5xx, 403 of an expired URL) is sent again, each with a new URL. */
 export const MAX_RETRIES = 3;
+/**
+ * Wait before the first retry of a part (ms), doubled at each further retry: a store that answers 5xx
+ * (S3's 503 SlowDown) asks for fewer requests, and the AWS SDKs retry with exponential backoff
+ * (https://docs.aws.amazon.com/sdkref/latest/guide/feature-retry-behavior.html).
+ */
+export const RETRY_DELAY_MS = 500;
 /** Part URLs asked per request (the server issues at most 100 per request). */
 export const URL_BATCH = 8;
 /** A URL asked ahead is asked again when it expires within this long (ms); never more than a quarter of its life. */
@@ -78,6 +84,8 @@ export interface IDirectUploadOptions {
   /** The part PUT (the browser's XHR unless a test injects one). */
   putPart?: PutPart;
   maxInFlight?: number;
+  /** The first retry's wait (ms), doubled at each further retry. */
+  retryDelayMs?: number;
 }
 
 /** A part URL and when it stops working (ms since the epoch). */
@@ -99,6 +107,7 @@ export class DirectUpload {
   constructor(private readonly options: IDirectUploadOptions) {
     this.putPart = options.putPart ?? xhrPutPart(options.trans);
     this.maxInFlight = options.maxInFlight ?? MAX_IN_FLIGHT;
+    this.retryDelayMs = options.retryDelayMs ?? RETRY_DELAY_MS;
   }
 
   /**
@@ -260,7 +269,12 @@ export class DirectUpload {
     }
     this.retries.set(n, tries + 1);
     this.urls.delete(n); // a freshly issued URL, whatever the old one's expiry said
-    this.queue.unshift(n);
+    const timer = setTimeout(() => {
+      this.waits.delete(timer);
+      this.queue.unshift(n);
+      this.pump();
+    }, this.retryDelayMs * 2 ** tries);
+    this.waits.add(timer);
   }
 
   /** A URL for part ``n``: one asked ahead that is still fresh, else asked now (with the next parts'). */
@@ -349,6 +363,8 @@ export class DirectUpload {
       clearInterval(this.leaseTimer);
       this.leaseTimer = null;
     }
+    this.waits.forEach(timer => clearTimeout(timer));
+    this.waits.clear();
     if (this.ended) {
       return;
     }
@@ -365,6 +381,9 @@ export class DirectUpload {
 
   private readonly putPart: PutPart;
   private readonly maxInFlight: number;
+  private readonly retryDelayMs: number;
+  /** Parts waiting to be sent again. */
+  private waits = new Set<ReturnType<typeof setTimeout>>();
   private plan: IDirectUpload | null = null;
   private queue: number[] = [];
   /** Parts taken from the queue and not yet finished or failed (asking a URL or in flight). */
