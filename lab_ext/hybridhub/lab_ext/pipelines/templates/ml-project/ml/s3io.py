@@ -14,10 +14,10 @@ With ``S3IO_CACHE_DIR`` set, ``read_object`` (and ``read_bytes``) keep s3:// obj
 folder and serve a later read of the same version from it (s3cache.py; PIPELINE.md, "Data cache").
 
 ``read_object`` counts the s3:// bytes this process read from the store (``training_read``) and
-from the cache instead (``cache_saved``): each cache line says the totals so far, the process
-prints them at exit and, with ``HYBRIDHUB_TRANSFER_REPORT_URL`` and
-``HYBRIDHUB_TRANSFER_REPORT_TOKEN`` set, sends them to the hub's cost service (PIPELINE.md, "Data
-transfer report"); a report that fails is said in one line and never fails the job.
+from the cache instead (``cache_saved``): each cache line says the totals so far and, with
+``HYBRIDHUB_TRANSFER_REPORT_URL`` and ``HYBRIDHUB_TRANSFER_REPORT_TOKEN`` set, the process prints
+them at exit and sends them to the hub's cost service (PIPELINE.md, "Data transfer report"); a
+report that fails is said in one line and never fails the job.
 """
 
 from __future__ import annotations
@@ -67,18 +67,18 @@ def totals_text() -> str:
 
 
 def report_totals(environ=os.environ) -> bool:
-    """At exit: the totals in the job log and, when configured, to the cost service
+    """At exit, when configured: the totals in the job log and to the cost service
     (``POST $HYBRIDHUB_TRANSFER_REPORT_URL``, ``Authorization: token $HYBRIDHUB_TRANSFER_REPORT_TOKEN``,
     for ``$HYBRIDHUB_TRANSFER_REPORT_USER``, else the hub or GitLab user who runs the job).
     True when the cost service took them. Never raises; never prints the token."""
     counts = {kind: n for kind, n in TOTALS.items() if n}
     if not counts:
         return False
-    print(f"s3io totals, {totals_text()}", file=sys.stderr, flush=True)
     url, token = environ.get(REPORT_URL_ENV, "").strip(), environ.get(REPORT_TOKEN_ENV, "").strip()
     user = environ.get(REPORT_USER_ENV) or environ.get("JUPYTERHUB_USER") or environ.get("GITLAB_USER_LOGIN") or ""
     if not (url and token and user):
-        return False
+        return False  # not reporting: the cache lines said the totals; nothing more in the job log
+    print(f"s3io totals, {totals_text()}", file=sys.stderr, flush=True)
     body = json.dumps({"id": uuid.uuid4().hex, "user": user, "bytes": counts}).encode()
     request = urllib.request.Request(url, data=body, method="POST",
                                      headers={"Authorization": f"token {token}", "Content-Type": "application/json"})
