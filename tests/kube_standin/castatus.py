@@ -165,7 +165,7 @@ class StatusWriter:
                                         **({"candidates": candidates} if candidates else {}))},
             "nodeGroups": node_groups,
         }
-        signature = yaml.safe_dump(_without_probe_times(status))
+        signature = _without_probe_times(status)  # compared as data: dumping YAML every loop cost 70 ms
         if signature == self._written:
             return
         self._written = signature
