@@ -290,3 +290,64 @@ def test_a_refused_report_never_fails_the_job(training, cost_standin, tmp_path):
     job = run_job(tmp_path, {k: v for k, v in env.items() if "REPORT" not in k}, uri, version)
     assert job.returncode == 0 and "this job: 0 bytes read from the store, 100000 from the cache" in job.stderr
     assert "transfer report" not in job.stderr and "s3io totals" not in job.stderr  # nothing but the cache lines
+
+
+def test_a_server_process_sends_what_is_left_when_it_exits(cost_standin, tmp_path):
+    """The interval far away: only the exit handler (registered by start) can send the count."""
+    _, url = cost_standin
+    script = ("from hybridhub.lab_ext.storage import metering\n"
+              f"r = metering.TransferReporter(metering.METER, cost_url={url!r}, report_seconds=3600)\n"
+              "r.start()\n"
+              "metering.count_direct_upload(777)\n")
+    env = {**os.environ, "JUPYTERHUB_USER": "alice", "JUPYTERHUB_API_TOKEN": "exit-token"}
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    (got,) = CostStandin.received
+    assert got["body"]["bytes"] == {"direct_upload": 777} and got["auth"] == "token exit-token"
+
+
+def test_a_jupyter_server_stopped_with_sigterm_reports_its_last_counts(object_store, bucket, cost_standin, tmp_path):
+    """A real jupyter-server with the extension (the interval far away): a proxied upload, then
+    SIGTERM as Kubernetes and the hub stop a server; the count arrives at its exit."""
+    import signal
+
+    import requests
+
+    from hybridhub.hub_ext.demo.ports import free_ports
+
+    _, url = cost_standin
+    (port,) = free_ports(1)
+    c = object_store.credentials
+    env = {**os.environ, "JUPYTERHUB_USER": "alice", "JUPYTERHUB_API_TOKEN": "server-token",
+           "HYBRIDHUB_COST_SERVICE_URL": url, "HYBRIDHUB_S3_ENDPOINT": object_store.endpoint,
+           "HYBRIDHUB_S3_ACCESS_KEY": c.user_access_key, "HYBRIDHUB_S3_SECRET_KEY": c.user_secret_key}
+    env.pop("HYBRIDHUB_S3_BROWSER_ENDPOINT", None)
+    (tmp_path / "root").mkdir()
+    server = subprocess.Popen([sys.executable, "-m", "jupyter_server", "--no-browser", "--allow-root",
+                               f"--port={port}", "--ip=127.0.0.1", "--ServerApp.token=jp-token",
+                               f"--ServerApp.root_dir={tmp_path / 'root'}", "--TransferReporter.report_seconds=3600"],
+                              env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        base, auth = f"http://127.0.0.1:{port}/hybridhub/storage/", {"Authorization": "token jp-token"}
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if requests.get(base + "config", headers=auth, timeout=5).status_code == 200:
+                    break
+            except OSError:
+                pass
+            assert time.monotonic() < deadline and server.poll() is None, "the server did not start"
+            time.sleep(0.3)
+        put = requests.put(base + "upload", params={"bucket": bucket, "key": "last.bin"}, data=b"q" * 4321,
+                           headers=auth, timeout=60)
+        assert put.status_code in (200, 201), put.text
+        assert CostStandin.received == []  # nothing sent before the end: the interval is an hour
+        server.send_signal(signal.SIGTERM)
+        log = server.communicate(timeout=60)[0]
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait()
+    (got,) = CostStandin.received
+    assert got["body"]["bytes"] == {"upload_proxied": 4321} and got["auth"] == "token server-token"
+    assert "server-token" not in log
