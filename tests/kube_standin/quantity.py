@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from fractions import Fraction
+from functools import lru_cache
 
 _SUFFIX = {
     "": 1, "m": Fraction(1, 1000), "u": Fraction(1, 10**6), "n": Fraction(1, 10**9),
@@ -22,7 +23,13 @@ def parse(value) -> Fraction:
         raise QuantityError(f"quantities must match the regular expression: {value!r}")
     if isinstance(value, (int, float)):
         return Fraction(value).limit_denominator(10**9)
-    m = _RE.match(str(value).strip())
+    return _parse_text(str(value))
+
+
+@lru_cache(maxsize=4096)  # the scheduler and autoscaler parse the same few strings on every pass
+def _parse_text(text: str) -> Fraction:
+    value = text
+    m = _RE.match(text.strip())
     if not m or m.group(1).count(".") > 1 or m.group(1) in (".", "+", "-"):
         raise QuantityError(
             f"quantities must match the regular expression "
