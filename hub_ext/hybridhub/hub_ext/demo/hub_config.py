@@ -8,6 +8,8 @@ from .mlflow_accounts import MlflowAccounts, load_or_create_admin, workspace_of
 from .preflight import find_binary
 from .secrets_file import DemoSecrets
 
+DEMO_EGRESS_PRICE_PER_GB = 13.05  # yen per GB out of the cloud (_configure_cost)
+
 
 def configure(c, paths: DemoPaths, ports: DemoPorts, secrets: DemoSecrets, kube_url: str = "",
               direct_transfers: bool = True) -> None:
@@ -150,6 +152,10 @@ def _configure_cost(c, paths: DemoPaths, ports: DemoPorts) -> None:
         "c.CostService.lb_price_per_hour = 3.36\n"
         "c.CostService.public_ip_price_per_hour = 0.67\n"
         "c.CostService.other_per_month = 200\n"
+        # Azure's internet egress, first 10 TB a month: $0.087 per GB (azure.microsoft.com/pricing/
+        # details/bandwidth/, docs/cost.md "Data transfer") at the 150 yen per dollar of the system
+        # pool's price below (Standard_D2s_v5, $0.096 an hour = 14.4 yen); ingress is free
+        f"c.CostService.egress_price_per_gb = {DEMO_EGRESS_PRICE_PER_GB!r}\n"
         "c.CostService.hub_poll_interval = 5\n"
         "c.CostService.extra_pools = {'system': {'vm_size': 'Standard_D2s_v5', 'vm_price_per_hour': 14.4}}\n"
         + warmup_config(paths)
@@ -168,8 +174,18 @@ def _configure_cost(c, paths: DemoPaths, ports: DemoPorts) -> None:
     c.JupyterHub.load_roles.append(
         {"name": "hybridhub-cost", "scopes": ["list:users", "read:users", "read:servers"], "services": ["hybridhub-cost"]}
     )
+    # users' servers report their data transfer with their own token (docs/cost.md "Data transfer"):
+    # the hub puts access:services!service=hybridhub-cost in a server token only if its user holds it
+    c.JupyterHub.load_roles.append({"name": "user", "scopes": ["self", "access:services!service=hybridhub-cost"]})
+    c.Spawner.environment = {**dict(c.Spawner.get("environment", {})),
+                             "HYBRIDHUB_COST_SERVICE_URL": cost_service_url(ports)}
     c.Spawner.pre_spawn_hook = budget_pre_spawn_hook
     c.BudgetGuard.summary_path = str(state.with_name("hybridhub-cost-summary.json"))
+
+
+def cost_service_url(ports: DemoPorts) -> str:
+    """The cost service as user servers reach it (its own port, at its hub prefix)."""
+    return f"http://127.0.0.1:{ports.cost}/services/hybridhub-cost/"
 
 
 def warmup_config(paths: DemoPaths) -> str:
