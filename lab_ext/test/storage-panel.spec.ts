@@ -38,6 +38,25 @@ describe('StoragePanel', () => {
 
   afterEach(() => act(() => panel.dispose()));
 
+  it("shows a running or done transfer's note (why it went through the server), and a failure's message once", async () => {
+    const manager = (panel as unknown as { transfers: TransferManager }).transfers as unknown as {
+      _browser: Map<string, unknown>;
+      changedNow(): void;
+    };
+    const row = (id: string, state: string, message: string) => ({
+      id, label: `${id}.csv`, direction: 'upload', where: 'browser', total: 10, done: 5, speed: 1, state, message, cancel: () => undefined
+    }); // prettier-ignore
+    manager._browser.set('r', row('r', 'running', 'goes through the server'));
+    manager._browser.set('d', row('d', 'done', 'went through the server'));
+    manager._browser.set('f', row('f', 'failed', 'store down'));
+    await act(async () => manager.changedNow());
+    const notes = Array.from(panel.node.querySelectorAll('.jp-hybridhub-storage-transfer-note')).map(n => n.textContent);
+    expect(notes).toEqual(['goes through the server', 'went through the server']);
+    const failed = panel.node.querySelector('.jp-hybridhub-storage-transfer.jp-mod-failed')!;
+    expect(failed.textContent).toContain('Failed: store down');
+    expect(failed.querySelector('.jp-hybridhub-storage-transfer-note')).toBeNull();
+  });
+
   it('lists the default bucket once shown', () => {
     const names = Array.from(panel.node.querySelectorAll('.jp-hybridhub-storage-name')).map(n => n.textContent);
     expect(names).toEqual(['a.csv', 'b.csv']);

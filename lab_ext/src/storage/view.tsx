@@ -245,6 +245,8 @@ function TransferRow(props: { transfer: ITransfer; trans: TranslationBundle }): 
       <div className="jp-hybridhub-storage-transfer-info" aria-live={t.state === 'running' ? 'off' : 'polite'}>
         {info}
       </div>
+      {/* e.g. why the upload goes through the server: said once, kept while the row is shown */}
+      {t.state !== 'failed' && t.message && <div className="jp-hybridhub-storage-transfer-note">{t.message}</div>}
       {t.state === 'running' && (
         <button type="button" className="jp-mod-styled jp-hybridhub-storage-link" aria-label={trans.__('Cancel transfer of %1', t.label)} onClick={() => t.cancel()}>
           {trans.__('Cancel')}
