@@ -282,3 +282,44 @@ def test_the_warmup_is_in_the_cost_section_when_the_cost_service_runs_it(lang):
     if lang == "ja":
         assert "予算を超えています" in html and cost_text("en", "warmup") not in html
     assert 'id="console-warmup"' not in render(lang, **full_sections(lang))
+
+
+@pytest.mark.storage
+@pytest.mark.parametrize("lang", ["en", "ja"])
+def test_the_months_data_transfer_is_in_the_cost_section(lang):
+    """The cost service writes the month's measured transfer into the summary file
+    (``summary["transfer"]``: cost/service.py ``_build_summary`` with cost/transfer.py
+    ``month_figures``); the console shows GB in and out, their cost, what direct transfers and the
+    cache saved, e = transfer + other, and links the cost service's /transfer page (issue 22)."""
+    from hybridhub.hub_ext.cost.i18n import text as cost_text
+    from hybridhub.hub_ext.cost.transfer import GB, Prices, Report, TransferBook, month_figures
+
+    s = summary()
+    assert compose.transfer_section(s, lang) is None  # a summary without transfer figures: no block
+    book = TransferBook()
+    book.record("2026-11", Report("r1", "alice", {"upload_proxied": 3 * GB, "direct_upload": GB}))
+    book.record("2026-11", Report("r2", "bob", {"training_read": GB // 2, "cache_saved": GB // 2}))
+    figures = month_figures(book, "2026-11", Prices(F("13.05")), "JPY")
+    with_transfer = {**s, "transfer": {**figures, "other_per_month": "200.00"}}
+    section = compose.transfer_section(with_transfer, lang)
+    links = {"csv": "/c.csv", "json": "/c.json", "transfer": "/jhub/services/hybridhub-cost/transfer"}
+    html = render(lang, **{**full_sections(lang), "transfer": section, "links": links})
+    assert 'id="console-transfer"' in html and cost_text(lang, "transfer") in html
+    # in: 3 GB through alice's server + 0.5 GB of training reads; out: the 3 GB back to the store
+    assert '<td class="text-end" id="transfer-gb-in">3.500 GB</td>' in html
+    assert '<td class="text-end" id="transfer-gb-out">3.000 GB</td>' in html
+    cost = {"en": "¥39.15", "ja": "39.15 円"}[lang]  # 3 GB out x 13.05; ingress free
+    assert f'id="transfer-cost">{cost}</td>' in html
+    # saved: the direct upload's 2 crossings (1 GB each) and the cache's 0.5 GB in, of 2.5 + 6.5 crossings
+    saved = {"en": "Saved by direct transfers and the cache: 2.500 GB (¥13.05), 27.8 % of the crossings.",
+             "ja": "直接転送とキャッシュで節約：2.500 GB（13.05 円）、転送経路の 27.8 %。"}[lang]
+    assert f'<p id="transfer-saved">{saved}</p>' in html
+    assert cost_text(lang, "transfer_e", transfer=cost, other={"en": "¥200.00", "ja": "200.00 円"}[lang]) in html
+    assert 'href="/jhub/services/hybridhub-cost/transfer" id="transfer-details"' in html
+    if lang == "ja":
+        assert "クラウドへ" in html and cost_text("en", "transfer") not in html
+    # under a yen: the cost keeps its decimals instead of rounding to zero
+    small = month_figures(TransferBook(), "2026-11", Prices(F("13.05")), "JPY")
+    small = {**small, "cost": "0.04", "gb_out": "0.003"}
+    assert compose.transfer_section({**s, "transfer": small}, "en")["cost"] == "¥0.04"
+    assert 'id="console-transfer"' not in render(lang, **full_sections(lang))

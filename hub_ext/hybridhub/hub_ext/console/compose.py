@@ -144,3 +144,27 @@ def warmup_section(summary: Mapping, language: str) -> dict | None:
     labels = ("warmup", "warmup_month", "pool", "warmup_count", "cost", "warmup_saved", "warmup_none")
     today = cost_text(language, "warmup_plan_total", total=view["plan_total"]) if view["plan_total"] else view["no_plan"]
     return {**view, "today": today, "labels": {key: cost_text(language, key) for key in labels}}
+
+
+TRANSFER_PLACES = 2  # the cost service's own precision (summary.amount): a month's transfer is often under 1 yen
+
+
+def transfer_section(summary: Mapping, language: str) -> dict | None:
+    """The month's measured data transfer in the cost section (``summary["transfer"]``, written by the
+    cost service, cost/transfer.py ``month_figures``): GB into and out of the cloud, their cost, and
+    what direct transfers and the cache saved. None when the summary has no transfer figures (a cost
+    service from before issue 22)."""
+    x = summary.get("transfer")
+    if not isinstance(x, Mapping):
+        return None
+    cur = summary["currency"]
+
+    def yen(amount: str) -> str:
+        return money(amount, cur, language, TRANSFER_PLACES)
+
+    labels = ("transfer", "transfer_in", "transfer_out", "transfer_cost")
+    return {"gb_in": f"{x['gb_in']} GB", "gb_out": f"{x['gb_out']} GB", "cost": yen(x["cost"]),
+            "saved": text(language, "transfer_saved", gb=x["saved_gb"], cost=yen(x["saved_cost"]),
+                          percent=x["saved_percent"]),
+            "e": cost_text(language, "transfer_e", transfer=yen(x["cost"]), other=yen(x.get("other_per_month", "0"))),
+            "labels": {key: cost_text(language, key) for key in labels}}

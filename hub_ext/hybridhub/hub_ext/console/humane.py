@@ -26,9 +26,11 @@ def hours_minutes(hours: str | Fraction, language: str) -> str:
     return text(language, "hours_minutes", hours=f"{h:,}", minutes=m)
 
 
-def money(amount: str | Fraction, currency: str, language: str) -> str:
-    """``"22347.10", "JPY"`` → ``"¥22,347"`` / ``"22,347 円"``; other currencies keep 2 decimals."""
-    places = 0 if currency in NO_DECIMALS else 2
+def money(amount: str | Fraction, currency: str, language: str, places: int | None = None) -> str:
+    """``"22347.10", "JPY"`` → ``"¥22,347"`` / ``"22,347 円"``; other currencies keep 2 decimals.
+    ``places``: decimals to keep whatever the currency (a month's data transfer is often under 1 yen)."""
+    if places is None:
+        places = 0 if currency in NO_DECIMALS else 2
     figure = format_amount(Fraction(amount), places)
     if currency == "JPY":
         return text(language, "money_JPY", amount=figure)

@@ -85,7 +85,8 @@ class ConsoleHandler(HubOAuthenticated, web.RequestHandler):
             tz = compose.summary_zone(summary)
             out.update(cost=compose.cost_section(summary, lang), pools=compose.pools_section(summary, lang),
                        profiles=compose.servers_by_profile(summary, lang), links=await self.cost_links(),
-                       warmup=compose.warmup_section(summary, lang))
+                       warmup=compose.warmup_section(summary, lang),
+                       transfer=compose.transfer_section(summary, lang))
         out["doctor"] = compose.doctor_section(console.doctor.latest, lang, tz)
         try:
             decisions = await asyncio.wait_for(console.sources.decisions(), console.request_timeout * 2)
@@ -102,7 +103,7 @@ class ConsoleHandler(HubOAuthenticated, web.RequestHandler):
             prefix = None
         prefix = prefix or url_path_join(self.console.base_url, "services", self.console.cost_service) + "/"
         return {"csv": url_path_join(prefix, "api/summary.csv"), "json": url_path_join(prefix, "api/summary"),
-                "warmup": url_path_join(prefix, "warmup")}
+                "warmup": url_path_join(prefix, "warmup"), "transfer": url_path_join(prefix, "transfer")}
 
 
 def make_app(prefix: str, console, cookie_secret: bytes) -> web.Application:
