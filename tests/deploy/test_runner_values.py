@@ -121,3 +121,30 @@ def test_cloud_jobs_mount_the_training_data_cache_and_are_told_where_it_is():
         "volumes": [{"name": volume["name"], "hostPath": {"path": volume["host_path"]}}], "initContainers": [init],
         "containers": [{"name": "build", "image": runner["kubernetes"]["image"], "volumeMounts": [mount],
                         "env": [{"name": k, "value": v} for k, v in env.items()]}]}})  # fmt: skip
+
+
+@pytest.mark.storage
+@pytest.mark.cost
+def test_only_cloud_jobs_report_their_data_transfer_and_no_token_is_in_the_values():
+    """Issue 22: the training reader (the template's ml/s3io.py) sends its totals to
+    HYBRIDHUB_TRANSFER_REPORT_URL with HYBRIDHUB_TRANSFER_REPORT_TOKEN. Only the cloud runner's jobs
+    get the URL (their reads cross the office link; on-prem runs do not), pointing at the cost
+    service's report route on the site's hub (docs/cost.md's routes table); the token is a masked CI/CD
+    variable, never in the values (PIPELINE.md, "Data transfer report")."""
+    from urllib.parse import urlparse
+
+    template = REPO / "lab_ext" / "hybridhub" / "lab_ext" / "pipelines" / "templates" / "ml-project"
+    s3io = (template / "ml" / "s3io.py").read_text()
+    assert '"HYBRIDHUB_TRANSFER_REPORT_URL", "HYBRIDHUB_TRANSFER_REPORT_TOKEN"' in s3io  # the names the reader reads
+    env = dict(item.split("=", 1) for item in cloud_runner()["environment"])
+    url = urlparse(env["HYBRIDHUB_TRANSFER_REPORT_URL"])
+    site = load_yaml(VALUES_DIR / "jupyterhub-site.example.yaml")
+    callbacks = re.findall(r"https://[^/\s'\"]+/hub/oauth_callback", yaml.safe_dump(site))
+    assert callbacks and url.scheme == "https" and f"https://{url.netloc}/hub/oauth_callback" in callbacks
+    route = "/services/hybridhub-cost/api/transfer"
+    assert url.path == route and f"`POST {route}`" in (REPO / "docs" / "cost.md").read_text()
+    assert not [k for k in env if "TOKEN" in k or "SECRET" in k]
+    assert "HYBRIDHUB_TRANSFER_REPORT_TOKEN=" not in CLOUD.read_text()
+    assert "masked" in (template / "PIPELINE.md").read_text().split("HYBRIDHUB_TRANSFER_REPORT_TOKEN", 2)[1].split("\n")[0]
+    for stage, path in ONPREM.items():
+        assert "HYBRIDHUB_TRANSFER_REPORT" not in path.read_text(), stage
