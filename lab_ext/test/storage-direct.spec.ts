@@ -159,6 +159,34 @@ describe('DirectUpload', () => {
     expect(server.abortDirectUpload).not.toHaveBeenCalled();
   });
 
+  it('asks complete once more when its answer is lost (status 0), and does not abort what the server completed', async () => {
+    const server = fakeServer(10);
+    const answer = await server.completeDirectUpload('u1', []);
+    server.completeDirectUpload.mockReset();
+    server.completeDirectUpload
+      .mockRejectedValueOnce(new HybridHubRequestError('lost', 0))
+      .mockResolvedValueOnce(answer);
+    const store = new FakeStore();
+    const run = direct(server, store, file(15)).run();
+    await flush();
+    store.puts.forEach(p => store.ok(p));
+    await expect(run).resolves.toMatchObject({ kind: 'done', result: answer });
+    expect(server.completeDirectUpload).toHaveBeenCalledTimes(2);
+    expect(server.abortDirectUpload).not.toHaveBeenCalled();
+  });
+
+  it('does not ask complete again after a refusal (a status of the server), and aborts', async () => {
+    const server = fakeServer(10);
+    server.completeDirectUpload.mockRejectedValue(new HybridHubRequestError('no', 409, '{"reason":"incomplete_upload"}'));
+    const store = new FakeStore();
+    const run = direct(server, store, file(15)).run();
+    await flush();
+    store.puts.forEach(p => store.ok(p));
+    await expect(run).rejects.toMatchObject({ status: 409 });
+    expect(server.completeDirectUpload).toHaveBeenCalledTimes(1);
+    expect(server.abortDirectUpload).toHaveBeenCalledWith('u1');
+  });
+
   it('keeps at most 3 parts in flight and asks URLs in batches, ahead of need', async () => {
     const server = fakeServer(10);
     const store = new FakeStore();

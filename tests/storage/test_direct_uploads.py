@@ -363,3 +363,22 @@ def test_an_upload_aborted_behind_the_servers_back_is_gone(svc, admin, workspace
     with pytest.raises(StorageError) as info:
         manager.complete(plan["id"], [{"number": n, "etag": e} for n, e in etags.items()])
     assert info.value.reason == "no_such_upload" and manager.uploads == {} and journal_uploads(workspace) == []
+
+
+def test_complete_asked_again_after_a_lost_answer_gives_the_same_answer_once_only_counted(svc, admin):
+    """A browser whose connection broke during complete asks again: the object exists, so the
+    same answer comes back (not no_such_upload), and the bytes are counted once."""
+    bucket = new_bucket(admin)
+    body = os.urandom(1000)
+    manager = svc.direct_upload_manager
+    svc.meter = metering.Meter()
+    plan = manager.start(bucket, "team/again.bin", len(body))
+    etags = send_parts(manager, plan["id"], body, plan["part_size"], [1])
+    parts = [{"number": 1, "etag": etags[1]}]
+    first = manager.complete(plan["id"], parts)
+    assert manager.complete(plan["id"], parts) == first
+    assert svc.meter.take() == {"direct_upload": len(body)}
+    assert manager.abort_idle(now=time.monotonic() + manager.idle_timeout + 1) == 0  # the kept answer expires
+    with pytest.raises(StorageError) as info:
+        manager.complete(plan["id"], parts)
+    assert info.value.reason == "no_such_upload"

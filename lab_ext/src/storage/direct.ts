@@ -137,7 +137,7 @@ export class DirectUpload {
       await this.sendParts();
       this.completing = true;
       const parts = [...this.etags.entries()].sort((a, b) => a[0] - b[0]).map(([number, etag]) => ({ number, etag }));
-      const result = await this.call(() => api.completeDirectUpload(plan.id, parts));
+      const result = await this.completeAskingAgainOnLoss(plan.id, parts);
       return { kind: 'done', result };
     } catch (error) {
       this.end();
@@ -341,6 +341,22 @@ export class DirectUpload {
   }
 
   /** A call to the server (each one renews the upload's lease there). */
+  /**
+   * Complete; when the answer is lost on the way (status 0: the server may have completed it),
+   * ask once more: the server answers a completed upload's id with the same answer.
+   */
+  private async completeAskingAgainOnLoss(id: string, parts: { number: number; etag: string }[]) {
+    const api = this.options.api;
+    try {
+      return await this.call(() => api.completeDirectUpload(id, parts));
+    } catch (error) {
+      if (!(error instanceof HybridHubRequestError) || error.status !== 0) {
+        throw error;
+      }
+      return await this.call(() => api.completeDirectUpload(id, parts));
+    }
+  }
+
   private async call<T>(request: () => Promise<T>): Promise<T> {
     try {
       return await request();

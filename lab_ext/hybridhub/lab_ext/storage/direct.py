@@ -92,6 +92,8 @@ class DirectUploads:
         self.part_expiry = int(part_expiry)
         self.idle_timeout = float(idle_timeout)
         self.uploads: dict[str, DirectUpload] = {}
+        # answers of completed uploads, for a browser that lost the answer and asks again (idempotent complete)
+        self.completed: dict[str, tuple[float, dict]] = {}
         self._lock = threading.Lock()
         self._stopped = threading.Event()
         self._watch: threading.Thread | None = None
@@ -153,6 +155,10 @@ class DirectUploads:
         return {"urls": urls, "expires_in": self.part_expiry}
 
     def complete(self, upload_ref: str, parts: list) -> dict:
+        with self._lock:
+            done = self.completed.get(upload_ref) if isinstance(upload_ref, str) else None
+        if done is not None:
+            return done[1]  # completed before: the browser did not get the answer
         upload = self._get(upload_ref)
         etags = self._browser_etags(upload, parts)
         with upload.lock:
@@ -186,13 +192,16 @@ class DirectUploads:
         self._forget(upload_ref)
         self.service.leftovers.end(upload.record)
         self.service.meter.count_direct_upload(upload.size)  # for the cost page: bytes that never crossed the cloud
-        return {
+        answer = {
             "bucket": upload.bucket,
             "key": upload.key,
             "etag": _etag(result.etag or ""),
             "version_id": result.version_id,
             "size": upload.size,
         }
+        with self._lock:
+            self.completed[upload_ref] = (time.monotonic(), answer)
+        return answer
 
     def abort(self, upload_ref: str) -> None:
         """Cancel: abort the multipart upload. A store that does not answer is left to the
@@ -210,6 +219,8 @@ class DirectUploads:
         """Abort the uploads no request came for in ``idle_timeout`` seconds; how many."""
         now = time.monotonic() if now is None else now
         with self._lock:
+            for ref in [r for r, (at, _) in self.completed.items() if now - at > self.idle_timeout]:
+                del self.completed[ref]
             idle = [(ref, u) for ref, u in self.uploads.items() if now - u.seen > self.idle_timeout]
         ended = []
         for ref, upload in idle:
