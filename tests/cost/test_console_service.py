@@ -27,6 +27,7 @@ from hybridhub.hub_ext.cost.ledger import HOUR, to_micros
 from hybridhub.hub_ext.cost.recorder import CostRecorder
 from hybridhub.hub_ext.cost.store import JsonStore
 from hybridhub.hub_ext.cost.summary import build_summary
+from hybridhub.hub_ext.cost.transfer import GB, Prices, Report, TransferBook, month_figures
 from hybridhub.hub_ext.demo.ports import free_ports
 from hybridhub.hub_ext.doctor.i18n import text as doctor_text
 from hybridhub.hub_ext.doctor.run import CHECKS
@@ -71,6 +72,10 @@ def write_summary(path: Path) -> dict:
     rec = CostRecorder({"cpu": F("11.52")}, FixedCosts(F("3.36"), F("0.67"), 2, F(200), "JPY"))
     rec.node_up(start, "cpu", "aks-cpu-0")
     summary = build_summary(rec, max(to_micros(now), start + HOUR), F(100000))
+    # the month's measured data transfer, as cost/service.py _build_summary adds it
+    book = TransferBook()
+    book.record(f"{now:%Y-%m}", Report("r1", "alice", {"upload_proxied": 2 * GB, "direct_upload": GB}))
+    summary["transfer"] = {**month_figures(book, f"{now:%Y-%m}", Prices(F("13.05")), "JPY"), "other_per_month": "200.00"}
     JsonStore(str(path)).save(summary)
     return summary
 
@@ -124,6 +129,21 @@ def test_admin_sees_doctor_cost_and_culler_decisions_in_the_hubs_page(hub):
     ja = page(admin, hub, "ja")
     assert ja.status_code == 200 and '<html lang="ja">' in ja.text and JA["title"] in ja.text
     assert str(escape(doctor_text("ja", "title_profile-list"))) in ja.text and EN["doctor"] not in ja.text
+
+
+@pytest.mark.storage
+def test_the_cost_section_shows_the_months_data_transfer_and_links_its_page(hub):
+    """The summary file's ``transfer`` (issue 22) through the console's handler: 2 GB through a
+    user server (2 GB in, 2 GB out at 13.05 yen), 1 GB uploaded directly (2 GB of crossings saved)."""
+    admin = login(hub.url, "admin", ADMIN_PASSWORD)
+    html = wait_for_page(admin, hub, 'id="console-transfer"').text
+    assert '<td class="text-end" id="transfer-gb-in">2.000 GB</td>' in html
+    assert '<td class="text-end" id="transfer-gb-out">2.000 GB</td>' in html
+    assert 'id="transfer-cost">¥26.10</td>' in html
+    assert "Saved by direct transfers and the cache: 2.000 GB (¥13.05), 33.3 % of the crossings." in html
+    assert 'href="/services/hybridhub-cost/transfer" id="transfer-details"' in html
+    ja = page(admin, hub, "ja").text
+    assert 'id="transfer-cost">26.10 円</td>' in ja and "クラウドとオフィスの間のデータ転送" in ja
 
 
 def test_a_user_gets_the_consoles_403_in_her_language(hub):
