@@ -470,6 +470,7 @@ def link_benchmark(work: Path, store: EmbeddedObjectStore, bucket: str, size: in
                 "upload_direct_mib_s": round(size / MiB / best["direct"], 1),
                 "upload_sdk_lan_mib_s": round(size / MiB / best["sdk"], 1),
                 "upload_direct_ratio": round(best["sdk"] / best["direct"], 3),
+                "upload_direct_median_ratio": round(statistics.median(times["sdk"]) / statistics.median(times["direct"]), 3),
                 "upload_direct_calls_s": round(min(calls), 3),
                 "bytes_over_link_direct": link_direct,
                 "bytes_over_lan_direct": lan_direct,
@@ -545,6 +546,7 @@ def link_benchmark(work: Path, store: EmbeddedObjectStore, bucket: str, size: in
         "cache_hit_s": round(t_hit, 3),
         "cache_hit_speedup": round(t_miss / t_hit, 2),
         "cache_rounds": len(pairs),
+        "cache_hit_speedup_pairs": [round(miss[2] / hit[2], 2) for miss, hit in pairs],  # the spread on this machine
         "bytes_over_link_cache_miss": link_miss,
         "bytes_over_link_cache_hit": link_hit,
     }

@@ -47,6 +47,7 @@ def test_a_direct_upload_crosses_the_lan_once_and_the_uplink_only_with_its_calls
     assert size < quick["bytes_over_lan_direct"] < size * 1.005
     assert quick["network_bytes_direct_x"] == pytest.approx(1.0, abs=0.005)
     assert quick["bytes_over_link_sdk"] == 0, "the SDK's upload from the desk never leaves the office"
+    assert 0 < quick["upload_direct_median_ratio"] <= quick["upload_direct_ratio"] * 1.5
     assert quick["upload_direct_ratio"] > 0 and quick["upload_direct_mib_s"] > 0 and quick["upload_sdk_lan_mib_s"] > 0
     direct_s = quick["link_object_mib"] / quick["upload_direct_mib_s"]
     # plan and complete cross the uplink: at least two round trips of 2 x 20 ms, and less than the whole upload
@@ -60,3 +61,5 @@ def test_the_second_training_read_of_a_version_is_a_cache_hit_that_downloads_not
     assert quick["cache_miss_s"] >= size / (quick["uplink_mbit"] * 1e6 / 8) * 0.85, "the miss came over the link"
     assert quick["cache_hit_speedup"] == pytest.approx(quick["cache_miss_s"] / quick["cache_hit_s"], rel=0.01)
     assert quick["cache_hit_speedup"] > 1
+    assert len(quick["cache_hit_speedup_pairs"]) == quick["cache_rounds"] == 2
+    assert max(quick["cache_hit_speedup_pairs"]) >= quick["cache_hit_speedup"] * 0.99, "min(miss) / min(hit) never exceeds the best pair"
