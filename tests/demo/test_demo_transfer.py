@@ -12,7 +12,7 @@ summary file the cost service rewrites when the servers change (cost/service.py 
 
 Time: 92 s in all on the 2-core test machine, 165 s while a full test run shared it; most of it is
 the demo's own start (96 s of the 165) and stop. The test's steps, from the demo being up to the
-figures on the cost page, took 32 s under that load and are bounded at 90 s.
+figures on the cost page, took 32 s under that load (speed is not asserted here: timings belong in benchmarks).
 """
 
 from __future__ import annotations
@@ -34,7 +34,6 @@ SIZE = 3 * 1024 * 1024  # 3 MiB: 6 MiB crossing the cloud's edge, 3 MiB of them 
 
 def test_an_upload_through_her_server_is_measured_and_priced_on_the_cost_pages(tmp_path):
     with running_demo(tmp_path / "d", "--kube", "--kube-speed", "60") as demo:
-        started = time.monotonic()
         url = demo["url"]
         admin = login(url, "admin", demo["admin_password"])
         cost = url + "services/hybridhub-cost/"
@@ -56,7 +55,6 @@ def test_an_upload_through_her_server_is_measured_and_priced_on_the_cost_pages(t
                 break
             assert time.monotonic() < deadline, figures
             time.sleep(0.5)
-        assert time.monotonic() - started < 90  # login, her server, the upload, the exit report
         assert figures["by_kind"]["upload_proxied"] == SIZE
         assert (figures["bytes_in"], figures["bytes_out"]) == (SIZE, SIZE)
         [alice] = [u for u in figures["by_user"] if u["user"] == "alice"]
