@@ -49,16 +49,19 @@ def other_ca(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def buckets(object_store):
-    """A versioned bucket whose CORS allows GET from the hub, and an unversioned one without CORS."""
+    """A versioned bucket whose CORS allows GET and PUT from the hub, an unversioned one without CORS,
+    and one whose CORS allows only GET from the hub."""
     c = object_store.credentials
     admin = minio_for(object_store, c.admin_access_key, c.admin_secret_key)
-    good, plain = new_bucket(admin, versioned=True), new_bucket(admin)
-    rules = (f"<CORSConfiguration><CORSRule><AllowedOrigin>{HUB_ORIGIN}</AllowedOrigin>"
-             "<AllowedMethod>GET</AllowedMethod></CORSRule></CORSConfiguration>").encode()
-    # minio 7.2 has no CORS call; S3 PutBucketCors requires Content-MD5
-    admin._execute("PUT", good, body=rules, query_params={"cors": ""},
-                   headers={"Content-MD5": b64encode(hashlib.md5(rules).digest()).decode()})
-    return {"good": good, "plain": plain}
+    good, plain, get_only = new_bucket(admin, versioned=True), new_bucket(admin), new_bucket(admin)
+    for bucket, methods in ((good, ("GET", "PUT")), (get_only, ("GET",))):
+        rules = (f"<CORSConfiguration><CORSRule><AllowedOrigin>{HUB_ORIGIN}</AllowedOrigin>"
+                 + "".join(f"<AllowedMethod>{m}</AllowedMethod>" for m in methods)
+                 + "<ExposeHeader>ETag</ExposeHeader></CORSRule></CORSConfiguration>").encode()
+        # minio 7.2 has no CORS call; S3 PutBucketCors requires Content-MD5
+        admin._execute("PUT", bucket, body=rules, query_params={"cors": ""},
+                       headers={"Content-MD5": b64encode(hashlib.md5(rules).digest()).decode()})
+    return {"good": good, "plain": plain, "get_only": get_only}
 
 
 @pytest.fixture
@@ -162,6 +165,28 @@ def test_cors_must_allow_the_hubs_origin(setup, buckets):
     assert store.bucket_cors(Context(setup)).status == "pass"
     setup.HybridSpawner.storage_browser_endpoint = ""  # downloads through the user server: nothing to check
     assert store.bucket_cors(Context(setup)).saw == "saw_cors_not_needed"
+
+
+def test_cors_for_gets_only_warns_that_uploads_go_through_the_user_server(setup, buckets):
+    setup.JupyterHub.public_url = f"{HUB_ORIGIN}/"
+    setup.HybridSpawner.storage_default_bucket = buckets["get_only"]
+    result = store.bucket_cors(Context(setup))
+    assert verdict(result) == ("store-cors", "warn", "saw_cors_no_put", "fix_store_cors")
+    assert "PUT" in text("en", result.saw, **result.values) and "ETag" in text("en", result.fix)
+    setup.HybridSpawner.storage_default_bucket = buckets["good"]
+    assert store.bucket_cors(Context(setup)).status == "pass"
+
+
+def test_cors_asks_for_the_address_the_hub_listens_on_when_no_url_names_it(setup):
+    """A hub people reach directly (as the demo's): JupyterHub's bind_url, by default built from
+    ip and port (jupyterhub/app.py ``_bind_url_default``); all interfaces name no origin."""
+    setup.JupyterHub.pop("public_url", None)
+    setup.JupyterHub.ip, setup.JupyterHub.port = "127.0.0.1", 18000
+    assert store.bucket_cors(Context(setup)).values["origin"] == "http://127.0.0.1:18000"
+    setup.JupyterHub.bind_url = "https://hub.lan.example:8443/jupyter/"
+    assert store.bucket_cors(Context(setup)).values["origin"] == "https://hub.lan.example:8443"
+    setup.JupyterHub.bind_url = "http://0.0.0.0:8000/"
+    assert store.bucket_cors(Context(setup)).values["origin"] == "*"
 
 
 class _NoCorsStore(BaseHTTPRequestHandler):

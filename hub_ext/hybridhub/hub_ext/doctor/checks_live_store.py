@@ -176,15 +176,23 @@ def bucket_cors(context: Context) -> Result:
     seen = {**seen, "bucket": bucket, "origin": hub or "*"}
     sent = hub or ANY_ORIGIN
     try:
-        answer = pool(tls).request("OPTIONS", f"{url.rstrip('/')}/{bucket}/{PROBE_KEY}",
-                                   headers={"Origin": sent, "Access-Control-Request-Method": "GET"})
+        # GET: direct downloads; PUT: direct uploads' parts (the panel falls back without it)
+        get, put = (_preflight(pool(tls), f"{url.rstrip('/')}/{bucket}/{PROBE_KEY}", sent, method) for method in ("GET", "PUT"))
     except Exception as e:  # noqa: BLE001
         return _failed(name, e, seen)
+    if get and put:
+        return Result(name, PASS, "saw_cors_ok", seen)
+    if get:
+        return Result(name, WARN, "saw_cors_no_put", seen, "fix_store_cors")
+    return _why_cors_refused(name, client, bucket, seen)
+
+
+def _preflight(http, url: str, origin_sent: str, method: str) -> bool:
+    """Would a browser on ``origin_sent`` be let to send ``method`` to ``url``?"""
+    answer = http.request("OPTIONS", url, headers={"Origin": origin_sent, "Access-Control-Request-Method": method})
     allowed = answer.headers.get("Access-Control-Allow-Origin")
     methods = answer.headers.get("Access-Control-Allow-Methods", "")
-    if answer.status < 300 and allowed in ("*", sent) and "GET" in methods.replace(" ", "").split(","):
-        return Result(name, PASS, "saw_cors_ok", seen)
-    return _why_cors_refused(name, client, bucket, seen)
+    return answer.status < 300 and allowed in ("*", origin_sent) and method in methods.replace(" ", "").split(",")
 
 
 def _why_cors_refused(name: str, client: Minio, bucket: str, seen: dict) -> Result:
@@ -204,12 +212,29 @@ def _why_cors_refused(name: str, client: Minio, bucket: str, seen: dict) -> Resu
 
 def _hub_origin(context: Context) -> str:
     """Where the hub's pages come from: ``JupyterHub.public_url``, else the login's
-    ``oauth_callback_url`` (the site values set that one); empty when neither is set."""
-    hub = context.config.JupyterHub.get("public_url", "") if "JupyterHub" in context.config else ""
+    ``oauth_callback_url`` (the site values set that one), else the address the hub listens on when
+    it names one host (``bind_url``, or ``ip`` and ``port``: a hub people reach directly, like the
+    demo's); empty when none says."""
+    settings = context.config.JupyterHub if "JupyterHub" in context.config else {}
+    hub = settings.get("public_url", "")
     if not hub:
         authenticator = hub_class(context, "authenticator_class", "jupyterhub.authenticators")
         hub = configured(context.config, authenticator, "oauth_callback_url", "") or ""
+    if not hub:
+        hub = _listening_url(settings)
     return origin(hub) if hub else ""
+
+
+def _listening_url(settings) -> str:
+    """JupyterHub's ``bind_url`` (default ``http://{ip}:{port}/``, https with ``ssl_cert``) when its
+    host is one address, not all of them."""
+    bind = settings.get("bind_url", "")
+    if not bind:
+        ip = settings.get("ip", "")
+        scheme = "https" if settings.get("ssl_cert", "") else "http"
+        bind = f"{scheme}://{f'[{ip}]' if ':' in ip else ip}:{settings.get('port', 8000)}/" if ip else ""
+    host = urlsplit(bind).hostname if bind else None
+    return bind if host and host not in ("0.0.0.0", "::") else ""
 
 
 def clock_agrees(context: Context, now=time.time) -> Result:

@@ -122,14 +122,17 @@ EN = {
     "saw_cors_not_needed": "storage_browser_endpoint is not set: downloads go through the user server, no CORS needed",
     "saw_cors_none": "the store refuses GET from {origin} and bucket {bucket} has no CORS rules",
     "saw_cors_not_allowed": "bucket {bucket}'s CORS rules do not allow GET from {origin}",
-    "fix_store_cors": ("Add a CORS rule to the bucket allowing GET from the hub's address (S3 PutBucketCors, e.g. "
-                       "aws s3api put-bucket-cors), or leave storage_browser_endpoint empty."),
+    "fix_store_cors": ("Add a CORS rule to the bucket allowing GET and PUT from the hub's address and exposing the ETag "
+                       "header (S3 PutBucketCors, e.g. aws s3api put-bucket-cors; docs/storage.md \"CORS for direct "
+                       "transfers\"), or leave storage_browser_endpoint empty."),
+    "saw_cors_no_put": ("the store allows GET but not PUT from {origin} on bucket {bucket}: downloads go straight to "
+                        "browsers, uploads fall back to the user server"),
     "saw_cors_not_implemented": ("the store refuses GET from {origin}, and has no per-bucket CORS (GetBucketCors "
                                  "answers NotImplemented): CORS is its server-wide setting"),
     "fix_store_cors_elsewhere": ("Allow GET from the hub's address in the store's server-wide CORS setting "
                                  "(MinIO: mc admin config set <alias> api cors_allow_origin=<hub URL>), or leave "
                                  "storage_browser_endpoint empty."),
-    "saw_cors_ok": "the store allows GET from {origin} on bucket {bucket} (CORS preflight)",
+    "saw_cors_ok": "the store allows GET and PUT from {origin} on bucket {bucket} (CORS preflights)",
     "saw_clock_no_date": "{url} sent no Date header: the clocks cannot be compared",
     "saw_clock_skew": "the hub's clock is {skew} s off the object store's ({url})",
     "fix_clock": ("Synchronise the clocks of the hub's node and the object store with NTP (S3 refuses requests "
@@ -350,14 +353,17 @@ JA = {
     "saw_cors_not_needed": "storage_browser_endpoint が未設定です。ダウンロードはユーザーサーバー経由で、CORS は不要です",
     "saw_cors_none": "ストレージが {origin} からの GET を拒否し、バケット {bucket} に CORS ルールがありません",
     "saw_cors_not_allowed": "バケット {bucket} の CORS ルールが {origin} からの GET を許可していません",
-    "fix_store_cors": ("ハブのアドレスからの GET を許可する CORS ルールをバケットに追加するか（S3 の PutBucketCors。"
-                       "例: aws s3api put-bucket-cors）、storage_browser_endpoint を空にしてください。"),
+    "fix_store_cors": ("ハブのアドレスからの GET と PUT を許可し ETag ヘッダーを公開する CORS ルールをバケットに追加するか"
+                       "（S3 の PutBucketCors。例: aws s3api put-bucket-cors。docs/storage.md「CORS for direct "
+                       "transfers」）、storage_browser_endpoint を空にしてください。"),
+    "saw_cors_no_put": ("ストレージがバケット {bucket} で {origin} からの GET を許可し、PUT を許可していません。ダウンロードは"
+                        "ブラウザーへ直接届き、アップロードはユーザーサーバー経由になります"),
     "saw_cors_not_implemented": ("ストレージが {origin} からの GET を拒否し、バケットごとの CORS がありません（GetBucketCors "
                                  "が NotImplemented）。CORS はサーバー全体の設定です"),
     "fix_store_cors_elsewhere": ("ストレージのサーバー全体の CORS 設定でハブのアドレスからの GET を許可するか（MinIO: "
                                  "mc admin config set <alias> api cors_allow_origin=<ハブの URL>）、"
                                  "storage_browser_endpoint を空にしてください。"),
-    "saw_cors_ok": "ストレージがバケット {bucket} で {origin} からの GET を許可しています（CORS プリフライト）",
+    "saw_cors_ok": "ストレージがバケット {bucket} で {origin} からの GET と PUT を許可しています（CORS プリフライト）",
     "saw_clock_no_date": "{url} が Date ヘッダーを返しません。時計を比較できません",
     "saw_clock_skew": "ハブの時計がオブジェクトストレージの時計と {skew} 秒ずれています（{url}）",
     "fix_clock": ("ハブのノードとオブジェクトストレージの時計を NTP で合わせてください（S3 は 15 分を超えてずれた"
