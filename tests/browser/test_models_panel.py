@@ -224,6 +224,7 @@ def confirm(lab: Lab, title: str, body: str) -> None:
     dialog.wait_for(state="detached")
 
 
+@pytest.mark.timeout(900)  # the whole journey: four pipelines, a promotion, a rollback (about 250 s, 300 s on a busy machine)
 def test_done_when_in_japanese(lab):
     page, t = lab.page, lab.t
 
@@ -328,6 +329,14 @@ def test_done_when_in_japanese(lab):
         return [c.rstrip("★") for c in row(lab, version).locator("td.jp-hybridhub-md-num").all_inner_texts()]
 
     assert numbers(reproduction) == numbers(v1), (numbers(reproduction), numbers(v1))
+    # the reproduction trained on the data version the first run read, from the local jobs' data cache
+    # (issue 22: a second run on the same data version is a cache hit, and its log says so)
+    where = f"backend=local&project={project(lab)}"
+    rerun = max(r["id"] for r in runs(lab))
+    view = api_json(lab, "GET", f"hybridhub/pipelines/runs/{rerun}?{where}")
+    train = [j for stage in view["stages"] for j in stage["jobs"] if j["name"] == "train"][-1]
+    log = api_json(lab, "GET", f"hybridhub/pipelines/runs/{rerun}/jobs/{train['id']}/trace?{where}&offset=0")["content"]
+    assert "s3io cache hit s3://datasets/sensors/train.csv version " in log, log[-3000:]
     lab.shot("models-reproduced")
     lab.assert_no_english(PANEL)
 
