@@ -78,7 +78,8 @@ def machine_layer(ports: dict[str, int], gitlab, client: tuple[str, str]) -> dic
                 "import os\nc.JupyterHub.hub_bind_url = 'http://127.0.0.1:' + os.environ['HUB_SERVICE_PORT']\n")},
         },
         # user servers report their activity to the culler at the hub's Service, on this machine's port
-        "singleuser": {"extraEnv": {"HYBRIDHUB_CULLER_URL": f"http://hub:{ports['culler']}/services/hybridhub-culler/"}},
+        "singleuser": {"extraEnv": {"HYBRIDHUB_CULLER_URL": f"http://hub:{ports['culler']}/services/hybridhub-culler/",
+                                    "HYBRIDHUB_COST_SERVICE_URL": f"http://hub:{ports['cost']}/services/hybridhub-cost/"}},
     }
 
 
@@ -230,6 +231,16 @@ def test_login_spawn_cpu_and_gpu_with_token_and_costs(deployment):
         # her own MinIO keys from the mounted users.json (docs/deploy-aks.md, step 1)
         assert [env["HYBRIDHUB_S3_ACCESS_KEY"], env["HYBRIDHUB_S3_SECRET_KEY"]] == [own["access_key"], own["secret_key"]]
         assert env["HYBRIDHUB_CULLER_URL"] == f"http://hub:{d.ports['culler']}/services/hybridhub-culler/"
+        assert env["HYBRIDHUB_COST_SERVICE_URL"] == f"http://hub:{d.ports['cost']}/services/hybridhub-cost/"
+        # the server's own token: JupyterHub's server role plus the cost service (the values' user role holds it)
+        me = requests.get(f"{public}hub/api/user", headers={"Authorization": f"token {env['JUPYTERHUB_API_TOKEN']}"},
+                          timeout=30)
+        assert me.status_code == 200 and me.json()["name"] == "alice", me.text
+        # (users:activity implies reading the user's name, groups and activity: jupyterhub/scopes.py)
+        assert set(me.json()["scopes"]) == {"users:activity!user=alice", "read:users:activity!user=alice",
+                                            "read:users:name!user=alice", "read:users:groups!user=alice",
+                                            "access:servers!server=alice/",
+                                            "access:services!service=hybridhub-cost"}, me.json()["scopes"]
         # JupyterLab itself answers through the proxy (OAuth with the hub on the way)
         lab = session.session.get(f"{public}user/alice/lab", timeout=60)
         assert lab.status_code == 200 and lab.url == f"{public}user/alice/lab", (lab.status_code, lab.url)
