@@ -51,7 +51,7 @@ When the server does not offer direct uploads (``direct_uploads`` false in ``GET
 or the routes missing), the direct figures are left out and the run says so.
 
     .venv/bin/python benchmarks/storage.py            # 1 GiB object, 100,000-object prefix, 1 GiB over the link
-    .venv/bin/python benchmarks/storage.py --quick    # 256 MiB, 2,000 objects, 64 MiB over the link
+    .venv/bin/python benchmarks/storage.py --quick    # 96 MiB, 1,000 objects, 32 MiB over the link: under a minute
     .venv/bin/python benchmarks/storage.py --quick --link-only   # the office-link figures only
 
 The last line printed is one JSON object."""
@@ -556,7 +556,7 @@ def loopback_benchmark(work: Path, store: EmbeddedObjectStore, admin: Minio, sdk
                        n_list: int, quick: bool) -> dict:
     """The loopback figures (the first four points of the module docstring), against ``bucket``."""
     n_small, small_size, repeats = (100, 16 * 1024, 7) if quick else (500, 16 * 1024, 15)
-    rounds = 4 if quick else 3
+    rounds = 2 if quick else 3
     server = Server(work, store)
     try:
         big = work / "big.bin"
@@ -676,23 +676,26 @@ def loopback_benchmark(work: Path, store: EmbeddedObjectStore, admin: Minio, sdk
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true",
-                        help="256 MiB object, 2,000-object prefix, 64 MiB over the office link")
+                        help="under a minute: 96 MiB object, 1,000-object prefix, 32 MiB over the office link, "
+                             "fewer rounds (figures are noisier than a full run's)")
     parser.add_argument("--size-mib", type=int, help="size of the large object")
     parser.add_argument("--objects", type=int, help="objects in the listed prefix")
-    parser.add_argument("--link-mib", type=int, help="size of the object sent over the office link (1024; --quick 64)")
+    parser.add_argument("--link-mib", type=int, help="size of the object sent over the office link (1024; --quick 32)")
     parser.add_argument("--uplink-mbit", type=float, default=100.0, help="the office uplink's rate each way, Mbit/s")
     parser.add_argument("--uplink-latency-ms", type=float, default=20.0, help="the office uplink's one-way latency")
     parser.add_argument("--lan-mbit", type=float, default=1000.0, help="the office LAN's rate each way, Mbit/s")
     parser.add_argument("--lan-latency-ms", type=float, default=0.5, help="the office LAN's one-way latency")
-    parser.add_argument("--link-rounds", type=int, default=3, help="direct uploads and SDK uploads over the link (best of)")
-    parser.add_argument("--cache-rounds", type=int, default=2,
-                        help="training read pairs (a fresh cache each: miss, then hit), best of each")
+    parser.add_argument("--link-rounds", type=int, help="direct uploads and SDK uploads over the link (best of; 3, --quick 2)")
+    parser.add_argument("--cache-rounds", type=int,
+                        help="training read pairs (a fresh cache each: miss, then hit), best of each (2, --quick 1)")
     parser.add_argument("--link-only", action="store_true",
                         help="only the office-link figures (the last line has the link keys only)")
     args = parser.parse_args(argv)
-    size = (args.size_mib or (256 if args.quick else 1024)) * MiB
-    link_size = (args.link_mib or (64 if args.quick else 1024)) * MiB
-    n_list = args.objects or (2_000 if args.quick else 100_000)
+    size = (args.size_mib or (96 if args.quick else 1024)) * MiB
+    link_size = (args.link_mib or (32 if args.quick else 1024)) * MiB
+    n_list = args.objects or (1_000 if args.quick else 100_000)
+    args.link_rounds = args.link_rounds or (2 if args.quick else 3)
+    args.cache_rounds = args.cache_rounds or (1 if args.quick else 2)
 
     result = {"benchmark": "storage", "quick": bool(args.quick)}
     with tempfile.TemporaryDirectory(prefix="hybridhub-bench-") as tmp:
