@@ -306,13 +306,13 @@ def test_the_months_data_transfer_is_in_the_cost_section(lang):
     html = render(lang, **{**full_sections(lang), "transfer": section, "links": links})
     assert 'id="console-transfer"' in html and cost_text(lang, "transfer") in html
     # in: 3 GB through alice's server + 0.5 GB of training reads; out: the 3 GB back to the store
-    assert '<td class="text-end" id="transfer-gb-in">3.500 GB</td>' in html
-    assert '<td class="text-end" id="transfer-gb-out">3.000 GB</td>' in html
+    assert '<td class="text-end" id="transfer-gb-in">3.5 GB</td>' in html
+    assert '<td class="text-end" id="transfer-gb-out">3.0 GB</td>' in html
     cost = {"en": "¥39.15", "ja": "39.15 円"}[lang]  # 3 GB out x 13.05; ingress free
     assert f'id="transfer-cost">{cost}</td>' in html
     # saved: the direct upload's 2 crossings (1 GB each) and the cache's 0.5 GB in, of 2.5 + 6.5 crossings
-    saved = {"en": "Saved by direct transfers and the cache: 2.500 GB (¥13.05), 27.8 % of the crossings.",
-             "ja": "直接転送とキャッシュで節約：2.500 GB（13.05 円）、転送経路の 27.8 %。"}[lang]
+    saved = {"en": "Saved by direct transfers and the cache: 2.5 GB (¥13.05), 27.8 % of the crossings.",
+             "ja": "直接転送とキャッシュで節約：2.5 GB（13.05 円）、転送経路の 27.8 %。"}[lang]
     assert f'<p id="transfer-saved">{saved}</p>' in html
     assert cost_text(lang, "transfer_e", transfer=cost, other={"en": "¥200.00", "ja": "200.00 円"}[lang]) in html
     assert 'href="/jhub/services/hybridhub-cost/transfer" id="transfer-details"' in html
@@ -323,3 +323,12 @@ def test_the_months_data_transfer_is_in_the_cost_section(lang):
     small = {**small, "cost": "0.04", "gb_out": "0.003"}
     assert compose.transfer_section({**s, "transfer": small}, "en")["cost"] == "¥0.04"
     assert 'id="console-transfer"' not in render(lang, **full_sections(lang))
+
+
+def test_data_sizes_read_as_people_write_them():
+    """Bytes in the largest unit below them (GB = 2**30, as the cost service prices it), one decimal
+    under 10 of a unit: no raw "0.000 GB" on the console."""
+    from hybridhub.hub_ext.console.humane import data_size
+
+    assert [data_size(n) for n in (0, 1023, 1024, 3 * 2**20, 3 * 2**30 + 2**29, 12 * 2**30 + 2**29, 2**40)] == [
+        "0 B", "1,023 B", "1.0 KB", "3.0 MB", "3.5 GB", "13 GB", "1.0 TB"]

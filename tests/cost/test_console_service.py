@@ -137,10 +137,10 @@ def test_the_cost_section_shows_the_months_data_transfer_and_links_its_page(hub)
     user server (2 GB in, 2 GB out at 13.05 yen), 1 GB uploaded directly (2 GB of crossings saved)."""
     admin = login(hub.url, "admin", ADMIN_PASSWORD)
     html = wait_for_page(admin, hub, 'id="console-transfer"').text
-    assert '<td class="text-end" id="transfer-gb-in">2.000 GB</td>' in html
-    assert '<td class="text-end" id="transfer-gb-out">2.000 GB</td>' in html
+    assert '<td class="text-end" id="transfer-gb-in">2.0 GB</td>' in html
+    assert '<td class="text-end" id="transfer-gb-out">2.0 GB</td>' in html
     assert 'id="transfer-cost">¥26.10</td>' in html
-    assert "Saved by direct transfers and the cache: 2.000 GB (¥13.05), 33.3 % of the crossings." in html
+    assert "Saved by direct transfers and the cache: 2.0 GB (¥13.05), 33.3 % of the crossings." in html
     assert 'href="/services/hybridhub-cost/transfer" id="transfer-details"' in html
     ja = page(admin, hub, "ja").text
     assert 'id="transfer-cost">26.10 円</td>' in ja and "クラウドとオフィスの間のデータ転送" in ja

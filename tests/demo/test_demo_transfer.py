@@ -22,6 +22,7 @@ from fractions import Fraction
 
 import pytest
 
+from hybridhub.hub_ext.console.humane import data_size
 from hybridhub.hub_ext.demo.hub_config import DEMO_EGRESS_PRICE_PER_GB
 from hybridhub.hub_ext.demo.identities import user_bucket
 from tests.harness.demo import running_demo
@@ -79,7 +80,7 @@ def test_an_upload_through_her_server_is_measured_and_priced_on_the_cost_pages(t
                 break
             assert time.monotonic() < deadline, (console.status_code, console.text[-1500:])
             time.sleep(1)
-        assert f'id="transfer-gb-out">{figures["gb_out"]} GB</td>' in console.text
+        assert f'id="transfer-gb-out">{data_size(figures["bytes_out"])}</td>' in console.text  # "3.0 MB"
         assert 'href="/services/hybridhub-cost/transfer" id="transfer-details"' in console.text
         # a person without the cost readers' scope does not see the figures
         bob = login(url, "bob", demo["user_password"])

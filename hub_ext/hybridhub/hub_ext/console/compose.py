@@ -18,7 +18,7 @@ from hybridhub.hub_ext.cost.warmup_report import warmup_view
 from hybridhub.hub_ext.doctor.i18n import text as doctor_text
 
 from .chart import build_chart
-from .humane import hours_minutes, local_time, money, parse_time, percent
+from .humane import data_size, hours_minutes, local_time, money, parse_time, percent
 from .i18n import text
 
 STATUS_STYLE = {PASS: "success", WARN: "warning", FAIL: "danger"}
@@ -163,8 +163,8 @@ def transfer_section(summary: Mapping, language: str) -> dict | None:
         return money(amount, cur, language, TRANSFER_PLACES)
 
     labels = ("transfer", "transfer_in", "transfer_out", "transfer_cost")
-    return {"gb_in": f"{x['gb_in']} GB", "gb_out": f"{x['gb_out']} GB", "cost": yen(x["cost"]),
-            "saved": text(language, "transfer_saved", gb=x["saved_gb"], cost=yen(x["saved_cost"]),
+    return {"gb_in": data_size(x["bytes_in"]), "gb_out": data_size(x["bytes_out"]), "cost": yen(x["cost"]),
+            "saved": text(language, "transfer_saved", size=data_size(x["saved_bytes"]), cost=yen(x["saved_cost"]),
                           percent=x["saved_percent"]),
             "e": cost_text(language, "transfer_e", transfer=yen(x["cost"]), other=yen(x.get("other_per_month", "0"))),
             "labels": {key: cost_text(language, key) for key in labels}}

@@ -37,6 +37,19 @@ def money(amount: str | Fraction, currency: str, language: str, places: int | No
     return text(language, "money", amount=figure, currency=currency)
 
 
+def data_size(n_bytes: int) -> str:
+    """``3758096384`` → ``"3.5 GB"``: bytes in the largest unit below them (1024 steps, GB = 2**30
+    as the cost service prices it), one decimal under 10 of a unit, none from 10 on."""
+    value, unit = Fraction(int(n_bytes)), "B"
+    for bigger in ("KB", "MB", "GB", "TB"):
+        if value < 1024:
+            break
+        value, unit = value / 1024, bigger
+    if unit == "B":
+        return f"{int(value):,} B"
+    return f"{format_amount(value, 1 if value < 10 else 0)} {unit}"
+
+
 def percent(value: str | Fraction) -> str:
     """``"182.4"`` → ``"182"``: a budget share needs no decimals."""
     return f"{round_half_up(Fraction(value), 0):,}"
