@@ -75,7 +75,10 @@ async def test_a_browser_uploads_through_the_routes_and_the_object_appears_on_co
     assert stored.read() == body and stored.headers["Content-Type"] == "text/csv"
     secret = object_store.credentials.user_secret_key
     assert all(secret not in json.dumps(answer) for answer in (config, plan, urls, done))
-    code, error = await call(jp_fetch, "POST", "direct-uploads", plan["id"], "complete", body={"parts": parts})
+    # a browser that lost the answer asks again: the same answer (complete is idempotent); the upload
+    # itself is gone (no part URLs for it any more)
+    assert await call(jp_fetch, "POST", "direct-uploads", plan["id"], "complete", body={"parts": parts}) == (201, done)
+    code, error = await call(jp_fetch, "POST", "direct-uploads", plan["id"], "parts", body={"numbers": [1]})
     assert (code, error["reason"]) == (404, "no_such_upload")
 
 
