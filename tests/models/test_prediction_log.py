@@ -253,6 +253,10 @@ def test_a_store_that_is_down_never_fails_a_prediction(store, bucket, model_fold
         store.start()
     lines = wait_for_lines(store, bucket, today(), 6)  # the retries catch up once it is back
     assert [line["request_id"] for line in lines] == ["before"] + [f"down-{i}" for i in range(5)]
+    deadline = time.monotonic() + 20  # the line is written once the upload's answer is in: it may follow the object
+    while "prediction log: working again" not in server.log_path.read_text():
+        assert time.monotonic() < deadline, server.log_path.read_text()[-3000:]
+        time.sleep(0.2)
     log = server.log_path.read_text()
     assert log.count("prediction log: GET s3://") == 1, log  # the first failure, once, with its reason
     assert "prediction log: working again" in log

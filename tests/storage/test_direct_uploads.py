@@ -318,7 +318,10 @@ def test_off_without_a_browser_endpoint_or_when_switched_off(object_store, works
             s.jobs.shutdown()
 
 
-def test_no_secret_in_any_answer_or_log_line(svc, admin, object_store, caplog):
+def test_no_secret_in_any_answer_or_log_line(svc, admin, object_store, caplog, monkeypatch):
+    # the store's HTTP client logs each request at DEBUG; an earlier test's logging.config may have
+    # disabled that logger (dictConfig disables existing loggers), which would leave nothing to check
+    monkeypatch.setattr(logging.getLogger("urllib3.connectionpool"), "disabled", False)
     caplog.set_level(logging.DEBUG)
     bucket = new_bucket(admin)
     body = os.urandom(PART_SIZE + 1)
