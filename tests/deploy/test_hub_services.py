@@ -77,8 +77,15 @@ def test_roles_are_valid_for_jupyterhub(config):
 
 def test_each_service_holds_exactly_what_it_needs(config):
     granted: dict[str, set[str]] = {}
-    for role in config["load_roles"]:
-        assert set(role) <= {"name", "description", "scopes", "services"}, "roles bind services only"
+    roles = {role["name"]: role for role in config["load_roles"]}
+    # JupyterHub's default "user" role, redefined: every user keeps "self" and may reach the cost
+    # service, where their servers report data transfer with their own token (docs/cost.md);
+    # the hub gives this role to every user itself (jupyterhub/roles.py, assign_default_roles)
+    user = roles.pop("user")
+    assert set(user) <= {"name", "scopes"}, "the user role names no one: the hub assigns it to all"
+    assert set(user["scopes"]) == {"self", "access:services!service=hybridhub-cost"}
+    for role in roles.values():
+        assert set(role) <= {"name", "description", "scopes", "services"}, "other roles bind services only"
         for service in role["services"]:
             granted.setdefault(service, set()).update(role["scopes"])
     assert granted == NEEDED

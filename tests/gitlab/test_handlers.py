@@ -61,6 +61,8 @@ async def test_routes_are_authorized_on_the_hybridhub_resource(jp_serverapp, jp_
 
 async def test_commit_and_push_through_the_server(jp_fetch, workspace, world, caplog):
     caplog.set_level(logging.DEBUG)
+    # the HTTP client's request lines too: kubernetes_asyncio's Configuration() sets "urllib3" to WARNING
+    caplog.set_level(logging.DEBUG, logger="urllib3")
     (workspace / "notebooks" / "new.ipynb").write_text("{}\n")
     seen = []
     _, status = await call(jp_fetch, "status", path="notebooks")

@@ -82,6 +82,8 @@ async def test_routes_require_authentication(jp_fetch):
 
 async def test_panel_flow_with_a_pinned_s3_version(server, workspace, data_bucket, object_store, caplog):
     caplog.set_level(logging.DEBUG)
+    # the HTTP client's request lines too: kubernetes_asyncio's Configuration() sets "urllib3" to WARNING
+    caplog.set_level(logging.DEBUG, logger="urllib3")
     bucket, versions = data_bucket
     pins = [{"bucket": bucket, "key": "sensors/train.csv", "uri": f"s3://{bucket}/sensors/train.csv",
              "version_id": versions["sensors/train.csv"], "pinned_at": "2026-11-22T00:00:00Z"}]  # fmt: skip

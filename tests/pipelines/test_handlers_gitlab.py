@@ -44,6 +44,8 @@ def jp_server_config(monkeypatch, standin):
 
 async def test_gitlab_backend_through_the_server(jp_fetch, jp_serverapp, standin, caplog):
     caplog.set_level(logging.DEBUG)
+    # the HTTP client's request lines too: kubernetes_asyncio's Configuration() sets "urllib3" to WARNING
+    caplog.set_level(logging.DEBUG, logger="urllib3")
     bodies = []
 
     async def call(*path, body=None, **params):

@@ -319,10 +319,12 @@ def test_off_without_a_browser_endpoint_or_when_switched_off(object_store, works
 
 
 def test_no_secret_in_any_answer_or_log_line(svc, admin, object_store, caplog, monkeypatch):
-    # the store's HTTP client logs each request at DEBUG; an earlier test's logging.config may have
-    # disabled that logger (dictConfig disables existing loggers), which would leave nothing to check
+    # the store's HTTP client logs each request at DEBUG. Earlier tests can silence it: a
+    # logging.config disables existing loggers, and every kubernetes_asyncio Configuration() sets the
+    # "urllib3" logger to WARNING (client/configuration.py, the debug setter), leaving nothing to check
     monkeypatch.setattr(logging.getLogger("urllib3.connectionpool"), "disabled", False)
     caplog.set_level(logging.DEBUG)
+    caplog.set_level(logging.DEBUG, logger="urllib3")
     bucket = new_bucket(admin)
     body = os.urandom(PART_SIZE + 1)
     manager = svc.direct_upload_manager
