@@ -269,6 +269,27 @@ async def test_form_and_forged_form_value_in_japanese(cluster, make_spawner):
         spawner.options_from_form({"profile": ["gpu-a10-large"], "lang": ["ja"]})
 
 
+async def test_the_form_asks_the_warm_up_service_only_when_one_is_named(cluster, make_spawner):
+    from traitlets import TraitError
+    from traitlets.config import Config
+
+    plain = make_spawner(standin=cluster)
+    form = plain._render_form(plain)
+    assert 'id="hh-profile-gpu-a10" value="gpu-a10" data-hh-gpu="1"' in form
+    assert 'id="hh-profile-cpu" value="cpu">' in form or 'id="hh-profile-cpu" value="cpu" checked>' in form
+    assert "hh-warm-status" not in form and "api/warmup/intent" not in form
+    warming = make_spawner(standin=cluster, config=Config({"HybridSpawner": {"warm_on_intent_service": "hybridhub-cost"}}))
+    form = warming._render_form(warming)
+    assert 'var service = "hybridhub-cost"' in form and '"/api/warmup/intent"' in form
+    assert 'role="status" aria-live="polite"' in form
+    # the token the page asks the hub for is worth only reaching that service, for 5 minutes, and is deleted
+    assert 'scopes: ["access:services!service=" + service]' in form and "expires_in: 300" in form
+    assert 'method: "DELETE"' in form
+    for bad in ('x"; alert(1); "', "a/b", "</script>"):
+        with pytest.raises(TraitError, match="not a hub service's name"):
+            warming.warm_on_intent_service = bad
+
+
 async def test_the_charts_empty_profile_list_does_not_hide_the_catalog(cluster, make_spawner):
     # zero-to-jupyterhub 4.4.0 files/hub/jupyterhub_config.py: set_config_if_not_none(c.KubeSpawner,
     # "profile_list", "singleuser.profileList") with the chart default [] -> profile_list = []

@@ -115,7 +115,7 @@ def test_the_budget_view_reads_the_cost_services_report():
 
 def gate(budget: BudgetView) -> IntentGate:
     catalog = ProfileCatalog()
-    return IntentGate(catalog.get, PRICES, lambda: budget, min_interval=timedelta(minutes=15),
+    return IntentGate(catalog.get, lambda: PRICES, lambda: budget, min_interval=timedelta(minutes=15),
                       hold=timedelta(minutes=15))
 
 
@@ -145,7 +145,7 @@ def test_intent_on_a_cpu_or_unknown_profile_or_over_budget_does_not_warm():
 
 def test_an_intent_refused_for_the_budget_does_not_use_up_the_users_turn():
     views = [BudgetView(Fraction(100001), Fraction(100000))]
-    g = IntentGate(ProfileCatalog().get, PRICES, lambda: views[0], timedelta(minutes=15), timedelta(minutes=15))
+    g = IntentGate(ProfileCatalog().get, lambda: PRICES, lambda: views[0], timedelta(minutes=15), timedelta(minutes=15))
     now = at(MONDAY, "10:00")
     assert g.on_intent("alice", "gpu-a10", now).reason == "budget_over"
     views[0] = BudgetView(Fraction(0), Fraction(100000))  # e.g. an admin raised the budget

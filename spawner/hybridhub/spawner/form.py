@@ -2,16 +2,23 @@
 
 Rendered in English and Japanese at once; a few lines of script show the browser's language
 and send it with the form (``lang``), so progress and errors come back in that language.
+
+With ``warm_service`` (``c.HybridSpawner.warm_on_intent_service``), choosing a GPU profile also asks
+that service to warm the pool's node now (:data:`INTENT_SCRIPT`), and its answer is shown under
+the profiles.  Whatever fails there, the form and the start work as without it.
 """
 
 from __future__ import annotations
 
+import json
+import re
 from html import escape
 
 from .choice import price_line
 from .profiles import Profile
 
 LANGUAGES = ("en", "ja")
+SERVICE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")  # safe as it is inside a script and a URL
 
 STYLE = """
 <style>
@@ -37,6 +44,56 @@ SCRIPT = """
 """
 
 
+# A GPU profile chosen (or already chosen when the page opens) warms its node once per page.
+# The page's user gets a token worth only reaching the warm-up service, for 5 minutes, from the
+# hub's own token API (cookie and XSRF token, as JupyterHub's pages call it), uses it for one
+# request and deletes it.
+INTENT_SCRIPT = """
+<script>
+(function () {
+  var service = %s, data = window.jhdata || {}, asked = {};
+  var status = document.getElementById("hh-warm-status");
+  if (!service || !data.user || !window.fetch) { return; }
+  var hubApi = data.base_url + "api/users/" + encodeURIComponent(data.user) + "/tokens";
+  var xsrf = {"Content-Type": "application/json", "X-XSRFToken": data.xsrf_token || ""};
+  function warm(slug) {
+    var token = null;
+    fetch(hubApi, {method: "POST", credentials: "same-origin", headers: xsrf, body: JSON.stringify({
+      expires_in: 300, scopes: ["access:services!service=" + service],
+      note: "hybridhub: warm a GPU node from the spawn form"})})
+      .then(function (r) { if (!r.ok) { throw new Error("token " + r.status); } return r.json(); })
+      .then(function (t) {
+        token = t;
+        return fetch(data.prefix + "services/" + encodeURIComponent(service) + "/api/warmup/intent", {
+          method: "POST", credentials: "omit", body: JSON.stringify({profile: slug}),
+          headers: {"Content-Type": "application/json", "Authorization": "token " + t.token}});
+      })
+      .then(function (r) { return r.json(); })
+      .then(function (answer) {
+        if (status && answer && answer.message) { status.textContent = answer.message; status.hidden = false; }
+      })
+      .catch(function () { /* no warm-up: the start proceeds as from zero */ })
+      .then(function () {
+        if (token && token.id) {
+          fetch(hubApi + "/" + encodeURIComponent(token.id), {method: "DELETE", credentials: "same-origin", headers: xsrf});
+        }
+      });
+  }
+  function chosen(input) {
+    if (input.checked && input.getAttribute("data-hh-gpu") === "1" && !asked[input.value]) {
+      asked[input.value] = true;
+      warm(input.value);
+    }
+  }
+  document.querySelectorAll(".hh-profiles input[name=profile]").forEach(function (input) {
+    input.addEventListener("change", function () { chosen(input); });
+    chosen(input);
+  });
+})();
+</script>
+"""
+
+
 def _both(texts: dict[str, str], tag: str = "span", css: str = "") -> str:
     css_attr = f' class="{css}"' if css else ""
     return "".join(
@@ -45,26 +102,33 @@ def _both(texts: dict[str, str], tag: str = "span", css: str = "") -> str:
     )
 
 
-def render_form(profiles: list[Profile], default_slug: str, etas: dict[str, float]) -> str:
+def render_form(profiles: list[Profile], default_slug: str, etas: dict[str, float], warm_service: str = "") -> str:
     rows = []
     for profile in profiles:
         slug = escape(profile.slug)
         checked = " checked" if profile.slug == default_slug else ""
+        gpu = ' data-hh-gpu="1"' if profile.gpus else ""
         names = {lang: profile.name_in(lang) for lang in LANGUAGES}
         descriptions = {lang: profile.description_in(lang) for lang in LANGUAGES}
         prices = {lang: price_line(profile, etas[profile.slug], lang) for lang in LANGUAGES}
         rows.append(
             f'<label for="hh-profile-{slug}">'
-            f'<input type="radio" name="profile" id="hh-profile-{slug}" value="{slug}"{checked}>'
+            f'<input type="radio" name="profile" id="hh-profile-{slug}" value="{slug}"{gpu}{checked}>'
             f"<strong>{_both(names)}</strong>"
             f"{_both(descriptions, 'div', 'hh-desc')}"
             f"{_both(prices, 'div', 'hh-price')}"
             "</label>"
         )
     legend = _both({"en": "Choose a profile", "ja": "プロファイルを選択"})
+    intent = ""
+    if warm_service:  # the answer (already in the browser's language) is read out when it comes
+        if not SERVICE_NAME.fullmatch(warm_service):
+            raise ValueError(f"not a JupyterHub service name: {warm_service!r}")
+        intent = ('<p id="hh-warm-status" class="hh-warm" role="status" aria-live="polite" hidden></p>'
+                  + INTENT_SCRIPT % json.dumps(warm_service))
     return (
         f'{STYLE}<fieldset class="hh-profiles"><legend>{legend}</legend>{"".join(rows)}'
-        f'<input type="hidden" name="lang" id="hh-lang" value="en"></fieldset>{SCRIPT}'
+        f'<input type="hidden" name="lang" id="hh-lang" value="en"></fieldset>{SCRIPT}{intent}'
     )
 
 

@@ -125,7 +125,7 @@ class HybridKubeSpawner(HybridSpawner, KubeSpawner):
         if len(profiles) <= 1:
             return ""
         default = choose_profile(self.catalog, self.user, None).slug
-        return render_form(profiles, default, {p.slug: self.eta_for(p) for p in profiles})
+        return render_form(profiles, default, {p.slug: self.eta_for(p) for p in profiles}, self.warm_on_intent_service)
 
     def options_from_form(self, formdata):
         options = options_from_form(formdata)

@@ -61,7 +61,7 @@ class HybridLocalSpawner(HybridSpawner, SimpleLocalProcessSpawner):
             return ""  # nothing to choose: start straight away
         default = choose_profile(self.catalog, self.user, None).slug
         etas = {p.slug: p.pool.usual_cold_start_seconds for p in profiles}
-        return render_form(profiles, default, etas)
+        return render_form(profiles, default, etas, self.warm_on_intent_service)
 
     def options_from_form(self, formdata):
         options = options_from_form(formdata)

@@ -6,10 +6,11 @@ this in, so an admin writes storage and GitLab settings once.
 
 from __future__ import annotations
 
-from traitlets import Bool, Unicode, default
+from traitlets import Bool, TraitError, Unicode, default, validate
 from traitlets.config import LoggingConfigurable
 
 from . import envvars
+from .form import SERVICE_NAME
 from .storage_keys import user_keys
 
 SERVER_TOKEN_SCOPES = (
@@ -71,6 +72,18 @@ class HybridSpawner(LoggingConfigurable):
     )
     gitlab_url = Unicode("", config=True, help="Base URL of the on-prem GitLab. Empty: GitLab not configured.")
     gitlab_ca_bundle = Unicode("", config=True, help="Path, inside the user server, to a PEM CA bundle for GitLab.")
+    warm_on_intent_service = Unicode("", config=True, help="""Name of the hub service that warms GPU nodes
+        (the cost service, ``hybridhub-cost``, with ``c.WarmupService.enabled``). When set, choosing a GPU
+        profile on the spawn form asks it to warm that pool's node while the user finishes the form: the
+        page gets a 5-minute token of its user, worth only ``access:services!service=<name>``, and deletes it
+        after the one request. Users need that scope (the user role in helm-values/jupyterhub-aks.yaml).
+        Empty (the default): no warm-up on intent.""")
+
+    @validate("warm_on_intent_service")
+    def _valid_service_name(self, proposal):
+        if proposal["value"] and not SERVICE_NAME.fullmatch(proposal["value"]):
+            raise TraitError(f"warm_on_intent_service: {proposal['value']!r} is not a hub service's name")
+        return proposal["value"]
 
     @default("server_token_scopes")
     def _server_token_scopes(self):

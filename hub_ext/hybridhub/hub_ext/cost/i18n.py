@@ -102,6 +102,10 @@ EN = {
     "transfer_other_user": "A user's token reports that user's own transfers only.",
     "transfer_not_reporter": "This service may not report for users: it is not in c.CostService.transfer_reporters.",
     "transfer_bad_report": "The report is not valid: {problem}",
+    "intent_no_token": "Warming on intent needs an API token (Authorization: token …).",
+    "intent_not_a_user": "Only a user warms a node on intent, for their own start.",
+    "intent_bad_request": "The request is not valid: {problem}",
+    "intent_failed": "The warm-up could not reach the cluster; your start proceeds as usual.",
 }
 
 JA = {
@@ -198,6 +202,10 @@ JA = {
     "transfer_other_user": "ユーザーのトークンで報告できるのは、そのユーザー自身の転送だけです。",
     "transfer_not_reporter": "このサービスはユーザーの代わりに報告できません（c.CostService.transfer_reporters にありません）。",
     "transfer_bad_report": "報告が正しくありません: {problem}",
+    "intent_no_token": "選択時のウォームアップには API トークン（Authorization: token …）が必要です。",
+    "intent_not_a_user": "選択時のウォームアップは、ユーザー本人が自分の起動のためにだけ行えます。",
+    "intent_bad_request": "リクエストが正しくありません: {problem}",
+    "intent_failed": "クラスターに接続できずウォームアップできませんでした。起動は通常どおり進みます。",
 }
 
 MESSAGES = {"en": EN, "ja": JA}

@@ -394,7 +394,8 @@ class CostService(HubServiceApp):
 
             transfer = TransferApi(self.transfer_figures, self.record_transfer, lambda: list(self.transfer_reporters))
             make_app(self.service_prefix, self.summary, secrets.token_bytes(32),
-                     self.warmup_figures if self.warmup else None, transfer).listen(
+                     self.warmup_figures if self.warmup else None, transfer,
+                     self.warmup.on_intent if self.warmup else None).listen(
                 url.port or 80, url.hostname or "127.0.0.1")
         self.tasks.append(asyncio.create_task(self.hub_loop(), name="hub"))
         self.log.info("hybridhub cost: pools %s, namespace %s, state %s", ", ".join(self.pool_info()),

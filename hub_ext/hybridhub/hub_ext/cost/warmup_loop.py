@@ -10,7 +10,9 @@ model's node prices and the month's projection against the budget.  When
 - on a working day with no kept plan (first start, a service that was down in the evening) it
   makes today's plan at once from the history before today, and keeps it;
 - today's kept plan is what the :class:`~hybridhub.hub_ext.warmup.actuator_runner.WarmupRunner`
-  carries out: a fresh runner each day, ticked with the service's clock.
+  carries out: a fresh runner each day, ticked with the service's clock;
+- a GPU profile chosen on the spawn form (:meth:`WarmupLoop.on_intent`) gets a placeholder at once,
+  within the same budget stop, when :class:`~hybridhub.hub_ext.warmup.intent.IntentGate` allows it.
 
 A failed look (API server unreachable, a damaged file) is logged by its type only (no URL, no
 token) and the next look tries again; it never stops the cost service.
@@ -36,6 +38,7 @@ from ..warmup.actuator_log import WarmupLog
 from ..warmup.actuator_setup import runner_for
 from ..warmup.budget_stop import BudgetView
 from ..warmup.history import StartHistory
+from ..warmup.intent import WARMUP_STARTING, IntentDecision, IntentGate, intent_placeholder
 from ..warmup.schedule import next_plan, placeholders_for
 from ..warmup.settings import WarmupPolicy
 
@@ -112,6 +115,8 @@ class WarmupLoop:
         self.runner = None
         self.runner_day: str | None = None
         self.last_error: dict | None = None
+        self.gate = IntentGate(catalog.get, prices, budget, timedelta(seconds=policy.intent_min_interval_seconds),
+                               timedelta(seconds=policy.intent_hold_seconds))
 
     def local_day(self, now: datetime) -> date:
         return now.astimezone(self.policy.zone()).date()
@@ -164,6 +169,25 @@ class WarmupLoop:
                 runner.load(placeholders_for(self.plans[kept], self.catalog, self.policy, self.namespace))
             self.runner, self.runner_day = runner, day
         await self.runner.tick(now)
+
+    async def on_intent(self, user: str, slug: str) -> IntentDecision:
+        """``user`` chose profile ``slug`` on the spawn form: warm its pool's node now if allowed.
+
+        A node already warm or on its way for the plan is not counted as theirs: it is there for the
+        users predicted to come, and a second node for 15 minutes costs little next to a cold start."""
+        now = self.now().astimezone(self.policy.zone())
+        if self.runner is None:
+            return IntentDecision(False, WARMUP_STARTING)
+        decision = self.gate.on_intent(user, slug, now)
+        if not decision.warm:
+            return decision
+        placeholder = intent_placeholder(self.catalog.get(slug), decision, now, self.namespace,
+                                         self.policy.priority_class, self.policy.pause_image)
+        refused = await self.runner.start_now(placeholder, now)
+        if refused:  # the budget moved between the gate and the runner's own look
+            return IntentDecision(False, refused, decision.pool)
+        LOG.info("warm-up on intent: a placeholder in pool %s until %s", decision.pool, decision.until.isoformat())
+        return decision
 
     async def run(self, api_client, sleep=asyncio.sleep) -> None:
         """Look every ``tick_seconds`` until cancelled, with the cost service's ``ApiClient``."""

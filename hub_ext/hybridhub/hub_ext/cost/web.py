@@ -9,6 +9,9 @@ A cost reader is a hub admin, or anyone whose token carries ``custom:hybridhub-c
 * ``/warmup``            the warm-up of GPU nodes: today's plan, this month's warm-ups (HTML; only
                          when ``c.WarmupService.enabled``)
 * ``/api/warmup``        the same as JSON (:func:`.warmup_report.warmup_report`)
+* ``/api/warmup/intent`` POST ``{"profile": slug}`` with a user's token: that user chose a GPU profile on
+                         the spawn form, so its node is warmed now if the budget allows (any user
+                         holding ``access:services!service=hybridhub-cost``; only when warm-up is on)
 * ``/transfer``          the month's measured data transfer between the cloud and the office (HTML)
 * ``/api/transfer``      the same as JSON (GET, cost readers); POST: a transfer report, with a
                          user's token for that user, or a listed reporter service's for anyone
@@ -20,9 +23,10 @@ A cost reader is a hub admin, or anyone whose token carries ``custom:hybridhub-c
 from __future__ import annotations
 
 import json
+import logging
 import os
 from dataclasses import dataclass
-from typing import Callable
+from typing import Awaitable, Callable
 
 from jupyterhub.services.auth import HubOAuthCallbackHandler, HubOAuthenticated
 from jupyterhub.utils import url_path_join
@@ -33,8 +37,10 @@ from ..openapi import JSONErrors, answer, cost_description, errors
 from .i18n import pick_language, text
 from .summary import summary_csv
 from .transfer import KINDS, Report, ReportError, parse_report, refusal
+from ..warmup.i18n import text as warmup_text
 from .warmup_report import OUTCOMES, warmup_view
 
+LOG = logging.getLogger("hybridhub.warmup")
 TEMPLATES = os.path.join(os.path.dirname(__file__), "templates")
 
 READ_SCOPE = "custom:hybridhub-cost:read"
@@ -149,6 +155,60 @@ class WarmupPageHandler(WarmupHandler):
                     json_url=url_path_join(self.prefix, "api/warmup"))
 
 
+class TokenPostHandler(CostHandler):
+    """Routes whose POST comes with an API token only (never a browser cookie, so no XSRF check);
+    refusals are JSON with a reason code and the cost service's text for it."""
+
+    def check_xsrf_cookie(self) -> None:
+        """A POST without a token is refused by :meth:`token_identity`: no cookie counts, no XSRF."""
+
+    def refuse(self, status: int, code: str, **values) -> None:
+        self.set_status(status)
+        self.no_store("application/json")
+        self.finish(json.dumps({"status": status, "reason": code, "message": text(self.lang, code, **values)},
+                               ensure_ascii=False))
+
+    def token_identity(self, no_token: str) -> dict | None:
+        """The token's owner (None: unknown token, or no access:services!service=<this service>);
+        without an ``Authorization: token …`` header, refuses with ``no_token`` and returns None."""
+        scheme, _, token = self.request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() not in ("token", "bearer") or not token.strip():
+            self.refuse(403, no_token)
+            return None
+        return self.current_user
+
+
+class WarmupIntentHandler(TokenPostHandler):
+    """POST: a user chose a GPU profile on the spawn form (a short-lived token of that user)."""
+
+    def initialize(self, summary: Callable[[], dict], prefix: str,
+                   intent: Callable[[str, str], Awaitable]) -> None:
+        super().initialize(summary, prefix)
+        self.intent = intent
+
+    async def post(self) -> None:
+        identity = self.token_identity("intent_no_token")
+        if self._finished:
+            return
+        if not identity or identity.get("kind") != "user":
+            return self.refuse(403, "intent_not_a_user")
+        try:
+            body = json.loads(self.request.body or b"null")
+        except ValueError:
+            return self.refuse(400, "intent_bad_request", problem="not JSON")
+        if not isinstance(body, dict) or set(body) != {"profile"} or not isinstance(body["profile"], str) \
+                or not 0 < len(body["profile"]) <= 255:
+            return self.refuse(400, "intent_bad_request", problem='expected {"profile": "<profile slug>"}')
+        try:
+            decision = await self.intent(identity["name"], body["profile"])
+        except Exception as exc:  # noqa: BLE001 - the API server refused or is unreachable: the start is unharmed
+            LOG.warning("warm-up on intent failed (%s)", type(exc).__name__)
+            return self.refuse(503, "intent_failed")
+        self.no_store("application/json")
+        self.finish(json.dumps({**decision.to_json(), "message": warmup_text(decision.reason, self.lang)},
+                               ensure_ascii=False))
+
+
 @dataclass(frozen=True)
 class TransferApi:
     """What the transfer routes need from the service."""
@@ -158,21 +218,12 @@ class TransferApi:
     reporters: Callable[[], list]  # c.CostService.transfer_reporters
 
 
-class TransferJsonHandler(CostHandler):
+class TransferJsonHandler(TokenPostHandler):
     """GET: the figures (cost readers). POST: one report, token-authenticated only."""
 
     def initialize(self, summary: Callable[[], dict], prefix: str, transfer: TransferApi) -> None:
         super().initialize(summary, prefix)
         self.transfer = transfer
-
-    def check_xsrf_cookie(self) -> None:
-        """Reports come with an API token only (refused below without one): no cookie, no XSRF."""
-
-    def refuse(self, status: int, code: str, **values) -> None:
-        self.set_status(status)
-        self.no_store("application/json")
-        self.finish(json.dumps({"status": status, "reason": code, "message": text(self.lang, code, **values)},
-                               ensure_ascii=False))
 
     @web.authenticated
     def get(self) -> None:
@@ -181,10 +232,9 @@ class TransferJsonHandler(CostHandler):
         self.finish(json.dumps(self.transfer.figures(), ensure_ascii=False))
 
     def post(self) -> None:
-        scheme, _, token = self.request.headers.get("Authorization", "").partition(" ")
-        if scheme.lower() not in ("token", "bearer") or not token.strip():
-            return self.refuse(403, "transfer_no_token")
-        identity = self.current_user  # None: unknown token, or no access:services!service=<this service>
+        identity = self.token_identity("transfer_no_token")
+        if self._finished:
+            return
         if not identity:
             return self.refuse(403, "transfer_forbidden")
         try:
@@ -237,13 +287,22 @@ WARMUP_PATHS = {
                         "responses": {**answer("The page.", "text/html", {"type": "string"}), **errors(400, 403)}}},
     "/api/warmup": {"get": {"operationId": "get_warmup", "summary": "Today's warm-up plan, the runner's state and this month's warm-ups per pool.",
                             "responses": {**answer("The warm-up report."), **errors(400, 403)}}},
+    "/api/warmup/intent": {"post": {
+        "operationId": "post_warmup_intent",
+        "summary": "A user chose a GPU profile on the spawn form: warm its pool's node now if the budget allows (a user's token).",
+        "requestBody": {"required": True, "content": {"application/json": {"schema": {
+            "type": "object", "required": ["profile"], "additionalProperties": False,
+            "properties": {"profile": {"type": "string", "minLength": 1, "maxLength": 255}}}}}},
+        "responses": {**answer("{warm, reason, message, pool, until, cost}"), **errors(400, 403, 503)}}},
 }  # fmt: skip
 
 
 def make_app(prefix: str, summary: Callable[[], dict], cookie_secret: bytes,
-             warmup: Callable[[], dict] | None = None, transfer: TransferApi | None = None) -> web.Application:
-    """``warmup`` (the warm-up report, :func:`.warmup_report.warmup_report`) and ``transfer`` (the
-    measured data transfer) add their routes."""
+             warmup: Callable[[], dict] | None = None, transfer: TransferApi | None = None,
+             intent: Callable[[str, str], Awaitable] | None = None) -> web.Application:
+    """``warmup`` (the warm-up report, :func:`.warmup_report.warmup_report`), ``intent`` (a warm-up on
+    intent, :meth:`.warmup_loop.WarmupLoop.on_intent`) and ``transfer`` (the measured data transfer)
+    add their routes."""
     args = {"summary": summary, "prefix": prefix}
     routes = [
         (url_path_join(prefix, "api/summary"), SummaryHandler, args),
@@ -253,6 +312,7 @@ def make_app(prefix: str, summary: Callable[[], dict], cookie_secret: bytes,
     ]
     if warmup is not None:
         routes += [(url_path_join(prefix, "api/warmup"), WarmupJsonHandler, {**args, "warmup": warmup}),
+                   (url_path_join(prefix, "api/warmup/intent"), WarmupIntentHandler, {**args, "intent": intent}),
                    (url_path_join(prefix, "warmup"), WarmupPageHandler, {**args, "warmup": warmup})]
     if transfer is not None:
         routes += [(url_path_join(prefix, "api/transfer"), TransferJsonHandler, {**args, "transfer": transfer}),

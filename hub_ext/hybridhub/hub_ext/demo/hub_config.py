@@ -181,6 +181,8 @@ def _configure_cost(c, paths: DemoPaths, ports: DemoPorts) -> None:
                              "HYBRIDHUB_COST_SERVICE_URL": cost_service_url(ports)}
     c.Spawner.pre_spawn_hook = budget_pre_spawn_hook
     c.BudgetGuard.summary_path = str(state.with_name("hybridhub-cost-summary.json"))
+    # the cost service runs the warm-up (warmup_config): a GPU profile chosen on the form warms its node
+    c.HybridSpawner.warm_on_intent_service = "hybridhub-cost"
 
 
 def cost_service_url(ports: DemoPorts) -> str:

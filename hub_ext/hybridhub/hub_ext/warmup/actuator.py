@@ -64,9 +64,16 @@ class KubePlaceholders:
         """The pool's user pods not yet on a node (``spec.nodeName`` empty: waiting for one)."""
         return await self._user_pods(pool, namespace, "spec.nodeName=,status.phase=Pending")
 
-    async def _user_pods(self, pool: str, namespace: str, fields: str) -> list[dict]:
+    async def user_pods(self, pool: str, namespace: str) -> list[dict]:
+        """The pool's user pods, whatever their phase."""
+        return await self._user_pods(pool, namespace, None)
+
+    async def _user_pods(self, pool: str, namespace: str, fields: str | None) -> list[dict]:
         labels = ",".join(f"{k}={v}" for k, v in {**USER_POD_LABELS, POOL_LABEL: pool}.items())
-        answer = await self.core.list_namespaced_pod(namespace, label_selector=labels, field_selector=fields)
+        if fields is None:
+            answer = await self.core.list_namespaced_pod(namespace, label_selector=labels)
+        else:
+            answer = await self.core.list_namespaced_pod(namespace, label_selector=labels, field_selector=fields)
         return self._plain(answer.items)
 
     async def preempted(self, name: str, namespace: str) -> dict | None:

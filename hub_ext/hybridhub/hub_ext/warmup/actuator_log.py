@@ -8,6 +8,7 @@ Format (``warmup-log.jsonl``, UTF-8, one object per line, appended when a placeh
      "node": "aks-gpua10-...-vmss000000" | null,
      "outcome": "used" | "wasted" | "never_joined" | "budget_stop",
      "reason": null | "budget_over" | ...,    # the budget stop's reason code (i18n.py)
+     "origin": "plan" | "intent",             # the day's plan, or a GPU profile chosen on the spawn form
      "node_seconds": 1234.0, "cost": "25.60", "wait_saved_seconds": 420.0}
 
 ``node_seconds`` is the node time the warm-up paid for: from the placeholder's creation until a

@@ -37,7 +37,7 @@ from ..cost.budget import OVER
 from ..cost.money import exact_str
 from .actuator_log import BUDGET_STOP, NEVER_JOINED, USED, WASTED, WarmupLog
 from .budget_stop import BUDGET_OVER, BudgetStop, BudgetView, window_cost
-from .manifest import POOL_LABEL, WINDOW_LABEL
+from .manifest import ORIGIN_LABEL, POOL_LABEL, WINDOW_LABEL
 
 LOG = logging.getLogger("hybridhub.warmup")
 # pkg/scheduler/framework/preemption/preemption.go PreemptPod: "Preempted by pod %v on node %v"
@@ -57,6 +57,7 @@ class Held:
     created: datetime | None = None
     node: str | None = None
     outcome: str | None = None
+    origin: str = "plan"  # or "intent": asked for from the spawn form (intent.py)
 
 
 def _event_time(event: dict, fallback: datetime) -> datetime:
@@ -79,6 +80,9 @@ class WarmupRunner:
         self.stopped: dict | None = None
         self.refused: list[dict] = []
         self._class_ready = False
+        # one look or one start at a time: a look lists the pods, then judges each placeholder it holds;
+        # a placeholder created in between would be judged gone ("removed by someone else")
+        self._turn = asyncio.Lock()
 
     def load(self, placeholders: list[dict]) -> None:
         """Take the day's placeholders (``[{"start", "end", "manifest"}]``); known ones are kept as they are."""
@@ -86,18 +90,33 @@ class WarmupRunner:
             meta = p["manifest"]["metadata"]
             self.held.setdefault(meta["name"], Held(
                 meta["name"], meta["labels"][POOL_LABEL], meta["labels"][WINDOW_LABEL],
-                datetime.fromisoformat(p["start"]), datetime.fromisoformat(p["end"]), p["manifest"]))
+                datetime.fromisoformat(p["start"]), datetime.fromisoformat(p["end"]), p["manifest"],
+                origin=meta["labels"].get(ORIGIN_LABEL, "plan")))
+
+    async def start_now(self, placeholder: dict, now: datetime) -> str | None:
+        """Create one placeholder at once (a warm-up on intent) instead of at the next tick; it then
+        ends like any other.  None when created, else the reason it was not (budget, stop)."""
+        async with self._turn:
+            self.load([placeholder])
+            held = self.held[placeholder["manifest"]["metadata"]["name"]]
+            if held.created is None and not held.outcome:
+                await self._maybe_create(held, now, BudgetStop(self.budget()))
+            return held.outcome
 
     def join_timeout(self, pool: str) -> float:
         return max(60.0, float(self.lead.get(pool, 0)) * self.node_join_factor)
 
     async def tick(self, now: datetime) -> None:
+        async with self._turn:
+            await self._look(now)
+
+    async def _look(self, now: datetime) -> None:
         view = self.budget()
         stop = BudgetStop(view)
         if self.stopped is None and view.level == OVER:
             self.stopped = {"reason": BUDGET_OVER, "at": now.isoformat(), **stop.figures(Fraction(0))}
         pods = {p["metadata"]["name"]: p for p in await self.actuator.existing(self.namespace)}
-        for held in self.held.values():
+        for held in list(self.held.values()):
             if held.outcome:
                 continue
             pod = pods.get(held.name)
@@ -139,10 +158,13 @@ class WarmupRunner:
                 found = PREEMPTED.search(event.get("message") or "")
                 held.node = found.group(1) if found else held.node
                 self._finish(held, USED, _event_time(event, now))
-            elif not held.node and await self.actuator.user_pods_unscheduled(held.pool, self.namespace):
+            elif not held.node and (taker := await self._user_pod_since(held)) is not None:
                 # the spawner deletes a still unscheduled placeholder just before it creates the user's
-                # pod (hybridhub.spawner.kube, _take_a_booting_warm_node): the node on its way is theirs
-                self._finish(held, USED, now, saved=self._head_start(held, now))
+                # pod (hybridhub.spawner.kube, _take_a_booting_warm_node): the node on its way is theirs.
+                # That pod may be Running by now (a node nearly up when they came): its creation is
+                # when the placeholder went, whatever this look finds
+                taken = min(max(_event_time({"metadata": taker["metadata"]}, now), held.created), now)
+                self._finish(held, USED, taken, saved=self._head_start(held, taken))
             else:
                 self._finish(held, WASTED, now, note="removed by someone else")
             return
@@ -157,6 +179,14 @@ class WarmupRunner:
             await self._release(held, NEVER_JOINED, now)
         elif now >= held.end:
             await self._release(held, WASTED, now)
+
+    async def _user_pod_since(self, held: Held) -> dict | None:
+        """The first user pod of the placeholder's pool created since the placeholder was."""
+        pods = await self.actuator.user_pods(held.pool, self.namespace)
+        created = held.created.replace(microsecond=0)  # creationTimestamp has whole seconds
+        since = [(_event_time({"metadata": p["metadata"]}, held.created), p) for p in pods]
+        later = sorted(((t, p) for t, p in since if t >= created), key=lambda tp: tp[0])
+        return later[0][1] if later else None
 
     def _head_start(self, held: Held, now: datetime) -> float:
         """The wait a user saved by taking a node still on its way: how long it had been coming, at most the lead."""
@@ -181,7 +211,8 @@ class WarmupRunner:
             "pool": held.pool, "window": held.window, "placeholder": held.name,
             "start": held.start.isoformat(), "end": held.end.isoformat(),
             "created": held.created.isoformat(), "ended": ended.isoformat(), "node": held.node,
-            "outcome": outcome, "reason": reason, "note": note, "node_seconds": round(seconds, 1), "cost": cost,
+            "outcome": outcome, "reason": reason, "note": note, "origin": held.origin,
+            "node_seconds": round(seconds, 1), "cost": cost,
             "wait_saved_seconds": 0.0 if outcome != USED else round(
                 float(self.lead.get(held.pool, 0)) if saved is None else saved, 1),
         })
@@ -202,6 +233,6 @@ class WarmupRunner:
         """For an admin: why warm-ups stopped (if they did), what was refused, each placeholder's state."""
         return {"stopped": self.stopped, "refused": list(self.refused),
                 "placeholders": [{"placeholder": h.name, "pool": h.pool, "start": h.start.isoformat(),
-                                  "end": h.end.isoformat(), "node": h.node, "outcome": h.outcome,
+                                  "end": h.end.isoformat(), "node": h.node, "outcome": h.outcome, "origin": h.origin,
                                   "created": h.created.isoformat() if h.created else None}
                                  for h in self.held.values()]}

@@ -25,6 +25,8 @@ PRIORITY_CLASS = "hybridhub-warmup-placeholder"
 PLACEHOLDER_PRIORITY = -10  # the chart's scheduling.podPriority.userPlaceholderPriority
 COMPONENT = "warmup-placeholder"
 WINDOW_LABEL = "hybridhub/warmup-window"
+ORIGIN_LABEL = "hybridhub/warmup-origin"  # on placeholders made on intent (intent.py): "intent"
+INTENT = "intent"  # that origin; a planned placeholder's is "plan" (no label)
 
 # values.yaml scheduling.userPlaceholder.containerSecurityContext
 SECURITY_CONTEXT = {
