@@ -254,3 +254,34 @@ def test_a_new_colleague_replaces_the_secret_the_hub_mounts():
     (apply,) = [line for line in lines if "| kubectl apply -f -" in line]
     assert apply.startswith(f"kubectl create secret generic {name} ") and f"--from-file={item['key']}" in apply
     assert "--dry-run=client" in apply
+
+
+def warmup_blocks(path) -> list:
+    """The YAML blocks of the guide's "GPU warm-up" section, as data (comments are per language)."""
+    text = path.read_text(encoding="utf-8")
+    section = re.search(r"\n## GPU (?:warm-up|ウォームアップ).*?(?=\n## )", text, re.S).group(0)
+    return [yaml.safe_load(block) for block in re.findall(r"```yaml\n(.*?)```", section, re.S)]
+
+
+def test_the_guides_warm_up_settings_are_what_the_cost_service_and_the_chart_load(tmp_path):
+    from hybridhub.hub_ext.cost.service import CostService
+    from hybridhub.hub_ext.cost.warmup_loop import WarmupService
+    from hybridhub.hub_ext.warmup.settings import WarmupPolicy
+
+    from .z2jh import NO_S3_USERS, SITE_SECRET_VALUES, chart_values, hub_config
+
+    services, hub = warmup_blocks(DOC)
+    assert warmup_blocks(DOC_JA) == [services, hub]
+    (files,) = VALUES["hub"]["extraFiles"].values()
+    path = tmp_path / "services.json"
+    path.write_text(json.dumps({**files["data"], **services}))
+    cost = CostService()
+    cost.load_config_file(str(path))  # the code path of the service's --config
+    assert WarmupService(parent=cost).enabled is True
+    policy = WarmupPolicy(parent=cost)
+    assert (policy.timezone, policy.max_warm_nodes) == ("Asia/Tokyo", 1) and policy.calendar().holidays
+    config = hub_config(chart_values(AKS_VALUES, SITE_VALUES, {"hub": {"config": hub}}), tmp_path / "hub",
+                        site_secret=SITE_SECRET_VALUES, mounted_secrets=NO_S3_USERS)
+    assert config["HybridSpawner"]["warm_on_intent_service"] == "hybridhub-cost"
+    # the spawn form's token needs this scope, which the values' user role gives every user
+    assert "access:services!service=hybridhub-cost" in VALUES["hub"]["loadRoles"]["user"]["scopes"]
