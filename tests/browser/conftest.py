@@ -7,6 +7,7 @@ own browser downloads are never used.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from contextlib import contextmanager
 from pathlib import Path
@@ -102,10 +103,14 @@ class Metrics:
         node[last] = value
 
     def save(self) -> None:
+        """Merge into the file; written whole and renamed, so a test module in another worker
+        process never reads half of it."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         old = json.loads(self.path.read_text()) if self.path.exists() else {}
         old.update(self.data)
-        self.path.write_text(json.dumps(old, indent=2, ensure_ascii=False) + "\n")
+        tmp = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(old, indent=2, ensure_ascii=False) + "\n")
+        os.replace(tmp, self.path)
 
 
 @pytest.fixture(scope="module")

@@ -202,3 +202,24 @@ async def test_local_process_answers_on_its_pod_ip(tmp_path):
                 await http.get(f"http://{ip}:8080/")
     finally:
         await standin.stop()
+
+
+async def test_local_process_pods_never_get_an_address_another_cluster_serves_on():
+    """A CNI's IPAM gives each pod an address unique in its cluster; several stand-ins on one host
+    (tests run side by side, a demo) must not hand out an address another one's pod listens on."""
+    import socket
+
+    from tests.kube_standin import KubeStandIn
+
+    from .conftest import cluster_config
+
+    kubelet = KubeStandIn(cluster_config(kubelet={"local_processes": True})).cluster.kubelet
+    others = [KubeStandIn(cluster_config(kubelet={"local_processes": True})).cluster.kubelet for _ in range(20)]
+    assert len({k._local_ip for k in [kubelet, *others]}) > 1  # each cluster starts at its own point
+    n = (kubelet._local_ip + 1) % 62500
+    taken = f"127.42.{n // 250}.{1 + n % 250}"  # the address this cluster would give next
+    with socket.socket() as listening:
+        listening.bind((taken, 8888))
+        listening.listen()
+        ip = kubelet._pod_ip(node=None, port=8888)
+    assert ip.startswith("127.42.") and ip != taken

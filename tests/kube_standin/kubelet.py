@@ -27,6 +27,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import secrets
+import socket
 from dataclasses import dataclass, field
 
 from .clock import rfc3339
@@ -62,12 +64,34 @@ class PodRun:
     init_done: int = 0
 
 
+LOCAL_IPS = 250 * 250
+
+
+def _free(ip: str, port: int) -> bool:
+    """Nothing listens on ``ip:port`` (another stand-in's pod, or this one's earlier one)."""
+    with socket.socket() as probe:
+        try:
+            probe.bind((ip, port))
+            return True
+        except OSError:
+            return False
+
+
+def _first_port(pod: dict) -> int:
+    """The first declared containerPort (KubeSpawner's notebook port), else 8888."""
+    ports = [p.get("containerPort") for c in pod["spec"].get("containers") or [] for p in c.get("ports") or []]
+    return next((int(p) for p in ports if isinstance(p, int) and 0 < p < 65536), 8888)
+
+
 class Kubelet:
     def __init__(self, cluster):
         self.cluster = cluster
         self.cfg = cluster.config.kubelet
         self.runs: dict[str, PodRun] = {}
-        self._local_ip = 0
+        # local-process pods: loopback addresses 127.42.x.y, unique in this cluster as a CNI's IPAM
+        # makes them; several stand-ins on one host (parallel tests, a demo) start at random points
+        # and skip an address whose port is taken, so no two clusters hand out a live address
+        self._local_ip = secrets.randbelow(LOCAL_IPS)
         self.local = LocalProcesses(self) if self.cfg.local_processes else None
         self.puller = ImagePuller(cluster)
 
@@ -119,11 +143,15 @@ class Kubelet:
     def backoff(self, n: int) -> float:
         return min(self.cfg.backoff_initial_seconds * 2 ** max(n - 1, 0), self.cfg.backoff_max_seconds)
 
-    def _pod_ip(self, node) -> str:
+    def _pod_ip(self, node, port: int = 8888) -> str:
         if self.local is not None:
-            self._local_ip += 1
-            n = self._local_ip
-            return f"127.42.{n // 250}.{1 + n % 250}"
+            for _ in range(LOCAL_IPS):
+                self._local_ip = (self._local_ip + 1) % LOCAL_IPS
+                n = self._local_ip
+                ip = f"127.42.{n // 250}.{1 + n % 250}"
+                if _free(ip, port):
+                    return ip
+            raise RuntimeError("no free loopback address for a local-process pod")
         node.pod_ips += 1
         return f"10.244.{node.index}.{1 + node.pod_ips % 250}"
 
@@ -135,7 +163,7 @@ class Kubelet:
     # ------------------------------------------------------------------ lifecycle
     def start(self, pod: dict, node, t: float) -> None:
         run = PodRun(pod["metadata"]["namespace"], pod["metadata"]["name"], pod["metadata"]["uid"],
-                     node, self._pod_ip(node), list(pod["spec"].get("initContainers") or []))
+                     node, self._pod_ip(node, _first_port(pod)), list(pod["spec"].get("initContainers") or []))
         self.runs[run.uid] = run
 
         def mutate(p):

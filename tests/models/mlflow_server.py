@@ -27,6 +27,7 @@ import json
 import subprocess
 import urllib.parse
 import urllib.request
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -87,19 +88,23 @@ def stop_mlflow_server(server: MlflowServer) -> None:
     stop_process_tree(server.process)
 
 
-@pytest.fixture(scope="session")
-def mlflow_server(tmp_path_factory) -> MlflowServer:
-    server = start_mlflow_server(tmp_path_factory.mktemp("mlflow"))
+@contextmanager
+def running_mlflow_server(root: Path, auth: bool = False):
+    """A server for the ``with`` block, stopped after it whatever happened."""
+    server = start_mlflow_server(root, auth=auth)
     try:
         yield server
     finally:
         stop_mlflow_server(server)
+
+
+@pytest.fixture(scope="session")
+def mlflow_server(tmp_path_factory) -> MlflowServer:
+    with running_mlflow_server(tmp_path_factory.mktemp("mlflow")) as server:
+        yield server
 
 
 @pytest.fixture(scope="session")
 def mlflow_auth_server(tmp_path_factory) -> MlflowServer:
-    server = start_mlflow_server(tmp_path_factory.mktemp("mlflow-auth"), auth=True)
-    try:
+    with running_mlflow_server(tmp_path_factory.mktemp("mlflow-auth"), auth=True) as server:
         yield server
-    finally:
-        stop_mlflow_server(server)

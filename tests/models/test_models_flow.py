@@ -26,6 +26,7 @@ import requests
 from hybridhub.hub_ext.demo.ports import free_ports
 from hybridhub.hub_ext.demo.sample_data import sensor_csv
 from tests.harness.lab import running_lab
+from tests.models.mlflow_server import running_mlflow_server
 from hybridhub.lab_ext.pipelines.template import add_template
 from tests.pipelines.conftest import commit_all, git
 from tests.storage.conftest import minio_for, new_bucket
@@ -129,7 +130,15 @@ def put(admin, bucket: str, key: str, data: bytes) -> str | None:
 
 
 @pytest.fixture(scope="module")
-def flow(tmp_path_factory, mlflow_server, object_store):
+def own_registry(tmp_path_factory):
+    """A registry of this module's own: the flow counts the versions of the template's model
+    ("sensor-failure"), which other modules register too in the session's shared server."""
+    with running_mlflow_server(tmp_path_factory.mktemp("mlflow-flow")) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def flow(tmp_path_factory, own_registry, object_store):
     """The whole done-when, once: every step's answers kept for the tests below.
 
     The training data is in a versioned bucket (changed data = a new version of the same key), the
@@ -148,7 +157,7 @@ def flow(tmp_path_factory, mlflow_server, object_store):
     train, test = f"s3://{versioned}/sensors/train.csv", f"s3://{plain}/sensors/test.csv"
     serve_port = free_ports(1)[0]
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HYBRIDHUB_", "JUPYTERHUB_", "MLFLOW_", "AWS_", "S3_"))}
-    env.update(HYBRIDHUB_MLFLOW_TRACKING_URI=mlflow_server.url, HYBRIDHUB_LOCAL_SERVE_PORT=str(serve_port),
+    env.update(HYBRIDHUB_MLFLOW_TRACKING_URI=own_registry.url, HYBRIDHUB_LOCAL_SERVE_PORT=str(serve_port),
                HYBRIDHUB_PIPELINES_BACKEND="local", HYBRIDHUB_S3_ENDPOINT=object_store.endpoint,
                HYBRIDHUB_S3_ACCESS_KEY=creds.user_access_key, HYBRIDHUB_S3_SECRET_KEY=creds.user_secret_key)  # fmt: skip
     log = base / "server.log"
@@ -156,7 +165,7 @@ def flow(tmp_path_factory, mlflow_server, object_store):
         api = Api(url, token)
         serving = f"http://127.0.0.1:{serve_port}"
         run = SimpleNamespace(api=api, root=root, serving=serving, log=log, train_v1=train_v1, test_uri=test,
-                              secret=creds.user_secret_key, mlflow=mlflow_server)  # fmt: skip
+                              secret=creds.user_secret_key, mlflow=own_registry)  # fmt: skip
         run.config = api.ok(api.get("models/config"))
         # 1. the first pipeline: train, test, build; deploy waits for approval
         first = launch(api, train, test)
