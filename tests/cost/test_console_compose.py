@@ -275,8 +275,9 @@ def test_the_warmup_is_in_the_cost_section_when_the_cost_service_runs_it(lang):
     assert 'href="/jhub/services/hybridhub-cost/warmup" id="warmup-details"' in html
     rows = re.findall(r"<tr><td>(gpua10\w*)</td>((?:<td class=\"text-end\">[^<]*</td>)+)</tr>", html)
     cells = {pool: re.findall(r">([^<]*)<", tds)[::2] for pool, tds in rows}
-    assert cells["gpua10"][0] == "4" and cells["gpua10"][2:6] == ["1", "1", "1", "1"], cells  # used..budget stop
-    assert cells["gpua10large"][0] == "1"
+    # warm-ups, of them on the spawn form, cost, used..budget stop
+    assert cells["gpua10"][:2] == ["4", "1"] and cells["gpua10"][3:7] == ["1", "1", "1", "1"], cells
+    assert cells["gpua10large"][:2] == ["1", "0"] and cost_text(lang, "warmup_on_intent") in html
     assert section["today"] == cost_text(lang, "warmup_plan_total", total=section["plan_total"]) and section["today"] in html
     assert section["stopped"] and section["stopped"] in html.replace("&#39;", "'")
     if lang == "ja":

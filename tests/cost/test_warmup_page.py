@@ -27,14 +27,14 @@ MODELS = {"admin": {"name": "admin", "admin": True, "scopes": []},
           "bob": {"name": "bob", "admin": False, "scopes": []}}
 
 
-def entry(outcome, cost, ended, saved=0.0, reason=None, pool="gpua10"):
+def entry(outcome, cost, ended, saved=0.0, reason=None, pool="gpua10", origin="plan"):
     return {"pool": pool, "outcome": outcome, "cost": cost, "ended": ended, "node_seconds": 600.0,
-            "wait_saved_seconds": saved, "reason": reason}
+            "wait_saved_seconds": saved, "reason": reason, "origin": origin}
 
 
 LOG = [
     entry("used", "5.00", "2027-01-15T08:16:00+09:00", saved=420.0),
-    entry("wasted", "12.45", "2027-01-15T08:45:00+09:00"),
+    entry("wasted", "12.45", "2027-01-15T08:45:00+09:00", origin="intent"),
     entry("never_joined", "0", "2027-01-18T08:30:00+09:00"),
     entry("budget_stop", "3.10", "2027-01-19T08:20:00+09:00", reason="budget_over"),
     entry("used", "7.00", "2026-12-28T08:16:00+09:00", saved=420.0),  # last month: not counted
@@ -57,6 +57,7 @@ def test_this_months_warmups_per_pool():
     a10 = rows["gpua10"]
     assert (a10["warmups"], a10["cost"], a10["wait_saved_seconds"]) == (4, "20.55", 420.0)
     assert a10["outcomes"] == {"used": 1, "wasted": 1, "never_joined": 1, "budget_stop": 1}
+    assert (a10["on_intent"], rows["gpua10large"]["on_intent"]) == (1, 0)  # one asked for on the spawn form
     assert (rows["gpua10large"]["warmups"], rows["gpua10large"]["cost"]) == (1, "20")
 
 
@@ -125,3 +126,5 @@ async def test_the_page_in_japanese_and_english(served):
     en = (await AsyncHTTPClient().fetch(served + "warmup", headers={"Authorization": "token admin"})).body.decode()
     assert "Warm-up of GPU nodes" in en and "Warm-ups this month" in en and "Waiting saved" in en
     assert '<td class="num" data-outcome="never_joined">1</td>' in en
+    assert "Of them on the spawn form" in en and "うち起動フォームでの選択時" in ja
+    assert '<td class="num" data-origin="intent">1</td>' in en

@@ -141,7 +141,8 @@ def warmup_section(summary: Mapping, language: str) -> dict | None:
     if not isinstance(report, Mapping) or not report.get("enabled"):
         return None
     view = warmup_view(report, summary["currency"], language)
-    labels = ("warmup", "warmup_month", "pool", "warmup_count", "cost", "warmup_saved", "warmup_none")
+    labels = ("warmup", "warmup_month", "pool", "warmup_count", "warmup_on_intent", "cost", "warmup_saved",
+              "warmup_none")
     today = cost_text(language, "warmup_plan_total", total=view["plan_total"]) if view["plan_total"] else view["no_plan"]
     return {**view, "today": today, "labels": {key: cost_text(language, key) for key in labels}}
 

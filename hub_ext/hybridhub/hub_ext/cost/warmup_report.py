@@ -1,8 +1,9 @@
 """The warm-up on the cost page: today's plan, and this month's warm-ups from the log — pure.
 
 :func:`month_by_pool` sums ``warmup-log.jsonl`` (:mod:`hybridhub.hub_ext.warmup.actuator_log`) over
-the accounting month: per pool, how many warm-ups, their cost, their outcomes (used / wasted /
-never_joined / budget_stop) and the waiting they saved.  :func:`warmup_report` is the JSON of
+the accounting month: per pool, how many warm-ups (and how many of them were asked for on the spawn
+form, ``on_intent``), their cost, their outcomes (used / wasted / never_joined / budget_stop) and the
+waiting they saved.  :func:`warmup_report` is the JSON of
 ``/api/warmup``; :func:`warmup_view` turns it into display strings in the page's language (reason
 codes translated by :mod:`hybridhub.hub_ext.warmup.i18n`).
 """
@@ -15,6 +16,7 @@ from typing import Iterable, Mapping
 
 from ..warmup import i18n as warmup_i18n
 from ..warmup.actuator_log import BUDGET_STOP, NEVER_JOINED, USED, WASTED
+from ..warmup.manifest import INTENT
 from .i18n import text
 from .money import exact_str, format_amount
 
@@ -37,10 +39,11 @@ def month_by_pool(entries: Iterable[Mapping], month_start: str, month_end: str) 
         ended = _time(e.get("ended"))
         if ended is None or start is None or end is None or not start <= ended < end:
             continue
-        row = pools.setdefault(str(e.get("pool")), {"pool": str(e.get("pool")), "warmups": 0, "cost": Fraction(0),
-                                                     "node_seconds": 0.0, "wait_saved_seconds": 0.0,
-                                                     "outcomes": dict.fromkeys(OUTCOMES, 0)})
+        row = pools.setdefault(str(e.get("pool")), {"pool": str(e.get("pool")), "warmups": 0, "on_intent": 0,
+                                                     "cost": Fraction(0), "node_seconds": 0.0,
+                                                     "wait_saved_seconds": 0.0, "outcomes": dict.fromkeys(OUTCOMES, 0)})
         row["warmups"] += 1
+        row["on_intent"] += e.get("origin") == INTENT
         row["cost"] += Fraction(str(e.get("cost") or "0"))
         row["node_seconds"] += float(e.get("node_seconds") or 0)
         row["wait_saved_seconds"] += float(e.get("wait_saved_seconds") or 0)
@@ -107,7 +110,8 @@ def warmup_view(report: Mapping, currency: str, language: str) -> dict:
                    "dropped": [_window(w, currency, language) for w in p.get("dropped", [])]}
                   for p in today.get("pools", [])]
     stopped = report.get("stopped")
-    month = [{"pool": r["pool"], "warmups": r["warmups"], "cost": money(r["cost"], currency, language),
+    month = [{"pool": r["pool"], "warmups": r["warmups"], "on_intent": r.get("on_intent", 0),
+              "cost": money(r["cost"], currency, language),
               "outcomes": {k: r["outcomes"].get(k, 0) for k in OUTCOMES},
               "saved": minutes(r["wait_saved_seconds"], language)} for r in report["month"]["pools"]]
     return {
