@@ -129,6 +129,54 @@ async def test_a_warm_up_asked_for_during_a_look_is_not_taken_for_a_removed_one(
         await api.close()
 
 
+async def test_a_look_between_the_spawners_delete_and_its_pod_waits_for_the_pod(standin, tmp_path):
+    # found in CI: the spawner deleted the placeholder, the hub's event loop stalled 2 s before
+    # KubeSpawner created bob's pod, and a look in between logged the placeholder as wasted
+    loop = intent_loop(tmp_path, Clock(standin))
+    api = api_for(standin, standin.token)
+    try:
+        await loop.step(api)
+        core = loop.runner.actuator.core
+        assert (await loop.on_intent("bob", "gpu-a10")).warm
+        [name] = placeholders(standin)
+        await standin.clock.advance(30)
+        await core.delete_namespaced_pod(name, "default", grace_period_seconds=0)  # as the spawner does
+        await loop.runner.tick(Clock(standin)())  # bob's pod is not there yet
+        assert loop.log.entries() == [] and [p["outcome"] for p in loop.status()["placeholders"]] == [None]
+        await standin.clock.advance(2)
+        await core.create_namespaced_pod("default", user_pod("bob", "gpua10"))  # KubeSpawner, a moment later
+        await standin.clock.advance(13)
+        await loop.runner.tick(Clock(standin)())
+        [entry] = loop.log.entries()
+        assert (entry["outcome"], entry["origin"]) == (USED, "intent") and abs(entry["wait_saved_seconds"] - 32) <= 1
+
+        # removed by someone else, and no user pod follows: wasted after the grace, paid to the first look
+        assert (await loop.on_intent("carol", "gpu-a10")).warm
+        [other] = placeholders(standin)
+        await core.delete_namespaced_pod(other, "default", grace_period_seconds=0)
+        await loop.runner.tick(Clock(standin)())
+        gone_at = Clock(standin)()
+        for _ in range(3):
+            await standin.clock.advance(15)
+            await loop.runner.tick(Clock(standin)())
+        assert len(loop.log.entries()) == 1  # 45 s: still waiting for a pod
+        await standin.clock.advance(30)
+        await loop.runner.tick(Clock(standin)())
+        wasted = loop.log.entries()[-1]
+        assert (wasted["outcome"], wasted["note"]) == (WASTED, "removed by someone else")
+        assert datetime.fromisoformat(wasted["ended"]) == gone_at
+    finally:
+        await api.close()
+
+
+def user_pod(user: str, pool: str) -> dict:
+    """A user pod as KubeSpawner makes it, with the labels hybridhub's spawner adds (pool)."""
+    return {"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": f"jupyter-{user}", "labels": {"component": "singleuser-server", "hybridhub/pool": pool}},
+            "spec": {"containers": [{"name": "notebook", "image": CATALOG.get("gpu-a10").image}],
+                     "nodeSelector": {"agentpool": pool}}}
+
+
 class NoLooks:
     """A runner that does not look while the user's start runs (a look that is late or failed)."""
 

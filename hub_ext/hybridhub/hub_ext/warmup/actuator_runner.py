@@ -14,7 +14,9 @@ ends in one of four ways, each written to the warm-up log (:mod:`.actuator_log`)
   placeholders would).  One already in the cluster when the runner first looks (created before the
   service restarted) is watched from its creation time, so it still ends at its window's end.
 - **wasted**: its window ended and no user came; it is deleted and the autoscaler removes the node
-  after the pool's scale-down time.
+  after the pool's scale-down time.  Also one removed by someone else (no ``Preempted`` event, and
+  no user pod of its pool created since it was) for ``GONE_GRACE_SECONDS``: the spawner deletes a
+  placeholder a moment before KubeSpawner creates the user's pod, so a look in between waits.
 - **never_joined**: still unscheduled after the pool's cold-start median × ``node_join_factor``
   (the spawner's own node deadline, ``c.HybridKubeSpawner.node_deadline_factor``); it is deleted so
   the pending scale-up is the user's own again and their spawn proceeds as from zero.
@@ -42,6 +44,9 @@ from .manifest import ORIGIN_LABEL, POOL_LABEL, WINDOW_LABEL
 LOG = logging.getLogger("hybridhub.warmup")
 # pkg/scheduler/framework/preemption/preemption.go PreemptPod: "Preempted by pod %v on node %v"
 PREEMPTED = re.compile(r"Preempted by pod \S+ on node (\S+)")
+# A placeholder gone with no Preempted event and no user pod yet is judged this long after: the spawner
+# deletes it just before KubeSpawner creates the user's pod, and a busy hub takes seconds in between
+GONE_GRACE_SECONDS = 60.0
 
 
 @dataclass
@@ -58,6 +63,7 @@ class Held:
     node: str | None = None
     outcome: str | None = None
     origin: str = "plan"  # or "intent": asked for from the spawn form (intent.py)
+    gone_since: datetime | None = None  # first look that found it gone with no one having taken it
 
 
 def _event_time(event: dict, fallback: datetime) -> datetime:
@@ -165,8 +171,12 @@ class WarmupRunner:
                 # when the placeholder went, whatever this look finds
                 taken = min(max(_event_time({"metadata": taker["metadata"]}, now), held.created), now)
                 self._finish(held, USED, taken, saved=self._head_start(held, taken))
+            elif held.gone_since is None or (now - held.gone_since).total_seconds() < GONE_GRACE_SECONDS:
+                # KubeSpawner creates the user's pod a moment after the spawner deleted the placeholder
+                # (seconds on a busy hub): wait for it before calling the placeholder wasted
+                held.gone_since = held.gone_since or now
             else:
-                self._finish(held, WASTED, now, note="removed by someone else")
+                self._finish(held, WASTED, held.gone_since, note="removed by someone else")
             return
         held.node = pod["spec"].get("nodeName") or held.node
         if self.stopped:
