@@ -105,6 +105,9 @@ def point_kubespawner_at(standin, monkeypatch) -> None:
     monkeypatch.setenv("KUBECONFIG", standin.kubeconfig)
     # read once at import time by kubernetes_asyncio
     monkeypatch.setattr(kube_config, "KUBE_CONFIG_DEFAULT_LOCATION", standin.kubeconfig)
+    # load_config is lru_cached by host: a stand-in that gets the port of an earlier one (ports are
+    # reused) would keep whichever stand-in's configuration was loaded last, a stopped one's
+    load_config.cache_clear()
     load_config(host=standin.url)
 
 
