@@ -91,13 +91,14 @@ def test_level_over_drops_every_window():
     assert result["pools"][0]["windows"] == [] and result["total_cost"] == "0"
 
 
-def test_a_capped_merge_is_listed_among_the_dropped_with_its_reason():
+def test_a_start_over_max_warm_nodes_is_listed_among_the_dropped_with_its_reason():
     history = nine_on_four_of_five("alice") + nine_on_four_of_five("gina")
     gpu = day_plan(history, BudgetView(Fraction(0), Fraction(100000)))["pools"][0]
     assert [(w["users"], w["nodes"], w["cost"]) for w in gpu["windows"]] == [(["alice", "gina"], 1, "74.7")]
     assert [(d["reason"], d["nodes"], d["max_warm_nodes"]) for d in gpu["dropped"]] == [("max_warm_nodes", 1, 1)]
     two = day_plan(history, BudgetView(Fraction(0), Fraction(100000)), {"gpua10": 2})["pools"][0]
-    assert [(w["nodes"], w["cost"]) for w in two["windows"]] == [(2, "149.4")] and two["dropped"] == []
+    assert [(w["users"], w["nodes"], w["lane"], w["cost"]) for w in two["windows"]] == [
+        (["alice"], 1, 0, "74.7"), (["gina"], 1, 1, "74.7")] and two["dropped"] == []
 
 
 def test_the_budget_view_reads_the_cost_services_report():

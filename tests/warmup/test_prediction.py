@@ -65,23 +65,42 @@ def test_starts_older_than_the_lookback_do_not_count():
     assert likely_starts(old, MONDAY, TOKYO, CALENDAR, RULE) == []
 
 
-def test_overlapping_windows_of_a_pool_merge_and_count_the_nodes_they_need_at_once():
+def test_overlapping_starts_of_a_pool_get_a_node_each_and_each_node_keeps_its_own_window():
     history = nine_on_four_of_five("alice") + nine_on_four_of_five("gina")[:3] + [
         start("hugo", d, "09:20") for d in LAST_FIVE[:3]]
     likely = likely_starts(history, MONDAY, TOKYO, CALENDAR, RULE)
     kept, capped = windows(likely, LEAD, RULE, {"gpua10": 3})
-    assert [(w.start, w.end, w.users, w.nodes) for w in kept] == [
-        (at(MONDAY, "08:53"), at(MONDAY, "09:50"), ["alice", "gina", "hugo"], 3)]
+    # a GPU user pod takes a whole node: three people who may be there at once need three nodes, and
+    # hugo's node is asked for 7 min before 09:20, not from alice's and gina's opening at 08:53
+    assert [(w.start, w.end, w.users, w.nodes, w.lane) for w in kept] == [
+        (at(MONDAY, "08:53"), at(MONDAY, "09:30"), ["alice"], 1, 0),
+        (at(MONDAY, "08:53"), at(MONDAY, "09:30"), ["gina"], 1, 1),
+        (at(MONDAY, "09:13"), at(MONDAY, "09:50"), ["hugo"], 1, 2)]
     assert capped == []
 
 
-def test_max_warm_nodes_caps_a_merged_window_and_says_how_many_were_left_out():
-    history = nine_on_four_of_five("alice") + nine_on_four_of_five("gina")
+def test_a_later_start_reuses_a_node_whose_window_has_ended():
+    history = nine_on_four_of_five("alice") + [start("jun", d, "09:40") for d in LAST_FIVE[:3]]
+    kept, capped = windows(likely_starts(history, MONDAY, TOKYO, CALENDAR, RULE), LEAD, RULE, {"gpua10": 3})
+    assert [(w.start, w.end, w.users, w.lane) for w in kept] == [
+        (at(MONDAY, "08:53"), at(MONDAY, "09:30"), ["alice"], 0),
+        (at(MONDAY, "09:33"), at(MONDAY, "10:10"), ["jun"], 0)]
+    assert capped == []
+
+
+def test_max_warm_nodes_makes_starts_share_a_node_and_says_how_many_were_left_out():
+    history = nine_on_four_of_five("alice") + nine_on_four_of_five("gina") + [
+        start("hugo", d, "09:20") for d in LAST_FIVE[:3]]
     kept, capped = windows(likely_starts(history, MONDAY, TOKYO, CALENDAR, RULE), LEAD, RULE, {"gpua10": 1})
-    assert [(w.users, w.nodes) for w in kept] == [(["alice", "gina"], 1)]
-    assert [(c.wanted, c.allowed) for c in capped] == [(2, 1)]
+    # one node, kept from the first opening to the last start's end: whoever comes first takes it
+    assert [(w.start, w.end, w.users, w.nodes) for w in kept] == [
+        (at(MONDAY, "08:53"), at(MONDAY, "09:50"), ["alice", "gina", "hugo"], 1)]
+    assert [(c.window.users, c.wanted, c.allowed) for c in capped] == [(["gina"], 2, 1), (["hugo"], 2, 1)]
+    kept, capped = windows(likely_starts(history, MONDAY, TOKYO, CALENDAR, RULE), LEAD, RULE, {"gpua10": 2})
+    assert [(w.users, w.lane) for w in kept] == [(["alice", "hugo"], 0), (["gina"], 1)]
+    assert [(c.window.users, c.wanted, c.allowed) for c in capped] == [(["hugo"], 3, 2)]
     kept, capped = windows(likely_starts(history, MONDAY, TOKYO, CALENDAR, RULE), LEAD, RULE, {"gpua10": 0})
-    assert kept == [] and [(c.wanted, c.allowed) for c in capped] == [(2, 0)]
+    assert kept == [] and [(c.wanted, c.allowed) for c in capped] == [(1, 0)] * 3
 
 
 def test_windows_of_different_pools_or_far_apart_stay_separate():

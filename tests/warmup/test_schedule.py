@@ -40,7 +40,8 @@ def test_friday_evening_plans_monday_with_the_usual_cold_start_as_lead(files):
     assert result["date"] == MONDAY.isoformat()
     by_pool = {p["pool"]: p for p in result["pools"]}
     assert [(w["start"], w["users"], w["nodes"]) for w in by_pool["gpua10"]["windows"]] == [
-        (at(MONDAY, "09:00", seconds=-420).isoformat(), ["alice", "gina"], 2)]
+        (at(MONDAY, "09:00", seconds=-420).isoformat(), ["alice"], 1),
+        (at(MONDAY, "09:00", seconds=-420).isoformat(), ["gina"], 1)]
     assert [(w["start"], w["users"]) for w in by_pool["gpua10large"]["windows"]] == [
         (at(MONDAY, "09:00", seconds=-480).isoformat(), ["ivan"])]
 

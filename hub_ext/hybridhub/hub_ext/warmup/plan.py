@@ -4,7 +4,7 @@ JSON for an admin page::
 
     {"date": "2026-12-08", "timezone": "Asia/Tokyo", "reason": null | "no_history" | ...,
      "pools": [{"date": ..., "pool": "gpua10",
-                "windows": [{"start", "end", "users", "nodes", "reason": "likely_start",
+                "windows": [{"start", "end", "users", "nodes", "lane", "reason": "likely_start",
                              "starts": [{"user", "profile", "at", "days", "of_days"}], "cost"}],
                 "dropped": [{"start", "end", "users", "nodes", "reason", "cost", ...figures}],
                 "total_cost": "..."}],
@@ -36,7 +36,7 @@ MAX_WARM_NODES = "max_warm_nodes"
 def _entry(window: Window, reason: str, cost: Fraction | None, nodes: int | None = None) -> dict:
     return {
         "start": window.start.isoformat(), "end": window.end.isoformat(), "users": window.users,
-        "nodes": window.nodes if nodes is None else nodes, "reason": reason,
+        "nodes": window.nodes if nodes is None else nodes, "lane": window.lane, "reason": reason,
         "starts": [s.to_json() for s in window.starts],
         "cost": None if cost is None else exact_str(cost, 2),
     }

@@ -4,8 +4,8 @@ A person's start is *likely* at a time of day when, among the last ``of_days`` w
 (looking back at most ``lookback_weeks`` weeks), they started the same profile within
 ± ``tolerance`` of that time on at least ``min_days`` of them.  Each likely start asks for a
 node from ``start - lead`` (the pool's measured cold-start median, so the node is Ready when
-the person arrives) to ``start + grace``.  Overlapping windows of a pool merge into one; its
-``nodes`` is how many of them overlap at once, capped by the pool's ``max_warm_nodes``.
+the person arrives) to ``start + grace``, on one node: windows of a pool that overlap are laid
+on different nodes (lanes), at most the pool's ``max_warm_nodes``; beyond that, starts share one.
 The predicted start is the median of the near starts; the window may open ``lead`` before an
 earlier one, the ``open_percentile``-th percentile (nearest rank) of them (50: the median), so a
 person who comes early finds the node ready, at the cost of the longer window.
@@ -63,6 +63,7 @@ class Window:
     end: datetime
     starts: tuple[LikelyStart, ...]
     nodes: int = 1
+    lane: int = 0  # which of the pool's warm nodes (0, 1, ...): windows on one lane never overlap
 
     @property
     def users(self) -> list[str]:
@@ -118,41 +119,40 @@ def likely_starts(records: Iterable[StartRecord], day: date, tz: tzinfo, calenda
 
 def windows(starts: Iterable[LikelyStart], lead: Mapping[str, float], rule: Rule,
             max_nodes: Mapping[str, int]) -> tuple[list[Window], list[Capped]]:
-    """Merged warm windows per pool (earliest first), and the merges that hit ``max_nodes``."""
+    """Warm windows per pool, each holding one node (earliest first), and the starts ``max_nodes`` shares out.
+
+    Each likely start asks for one node from ``early - lead`` to ``at + grace``. Windows that overlap
+    need different nodes (a GPU user pod takes a whole node), so they are laid on the fewest nodes,
+    each a numbered *lane* (greedy interval partitioning). Every window keeps its own start and end:
+    a node for a later start is not paid for from an earlier one's opening. A start that would need
+    a lane beyond the pool's ``max_nodes`` shares the lane that frees first (that window is extended
+    to cover it, and is the one node for both); it is reported as :class:`Capped`.
+    """
     by_pool: dict[str, list[Window]] = defaultdict(list)
     for s in starts:
         by_pool[s.pool].append(Window(s.pool, s.early - timedelta(seconds=lead[s.pool]), s.at + rule.grace, (s,)))
-    merged, capped = [], []
+    kept, capped = [], []
     for pool, singles in sorted(by_pool.items()):
-        singles.sort(key=lambda w: w.start)
-        groups: list[list[Window]] = []
-        for w in singles:
-            if groups and w.start <= max(g.end for g in groups[-1]):
-                groups[-1].append(w)
+        cap = max(int(max_nodes.get(pool, 1)), 0)
+        lanes: list[Window] = []  # the last window laid on each lane
+        for w in sorted(singles, key=lambda w: (w.start, w.end)):
+            free = [i for i, last in enumerate(lanes) if last.end <= w.start]
+            if free or len(lanes) < cap:
+                lane = free[0] if free else len(lanes)
+                placed = Window(pool, w.start, w.end, w.starts, 1, lane)
+                lanes[lane:lane + 1] = [placed]
+                kept.append(placed)
+            elif lanes:
+                lane = min(range(len(lanes)), key=lambda i: (lanes[i].end, i))
+                last = lanes[lane]
+                shared = Window(pool, last.start, max(last.end, w.end), last.starts + w.starts, 1, lane)
+                kept[kept.index(last)] = lanes[lane] = shared
+                capped.append(Capped(w, cap + 1, cap))
             else:
-                groups.append([w])
-        for group in groups:
-            wanted = _peak(group)
-            allowed = min(wanted, max(int(max_nodes.get(pool, 1)), 0))
-            window = Window(pool, group[0].start, max(g.end for g in group),
-                            tuple(s for g in group for s in g.starts), allowed)
-            if allowed < wanted:
-                capped.append(Capped(window, wanted, allowed))
-            if allowed > 0:
-                merged.append(window)
-    return sorted(merged, key=lambda w: (w.start, w.pool)), capped
+                capped.append(Capped(w, 1, 0))
+    return sorted(kept, key=lambda w: (w.start, w.pool, w.lane)), capped
 
 
 def _nearest_rank(ordered: list[int], q: int) -> int:
     """The q-th percentile (0..100) of sorted values, nearest rank (q 0: the first)."""
     return int(ordered[max(0, min(len(ordered) - 1, -(-len(ordered) * q // 100) - 1))])
-
-
-def _peak(group: list[Window]) -> int:
-    """The most windows of ``group`` open at one moment."""
-    events = sorted([(w.start, 1) for w in group] + [(w.end, -1) for w in group], key=lambda e: (e[0], e[1]))
-    peak = current = 0
-    for _, step in events:
-        current += step
-        peak = max(peak, current)
-    return peak

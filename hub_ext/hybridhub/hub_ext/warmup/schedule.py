@@ -53,7 +53,7 @@ def placeholders_for(day_plan: dict, catalog: ProfileCatalog, policy: WarmupPoli
                 continue
             profile = max(profiles, key=lambda p: (p.gpus, p.cpu_request, p.slug))
             for index in range(w["nodes"]):
-                wid = window_id(pool["pool"], w["start"], w["end"], index)
+                wid = window_id(pool["pool"], w["start"], w["end"], w.get("lane", 0) + index)
                 manifest = placeholder_pod(profile, wid, namespace, policy.priority_class, policy.pause_image)
                 out.append({"start": w["start"], "end": w["end"], "manifest": manifest})
     return out
