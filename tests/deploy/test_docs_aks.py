@@ -279,7 +279,7 @@ def test_the_guides_warm_up_settings_are_what_the_cost_service_and_the_chart_loa
     cost.load_config_file(str(path))  # the code path of the service's --config
     assert WarmupService(parent=cost).enabled is True
     policy = WarmupPolicy(parent=cost)
-    assert (policy.timezone, policy.max_warm_nodes) == ("Asia/Tokyo", 1) and policy.calendar().holidays
+    assert (policy.timezone, policy.max_warm_nodes) == ("Asia/Tokyo", 3) and policy.calendar().holidays
     config = hub_config(chart_values(AKS_VALUES, SITE_VALUES, {"hub": {"config": hub}}), tmp_path / "hub",
                         site_secret=SITE_SECRET_VALUES, mounted_secrets=NO_S3_USERS)
     assert config["HybridSpawner"]["warm_on_intent_service"] == "hybridhub-cost"

@@ -158,6 +158,10 @@ def test_the_settings_build_the_rule_calendar_and_caps():
     assert policy.rule().min_days == 4 and policy.rule().tolerance == timedelta(minutes=15)
     assert not policy.calendar().is_working_day(date(2027, 1, 1))
     assert policy.max_nodes(ProfileCatalog().pool_map()) == {"gpua10": 2, "gpua10large": 0}
+    # by default as many as the pool may have: each likely start its own node
+    pools = ProfileCatalog().pool_map()
+    assert WarmupPolicy().max_nodes(pools) == {n: p.max_nodes for n, p in pools.items() if p.has_gpu}
+    assert WarmupPolicy(max_warm_nodes=9).max_nodes(pools) == WarmupPolicy().max_nodes(pools)  # never above it
     with pytest.raises(Exception, match="not a date"):
         WarmupPolicy(holidays=["1 January"])
     with pytest.raises(Exception, match="unknown time zone"):

@@ -80,7 +80,7 @@ def test_each_node_of_each_kept_window_gets_a_valid_placeholder_with_its_own_nam
 
 def test_dropped_windows_get_no_placeholder(files):
     history, coldstarts = files
-    policy, catalog = WarmupPolicy(timezone="Asia/Tokyo"), ProfileCatalog()
+    policy, catalog = WarmupPolicy(timezone="Asia/Tokyo", max_warm_nodes=1), ProfileCatalog()
     over = BudgetView(Fraction(100001), Fraction(100000))
     result = next_plan(policy, catalog, coldstarts, history, PRICES, over, datetime(2026, 12, 11, 19, 0, tzinfo=TOKYO))
     assert placeholders_for(result, catalog, policy, "hybridhub") == []

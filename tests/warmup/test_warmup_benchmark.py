@@ -75,10 +75,10 @@ def test_b_and_c_run_with_the_chart_image_puller_and_a_warm_node_has_the_image(q
     """(a) is today's deployment as it was (no puller); (b) and (c) run the chart's continuous image puller
     (rendered from helm-values/jupyterhub-aks.yaml). A placeholder node of (b) is up from 08:00, long before
     anyone comes: the image is there, so a start waits only for the container (the stand-in's 5 s)."""
-    assert [quick[m]["prepull"] for m in ("a", "b", "c", "c_nodes3", "c_open10")] == [False, True, True, True, True]
+    assert [quick[m]["prepull"] for m in ("a", "b", "c", "c_nodes1", "c_open10")] == [False, True, True, True, True]
     assert quick["b"]["cold_starts"] == 0 and quick["b"]["max_wait_s"] <= 10
     # the ratios of the sensitivity runs are what their figures say
-    for run in ("c_nodes3", "c_open10"):
+    for run in ("c_nodes1", "c_open10"):
         assert quick[f"{run}_ratios"]["median_wait_ratio"] == round(
             quick[run]["median_wait_s"] / quick["a"]["median_wait_s"], 3)
     # windows opening for the 10th percentile of the near starts: nobody comes before the node is Ready
@@ -130,7 +130,7 @@ def test_no_prepull_runs_every_mode_without_the_puller(tmp_path):
     path = tmp_path / "one.jsonl"
     write_trace([Session("ana", "gpu-a10", day, day + timedelta(hours=1))], path)
     result = run_benchmark("--trace", str(path), "--lead-in-days", "0", "--no-prepull")
-    assert not any(result[m]["prepull"] for m in ("a", "b", "c", "c_nodes3", "c_open10"))
+    assert not any(result[m]["prepull"] for m in ("a", "b", "c", "c_nodes1", "c_open10"))
     # (b)'s placeholder node came at 08:00 without the puller: ana still waits for the 7 GiB pull
     low, high = cold_wait_bounds("gpua10")
     pull = high - 30 - low

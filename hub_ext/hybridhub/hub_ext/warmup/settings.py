@@ -40,7 +40,10 @@ class WarmupPolicy(Configurable):
         person who comes earlier than usual finds the node ready, and the node is paid for longer.""")
     grace_minutes = Int(30, config=True, help="""Minutes a warm node waits after the predicted start
         before it is released (the window's end).""")
-    max_warm_nodes = Int(1, config=True, help="Most nodes warmed at once in one pool (see max_warm_nodes_per_pool).")
+    max_warm_nodes = Int(None, allow_none=True, config=True, help="""Most nodes warmed at once in one pool
+        (see max_warm_nodes_per_pool). Each likely start gets its own node for its own window, so this
+        many people who may start at the same time each find one; a start beyond it shares the node
+        that frees first. None (the default): the pool's own max_nodes. The budget stop bounds the cost.""")
     max_warm_nodes_per_pool = Dict(value_trait=Int(), config=True, help="""Per-pool override of
         max_warm_nodes, e.g. ``{"gpua10large": 0}`` never warms the large pool.""")
     intent_min_interval_seconds = Int(900, config=True, help="""One warm-up on intent (a GPU profile
@@ -96,7 +99,8 @@ class WarmupPolicy(Configurable):
 
     def max_nodes(self, pools: dict[str, Pool]) -> dict[str, int]:
         """Per GPU pool: the configured cap, never above the pool's own max_nodes."""
-        return {name: min(int(self.max_warm_nodes_per_pool.get(name, self.max_warm_nodes)), pool.max_nodes)
+        default = lambda pool: pool.max_nodes if self.max_warm_nodes is None else self.max_warm_nodes  # noqa: E731
+        return {name: min(int(self.max_warm_nodes_per_pool.get(name, default(pool))), pool.max_nodes)
                 for name, pool in pools.items() if pool.has_gpu}
 
 
