@@ -118,11 +118,13 @@ async def scene(tmp_path, closers):
     return await make_scene(tmp_path, closers)
 
 
-def user_pod(name: str) -> dict:
-    """alice's pod as KubeSpawner builds it from the gpu-a10 profile (hybridhub.spawner.pod.profile_overrides)."""
+def user_pod(name: str, user: str = "alice") -> dict:
+    """A user's pod as KubeSpawner builds it from the gpu-a10 profile (hybridhub.spawner.pod.profile_overrides;
+    kubespawner/spawner.py _build_common_annotations: the ``hub.jupyter.org/username`` annotation)."""
     o = profile_overrides(GPU)
     return {"apiVersion": "v1", "kind": "Pod",
-            "metadata": {"name": name, "labels": {"component": "singleuser-server", **o["extra_labels"]}},
+            "metadata": {"name": name, "labels": {"component": "singleuser-server", **o["extra_labels"]},
+                         "annotations": {"hub.jupyter.org/username": user}},
             "spec": {"nodeSelector": o["node_selector"], "tolerations": o["tolerations"],
                      "containers": [{"name": "notebook", "image": o["image"], "resources": {
                          "requests": {"cpu": f"{o['cpu_guarantee']:g}", "memory": o["mem_guarantee"],
@@ -174,6 +176,24 @@ async def test_a_warm_node_is_up_before_alice_and_her_pod_preempts_the_placehold
     assert entry["created"] == at("08:15", -LEAD).isoformat()  # the window's start, on a tick
     assert 0 < entry["node_seconds"] <= (at("08:16") - at("08:15", -LEAD)).total_seconds()
     assert entry["cost"] == exact_str(PRICES["gpua10"] * Fraction(round(entry["node_seconds"])) / 3600, 2)
+
+
+async def test_no_warm_node_for_someone_who_already_has_a_server_when_the_window_opens(scene):
+    await scene.until(at("08:00"))
+    await create(scene, user_pod("jupyter-alice"))  # alice came early: her own start asks for her node
+    await scene.until(at("08:20"))
+    assert scene.pods("warmup-placeholder") == []
+    assert [(r["reason"], r["pool"]) for r in scene.runner.refused] == [("already_here", "gpua10")]
+    assert "alice" not in str(scene.runner.refused)  # the admin page shows no user name here
+    assert len(scene.gpu_nodes()) == 1 and scene.log.entries() == []  # hers only; nothing paid, nothing logged
+    assert scene.standin.store.find("pods", "default", "jupyter-alice")["status"]["phase"] == "Running"
+
+
+async def test_someone_elses_server_does_not_stand_in_for_the_person_a_window_is_for(scene):
+    await scene.until(at("08:00"))
+    await create(scene, user_pod("jupyter-bob", user="bob"))
+    await scene.until(at("08:08", 15))
+    assert len(scene.pods("warmup-placeholder")) == 1 and scene.runner.refused == []
 
 
 async def test_a_user_who_never_comes_releases_the_node_at_the_windows_end(scene):

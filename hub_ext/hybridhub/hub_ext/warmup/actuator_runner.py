@@ -20,6 +20,9 @@ ends in one of four ways, each written to the warm-up log (:mod:`.actuator_log`)
 - **never_joined**: still unscheduled after the pool's cold-start median × ``node_join_factor``
   (the spawner's own node deadline, ``c.HybridKubeSpawner.node_deadline_factor``); it is deleted so
   the pending scale-up is the user's own again and their spawn proceeds as from zero.
+- **already_here** (never created): when its window opens, everyone it was planned for already has a
+  server in its pool (they came early, or never stopped yesterday's); a node for them would be
+  paid for and taken by no one. Listed among the refused, nothing spent.
 - **budget_stop**: the month's projection went over the budget (the cost service's level ``over``):
   no new placeholder from then on, the existing ones are deleted, and the reason with its figures is
   kept for an admin (:meth:`WarmupRunner.status`).
@@ -39,11 +42,12 @@ from ..cost.budget import OVER
 from ..cost.money import exact_str
 from .actuator_log import BUDGET_STOP, NEVER_JOINED, USED, WASTED, WarmupLog
 from .budget_stop import BUDGET_OVER, BudgetStop, BudgetView, window_cost
-from .manifest import ORIGIN_LABEL, POOL_LABEL, WINDOW_LABEL
+from .manifest import ORIGIN_LABEL, POOL_LABEL, USERNAME_ANNOTATION, WINDOW_LABEL
 
 LOG = logging.getLogger("hybridhub.warmup")
 # pkg/scheduler/framework/preemption/preemption.go PreemptPod: "Preempted by pod %v on node %v"
 PREEMPTED = re.compile(r"Preempted by pod \S+ on node (\S+)")
+ALREADY_HERE = "already_here"
 # A placeholder gone with no Preempted event and no user pod yet is judged this long after: the spawner
 # deletes it just before KubeSpawner creates the user's pod, and a busy hub takes seconds in between
 GONE_GRACE_SECONDS = 60.0
@@ -64,6 +68,14 @@ class Held:
     outcome: str | None = None
     origin: str = "plan"  # or "intent": asked for from the spawn form (intent.py)
     gone_since: datetime | None = None  # first look that found it gone with no one having taken it
+    users: tuple[str, ...] = ()  # who the plan warms it for (never in its labels); none for intent
+
+
+def already_here(users, pods: list[dict]) -> bool:
+    """Everyone in ``users`` has a server pod among ``pods`` (not being deleted)."""
+    present = {(p["metadata"].get("annotations") or {}).get(USERNAME_ANNOTATION)
+               for p in pods if not p["metadata"].get("deletionTimestamp")}
+    return bool(users) and set(users) <= present
 
 
 def _event_time(event: dict, fallback: datetime) -> datetime:
@@ -97,7 +109,7 @@ class WarmupRunner:
             self.held.setdefault(meta["name"], Held(
                 meta["name"], meta["labels"][POOL_LABEL], meta["labels"][WINDOW_LABEL],
                 datetime.fromisoformat(p["start"]), datetime.fromisoformat(p["end"]), p["manifest"],
-                origin=meta["labels"].get(ORIGIN_LABEL, "plan")))
+                origin=meta["labels"].get(ORIGIN_LABEL, "plan"), users=tuple(p.get("users", ()))))
 
     async def start_now(self, placeholder: dict, now: datetime) -> str | None:
         """Create one placeholder at once (a warm-up on intent) instead of at the next tick; it then
@@ -141,6 +153,14 @@ class WarmupRunner:
             self.refused.append({"placeholder": held.name, "pool": held.pool, "reason": self.stopped["reason"],
                                  "at": now.isoformat()})
             return
+        if await self.actuator.preempted(held.name, self.namespace):
+            held.outcome = USED  # taken before a hub restart (and logged then): never ask for its node again
+            return
+        if held.users and already_here(held.users, await self.actuator.user_pods(held.pool, self.namespace)):
+            held.outcome = ALREADY_HERE
+            self.refused.append({"placeholder": held.name, "pool": held.pool, "reason": ALREADY_HERE,
+                                 "at": now.isoformat()})
+            return
         if held.pool in self.prices:
             refused = stop.admit(window_cost(self.prices[held.pool], now, held.end))
             if refused:
@@ -148,9 +168,6 @@ class WarmupRunner:
                 self.refused.append({"placeholder": held.name, "pool": held.pool, "reason": refused,
                                      "at": now.isoformat()})
                 return
-        if await self.actuator.preempted(held.name, self.namespace):
-            held.outcome = USED  # taken before a hub restart (and logged then): never ask for its node again
-            return
         if not self._class_ready:
             await self.actuator.ensure_priority_class(self.priority_class)
             self._class_ready = True

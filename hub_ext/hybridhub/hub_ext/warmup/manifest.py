@@ -34,6 +34,10 @@ SECURITY_CONTEXT = {
     "capabilities": {"drop": ["ALL"]}, "seccompProfile": {"type": "RuntimeDefault"},
 }
 
+# KubeSpawner's annotation with the user's name as JupyterHub has it (kubespawner/spawner.py,
+# _build_common_annotations); labels carry only an escaped form
+USERNAME_ANNOTATION = "hub.jupyter.org/username"
+
 
 def window_id(pool: str, start_iso: str, end_iso: str, index: int = 0) -> str:
     """A short stable id for one node of one window (a hash: no names in labels)."""

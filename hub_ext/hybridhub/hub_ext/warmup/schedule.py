@@ -43,7 +43,8 @@ def placeholders_for(day_plan: dict, catalog: ProfileCatalog, policy: WarmupPoli
     """One placeholder pod per node of each kept window, each with the window's start and end.
 
     The pod has the resources of the largest profile among the window's likely starts, so any of
-    those users' pods fits the node it holds.  Returns ``[{"start", "end", "manifest"}]``.
+    those users' pods fits the node it holds.  Returns ``[{"start", "end", "users", "manifest"}]``
+    (the users for the runner only: a placeholder carries no user name).
     """
     out = []
     for pool in day_plan.get("pools", []):
@@ -55,5 +56,5 @@ def placeholders_for(day_plan: dict, catalog: ProfileCatalog, policy: WarmupPoli
             for index in range(w["nodes"]):
                 wid = window_id(pool["pool"], w["start"], w["end"], w.get("lane", 0) + index)
                 manifest = placeholder_pod(profile, wid, namespace, policy.priority_class, policy.pause_image)
-                out.append({"start": w["start"], "end": w["end"], "manifest": manifest})
+                out.append({"start": w["start"], "end": w["end"], "users": list(w["users"]), "manifest": manifest})
     return out
