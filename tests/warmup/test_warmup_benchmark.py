@@ -68,6 +68,10 @@ def test_placeholders_cost_more_and_the_policy_warms_after_its_lead_in(quick):
     assert c["cold_starts"] < a["cold_starts"]  # at least one start found its node warm
     assert 0 <= c["warmups_wasted"] <= c["warm_windows"]
     assert sum(c["arrivals"].values()) == c["gpu_starts"] and a["arrivals"] is None
+    # the real runner carried the plans out: every measured window's placeholder ended one known way
+    assert set(c["runner"]) <= {"used", "wasted", "already_here", "never_joined", "budget_stop", "budget_over"}
+    assert c["runner"].get("used", 0) >= 1 and sum(c["runner"].values()) == c["warm_windows"]
+    assert a["runner"] is None and b["runner"] is None
     assert quick["goal_met"]["cost_vs_placeholders"] == (quick["cost_vs_placeholders"] < 1)
 
 
