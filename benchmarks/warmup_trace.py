@@ -13,7 +13,7 @@ user's sessions must not overlap. Blank lines are ignored; anything else that do
 stops the run with the line number.
 
 The default trace: a small team of GPU users in Tokyo, each with a habitual start time, who
-start within a few minutes of it (Gaussian jitter) on working days (Monday to Friday minus
+start near it (Gaussian jitter, sigma 12 min) on working days (Monday to Friday minus
 Japan's public holidays), are absent on some days, and stop their server in the evening.
 Seeded: the same arguments give the same trace.
 """
