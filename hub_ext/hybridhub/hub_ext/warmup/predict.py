@@ -76,7 +76,7 @@ class Window:
 
 @dataclass
 class Capped:
-    """Part of a merged window that ``max_warm_nodes`` leaves out."""
+    """A likely start that ``max_warm_nodes`` leaves without a node of its own (it shares one)."""
 
     window: Window
     wanted: int
