@@ -16,7 +16,7 @@ import aiohttp
 import pytest
 
 from hybridhub.hub_ext.cost.money import exact_str
-from hybridhub.hub_ext.warmup.actuator_runner import WarmupRunner
+from hybridhub.hub_ext.warmup.actuator_runner import WarmupRunner, already_here
 from hybridhub.hub_ext.warmup.actuator_setup import runner_for
 from hybridhub.hub_ext.warmup.budget_stop import BudgetView
 from hybridhub.hub_ext.warmup.history import StartHistory, StartRecord
@@ -187,6 +187,15 @@ async def test_no_warm_node_for_someone_who_already_has_a_server_when_the_window
     assert "alice" not in str(scene.runner.refused)  # the admin page shows no user name here
     assert len(scene.gpu_nodes()) == 1 and scene.log.entries() == []  # hers only; nothing paid, nothing logged
     assert scene.standin.store.find("pods", "default", "jupyter-alice")["status"]["phase"] == "Running"
+
+
+def test_already_here_needs_everyone_of_the_window_and_ignores_a_pod_being_deleted():
+    alice, bob = user_pod("jupyter-alice"), user_pod("jupyter-bob", user="bob")
+    leaving = user_pod("jupyter-carol", user="carol")
+    leaving["metadata"]["deletionTimestamp"] = "2027-01-15T08:00:00Z"  # stopping: no server for long
+    assert already_here(["alice"], [alice, bob]) and already_here(["alice", "bob"], [alice, bob])
+    assert not already_here(["alice", "dan"], [alice, bob])  # a shared window: dan may still come
+    assert not already_here(["carol"], [leaving]) and not already_here([], [alice])  # intent: no users
 
 
 async def test_someone_elses_server_does_not_stand_in_for_the_person_a_window_is_for(scene):
