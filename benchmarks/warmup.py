@@ -107,7 +107,6 @@ from fractions import Fraction
 from pathlib import Path
 
 import httpx
-from kubernetes_asyncio import client as kube_client
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))  # the Kubernetes stand-in lives in tests/
@@ -126,6 +125,7 @@ from hybridhub.spawner.labels import POOL_LABEL, WARMUP_LABEL  # noqa: E402
 from hybridhub.spawner.pod import profile_overrides  # noqa: E402
 from hybridhub.spawner.profiles import GPU_RESOURCE, ProfileCatalog  # noqa: E402
 from hybridhub.spawner.warm import booting_placeholder  # noqa: E402
+from tests.kube.conftest import api_client_for  # noqa: E402
 from tests.kube_standin import KubeStandIn, load_config  # noqa: E402
 from tests.kube_standin.from_catalog import IMAGE_SIZES, cluster_from_catalog  # noqa: E402
 from tests.deploy.image_puller import continuous_puller  # noqa: E402
@@ -207,7 +207,7 @@ class Replay:
         self.seq = itertools.count()
         self.pending: dict[str, tuple[Session, float]] = {}  # user -> (session, spawn time, trace seconds)
         self.waits: list[dict] = []
-        self.windows: list[dict] = []  # (c): kept windows with their placeholders and who came
+        self.windows: list[dict] = []  # (c): the plans' kept windows (pool, users, start, end)
         self.plans: list[dict] = []
         self.polling = False
         self.tick_due: float | None = None  # (c): when the runner looks next
@@ -269,9 +269,6 @@ class Replay:
         if taken is not None:
             await self.delete(taken)
 
-    async def exists(self, name: str) -> bool:
-        return (await self.http.get(f"{PODS}/{name}")).status_code == 200
-
     # -- the replay
     def schedule(self) -> None:
         for s in self.sessions:
@@ -325,19 +322,11 @@ class Replay:
             return  # planned already (a Friday's and the weekend's evenings plan the same Monday)
         self.plans.append({"date": p["date"], "reason": p["reason"],
                            "windows": sum(len(pool["windows"]) for pool in p["pools"])})
-        by_window: dict[tuple, dict] = {}
-        for ph in placeholders_for(p, self.catalog, self.policy, NS):
-            labels = ph["manifest"]["metadata"]["labels"]
-            key = (labels["hybridhub/pool"], ph["start"], ph["end"])
-            if key not in by_window:
-                users = next(w["users"] for pool in p["pools"] for w in pool["windows"]
-                             if pool["pool"] == key[0] and w["start"] == ph["start"] and w["end"] == ph["end"])
-                by_window[key] = {"pool": key[0], "start": self.offset(datetime.fromisoformat(ph["start"])),
-                                  "end": self.offset(datetime.fromisoformat(ph["end"])), "users": set(users),
-                                  "arrived": set(), "placeholders": []}
-            by_window[key]["placeholders"].append(ph)
+        self.windows.extend({"pool": pool["pool"], "users": set(w["users"]),
+                             "start": self.offset(datetime.fromisoformat(w["start"])),
+                             "end": self.offset(datetime.fromisoformat(w["end"]))}
+                            for pool in p["pools"] for w in pool["windows"])
         self.runner.load(placeholders_for(p, self.catalog, self.policy, NS))
-        self.windows.extend(by_window.values())
         self.next_tick()
 
     def next_tick(self) -> None:
@@ -390,10 +379,6 @@ class Replay:
             if self.calendar.is_working_day(local.date()) and WORK_HOURS[0] <= local.hour < WORK_HOURS[1]:
                 day_start = self.offset(local.replace(hour=0, minute=0, second=0, microsecond=0))
                 await self.create(self.pool_placeholder(profile.pool.name, day_start))  # the StatefulSet's replica
-        if self.mode == "c":
-            for w in self.windows:
-                if w["pool"] == profile.pool.name and session.user in w["users"] and w["start"] <= self.now() < w["end"]:
-                    w["arrived"].add(session.user)
 
     async def run(self) -> dict:
         data = cluster_from_catalog(self.catalog)
@@ -404,9 +389,7 @@ class Replay:
             self.clock = standin.clock
             self.http = httpx.AsyncClient(base_url=standin.url, headers={"Authorization": f"Bearer {standin.token}"},
                                           timeout=30)
-            conf = kube_client.Configuration(host=standin.url)  # as the cost service's kube_api, at the stand-in
-            conf.api_key, conf.api_key_prefix = {"BearerToken": standin.token}, {"BearerToken": "Bearer"}
-            kube_api = kube_client.ApiClient(conf)
+            kube_api = api_client_for(standin)  # kubernetes_asyncio, as the cost service's kube_api
             # (c): the REAL runner (hybridhub.hub_ext.warmup.actuator_runner) carries out each day's plan
             self.runner = runner_for(self.policy, self.catalog, self.coldstarts, kube_api, NS, self.prices(),
                                      lambda: BUDGET)
