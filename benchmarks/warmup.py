@@ -8,12 +8,13 @@ at a time per node, node ledger) on its manual clock. A session's start creates 
 profile's requests, node selector and tolerations, default priority 0, its image named as the hub
 names it on the site) and its end deletes it.
 
-(b) and (c) run with zero-to-jupyterhub's continuous image puller as deployed: the DaemonSet is
+(b) and (c) run with the image pullers as deployed: zero-to-jupyterhub's continuous image puller,
 rendered from the chart's values merged with helm-values/jupyterhub-aks.yaml
-(tests/deploy/image_puller.py; the chart's files are read from ../shared/z2jh-4.4.0), so each new
-GPU node pulls network-tools, the CPU image (singleuser.image, 1.2 GiB) and the GPU image (7 GiB)
-in that order as soon as it joins. (a) is the deployment as it was before: no puller.
-``--no-prepull`` runs (b) and (c) without it too.
+(tests/deploy/image_puller.py; the chart's files are read from ../shared/z2jh-4.4.0), which runs on
+the CPU pool only, and the GPU pools' own puller (helm-values/gpu-image-puller.yaml, its image named
+as the hub names it on the site), so each new GPU node pulls the GPU image (7 GiB) as soon as it
+joins, and nothing else first. (a) is the deployment as it was before: no puller.
+``--no-prepull`` runs (b) and (c) without them too.
 
 * ``a`` scale from zero (today, as shipped before the puller): nothing else;
 * ``b`` zero-to-jupyterhub-style user placeholders in working hours: ONE placeholder pod per GPU
@@ -50,22 +51,24 @@ instead of their median; it ends as before).
 Goal (issue 21): median <= 0.2x and p90 <= 0.5x of (a), cost <= 1.05x of (a), cheaper than (b).
 On the default trace (seed 21) the median, cost and (b) goals are met; the p90 goal is NOT met,
 and the trace is not tuned to meet it. Full run, (b) and (c)
-with the image puller:
+with the image pullers:
 
     run                      cold/74  median  p90    median/a  p90/a  cost/a  cost/b
     (a) scale from zero         74     604 s  664 s    -        -      -       -
     (b) placeholders 08-19       1       5 s    5 s   0.008    0.008   2.09     -
-    (c) default policy          28     103 s  604 s   0.171    0.91    1.042   0.50
+    (c) default policy          28      60 s  604 s   0.099    0.91    1.042   0.50
     (c) max_warm_nodes=1        38     240 s  604 s   0.397    0.91    1.038   0.50
     (c) open_percentile=10      11       5 s  420 s   0.008    0.63    1.067   0.51
+
+With the chart's puller alone pulling both images on every node (as deployed before the GPU pools
+had their own), the default's median was 103 s (0.171): a warm node pulled the CPU image first.
 
 The runner's own outcomes for the default's 80 windows: 56 used, 8 wasted, 16 already_here (the
 person came before the window opened: no node was asked for).
 
-(a) waits 420 s for the node, 179 s for the 7 GiB image and 5 s for the container. With the puller
-a warm node has the image once its pulls are done (about 215 s after it joins: the CPU image
-first, as the chart orders them). Each likely start has its own node, asked for ``lead`` before
-the person's median start; a start earlier than that waits for the rest of the boot (27 of 74
+(a) waits 420 s for the node, 179 s for the 7 GiB image and 5 s for the container. With the GPU
+pools' puller a warm node has the image about 180 s after it joins. Each likely start has its
+own node, asked for ``lead`` before the person's median start; a start earlier than that waits for the rest of the boot (27 of 74
 with the defaults, 10 with open_percentile = 10). A window whose person came before it opened
 gets no node: without that rule the default cost 1.050x, and those nodes sometimes served someone
 else by chance (median 73 s). Replayed with the runner emulated (create at the window's start,
@@ -80,7 +83,7 @@ before each person's mean start covers 90 %, about 25 yen per A10 start and 90 y
 A10-large start (~2,900 yen a month). The days a person is away (10-25 % in the trace) still pay
 their window plus the autoscaler's 10 min scale-down (~1,500 yen). That is ~7 % of (a)'s
 61,315 yen, where 5 % is allowed. Only knowing on the day who will come could close the gap.
---quick (a week, 2 users): (a) 604/604 s, (c) 54/604 s (ratios 0.089 / 1.0), cost 1.04x of (a).
+--quick (a week, 2 users): (a) 604/604 s, (c) 32/604 s (ratios 0.054 / 1.0), cost 1.04x of (a).
 
     .venv/bin/python benchmarks/warmup.py                 # the default month (4 users): about 4 minutes
     .venv/bin/python benchmarks/warmup.py --quick         # a week, 2 users: under a minute
@@ -128,7 +131,7 @@ from hybridhub.spawner.warm import booting_placeholder  # noqa: E402
 from tests.kube.conftest import api_client_for  # noqa: E402
 from tests.kube_standin import KubeStandIn, load_config  # noqa: E402
 from tests.kube_standin.from_catalog import IMAGE_SIZES, cluster_from_catalog  # noqa: E402
-from tests.deploy.image_puller import continuous_puller  # noqa: E402
+from tests.deploy.image_puller import continuous_puller, gpu_image_puller  # noqa: E402
 from tests.deploy.z2jh import VALUE_SETS, chart_values  # noqa: E402
 from warmup_trace import FIRST_DAY, JP_HOLIDAYS, QUICK_TEAM, TEAM, TOKYO, Session, generate, read_trace, write_trace  # noqa: E402
 
@@ -137,7 +140,7 @@ PODS = f"/api/v1/namespaces/{NS}/pods"
 MODES = ("a", "b", "c")
 RUNS = {"a": {}, "b": {}, "c": {}, "c_nodes1": {"max_warm_nodes": 1},  # name -> c.WarmupPolicy overrides
         "c_open10": {"open_percentile": 10}}
-PREPULL = ("b", "c")  # modes run with the chart's continuous image puller (helm-values/jupyterhub-aks.yaml)
+PREPULL = ("b", "c")  # modes run with the image pullers as deployed (the chart's, and the GPU pools' own)
 DAEMONSETS = f"/apis/apps/v1/namespaces/{NS}/daemonsets"
 LEAD_IN_DAYS = 14  # replayed first (the policy's history builds up, as in production), not measured
 WORK_HOURS = (8, 19)  # (b): placeholders from 08:00 to 19:00 local on working days
@@ -162,15 +165,24 @@ def site_image(image: str, values: dict) -> str:
     return f"{registry}/{image.rpartition('/')[2].partition(':')[0]}:{values['singleuser']['image']['tag']}"
 
 
-def image_sizes(values: dict, puller: dict | None) -> dict:
-    """The stand-in's image table: the catalog's images under their site names, and the puller's."""
+def pullers(values: dict) -> list[dict]:
+    """The image pullers as deployed: the chart's continuous puller rendered from the values (CPU pool), and
+    helm-values/gpu-image-puller.yaml (GPU pools) naming the GPU image as the hub names it on the site."""
+    gpu = gpu_image_puller(NS)
+    for c in gpu["spec"]["template"]["spec"]["initContainers"]:
+        c["image"] = site_image(c["image"], values)  # the guide's sed: $REGISTRY/singleuser-gpu:$TAG
+    return [p for p in (continuous_puller(values), gpu) if p]
+
+
+def image_sizes(values: dict, pullers: list[dict]) -> dict:
+    """The stand-in's image table: the catalog's images under their site names, and the pullers'."""
     sizes = {site_image(image, values): size for image, size in IMAGE_SIZES.items() if "/hybridhub/" in image}
     sizes.update(IMAGE_SIZES)
     sizes[PAUSE_IMAGE] = PAUSE_SIZE
-    for c in (puller["spec"]["template"]["spec"]["initContainers"] + puller["spec"]["template"]["spec"]["containers"]
-              if puller else []):
-        if c["image"] not in sizes:
-            raise SystemExit(f"the puller's image {c['image']} has no size in the stand-in's image table")
+    for puller in pullers:
+        for c in puller["spec"]["template"]["spec"]["initContainers"] + puller["spec"]["template"]["spec"]["containers"]:
+            if c["image"] not in sizes:
+                raise SystemExit(f"the puller's image {c['image']} has no size in the stand-in's image table")
     return sizes
 
 
@@ -196,7 +208,7 @@ class Replay:
         self.profiles = {p.slug: p for p in catalog.all_profiles()}
         self.gpu_pools = {n: p for n, p in catalog.pool_map().items() if p.has_gpu}
         self.values = deployed_values()
-        self.puller = continuous_puller(self.values) if prepull and mode in PREPULL else None
+        self.pullers = pullers(self.values) if prepull and mode in PREPULL else []
         self.workdir = workdir / f"{mode}-{'-'.join(f'{k}{v}' for k, v in policy.items())}"
         self.policy = WarmupPolicy(timezone="Asia/Tokyo", holidays=[d.isoformat() for d in JP_HOLIDAYS],
                                    log_file=str(self.workdir / "warmup-log.jsonl"), **policy)
@@ -382,7 +394,7 @@ class Replay:
 
     async def run(self) -> dict:
         data = cluster_from_catalog(self.catalog)
-        data["images"] = image_sizes(self.values, self.puller)
+        data["images"] = image_sizes(self.values, self.pullers)
         standin = KubeStandIn(load_config(data), manual_clock=True)
         with tempfile.TemporaryDirectory() as tmp:
             await standin.start(kubeconfig_dir=tmp)
@@ -397,8 +409,8 @@ class Replay:
                 self.t0 = self.clock.now()
                 r = await self.http.post("/apis/scheduling.k8s.io/v1/priorityclasses", json=priority_class())
                 assert r.status_code == 201, r.text
-                if self.puller is not None:
-                    r = await self.http.post(DAEMONSETS, json=self.puller)
+                for puller in self.pullers:
+                    r = await self.http.post(DAEMONSETS, json=puller)
                     assert r.status_code == 201, r.text
                 self.schedule()
                 end, start_report = self.days * 86400, None
@@ -427,7 +439,7 @@ class Replay:
         self.windows = [w for w in self.windows if w["start"] >= self.measured_from]
         wasted = sum(1 for w in self.windows if not any(
             s.user in w["users"] and w["start"] <= self.offset(s.start) < w["end"] for s in self.sessions))
-        return {"prepull": self.puller is not None, "gpu_starts": len(waits), "cold_starts": sum(w["cold"] for w in self.waits),
+        return {"prepull": bool(self.pullers), "gpu_starts": len(waits), "cold_starts": sum(w["cold"] for w in self.waits),
                 "median_wait_s": statistics.median(waits) if waits else None,
                 "p90_wait_s": percentile(waits, 90), "max_wait_s": max(waits) if waits else None,
                 "gpu_node_hours": round(sum(node_hours.values()), 2),
@@ -561,8 +573,8 @@ def main() -> None:
     parser.add_argument("--trace", help="replay this JSON Lines trace instead of the default one")
     parser.add_argument("--write-trace", help="write the default trace (or the --quick one) to this file and exit")
     parser.add_argument("--seed", type=int, default=21)
-    parser.add_argument("--no-prepull", action="store_true", help="run (b) and (c) without the chart's continuous "
-                        "image puller, as before it was deployed")
+    parser.add_argument("--no-prepull", action="store_true", help="run (b) and (c) without the image pullers, "
+                        "as before they were deployed")
     parser.add_argument("--lead-in-days", type=int, help=f"days replayed before the measured ones (default "
                         f"{LEAD_IN_DAYS}, --quick 7); with --trace, the trace's first days")
     args = parser.parse_args()

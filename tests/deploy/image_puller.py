@@ -1,4 +1,5 @@
-"""The chart's continuous-image-puller DaemonSet, rendered from merged values as the chart renders it.
+"""The chart's continuous-image-puller DaemonSet, rendered from merged values as the chart renders it
+(and, at the end, our GPU pools' own puller as shipped).
 
 A Python reading of zero-to-jupyterhub 4.4.0 ``templates/image-puller/_helpers-daemonset.tpl``
 (``jupyterhub.imagePuller.daemonset`` with hook=false) and ``templates/_helpers.tpl``
@@ -17,6 +18,11 @@ template was read from github.com/jupyterhub/zero-to-jupyterhub-k8s at 4.4.0.
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import yaml
+
+GPU_PULLER_FILE = Path(__file__).resolve().parents[2] / "helm-values" / "gpu-image-puller.yaml"
 PULL_COMMAND = ["/bin/sh", "-c", 'echo "Pulling complete"']
 NAME = "continuous-image-puller"  # jupyterhub.continuous-image-puller.fullname with fullnameOverride ""
 
@@ -77,3 +83,11 @@ def continuous_puller(values: dict, release: str = "hybridhub") -> dict | None:
             "spec": {"selector": {"matchLabels": labels},
                      "updateStrategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": "100%"}},
                      "template": {"metadata": {"labels": labels}, "spec": spec}}}
+
+
+def gpu_image_puller(namespace: str = "default") -> dict:
+    """helm-values/gpu-image-puller.yaml (the GPU pools' own puller), in ``namespace``."""
+    with open(GPU_PULLER_FILE, encoding="utf-8") as f:
+        (daemonset,) = [d for d in yaml.safe_load_all(f) if d]
+    daemonset["metadata"]["namespace"] = namespace
+    return daemonset

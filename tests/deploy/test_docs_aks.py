@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shlex
+import subprocess
 import tomllib
 
 import pytest
@@ -251,7 +253,7 @@ def test_a_new_colleague_replaces_the_secret_the_hub_mounts():
              for line in block.splitlines()]
     (fetch,) = [line for line in lines if line.startswith(f"kubectl get secret {name} ")]
     assert "{.data." + item["key"].replace(".", "\\.") + "}" in fetch and fetch.endswith(f"> {item['key']}")
-    (apply,) = [line for line in lines if "| kubectl apply -f -" in line]
+    (apply,) = [line for line in lines if "| kubectl apply -f -" in line and line.startswith("kubectl create secret")]
     assert apply.startswith(f"kubectl create secret generic {name} ") and f"--from-file={item['key']}" in apply
     assert "--dry-run=client" in apply
 
@@ -285,3 +287,38 @@ def test_the_guides_warm_up_settings_are_what_the_cost_service_and_the_chart_loa
     assert config["HybridSpawner"]["warm_on_intent_service"] == "hybridhub-cost"
     # the spawn form's token needs this scope, which the values' user role gives every user
     assert "access:services!service=hybridhub-cost" in VALUES["hub"]["loadRoles"]["user"]["scopes"]
+
+
+def guide_lines(path=DOC) -> list[str]:
+    return [line for block in re.findall(r"```sh\n(.*?)```", path.read_text(encoding="utf-8"), re.S)
+            for line in block.splitlines()]
+
+
+def test_the_gpu_image_puller_pulls_the_image_the_hub_names_from_the_sites_registry(tmp_path):
+    """Step 5 runs the guide's own sed over helm-values/gpu-image-puller.yaml with step 2's REGISTRY and
+    TAG: the DaemonSet must pull exactly the GPU profiles' image as the chart's hub configuration names it
+    from the site file (a puller naming another image pulls nothing a user runs, or fails with
+    ErrImagePull on every GPU node), in the hub's namespace, with the registry's pull secret."""
+    from .z2jh import NO_S3_USERS, SITE_SECRET_VALUES, chart_values, hub_config
+
+    (line,) = [line for line in guide_lines() if "helm-values/gpu-image-puller.yaml" in line]
+    sed, _, apply = line.partition(" | ")
+    assert apply == "kubectl apply -f -"
+    (export,) = [line for line in guide_lines() if line.startswith("export REGISTRY=")]
+    variables = dict(word.split("=", 1) for word in shlex.split(export)[1:])
+    rendered = subprocess.run(["bash", "-c", sed], env={**os.environ, **variables}, cwd=REPO,
+                              capture_output=True, text=True, check=True).stdout
+    (daemonset,) = [d for d in yaml.safe_load_all(rendered) if d]
+    spec = daemonset["spec"]["template"]["spec"]
+    site = load_yaml(SITE_VALUES)
+    config = hub_config(chart_values(AKS_VALUES, SITE_VALUES), tmp_path / "hub", site_secret=SITE_SECRET_VALUES,
+                        mounted_secrets=NO_S3_USERS)
+    gpu_pools = {name for name, pool in CATALOG.pool_map().items() if pool.has_gpu}
+    hub_gpu_images = {p["image"] for p in config["ProfileCatalog"]["profiles"] if p["pool"] in gpu_pools}
+    assert [c["image"] for c in spec["initContainers"]] == sorted(hub_gpu_images)
+    assert hub_gpu_images == {f"{variables['REGISTRY']}/singleuser-gpu:{variables['TAG']}"}
+    (hub,) = find("helm", "upgrade", "--install", "hybridhub")
+    assert daemonset["metadata"]["namespace"] == hub["namespace"][0]
+    assert [s["name"] for s in spec["imagePullSecrets"]] == site["imagePullSecrets"]
+    # the Japanese guide runs the same line (test_english_and_japanese_give_the_same_commands)
+    assert line in guide_lines(DOC_JA)

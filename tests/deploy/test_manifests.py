@@ -18,7 +18,7 @@ from .z2jh import VALUE_SETS, VALUES_DIR, chart_values
 pytestmark = pytest.mark.deploy
 
 K8S_VERSION = "1.33.0"  # an AKS-supported minor; kubernetes-validate ships its schemas offline
-MANIFESTS = ["cost-node-reader.yaml", "nvidia-device-plugin.yaml"]
+MANIFESTS = ["cost-node-reader.yaml", "nvidia-device-plugin.yaml", "gpu-image-puller.yaml"]
 CATALOG = ProfileCatalog()
 
 
@@ -35,8 +35,9 @@ def test_manifest_is_valid(name):
         validate(document)
 
 
-def test_device_plugin_covers_exactly_the_gpu_pools():
-    with open(VALUES_DIR / "nvidia-device-plugin.yaml", encoding="utf-8") as f:
+@pytest.mark.parametrize("name", ["nvidia-device-plugin.yaml", "gpu-image-puller.yaml"])
+def test_gpu_daemonset_covers_exactly_the_gpu_pools(name):
+    with open(VALUES_DIR / name, encoding="utf-8") as f:
         daemonset = [d for d in yaml.safe_load_all(f) if d and d["kind"] == "DaemonSet"][0]
     spec = daemonset["spec"]["template"]["spec"]
     term = spec["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"][0]

@@ -42,7 +42,8 @@ def test_core_pods_on_system_pool_and_no_always_on_user_capacity():
     assert scheduling["userPlaceholder"]["enabled"] is False and scheduling["userPlaceholder"]["replicas"] == 0
     assert scheduling["userScheduler"]["enabled"] is False
     # the hook puller would make each upgrade wait for every node; the continuous one (a DaemonSet)
-    # neither keeps nor asks for a node, and has the GPU image there before a user (test_image_puller.py)
+    # neither keeps nor asks for a node, and has the CPU image there before a user; the GPU pools have
+    # their own puller (helm-values/gpu-image-puller.yaml, test_image_puller.py)
     assert values["prePuller"]["hook"]["enabled"] is False
     assert values["prePuller"]["continuous"]["enabled"] is True
     # hybridhub's culler replaces the chart's, with per-profile timeouts
