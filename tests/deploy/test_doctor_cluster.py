@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from traitlets.config import Config
 
-from hybridhub.hub_ext.doctor import checks_images, checks_kube, checks_pools, checks_runners, kube
+from hybridhub.hub_ext.doctor import checks_images, checks_kube, checks_pools, checks_pullers, checks_runners, kube
 from hybridhub.hub_ext.doctor.check import Context
 from hybridhub.hub_ext.doctor.i18n import EN, JA, text
 from hybridhub.hub_ext.doctor.report import render_json
@@ -33,6 +33,8 @@ from tests.registry_standin import RegistryStandIn
 
 from .doctor_standins import PURPOSE, Cluster, pools
 from .doctor_standins import pull_secret as create_pull_secret
+from .image_puller import gpu_image_puller
+from .shipped_rbac import shipped_rules
 
 pytestmark = pytest.mark.deploy
 
@@ -560,12 +562,83 @@ def test_a_refused_token_fails(registry, gitlab):
     assert verdict(result) == ("runners", "fail", "saw_runners_token_refused", "fix_runners_no_token"), result
 
 
+# -- image-pullers --------------------------------------------------------------------------------------
+def shipped_gpu_puller(registry: RegistryStandIn, image: str | None = None, pools=("gpu",)) -> dict:
+    """helm-values/gpu-image-puller.yaml as a site applies it: its image replaced (the guide's sed) and,
+    for this test catalog, its pool list naming the catalog's GPU pool."""
+    daemonset = gpu_image_puller("default")
+    spec = daemonset["spec"]["template"]["spec"]
+    spec["initContainers"][0]["image"] = image or f"{registry.host}/team/gpu:1"
+    term = spec["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"][0]
+    term["matchExpressions"][0]["values"] = list(pools)
+    spec.pop("imagePullSecrets")
+    return daemonset
+
+
+def create_daemonset(cluster: Cluster, daemonset: dict) -> None:
+    cluster.api("POST", "/apis/apps/v1/namespaces/default/daemonsets", daemonset)
+
+
+def test_image_pullers_pass_with_the_shipped_gpu_puller(make_cluster, registry):
+    cluster = make_cluster(pools(gpu_count=0))  # a pool at zero: judged by the labels the hub's pods require
+    create_daemonset(cluster, shipped_gpu_puller(registry))
+    result = checks_pullers.image_pullers(context(hub_config(registry), cluster))
+    assert verdict(result) == ("image-pullers", "pass", "saw_pullers_ok", None), result
+    assert result.values == {"images": f"{registry.host}/team/gpu:1 on gpu (gpu-image-puller)"}
+
+
+def test_without_a_gpu_puller_the_warm_node_pulls_when_its_user_comes_a_warning(make_cluster, registry):
+    cluster = make_cluster()
+    result = checks_pullers.image_pullers(context(hub_config(registry), cluster))
+    assert verdict(result) == ("image-pullers", "warn", "saw_pullers_missing", "fix_pullers_missing"), result
+    assert result.values == {"images": f"{registry.host}/team/gpu:1 on gpu", "namespace": "default"}
+    assert "gpu-image-puller.yaml" in text("en", result.fix) and "gpu-image-puller.yaml" in text("ja", result.fix)
+
+
+def test_a_puller_naming_another_tag_or_not_reaching_the_pool_does_not_count(make_cluster, registry):
+    """The site forgot the guide's sed (the example tag), or the puller lists other pools, or does not
+    tolerate the GPU taint (the chart's own puller with the GPU image in prePuller.extraImages)."""
+    cluster = make_cluster()
+    create_daemonset(cluster, shipped_gpu_puller(registry, image=f"{registry.host}/team/gpu:0"))
+    elsewhere = shipped_gpu_puller(registry, pools=("gpua10", "gpua10large"))
+    elsewhere["metadata"]["name"] = "other-pools"
+    create_daemonset(cluster, elsewhere)
+    untolerating = shipped_gpu_puller(registry)
+    untolerating["metadata"]["name"] = "no-toleration"
+    untolerating["spec"]["template"]["spec"]["tolerations"] = []
+    create_daemonset(cluster, untolerating)
+    result = checks_pullers.image_pullers(context(hub_config(registry), cluster))
+    assert verdict(result) == ("image-pullers", "warn", "saw_pullers_missing", "fix_pullers_missing"), result
+    assert result.values["images"] == (f"{registry.host}/team/gpu:1 on gpu (pulled instead: {registry.host}/team/gpu:0)")
+
+
+def test_image_pullers_read_the_daemonsets_with_the_shipped_rbac_only(make_cluster, registry, tmp_path):
+    cluster = make_cluster()
+    create_daemonset(cluster, shipped_gpu_puller(registry))
+    ctx = context(hub_config(registry), KUBECONFIG=account_kubeconfig(cluster, tmp_path, [
+        CHART_ROLE, CHART_EVENTS, *shipped_rules()]))
+    assert verdict(checks_pullers.image_pullers(ctx)) == ("image-pullers", "pass", "saw_pullers_ok", None)
+    ctx = context(hub_config(registry), KUBECONFIG=account_kubeconfig(cluster, tmp_path, [
+        CHART_ROLE, CHART_EVENTS, *shipped_rules(skip={"hybridhub-doctor-daemonsets"})]))
+    result = checks_pullers.image_pullers(ctx)
+    assert verdict(result) == ("image-pullers", "fail", "saw_kube_check_forbidden", "fix_kube_check_forbidden")
+    assert "DaemonSet" in text("en", result.fix)
+
+
+def test_a_catalog_without_gpu_profiles_needs_no_puller(make_cluster, registry):
+    config = hub_config(registry)
+    config.ProfileCatalog.profiles = config.ProfileCatalog.profiles[:1]
+    result = checks_pullers.image_pullers(context(config, make_cluster()))
+    assert verdict(result) == ("image-pullers", "pass", "saw_gpu_none_needed", None)
+
+
 # -- together ----------------------------------------------------------------------------------------
 def test_all_cluster_checks_green_together_in_both_languages(make_cluster, registry, gitlab):
     cluster = make_cluster()
     pull_secret(cluster, registry)
+    create_daemonset(cluster, shipped_gpu_puller(registry))
     ctx = context(hub_config(registry, gitlab), cluster, registry, HYBRIDHUB_DOCTOR_GITLAB_TOKEN=GITLAB_ADMIN_TOKEN)
-    mine = ["kube-access", "pools", "gpu-nodes", "images", "runners"]
+    mine = ["kube-access", "pools", "gpu-nodes", "images", "image-pullers", "runners"]
     assert [name for name, _ in LIVE_CHECKS][-len(mine):] == mine
     results = {r.check: r for r in run_checks(ctx) if r.check in mine}
     assert {n: r.status for n, r in results.items()} == {n: "pass" for n in mine}, results

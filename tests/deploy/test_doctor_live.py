@@ -103,7 +103,7 @@ def verdict(result) -> tuple:
 # tests/deploy/test_doctor_cluster.py; here there is no cluster and no runner token
 CLUSTER_CHECKS = {"kube-access": ("fail", "fix_kube_no_config"), "pools": ("fail", "fix_kube_no_config"),
                   "gpu-nodes": ("fail", "fix_kube_no_config"), "images": ("fail", "fix_kube_no_config"),
-                  "runners": ("warn", "fix_runners_no_token")}
+                  "image-pullers": ("fail", "fix_kube_no_config"), "runners": ("warn", "fix_runners_no_token")}
 
 
 def test_all_green_on_the_good_setup(setup, object_store, tmp_path, monkeypatch):
@@ -359,7 +359,7 @@ def test_in_the_chart_run_hub_pod(object_store, buckets, gitlab, tmp_path):
     # the pod has the API server's address and a token but no ca.crt (HubPod writes none without a
     # cluster): the cluster checks fail on loading the in-cluster configuration and say how to fix it
     # (they pass against the kube stand-in in tests/deploy/test_doctor_cluster.py)
-    for name in ("kube-access", "pools", "gpu-nodes", "images"):
+    for name in ("kube-access", "pools", "gpu-nodes", "images", "image-pullers"):
         assert checks[name]["status"] == "fail", checks[name]
         assert checks[name]["saw"]["en"].startswith(text("en", "saw_kube_config_error", error="ConfigException"))
         assert checks[name]["fix"]["ja"] == text("ja", "fix_kube_no_config")
@@ -386,6 +386,7 @@ def test_all_green_in_the_chart_run_hub_pod_with_a_cluster(object_store, buckets
 
     from .chart_cluster import cluster_description
     from .doctor_standins import Cluster, pull_secret
+    from .image_puller import gpu_image_puller
 
     c = object_store.credentials
     admin_token, registry_password = secrets.token_hex(16), secrets.token_hex(16)
@@ -410,6 +411,11 @@ def test_all_green_in_the_chart_run_hub_pod_with_a_cluster(object_store, buckets
                 registry.push(f"mlops/hybridhub/{name}", "0.1.0", readers={"deploy-token"})
             pull_secret(cluster, registry.host, "deploy-token", registry_password, name="gitlab-registry",
                         namespace="jhub")
+            # step 5's GPU image puller, its image named with the site's registry and tag (the guide's sed)
+            puller = gpu_image_puller("jhub")
+            puller["spec"]["template"]["spec"]["initContainers"][0]["image"] = (
+                f"{registry.host}/mlops/hybridhub/singleuser-gpu:0.1.0")
+            cluster.api("POST", "/apis/apps/v1/namespaces/jhub/daemonsets", puller)
             host, port = cluster.standin.url.removeprefix("https://").split(":")
             pod = hub_pod(object_store, buckets, gitlab, tmp_path, {
                 "HYBRIDHUB_IMAGE_REGISTRY": f"{registry.host}/mlops/hybridhub", "SSL_CERT_FILE": str(registry.ca_bundle)},

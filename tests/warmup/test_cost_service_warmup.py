@@ -12,10 +12,8 @@ import json
 import logging
 from datetime import date, datetime, timedelta, timezone
 from fractions import Fraction
-from pathlib import Path
 
 import pytest
-import yaml
 from kubernetes_asyncio import client
 
 from hybridhub.hub_ext.cost.warmup_loop import PlanStore, WarmupLoop, WarmupService
@@ -25,6 +23,7 @@ from hybridhub.hub_ext.warmup.manifest import PAUSE_IMAGE
 from hybridhub.hub_ext.warmup.settings import WarmupPolicy
 from hybridhub.spawner.profiles import ProfileCatalog
 from tests.kube_standin import KubeStandIn, load_config
+from tests.deploy.shipped_rbac import shipped_rules
 from tests.kube_standin.authz import Account, Rule
 from tests.kube_standin.from_catalog import cluster_from_catalog
 from tests.warmup.test_actuator import at, friday_history
@@ -32,7 +31,6 @@ from tests.warmup.test_actuator import at, friday_history
 pytestmark = [pytest.mark.warmup, pytest.mark.cost, pytest.mark.kube]
 
 UTC = timezone.utc
-ROOT = Path(__file__).resolve().parents[2]
 CATALOG = ProfileCatalog()
 PRICES = {"gpua10": Fraction("74.7"), "gpua10large": Fraction("263.61")}
 ROOM = BudgetView(Fraction(0), Fraction(100000))
@@ -41,21 +39,6 @@ MONDAY = date(2027, 1, 18)
 CHART_ROLE = [Rule(("get", "watch", "list", "create", "delete"),
                    ("pods", "persistentvolumeclaims", "secrets", "services"), namespaces=("default",)),
               Rule(("get", "watch", "list"), ("events",), namespaces=("default",))]
-
-
-def shipped_rules(skip: set[str] = frozenset()) -> list[Rule]:
-    """helm-values/cost-node-reader.yaml's Roles and ClusterRoles as stand-in rules (the hub namespace
-    jhub there is the stand-in's default)."""
-    docs = [d for d in yaml.safe_load_all((ROOT / "helm-values/cost-node-reader.yaml").read_text()) if d]
-    rules = []
-    for d in docs:
-        if d["kind"] not in ("Role", "ClusterRole") or d["metadata"]["name"] in skip:
-            continue
-        ns = d["metadata"].get("namespace")
-        for r in d["rules"]:
-            rules.append(Rule(tuple(r["verbs"]), tuple(r["resources"]), tuple(r["apiGroups"]),
-                              namespaces=None if d["kind"] == "ClusterRole" else ("default" if ns == "jhub" else ns,)))
-    return rules
 
 
 class Clock:

@@ -153,13 +153,15 @@ EN = {
     "title_pools": "Every profile's pool has nodes it may run on (live)",
     "title_gpu-nodes": "GPU profiles' nodes advertise GPUs (live)",
     "title_images": "Every profile's image can be pulled (live)",
+    "title_image-pullers": "GPU nodes get their image as they join, before their user comes (live)",
     "title_runners": "The pipeline template's runner tags have online runners (live)",
     "saw_kube_config_missing": "the cost service's kubeconfig {path} (CostService.kube_config_file) does not exist",
     "fix_kube_config_missing": ("Mount the kubeconfig at that path, or remove --kubeconfig from the cost service's "
                                 "command (in the hub pod the service account is used)."),
     "saw_kube_check_forbidden": "the API server at {url} forbids the hub's account a read this check needs (403)",
-    "fix_kube_check_forbidden": ("Grant the hub's service account list on nodes (helm-values/cost-node-reader.yaml) "
-                                 "and get on Secrets in its namespace (the chart's hub Role)."),
+    "fix_kube_check_forbidden": ("Grant the hub's service account list on nodes and on DaemonSets in its namespace "
+                                 "(helm-values/cost-node-reader.yaml) and get on Secrets in its namespace (the "
+                                 "chart's hub Role)."),
     "saw_kube_not_used": "not checked: the spawner {cls} does not start servers on Kubernetes",
     "saw_kube_no_config": "no Kubernetes configuration: no service account (not in a pod) and no KUBECONFIG",
     "fix_kube_no_config": ("Run the doctor in the hub pod (kubectl exec deploy/hub -- hybridhub doctor), where the "
@@ -207,6 +209,11 @@ EN = {
     "saw_gpu_no_node": "no node now for the GPU profiles (scaled to zero): {profiles}",
     "fix_gpu_no_node": "Start a GPU server once and run the doctor again to check that its node advertises GPUs.",
     "saw_gpu_ok": "nodes with {resource} (profile: nodes): {profiles}",
+    "saw_pullers_ok": "pulled on each GPU node as it joins: {images}",
+    "saw_pullers_missing": ("no DaemonSet in namespace {namespace} pulls these on the GPU nodes as they join: {images}. "
+                            "A warm node then pulls its image only when its user comes"),
+    "fix_pullers_missing": ("Apply helm-values/gpu-image-puller.yaml with your registry and tag (docs/deploy-aks.md, "
+                            "step 5: the sed line), so that it names the image exactly as the hub does."),
     "saw_image_secret_missing": "the image pull Secret {secret} does not exist in namespace {namespace}",
     "fix_image_secret_missing": ("Create it (kubectl create secret docker-registry <name> --docker-server=<registry> "
                                  "--docker-username=<user> --docker-password=<token> -n <namespace>) or correct "
@@ -384,13 +391,15 @@ JA = {
     "title_pools": "各プロファイルのプールに実行できるノードがあること（接続）",
     "title_gpu-nodes": "GPU プロファイルのノードが GPU を公開していること（接続）",
     "title_images": "各プロファイルのイメージを pull できること（接続）",
+    "title_image-pullers": "GPU ノードが参加時に、利用者が来る前にイメージを取得すること（接続）",
     "title_runners": "パイプラインテンプレートの Runner タグにオンラインの Runner があること（接続）",
     "saw_kube_config_missing": "コストサービスの kubeconfig {path}（CostService.kube_config_file）がありません",
     "fix_kube_config_missing": ("そのパスに kubeconfig をマウントするか、コストサービスのコマンドから --kubeconfig を"
                                 "削除してください（ハブの Pod ではサービスアカウントが使われます）。"),
     "saw_kube_check_forbidden": "{url} の API サーバーが、このチェックに必要な読み取りをハブのアカウントに禁止しています（403）",
-    "fix_kube_check_forbidden": ("ハブのサービスアカウントに、ノードの list（helm-values/cost-node-reader.yaml）と"
-                                 "名前空間内のシークレットの get（チャートのハブの Role）を許可してください。"),
+    "fix_kube_check_forbidden": ("ハブのサービスアカウントに、ノードと名前空間内の DaemonSet の list"
+                                 "（helm-values/cost-node-reader.yaml）と名前空間内のシークレットの get"
+                                 "（チャートのハブの Role）を許可してください。"),
     "saw_kube_not_used": "未確認: スポナー {cls} は Kubernetes でサーバーを起動しません",
     "saw_kube_no_config": "Kubernetes の設定がありません: サービスアカウントがなく（Pod の外）、KUBECONFIG もありません",
     "fix_kube_no_config": ("doctor はサービスアカウントがマウントされたハブの Pod 内で実行するか（kubectl exec "
@@ -437,6 +446,11 @@ JA = {
     "saw_gpu_no_node": "GPU プロファイル用のノードが現在ありません（ゼロにスケール済み）: {profiles}",
     "fix_gpu_no_node": "GPU サーバーを一度起動し、doctor を再実行してノードが GPU を公開しているか確認してください。",
     "saw_gpu_ok": "{resource} を持つノード（プロファイル: ノード数）: {profiles}",
+    "saw_pullers_ok": "GPU ノードの参加時に取得されるイメージ: {images}",
+    "saw_pullers_missing": ("名前空間 {namespace} に、GPU ノードの参加時にこれらを取得する DaemonSet がありません: {images}。"
+                            "ウォームアップしたノードでも、利用者が来てからイメージを取得します"),
+    "fix_pullers_missing": ("helm-values/gpu-image-puller.yaml を自社のレジストリとタグで適用してください"
+                            "（docs/deploy-aks.ja.md の手順 5 の sed の行）。ハブと同じイメージ名になります。"),
     "saw_image_secret_missing": "イメージ pull 用のシークレット {secret} が名前空間 {namespace} にありません",
     "fix_image_secret_missing": ("作成するか（kubectl create secret docker-registry <name> --docker-server=<registry> "
                                  "--docker-username=<user> --docker-password=<token> -n <namespace>）、values の "

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from . import (checks_hub, checks_images, checks_kube, checks_live_gitlab, checks_live_store, checks_pools,
-               checks_runners, checks_services, checks_users)
+               checks_pullers, checks_runners, checks_services, checks_users)
 from .check import FAIL, Check, Context, Result
 
 CHECKS: list[tuple[str, Check]] = [
@@ -30,6 +30,7 @@ LIVE_CHECKS: list[tuple[str, Check]] = [
     ("pools", checks_pools.pools),
     ("gpu-nodes", checks_pools.gpu_nodes),
     ("images", checks_images.images),
+    ("image-pullers", checks_pullers.image_pullers),
     ("runners", checks_runners.runners),
 ]
 
