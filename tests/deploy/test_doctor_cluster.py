@@ -584,14 +584,14 @@ def test_image_pullers_pass_with_the_shipped_gpu_puller(make_cluster, registry):
     create_daemonset(cluster, shipped_gpu_puller(registry))
     result = checks_pullers.image_pullers(context(hub_config(registry), cluster))
     assert verdict(result) == ("image-pullers", "pass", "saw_pullers_ok", None), result
-    assert result.values == {"images": f"{registry.host}/team/gpu:1 on gpu (gpu-image-puller)"}
+    assert result.values == {"images": f"{registry.host}/team/gpu:1 → gpu (gpu-image-puller)"}
 
 
 def test_without_a_gpu_puller_the_warm_node_pulls_when_its_user_comes_a_warning(make_cluster, registry):
     cluster = make_cluster()
     result = checks_pullers.image_pullers(context(hub_config(registry), cluster))
     assert verdict(result) == ("image-pullers", "warn", "saw_pullers_missing", "fix_pullers_missing"), result
-    assert result.values == {"images": f"{registry.host}/team/gpu:1 on gpu", "namespace": "default"}
+    assert result.values == {"images": f"{registry.host}/team/gpu:1 → gpu", "namespace": "default"}
     assert "gpu-image-puller.yaml" in text("en", result.fix) and "gpu-image-puller.yaml" in text("ja", result.fix)
 
 
@@ -609,7 +609,7 @@ def test_a_puller_naming_another_tag_or_not_reaching_the_pool_does_not_count(mak
     create_daemonset(cluster, untolerating)
     result = checks_pullers.image_pullers(context(hub_config(registry), cluster))
     assert verdict(result) == ("image-pullers", "warn", "saw_pullers_missing", "fix_pullers_missing"), result
-    assert result.values["images"] == (f"{registry.host}/team/gpu:1 on gpu (pulled instead: {registry.host}/team/gpu:0)")
+    assert result.values["images"] == f"{registry.host}/team/gpu:1 → gpu [{registry.host}/team/gpu:0]"
 
 
 def test_image_pullers_read_the_daemonsets_with_the_shipped_rbac_only(make_cluster, registry, tmp_path):

@@ -54,8 +54,8 @@ def runs_on(daemonset: dict, node: dict) -> bool:
 
 
 def puller_findings(context: Context, daemonsets: list[dict]) -> tuple[list[str], list[str]]:
-    """(covered, missing) per GPU pool and image: ``image on pool (by DaemonSet)`` and, for a missing
-    one, ``image on pool`` plus what the pool's pullers pull instead."""
+    """(covered, missing) per GPU pool and image, in words of no language: ``image → pool (DaemonSet)``
+    and, for a missing one, ``image → pool`` with ``[what the pool's pullers pull instead]``."""
     covered, missing = [], []
     wanted = {(p.pool.name, p.image): p for p in profiles(context) if p.gpus}
     for (pool, image), profile in sorted(wanted.items()):
@@ -63,11 +63,11 @@ def puller_findings(context: Context, daemonsets: list[dict]) -> tuple[list[str]
         here = [d for d in daemonsets if runs_on(d, node)]
         by = [d["metadata"]["name"] for d in here if image in pulled_images(d)]
         if by:
-            covered.append(f"{image} on {pool} ({', '.join(by)})")
+            covered.append(f"{image} → {pool} ({', '.join(by)})")
             continue
         instead = sorted({i for d in here for i in pulled_images(d) if i.rpartition("/")[2].partition(":")[0]
                           == image.rpartition("/")[2].partition(":")[0]})
-        missing.append(f"{image} on {pool}" + (f" (pulled instead: {', '.join(instead)})" if instead else ""))
+        missing.append(f"{image} → {pool}" + (f" [{', '.join(instead)}]" if instead else ""))
     return covered, missing
 
 

@@ -209,9 +209,10 @@ EN = {
     "saw_gpu_no_node": "no node now for the GPU profiles (scaled to zero): {profiles}",
     "fix_gpu_no_node": "Start a GPU server once and run the doctor again to check that its node advertises GPUs.",
     "saw_gpu_ok": "nodes with {resource} (profile: nodes): {profiles}",
-    "saw_pullers_ok": "pulled on each GPU node as it joins: {images}",
-    "saw_pullers_missing": ("no DaemonSet in namespace {namespace} pulls these on the GPU nodes as they join: {images}. "
-                            "A warm node then pulls its image only when its user comes"),
+    "saw_pullers_ok": "pulled on each GPU node as it joins (image → pool (DaemonSet)): {images}",
+    "saw_pullers_missing": ("no DaemonSet in namespace {namespace} pulls these on the GPU nodes as they join "
+                            "(image → pool [what the pool's pullers pull instead]): {images}. A warm node then "
+                            "pulls its image only when its user comes"),
     "fix_pullers_missing": ("Apply helm-values/gpu-image-puller.yaml with your registry and tag (docs/deploy-aks.md, "
                             "step 5: the sed line), so that it names the image exactly as the hub does."),
     "saw_image_secret_missing": "the image pull Secret {secret} does not exist in namespace {namespace}",
@@ -446,8 +447,9 @@ JA = {
     "saw_gpu_no_node": "GPU プロファイル用のノードが現在ありません（ゼロにスケール済み）: {profiles}",
     "fix_gpu_no_node": "GPU サーバーを一度起動し、doctor を再実行してノードが GPU を公開しているか確認してください。",
     "saw_gpu_ok": "{resource} を持つノード（プロファイル: ノード数）: {profiles}",
-    "saw_pullers_ok": "GPU ノードの参加時に取得されるイメージ: {images}",
-    "saw_pullers_missing": ("名前空間 {namespace} に、GPU ノードの参加時にこれらを取得する DaemonSet がありません: {images}。"
+    "saw_pullers_ok": "GPU ノードの参加時に取得されるイメージ（イメージ → プール（DaemonSet））: {images}",
+    "saw_pullers_missing": ("名前空間 {namespace} に、GPU ノードの参加時にこれらを取得する DaemonSet がありません"
+                            "（イメージ → プール [プールのプリプラーが代わりに取得するイメージ]）: {images}。"
                             "ウォームアップしたノードでも、利用者が来てからイメージを取得します"),
     "fix_pullers_missing": ("helm-values/gpu-image-puller.yaml を自社のレジストリとタグで適用してください"
                             "（docs/deploy-aks.ja.md の手順 5 の sed の行）。ハブと同じイメージ名になります。"),
