@@ -80,6 +80,7 @@ def test_b_and_c_run_with_the_chart_image_puller_and_a_warm_node_has_the_image(q
     (rendered from helm-values/jupyterhub-aks.yaml). A placeholder node of (b) is up from 08:00, long before
     anyone comes: the image is there, so a start waits only for the container (the stand-in's 5 s)."""
     assert [quick[m]["prepull"] for m in ("a", "b", "c", "c_nodes1", "c_open10")] == [False, True, True, True, True]
+    assert "c_wide" not in quick  # its 20 days of history need the month
     assert quick["b"]["cold_starts"] == 0 and quick["b"]["max_wait_s"] <= 10
     # the ratios of the sensitivity runs are what their figures say
     for run in ("c_nodes1", "c_open10"):
@@ -134,7 +135,7 @@ def test_no_prepull_runs_every_mode_without_the_puller(tmp_path):
     path = tmp_path / "one.jsonl"
     write_trace([Session("ana", "gpu-a10", day, day + timedelta(hours=1))], path)
     result = run_benchmark("--trace", str(path), "--lead-in-days", "0", "--no-prepull")
-    assert not any(result[m]["prepull"] for m in ("a", "b", "c", "c_nodes1", "c_open10"))
+    assert not any(result[m]["prepull"] for m in ("a", "b", "c", "c_nodes1", "c_open10", "c_wide"))
     # (b)'s placeholder node came at 08:00 without the puller: ana still waits for the 7 GiB pull
     low, high = cold_wait_bounds("gpua10")
     pull = high - 30 - low
