@@ -71,18 +71,19 @@ person came before the window opened: no node was asked for).
 
 (a) waits 420 s for the node, 179 s for the 7 GiB image and 5 s for the container. With the GPU
 pools' puller a warm node has the image about 180 s after it joins. Each likely start has its
-own node, asked for ``lead`` before the person's median start; a start earlier than that waits for the rest of the boot (27 of 74
-with the defaults, 10 with open_percentile = 10). A window whose person came before it opened
+own node, asked for ``lead`` before the person's median start; a start earlier than that waits
+for the rest of the boot (27 of 74 with the defaults, 10 with open_percentile = 10). A window whose person came before it opened
 gets no node: without that rule the default cost 1.050x, and those nodes sometimes served someone
 else by chance (median 73 s). Replayed with the runner emulated (create at the window's start,
 delete at its end) instead of the real one, the figures were the same but for open_percentile=10's
 p90 (604 s): the real runner's 15 s looks release and count differently, which is why it is used.
 
-Why the p90 goal and the cost goal cannot both be met on this trace: ``c_wide`` meets the p90
-goal at 1.083x, and the other settings tried (open_percentile 0 or 5 with of_days 15 or 20, grace
-15 or 20 minutes) all cost 1.078-1.083x; those that cost less miss the p90 goal. An estimate of
-why: p90 <= 332 s
-leaves at most 7 of the 74 starts waiting longer, and a start waits <= 332 s only when its node was
+Why the p90 goal and the cost goal cannot both be met on this trace: of the settings tried (full
+runs), those that meet the p90 goal (open_percentile 0 or 5 with of_days 15 or 20, grace 30 or
+20 minutes) cost 1.081-1.083x, and every one that costs less misses it (of_days 10 with
+open_percentile 0, 5 or 10: 1.078x, p90 600 s; grace 15: 1.079x, 480 s; open_percentile 10:
+1.067x, 420 s; the defaults). An estimate of why: p90 <= 332 s leaves at most 7 of the 74 starts
+waiting longer, and a start waits <= 332 s only when its node was
 asked for at least ~300 s before it comes. Every start is then paid about that much earlier than
 in (a), and the person's start varies (sigma 12 min in the default trace): opening ~20 min
 before each person's mean start covers 90 %, about 25 yen per A10 start and 90 yen per
