@@ -96,7 +96,9 @@ def test_warning_keep_running_and_save_before_the_stop(hub):
         assert kept["keepalive_at"] and kept["warning"] is None and kept["keepalive_available"] is False
 
         # idle again: warned again, then stopped; the browser saves first
-        wait_until(lambda: hub.server(hub.admin, "lia") is None, 90, interval=1, message="the kept-alive server was never culled")
+        # the culler logs its cull once the hub's stop has returned (culler/service.py judge)
+        wait_until(lambda: hub.server(hub.admin, "lia") is None and hub.culler_lines("cull", "lia"), 90, interval=1,
+                   message="the kept-alive server was never culled")
 
     in_browser(scenario)
     assert "since kept alive, timeout 1m00s (profile lab-warned) -> stopped" in hub.culler_lines("cull", "lia")[-1]

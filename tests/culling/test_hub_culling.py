@@ -43,6 +43,12 @@ def gone(hub, user):
     return hub.server(hub.admin, user) is None
 
 
+def culled(hub, user):
+    """No server for the user, and the culler's cull line written: the culler logs its decision once the
+    hub's stop has returned (culler/service.py ``judge``), a moment after the server is gone from the hub."""
+    return gone(hub, user) and hub.culler_lines("cull", user)
+
+
 def test_idle_server_is_warned_then_culled_after_its_profile_timeout(hub):
     token, server = launch(hub, "ida", "quick")
     started = parse_time(server["started"])
@@ -51,7 +57,7 @@ def test_idle_server_is_warned_then_culled_after_its_profile_timeout(hub):
     assert "timeout 6 s (profile quick)" in warning["reason"]
     assert parse_time(warning["cull_at"]) >= started.replace(microsecond=0)
     assert not gone(hub, "ida")  # warned, not yet culled
-    wait_until(lambda: gone(hub, "ida"), 15, message="idle server not culled")
+    wait_until(lambda: culled(hub, "ida"), 15, message="idle server not culled")
 
     warn_lines, cull_lines = hub.culler_lines("warn", "ida"), hub.culler_lines("cull", "ida")
     assert warn_lines and len(cull_lines) == 1
@@ -78,7 +84,7 @@ def test_a_silent_busy_kernel_keeps_the_server_until_the_cell_ends(hub):
     assert not gone(hub, "bea")
     busy = [line for line in hub.culler_lines("keep", "bea") if "busy: 1 of 1 kernel(s) executing" in line]
     assert busy, hub.culler_lines("keep", "bea")
-    wait_until(lambda: gone(hub, "bea"), 30, message="server not culled after the cell ended")
+    wait_until(lambda: culled(hub, "bea"), 30, message="server not culled after the cell ended")
     assert time.monotonic() - cell_started >= 14 + 6
     assert "since last work, timeout 6 s (profile quick)" in hub.culler_lines("cull", "bea")[-1]
 
@@ -103,7 +109,7 @@ def test_an_open_tab_without_work_does_not_keep_the_server(hub):
     tab = threading.Thread(target=browser_tab, daemon=True)
     tab.start()
     try:
-        wait_until(lambda: gone(hub, "tom"), 25, message="an open tab kept the server")
+        wait_until(lambda: culled(hub, "tom"), 25, message="an open tab kept the server")
     finally:
         seen["stop"].set()
         tab.join(10)
@@ -130,7 +136,7 @@ def test_keepalive_is_honoured_once(hub):
     time.sleep(max(0.0, (first_cull_at - parse_time(activity(hub, token, "kai")["now"])).total_seconds()) + 2)
     assert not gone(hub, "kai")  # alive past the first announced cull
     assert activity(hub, token, "kai")["keepalive_available"] is False
-    wait_until(lambda: gone(hub, "kai"), 20, message="kept-alive server never culled")
+    wait_until(lambda: culled(hub, "kai"), 20, message="kept-alive server never culled")
     assert time.monotonic() - kept_at >= 6
     assert "since kept alive, timeout 6 s (profile quick) -> stopped" in hub.culler_lines("cull", "kai")[-1]
 
@@ -142,7 +148,7 @@ def test_max_age_is_enforced_even_while_a_kernel_is_busy(hub):
     warning = wait_until(lambda: activity(hub, token, "max")["warning"], 20)
     assert warning["kind"] == "max-age" and "max 12 s (profile short-life)" in warning["reason"]
     assert hub.user_post(token, "max", "hybridhub/activity/keepalive").status_code == 409
-    wait_until(lambda: gone(hub, "max"), 20, message="max age not enforced")
+    wait_until(lambda: culled(hub, "max"), 20, message="max age not enforced")
     cull = hub.culler_lines("cull", "max")[-1]
     assert "of max 12 s (profile short-life); busy: 1 of 1 kernel(s) executing -> stopped" in cull
 
