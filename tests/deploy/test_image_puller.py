@@ -101,26 +101,17 @@ async def node_of_pool(tmp_path, pool: str, daemonsets: list[dict]) -> tuple[dic
         await standin.stop()
 
 
-@pytest.mark.parametrize("pool", sorted(n for n, p in CATALOG.pool_map().items() if p.has_gpu))
-async def test_a_gpu_node_gets_the_gpu_image_from_its_own_puller_and_not_the_cpu_image(tmp_path, pool):
+@pytest.mark.parametrize("pool", sorted(CATALOG.pool_map()))
+async def test_each_node_gets_its_pools_image_from_its_own_puller_and_never_the_other(tmp_path, pool):
+    """A GPU node: the GPU puller's image, not the CPU image; a CPU node: the chart's CPU image, never the GPU one."""
     chart, gpu = continuous_puller(VALUES), gpu_image_puller()
+    mine, other = (gpu, chart) if CATALOG.pool_map()[pool].has_gpu else (chart, gpu)
     node, pods = await node_of_pool(tmp_path, pool, [chart, gpu])
-    assert pods[chart["metadata"]["name"]] == []
-    [puller] = pods[gpu["metadata"]["name"]]
+    assert pods[other["metadata"]["name"]] == []
+    [puller] = pods[mine["metadata"]["name"]]
     assert puller["spec"]["nodeName"] == node["node"] and puller["status"]["phase"] == "Running"
-    assert set(pulled(gpu)) <= node["images"]
-    assert not set(pulled(chart)) & node["images"]
-
-
-async def test_a_cpu_node_gets_the_cpu_image_and_never_the_gpu_image(tmp_path):
-    chart, gpu = continuous_puller(VALUES), gpu_image_puller()
-    pool = next(n for n, p in CATALOG.pool_map().items() if not p.has_gpu)
-    node, pods = await node_of_pool(tmp_path, pool, [chart, gpu])
-    assert pods[gpu["metadata"]["name"]] == []
-    [puller] = pods[chart["metadata"]["name"]]
-    assert puller["spec"]["nodeName"] == node["node"] and puller["status"]["phase"] == "Running"
-    assert set(pulled(chart)) <= node["images"]
-    assert not set(pulled(gpu)) & node["images"]
+    assert set(pulled(mine)) <= node["images"]
+    assert not set(pulled(other)) & node["images"]
 
 
 async def test_without_its_toleration_the_gpu_puller_would_skip_the_gpu_nodes(tmp_path):
