@@ -17,6 +17,7 @@ from tests.kube_standin.quantity import parse
 REPO_ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO_ROOT / "benchmarks"))
 
+from warmup_hindsight import allowed_over_limit  # noqa: E402
 from warmup_trace import (  # noqa: E402
     JP_HOLIDAYS, TOKYO, Session, TraceError, generate, read_trace, working_days, write_trace)
 
@@ -80,7 +81,7 @@ def test_b_and_c_run_with_the_chart_image_puller_and_a_warm_node_has_the_image(q
     (rendered from helm-values/jupyterhub-aks.yaml). A placeholder node of (b) is up from 08:00, long before
     anyone comes: the image is there, so a start waits only for the container (the stand-in's 5 s)."""
     assert [quick[m]["prepull"] for m in ("a", "b", "c", "c_nodes1", "c_open10")] == [False, True, True, True, True]
-    assert "c_wide" not in quick  # its 20 days of history need the month
+    assert "c_p90" not in quick  # its 20 days of history need the month
     assert quick["b"]["cold_starts"] == 0 and quick["b"]["max_wait_s"] <= 10
     # the ratios of the sensitivity runs are what their figures say
     for run in ("c_nodes1", "c_open10"):
@@ -88,6 +89,23 @@ def test_b_and_c_run_with_the_chart_image_puller_and_a_warm_node_has_the_image(q
             quick[run]["median_wait_s"] / quick["a"]["median_wait_s"], 3)
     # windows opening for the 10th percentile of the near starts: nobody comes before the node is Ready
     assert quick["c_open10"]["arrivals"]["before_node_ready"] <= quick["c"]["arrivals"]["before_node_ready"]
+
+
+def test_hindsight_windows_are_fixed_per_person_and_replayed_like_the_policy(quick):
+    """c_hindsight (benchmarks/warmup_hindsight.py): one fixed window per person, chosen knowing the measured
+    week, replayed through the same runner; it stops choosing again once the p90 goal holds."""
+    h, a = quick["c_hindsight"], quick["a"]
+    assert h["windows"] and len({w["user"] for w in h["windows"]}) == len(h["windows"])
+    assert all(0 <= w["opens"] < w["closes"] < 24 * 60 for w in h["windows"])
+    tries, allowed = h["tries"], allowed_over_limit(h["gpu_starts"])
+    assert 1 <= len(tries) <= 3 and tries[-1]["month_cost_yen"] == h["month_cost_yen"]
+    assert tries[0]["allowed_over_limit"] == allowed
+    for earlier, later in zip(tries, tries[1:]):  # tried again only when the replay left too many over the limit
+        assert earlier["over_limit"] > allowed and later["allowed_over_limit"] < earlier["allowed_over_limit"]
+    assert (tries[-1]["over_limit"] <= allowed) == (h["p90_wait_s"] <= 0.5 * a["p90_wait_s"])
+    assert h["month_cost_yen"] > a["month_cost_yen"]  # its nodes came before the people: paid for
+    assert sum(h["runner"].values()) == h["warm_windows"] > 0
+    assert quick["c_hindsight_ratios"]["cost_ratio"] == round(h["month_cost_yen"] / a["month_cost_yen"], 3)
 
 
 def test_trace_round_trip(tmp_path):
@@ -135,7 +153,7 @@ def test_no_prepull_runs_every_mode_without_the_puller(tmp_path):
     path = tmp_path / "one.jsonl"
     write_trace([Session("ana", "gpu-a10", day, day + timedelta(hours=1))], path)
     result = run_benchmark("--trace", str(path), "--lead-in-days", "0", "--no-prepull")
-    assert not any(result[m]["prepull"] for m in ("a", "b", "c", "c_nodes1", "c_open10", "c_wide"))
+    assert not any(result[m]["prepull"] for m in ("a", "b", "c", "c_nodes1", "c_open10", "c_p90", "c_hindsight"))
     # (b)'s placeholder node came at 08:00 without the puller: ana still waits for the 7 GiB pull
     low, high = cold_wait_bounds("gpua10")
     pull = high - 30 - low
