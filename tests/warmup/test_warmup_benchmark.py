@@ -106,6 +106,8 @@ def test_hindsight_windows_are_fixed_per_person_and_replayed_like_the_policy(qui
     assert h["month_cost_yen"] > a["month_cost_yen"]  # its nodes came before the people: paid for
     assert sum(h["runner"].values()) == h["warm_windows"] > 0
     assert quick["c_hindsight_ratios"]["cost_ratio"] == round(h["month_cost_yen"] / a["month_cost_yen"], 3)
+    ratios = quick["c_hindsight_ratios"]
+    assert quick["p90_and_cost_goals_reachable"] == (ratios["p90_wait_ratio"] <= 0.5 and ratios["cost_ratio"] <= 1.05)
 
 
 def test_trace_round_trip(tmp_path):
