@@ -35,8 +35,10 @@ joins, and nothing else first. (a) is the deployment as it was before: no puller
   measured days). A preempted placeholder is not created again. A user's start first does what HybridKubeSpawner does just
   before it creates the pod (``booting_placeholder``, spawner/warm.py): it deletes the pool's oldest
   placeholder still waiting for its node, so the node on its way is the user's and no second node
-  is asked for. Warm-on-intent is not modelled (the spawn form is submitted in the same minute, it
-  would save nothing here). The budget is not binding (1,000,000 yen).
+  is asked for. Warm-on-intent is not modelled: a trace has no time at which the profile was chosen
+  on the spawn form, and that comes seconds before the form is submitted, so it would take those
+  seconds off a cold start (604 s) and bring no start under the p90 limit. The budget is not
+  binding (1,000,000 yen).
 
 Per mode: GPU start waits (spawn request to the pod's Ready condition), median and p90; GPU
 node-hours; the month cost (cost model: node prices of the catalog, the reference's load
@@ -98,8 +100,7 @@ node was asked for at least ~330 s before it comes; a person's start varies (sig
 default trace), so every covered start is paid well before it comes, and the days a person is
 away (10-25 %) pay a whole window plus the autoscaler's 5 min scale-down. Only knowing on the day
 who will come could close the gap; the trace has nothing that tells it (no earlier CPU session,
-no login), and warm on intent comes a minute before the start (not modelled: it would save at most
-that minute of a cold start).
+no login), and warm on intent comes only seconds before the start (see above).
 --quick (a week, 2 users): (a) 604/604 s, (c) 32/604 s (ratios 0.054 / 1.0), cost 1.04x of (a);
 hindsight 94/244 s at 1.025x.
 
