@@ -5,9 +5,11 @@ No warm-up policy can know the month it plans for: it plans each day from the da
 module looks at the month itself and picks, for each person, ONE window (the same minutes of the
 day on every working day, or none) so that the team's p90 wait stays under a limit at the least
 warm-up cost. The benchmark replays those windows through the same stand-in, runner and cost
-model as the policy (run ``c_hindsight``), so the cost it measures is what a plan that knew the
-month in advance would pay. If even that misses a goal, no plan made from history will meet it
-on this trace; if it meets it, the gap to the policy is the price of not knowing.
+model as the policy (run ``c_hindsight``), so the cost it measures is what fixed windows that knew
+the month would pay. When a person's days are independent of each other (as in the default
+trace), a plan made from the days before cannot expect to do better: if the reference misses a
+goal, the policy can meet it only by luck; if it meets it, the gap to the policy is the price of
+not knowing.
 
 The choice uses a small model of a warm start (measured figures of run (a) go in):
 
