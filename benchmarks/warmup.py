@@ -588,8 +588,8 @@ async def replay_all(sessions: list[Session], days: int, lead_in_days: int, prep
                                        "p90_wait_ratio": ratio(s["p90_wait_s"], a["p90_wait_s"]),
                                        "cost_ratio": ratio(s["month_cost_yen"], a["month_cost_yen"]),
                                        "cost_vs_placeholders": ratio(s["month_cost_yen"], b["month_cost_yen"])}
-    if "c_hindsight" in result:  # can the p90 and cost goals hold together on this trace, even knowing it?
-        h = result["c_hindsight_ratios"]
+    h = result.get("c_hindsight_ratios")
+    if h and h["p90_wait_ratio"] is not None:  # can the p90 and cost goals hold together, even knowing the trace?
         result["p90_and_cost_goals_reachable"] = (h["p90_wait_ratio"] <= GOAL["p90_wait_ratio"]
                                                   and h["cost_ratio"] <= GOAL["cost_ratio"])
     return result
@@ -609,6 +609,9 @@ async def replay_hindsight(result: dict, sessions: list[Session], catalog: Profi
     ``HINDSIGHT_TRIES`` times; the last replay is reported, with its windows and tries.
     """
     a = result["a"]
+    if a["p90_wait_s"] is None:  # no GPU start measured: nothing to warm for
+        return await Replay("c", sessions, catalog, first, days, workdir / "hindsight", lead_in_days, prepull,
+                            []).run() | {"windows": [], "tries": []}
     limit = GOAL["p90_wait_ratio"] * a["p90_wait_s"]
     calendar = WarmupPolicy(holidays=[d.isoformat() for d in JP_HOLIDAYS]).calendar()
     workdays = [d for d in ((first + timedelta(days=n)).date() for n in range(lead_in_days, days))

@@ -160,3 +160,13 @@ def test_no_prepull_runs_every_mode_without_the_puller(tmp_path):
     low, high = cold_wait_bounds("gpua10")
     pull = high - 30 - low
     assert result["b"]["cold_starts"] == 0 and pull <= result["b"]["median_wait_s"] <= pull + 30
+
+
+def test_a_trace_without_gpu_starts_has_no_wait_ratios_and_no_verdict(tmp_path):
+    day = datetime(2026, 11, 4, 9, tzinfo=TOKYO)
+    path = tmp_path / "cpu.jsonl"
+    write_trace([Session("ana", "cpu", day, day + timedelta(hours=1))], path)
+    result = run_benchmark("--trace", str(path), "--lead-in-days", "0")
+    assert result["a"]["gpu_starts"] == 0 and result["median_wait_ratio"] is None
+    assert result["c_hindsight"]["windows"] == [] and result["c_hindsight"]["warm_windows"] == 0
+    assert "p90_and_cost_goals_reachable" not in result  # nothing to judge it by
