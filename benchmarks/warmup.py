@@ -640,7 +640,7 @@ def print_table(result: dict) -> None:
              "c_nodes1": "(c) max_warm_nodes=1", "c_open10": "(c) open_percentile=10",
              "c_p90": "(c) p10 of 20 days", "c_hindsight": "(c) hindsight windows"}
     names = {m: n + (" +pull" if result[m]["prepull"] else "") for m, n in names.items() if m in result}
-    print(f"{result['users']} GPU users, {result['sessions']} sessions over {result['days']} days "
+    print(f"{result['users']} users, {result['sessions']} sessions over {result['days']} days "
           f"(after a {result['lead_in_days']}-day lead-in)")
     print(f"{'mode':<28}{'starts':>7}{'cold':>6}{'median s':>10}{'p90 s':>8}{'node-h':>9}{'GPU yen':>10}"
           f"{'month yen':>11}{'windows':>9}{'wasted':>8}")
