@@ -26,7 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import datetime, timezone, tzinfo
+from datetime import datetime, tzinfo
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -34,14 +34,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from hybridhub.hub_ext.cost.attribution import ServerSession  # noqa: E402
 from hybridhub.hub_ext.cost.recorder import CostRecorder  # noqa: E402
 from hybridhub.hub_ext.cost.store import JsonStore, StoreError  # noqa: E402
+from hybridhub.hub_ext.cost.warmup_loop import from_micros  # noqa: E402
 from hybridhub.spawner.starts import StartHistory, StartRecord, site_zone  # noqa: E402
 from warmup_trace import Session, write_trace  # noqa: E402
 
 MATCH_SECONDS = 3600  # a GPU start's request is at most this long before its pod is bound
-
-
-def moment(microseconds: int, tz: tzinfo) -> datetime:
-    return datetime.fromtimestamp(microseconds / 1_000_000, timezone.utc).astimezone(tz)
 
 
 def trace_sessions(sessions: list[ServerSession], starts: list[StartRecord], tz: tzinfo) -> tuple[list[Session], dict]:
@@ -57,7 +54,7 @@ def trace_sessions(sessions: list[ServerSession], starts: list[StartRecord], tz:
         if s.server_name:
             left_out["named_server"] += 1
             continue
-        bound, end = moment(s.start, tz), moment(s.stop, tz)
+        bound, end = from_micros(s.start).astimezone(tz), from_micros(s.stop).astimezone(tz)
         mine = [r for r in unused if r.user == s.user and r.profile == s.profile
                 and 0 <= (bound - r.start).total_seconds() <= MATCH_SECONDS]
         start = bound

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from hybridhub.hub_ext.cost.ledger import to_micros
 from hybridhub.hub_ext.cost.recorder import CostRecorder
 from hybridhub.hub_ext.cost.store import JsonStore
 from hybridhub.spawner.starts import StartHistory, record_start
@@ -25,22 +26,18 @@ pytestmark = pytest.mark.warmup
 DAY = datetime(2026, 11, 4, tzinfo=TOKYO)
 
 
-def micro(moment: datetime) -> int:
-    return int(moment.timestamp() * 1_000_000)
-
-
 @pytest.fixture
 def hub_files(tmp_path):
     """ana's GPU server asked for at 09:00, bound at 09:07 (7 minutes for the node), stopped at 18:00; ben's CPU
     server bound at 10:00, stopped at 12:00; a named server of ana's, and ben's server still running."""
     rec = CostRecorder({"gpua10": 74.7, "cpu": 11.52})
-    rec.server_started(micro(DAY.replace(hour=9, minute=7)), "ana", "", "gpu-a10", "aks-gpua10-0")
-    rec.server_stopped(micro(DAY.replace(hour=18)), "ana", "")
-    rec.server_started(micro(DAY.replace(hour=10)), "ben", "", "cpu", "aks-cpu-0")
-    rec.server_stopped(micro(DAY.replace(hour=12)), "ben", "")
-    rec.server_started(micro(DAY.replace(hour=11)), "ana", "big", "cpu", "aks-cpu-0")
-    rec.server_stopped(micro(DAY.replace(hour=13)), "ana", "big")
-    rec.server_started(micro(DAY.replace(hour=14)), "ben", "", "cpu", "aks-cpu-0")
+    rec.server_started(to_micros(DAY.replace(hour=9, minute=7)), "ana", "", "gpu-a10", "aks-gpua10-0")
+    rec.server_stopped(to_micros(DAY.replace(hour=18)), "ana", "")
+    rec.server_started(to_micros(DAY.replace(hour=10)), "ben", "", "cpu", "aks-cpu-0")
+    rec.server_stopped(to_micros(DAY.replace(hour=12)), "ben", "")
+    rec.server_started(to_micros(DAY.replace(hour=11)), "ana", "big", "cpu", "aks-cpu-0")
+    rec.server_stopped(to_micros(DAY.replace(hour=13)), "ana", "big")
+    rec.server_started(to_micros(DAY.replace(hour=14)), "ben", "", "cpu", "aks-cpu-0")
     state = tmp_path / "hybridhub-cost.json"
     JsonStore(state).save({"recorder": rec.to_dict(), "feed": {}})
     starts = tmp_path / "warmup-starts.jsonl"
@@ -88,12 +85,12 @@ def test_a_session_asked_for_before_the_previous_one_stopped_is_left_out():
     from warmup_trace_from_hub import trace_sessions
 
     at = lambda h, m=0: DAY.replace(hour=h, minute=m)  # noqa: E731
-    first = ServerSession("ana", "gpu-a10", "n0", micro(at(9)), micro(at(10)))
-    second = ServerSession("ana", "gpu-a10", "n1", micro(at(10, 5)), micro(at(12)))
+    first = ServerSession("ana", "gpu-a10", "n0", to_micros(at(9)), to_micros(at(10)))
+    second = ServerSession("ana", "gpu-a10", "n1", to_micros(at(10, 5)), to_micros(at(12)))
     asked = StartRecord("ana", "gpu-a10", "gpua10", at(9, 55), True, 600.0)  # while the first still ran
     sessions, left_out = trace_sessions([second, first], [asked], TOKYO)
     assert [(s.start, s.end) for s in sessions] == [(at(9), at(10))] and left_out["overlapping"] == 1
     # a record older than MATCH_SECONDS before the binding is not this session's request
-    late = ServerSession("ana", "gpu-a10", "n1", micro(at(11, 1)), micro(at(12)))
+    late = ServerSession("ana", "gpu-a10", "n1", to_micros(at(11, 1)), to_micros(at(12)))
     sessions, _ = trace_sessions([first, late], [asked], TOKYO)
     assert sessions[1].start == at(11, 1)
