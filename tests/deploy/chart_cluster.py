@@ -42,6 +42,7 @@ def cluster_description(catalog: ProfileCatalog, extra_args: list[str]) -> dict:
             pool["scale_down_unneeded_seconds"] = 6
         labels = pool.setdefault("labels", {})
         labels.setdefault(PURPOSE, "core" if pool.get("mode") == "System" else "user")
+    data["autoscaler"]["scale_down_delay_after_add_seconds"] = 6  # compressed like the unneeded time
     for profile in catalog.all_profiles():
         data["images"].setdefault(profile.image, IMAGE_SIZE["gpu" if profile.gpus else "cpu"])
     return data

@@ -4,7 +4,9 @@ Sources (github.com/kubernetes/autoscaler, cluster-autoscaler/): core/scaledown/
 (taintNodesSync, deleteAsyncEmpty), core/scaledown/actuation/delete_in_batch.go
 (RegisterAndRecordSuccessfulScaleDownEvent), utils/taints/taints.go (ToBeDeletedTaint),
 utils/kubernetes/factory.go (the recorder's 5-minute spam filter), cloudprovider/azure/azure_scale_set.go
-(DeleteInstances returns before the VM is gone).
+(DeleteInstances returns before the VM is gone), core/static_autoscaler.go (``isScaleDownInCooldown``:
+no scale-down within --scale-down-delay-after-add of ``lastScaleUpTime``, which ``instrumentedScaleUp``
+sets on a successful scale-up; the unneeded nodes are updated on every loop all the same).
 """
 
 from __future__ import annotations
@@ -65,3 +67,40 @@ async def test_system_pool_is_never_scaled_down(http, standin):
     await standin.clock.advance(3600)
     assert len(standin.store.list("nodes", None, lambda n: n["metadata"]["labels"]["agentpool"] == "system")) == 1
     assert standin.cluster.ledger.seconds("system", standin.clock.now()) == {1: 3600.0}
+
+
+async def test_a_scale_up_elsewhere_holds_back_the_scale_down_for_the_delay_after_add(http, standin):
+    # core/static_autoscaler.go isScaleDownInCooldown (--scale-down-delay-after-add, flags.go default 10m,
+    # AKS's default too: learn.microsoft.com ManagedClusterPropertiesAutoScalerProfile)
+    assert standin.cluster.config.autoscaler.scale_down_delay_after_add_seconds == 600  # the flag's default
+    t0 = standin.clock.now()
+    await http.post(PODS, json=pod_manifest("nb", selector={"agentpool": "cpu"}))
+    await standin.clock.advance(200)
+    [node] = cpu_nodes(standin)
+    await http.delete(PODS + "/nb", params={"gracePeriodSeconds": "0"})   # unneeded from t0 + 200
+    await standin.clock.advance(300)
+    # t0 + 500: a GPU pod scales the gpu pool up; the cooldown now lasts until t0 + 1100
+    await http.post(PODS, json=pod_manifest("train", selector={"agentpool": "gpu"}, tolerate_gpu=True, gpu=1))
+    await standin.clock.advance(0)
+    await standin.clock.advance(t0 + 1099 - standin.clock.now())
+    # unneeded for 899 s, past its 600 s, and still not tainted: scale-down is in cooldown
+    assert cpu_nodes(standin)[0].get("spec", {}).get("taints") is None
+    await standin.clock.advance(1)
+    [node] = cpu_nodes(standin)
+    assert node["spec"]["taints"] == [{"key": "ToBeDeletedByClusterAutoscaler", "value": str(int(t0 + 1100)),
+                                       "effect": "NoSchedule"}]
+
+
+async def test_a_node_used_again_during_the_cooldown_is_kept(http, standin):
+    t0 = standin.clock.now()
+    await http.post(PODS, json=pod_manifest("nb", selector={"agentpool": "cpu"}))
+    await standin.clock.advance(200)
+    await http.delete(PODS + "/nb", params={"gracePeriodSeconds": "0"})
+    await standin.clock.advance(300)
+    await http.post(PODS, json=pod_manifest("train", selector={"agentpool": "gpu"}, tolerate_gpu=True, gpu=1))
+    await standin.clock.advance(t0 + 900 - standin.clock.now())  # unneeded long enough, held by the cooldown
+    await http.post(PODS, json=pod_manifest("back", selector={"agentpool": "cpu"}))
+    await standin.clock.advance(600)
+    [node] = cpu_nodes(standin)
+    assert not node.get("spec", {}).get("taints")
+    assert standin.store.get("pods", "default", "back")["spec"]["nodeName"] == node["metadata"]["name"]

@@ -70,6 +70,7 @@ class Autoscaler:
         self._loop_timer = None
         self._seen_unschedulable: set[str] = set()
         self._started = cluster.clock.now()
+        self.last_scale_up: float | None = None  # lastScaleUpTime: scale-down waits after it (scaledown.py)
 
     def start(self, t: float) -> None:
         """The autoscaler starts: its status ConfigMap is created ("Initializing")."""
@@ -252,6 +253,7 @@ class Autoscaler:
             self.backoff.backoff(pool.name, "cloudProviderError", f"failed to increase node group size: {error}", t)
             return False
         self._resized(pool, nodes, t)
+        self.last_scale_up = t  # core/static_autoscaler.go instrumentedScaleUp: on ScaleUpSuccessful
         self.recorder.log_event("ScaledUpGroup", f"Scale-up: group {group} size set to {new} instead of "
                                 f"{current} (max: {pool.max})", t)
         for pod in helped:

@@ -40,6 +40,8 @@ def cluster_from_catalog(catalog, **kubelet) -> dict:
             "scale_down_unneeded_seconds": pool.scale_down_unneeded_seconds,
         })
     return {
+        # the guide's `az aks update --cluster-autoscaler-profile ... scale-down-delay-after-add=5m`
+        "autoscaler": {"scale_down_delay_after_add_seconds": 300},
         "images": dict(IMAGE_SIZES),
         "kubelet": {"pull_bandwidth": "40Mi", "start_seconds": 5, "crash_after_seconds": 0,
                     "pull_error_seconds": 2, "backoff_initial_seconds": 10, "backoff_max_seconds": 40, **kubelet},

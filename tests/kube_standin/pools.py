@@ -21,7 +21,8 @@ POOL_KEYS = {"name", "vm_size", "vm_family", "mode", "min", "max", "count", "cap
 TOP_KEYS = {"speed", "quotas", "images", "kubelet", "pools", "history", "autoscaler", "event_ttl_seconds", "region"}
 AUTOSCALER_KEYS = {"scan_interval_seconds", "max_node_provision_seconds", "initial_backoff_seconds",
                    "max_backoff_seconds", "backoff_reset_seconds", "cores_total", "memory_total_gib",
-                   "delete_delay_after_taint_seconds", "expendable_pods_priority_cutoff"}
+                   "delete_delay_after_taint_seconds", "expendable_pods_priority_cutoff",
+                   "scale_down_delay_after_add_seconds"}
 FAIL_MODES = (None, "quota", "allocation")
 KUBELET_KEYS = {"pull_bandwidth", "failing_commands", "start_seconds", "crash_after_seconds",
                 "terminate_seconds", "pull_error_seconds", "backoff_initial_seconds", "backoff_max_seconds",
@@ -98,6 +99,7 @@ class AutoscalerConfig:
     memory_total_gib: int = 5000 * 64 * 20       # --memory-total 0:6400000
     delete_delay_after_taint_seconds: float = 5.0  # --node-delete-delay-after-taint 5s
     expendable_pods_priority_cutoff: int = -10   # --expendable-pods-priority-cutoff (config/flags/flags.go)
+    scale_down_delay_after_add_seconds: float = 600.0  # --scale-down-delay-after-add 10m (AKS's default too)
 
 
 @dataclass

@@ -20,9 +20,14 @@ with Pod Priority and Preemption?": they "don't prevent scale-downs"); they go w
 DaemonSet pods do not count either (simulator/drainability/rules/daemonset/rule.go: a DaemonSet pod
 is skipped when a node is drained, so a node running only them is empty; the chart's image puller
 requests nothing, so it adds nothing to the utilisation).
+After a scale-up anywhere in the cluster, nothing is scaled down for --scale-down-delay-after-add
+(core/static_autoscaler.go: ``instrumentedScaleUp`` sets ``lastScaleUpTime``; ``scaleDown`` updates
+the unneeded nodes on every loop, then ``isScaleDownInCooldown`` skips the removal while
+``lastScaleUpTime + ScaleDownDelayAfterAdd`` is after now): a node unneeded long enough during the
+cooldown goes when the cooldown ends.
 Not modelled: the utilisation threshold and draining ("unneeded" means "no running pods" at or
-above the cutoff),
-scale-down-delay-after-add, the scan loop's granularity (the unneeded timer is exact).
+above the cutoff), --scale-down-delay-after-delete and -after-failure, --scale-down-delay-type-local,
+the scan loop's granularity (the unneeded timer is exact).
 """
 
 from __future__ import annotations
@@ -66,6 +71,11 @@ class ScaleDown:
         state.unneeded_timer = None
         pool, cluster = state.pool, self.cluster
         if state.name not in cluster.nodes or self._keeping(state):
+            return
+        last_up = self.autoscaler.last_scale_up
+        cooldown_ends = None if last_up is None else last_up + self.autoscaler.cfg.scale_down_delay_after_add_seconds
+        if cooldown_ends is not None and cooldown_ends > t:  # still unneeded; removed when the cooldown ends
+            state.unneeded_timer = cluster.clock.call_at(cooldown_ends, lambda due, s=state: self._taint(s, due))
             return
         if self.autoscaler.target[pool.name] <= pool.min:
             return
