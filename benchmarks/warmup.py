@@ -3,8 +3,9 @@
 The same usage trace (benchmarks/warmup_trace.py: its format, and the default seeded month of a
 small Tokyo team of GPU users) is replayed three ways, each on a fresh Kubernetes stand-in
 (tests/kube_standin: scheduler with PriorityClass and preemption, cluster autoscaler with the
-pools' provisioning times from the profile catalog, DaemonSets, kubelet image pulls at 40 MiB/s one
-at a time per node, node ledger) on its manual clock. A session's start creates the user's pod (the
+pools' provisioning times from the profile catalog and the deployment guide's scale-down profile
+(an empty node goes after 5 min, never within 5 min of a scale-up anywhere), DaemonSets, kubelet
+image pulls at 40 MiB/s one at a time per node, node ledger) on its manual clock. A session's start creates the user's pod (the
 profile's requests, node selector and tolerations, default priority 0, its image named as the hub
 names it on the site) and its end deletes it.
 
