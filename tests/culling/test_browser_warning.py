@@ -34,8 +34,9 @@ def hub(tmp_path_factory):
     # Servers here report every second. A report older than report_timeout_seconds counts as
     # missing, and the hub's last_activity stands in for it; the open JupyterLab keeps that fresh,
     # so on a loaded 2-core CI machine one 5 s gap in the reports would mean a "keep", a fresh
-    # warning and a cull 45 s later (the likeliest cause of this test's one CI failure). This test is about the warning in the
-    # browser, not about missing reports (tests/culling/test_service.py and test_policy.py cover those).
+    # warning and a cull 45 s later (the likeliest cause of this test's one CI failure).
+    # This test is about the warning in the browser, not about missing reports
+    # (tests/culling/test_service.py and test_policy.py cover those).
     extra = "\n".join((
         "c.HybridCuller.warn_before_seconds = 45",
         "c.HybridCuller.save_grace_seconds = 15",
