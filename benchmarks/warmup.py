@@ -5,9 +5,9 @@ small Tokyo team of GPU users) is replayed three ways, each on a fresh Kubernete
 (tests/kube_standin: scheduler with PriorityClass and preemption, cluster autoscaler with the
 pools' provisioning times from the profile catalog and the deployment guide's scale-down profile
 (an empty node goes after 5 min, never within 5 min of a scale-up anywhere), DaemonSets, kubelet
-image pulls at 40 MiB/s one at a time per node, node ledger) on its manual clock. A session's start creates the user's pod (the
-profile's requests, node selector and tolerations, default priority 0, its image named as the hub
-names it on the site) and its end deletes it.
+image pulls at 40 MiB/s one at a time per node, node ledger) on its manual clock. A session's start
+creates the user's pod (the profile's requests, node selector and tolerations, default priority 0,
+its image named as the hub names it on the site) and its end deletes it.
 
 (b) and (c) run with the image pullers as deployed: zero-to-jupyterhub's continuous image puller,
 rendered from the chart's values merged with helm-values/jupyterhub-aks.yaml

@@ -69,19 +69,23 @@ async def test_system_pool_is_never_scaled_down(http, standin):
     assert standin.cluster.ledger.seconds("system", standin.clock.now()) == {1: 3600.0}
 
 
+async def idle_cpu_node_then_a_gpu_scale_up(http, standin) -> float:
+    """A CPU node unneeded from t0 + 200, a GPU scale-up at t0 + 500 (cooldown until t0 + 1100); t0."""
+    t0 = standin.clock.now()
+    await http.post(PODS, json=pod_manifest("nb", selector={"agentpool": "cpu"}))
+    await standin.clock.advance(200)
+    await http.delete(PODS + "/nb", params={"gracePeriodSeconds": "0"})
+    await standin.clock.advance(300)
+    await http.post(PODS, json=pod_manifest("train", selector={"agentpool": "gpu"}, tolerate_gpu=True, gpu=1))
+    await standin.clock.advance(0)
+    return t0
+
+
 async def test_a_scale_up_elsewhere_holds_back_the_scale_down_for_the_delay_after_add(http, standin):
     # core/static_autoscaler.go isScaleDownInCooldown (--scale-down-delay-after-add, flags.go default 10m,
     # AKS's default too: learn.microsoft.com ManagedClusterPropertiesAutoScalerProfile)
     assert standin.cluster.config.autoscaler.scale_down_delay_after_add_seconds == 600  # the flag's default
-    t0 = standin.clock.now()
-    await http.post(PODS, json=pod_manifest("nb", selector={"agentpool": "cpu"}))
-    await standin.clock.advance(200)
-    [node] = cpu_nodes(standin)
-    await http.delete(PODS + "/nb", params={"gracePeriodSeconds": "0"})   # unneeded from t0 + 200
-    await standin.clock.advance(300)
-    # t0 + 500: a GPU pod scales the gpu pool up; the cooldown now lasts until t0 + 1100
-    await http.post(PODS, json=pod_manifest("train", selector={"agentpool": "gpu"}, tolerate_gpu=True, gpu=1))
-    await standin.clock.advance(0)
+    t0 = await idle_cpu_node_then_a_gpu_scale_up(http, standin)
     await standin.clock.advance(t0 + 1099 - standin.clock.now())
     # unneeded for 899 s, past its 600 s, and still not tainted: scale-down is in cooldown
     assert cpu_nodes(standin)[0].get("spec", {}).get("taints") is None
@@ -92,12 +96,7 @@ async def test_a_scale_up_elsewhere_holds_back_the_scale_down_for_the_delay_afte
 
 
 async def test_a_node_used_again_during_the_cooldown_is_kept(http, standin):
-    t0 = standin.clock.now()
-    await http.post(PODS, json=pod_manifest("nb", selector={"agentpool": "cpu"}))
-    await standin.clock.advance(200)
-    await http.delete(PODS + "/nb", params={"gracePeriodSeconds": "0"})
-    await standin.clock.advance(300)
-    await http.post(PODS, json=pod_manifest("train", selector={"agentpool": "gpu"}, tolerate_gpu=True, gpu=1))
+    t0 = await idle_cpu_node_then_a_gpu_scale_up(http, standin)
     await standin.clock.advance(t0 + 900 - standin.clock.now())  # unneeded long enough, held by the cooldown
     await http.post(PODS, json=pod_manifest("back", selector={"agentpool": "cpu"}))
     await standin.clock.advance(600)

@@ -73,10 +73,10 @@ class ScaleDown:
         if state.name not in cluster.nodes or self._keeping(state):
             return
         last_up = self.autoscaler.last_scale_up
-        cooldown_ends = None if last_up is None else last_up + self.autoscaler.cfg.scale_down_delay_after_add_seconds
-        if cooldown_ends is not None and cooldown_ends > t:  # still unneeded; removed when the cooldown ends
+        if last_up is not None and last_up + self.autoscaler.cfg.scale_down_delay_after_add_seconds > t:
+            cooldown_ends = last_up + self.autoscaler.cfg.scale_down_delay_after_add_seconds
             state.unneeded_timer = cluster.clock.call_at(cooldown_ends, lambda due, s=state: self._taint(s, due))
-            return
+            return  # still unneeded: removed when the cooldown ends
         if self.autoscaler.target[pool.name] <= pool.min:
             return
         recorder = self.autoscaler.recorder
